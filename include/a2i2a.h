@@ -1,0 +1,102 @@
+/* a2i2a — sampling across media: sound → spectrogram image → Stable Diffusion → sound.
+ *
+ * The public API of liba2i2a. Conventions, as in libsndfile and stb:
+ *  - every call returns an a2i2a_status; on failure a2i2a_last_error() gives one line
+ *    naming the file and the problem (thread-local, valid until the next failing call);
+ *  - parameters come in plain structs filled by *_default_params();
+ *  - buffers handed out by the library are freed with a2i2a_free().
+ *
+ * Each stage section below is owned by the part of the code that implements it. */
+#ifndef A2I2A_H
+#define A2I2A_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ common */
+
+typedef enum {
+  A2I2A_OK = 0,
+  A2I2A_ERR_IO,          /* cannot open, read or write a file */
+  A2I2A_ERR_FORMAT,      /* the file exists but is not what it should be (corrupt, wrong type) */
+  A2I2A_ERR_PARAM,       /* a parameter is out of range or inconsistent */
+  A2I2A_ERR_NOMEM,       /* out of memory, or the job would not fit in memory */
+  A2I2A_ERR_UNSUPPORTED, /* a valid input this version cannot handle */
+  A2I2A_ERR_EXISTS,      /* the output exists and overwriting was not allowed */
+  A2I2A_ERR_LIMIT,       /* the input is beyond a documented size or length limit */
+  A2I2A_ERR_MODEL,       /* a model is missing, incomplete or inconsistent */
+  A2I2A_ERR_INTERNAL     /* a bug: please report it */
+} a2i2a_status;
+
+const char *a2i2a_strerror(a2i2a_status status);
+/* The last failure's one-line message in this thread ("" if none). */
+const char *a2i2a_last_error(void);
+const char *a2i2a_version(void);
+void a2i2a_free(void *p);
+
+/* Threads used by the numeric kernels (OpenMP and OpenBLAS together); 0 = physical cores. */
+void a2i2a_set_threads(int n);
+int a2i2a_get_threads(void);
+
+/* ------------------------------------------------------------------------ a2i: audio → image */
+
+typedef struct {
+  const char *style;    /* "seed" (default), "riffusion", or one of ours (docs/styles.md) */
+  int width, height;    /* 0 = the style's default */
+  int stereo;           /* styles that support it: keep channels apart */
+  double db_range;      /* dynamic range shown, in dB (styles that use it; 0 = default) */
+  double fmin, fmax;    /* frequency axis in Hz (0 = default) */
+  const char *colormap; /* NULL = the style's default */
+  double max_seconds;   /* longest input accepted by styles that grow with duration (0 = default) */
+} a2i2a_a2i_params;
+
+a2i2a_a2i_params a2i2a_a2i_default_params(void);
+/* Reads any audio file libsndfile reads and writes a PNG that carries its own parameters.
+ * An existing output is only replaced when force is non-zero. */
+a2i2a_status a2i2a_a2i_file(const char *audio_path, const char *png_path,
+                            const a2i2a_a2i_params *params, int force);
+
+/* ------------------------------------------------------------------------ i2a: image → audio */
+
+typedef struct {
+  uint64_t seed;        /* every random choice of a reading derives from it */
+  int gl_iters;         /* Griffin-Lim iterations (0 = the reading's default) */
+  int bits;             /* 0/32 = float, 16 or 24 = TPDF-dithered PCM */
+} a2i2a_i2a_params;
+
+a2i2a_i2a_params a2i2a_i2a_default_params(void);
+/* Reads IMAGE through the comma-separated readings (or "all"). With one reading, out is a
+ * file; with several, a folder that receives NAME.wav for each. */
+a2i2a_status a2i2a_i2a_file(const char *image_path, const char *readings, const char *out,
+                            const a2i2a_i2a_params *params, int force);
+
+/* ------------------------------------------------------------------------ i2i: Stable Diffusion img2img */
+
+typedef struct a2i2a_model a2i2a_model; /* opaque: a loaded SD checkpoint */
+
+a2i2a_status a2i2a_model_open(const char *path_or_repo, a2i2a_model **model);
+void a2i2a_model_close(a2i2a_model *model);
+
+typedef struct {
+  const char *prompt, *negative_prompt;
+  double strength, guidance;
+  int steps;
+  const char *sampler;  /* "pndm", "ddim", "euler", "euler-a", "lms", "dpm++2m", "dpm++2m-karras", "lcm" */
+  const char *spacing;  /* NULL = the sampler's diffusers default */
+  uint64_t seed;
+  int clip_skip;        /* 0/1 = last layer */
+  int width, height;    /* 0 = the image's size rounded down to a multiple of 8 */
+} a2i2a_i2i_params;
+
+a2i2a_i2i_params a2i2a_i2i_default_params(void);
+
+/* ------------------------------------------------------------------------ run: the whole chain */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

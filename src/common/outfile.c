@@ -1,0 +1,110 @@
+#include "common/outfile.h"
+#include "common/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void dir_of(const char *path, char *dir, size_t n) {
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s", path);
+  snprintf(dir, n, "%s", dirname(tmp));
+}
+
+a2i2a_status outfile_check(const char *path, int force) {
+  if (!path || !*path) return fail(A2I2A_ERR_PARAM, "no output file given");
+  if (strlen(path) >= 4096) return fail(A2I2A_ERR_PARAM, "%.60s...: output path too long", path);
+  struct stat st;
+  if (stat(path, &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return fail(A2I2A_ERR_IO, "%s: is a folder, expected a file name", path);
+    if (!force) return fail(A2I2A_ERR_EXISTS, "%s: already exists (use --force to overwrite)", path);
+  }
+  char dir[4096];
+  dir_of(path, dir, sizeof dir);
+  if (stat(dir, &st) != 0) return fail(A2I2A_ERR_IO, "%s: output folder %s does not exist", path, dir);
+  if (!S_ISDIR(st.st_mode)) return fail(A2I2A_ERR_IO, "%s: %s is not a folder", path, dir);
+  if (access(dir, W_OK) != 0) return fail(A2I2A_ERR_IO, "%s: output folder %s is not writable", path, dir);
+  return A2I2A_OK;
+}
+
+static a2i2a_status make_tmp(outfile *of, const char *path, int force, int keep_open) {
+  memset(of, 0, sizeof *of);
+  a2i2a_status st = outfile_check(path, force);
+  if (st) return st;
+  snprintf(of->path, sizeof of->path, "%s", path);
+  char dir[4096], base[4096], tmpb[4096];
+  dir_of(path, dir, sizeof dir);
+  snprintf(tmpb, sizeof tmpb, "%s", path);
+  snprintf(base, sizeof base, "%s", basename(tmpb));
+  /* keep the extension last: libraries such as libsndfile pick the format from it */
+  const char *ext = strrchr(base, '.');
+  int stem = ext ? (int)(ext - base) : (int)strlen(base);
+  snprintf(of->tmp, sizeof of->tmp, "%s/.%.*s.XXXXXX%s", dir, stem, base, ext ? ext : "");
+  int fd = mkstemps(of->tmp, ext ? (int)strlen(ext) : 0);
+  if (fd < 0) {
+    of->tmp[0] = 0;
+    return fail(A2I2A_ERR_IO, "%s: cannot create a temporary file in %s: %s", path, dir, strerror(errno));
+  }
+  if (keep_open) {
+    of->f = fdopen(fd, "wb");
+    if (!of->f) {
+      close(fd);
+      unlink(of->tmp);
+      of->tmp[0] = 0;
+      return fail(A2I2A_ERR_IO, "%s: %s", path, strerror(errno));
+    }
+  } else {
+    close(fd);
+  }
+  return A2I2A_OK;
+}
+
+a2i2a_status outfile_open(outfile *of, const char *path, int force) { return make_tmp(of, path, force, 1); }
+a2i2a_status outfile_reserve(outfile *of, const char *path, int force) { return make_tmp(of, path, force, 0); }
+
+a2i2a_status outfile_commit(outfile *of) {
+  if (of->f) {
+    int bad = fflush(of->f) != 0 || ferror(of->f);
+    bad |= fclose(of->f) != 0;
+    of->f = NULL;
+    if (bad) {
+      int e = errno;
+      outfile_abort(of);
+      return fail(A2I2A_ERR_IO, "%s: write failed: %s", of->path, strerror(e));
+    }
+  }
+  /* mkstemp makes 0600 files; outputs should look like any other file the user makes */
+  mode_t um = umask(0);
+  umask(um);
+  chmod(of->tmp, 0666 & ~um);
+  if (rename(of->tmp, of->path) != 0) {
+    int e = errno;
+    outfile_abort(of);
+    return fail(A2I2A_ERR_IO, "%s: cannot rename into place: %s", of->path, strerror(e));
+  }
+  of->tmp[0] = 0;
+  return A2I2A_OK;
+}
+
+void outfile_abort(outfile *of) {
+  if (of->f) {
+    fclose(of->f);
+    of->f = NULL;
+  }
+  if (of->tmp[0]) unlink(of->tmp);
+  of->tmp[0] = 0;
+}
+
+a2i2a_status make_output_dir(const char *path) {
+  struct stat st;
+  if (stat(path, &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) return fail(A2I2A_ERR_IO, "%s: exists and is not a folder", path);
+    return A2I2A_OK;
+  }
+  if (mkdir(path, 0777) != 0) return fail(A2I2A_ERR_IO, "%s: cannot create folder: %s", path, strerror(errno));
+  return A2I2A_OK;
+}

@@ -1,0 +1,31 @@
+/* Outputs are written to a temporary file in the destination folder and renamed into place,
+ * so a failure never leaves a partial file and an existing file is only replaced on purpose. */
+#ifndef A2I2A_OUTFILE_H
+#define A2I2A_OUTFILE_H
+
+#include <stdio.h>
+#include "a2i2a.h"
+
+typedef struct {
+  char path[4096]; /* final name */
+  char tmp[4112];  /* temporary name in the same folder */
+  FILE *f;         /* open for writing when opened with outfile_open */
+} outfile;
+
+/* Fails with A2I2A_ERR_EXISTS if path exists and !force, A2I2A_ERR_IO if its folder is missing
+ * or not writable. Does not create anything. */
+a2i2a_status outfile_check(const char *path, int force);
+/* outfile_check, then creates the temporary file and opens it (of->f). */
+a2i2a_status outfile_open(outfile *of, const char *path, int force);
+/* outfile_check, then only reserves a temporary name (for libraries that open paths
+ * themselves, like libsndfile): write to of->tmp, then commit. */
+a2i2a_status outfile_reserve(outfile *of, const char *path, int force);
+/* Flushes, closes and renames the temporary file onto the final name. */
+a2i2a_status outfile_commit(outfile *of);
+/* Closes and removes the temporary file; safe to call twice or after a failed open. */
+void outfile_abort(outfile *of);
+
+/* Creates a folder for several outputs (ok if it exists and is a folder). */
+a2i2a_status make_output_dir(const char *path);
+
+#endif

@@ -1,0 +1,12 @@
+# The README opens with exactly two commands, and .ci/run runs the second one verbatim.
+set -u
+fail=0; pass=0
+cmds=$(awk '/^```sh$/{f=1;next} /^```$/{f=0} f' README.md)
+n=$(printf '%s\n' "$cmds" | grep -c .)
+[ "$n" -ge 2 ] && pass=$((pass+1)) || { echo "README: expected two commands, found $n"; fail=$((fail+1)); }
+second=$(printf '%s\n' "$cmds" | sed -n 2p)
+grep -qxF "$second" .ci/run && pass=$((pass+1)) || { echo ".ci/run does not run the README's test command"; fail=$((fail+1)); }
+first=$(printf '%s\n' "$cmds" | sed -n 1p)
+case "$first" in *"build/a2i2a "*) pass=$((pass+1));; *) echo "README's first command does not run a2i2a"; fail=$((fail+1));; esac
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
