@@ -1,11 +1,92 @@
+#include <dirent.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "sd/verify.h"
 
-/* Placeholder until the 'verify' command lands. */
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: a2i2a verify DIR [--threads N]\n\n"
+          "Runs every reference case found in DIR, a folder laid out like shared/fixtures/sd:\n"
+          "tokenizer/prompts.json, golden/<case>.json + .safetensors, and the models they name\n"
+          "(tiny-sd1/, tiny-sd2/, tiny-sd1.safetensors). Prints one line per check (name, max abs\n"
+          "error, tolerance from the case's manifest, pass/fail), then 'N passed, N failed, N skipped'.\n\n"
+          "  --threads N   threads for the kernels (default: physical cores)\n"
+          "  -h, --help    this help\n\n"
+          "exit status: 0 if nothing failed, 1 if a check failed, 2 usage error\n");
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
+
 int cmd_verify(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  fprintf(stderr, "a2i2a verify: not implemented yet\n");
-  return EXIT_RUNTIME;
+  static const struct option opts[] = {{"threads", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+  int c;
+  long threads = 0;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (c == 'h') {
+      usage(stdout);
+      return EXIT_OK;
+    } else if (c == 't') {
+      if (cli_int("verify", "--threads", optarg, 1, 1024, &threads)) return EXIT_USAGE;
+    } else
+      return cli_usage_error("verify", "unknown option");
+  }
+  if (optind != argc - 1) return cli_usage_error("verify", "expected one fixtures folder");
+  const char *dir = argv[optind];
+  struct stat sb;
+  if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+    fprintf(stderr, "a2i2a: %s: not a folder\n", dir);
+    return EXIT_RUNTIME;
+  }
+  a2i2a_set_threads((int)threads);
+  verify_ctx v = {.dir = dir};
+
+  char path[4096];
+  snprintf(path, sizeof path, "%s/tokenizer/prompts.json", dir);
+  if (stat(path, &sb) == 0) verify_tokenizer(&v, path);
+
+  snprintf(path, sizeof path, "%s/golden", dir);
+  DIR *d = opendir(path);
+  char **names = NULL;
+  size_t n = 0;
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d))) {
+      size_t len = strlen(e->d_name);
+      if (len > 5 && !strcmp(e->d_name + len - 5, ".json")) {
+        names = realloc(names, (n + 1) * sizeof *names);
+        names[n++] = strdup(e->d_name);
+      }
+    }
+    closedir(d);
+  }
+  qsort(names, n, sizeof *names, cmp_str);
+  for (size_t i = 0; i < n; i++) {
+    char stem[256];
+    snprintf(stem, sizeof stem, "%.*s", (int)(strlen(names[i]) - 5), names[i]);
+    snprintf(path, sizeof path, "%s/golden/%s", dir, names[i]);
+    if (has_prefix(stem, "torch_rng")) verify_torch_rng(&v, path, stem);
+    else if (has_prefix(stem, "text_encoder_")) verify_text_encoder(&v, path, stem);
+    else if (has_prefix(stem, "vae_")) verify_vae(&v, path, stem);
+    else if (has_prefix(stem, "unet_")) verify_unet(&v, path, stem);
+    else if (!strcmp(stem, "schedulers")) verify_schedulers(&v, path, stem);
+    else if (has_prefix(stem, "schedulers_steps")) verify_scheduler_steps(&v, path, stem);
+    else if (has_prefix(stem, "img2img_")) verify_img2img(&v, path, stem);
+    else verify_skip(&v, stem, "unknown kind of case");
+    free(names[i]);
+  }
+  free(names);
+  if (v.pass + v.fail + v.skip == 0) {
+    fprintf(stderr, "a2i2a: %s: no reference cases found (expected golden/*.json or tokenizer/prompts.json)\n", dir);
+    return EXIT_RUNTIME;
+  }
+  printf("%d passed, %d failed, %d skipped\n", v.pass, v.fail, v.skip);
+  return v.fail ? EXIT_RUNTIME : EXIT_OK;
 }

@@ -48,8 +48,26 @@ static void normal_fill_16(float *d) {
 
 void rng_randn(torch_rng *g, float *out, size_t n) {
   if (n < 16) {
-    /* torch takes a double-precision path here; no caller needs it */
-    for (size_t i = 0; i < n; i++) out[i] = 0.0f;
+    /* torch's serial path: normal_distribution<double> with 53-bit uniforms from two 32-bit
+     * outputs, Box–Muller in double, the sine half cached for the next value */
+    int have_cached = 0;
+    double cached = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (have_cached) {
+        out[i] = (float)cached;
+        have_cached = 0;
+        continue;
+      }
+      double u[2];
+      for (int k = 0; k < 2; k++) {
+        uint64_t hi = rng_u32(g), lo = rng_u32(g);
+        u[k] = (double)(((hi << 32) | lo) & ((1ULL << 53) - 1)) * 0x1p-53;
+      }
+      double r = sqrt(-2.0 * log1p(-u[1])), theta = 2.0 * M_PI * u[0];
+      cached = r * sin(theta);
+      have_cached = 1;
+      out[i] = (float)(r * cos(theta));
+    }
     return;
   }
   rng_rand(g, out, n);

@@ -1,0 +1,67 @@
+/* Tensor kernels of the diffusion engine. Activations are plain float32 arrays: images NCHW
+ * (one batch element at a time: [C][H][W]), sequences [tokens][channels]. Weights are
+ * `weight` views that may stay F16/BF16 in memory (converted per use). All kernels use OpenMP
+ * / OpenBLAS with a2i2a_get_threads() threads and allocate nothing per call beyond the
+ * thread-local scratch of kernels.c. y may alias x only where a comment says so.
+ *
+ * THIS SIGNATURE SET IS SHARED by the VAE, CLIP and UNet code: extend it, do not change it. */
+#ifndef A2I2A_KERNELS_H
+#define A2I2A_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "sd/safetensors.h"
+
+typedef struct {
+  st_dtype dtype;   /* ST_F32, ST_F16 or ST_BF16 */
+  const void *data; /* NULL = absent (e.g. no bias) */
+  size_t numel;
+  int ndim;
+  int64_t shape[4];
+} weight;
+
+/* A view of a checkpoint tensor (no copy). Fails (A2I2A_ERR_MODEL, naming the tensor) if it is
+ * not a float tensor or its element count is not numel (numel 0 = any). */
+a2i2a_status weight_from_tensor(weight *w, const st_tensor *t, size_t numel);
+/* Converts w to float32 into dst (numel values). */
+void weight_to_f32(const weight *w, float *dst);
+
+/* y[n][out] = x[n][in] · Wᵀ + b; W is [out][in] (torch Linear), b may be NULL/absent. */
+void linear(float *y, const float *x, int n, int in, int out, const weight *W, const weight *b);
+
+/* 2-D convolution of one image x [C][H][W] with w [OC][C][k][k] (torch Conv2d), stride s and
+ * zero padding top/left/bottom/right; y is [OC][OH][OW] with
+ * OH = (H + pt + pb - k)/s + 1, OW = (W + pl + pr - k)/s + 1. b may be absent. */
+void conv2d(float *y, const float *x, int C, int H, int W, const weight *w, const weight *b, int OC, int k,
+            int s, int pt, int pl, int pb, int pr);
+
+/* GroupNorm over [C][HW] (y may alias x); gamma/beta per channel. */
+void group_norm(float *y, const float *x, int C, int HW, int groups, const weight *gamma, const weight *beta,
+                float eps);
+/* LayerNorm of n rows of dim values (y may alias x). */
+void layer_norm(float *y, const float *x, int n, int dim, const weight *gamma, const weight *beta, float eps);
+
+/* Element-wise, in place. */
+void silu(float *x, size_t n);
+void gelu(float *x, size_t n);       /* exact: 0.5·x·(1 + erf(x/√2)) */
+void quick_gelu(float *x, size_t n); /* x·sigmoid(1.702·x) */
+/* GEGLU: x is [n][2·dim] = [a | gate]; y[n][dim] = a · gelu(gate). */
+void geglu(float *y, const float *x, int n, int dim);
+void add(float *y, const float *x, size_t n); /* y += x */
+void softmax_rows(float *x, int rows, int cols);
+
+/* Multi-head attention: q [nq][q_stride], k/v [nk][kv_stride]; head h uses channels
+ * [h·head_dim, (h+1)·head_dim) of each row. out [nq][heads·head_dim]. scale is usually
+ * 1/√head_dim. causal: query i sees keys 0..i. Computed in tiles with an online softmax:
+ * never a full nq×nk score matrix at large sizes. */
+void attention(float *out, const float *q, int q_stride, const float *k, const float *v, int kv_stride, int nq,
+               int nk, int heads, int head_dim, float scale, int causal);
+
+/* Nearest-neighbour resize of [C][H][W] to [C][OH][OW] with torch's rule src = floor(dst·in/out). */
+void upsample_nearest(float *y, const float *x, int C, int H, int W, int OH, int OW);
+
+/* [C][HW] <-> [HW][C] transposes (for the transformer blocks). */
+void transpose_chw_hwc(float *y, const float *x, int C, int HW);
+void transpose_hwc_chw(float *y, const float *x, int C, int HW);
+
+#endif

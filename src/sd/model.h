@@ -1,0 +1,39 @@
+/* Finding and opening a Stable Diffusion checkpoint: a diffusers folder, a single-file
+ * checkpoint in the original LDM naming, or ORG/NAME in the Hugging Face cache.
+ * Each network (vae.c, clip.c, unet.c) maps the names of its own weights from either layout.
+ *
+ * THIS INTERFACE IS SHARED by the VAE, CLIP and UNet code: extend it, do not change it. */
+#ifndef A2I2A_MODEL_H
+#define A2I2A_MODEL_H
+
+#include <cjson/cJSON.h>
+#include "sd/safetensors.h"
+
+typedef enum { SD_LAYOUT_DIFFUSERS, SD_LAYOUT_LDM } sd_layout;
+typedef enum { SD_UNET, SD_VAE, SD_TEXT, SD_NPARTS } sd_part;
+
+typedef struct {
+  char path[4096];      /* what was opened (folder or file) */
+  char name[256];       /* a short name for messages and metadata (ORG/NAME or the file's name) */
+  sd_layout layout;
+  /* diffusers: one file per part (unet/, vae/, text_encoder/); LDM: part files all alias file[0] */
+  st_file file[SD_NPARTS];
+  /* diffusers: the part's config.json (NULL for LDM: inferred from shapes by each network) */
+  cJSON *config[SD_NPARTS];
+  cJSON *scheduler_config; /* scheduler/scheduler_config.json, or NULL (LDM: the family's default) */
+  char tokenizer_dir[4096]; /* folder with vocab.json + merges.txt, or "" (use the bundled merges) */
+  int family;               /* 1 = SD 1.x (CLIP ViT-L text encoder), 2 = SD 2.x (OpenCLIP ViT-H) */
+  int v_prediction;         /* 1 = v-prediction, 0 = epsilon */
+} sd_model;
+
+/* Opens path_or_repo: a diffusers folder, a .safetensors file, or ORG/NAME resolved in
+ * $HF_HOME/hub (default ~/.cache/huggingface/hub). .ckpt pickles are refused with advice. */
+a2i2a_status sd_model_open(const char *path_or_repo, sd_model *m);
+void sd_model_close(sd_model *m);
+
+/* The tensor of a part by name: the diffusers name inside the part's file for the diffusers
+ * layout, the full LDM key (e.g. "first_stage_model.decoder.conv_in.weight") for LDM.
+ * NULL if absent. */
+const st_tensor *sd_tensor(const sd_model *m, sd_part part, const char *name);
+
+#endif

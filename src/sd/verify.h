@@ -1,0 +1,38 @@
+/* `a2i2a verify DIR`: runs every case found in a folder laid out like shared/fixtures/sd.
+ * Each part of the engine contributes a runner in its own file (verify_<part>.c); runners
+ * read everything (shapes, settings, tolerances) from the case's files, never hard-code it. */
+#ifndef A2I2A_VERIFY_H
+#define A2I2A_VERIFY_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+typedef struct {
+  const char *dir; /* the fixtures folder */
+  int pass, fail, skip;
+} verify_ctx;
+
+/* One line: name, max abs error, tolerance, pass/fail. */
+void verify_line(verify_ctx *v, const char *name, double max_abs, double tol, int ok);
+void verify_skip(verify_ctx *v, const char *name, const char *why);
+/* A case that could not run because of an error (missing file, bad model): a failure. */
+void verify_error(verify_ctx *v, const char *name, const char *why);
+
+/* Reads and parses a JSON file (NULL + verify_error-able message in a2i2a_last_error()). */
+cJSON *verify_read_json(const char *path);
+/* The manifest's tolerance for a tensor: tensors.<name>.tolerance.max_abs (fallback if absent). */
+double verify_tolerance(const cJSON *manifest, const char *tensor, double fallback);
+/* Compares n values, reports "<case>.<tensor>" with max abs error against tol; returns ok. */
+int verify_compare(verify_ctx *v, const char *name, const float *got, const float *ref, size_t n, double tol);
+
+/* The runners. json_path is golden/<stem>.json; stem is e.g. "vae_sd1". */
+void verify_torch_rng(verify_ctx *v, const char *json_path, const char *stem);
+void verify_tokenizer(verify_ctx *v, const char *prompts_json_path);
+void verify_text_encoder(verify_ctx *v, const char *json_path, const char *stem);
+void verify_vae(verify_ctx *v, const char *json_path, const char *stem);
+void verify_unet(verify_ctx *v, const char *json_path, const char *stem);
+void verify_schedulers(verify_ctx *v, const char *json_path, const char *stem);
+void verify_scheduler_steps(verify_ctx *v, const char *json_path, const char *stem);
+void verify_img2img(verify_ctx *v, const char *json_path, const char *stem);
+
+#endif
