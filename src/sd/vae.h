@@ -1,0 +1,19 @@
+/* The VAE (diffusers AutoencoderKL). Images are [3][H][W] in [-1, 1], H and W multiples of 8;
+ * latents [4][H/8][W/8], unscaled (the pipeline multiplies by vae_scaling_factor).
+ * SHARED INTERFACE (pipeline, bench): extend, do not change. */
+#ifndef A2I2A_VAE_H
+#define A2I2A_VAE_H
+
+#include "sd/model.h"
+
+typedef struct vae vae;
+
+a2i2a_status vae_load(vae **out, const sd_model *m);
+void vae_free(vae *v);
+float vae_scaling_factor(const vae *v);
+/* mean and logvar (clamped to [-30, 20]) of the posterior, each [4][H/8][W/8]. */
+a2i2a_status vae_encode(vae *v, const float *image, int H, int W, float *mean, float *logvar);
+/* latent [4][h][w] (unscaled) -> image [3][8h][8w], raw (not clamped). */
+a2i2a_status vae_decode(vae *v, const float *latent, int h, int w, float *image);
+
+#endif
