@@ -18,10 +18,18 @@ typedef struct {
 /* Decodes any file libsndfile reads (WAV, AIFF, FLAC, Ogg Vorbis/Opus, MP3 with its gapless
  * header) to float32 as torchaudio does (PCM s/2^(bits-1), float unchanged). */
 a2i2a_status audio_read(const char *path, audio_buf *out);
+/* Errors of audio_read (one line naming the file): A2I2A_ERR_IO (cannot open),
+ * A2I2A_ERR_FORMAT (empty, not audio, corrupt, truncated: fewer frames than the header
+ * promises, or no samples at all), A2I2A_ERR_UNSUPPORTED (> 64 channels), A2I2A_ERR_LIMIT
+ * (> 2^31 frames). Any channel count 1..64 is returned as is: callers downmix. */
 /* soxr, very high quality; out gets the same channels. */
 a2i2a_status audio_resample(const audio_buf *in, double rate, audio_buf *out);
 /* Writes atomically: WAV (or FLAC if path ends in .flac), bits = 32 (float), 16 or 24
- * (TPDF-dithered with the torch generator seeded by dither_seed). */
+ * (TPDF-dithered with the torch generator seeded by dither_seed). bits 0 means 32; FLAC has no
+ * float format, so FLAC with 32 is written as 24-bit. Dither: per sample, in frame order then
+ * channel order, d = u1 − u2 with two rng_uniform draws (triangular, ±1 LSB), then
+ * q = floor(x·2^(bits−1) + d + 0.5) clamped to the integer range. Float WAV keeps values as is
+ * (also beyond ±1). */
 a2i2a_status audio_write(const char *path, const audio_buf *a, int bits, uint64_t dither_seed, int force);
 a2i2a_status audio_alloc(audio_buf *a, int channels, int64_t frames, double rate);
 void audio_free(audio_buf *a);
@@ -36,7 +44,9 @@ void stft_free(stft_ctx *ctx);
 int stft_bins(const stft_ctx *ctx);
 int64_t stft_frames(const stft_ctx *ctx, int64_t n);
 const float *stft_window(const stft_ctx *ctx); /* n_fft values */
-/* x: n samples (n > n_fft/2); spec: bins × frames complex. */
+/* x: n samples (n > n_fft/2, as torch requires for reflect padding; shorter signals should be
+ * zero-padded by the caller — positions that would reflect twice read as 0 here);
+ * spec: bins × frames complex. */
 void stft_forward(stft_ctx *ctx, const float *x, int64_t n, float *spec);
 /* |X|² (power) or |X| (magnitude) from a forward transform, [bins][frames]. */
 void stft_power(stft_ctx *ctx, const float *x, int64_t n, float *power);
@@ -52,5 +62,10 @@ a2i2a_status mel_filterbank(float *fb, int n_freqs, double fmin, double fmax, in
                             mel_scale scale, int slaney_norm);
 double hz_to_mel(double hz, mel_scale scale);
 double mel_to_hz(double mel, mel_scale scale);
+
+/* 10·log10(P + 1e-9) in float32, as the notebook (no top-dB clamp; P = 0 gives −90 dB). */
+void power_to_db(const float *p, size_t n, float *db);
+/* Mean of all channels into one (out is allocated; mono input is copied). */
+a2i2a_status audio_downmix(const audio_buf *in, audio_buf *out);
 
 #endif
