@@ -33,6 +33,25 @@ void audio_free(audio_buf *a) {
   memset(a, 0, sizeof *a);
 }
 
+/* libsndfile quietly shortens a WAV/AIFF data chunk that runs past the end of the file and
+ * only says so in its log ("data : 705600 (should be 299956)"). Sizes 0 and 0xFFFFFFFF are
+ * streaming placeholders, not truncation. */
+static int header_truncated(SNDFILE *sf) {
+  static _Thread_local char log[16384];
+  log[0] = 0;
+  sf_command(sf, SFC_GET_LOG_INFO, log, sizeof log);
+  for (const char *p = log; (p = strstr(p, "(should be ")) != NULL; p++) {
+    const char *line = p;
+    while (line > log && line[-1] != '\n') line--;
+    long long declared, actual;
+    if ((sscanf(line, "data : %lld (should be %lld)", &declared, &actual) == 2 ||
+         sscanf(line, "SSND : %lld (should be %lld)", &declared, &actual) == 2) &&
+        declared > actual && declared != 0xFFFFFFFFLL && declared != 0)
+      return 1;
+  }
+  return 0;
+}
+
 /* libsndfile's float reading already scales PCM exactly as torchaudio does: s / 2^(bits-1)
  * (24-bit is read as s·256 / 2^31, the same number), and float files are passed through. */
 a2i2a_status audio_read(const char *path, audio_buf *out) {
@@ -60,6 +79,10 @@ a2i2a_status audio_read(const char *path, audio_buf *out) {
     goto done;
   }
   sf_command(sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
+  if (header_truncated(sf)) {
+    st = fail(A2I2A_ERR_FORMAT, "%s: truncated: the file is shorter than its header says", path);
+    goto done;
+  }
   /* Frame counts in headers can lie (truncated files, streams): read until the decoder stops. */
   int64_t cap = info.frames > 0 && info.frames < AUDIO_MAX_FRAMES ? info.frames + 1 : 65536;
   int64_t n = 0;
