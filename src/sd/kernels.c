@@ -1,0 +1,425 @@
+/* Tensor kernels: float32 activations, weights converted from F16/BF16 once per call into a
+ * reusable thread-local scratch, GEMMs through OpenBLAS, element-wise loops through OpenMP.
+ * OpenBLAS is the OpenMP build: called from inside our parallel regions it runs on one thread,
+ * called from outside it uses the a2i2a_get_threads() pool, so the two never oversubscribe. */
+#include "sd/kernels.h"
+#include "common/err.h"
+
+#include <cblas.h>
+#include <immintrin.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ scratch */
+
+/* Per-thread growable buffers, one per slot; they only ever grow (no allocation once warm). */
+enum { SCR_WEIGHT, SCR_COL, SCR_ATT_S, SCR_ATT_ML, SCR_BIAS, SCR_GAMMA, SCR_BETA, SCR_N };
+static _Thread_local float *scr_buf[SCR_N];
+static _Thread_local size_t scr_cap[SCR_N];
+
+static float *scratch(int slot, size_t n) {
+  if (n > scr_cap[slot]) {
+    free(scr_buf[slot]);
+    size_t cap = (n + 15) & ~(size_t)15;
+    scr_buf[slot] = aligned_alloc(64, cap * sizeof(float));
+    if (!scr_buf[slot]) {
+      /* The kernels have no error path: running out here means the job cannot fit at all. */
+      fprintf(stderr, "a2i2a: out of memory (kernel scratch of %zu MB)\n", cap * 4 >> 20);
+      abort();
+    }
+    scr_cap[slot] = cap;
+  }
+  return scr_buf[slot];
+}
+
+/* ------------------------------------------------------------------ weights */
+
+a2i2a_status weight_from_tensor(weight *w, const st_tensor *t, size_t numel) {
+  memset(w, 0, sizeof *w);
+  if (!t) return fail(A2I2A_ERR_MODEL, "missing tensor");
+  if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16)
+    return fail(A2I2A_ERR_MODEL, "tensor %s: dtype %s, expected F32, F16 or BF16", t->name,
+                st_dtype_name(t->dtype));
+  if (numel && t->numel != numel)
+    return fail(A2I2A_ERR_MODEL, "tensor %s: %zu values, expected %zu", t->name, t->numel, numel);
+  w->dtype = t->dtype;
+  w->data = t->data;
+  w->numel = t->numel;
+  w->ndim = t->ndim > 4 ? 4 : t->ndim;
+  for (int i = 0; i < w->ndim; i++) w->shape[i] = t->shape[i];
+  return A2I2A_OK;
+}
+
+static void convert_range(const weight *w, float *dst, size_t begin, size_t end) {
+  const uint8_t *p = w->data;
+  size_t i = begin;
+  if (w->dtype == ST_F32) {
+    memcpy(dst + begin, p + 4 * begin, (end - begin) * 4);
+  } else if (w->dtype == ST_F16) {
+    for (; i + 8 <= end; i += 8)
+      _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 2 * i))));
+    for (; i < end; i++) {
+      uint16_t h;
+      memcpy(&h, p + 2 * i, 2);
+      dst[i] = f16_to_f32(h);
+    }
+  } else {
+    for (; i + 8 <= end; i += 8) {
+      __m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p + 2 * i)));
+      _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(h, 16)));
+    }
+    for (; i < end; i++) {
+      uint16_t h;
+      memcpy(&h, p + 2 * i, 2);
+      dst[i] = bf16_to_f32(h);
+    }
+  }
+}
+
+void weight_to_f32(const weight *w, float *dst) {
+  size_t n = w->numel;
+  if (n < (1u << 16) || omp_in_parallel()) {
+    convert_range(w, dst, 0, n);
+    return;
+  }
+  int nt = a2i2a_get_threads();
+#pragma omp parallel for num_threads(nt)
+  for (int t = 0; t < nt; t++) {
+    size_t b = n * t / nt & ~(size_t)7, e = t == nt - 1 ? n : n * (t + 1) / nt & ~(size_t)7;
+    convert_range(w, dst, b, e);
+  }
+}
+
+/* The weight as float32: the mapped data itself when it is aligned F32, else a copy in slot. */
+static const float *weight_f32(const weight *w, int slot) {
+  if (w->dtype == ST_F32 && ((uintptr_t)w->data & 3) == 0) return w->data;
+  float *dst = scratch(slot, w->numel);
+  weight_to_f32(w, dst);
+  return dst;
+}
+
+static inline int present(const weight *w) { return w && w->data; }
+
+/* A per-channel vector (norm gamma/beta) as float32; absent = all fill. */
+static const float *vector_f32(const weight *w, int slot, int n, float fill) {
+  if (present(w)) return weight_f32(w, slot);
+  float *d = scratch(slot, (size_t)n);
+  for (int i = 0; i < n; i++) d[i] = fill;
+  return d;
+}
+
+/* ------------------------------------------------------------------ linear, conv */
+
+void linear(float *y, const float *x, int n, int in, int out, const weight *W, const weight *b) {
+  const float *w = weight_f32(W, SCR_WEIGHT);
+  float beta = 0;
+  if (present(b)) {
+    const float *bias = weight_f32(b, SCR_BIAS);
+    for (int i = 0; i < n; i++) memcpy(y + (size_t)i * out, bias, (size_t)out * sizeof(float));
+    beta = 1;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x, in, w, in, beta, y, out);
+}
+
+/* Column budget of one im2col tile, in floats: big enough for sgemm to run near its peak,
+ * small enough that a 512x512 VAE layer does not need a gigabyte of columns. */
+#define COL_BUDGET (6u << 20)
+
+void conv2d(float *y, const float *x, int C, int H, int W, const weight *w, const weight *b, int OC, int k, int s,
+            int pt, int pl, int pb, int pr) {
+  int OH = (H + pt + pb - k) / s + 1, OW = (W + pl + pr - k) / s + 1;
+  size_t ohw = (size_t)OH * OW;
+  int K = C * k * k;
+  const float *wt = weight_f32(w, SCR_WEIGHT);
+  float beta = 0;
+  if (present(b)) {
+    const float *bias = weight_f32(b, SCR_BIAS);
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if (ohw * OC > 65536)
+    for (int o = 0; o < OC; o++)
+      for (size_t i = 0; i < ohw; i++) y[o * ohw + i] = bias[o];
+    beta = 1;
+  }
+  if (k == 1 && s == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, (int)ohw, C, 1.0f, wt, C, x, (int)ohw, beta, y,
+                (int)ohw);
+    return;
+  }
+  int rows = (int)(COL_BUDGET / ((size_t)K * OW));
+  if (rows < 1) rows = 1;
+  if (rows > OH) rows = OH;
+  float *col = scratch(SCR_COL, (size_t)K * rows * OW);
+  for (int r0 = 0; r0 < OH; r0 += rows) {
+    int nr = OH - r0 < rows ? OH - r0 : rows;
+    int ncol = nr * OW;
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)K * ncol > 65536)
+    for (int kk = 0; kk < K; kk++) {
+      int c = kk / (k * k), ky = kk / k % k, kx = kk % k;
+      float *dst = col + (size_t)kk * ncol;
+      const float *src = x + (size_t)c * H * W;
+      for (int r = 0; r < nr; r++) {
+        int iy = (r0 + r) * s + ky - pt;
+        float *d = dst + (size_t)r * OW;
+        if (iy < 0 || iy >= H) {
+          memset(d, 0, (size_t)OW * sizeof(float));
+          continue;
+        }
+        const float *srow = src + (size_t)iy * W;
+        if (s == 1) {
+          int lo = pl - kx, hi = W + pl - kx; /* ox range with 0 <= ox + kx - pl < W */
+          if (lo < 0) lo = 0;
+          if (hi > OW) hi = OW;
+          if (hi < lo) hi = lo;
+          for (int ox = 0; ox < lo; ox++) d[ox] = 0;
+          if (hi > lo) memcpy(d + lo, srow + lo + kx - pl, (size_t)(hi - lo) * sizeof(float));
+          for (int ox = hi; ox < OW; ox++) d[ox] = 0;
+        } else {
+          for (int ox = 0; ox < OW; ox++) {
+            int ix = ox * s + kx - pl;
+            d[ox] = ix >= 0 && ix < W ? srow[ix] : 0.0f;
+          }
+        }
+      }
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, ncol, K, 1.0f, wt, K, col, ncol, beta,
+                y + (size_t)r0 * OW, (int)ohw);
+  }
+}
+
+/* ------------------------------------------------------------------ norms */
+
+void group_norm(float *y, const float *x, int C, int HW, int groups, const weight *gamma, const weight *beta,
+                float eps) {
+  const float *g = vector_f32(gamma, SCR_GAMMA, C, 1), *bt = vector_f32(beta, SCR_BETA, C, 0);
+  int cpg = C / groups;
+  size_t n = (size_t)cpg * HW;
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)C * HW > 16384)
+  for (int gi = 0; gi < groups; gi++) {
+    const float *xs = x + (size_t)gi * n;
+    double sum = 0, sq = 0;
+    for (size_t i = 0; i < n; i++) sum += xs[i];
+    double mean = sum / (double)n;
+    for (size_t i = 0; i < n; i++) {
+      double d = xs[i] - mean;
+      sq += d * d;
+    }
+    float rstd = (float)(1.0 / sqrt(sq / (double)n + eps)), m = (float)mean;
+    for (int c = gi * cpg; c < (gi + 1) * cpg; c++) {
+      float a = rstd * g[c], bb = bt[c] - m * a;
+      const float *xc = x + (size_t)c * HW;
+      float *yc = y + (size_t)c * HW;
+      for (int i = 0; i < HW; i++) yc[i] = xc[i] * a + bb;
+    }
+  }
+}
+
+void layer_norm(float *y, const float *x, int n, int dim, const weight *gamma, const weight *beta, float eps) {
+  const float *g = vector_f32(gamma, SCR_GAMMA, dim, 1), *bt = vector_f32(beta, SCR_BETA, dim, 0);
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)n * dim > 16384)
+  for (int r = 0; r < n; r++) {
+    const float *xr = x + (size_t)r * dim;
+    float *yr = y + (size_t)r * dim;
+    double sum = 0, sq = 0;
+    for (int i = 0; i < dim; i++) sum += xr[i];
+    double mean = sum / dim;
+    for (int i = 0; i < dim; i++) {
+      double d = xr[i] - mean;
+      sq += d * d;
+    }
+    float rstd = (float)(1.0 / sqrt(sq / dim + eps)), m = (float)mean;
+    for (int i = 0; i < dim; i++) yr[i] = (xr[i] - m) * rstd * g[i] + bt[i];
+  }
+}
+
+/* ------------------------------------------------------------------ activations */
+
+/* exp for AVX2: Cody-Waite range reduction and a degree-6 polynomial, ~1 ulp over the float
+ * range; inputs below -88 flush to 0, above 88 saturate. */
+static inline __m256 exp256(__m256 x) {
+  const __m256 hi = _mm256_set1_ps(88.0f), lo = _mm256_set1_ps(-87.3f);
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-104.0f)), hi);
+  __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+  __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500E-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507E-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073E-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894E-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459E-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201E-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
+  __m256 res = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+  return _mm256_andnot_ps(under, res);
+}
+
+#define PAR_N 32768
+
+void silu(float *x, size_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  size_t nv = n / 8 * 8;
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if (n > PAR_N)
+  for (size_t i = 0; i < nv; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i);
+    __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), v));
+    _mm256_storeu_ps(x + i, _mm256_div_ps(v, _mm256_add_ps(one, e)));
+  }
+  for (size_t i = nv; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i]));
+}
+
+void quick_gelu(float *x, size_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f), c = _mm256_set1_ps(-1.702f);
+  size_t nv = n / 8 * 8;
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if (n > PAR_N)
+  for (size_t i = 0; i < nv; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i);
+    __m256 e = exp256(_mm256_mul_ps(c, v));
+    _mm256_storeu_ps(x + i, _mm256_div_ps(v, _mm256_add_ps(one, e)));
+  }
+  for (size_t i = nv; i < n; i++) x[i] = x[i] / (1.0f + expf(-1.702f * x[i]));
+}
+
+static inline float gelu1(float v) { return 0.5f * v * (1.0f + erff(v * (float)M_SQRT1_2)); }
+
+void gelu(float *x, size_t n) {
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if (n > PAR_N)
+  for (size_t i = 0; i < n; i++) x[i] = gelu1(x[i]);
+}
+
+void geglu(float *y, const float *x, int n, int dim) {
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)n * dim > PAR_N)
+  for (int r = 0; r < n; r++) {
+    const float *a = x + (size_t)r * 2 * dim, *g = a + dim;
+    float *yr = y + (size_t)r * dim;
+    for (int i = 0; i < dim; i++) yr[i] = a[i] * gelu1(g[i]);
+  }
+}
+
+void add(float *y, const float *x, size_t n) {
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if (n > PAR_N)
+  for (size_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+void softmax_rows(float *x, int rows, int cols) {
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)rows * cols > PAR_N)
+  for (int r = 0; r < rows; r++) {
+    float *xr = x + (size_t)r * cols, m = -INFINITY, sum = 0;
+    for (int i = 0; i < cols; i++) m = xr[i] > m ? xr[i] : m;
+    for (int i = 0; i < cols; i++) sum += xr[i] = expf(xr[i] - m);
+    float inv = 1.0f / sum;
+    for (int i = 0; i < cols; i++) xr[i] *= inv;
+  }
+}
+
+/* ------------------------------------------------------------------ attention */
+
+#define ATT_QT 64
+#define ATT_KT 512
+
+/* One head, queries [i0, i0+nqt): out rows accumulate Σ softmax·v over key tiles with the
+ * running max m and running sum l of each row (flash-attention's online softmax). */
+static void attention_tile(float *out, int out_stride, const float *q, int q_stride, const float *k,
+                           const float *v, int kv_stride, int i0, int nqt, int nk, int head_dim, float scale,
+                           int causal) {
+  float *S = scratch(SCR_ATT_S, (size_t)ATT_QT * ATT_KT);
+  float *ml = scratch(SCR_ATT_ML, 2 * ATT_QT);
+  float *m = ml, *l = ml + ATT_QT;
+  for (int i = 0; i < nqt; i++) {
+    m[i] = -INFINITY;
+    l[i] = 0;
+    memset(out + (size_t)i * out_stride, 0, (size_t)head_dim * sizeof(float));
+  }
+  int kend = causal ? (i0 + nqt < nk ? i0 + nqt : nk) : nk;
+  for (int j0 = 0; j0 < kend; j0 += ATT_KT) {
+    int nkt = kend - j0 < ATT_KT ? kend - j0 : ATT_KT;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nqt, nkt, head_dim, scale, q, q_stride,
+                k + (size_t)j0 * kv_stride, kv_stride, 0.0f, S, nkt);
+    for (int i = 0; i < nqt; i++) {
+      float *s = S + (size_t)i * nkt;
+      int lim = nkt;
+      if (causal) {
+        lim = i0 + i - j0 + 1;
+        if (lim > nkt) lim = nkt;
+        if (lim < 0) lim = 0;
+      }
+      float mx = m[i];
+      for (int j = 0; j < lim; j++) mx = s[j] > mx ? s[j] : mx;
+      float corr = mx == -INFINITY ? 1.0f : expf(m[i] - mx), sum = 0;
+      for (int j = 0; j < lim; j++) sum += s[j] = expf(s[j] - mx);
+      for (int j = lim; j < nkt; j++) s[j] = 0;
+      l[i] = l[i] * corr + sum;
+      m[i] = mx;
+      if (corr != 1.0f) {
+        float *o = out + (size_t)i * out_stride;
+        for (int d = 0; d < head_dim; d++) o[d] *= corr;
+      }
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nqt, head_dim, nkt, 1.0f, S, nkt,
+                v + (size_t)j0 * kv_stride, kv_stride, 1.0f, out, out_stride);
+  }
+  for (int i = 0; i < nqt; i++) {
+    float inv = l[i] > 0 ? 1.0f / l[i] : 0.0f, *o = out + (size_t)i * out_stride;
+    for (int d = 0; d < head_dim; d++) o[d] *= inv;
+  }
+}
+
+void attention(float *out, const float *q, int q_stride, const float *k, const float *v, int kv_stride, int nq,
+               int nk, int heads, int head_dim, float scale, int causal) {
+  int qtiles = (nq + ATT_QT - 1) / ATT_QT, out_stride = heads * head_dim;
+  int jobs = heads * qtiles;
+#pragma omp parallel for num_threads(a2i2a_get_threads()) schedule(dynamic) if (jobs > 1)
+  for (int job = 0; job < jobs; job++) {
+    int h = job / qtiles, i0 = job % qtiles * ATT_QT;
+    int nqt = nq - i0 < ATT_QT ? nq - i0 : ATT_QT;
+    size_t ho = (size_t)h * head_dim;
+    attention_tile(out + (size_t)i0 * out_stride + ho, out_stride, q + (size_t)i0 * q_stride + ho, q_stride,
+                   k + ho, v + ho, kv_stride, i0, nqt, nk, head_dim, scale, causal);
+  }
+}
+
+/* ------------------------------------------------------------------ layout */
+
+void upsample_nearest(float *y, const float *x, int C, int H, int W, int OH, int OW) {
+  /* torch's nearest index: floor(dst * (float)in/out), clamped to in-1 */
+  float sy = (float)H / OH, sx = (float)W / OW;
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)C * OH * OW > PAR_N)
+  for (int c = 0; c < C; c++) {
+    const float *xc = x + (size_t)c * H * W;
+    float *yc = y + (size_t)c * OH * OW;
+    for (int oy = 0; oy < OH; oy++) {
+      int iy = OH == 2 * H ? oy >> 1 : (int)floorf(oy * sy);
+      if (iy > H - 1) iy = H - 1;
+      const float *xr = xc + (size_t)iy * W;
+      float *yr = yc + (size_t)oy * OW;
+      if (OW == 2 * W)
+        for (int ox = 0; ox < OW; ox++) yr[ox] = xr[ox >> 1];
+      else
+        for (int ox = 0; ox < OW; ox++) {
+          int ix = (int)floorf(ox * sx);
+          yr[ox] = xr[ix > W - 1 ? W - 1 : ix];
+        }
+    }
+  }
+}
+
+#define TB 32
+
+void transpose_chw_hwc(float *y, const float *x, int C, int HW) {
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)C * HW > PAR_N)
+  for (int p0 = 0; p0 < HW; p0 += TB)
+    for (int c0 = 0; c0 < C; c0 += TB)
+      for (int p = p0; p < p0 + TB && p < HW; p++)
+        for (int c = c0; c < c0 + TB && c < C; c++) y[(size_t)p * C + c] = x[(size_t)c * HW + p];
+}
+
+void transpose_hwc_chw(float *y, const float *x, int C, int HW) {
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)C * HW > PAR_N)
+  for (int c0 = 0; c0 < C; c0 += TB)
+    for (int p0 = 0; p0 < HW; p0 += TB)
+      for (int c = c0; c < c0 + TB && c < C; c++)
+        for (int p = p0; p < p0 + TB && p < HW; p++) y[(size_t)c * HW + p] = x[(size_t)p * C + c];
+}

@@ -1,0 +1,311 @@
+/* Every kernel of src/sd/kernels.c against a plain double-precision loop, on random shapes
+ * with odd sizes, F32 and F16/BF16 weights, and the tiled paths (several im2col tiles,
+ * several attention query/key tiles) forced by the sizes. */
+#include "check.h"
+#include "sd/kernels.h"
+#include "common/err.h"
+
+#include <math.h>
+#include <stdint.h>
+
+static uint64_t rs = 88172645463325252ull;
+static float frand(void) { /* uniform [-1, 1) */
+  rs ^= rs << 13;
+  rs ^= rs >> 7;
+  rs ^= rs << 17;
+  return (float)((rs >> 40) / (double)(1ull << 24) * 2 - 1);
+}
+static float *rnd(size_t n, float scale) {
+  float *p = malloc(n * sizeof(float));
+  for (size_t i = 0; i < n; i++) p[i] = frand() * scale;
+  return p;
+}
+
+/* A weight in the given dtype built from f (f is rounded to what the weight holds). */
+typedef struct { weight w; void *mem; } wbuf;
+static wbuf mkweight(float *f, size_t n, st_dtype t) {
+  wbuf b;
+  memset(&b, 0, sizeof b);
+  b.w.dtype = t;
+  b.w.numel = n;
+  if (t == ST_F32) {
+    b.mem = malloc(n * 4);
+    memcpy(b.mem, f, n * 4);
+  } else {
+    uint16_t *h = malloc(n * 2);
+    for (size_t i = 0; i < n; i++) {
+      if (t == ST_F16) h[i] = f32_to_f16(f[i]);
+      else {
+        uint32_t u;
+        memcpy(&u, &f[i], 4);
+        h[i] = (uint16_t)(u >> 16);
+      }
+      f[i] = t == ST_F16 ? f16_to_f32(h[i]) : bf16_to_f32(h[i]);
+    }
+    b.mem = h;
+  }
+  b.w.data = b.mem;
+  return b;
+}
+
+static double maxdiff(const float *a, const double *b, size_t n) {
+  double m = 0;
+  for (size_t i = 0; i < n; i++) {
+    double d = fabs(a[i] - b[i]);
+    if (!(d <= m)) m = isnan(d) ? INFINITY : d;
+  }
+  return m;
+}
+
+static void test_weights(void) {
+  size_t n = 1037;
+  st_dtype types[3] = {ST_F32, ST_F16, ST_BF16};
+  for (int t = 0; t < 3; t++) {
+    float *f = rnd(n, 3);
+    wbuf w = mkweight(f, n, types[t]);
+    float *got = malloc(n * 4);
+    weight_to_f32(&w.w, got);
+    int same = !memcmp(got, f, n * 4);
+    CHECK(same, "weight_to_f32 %s", st_dtype_name(types[t]));
+    free(got), free(f), free(w.mem);
+  }
+  /* big enough for the threaded path */
+  size_t nb = 200003;
+  float *f = rnd(nb, 100);
+  wbuf w = mkweight(f, nb, ST_F16);
+  float *got = malloc(nb * 4);
+  weight_to_f32(&w.w, got);
+  CHECK(!memcmp(got, f, nb * 4), "weight_to_f32 F16 threaded");
+  free(got), free(f), free(w.mem);
+
+  float data[6] = {1, 2, 3, 4, 5, 6};
+  st_tensor t = {.name = "x", .dtype = ST_F32, .ndim = 2, .shape = {2, 3}, .numel = 6, .nbytes = 24, .data = data};
+  weight wv;
+  CHECK(weight_from_tensor(&wv, &t, 6) == A2I2A_OK && wv.numel == 6 && wv.shape[1] == 3, "weight_from_tensor");
+  CHECK(weight_from_tensor(&wv, &t, 0) == A2I2A_OK, "weight_from_tensor any size");
+  CHECK(weight_from_tensor(&wv, &t, 5) == A2I2A_ERR_MODEL && strstr(a2i2a_last_error(), "x"),
+        "weight_from_tensor wrong size names the tensor: %s", a2i2a_last_error());
+  t.dtype = ST_I64;
+  t.nbytes = 48;
+  CHECK(weight_from_tensor(&wv, &t, 0) == A2I2A_ERR_MODEL, "weight_from_tensor refuses I64");
+}
+
+static void test_linear(int n, int in, int out, st_dtype t, int with_bias) {
+  float *x = rnd((size_t)n * in, 1), *W = rnd((size_t)out * in, 1), *b = rnd(out, 1);
+  wbuf w = mkweight(W, (size_t)out * in, t), wb = mkweight(b, out, t);
+  float *y = malloc((size_t)n * out * 4);
+  double *ref = malloc((size_t)n * out * 8);
+  linear(y, x, n, in, out, &w.w, with_bias ? &wb.w : NULL);
+  for (int i = 0; i < n; i++)
+    for (int o = 0; o < out; o++) {
+      double s = with_bias ? b[o] : 0;
+      for (int j = 0; j < in; j++) s += (double)x[i * in + j] * W[o * in + j];
+      ref[i * out + o] = s;
+    }
+  double d = maxdiff(y, ref, (size_t)n * out);
+  CHECK(d < 1e-4, "linear %dx%d->%d %s bias %d: %g", n, in, out, st_dtype_name(t), with_bias, d);
+  free(x), free(W), free(b), free(w.mem), free(wb.mem), free(y), free(ref);
+}
+
+static void test_conv(int C, int H, int W, int OC, int k, int s, int pt, int pl, int pb, int pr, st_dtype t,
+                      int with_bias) {
+  int OH = (H + pt + pb - k) / s + 1, OW = (W + pl + pr - k) / s + 1;
+  size_t nw = (size_t)OC * C * k * k;
+  float *x = rnd((size_t)C * H * W, 1), *wf = rnd(nw, 0.5f), *b = rnd(OC, 1);
+  wbuf w = mkweight(wf, nw, t), wb = mkweight(b, OC, t);
+  float *y = malloc((size_t)OC * OH * OW * 4);
+  double *ref = malloc((size_t)OC * OH * OW * 8);
+  conv2d(y, x, C, H, W, &w.w, with_bias ? &wb.w : NULL, OC, k, s, pt, pl, pb, pr);
+  for (int o = 0; o < OC; o++)
+    for (int oy = 0; oy < OH; oy++)
+      for (int ox = 0; ox < OW; ox++) {
+        double sum = with_bias ? b[o] : 0;
+        for (int c = 0; c < C; c++)
+          for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++) {
+              int iy = oy * s + ky - pt, ix = ox * s + kx - pl;
+              if (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                sum += (double)x[((size_t)c * H + iy) * W + ix] * wf[(((size_t)o * C + c) * k + ky) * k + kx];
+            }
+        ref[((size_t)o * OH + oy) * OW + ox] = sum;
+      }
+  double d = maxdiff(y, ref, (size_t)OC * OH * OW);
+  CHECK(d < 2e-4, "conv2d C%d %dx%d OC%d k%d s%d pad %d,%d,%d,%d %s: %g", C, H, W, OC, k, s, pt, pl, pb, pr,
+        st_dtype_name(t), d);
+  free(x), free(wf), free(b), free(w.mem), free(wb.mem), free(y), free(ref);
+}
+
+static void test_norms(void) {
+  int C = 12, HW = 35;
+  int gs[3] = {4, 12, 1};
+  for (int gi = 0; gi < 3; gi++) {
+    int G = gs[gi];
+    float *x = rnd((size_t)C * HW, 3), *g = rnd(C, 1), *b = rnd(C, 1);
+    for (int i = 0; i < C * HW; i++) x[i] += 5; /* an offset tests the variance's cancellation */
+    wbuf wg = mkweight(g, C, ST_F16), wb = mkweight(b, C, ST_F32);
+    double *ref = malloc((size_t)C * HW * 8);
+    int cpg = C / G;
+    for (int grp = 0; grp < G; grp++) {
+      double m = 0, v = 0;
+      int n = cpg * HW;
+      for (int i = 0; i < n; i++) m += x[grp * n + i];
+      m /= n;
+      for (int i = 0; i < n; i++) v += (x[grp * n + i] - m) * (x[grp * n + i] - m);
+      v /= n;
+      for (int i = 0; i < n; i++) {
+        int c = (grp * n + i) / HW;
+        ref[grp * n + i] = (x[grp * n + i] - m) / sqrt(v + 1e-6) * g[c] + b[c];
+      }
+    }
+    group_norm(x, x, C, HW, G, &wg.w, &wb.w, 1e-6f); /* in place */
+    double d = maxdiff(x, ref, (size_t)C * HW);
+    CHECK(d < 1e-5, "group_norm groups %d: %g", G, d);
+    free(x), free(g), free(b), free(wg.mem), free(wb.mem), free(ref);
+  }
+  int n = 9, dim = 37;
+  float *x = rnd((size_t)n * dim, 2), *g = rnd(dim, 1), *b = rnd(dim, 1), *y = malloc((size_t)n * dim * 4);
+  wbuf wg = mkweight(g, dim, ST_BF16), wb = mkweight(b, dim, ST_F32);
+  double *ref = malloc((size_t)n * dim * 8);
+  for (int r = 0; r < n; r++) {
+    double m = 0, v = 0;
+    for (int i = 0; i < dim; i++) m += x[r * dim + i];
+    m /= dim;
+    for (int i = 0; i < dim; i++) v += (x[r * dim + i] - m) * (x[r * dim + i] - m);
+    v /= dim;
+    for (int i = 0; i < dim; i++) ref[r * dim + i] = (x[r * dim + i] - m) / sqrt(v + 1e-5) * g[i] + b[i];
+  }
+  layer_norm(y, x, n, dim, &wg.w, &wb.w, 1e-5f);
+  CHECK(maxdiff(y, ref, (size_t)n * dim) < 1e-5, "layer_norm");
+  free(x), free(g), free(b), free(y), free(wg.mem), free(wb.mem), free(ref);
+}
+
+static void test_activations(void) {
+  size_t n = 100003; /* odd, and above the threaded threshold */
+  float *x = rnd(n, 12);
+  x[0] = -100, x[1] = 100, x[2] = 0, x[3] = -89, x[4] = 89, x[5] = -1e-3f;
+  double *ref = malloc(n * 8);
+  float *y = malloc(n * 4);
+  /* silu */
+  memcpy(y, x, n * 4);
+  silu(y, n);
+  for (size_t i = 0; i < n; i++) ref[i] = x[i] / (1 + exp(-(double)x[i]));
+  double d = maxdiff(y, ref, n);
+  CHECK(d < 2e-6 * 12, "silu %g", d);
+  memcpy(y, x, n * 4);
+  gelu(y, n);
+  for (size_t i = 0; i < n; i++) ref[i] = 0.5 * x[i] * (1 + erf(x[i] / sqrt(2.0)));
+  d = maxdiff(y, ref, n);
+  CHECK(d < 2e-6 * 12, "gelu %g", d);
+  memcpy(y, x, n * 4);
+  quick_gelu(y, n);
+  for (size_t i = 0; i < n; i++) ref[i] = x[i] / (1 + exp(-1.702 * x[i]));
+  d = maxdiff(y, ref, n);
+  CHECK(d < 2e-6 * 12, "quick_gelu %g", d);
+  /* geglu on [rows][2*dim] */
+  int rows = 7, dim = 13;
+  float *g = malloc((size_t)rows * dim * 4);
+  geglu(g, x, rows, dim);
+  for (int r = 0; r < rows; r++)
+    for (int i = 0; i < dim; i++) {
+      double a = x[r * 2 * dim + i], gt = x[r * 2 * dim + dim + i];
+      ref[r * dim + i] = a * 0.5 * gt * (1 + erf(gt / sqrt(2.0)));
+    }
+  d = maxdiff(g, ref, (size_t)rows * dim);
+  CHECK(d < 1e-5 * 144, "geglu %g", d);
+  /* add */
+  float *z = rnd(n, 1);
+  memcpy(y, x, n * 4);
+  add(y, z, n);
+  for (size_t i = 0; i < n; i++) ref[i] = (double)x[i] + z[i];
+  CHECK(maxdiff(y, ref, n) < 1e-5, "add");
+  /* softmax */
+  int sr = 5, sc = 301;
+  memcpy(y, x, (size_t)sr * sc * 4);
+  softmax_rows(y, sr, sc);
+  for (int r = 0; r < sr; r++) {
+    double m = -INFINITY, s = 0;
+    for (int i = 0; i < sc; i++) m = fmax(m, x[r * sc + i]);
+    for (int i = 0; i < sc; i++) s += exp(x[r * sc + i] - m);
+    for (int i = 0; i < sc; i++) ref[r * sc + i] = exp(x[r * sc + i] - m) / s;
+  }
+  CHECK(maxdiff(y, ref, (size_t)sr * sc) < 1e-6, "softmax_rows");
+  free(x), free(ref), free(y), free(g), free(z);
+}
+
+static void test_attention(int nq, int nk, int heads, int hd, int causal, int extra_stride) {
+  int qs = heads * hd + extra_stride, ks = heads * hd + 2 * extra_stride, os = heads * hd;
+  float *q = rnd((size_t)nq * qs, 1.5f), *k = rnd((size_t)nk * ks, 1.5f), *v = rnd((size_t)nk * ks, 1);
+  float *out = malloc((size_t)nq * os * 4);
+  double *ref = calloc((size_t)nq * os, 8), *s = malloc((size_t)nk * 8);
+  float scale = 1.0f / sqrtf((float)hd);
+  attention(out, q, qs, k, v, ks, nq, nk, heads, hd, scale, causal);
+  for (int h = 0; h < heads; h++)
+    for (int i = 0; i < nq; i++) {
+      int lim = causal ? (i + 1 < nk ? i + 1 : nk) : nk;
+      double m = -INFINITY, sum = 0;
+      for (int j = 0; j < lim; j++) {
+        double d = 0;
+        for (int c = 0; c < hd; c++) d += (double)q[i * qs + h * hd + c] * k[j * ks + h * hd + c];
+        s[j] = d * scale;
+        m = fmax(m, s[j]);
+      }
+      for (int j = 0; j < lim; j++) sum += s[j] = exp(s[j] - m);
+      for (int j = 0; j < lim; j++)
+        for (int c = 0; c < hd; c++) ref[i * os + h * hd + c] += s[j] / sum * v[j * ks + h * hd + c];
+    }
+  double d = maxdiff(out, ref, (size_t)nq * os);
+  CHECK(d < 1e-5, "attention nq %d nk %d heads %d hd %d causal %d: %g", nq, nk, heads, hd, causal, d);
+  free(q), free(k), free(v), free(out), free(ref), free(s);
+}
+
+static void test_layout(void) {
+  int C = 3;
+  int sizes[][4] = {{5, 7, 10, 14}, {5, 7, 9, 12}, {9, 12, 5, 7}, {4, 4, 4, 4}, {3, 5, 7, 11}};
+  for (int t = 0; t < 5; t++) {
+    int H = sizes[t][0], W = sizes[t][1], OH = sizes[t][2], OW = sizes[t][3];
+    float *x = rnd((size_t)C * H * W, 1), *y = malloc((size_t)C * OH * OW * 4);
+    upsample_nearest(y, x, C, H, W, OH, OW);
+    int bad = 0;
+    for (int c = 0; c < C; c++)
+      for (int oy = 0; oy < OH; oy++)
+        for (int ox = 0; ox < OW; ox++) {
+          /* torch: floor(dst * (float)in / out) */
+          int iy = (int)floorf((float)oy * ((float)H / OH)), ix = (int)floorf((float)ox * ((float)W / OW));
+          iy = iy < H ? iy : H - 1, ix = ix < W ? ix : W - 1;
+          bad += y[(c * OH + oy) * OW + ox] != x[(c * H + iy) * W + ix];
+        }
+    CHECK(!bad, "upsample_nearest %dx%d -> %dx%d: %d wrong", H, W, OH, OW, bad);
+    free(x), free(y);
+  }
+  int TC = 37, HW = 71;
+  float *x = rnd((size_t)TC * HW, 1), *y = malloc((size_t)TC * HW * 4), *z = malloc((size_t)TC * HW * 4);
+  transpose_chw_hwc(y, x, TC, HW);
+  int bad = 0;
+  for (int c = 0; c < TC; c++)
+    for (int p = 0; p < HW; p++) bad += y[p * TC + c] != x[c * HW + p];
+  transpose_hwc_chw(z, y, TC, HW);
+  CHECK(!bad && !memcmp(z, x, (size_t)TC * HW * 4), "transposes");
+  free(x), free(y), free(z);
+}
+
+int main(void) {
+  test_weights();
+  test_linear(7, 13, 19, ST_F32, 1);
+  test_linear(1, 33, 5, ST_F16, 0);
+  test_linear(11, 8, 24, ST_BF16, 1);
+  test_conv(3, 7, 9, 5, 3, 1, 1, 1, 1, 1, ST_F32, 1);
+  test_conv(4, 9, 11, 6, 3, 2, 0, 0, 1, 1, ST_F16, 1); /* the VAE's asymmetric downsample */
+  test_conv(5, 8, 8, 7, 3, 2, 1, 1, 1, 1, ST_F32, 0);  /* the UNet's downsample */
+  test_conv(6, 5, 7, 3, 1, 1, 0, 0, 0, 0, ST_BF16, 1); /* 1x1 */
+  test_conv(2, 6, 5, 3, 5, 1, 2, 2, 2, 2, ST_F32, 1);
+  test_conv(64, 120, 200, 3, 3, 1, 1, 1, 1, 1, ST_F16, 1); /* several im2col row tiles */
+  test_norms();
+  test_activations();
+  test_attention(5, 7, 2, 3, 0, 0);
+  test_attention(70, 600, 3, 5, 0, 3); /* two query tiles, two key tiles, strided rows */
+  test_attention(77, 77, 4, 8, 1, 0);  /* CLIP's causal self-attention */
+  test_attention(130, 77, 2, 16, 0, 1); /* cross-attention */
+  test_attention(600, 600, 1, 9, 1, 0); /* causal across key tiles */
+  test_layout();
+  return check_done();
+}
