@@ -36,4 +36,7 @@ void sd_model_close(sd_model *m);
  * NULL if absent. */
 const st_tensor *sd_tensor(const sd_model *m, sd_part part, const char *name);
 
+/* One line saying what was found: name, layout, family, prediction type, UNet size and dtype. */
+void sd_model_describe(const sd_model *m, char *buf, size_t n);
+
 #endif
