@@ -43,4 +43,43 @@ a2i2a_status png_meta_set_exif(png_meta *m, const uint8_t *tiff, size_t len);
 a2i2a_status image_resize_bicubic(const image_u8 *in, int w, int h, image_u8 *out);
 a2i2a_status image_resize_lanczos(const image_u8 *in, int w, int h, image_u8 *out);
 
+/* ------------------------------------------------------------------ extensions (image module)
+ *
+ * Size limits of image_read: each side at most IMAGE_MAX_SIDE pixels and at most
+ * IMAGE_MAX_PIXELS pixels in all (192 MiB as RGB); beyond that A2I2A_ERR_LIMIT, before any
+ * pixel memory is allocated. 16-bit PNG samples keep their high byte (libpng png_set_strip_16,
+ * which is also what Pillow does for 16-bit RGB), not png_set_scale_16's rounding.
+ * tEXt/zTXt text (Latin-1) is converted to UTF-8; iTXt is UTF-8 already. Text and eXIf chunks
+ * after the image data are read too. png_write writes ASCII values as tEXt and everything else
+ * as uncompressed iTXt (UTF-8), and the eXIf chunk right after IHDR's ancillary chunks, before
+ * the first IDAT (as Pillow/Riffusion do). Keys: 1-79 printable Latin-1 characters. */
+#define IMAGE_MAX_SIDE 65536
+#define IMAGE_MAX_PIXELS ((size_t)1 << 26)
+
+/* image_read, then converted to c = 1 by taking the red channel (R = G = B in spectrogram
+ * images; use it only where that holds or where red is what is wanted). */
+a2i2a_status image_read_grey(const char *path, image_u8 *img, png_meta *meta);
+/* A copy of src's pixels as c = 1 (BT.601 luma like Pillow's convert("L"):
+ * (R*19595 + G*38470 + B*7471 + 0x8000) >> 16) or c = 3 (grey replicated). */
+a2i2a_status image_convert(const image_u8 *src, int c, image_u8 *out);
+/* Pillow's resize with any filter of the two: filter "bicubic" or "lanczos". */
+a2i2a_status image_resize(const image_u8 *in, int w, int h, const char *filter, image_u8 *out);
+
+/* Colour maps for our own spectrogram styles: v01[i] in [0, 1] (clamped; NaN → 0) becomes
+ * rgb[3i..3i+2]. Maps are 256-entry tables looked up like matplotlib's ListedColormap
+ * (index = floor(v·256), 1.0 → 255, no interpolation). Names (docs/colormaps.md):
+ * "grey" (alias "gray": entry i = (i, i, i)), and our own perceptual maps whose CIE L*
+ * rises steadily with v, so brightness reads as level: "ember" (black → violet → red →
+ * orange → pale yellow, like matplotlib's inferno/magma) and "aurora" (dark blue → teal →
+ * green → yellow, like viridis). Unknown name → A2I2A_ERR_PARAM. */
+a2i2a_status colormap_apply(const char *name, const float *v01, size_t n, uint8_t *rgb);
+/* The inverse: each RGB triple → the centre (idx + 0.5)/256 of the nearest table entry
+ * (squared RGB distance; ties → lowest index), so colormap_apply(colormap_invert(x)) == x for
+ * every colour of the map. For "grey" only the mean of R, G, B is used. */
+a2i2a_status colormap_invert(const char *name, const uint8_t *rgb, size_t n, float *v01);
+/* 1 if name is a known colour map. */
+int colormap_exists(const char *name);
+/* The names, comma-separated, for --help texts. */
+const char *colormap_names(void);
+
 #endif
