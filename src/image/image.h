@@ -67,7 +67,7 @@ a2i2a_status image_resize(const image_u8 *in, int w, int h, const char *filter, 
 
 /* Colour maps for our own spectrogram styles: v01[i] in [0, 1] (clamped; NaN → 0) becomes
  * rgb[3i..3i+2]. Maps are 256-entry tables looked up like matplotlib's ListedColormap
- * (index = floor(v·256), 1.0 → 255, no interpolation). Names (docs/colormaps.md):
+ * (index = floor(v·256), 1.0 → 255, no interpolation). Names (docs/image.md):
  * "grey" (alias "gray": entry i = (i, i, i)), and our own perceptual maps whose CIE L*
  * rises steadily with v, so brightness reads as level: "ember" (black → violet → red →
  * orange → pale yellow, like matplotlib's inferno/magma) and "aurora" (dark blue → teal →
