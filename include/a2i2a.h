@@ -96,6 +96,33 @@ a2i2a_i2i_params a2i2a_i2i_default_params(void);
 
 /* ------------------------------------------------------------------------ run: the whole chain */
 
+/* Everything one run of the chain needs; filled from a preset by a2i2a_run_preset(). */
+typedef struct {
+  const char *preset;         /* the preset the values started from (recorded in run.json) */
+  a2i2a_a2i_params a2i;
+  const char *model;          /* a diffusers folder, a .safetensors file, or ORG/NAME */
+  a2i2a_i2i_params i2i;
+  const char *readings;       /* comma-separated reading names, or "all" */
+  a2i2a_i2a_params i2a;
+  double clip_seconds;        /* > 0: split the input into clips this long (styles with a fixed
+                                 duration per image), run each, crossfade-stitch the sounds */
+  double overlap_seconds;     /* overlap (and crossfade) between consecutive clips */
+  int sheet;                  /* write sheet.png (default 1) */
+} a2i2a_run_params;
+
+/* The values of preset NAME ("seed", "riffusion", "turbo"; see `a2i2a presets`). */
+a2i2a_status a2i2a_run_preset(const char *name, a2i2a_run_params *params);
+/* Runs the chain on INPUT with an open model and writes into OUTDIR (created if missing):
+ * spectrogram.png, art.png, READING.wav for each reading, sheet.png, run.json. Nothing is
+ * replaced without force, and nothing is left behind on failure. */
+a2i2a_status a2i2a_run(a2i2a_model *model, const char *input, const char *outdir,
+                       const a2i2a_run_params *params, int force);
+/* Runs again what RUN_JSON records, into OUTDIR, and checks that the outputs have the
+ * recorded SHA-256 (A2I2A_ERR_INTERNAL with the first file that differs otherwise).
+ * input and model override the recorded paths when not NULL; their SHA-256 must match. */
+a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const char *model,
+                              const char *outdir, int force);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,91 @@
+/* The whole chain (a2i2a run): presets, clip splitting and crossfade stitching, run.json,
+ * the contact sheet, and the orchestration of the a2i, i2i and i2a stages. */
+#ifndef A2I2A_CHAIN_H
+#define A2I2A_CHAIN_H
+
+#include <stdint.h>
+#include "a2i2a.h"
+#include "image/image.h"
+
+/* ---------------------------------------------------------------- presets (presets.c) */
+
+typedef struct {
+  const char *name, *summary;
+  const char *style;           /* a2i style */
+  const char *model;           /* Hugging Face ORG/NAME */
+  const char *prompt;          /* a named prompt (chain_prompts) */
+  const char *negative_prompt; /* text */
+  double strength, guidance;
+  int steps;
+  const char *sampler;
+  uint64_t seed;
+  const char *readings;
+  double clip_seconds, overlap_seconds;
+} chain_preset;
+
+extern const chain_preset chain_presets[];
+extern const int chain_npresets;
+const chain_preset *chain_preset_find(const char *name);
+
+/* Named abstract prompts, in the spirit of the notebook's: no objects, no people, no letters. */
+typedef struct {
+  const char *name, *text;
+} chain_prompt;
+
+extern const chain_prompt chain_prompts[];
+extern const int chain_nprompts;
+const chain_prompt *chain_prompt_find(const char *name);
+
+/* ---------------------------------------------------------------- clips (clips.c) */
+
+/* Clips of len samples starting every len − overlap samples, covering total samples; the
+ * last one may run past the end (it is zero-padded). At least 1. 0 if len <= overlap. */
+int64_t chain_clip_count(int64_t total, int64_t len, int64_t overlap);
+/* Puts clip k at k·hop and crossfades linearly over the overlap samples where clip k−1 ends
+ * and clip k begins (weights sum to 1, so a constant survives); out gets total samples
+ * (zero where no clip reaches). Clips shorter than hop + overlap leave a gap after them. */
+void chain_stitch(const float *const *clips, const int64_t *lens, int nclips, int64_t hop, int64_t overlap,
+                  int64_t total, float *out);
+
+/* ---------------------------------------------------------------- run.json (runjson.c) */
+
+#define CHAIN_MAX_OUTPUTS 64
+
+/* Everything run.json holds. Strings are owned by the record (chain_record_free). */
+typedef struct {
+  a2i2a_run_params p;
+  char *input_path, *input_sha256;
+  char *model_name, *model_sha256;
+  char *version;
+  int threads;
+  int noutputs;
+  char *output_name[CHAIN_MAX_OUTPUTS], *output_sha256[CHAIN_MAX_OUTPUTS];
+  void *strings; /* storage of the strings p points to */
+} chain_record;
+
+/* Writes rec as JSON (atomically). */
+a2i2a_status chain_runjson_write(const char *path, const chain_record *rec, int force);
+/* Reads a run.json; every field must be present and well typed. Errors name the file. */
+a2i2a_status chain_runjson_read(const char *path, chain_record *rec);
+/* Copies s into the record's storage; the copy lives until chain_record_free. */
+const char *chain_record_str(chain_record *rec, const char *s);
+void chain_record_free(chain_record *rec);
+
+/* ---------------------------------------------------------------- contact sheet (sheet.c) */
+
+typedef struct {
+  const char *name;  /* the reading's name */
+  const char *wav;   /* its sound */
+} chain_sheet_sound;
+
+/* Lays out the spectrogram, the painting and, for each sound, its name, its waveform and its
+ * spectrogram, labelled, in one RGB image. */
+a2i2a_status chain_sheet(const image_u8 *spectrogram, const image_u8 *art, const char *title,
+                         const chain_sheet_sound *sounds, int nsounds, image_u8 *sheet);
+
+/* Text in the embedded 5×7 font: draws at (x, y) top-left, scale ≥ 1, colour rgb. Characters
+ * outside ASCII 32–126 are drawn as '?'. Returns the width used. */
+int chain_text(image_u8 *img, int x, int y, int scale, const uint8_t rgb[3], const char *s);
+int chain_text_width(const char *s, int scale);
+
+#endif
