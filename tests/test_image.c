@@ -568,6 +568,14 @@ static void test_errors(void) {
   }
   write_bytes(tmp_path("huge.png"), c, n);
   expect_fail(tmp_path("huge.png"), A2I2A_ERR_LIMIT, "huge PNG", "limit");
+  c[16] = 0, c[17] = 0x1E, c[18] = 0x84, c[19] = 0x80; /* width 2000000, beyond libpng's own default limit */
+  c[20] = 0, c[21] = 0, c[22] = 0, c[23] = 1;          /* height 1 */
+  {
+    uint32_t crc = png_crc(c + 12, 17);
+    c[29] = (uint8_t)(crc >> 24), c[30] = (uint8_t)(crc >> 16), c[31] = (uint8_t)(crc >> 8), c[32] = (uint8_t)crc;
+  }
+  write_bytes(tmp_path("wide.png"), c, n);
+  expect_fail(tmp_path("wide.png"), A2I2A_ERR_LIMIT, "2000000-wide PNG", "limit");
   free(c);
   /* a JPEG cut in half, and one with garbage after the header */
   uint8_t px[64 * 64 * 3];

@@ -98,6 +98,8 @@ a2i2a_status png_read_file(FILE *f, const char *path, image_u8 *img, png_meta *m
     goto done;
   }
   png_init_io(r.png, f);
+  /* our own size limit (image_check_size) decides, with its own status, not libpng's */
+  png_set_user_limits(r.png, 0x7fffffffu, 0x7fffffffu);
   /* text chunks may be long JSON; libpng's default cap for a chunk is 8 MB, keep it */
   png_read_info(r.png, r.info);
   png_uint_32 w = png_get_image_width(r.png, r.info), h = png_get_image_height(r.png, r.info);
