@@ -47,4 +47,15 @@ int clip_hidden_size(const clip_text *c);
  * penultimate), or clip_skip layers earlier (clip_skip <= 1: the family default). */
 a2i2a_status clip_encode(clip_text *c, const int ids[CLIP_CTX], int clip_skip, float *out);
 
+/* --- extensions (text encoder) --- */
+/* clip_load with a transformers-style config (num_attention_heads, hidden_act, layer_norm_eps)
+ * for a single-file checkpoint whose shapes do not tell them (NULL = the model's own config or,
+ * for single files, the family's: 64-wide heads, quick_gelu for SD 1.x, gelu for OpenCLIP). */
+a2i2a_status clip_load_config(clip_text **c, const sd_model *m, const cJSON *config);
+int clip_layers(const clip_text *c);         /* layers in the weights */
+int clip_default_layers(const clip_text *c); /* layers the family conditions on */
+/* The residual stream after the first nlayers layers (0 = the embeddings), through the final
+ * LayerNorm when final_ln is set: out [77][hidden]. */
+a2i2a_status clip_encode_layers(clip_text *c, const int ids[CLIP_CTX], int nlayers, int final_ln, float *out);
+
 #endif
