@@ -14,4 +14,40 @@ int unet_context_dim(const unet *u);
  * (the model's raw prediction: epsilon or v). */
 a2i2a_status unet_forward(unet *u, const float *x, int h, int w, float t, const float *ctx, int n_ctx, float *out);
 
+/* ---- additions (unet.c) ---- */
+
+#define UNET_MAX_LEVELS 8
+
+/* The architecture, as diffusers' config.json spells it, or as inferred from the tensor shapes
+ * of a single-file LDM checkpoint. Per-level lists are in down-block order (level 0 = full
+ * resolution); the up block at level l uses the same entry (diffusers' reversed lists), the
+ * mid block the last one. */
+typedef struct {
+  int in_channels, out_channels;
+  int n_levels, layers_per_block;
+  int block_out_channels[UNET_MAX_LEVELS];
+  int down_attention[UNET_MAX_LEVELS]; /* 1 = CrossAttnDownBlock2D, 0 = DownBlock2D */
+  int up_attention[UNET_MAX_LEVELS];   /* by level: 1 = the up block at that level is CrossAttnUpBlock2D */
+  int heads[UNET_MAX_LEVELS];          /* attention heads (legacy attention_head_dim, or num_attention_heads) */
+  int transformer_depth[UNET_MAX_LEVELS];
+  int cross_attention_dim;
+  int linear_projection; /* 1 = proj_in/proj_out are Linear (SD 2.x), 0 = 1x1 convs (SD 1.x) */
+  int norm_groups;
+  float norm_eps;
+  int flip_sin_to_cos, freq_shift;
+  int time_embed_dim; /* 4 × block_out_channels[0] */
+} unet_config;
+
+/* Reads unet/config.json (diffusers) or infers the config from the tensor shapes (LDM). */
+a2i2a_status unet_config_read(const sd_model *m, unet_config *c);
+const unet_config *unet_get_config(const unet *u);
+/* The float32 frequency table of the sinusoidal timestep features (block_out_channels[0]/2
+ * values), bit-identical to torch's. */
+const float *unet_time_freqs(const unet *u, int *n);
+/* Timestep features proj [block_out_channels[0]] and the time MLP's output emb [time_embed_dim]
+ * (either may be NULL). */
+void unet_time_embedding(const unet *u, float t, float *proj, float *emb);
+/* Bytes of activation buffers held for the last (h, w, n_ctx) (reused while the size stays). */
+size_t unet_buffer_bytes(const unet *u);
+
 #endif
