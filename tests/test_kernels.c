@@ -107,19 +107,28 @@ static void test_linear(int n, int in, int out, st_dtype t, int with_bias) {
   free(x), free(W), free(b), free(w.mem), free(wb.mem), free(y), free(ref);
 }
 
-static void test_conv(int C, int H, int W, int OC, int k, int s, int pt, int pl, int pb, int pr, st_dtype t,
-                      int with_bias) {
+/* mode 0: conv2d; 1: conv2d_add onto a random y; 2: conv2d_up2 (x upsampled x2 first) */
+static void test_conv_mode(int C, int H0, int W0, int OC, int k, int s, int pt, int pl, int pb, int pr, st_dtype t,
+                           int with_bias, int mode) {
+  int up = mode == 2 ? 2 : 1, H = H0 * up, W = W0 * up;
   int OH = (H + pt + pb - k) / s + 1, OW = (W + pl + pr - k) / s + 1;
   size_t nw = (size_t)OC * C * k * k;
-  float *x = rnd((size_t)C * H * W, 1), *wf = rnd(nw, 0.5f), *b = rnd(OC, 1);
+  float *x0 = rnd((size_t)C * H0 * W0, 1), *wf = rnd(nw, 0.5f), *b = rnd(OC, 1);
+  float *x = malloc((size_t)C * H * W * 4);
+  for (int c = 0; c < C; c++)
+    for (int iy = 0; iy < H; iy++)
+      for (int ix = 0; ix < W; ix++) x[((size_t)c * H + iy) * W + ix] = x0[((size_t)c * H0 + iy / up) * W0 + ix / up];
   wbuf w = mkweight(wf, nw, t), wb = mkweight(b, OC, t);
-  float *y = malloc((size_t)OC * OH * OW * 4);
+  float *y = rnd((size_t)OC * OH * OW, 1), *y0 = malloc((size_t)OC * OH * OW * 4);
+  memcpy(y0, y, (size_t)OC * OH * OW * 4);
   double *ref = malloc((size_t)OC * OH * OW * 8);
-  conv2d(y, x, C, H, W, &w.w, with_bias ? &wb.w : NULL, OC, k, s, pt, pl, pb, pr);
+  if (mode == 0) conv2d(y, x0, C, H, W, &w.w, with_bias ? &wb.w : NULL, OC, k, s, pt, pl, pb, pr);
+  else if (mode == 1) conv2d_add(y, x0, C, H, W, &w.w, with_bias ? &wb.w : NULL, OC, k, s, pt, pl, pb, pr);
+  else conv2d_up2(y, x0, C, H0, W0, &w.w, with_bias ? &wb.w : NULL, OC, k, pt);
   for (int o = 0; o < OC; o++)
     for (int oy = 0; oy < OH; oy++)
       for (int ox = 0; ox < OW; ox++) {
-        double sum = with_bias ? b[o] : 0;
+        double sum = (with_bias ? b[o] : 0) + (mode == 1 ? y0[((size_t)o * OH + oy) * OW + ox] : 0);
         for (int c = 0; c < C; c++)
           for (int ky = 0; ky < k; ky++)
             for (int kx = 0; kx < k; kx++) {
@@ -130,9 +139,14 @@ static void test_conv(int C, int H, int W, int OC, int k, int s, int pt, int pl,
         ref[((size_t)o * OH + oy) * OW + ox] = sum;
       }
   double d = maxdiff(y, ref, (size_t)OC * OH * OW);
-  CHECK(d < 2e-4, "conv2d C%d %dx%d OC%d k%d s%d pad %d,%d,%d,%d %s: %g", C, H, W, OC, k, s, pt, pl, pb, pr,
-        st_dtype_name(t), d);
-  free(x), free(wf), free(b), free(w.mem), free(wb.mem), free(y), free(ref);
+  CHECK(d < 2e-4, "conv2d mode %d C%d %dx%d OC%d k%d s%d pad %d,%d,%d,%d %s: %g", mode, C, H, W, OC, k, s, pt, pl,
+        pb, pr, st_dtype_name(t), d);
+  free(x), free(x0), free(wf), free(b), free(w.mem), free(wb.mem), free(y), free(y0), free(ref);
+}
+
+static void test_conv(int C, int H, int W, int OC, int k, int s, int pt, int pl, int pb, int pr, st_dtype t,
+                      int with_bias) {
+  test_conv_mode(C, H, W, OC, k, s, pt, pl, pb, pr, t, with_bias, 0);
 }
 
 static void test_norms(void) {
@@ -157,9 +171,16 @@ static void test_norms(void) {
         ref[grp * n + i] = (x[grp * n + i] - m) / sqrt(v + 1e-6) * g[c] + b[c];
       }
     }
+    float *xs = malloc((size_t)C * HW * 4);
+    memcpy(xs, x, (size_t)C * HW * 4);
     group_norm(x, x, C, HW, G, &wg.w, &wb.w, 1e-6f); /* in place */
     double d = maxdiff(x, ref, (size_t)C * HW);
     CHECK(d < 1e-5, "group_norm groups %d: %g", G, d);
+    group_norm_silu(xs, xs, C, HW, G, &wg.w, &wb.w, 1e-6f);
+    for (int i = 0; i < C * HW; i++) ref[i] = ref[i] / (1 + exp(-ref[i]));
+    d = maxdiff(xs, ref, (size_t)C * HW);
+    CHECK(d < 1e-5, "group_norm_silu groups %d: %g", G, d);
+    free(xs);
     free(x), free(g), free(b), free(wg.mem), free(wb.mem), free(ref);
   }
   int n = 9, dim = 37;
@@ -299,6 +320,10 @@ int main(void) {
   test_conv(6, 5, 7, 3, 1, 1, 0, 0, 0, 0, ST_BF16, 1); /* 1x1 */
   test_conv(2, 6, 5, 3, 5, 1, 2, 2, 2, 2, ST_F32, 1);
   test_conv(64, 120, 200, 3, 3, 1, 1, 1, 1, 1, ST_F16, 1); /* several im2col row tiles */
+  test_conv_mode(5, 7, 9, 6, 3, 1, 1, 1, 1, 1, ST_F32, 1, 1);  /* conv2d_add */
+  test_conv_mode(4, 5, 5, 3, 1, 1, 0, 0, 0, 0, ST_F16, 0, 1);  /* conv2d_add 1x1 */
+  test_conv_mode(3, 5, 7, 4, 3, 1, 1, 1, 1, 1, ST_F32, 1, 2);  /* conv2d_up2 */
+  test_conv_mode(32, 40, 60, 2, 3, 1, 1, 1, 1, 1, ST_F32, 0, 2); /* conv2d_up2 over row tiles */
   test_norms();
   test_activations();
   test_attention(5, 7, 2, 3, 0, 0);

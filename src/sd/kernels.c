@@ -128,21 +128,29 @@ void linear(float *y, const float *x, int n, int in, int out, const weight *W, c
  * small enough that a 512x512 VAE layer does not need a gigabyte of columns. */
 #define COL_BUDGET (6u << 20)
 
-void conv2d(float *y, const float *x, int C, int H, int W, const weight *w, const weight *b, int OC, int k, int s,
-            int pt, int pl, int pb, int pr) {
-  int OH = (H + pt + pb - k) / s + 1, OW = (W + pl + pr - k) / s + 1;
+/* The convolution of the virtual image xv = upsample(x, up) (up 1 or 2, nearest): im2col over
+ * tiles of output rows, one sgemm per tile. accumulate: y += conv instead of y = conv. */
+static void conv2d_impl(float *y, const float *x, int C, int H, int W, const weight *w, const weight *b, int OC,
+                        int k, int s, int pt, int pl, int pb, int pr, int up, int accumulate) {
+  int VH = H * up, VW = W * up; /* the (virtual) input the convolution sees */
+  int OH = (VH + pt + pb - k) / s + 1, OW = (VW + pl + pr - k) / s + 1;
   size_t ohw = (size_t)OH * OW;
   int K = C * k * k;
   const float *wt = weight_f32(w, SCR_WEIGHT);
-  float beta = 0;
+  float beta = accumulate ? 1.0f : 0.0f;
   if (present(b)) {
     const float *bias = weight_f32(b, SCR_BIAS);
 #pragma omp parallel for num_threads(a2i2a_get_threads()) if (ohw * OC > 65536)
-    for (int o = 0; o < OC; o++)
-      for (size_t i = 0; i < ohw; i++) y[o * ohw + i] = bias[o];
+    for (int o = 0; o < OC; o++) {
+      float *yo = y + o * ohw;
+      if (accumulate)
+        for (size_t i = 0; i < ohw; i++) yo[i] += bias[o];
+      else
+        for (size_t i = 0; i < ohw; i++) yo[i] = bias[o];
+    }
     beta = 1;
   }
-  if (k == 1 && s == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0) {
+  if (k == 1 && s == 1 && up == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, (int)ohw, C, 1.0f, wt, C, x, (int)ohw, beta, y,
                 (int)ohw);
     return;
@@ -162,12 +170,12 @@ void conv2d(float *y, const float *x, int C, int H, int W, const weight *w, cons
       for (int r = 0; r < nr; r++) {
         int iy = (r0 + r) * s + ky - pt;
         float *d = dst + (size_t)r * OW;
-        if (iy < 0 || iy >= H) {
+        if (iy < 0 || iy >= VH) {
           memset(d, 0, (size_t)OW * sizeof(float));
           continue;
         }
-        const float *srow = src + (size_t)iy * W;
-        if (s == 1) {
+        const float *srow = src + (size_t)(iy / up) * W;
+        if (s == 1 && up == 1) {
           int lo = pl - kx, hi = W + pl - kx; /* ox range with 0 <= ox + kx - pl < W */
           if (lo < 0) lo = 0;
           if (hi > OW) hi = OW;
@@ -178,7 +186,7 @@ void conv2d(float *y, const float *x, int C, int H, int W, const weight *w, cons
         } else {
           for (int ox = 0; ox < OW; ox++) {
             int ix = ox * s + kx - pl;
-            d[ox] = ix >= 0 && ix < W ? srow[ix] : 0.0f;
+            d[ox] = ix >= 0 && ix < VW ? srow[ix / up] : 0.0f;
           }
         }
       }
@@ -188,52 +196,20 @@ void conv2d(float *y, const float *x, int C, int H, int W, const weight *w, cons
   }
 }
 
-/* ------------------------------------------------------------------ norms */
-
-void group_norm(float *y, const float *x, int C, int HW, int groups, const weight *gamma, const weight *beta,
-                float eps) {
-  const float *g = vector_f32(gamma, SCR_GAMMA, C, 1), *bt = vector_f32(beta, SCR_BETA, C, 0);
-  int cpg = C / groups;
-  size_t n = (size_t)cpg * HW;
-#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)C * HW > 16384)
-  for (int gi = 0; gi < groups; gi++) {
-    const float *xs = x + (size_t)gi * n;
-    double sum = 0, sq = 0;
-    for (size_t i = 0; i < n; i++) sum += xs[i];
-    double mean = sum / (double)n;
-    for (size_t i = 0; i < n; i++) {
-      double d = xs[i] - mean;
-      sq += d * d;
-    }
-    float rstd = (float)(1.0 / sqrt(sq / (double)n + eps)), m = (float)mean;
-    for (int c = gi * cpg; c < (gi + 1) * cpg; c++) {
-      float a = rstd * g[c], bb = bt[c] - m * a;
-      const float *xc = x + (size_t)c * HW;
-      float *yc = y + (size_t)c * HW;
-      for (int i = 0; i < HW; i++) yc[i] = xc[i] * a + bb;
-    }
-  }
+void conv2d(float *y, const float *x, int C, int H, int W, const weight *w, const weight *b, int OC, int k, int s,
+            int pt, int pl, int pb, int pr) {
+  conv2d_impl(y, x, C, H, W, w, b, OC, k, s, pt, pl, pb, pr, 1, 0);
 }
 
-void layer_norm(float *y, const float *x, int n, int dim, const weight *gamma, const weight *beta, float eps) {
-  const float *g = vector_f32(gamma, SCR_GAMMA, dim, 1), *bt = vector_f32(beta, SCR_BETA, dim, 0);
-#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)n * dim > 16384)
-  for (int r = 0; r < n; r++) {
-    const float *xr = x + (size_t)r * dim;
-    float *yr = y + (size_t)r * dim;
-    double sum = 0, sq = 0;
-    for (int i = 0; i < dim; i++) sum += xr[i];
-    double mean = sum / dim;
-    for (int i = 0; i < dim; i++) {
-      double d = xr[i] - mean;
-      sq += d * d;
-    }
-    float rstd = (float)(1.0 / sqrt(sq / dim + eps)), m = (float)mean;
-    for (int i = 0; i < dim; i++) yr[i] = (xr[i] - m) * rstd * g[i] + bt[i];
-  }
+void conv2d_add(float *y, const float *x, int C, int H, int W, const weight *w, const weight *b, int OC, int k,
+                int s, int pt, int pl, int pb, int pr) {
+  conv2d_impl(y, x, C, H, W, w, b, OC, k, s, pt, pl, pb, pr, 1, 1);
 }
 
-/* ------------------------------------------------------------------ activations */
+void conv2d_up2(float *y, const float *x, int C, int H, int W, const weight *w, const weight *b, int OC, int k,
+                int pad) {
+  conv2d_impl(y, x, C, H, W, w, b, OC, k, 1, pad, pad, pad, pad, 2, 0);
+}
 
 /* exp for AVX2: Cody-Waite range reduction and a degree-6 polynomial, ~1 ulp over the float
  * range; inputs below -88 flush to 0, above 88 saturate. */
@@ -256,6 +232,77 @@ static inline __m256 exp256(__m256 x) {
   __m256 res = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
   return _mm256_andnot_ps(under, res);
 }
+
+/* ------------------------------------------------------------------ norms */
+
+static void group_norm_impl(float *y, const float *x, int C, int HW, int groups, const weight *gamma,
+                            const weight *beta, float eps, int with_silu) {
+  const float *g = vector_f32(gamma, SCR_GAMMA, C, 1), *bt = vector_f32(beta, SCR_BETA, C, 0);
+  int cpg = C / groups;
+  size_t n = (size_t)cpg * HW;
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)C * HW > 16384)
+  for (int gi = 0; gi < groups; gi++) {
+    const float *xs = x + (size_t)gi * n;
+    double sum = 0, sq = 0;
+    for (size_t i = 0; i < n; i++) sum += xs[i];
+    double mean = sum / (double)n;
+    for (size_t i = 0; i < n; i++) {
+      double d = xs[i] - mean;
+      sq += d * d;
+    }
+    float rstd = (float)(1.0 / sqrt(sq / (double)n + eps)), m = (float)mean;
+    for (int c = gi * cpg; c < (gi + 1) * cpg; c++) {
+      float a = rstd * g[c], bb = bt[c] - m * a;
+      const float *xc = x + (size_t)c * HW;
+      float *yc = y + (size_t)c * HW;
+      if (!with_silu) {
+        for (int i = 0; i < HW; i++) yc[i] = xc[i] * a + bb;
+        continue;
+      }
+      int i = 0;
+      const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(bb), one = _mm256_set1_ps(1.0f);
+      for (; i + 8 <= HW; i += 8) {
+        __m256 v = _mm256_fmadd_ps(_mm256_loadu_ps(xc + i), va, vb);
+        __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), v));
+        _mm256_storeu_ps(yc + i, _mm256_div_ps(v, _mm256_add_ps(one, e)));
+      }
+      for (; i < HW; i++) {
+        float v = xc[i] * a + bb;
+        yc[i] = v / (1.0f + expf(-v));
+      }
+    }
+  }
+}
+
+void group_norm(float *y, const float *x, int C, int HW, int groups, const weight *gamma, const weight *beta,
+                float eps) {
+  group_norm_impl(y, x, C, HW, groups, gamma, beta, eps, 0);
+}
+
+void group_norm_silu(float *y, const float *x, int C, int HW, int groups, const weight *gamma, const weight *beta,
+                     float eps) {
+  group_norm_impl(y, x, C, HW, groups, gamma, beta, eps, 1);
+}
+
+void layer_norm(float *y, const float *x, int n, int dim, const weight *gamma, const weight *beta, float eps) {
+  const float *g = vector_f32(gamma, SCR_GAMMA, dim, 1), *bt = vector_f32(beta, SCR_BETA, dim, 0);
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)n * dim > 16384)
+  for (int r = 0; r < n; r++) {
+    const float *xr = x + (size_t)r * dim;
+    float *yr = y + (size_t)r * dim;
+    double sum = 0, sq = 0;
+    for (int i = 0; i < dim; i++) sum += xr[i];
+    double mean = sum / dim;
+    for (int i = 0; i < dim; i++) {
+      double d = xr[i] - mean;
+      sq += d * d;
+    }
+    float rstd = (float)(1.0 / sqrt(sq / dim + eps)), m = (float)mean;
+    for (int i = 0; i < dim; i++) yr[i] = (xr[i] - m) * rstd * g[i] + bt[i];
+  }
+}
+
+/* ------------------------------------------------------------------ activations */
 
 #define PAR_N 32768
 

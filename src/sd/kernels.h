@@ -35,9 +35,20 @@ void linear(float *y, const float *x, int n, int in, int out, const weight *W, c
 void conv2d(float *y, const float *x, int C, int H, int W, const weight *w, const weight *b, int OC, int k,
             int s, int pt, int pl, int pb, int pr);
 
+/* y += conv2d(x) + b: the residual add fused into the convolution (same arguments). */
+void conv2d_add(float *y, const float *x, int C, int H, int W, const weight *w, const weight *b, int OC, int k,
+                int s, int pt, int pl, int pb, int pr);
+/* conv2d (stride 1, padding pad on every side) of the nearest-x2 upsampled x, without
+ * materialising the upsampled image: x [C][H][W], y [OC][2H+2pad-k+1][2W+2pad-k+1]. */
+void conv2d_up2(float *y, const float *x, int C, int H, int W, const weight *w, const weight *b, int OC, int k,
+                int pad);
+
 /* GroupNorm over [C][HW] (y may alias x); gamma/beta per channel. */
 void group_norm(float *y, const float *x, int C, int HW, int groups, const weight *gamma, const weight *beta,
                 float eps);
+/* group_norm then SiLU, in one pass (y may alias x). */
+void group_norm_silu(float *y, const float *x, int C, int HW, int groups, const weight *gamma, const weight *beta,
+                     float eps);
 /* LayerNorm of n rows of dim values (y may alias x). */
 void layer_norm(float *y, const float *x, int n, int dim, const weight *gamma, const weight *beta, float eps);
 

@@ -16,4 +16,12 @@ a2i2a_status vae_encode(vae *v, const float *image, int H, int W, float *mean, f
 /* latent [4][h][w] (unscaled) -> image [3][8h][8w], raw (not clamped). */
 a2i2a_status vae_decode(vae *v, const float *latent, int h, int w, float *image);
 
+/* Image side / latent side (8 for SD), latent channels (4), image channels (3). */
+void vae_dims(const vae *v, int *factor, int *latent_channels, int *image_channels);
+
+/* The posterior's helpers, shared by vae_encode and the pipeline: logvar clamped to [-30, 20]
+ * in place, and sample = mean + exp(logvar/2)·noise (n values each; sample may alias mean). */
+void vae_clamp_logvar(float *logvar, size_t n);
+void vae_sample(float *sample, const float *mean, const float *logvar, const float *noise, size_t n);
+
 #endif

@@ -1,0 +1,409 @@
+/* The VAE: diffusers AutoencoderKL (README §7.4 of the fixtures).
+ *
+ * Encoder: conv_in → down blocks (resnets, then the asymmetric-padding stride-2 downsample
+ * except in the last block) → mid (resnet, one-head attention, resnet) → GroupNorm → SiLU →
+ * conv_out → quant_conv. Decoder: post_quant_conv → conv_in → mid → up blocks (resnets, then
+ * nearest ×2 + conv except in the last block) → GroupNorm → SiLU → conv_out.
+ *
+ * Weights stay in the checkpoint's mapping (F16/BF16 converted per layer by the kernels).
+ * Activations are allocated per block at their exact size and freed as soon as the next block
+ * has consumed them, so peak memory is about three full-resolution activations. */
+#include "sd/vae.h"
+#include "sd/kernels.h"
+#include "common/err.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VAE_MAX_BLOCKS 8
+#define VAE_MAX_LAYERS 6
+#define VAE_EPS 1e-6f
+
+typedef struct { weight g, b; } norm_w;
+typedef struct { weight w, b; } conv_w;
+typedef struct {
+  int in, out;
+  norm_w norm1, norm2;
+  conv_w conv1, conv2, shortcut; /* shortcut.w.data NULL when in == out */
+} resnet_w;
+typedef struct {
+  int C;
+  norm_w norm;
+  conv_w q, k, v, out; /* Linear [C][C] (diffusers) or 1x1 conv [C][C][1][1] (LDM) */
+} attn_w;
+
+struct vae {
+  int in_ch, out_ch, latent, nblocks, layers, groups;
+  int ch[VAE_MAX_BLOCKS];
+  float scaling;
+  /* encoder */
+  conv_w enc_in, enc_down[VAE_MAX_BLOCKS], enc_out, quant;
+  resnet_w enc_res[VAE_MAX_BLOCKS][VAE_MAX_LAYERS], enc_mid[2];
+  attn_w enc_attn;
+  norm_w enc_norm;
+  /* decoder (up block i of diffusers order: channels ch[nblocks-1-i]) */
+  conv_w post_quant, dec_in, dec_up[VAE_MAX_BLOCKS], dec_out;
+  resnet_w dec_res[VAE_MAX_BLOCKS][VAE_MAX_LAYERS + 1], dec_mid[2];
+  attn_w dec_attn;
+  norm_w dec_norm;
+};
+
+/* ------------------------------------------------------------------ loading */
+
+typedef struct {
+  const sd_model *m;
+  int ldm;
+} loader;
+
+/* Looks up the diffusers name d (or the LDM name l, prefixed with first_stage_model.). */
+static a2i2a_status get(const loader *L, weight *w, const char *d, const char *l, size_t numel) {
+  char name[512];
+  if (L->ldm) snprintf(name, sizeof name, "first_stage_model.%s", l);
+  else snprintf(name, sizeof name, "%s", d);
+  const st_tensor *t = sd_tensor(L->m, SD_VAE, name);
+  if (!t)
+    return fail(A2I2A_ERR_MODEL, "%s: the VAE tensor %s is missing", L->m->file[L->ldm ? 0 : SD_VAE].path, name);
+  a2i2a_status st = weight_from_tensor(w, t, numel);
+  if (st) fail_prefix(L->m->file[L->ldm ? 0 : SD_VAE].path);
+  return st;
+}
+
+static a2i2a_status get_conv(const loader *L, conv_w *c, const char *d, const char *l, int out, int in, int k) {
+  char dn[512], ln[512];
+  snprintf(dn, sizeof dn, "%s.weight", d), snprintf(ln, sizeof ln, "%s.weight", l);
+  a2i2a_status st = get(L, &c->w, dn, ln, (size_t)out * in * k * k);
+  if (st) return st;
+  snprintf(dn, sizeof dn, "%s.bias", d), snprintf(ln, sizeof ln, "%s.bias", l);
+  return get(L, &c->b, dn, ln, (size_t)out);
+}
+
+static a2i2a_status get_norm(const loader *L, norm_w *n, const char *d, const char *l, int C) {
+  char dn[512], ln[512];
+  snprintf(dn, sizeof dn, "%s.weight", d), snprintf(ln, sizeof ln, "%s.weight", l);
+  a2i2a_status st = get(L, &n->g, dn, ln, (size_t)C);
+  if (st) return st;
+  snprintf(dn, sizeof dn, "%s.bias", d), snprintf(ln, sizeof ln, "%s.bias", l);
+  return get(L, &n->b, dn, ln, (size_t)C);
+}
+
+static a2i2a_status get_resnet(const loader *L, resnet_w *r, const char *d, const char *l, int in, int out) {
+  char dn[512], ln[512];
+  a2i2a_status st;
+  r->in = in, r->out = out;
+#define SUB(dd, ll) (snprintf(dn, sizeof dn, "%s." dd, d), snprintf(ln, sizeof ln, "%s." ll, l))
+  SUB("norm1", "norm1");
+  if ((st = get_norm(L, &r->norm1, dn, ln, in))) return st;
+  SUB("conv1", "conv1");
+  if ((st = get_conv(L, &r->conv1, dn, ln, out, in, 3))) return st;
+  SUB("norm2", "norm2");
+  if ((st = get_norm(L, &r->norm2, dn, ln, out))) return st;
+  SUB("conv2", "conv2");
+  if ((st = get_conv(L, &r->conv2, dn, ln, out, out, 3))) return st;
+  memset(&r->shortcut, 0, sizeof r->shortcut);
+  if (in != out) {
+    SUB("conv_shortcut", "nin_shortcut");
+    if ((st = get_conv(L, &r->shortcut, dn, ln, out, in, 1))) return st;
+  }
+#undef SUB
+  return A2I2A_OK;
+}
+
+static a2i2a_status get_attn(const loader *L, attn_w *a, const char *d, const char *l, int C) {
+  char dn[512], ln[512];
+  a2i2a_status st;
+  a->C = C;
+  static const char *dp[] = {"group_norm", "to_q", "to_k", "to_v", "to_out.0"};
+  static const char *lp[] = {"norm", "q", "k", "v", "proj_out"};
+  snprintf(dn, sizeof dn, "%s.%s", d, dp[0]), snprintf(ln, sizeof ln, "%s.%s", l, lp[0]);
+  if ((st = get_norm(L, &a->norm, dn, ln, C))) return st;
+  conv_w *c[4] = {&a->q, &a->k, &a->v, &a->out};
+  for (int i = 0; i < 4; i++) {
+    snprintf(dn, sizeof dn, "%s.%s", d, dp[i + 1]), snprintf(ln, sizeof ln, "%s.%s", l, lp[i + 1]);
+    if ((st = get_conv(L, c[i], dn, ln, C, C, 1))) return st; /* [C][C] or [C][C][1][1]; bias [C] or [C][1][1] */
+  }
+  return A2I2A_OK;
+}
+
+static int json_int(const cJSON *o, const char *k, int dflt) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  return cJSON_IsNumber(v) ? v->valueint : dflt;
+}
+
+/* The architecture from vae/config.json, or inferred from the LDM tensor shapes. */
+static a2i2a_status read_config(vae *v, const sd_model *m, int ldm) {
+  const char *where = m->file[ldm ? 0 : SD_VAE].path;
+  v->groups = 32;
+  v->scaling = 0.18215f;
+  if (!ldm) {
+    const cJSON *c = m->config[SD_VAE];
+    v->in_ch = json_int(c, "in_channels", 3);
+    v->out_ch = json_int(c, "out_channels", 3);
+    v->latent = json_int(c, "latent_channels", 4);
+    v->layers = json_int(c, "layers_per_block", 1);
+    v->groups = json_int(c, "norm_num_groups", 32);
+    const cJSON *sf = cJSON_GetObjectItemCaseSensitive(c, "scaling_factor");
+    if (cJSON_IsNumber(sf)) v->scaling = (float)sf->valuedouble;
+    const cJSON *boc = cJSON_GetObjectItemCaseSensitive(c, "block_out_channels");
+    v->nblocks = cJSON_GetArraySize(boc);
+    if (!cJSON_IsArray(boc) || v->nblocks < 1 || v->nblocks > VAE_MAX_BLOCKS)
+      return fail(A2I2A_ERR_MODEL, "%s: vae/config.json: block_out_channels missing or not 1 to %d numbers", where,
+                  VAE_MAX_BLOCKS);
+    for (int i = 0; i < v->nblocks; i++) v->ch[i] = cJSON_GetArrayItem(boc, i)->valueint;
+    const cJSON *types = cJSON_GetObjectItemCaseSensitive(c, "down_block_types");
+    for (int i = 0; i < cJSON_GetArraySize(types); i++) {
+      const cJSON *t = cJSON_GetArrayItem(types, i);
+      if (!cJSON_IsString(t) || strcmp(t->valuestring, "DownEncoderBlock2D"))
+        return fail(A2I2A_ERR_UNSUPPORTED, "%s: vae/config.json: down block type %s is not supported", where,
+                    cJSON_IsString(t) ? t->valuestring : "?");
+    }
+    const char *act = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "act_fn"));
+    if (act && strcmp(act, "silu"))
+      return fail(A2I2A_ERR_UNSUPPORTED, "%s: vae/config.json: act_fn %s is not supported", where, act);
+  } else {
+    char name[256];
+    const st_tensor *t = sd_tensor(m, SD_VAE, "first_stage_model.encoder.conv_in.weight");
+    if (!t || t->ndim != 4) return fail(A2I2A_ERR_MODEL, "%s: first_stage_model.encoder.conv_in.weight missing", where);
+    v->in_ch = (int)t->shape[1];
+    t = sd_tensor(m, SD_VAE, "first_stage_model.decoder.conv_out.weight");
+    if (!t || t->ndim != 4) return fail(A2I2A_ERR_MODEL, "%s: first_stage_model.decoder.conv_out.weight missing", where);
+    v->out_ch = (int)t->shape[0];
+    t = sd_tensor(m, SD_VAE, "first_stage_model.quant_conv.weight");
+    if (!t || t->ndim < 1) return fail(A2I2A_ERR_MODEL, "%s: first_stage_model.quant_conv.weight missing", where);
+    v->latent = (int)t->shape[0] / 2;
+    for (v->nblocks = 0; v->nblocks < VAE_MAX_BLOCKS + 1; v->nblocks++) {
+      snprintf(name, sizeof name, "first_stage_model.encoder.down.%d.block.0.conv1.weight", v->nblocks);
+      if (!(t = sd_tensor(m, SD_VAE, name))) break;
+      if (v->nblocks < VAE_MAX_BLOCKS) v->ch[v->nblocks] = (int)t->shape[0];
+    }
+    if (v->nblocks < 1 || v->nblocks > VAE_MAX_BLOCKS)
+      return fail(A2I2A_ERR_MODEL, "%s: cannot infer the VAE's blocks (first_stage_model.encoder.down.N)", where);
+    for (v->layers = 0; v->layers <= VAE_MAX_LAYERS; v->layers++) {
+      snprintf(name, sizeof name, "first_stage_model.encoder.down.0.block.%d.conv1.weight", v->layers);
+      if (!sd_tensor(m, SD_VAE, name)) break;
+    }
+  }
+  if (v->layers < 1 || v->layers > VAE_MAX_LAYERS || v->latent < 1 || v->in_ch < 1 || v->out_ch < 1 ||
+      v->groups < 1)
+    return fail(A2I2A_ERR_MODEL, "%s: unsupported VAE configuration (%d layers per block, %d latent channels)", where,
+                v->layers, v->latent);
+  for (int i = 0; i < v->nblocks; i++)
+    if (v->ch[i] < 1 || v->ch[i] % v->groups)
+      return fail(A2I2A_ERR_MODEL, "%s: VAE block %d has %d channels, not a multiple of %d groups", where, i,
+                  v->ch[i], v->groups);
+  return A2I2A_OK;
+}
+
+a2i2a_status vae_load(vae **out, const sd_model *m) {
+  *out = NULL;
+  vae *v = calloc(1, sizeof *v);
+  if (!v) return fail(A2I2A_ERR_NOMEM, "out of memory (VAE)");
+  loader L = {m, m->layout == SD_LAYOUT_LDM};
+  a2i2a_status st = read_config(v, m, L.ldm);
+  char d[256], l[256];
+  int n = v->nblocks, top = n ? v->ch[n - 1] : 0;
+  if (st) goto done;
+  /* encoder */
+  if ((st = get_conv(&L, &v->enc_in, "encoder.conv_in", "encoder.conv_in", v->ch[0], v->in_ch, 3))) goto done;
+  for (int i = 0, prev = v->ch[0]; i < n; i++) {
+    for (int j = 0; j < v->layers; j++) {
+      snprintf(d, sizeof d, "encoder.down_blocks.%d.resnets.%d", i, j);
+      snprintf(l, sizeof l, "encoder.down.%d.block.%d", i, j);
+      if ((st = get_resnet(&L, &v->enc_res[i][j], d, l, j ? v->ch[i] : prev, v->ch[i]))) goto done;
+    }
+    prev = v->ch[i];
+    if (i < n - 1) {
+      snprintf(d, sizeof d, "encoder.down_blocks.%d.downsamplers.0.conv", i);
+      snprintf(l, sizeof l, "encoder.down.%d.downsample.conv", i);
+      if ((st = get_conv(&L, &v->enc_down[i], d, l, v->ch[i], v->ch[i], 3))) goto done;
+    }
+  }
+  if ((st = get_resnet(&L, &v->enc_mid[0], "encoder.mid_block.resnets.0", "encoder.mid.block_1", top, top)) ||
+      (st = get_attn(&L, &v->enc_attn, "encoder.mid_block.attentions.0", "encoder.mid.attn_1", top)) ||
+      (st = get_resnet(&L, &v->enc_mid[1], "encoder.mid_block.resnets.1", "encoder.mid.block_2", top, top)) ||
+      (st = get_norm(&L, &v->enc_norm, "encoder.conv_norm_out", "encoder.norm_out", top)) ||
+      (st = get_conv(&L, &v->enc_out, "encoder.conv_out", "encoder.conv_out", 2 * v->latent, top, 3)) ||
+      (st = get_conv(&L, &v->quant, "quant_conv", "quant_conv", 2 * v->latent, 2 * v->latent, 1)))
+    goto done;
+  /* decoder */
+  if ((st = get_conv(&L, &v->post_quant, "post_quant_conv", "post_quant_conv", v->latent, v->latent, 1)) ||
+      (st = get_conv(&L, &v->dec_in, "decoder.conv_in", "decoder.conv_in", top, v->latent, 3)) ||
+      (st = get_resnet(&L, &v->dec_mid[0], "decoder.mid_block.resnets.0", "decoder.mid.block_1", top, top)) ||
+      (st = get_attn(&L, &v->dec_attn, "decoder.mid_block.attentions.0", "decoder.mid.attn_1", top)) ||
+      (st = get_resnet(&L, &v->dec_mid[1], "decoder.mid_block.resnets.1", "decoder.mid.block_2", top, top)))
+    goto done;
+  for (int i = 0, prev = top; i < n; i++) {
+    int c = v->ch[n - 1 - i], li = n - 1 - i; /* LDM numbers the up blocks in reverse */
+    for (int j = 0; j <= v->layers; j++) {
+      snprintf(d, sizeof d, "decoder.up_blocks.%d.resnets.%d", i, j);
+      snprintf(l, sizeof l, "decoder.up.%d.block.%d", li, j);
+      if ((st = get_resnet(&L, &v->dec_res[i][j], d, l, j ? c : prev, c))) goto done;
+    }
+    prev = c;
+    if (i < n - 1) {
+      snprintf(d, sizeof d, "decoder.up_blocks.%d.upsamplers.0.conv", i);
+      snprintf(l, sizeof l, "decoder.up.%d.upsample.conv", li);
+      if ((st = get_conv(&L, &v->dec_up[i], d, l, c, c, 3))) goto done;
+    }
+  }
+  if ((st = get_norm(&L, &v->dec_norm, "decoder.conv_norm_out", "decoder.norm_out", v->ch[0])) ||
+      (st = get_conv(&L, &v->dec_out, "decoder.conv_out", "decoder.conv_out", v->out_ch, v->ch[0], 3)))
+    goto done;
+done:
+  if (st) {
+    free(v);
+    return st;
+  }
+  *out = v;
+  return A2I2A_OK;
+}
+
+void vae_free(vae *v) { free(v); }
+float vae_scaling_factor(const vae *v) { return v->scaling; }
+
+void vae_dims(const vae *v, int *factor, int *latent_channels, int *image_channels) {
+  if (factor) *factor = 1 << (v->nblocks - 1);
+  if (latent_channels) *latent_channels = v->latent;
+  if (image_channels) *image_channels = v->out_ch;
+}
+
+/* ------------------------------------------------------------------ posterior */
+
+void vae_clamp_logvar(float *logvar, size_t n) {
+  for (size_t i = 0; i < n; i++) logvar[i] = logvar[i] < -30.0f ? -30.0f : logvar[i] > 20.0f ? 20.0f : logvar[i];
+}
+
+void vae_sample(float *sample, const float *mean, const float *logvar, const float *noise, size_t n) {
+  for (size_t i = 0; i < n; i++) sample[i] = mean[i] + expf(0.5f * logvar[i]) * noise[i];
+}
+
+/* ------------------------------------------------------------------ forward */
+
+/* Activation buffers: exact size per block, freed as soon as they are consumed. */
+static float *act(size_t n) {
+  float *p = malloc(n * sizeof(float));
+  if (!p) fail(A2I2A_ERR_NOMEM, "out of memory (VAE activation of %zu MB)", n * 4 >> 20);
+  return p;
+}
+
+static void conv3(float *y, const float *x, int C, int H, int W, const conv_w *c, int OC) {
+  conv2d(y, x, C, H, W, &c->w, &c->b, OC, 3, 1, 1, 1, 1, 1);
+}
+
+/* ResnetBlock2D without time embedding. Takes ownership of x; returns the output or NULL. */
+static float *resnet(const vae *v, const resnet_w *r, float *x, int H, int W) {
+  size_t hw = (size_t)H * W;
+  float *out, *t;
+  if (r->shortcut.w.data) { /* out = shortcut(x); x itself becomes the normalised input */
+    if (!(out = act(r->out * hw))) goto oom;
+    conv2d(out, x, r->in, H, W, &r->shortcut.w, &r->shortcut.b, r->out, 1, 1, 0, 0, 0, 0);
+    t = x;
+    group_norm_silu(t, x, r->in, (int)hw, v->groups, &r->norm1.g, &r->norm1.b, VAE_EPS);
+  } else { /* out = x (the residual); normalise into a copy */
+    out = x;
+    if (!(t = act(r->in * hw))) goto oom;
+    group_norm_silu(t, x, r->in, (int)hw, v->groups, &r->norm1.g, &r->norm1.b, VAE_EPS);
+  }
+  float *h = act(r->out * hw);
+  if (!h) {
+    free(t);
+    if (out != x) free(out);
+    return NULL;
+  }
+  conv3(h, t, r->in, H, W, &r->conv1, r->out);
+  free(t);
+  group_norm_silu(h, h, r->out, (int)hw, v->groups, &r->norm2.g, &r->norm2.b, VAE_EPS);
+  conv2d_add(out, h, r->out, H, W, &r->conv2.w, &r->conv2.b, r->out, 3, 1, 1, 1, 1, 1);
+  free(h);
+  return out;
+oom:
+  free(x);
+  return NULL;
+}
+
+/* The mid-block attention: one head over all H·W positions, residual added in place to x. */
+static int attention_block(const vae *v, const attn_w *a, float *x, int H, int W) {
+  int C = a->C, hw = H * W;
+  size_t n = (size_t)C * hw;
+  float *h = act(n), *t = act(n), *q = act(n), *k = act(n), *val = act(n);
+  int ok = h && t && q && k && val;
+  if (ok) {
+    group_norm(h, x, C, hw, v->groups, &a->norm.g, &a->norm.b, VAE_EPS);
+    transpose_chw_hwc(t, h, C, hw);
+    linear(q, t, hw, C, C, &a->q.w, &a->q.b);
+    linear(k, t, hw, C, C, &a->k.w, &a->k.b);
+    linear(val, t, hw, C, C, &a->v.w, &a->v.b);
+    attention(h, q, C, k, val, C, hw, hw, 1, C, 1.0f / sqrtf((float)C), 0);
+    linear(t, h, hw, C, C, &a->out.w, &a->out.b);
+    transpose_hwc_chw(h, t, C, hw);
+    add(x, h, n);
+  }
+  free(h), free(t), free(q), free(k), free(val);
+  return ok;
+}
+
+a2i2a_status vae_encode(vae *v, const float *image, int H, int W, float *mean, float *logvar) {
+  int f = 1 << (v->nblocks - 1);
+  if (H < f || W < f || H % f || W % f)
+    return fail(A2I2A_ERR_PARAM, "VAE encode: image size %dx%d is not a positive multiple of %d", W, H, f);
+  float *x = act((size_t)v->ch[0] * H * W);
+  if (!x) return A2I2A_ERR_NOMEM;
+  conv3(x, image, v->in_ch, H, W, &v->enc_in, v->ch[0]);
+  for (int i = 0; i < v->nblocks; i++) {
+    for (int j = 0; j < v->layers; j++)
+      if (!(x = resnet(v, &v->enc_res[i][j], x, H, W))) return A2I2A_ERR_NOMEM;
+    if (i < v->nblocks - 1) { /* pad right and bottom by one, 3x3 stride 2 */
+      float *y = act((size_t)v->ch[i] * (H / 2) * (W / 2));
+      if (!y) return free(x), A2I2A_ERR_NOMEM;
+      conv2d(y, x, v->ch[i], H, W, &v->enc_down[i].w, &v->enc_down[i].b, v->ch[i], 3, 2, 0, 0, 1, 1);
+      free(x);
+      x = y, H /= 2, W /= 2;
+    }
+  }
+  int top = v->ch[v->nblocks - 1], L = v->latent;
+  size_t hw = (size_t)H * W;
+  if (!(x = resnet(v, &v->enc_mid[0], x, H, W))) return A2I2A_ERR_NOMEM;
+  if (!attention_block(v, &v->enc_attn, x, H, W)) return free(x), A2I2A_ERR_NOMEM;
+  if (!(x = resnet(v, &v->enc_mid[1], x, H, W))) return A2I2A_ERR_NOMEM;
+  group_norm_silu(x, x, top, (int)hw, v->groups, &v->enc_norm.g, &v->enc_norm.b, VAE_EPS);
+  float *e = act(2 * L * hw), *moments = act(2 * L * hw);
+  if (!e || !moments) return free(x), free(e), free(moments), A2I2A_ERR_NOMEM;
+  conv3(e, x, top, H, W, &v->enc_out, 2 * L);
+  free(x);
+  conv2d(moments, e, 2 * L, H, W, &v->quant.w, &v->quant.b, 2 * L, 1, 1, 0, 0, 0, 0);
+  memcpy(mean, moments, L * hw * sizeof(float));
+  memcpy(logvar, moments + L * hw, L * hw * sizeof(float));
+  vae_clamp_logvar(logvar, L * hw);
+  free(e), free(moments);
+  return A2I2A_OK;
+}
+
+a2i2a_status vae_decode(vae *v, const float *latent, int h, int w, float *image) {
+  if (h < 1 || w < 1) return fail(A2I2A_ERR_PARAM, "VAE decode: latent size %dx%d", w, h);
+  int n = v->nblocks, top = v->ch[n - 1], L = v->latent, H = h, W = w;
+  float *z = act((size_t)L * h * w), *x = act((size_t)top * h * w);
+  if (!z || !x) return free(z), free(x), A2I2A_ERR_NOMEM;
+  conv2d(z, latent, L, h, w, &v->post_quant.w, &v->post_quant.b, L, 1, 1, 0, 0, 0, 0);
+  conv3(x, z, L, h, w, &v->dec_in, top);
+  free(z);
+  if (!(x = resnet(v, &v->dec_mid[0], x, H, W))) return A2I2A_ERR_NOMEM;
+  if (!attention_block(v, &v->dec_attn, x, H, W)) return free(x), A2I2A_ERR_NOMEM;
+  if (!(x = resnet(v, &v->dec_mid[1], x, H, W))) return A2I2A_ERR_NOMEM;
+  for (int i = 0; i < n; i++) {
+    int c = v->ch[n - 1 - i];
+    for (int j = 0; j <= v->layers; j++)
+      if (!(x = resnet(v, &v->dec_res[i][j], x, H, W))) return A2I2A_ERR_NOMEM;
+    if (i < n - 1) { /* nearest x2 fused into the 3x3 conv's im2col */
+      float *y = act((size_t)c * 4 * H * W);
+      if (!y) return free(x), A2I2A_ERR_NOMEM;
+      conv2d_up2(y, x, c, H, W, &v->dec_up[i].w, &v->dec_up[i].b, c, 3, 1);
+      free(x);
+      x = y, H *= 2, W *= 2;
+    }
+  }
+  group_norm_silu(x, x, v->ch[0], H * W, v->groups, &v->dec_norm.g, &v->dec_norm.b, VAE_EPS);
+  conv3(image, x, v->ch[0], H, W, &v->dec_out, v->out_ch);
+  free(x);
+  return A2I2A_OK;
+}
