@@ -201,7 +201,7 @@ static void test_norms(void) {
 }
 
 static void test_activations(void) {
-  size_t n = 100003; /* odd, and above the threaded threshold */
+  size_t n = 300007; /* odd, and above the threaded threshold */
   float *x = rnd(n, 12);
   x[0] = -100, x[1] = 100, x[2] = 0, x[3] = -89, x[4] = 89, x[5] = -1e-3f;
   double *ref = malloc(n * 8);

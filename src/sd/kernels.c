@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Below this many values an element-wise loop runs on one thread: a parallel region costs more
+ * than it saves, and far more on a loaded machine where the other thread waits for a core. */
+#define PAR_N 262144
+
 /* ------------------------------------------------------------------ scratch */
 
 /* Per-thread growable buffers, one per slot; they only ever grow (no allocation once warm). */
@@ -140,7 +144,7 @@ static void conv2d_impl(float *y, const float *x, int C, int H, int W, const wei
   float beta = accumulate ? 1.0f : 0.0f;
   if (present(b)) {
     const float *bias = weight_f32(b, SCR_BIAS);
-#pragma omp parallel for num_threads(a2i2a_get_threads()) if (ohw * OC > 65536)
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if (ohw * OC > PAR_N)
     for (int o = 0; o < OC; o++) {
       float *yo = y + o * ohw;
       if (accumulate)
@@ -162,7 +166,7 @@ static void conv2d_impl(float *y, const float *x, int C, int H, int W, const wei
   for (int r0 = 0; r0 < OH; r0 += rows) {
     int nr = OH - r0 < rows ? OH - r0 : rows;
     int ncol = nr * OW;
-#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)K * ncol > 65536)
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)K * ncol > PAR_N)
     for (int kk = 0; kk < K; kk++) {
       int c = kk / (k * k), ky = kk / k % k, kx = kk % k;
       float *dst = col + (size_t)kk * ncol;
@@ -240,7 +244,7 @@ static void group_norm_impl(float *y, const float *x, int C, int HW, int groups,
   const float *g = vector_f32(gamma, SCR_GAMMA, C, 1), *bt = vector_f32(beta, SCR_BETA, C, 0);
   int cpg = C / groups;
   size_t n = (size_t)cpg * HW;
-#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)C * HW > 16384)
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)C * HW > PAR_N)
   for (int gi = 0; gi < groups; gi++) {
     const float *xs = x + (size_t)gi * n;
     double sum = 0, sq = 0;
@@ -286,7 +290,7 @@ void group_norm_silu(float *y, const float *x, int C, int HW, int groups, const 
 
 void layer_norm(float *y, const float *x, int n, int dim, const weight *gamma, const weight *beta, float eps) {
   const float *g = vector_f32(gamma, SCR_GAMMA, dim, 1), *bt = vector_f32(beta, SCR_BETA, dim, 0);
-#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)n * dim > 16384)
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)n * dim > PAR_N)
   for (int r = 0; r < n; r++) {
     const float *xr = x + (size_t)r * dim;
     float *yr = y + (size_t)r * dim;
@@ -303,8 +307,6 @@ void layer_norm(float *y, const float *x, int n, int dim, const weight *gamma, c
 }
 
 /* ------------------------------------------------------------------ activations */
-
-#define PAR_N 32768
 
 void silu(float *x, size_t n) {
   const __m256 one = _mm256_set1_ps(1.0f);
