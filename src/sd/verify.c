@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void verify_line(verify_ctx *v, const char *name, double max_abs, double tol, int ok) {
   printf("%-48s max_abs %-10.3g tol %-10.3g %s\n", name, max_abs, tol, ok ? "pass" : "FAIL");
@@ -24,6 +25,26 @@ void verify_error(verify_ctx *v, const char *name, const char *why) {
   v->fail++;
 }
 
+/* Python's json writes Infinity, -Infinity and NaN (e.g. DPM's lambda_min_clipped), which cJSON
+ * rejects: outside strings they become numbers strtod reads as inf/nan of the same length. */
+static void json_python_constants(char *s) {
+  int in_str = 0;
+  for (char *p = s; *p; p++) {
+    if (in_str) {
+      if (*p == '\\' && p[1]) p++;
+      else if (*p == '"') in_str = 0;
+    } else if (*p == '"') {
+      in_str = 1;
+    } else if (!strncmp(p, "Infinity", 8)) {
+      memcpy(p, "1e999   ", 8);
+      p += 7;
+    } else if (!strncmp(p, "NaN", 3)) {
+      memcpy(p, "0  ", 3); /* cJSON has no NaN: 0 keeps the document readable */
+      p += 2;
+    }
+  }
+}
+
 cJSON *verify_read_json(const char *path) {
   FILE *f = fopen(path, "rb");
   if (!f) {
@@ -42,6 +63,7 @@ cJSON *verify_read_json(const char *path) {
     return NULL;
   }
   buf[n] = 0;
+  json_python_constants(buf);
   cJSON *j = cJSON_Parse(buf);
   free(buf);
   if (!j) fail(A2I2A_ERR_FORMAT, "%s: not valid JSON", path);
