@@ -494,6 +494,19 @@ done:
 a2i2a_status tokenizer_load(clip_tokenizer **t, const sd_model *m) {
   if (m->family != 1 && m->family != 2)
     return fail(A2I2A_ERR_UNSUPPORTED, "%s: unknown model family %d (expected SD 1.x or 2.x)", m->path, m->family);
+  if (!m->tokenizer_dir[0] && m->layout == SD_LAYOUT_DIFFUSERS) {
+    /* a tokenizer/ folder without its files is a broken download, not "use the bundled one" */
+    char dir[4200];
+    struct stat sb;
+    snprintf(dir, sizeof dir, "%s/tokenizer", m->path);
+    if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+      char f[4300];
+      snprintf(f, sizeof f, "%s/vocab.json", dir);
+      const char *missing = access(f, R_OK) ? "vocab.json" : "merges.txt";
+      return fail(A2I2A_ERR_MODEL, "%s: %s is missing (a CLIP tokenizer needs vocab.json and merges.txt)", dir,
+                  missing);
+    }
+  }
   return tokenizer_load_dir(t, m->tokenizer_dir[0] ? m->tokenizer_dir : NULL, m->family);
 }
 
