@@ -223,6 +223,9 @@ a2i2a_status audio_write(const char *path, const audio_buf *a, int bits, uint64_
     outfile_abort(&of);
     return fail(A2I2A_ERR_IO, "%s: cannot write: %s", path, sf_strerror(NULL));
   }
+  /* no PEAK chunk in float WAVs: it holds the time of writing, and `run --replay` promises
+   * the same bytes for the same samples */
+  sf_command(sf, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
   const int C = a->channels;
   enum { CHUNK = 4096 };
   torch_rng g;
