@@ -1,11 +1,210 @@
+/* a2i2a models pull ORG/NAME | models list: the Hugging Face Hub downloader and what is here. */
+#include <dirent.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
+#include "chain/hub.h"
 #include "cli/cli.h"
+#include "sd/model.h"
 
-/* Placeholder until the 'models' command lands. */
+static void usage(FILE *f) {
+  char hub[4096];
+  hub_cache_dir(hub, sizeof hub);
+  fprintf(f,
+          "usage: a2i2a models pull ORG/NAME [options]\n"
+          "       a2i2a models list [--model-dir DIR] [--cache-dir DIR]\n\n"
+          "pull downloads a diffusers Stable Diffusion pipeline from the Hugging Face Hub into the\n"
+          "Hugging Face cache (shared with diffusers), only the files img2img needs, .safetensors\n"
+          "weights only (the .fp16 variant when there is one). Interrupted downloads resume; every\n"
+          "large file is checked against its SHA-256. Then use it as --model ORG/NAME.\n"
+          "list shows the pipelines in the cache, $A2I2A_MODEL and those in --model-dir.\n\n"
+          "  -r, --revision REV   branch, tag or commit to pull (default: main)\n"
+          "      --cache-dir DIR  the hub cache folder (default: %s,\n"
+          "                       from $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)\n"
+          "      --model-dir DIR  list: also look for models in DIR (default: none)\n"
+          "  -q, --quiet          pull: no progress on stderr (default: a progress bar on a terminal)\n"
+          "      --plain          pull: progress as plain lines, also when stderr is not a terminal\n"
+          "  -h, --help           this help\n\n"
+          "environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (for gated or private\n"
+          "models), HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE, A2I2A_MODEL.\n",
+          hub);
+}
+
+static long long dir_bytes(const char *path) {
+  DIR *d = opendir(path);
+  if (!d) return 0;
+  long long sum = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    char p[4400];
+    snprintf(p, sizeof p, "%s/%s", path, e->d_name);
+    struct stat st;
+    if (lstat(p, &st) != 0) continue;
+    if (S_ISDIR(st.st_mode)) sum += dir_bytes(p);
+    else if (S_ISREG(st.st_mode)) sum += st.st_size;
+  }
+  closedir(d);
+  return sum;
+}
+
+static void print_size(long long b) {
+  if (b >= (1LL << 30)) printf("%.2f GB", b / 1073741824.0);
+  else printf("%.1f MB", b / 1048576.0);
+}
+
+static int is_dir(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_file(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int list_cache(const char *hub) {
+  DIR *d = opendir(hub);
+  int n = 0;
+  if (!d) return 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (strncmp(e->d_name, "models--", 8)) continue;
+    const char *org = e->d_name + 8, *sep = strstr(org, "--");
+    if (!sep) continue;
+    char base[4400], ref[4500], commit[256] = "", snap[4800], idx[5000];
+    snprintf(base, sizeof base, "%s/%s", hub, e->d_name);
+    snprintf(ref, sizeof ref, "%s/refs/main", base);
+    FILE *f = fopen(ref, "r");
+    if (f) {
+      if (!fgets(commit, sizeof commit, f)) commit[0] = 0;
+      fclose(f);
+      commit[strcspn(commit, " \r\n")] = 0;
+    }
+    if (!commit[0]) { /* no refs/main: a single snapshot */
+      char sd[4500];
+      snprintf(sd, sizeof sd, "%s/snapshots", base);
+      DIR *s = opendir(sd);
+      struct dirent *se;
+      while (s && (se = readdir(s)))
+        if (se->d_name[0] != '.') snprintf(commit, sizeof commit, "%s", se->d_name);
+      if (s) closedir(s);
+    }
+    snprintf(snap, sizeof snap, "%s/snapshots/%s", base, commit);
+    snprintf(idx, sizeof idx, "%s/model_index.json", snap);
+    if (!commit[0] || !is_file(idx)) continue; /* not a diffusers pipeline (or incomplete) */
+    char blobs[4500];
+    snprintf(blobs, sizeof blobs, "%s/blobs", base);
+    printf("%.*s/%s\thf-cache\t", (int)(sep - org), org, sep + 2);
+    print_size(dir_bytes(blobs));
+    printf("\t%s\n", snap);
+    n++;
+  }
+  closedir(d);
+  return n;
+}
+
+static int list_dir(const char *dir) {
+  DIR *d = opendir(dir);
+  int n = 0;
+  if (!d) return -1;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    char p[4400], idx[4500];
+    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+    snprintf(idx, sizeof idx, "%s/model_index.json", p);
+    size_t l = strlen(e->d_name);
+    if (is_dir(p) && is_file(idx)) {
+      printf("%s\tdiffusers\t", e->d_name);
+      print_size(dir_bytes(p));
+      printf("\t%s\n", p);
+      n++;
+    } else if (l > 12 && !strcmp(e->d_name + l - 12, ".safetensors") && is_file(p)) {
+      struct stat st;
+      stat(p, &st);
+      printf("%s\tsingle-file\t", e->d_name);
+      print_size(st.st_size);
+      printf("\t%s\n", p);
+      n++;
+    }
+  }
+  closedir(d);
+  return n;
+}
+
+static int models_list(const char *cache, const char *model_dir) {
+  char hub[4096];
+  if (cache) snprintf(hub, sizeof hub, "%s", cache);
+  else hub_cache_dir(hub, sizeof hub);
+  if (model_dir && !is_dir(model_dir)) {
+    fprintf(stderr, "a2i2a: %s: --model-dir is not a folder\n", model_dir);
+    return EXIT_RUNTIME;
+  }
+  printf("# name\tkind\tsize\tpath\n");
+  int n = list_cache(hub);
+  const char *env = getenv("A2I2A_MODEL");
+  if (env && *env) {
+    printf("%s\tA2I2A_MODEL\t-\t%s\n", env,
+           is_dir(env) || is_file(env) ? env : hub_repo_valid(env) ? "(resolved in the hub cache)" : "(missing)");
+    n++;
+  }
+  if (model_dir) n += list_dir(model_dir);
+  if (!n) fprintf(stderr, "no models found in %s%s%s; get one with 'a2i2a models pull ORG/NAME'\n", hub,
+                  model_dir ? " or " : "", model_dir ? model_dir : "");
+  return EXIT_OK;
+}
+
 int cmd_models(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  fprintf(stderr, "a2i2a models: not implemented yet\n");
-  return EXIT_RUNTIME;
+  static const struct option opts[] = {{"revision", required_argument, 0, 'r'}, {"cache-dir", required_argument, 0, 'C'},
+                                       {"model-dir", required_argument, 0, 'M'}, {"quiet", no_argument, 0, 'q'},
+                                       {"plain", no_argument, 0, 'P'},          {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *revision = NULL, *cache = NULL, *model_dir = NULL;
+  int progress = 0, c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "r:qh", opts, NULL)) != -1) {
+    switch (c) {
+    case 'r': revision = optarg; break;
+    case 'C': cache = optarg; break;
+    case 'M': model_dir = optarg; break;
+    case 'q': progress = -1; break;
+    case 'P': progress = 1; break;
+    case 'h': usage(stdout); return EXIT_OK;
+    default: return cli_usage_error("models", "unknown option");
+    }
+  }
+  if (optind >= argc) return cli_usage_error("models", "expected 'pull ORG/NAME' or 'list'");
+  const char *action = argv[optind++];
+  if (!strcmp(action, "list")) {
+    if (optind < argc) return cli_usage_error("models", "list takes no arguments (got '%s')", argv[optind]);
+    if (revision) return cli_usage_error("models", "--revision is for pull");
+    return models_list(cache, model_dir);
+  }
+  if (strcmp(action, "pull")) return cli_usage_error("models", "unknown action '%s' (pull, list)", action);
+  if (optind >= argc) return cli_usage_error("models", "pull needs ORG/NAME");
+  if (argc - optind > 1) return cli_usage_error("models", "pull takes one ORG/NAME");
+  if (model_dir) return cli_usage_error("models", "--model-dir is for list");
+  const char *repo = argv[optind];
+  if (!hub_repo_valid(repo)) return cli_usage_error("models", "'%s' is not a Hugging Face model name (ORG/NAME)", repo);
+  hub_pull_params p = {.repo = repo, .revision = revision, .cache_dir = cache, .progress = progress};
+  char snap[4096];
+  a2i2a_status st = hub_pull(&p, snap, sizeof snap);
+  if (st) return cli_fail(st);
+  /* check that what arrived is something we can run */
+  sd_model m;
+  st = sd_model_open(snap, &m);
+  if (st) {
+    fprintf(stderr, "a2i2a: %s was downloaded to %s, but a2i2a cannot use it: %s\n", repo, snap, a2i2a_last_error());
+    return EXIT_RUNTIME;
+  }
+  char desc[512];
+  sd_model_describe(&m, desc, sizeof desc);
+  sd_model_close(&m);
+  if (progress >= 0) fprintf(stderr, "%s\n", desc);
+  printf("%s\n", snap);
+  return EXIT_OK;
 }
