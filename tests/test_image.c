@@ -390,6 +390,57 @@ static void test_png_roundtrip(void) {
   image_free(&im);
 }
 
+/* Chunks written by libpng directly: zTXt, compressed iTXt, Latin-1 tEXt, and text + eXIf
+ * after the image data must all reach png_meta. */
+static void test_png_foreign_chunks(void) {
+  const char *p = tmp_path("chunks.png");
+  FILE *f = fopen(p, "wb");
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+  png_infop info = png_create_info_struct(png);
+  if (!f || setjmp(png_jmpbuf(png))) {
+    CHECK(0, "libpng write failed");
+    return;
+  }
+  png_init_io(png, f);
+  png_set_IHDR(png, info, 4, 3, 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+               PNG_FILTER_TYPE_DEFAULT);
+  png_text t[3];
+  memset(t, 0, sizeof t);
+  t[0].compression = PNG_TEXT_COMPRESSION_zTXt, t[0].key = "zkey", t[0].text = "compressed text, compressed text";
+  t[1].compression = PNG_ITXT_COMPRESSION_zTXt, t[1].key = "ikey", t[1].text = "{\"\u00fc\": \"\xc3\xbc \xe2\x99\xaa\"}";
+  t[1].lang = "", t[1].lang_key = "";
+  t[2].compression = PNG_TEXT_COMPRESSION_NONE, t[2].key = "latin", t[2].text = "caf\xe9";
+  png_set_text(png, info, t, 3);
+  png_write_info(png, info);
+  uint8_t rows[3][4] = {{0, 1, 2, 3}, {4, 5, 6, 7}, {8, 9, 10, 11}};
+  for (int y = 0; y < 3; y++) png_write_row(png, rows[y]);
+  /* after IDAT: an eXIf chunk and a tEXt (through the end info) */
+  uint8_t exif[12] = {'I', 'I', 42, 0, 8, 0, 0, 0, 0, 0, 0, 0};
+  png_write_chunk(png, (png_const_bytep) "eXIf", exif, sizeof exif);
+  png_infop end = png_create_info_struct(png);
+  png_text late = {.compression = PNG_TEXT_COMPRESSION_NONE, .key = "late", .text = "after the pixels"};
+  png_set_text(png, end, &late, 1);
+  png_write_end(png, end);
+  png_destroy_info_struct(png, &end);
+  png_destroy_write_struct(&png, &info);
+  fclose(f);
+  image_u8 im;
+  png_meta m;
+  CHECK(image_read(p, &im, &m) == A2I2A_OK, "%s", a2i2a_last_error());
+  const char *v = png_meta_get(&m, "zkey");
+  CHECK(v && !strcmp(v, "compressed text, compressed text"), "zTXt: %s", v ? v : "(missing)");
+  v = png_meta_get(&m, "ikey");
+  CHECK(v && !strcmp(v, "{\"\u00fc\": \"\xc3\xbc \xe2\x99\xaa\"}"), "compressed iTXt: %s", v ? v : "(missing)");
+  v = png_meta_get(&m, "latin");
+  CHECK(v && !strcmp(v, "caf\xc3\xa9"), "Latin-1 tEXt not converted to UTF-8: %s", v ? v : "(missing)");
+  v = png_meta_get(&m, "late");
+  CHECK(v && !strcmp(v, "after the pixels"), "text after IDAT: %s", v ? v : "(missing)");
+  CHECK(m.exif_len == 12 && m.exif && !memcmp(m.exif, exif, 12), "eXIf after IDAT: %zu bytes", m.exif_len);
+  CHECK(im.px && im.px[3 * 5] == 5 && im.px[3 * 11 + 2] == 11, "pixels");
+  image_free(&im);
+  png_meta_free(&m);
+}
+
 static void test_riffusion_exif(void) {
   glob_t g;
   int found = 0;
@@ -634,6 +685,7 @@ int main(void) {
   test_resize_properties();
   test_png_layouts();
   test_png_roundtrip();
+  test_png_foreign_chunks();
   test_riffusion_exif();
   test_jpeg();
   test_errors();

@@ -428,6 +428,7 @@ static a2i2a_status fetch_blob(hub_session *s, const char *repo, const char *rev
     struct curl_slist *list = setup(s, url, &h);
     download_sink sink = {.f = f, .curl = s->curl, .offset = offset, .h = &h};
     xfer_progress xp = {.s = s, .name = rf->path, .offset = offset, .total = rf->size, .t0 = now_seconds()};
+    xp.last = xp.t0; /* first bar after 0.2 s: small files do not flash one */
     char range[64];
     if (offset > 0) {
       snprintf(range, sizeof range, "%lld-", offset);
