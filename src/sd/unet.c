@@ -58,7 +58,7 @@ struct unet {
   size_t bytes;
   float *arena;           /* the skip tensors of the down path, in push order */
   float *cat[2];          /* up path: [h | skip] ping-pong */
-  float *s1, *s2, *s3;    /* resnet scratch, upsample scratch */
+  float *s1, *s2;         /* resnet scratch, upsample scratch */
   float *tT, *tN, *tG;    /* transformer: residual stream, normed/temporary, GEGLU output */
   float *tQ, *tK, *tV, *tA, *tF; /* tF overlays tQ..: the FF runs after the attention */
 };
@@ -257,6 +257,8 @@ a2i2a_status unet_config_read(const sd_model *m, unet_config *c) {
 typedef struct {
   const sd_model *m;
   int ldm;
+  void (*list)(const char *name, size_t numel, void *arg); /* list mode: report, don't look up */
+  void *arg;
 } loader;
 
 static a2i2a_status get(loader *L, weight *w, size_t numel, int optional, const char *fmt, ...)
@@ -268,6 +270,12 @@ static a2i2a_status get(loader *L, weight *w, size_t numel, int optional, const 
   va_start(ap, fmt);
   vsnprintf(name + k, sizeof name - (size_t)k, fmt, ap);
   va_end(ap);
+  if (L->list) {
+    L->list(name, numel, L->arg);
+    memset(w, 0, sizeof *w);
+    w->numel = numel;
+    return A2I2A_OK;
+  }
   const st_tensor *t = sd_tensor(L->m, SD_UNET, name);
   if (!t) {
     memset(w, 0, sizeof *w);
@@ -375,17 +383,16 @@ static float torch_expf(float d) {
   return ldexpf(u, (int)q);
 }
 
-a2i2a_status unet_load(unet **out, const sd_model *m) {
+static a2i2a_status load(unet **out, const sd_model *m, void (*list)(const char *, size_t, void *), void *arg) {
   *out = NULL;
   unet *u = calloc(1, sizeof *u);
   if (!u) return fail(A2I2A_ERR_NOMEM, "out of memory loading the UNet");
   a2i2a_status st = unet_config_read(m, &u->cfg);
   if (st) goto bad;
   const unet_config *c = &u->cfg;
-  loader L = {m, m->layout == SD_LAYOUT_LDM};
+  loader L = {m, m->layout == SD_LAYOUT_LDM, list, arg};
   int n = c->n_levels, lpb = c->layers_per_block, td = c->time_embed_dim, c0 = c->block_out_channels[0];
   char p[256];
-#define LDMNAME(diff, ...) (L.ldm ? snprintf(p, sizeof p, __VA_ARGS__) : snprintf(p, sizeof p, "%s", diff))
   /* time embedding, conv_in, output */
   if ((st = get_affine(&L, &u->time1, L.ldm ? "time_embed.0" : "time_embedding.linear_1", (size_t)td * c0, td)) ||
       (st = get_affine(&L, &u->time2, L.ldm ? "time_embed.2" : "time_embedding.linear_2", (size_t)td * td, td)) ||
@@ -416,8 +423,8 @@ a2i2a_status unet_load(unet **out, const sd_model *m) {
       skipc[nskip++] = co;
     }
     if (i < n - 1) {
-      LDMNAME("", "input_blocks.%d.0.op", (i + 1) * (lpb + 1));
-      if (!L.ldm) snprintf(p, sizeof p, "down_blocks.%d.downsamplers.0.conv", i);
+      if (L.ldm) snprintf(p, sizeof p, "input_blocks.%d.0.op", (i + 1) * (lpb + 1));
+      else snprintf(p, sizeof p, "down_blocks.%d.downsamplers.0.conv", i);
       if ((st = get_affine(&L, &b->sampler, p, (size_t)co * co * 9, co))) goto bad;
       skipc[nskip++] = co;
     }
@@ -456,7 +463,6 @@ a2i2a_status unet_load(unet **out, const sd_model *m) {
       if ((st = get_affine(&L, &b->sampler, p, (size_t)co * co * 9, co))) goto bad;
     }
   }
-#undef LDMNAME
   /* time features */
   int half = c0 / 2;
   u->freqs = malloc(sizeof(float) * (size_t)half);
@@ -487,6 +493,15 @@ bad:
   return st;
 }
 
+a2i2a_status unet_load(unet **out, const sd_model *m) { return load(out, m, NULL, NULL); }
+
+a2i2a_status unet_list_tensors(const sd_model *m, void (*fn)(const char *name, size_t numel, void *arg), void *arg) {
+  unet *u;
+  a2i2a_status st = load(&u, m, fn, arg);
+  unet_free(u);
+  return st;
+}
+
 void unet_free(unet *u) {
   if (!u) return;
   for (int i = 0; i < UNET_MAX_LEVELS; i++)
@@ -502,7 +517,6 @@ void unet_free(unet *u) {
   free(u->cat[1]);
   free(u->s1);
   free(u->s2);
-  free(u->s3);
   free(u->tT);
   free(u->tN);
   free(u->tG);
@@ -595,7 +609,6 @@ static a2i2a_status ensure_buffers(unet *u, int h, int w, int n_ctx) {
   free(u->cat[1]);
   free(u->s1);
   free(u->s2);
-  free(u->s3);
   free(u->tT);
   free(u->tN);
   free(u->tG);
@@ -605,18 +618,17 @@ static a2i2a_status ensure_buffers(unet *u, int h, int w, int n_ctx) {
   u->cat[1] = malloc(cat * sizeof(float));
   u->s1 = malloc(chw * sizeof(float));
   u->s2 = malloc(chw * sizeof(float));
-  u->s3 = malloc(chw * sizeof(float));
   u->tT = malloc(tok * sizeof(float));
   u->tN = malloc(tok * sizeof(float));
   u->tG = malloc(tok * 4 * sizeof(float));
   size_t qkva = zmax(4 * slot, 8 * tok);
   u->tQ = malloc(qkva * sizeof(float));
-  u->bytes = (arena + 2 * cat + 3 * chw + 6 * tok + qkva) * sizeof(float);
-  if (!u->arena || !u->cat[0] || !u->cat[1] || !u->s1 || !u->s2 || !u->s3 || !u->tT || !u->tN || !u->tG || !u->tQ) {
+  u->bytes = (arena + 2 * cat + 2 * chw + 6 * tok + qkva) * sizeof(float);
+  if (!u->arena || !u->cat[0] || !u->cat[1] || !u->s1 || !u->s2 || !u->tT || !u->tN || !u->tG || !u->tQ) {
     u->bh = u->bw = u->bctx = 0;
     u->bytes = 0;
     return fail(A2I2A_ERR_NOMEM, "out of memory: the UNet needs %.0f MB of buffers for a %dx%d latent",
-                (double)(arena + 2 * cat + 3 * chw + 6 * tok + qkva) * 4 / 1e6, w, h);
+                (double)(arena + 2 * cat + 2 * chw + 6 * tok + qkva) * 4 / 1e6, w, h);
   }
   u->tK = u->tQ + slot;
   u->tV = u->tK + slot;
@@ -633,23 +645,18 @@ static void resnet_forward(unet *u, const resnet *r, const float *x, int H, int 
   const unet_config *c = &u->cfg;
   int hw = H * W, cin = r->cin, cout = r->cout;
   float *n1 = u->s1, *h = u->s2;
-  group_norm(n1, x, cin, hw, c->norm_groups, &r->norm1.w, &r->norm1.b, c->norm_eps);
-  silu(n1, (size_t)cin * hw);
+  group_norm_silu(n1, x, cin, hw, c->norm_groups, &r->norm1.w, &r->norm1.b, c->norm_eps);
   conv2d(h, n1, cin, H, W, &r->conv1.w, &r->conv1.b, cout, 3, 1, 1, 1, 1, 1);
   linear(u->tvec, u->temb_silu, 1, c->time_embed_dim, cout, &r->temb.w, &r->temb.b);
   for (int ch = 0; ch < cout; ch++) {
     float tv = u->tvec[ch], *hc = h + (size_t)ch * hw;
     for (int i = 0; i < hw; i++) hc[i] += tv;
   }
-  group_norm(h, h, cout, hw, c->norm_groups, &r->norm2.w, &r->norm2.b, c->norm_eps);
-  silu(h, (size_t)cout * hw);
-  conv2d(out, h, cout, H, W, &r->conv2.w, &r->conv2.b, cout, 3, 1, 1, 1, 1, 1);
-  if (r->shortcut.w.data) {
-    conv2d(u->s3, x, cin, H, W, &r->shortcut.w, &r->shortcut.b, cout, 1, 1, 0, 0, 0, 0);
-    add(out, u->s3, (size_t)cout * hw);
-  } else {
-    add(out, x, (size_t)cout * hw);
-  }
+  group_norm_silu(h, h, cout, hw, c->norm_groups, &r->norm2.w, &r->norm2.b, c->norm_eps);
+  /* the shortcut first, then conv2 accumulated onto it */
+  if (r->shortcut.w.data) conv2d(out, x, cin, H, W, &r->shortcut.w, &r->shortcut.b, cout, 1, 1, 0, 0, 0, 0);
+  else memcpy(out, x, sizeof(float) * (size_t)cout * hw);
+  conv2d_add(out, h, cout, H, W, &r->conv2.w, &r->conv2.b, cout, 3, 1, 1, 1, 1, 1);
 }
 
 /* Spatial transformer, in place on x [C][hw]: x += proj_out(blocks(proj_in(GN(x)))). */
@@ -764,16 +771,67 @@ a2i2a_status unet_forward(unet *u, const float *x, int h, int w, float t, const 
     if (b->sampler.w.data) {
       /* nearest-neighbour up to the exact size of the skip it meets next (×2 when it divides) */
       int H2 = stack[nsk - 1].h, W2 = stack[nsk - 1].w;
-      upsample_nearest(u->s1, cur, ch, H, W, H2, W2);
+      if (H2 == 2 * H && W2 == 2 * W) {
+        conv2d_up2(nxt, cur, ch, H, W, &b->sampler.w, &b->sampler.b, ch, 3, 1);
+      } else {
+        upsample_nearest(u->s1, cur, ch, H, W, H2, W2);
+        conv2d(nxt, u->s1, ch, H2, W2, &b->sampler.w, &b->sampler.b, ch, 3, 1, 1, 1, 1, 1);
+      }
       H = H2;
       W = W2;
-      conv2d(cur, u->s1, ch, H, W, &b->sampler.w, &b->sampler.b, ch, 3, 1, 1, 1, 1, 1);
+      tmp = cur, cur = nxt, nxt = tmp;
     }
   }
 
   /* out */
-  group_norm(u->s1, cur, ch, H * W, c->norm_groups, &u->norm_out.w, &u->norm_out.b, c->norm_eps);
-  silu(u->s1, (size_t)ch * H * W);
+  group_norm_silu(u->s1, cur, ch, H * W, c->norm_groups, &u->norm_out.w, &u->norm_out.b, c->norm_eps);
   conv2d(out, u->s1, ch, H, W, &u->conv_out.w, &u->conv_out.b, c->out_channels, 3, 1, 1, 1, 1, 1);
   return A2I2A_OK;
+}
+
+/* ------------------------------------------------------------------------ cost */
+
+static double resnet_flops(const unet *u, const resnet *r, double hw) {
+  double f = 2.0 * r->cout * r->cin * 9 * hw + 2.0 * r->cout * r->cout * 9 * hw + 2.0 * u->cfg.time_embed_dim * r->cout;
+  if (r->shortcut.w.numel) f += 2.0 * r->cout * r->cin * hw;
+  return f;
+}
+
+static double xformer_flops(const unet *u, const xformer *t, double hw, int n_ctx) {
+  double C = t->c, d = u->cfg.cross_attention_dim;
+  double blk = 8 * hw * C * C + 4 * hw * hw * C           /* self: q, k, v, out; scores and values */
+               + 4 * hw * C * C + 4 * n_ctx * d * C + 4 * hw * n_ctx * C /* cross */
+               + 24 * hw * C * C;                          /* GEGLU feed-forward: C -> 8C, 4C -> C */
+  return 4 * hw * C * C + t->depth * blk;
+}
+
+double unet_flops(const unet *u, int h, int w, int n_ctx) {
+  const unet_config *c = &u->cfg;
+  int n = c->n_levels, H, W;
+  level_size(u, h, w, 0, &H, &W);
+  double f = 2.0 * c->block_out_channels[0] * 9 * (c->in_channels + c->out_channels) * H * W;
+  for (int i = 0; i < n; i++) {
+    level_size(u, h, w, i, &H, &W);
+    double hw = (double)H * W;
+    for (int j = 0; j < u->down[i].n_res; j++) {
+      f += resnet_flops(u, &u->down[i].res[j], hw);
+      if (u->down[i].attn[j].blocks) f += xformer_flops(u, &u->down[i].attn[j], hw, n_ctx);
+    }
+    for (int j = 0; j < u->up[i].n_res; j++) {
+      f += resnet_flops(u, &u->up[i].res[j], hw);
+      if (u->up[i].attn[j].blocks) f += xformer_flops(u, &u->up[i].attn[j], hw, n_ctx);
+    }
+    double cc = c->block_out_channels[i];
+    if (i < n - 1) { /* downsampler to level i+1, upsampler from level i+1 (its channels) */
+      int H2, W2;
+      level_size(u, h, w, i + 1, &H2, &W2);
+      f += 2.0 * cc * cc * 9 * H2 * W2;
+      double cu = c->block_out_channels[i + 1];
+      f += 2.0 * cu * cu * 9 * hw;
+    }
+  }
+  level_size(u, h, w, n - 1, &H, &W);
+  f += resnet_flops(u, &u->mid_res[0], (double)H * W) + xformer_flops(u, &u->mid_attn, (double)H * W, n_ctx) +
+       resnet_flops(u, &u->mid_res[1], (double)H * W);
+  return f;
 }

@@ -47,6 +47,12 @@ const float *unet_time_freqs(const unet *u, int *n);
 /* Timestep features proj [block_out_channels[0]] and the time MLP's output emb [time_embed_dim]
  * (either may be NULL). */
 void unet_time_embedding(const unet *u, float t, float *proj, float *emb);
+/* Every tensor unet_load reads for m's config (diffusers names for a folder, the full LDM keys
+ * for a single file) with its element count, without reading any: for tools that make
+ * checkpoints of a given architecture (bench). */
+a2i2a_status unet_list_tensors(const sd_model *m, void (*fn)(const char *name, size_t numel, void *arg), void *arg);
+/* Floating-point operations of one unet_forward (multiply-adds of convs, linears, attention). */
+double unet_flops(const unet *u, int h, int w, int n_ctx);
 /* Bytes of activation buffers held for the last (h, w, n_ctx) (reused while the size stays). */
 size_t unet_buffer_bytes(const unet *u);
 
