@@ -57,11 +57,13 @@ a2i2a_status weight_from_tensor(weight *w, const st_tensor *t, size_t numel) {
   return A2I2A_OK;
 }
 
+/* Values [begin, end) of w into dst[0 .. end-begin). */
 static void convert_range(const weight *w, float *dst, size_t begin, size_t end) {
-  const uint8_t *p = w->data;
-  size_t i = begin;
+  const uint8_t *p = (const uint8_t *)w->data + st_dtype_size(w->dtype) * begin;
+  end -= begin;
+  size_t i = 0;
   if (w->dtype == ST_F32) {
-    memcpy(dst + begin, p + 4 * begin, (end - begin) * 4);
+    memcpy(dst, p, end * 4);
   } else if (w->dtype == ST_F16) {
     for (; i + 8 <= end; i += 8)
       _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 2 * i))));
@@ -93,7 +95,7 @@ void weight_to_f32(const weight *w, float *dst) {
 #pragma omp parallel for num_threads(nt)
   for (int t = 0; t < nt; t++) {
     size_t b = n * t / nt & ~(size_t)7, e = t == nt - 1 ? n : n * (t + 1) / nt & ~(size_t)7;
-    convert_range(w, dst, b, e);
+    convert_range(w, dst + b, b, e);
   }
 }
 
@@ -117,15 +119,72 @@ static const float *vector_f32(const weight *w, int slot, int n, float fill) {
 
 /* ------------------------------------------------------------------ linear, conv */
 
-void linear(float *y, const float *x, int n, int in, int out, const weight *W, const weight *b) {
-  const float *w = weight_f32(W, SCR_WEIGHT);
-  float beta = 0;
+/* Products with a weight matrix W [M][K] (row-major, possibly F16/BF16). The threads split W's
+ * rows into blocks; each converts its block into its own scratch (it stays in cache) and runs a
+ * one-thread sgemm on it, so a half-precision checkpoint is read once per use and never expanded
+ * to float32 in memory, and no thread waits on another inside the product.
+ *   as_conv:   y[M][N] (ldc) = W · B,   B [K][N] (ldb)          (convolutions, 1x1 convs)
+ *   otherwise: y[N][M] (ldc) = B · Wᵀ,  B [N][K] (ldb)          (linear layers)
+ * beta 0 overwrites y, 1 accumulates into it. */
+static void weight_gemm(int as_conv, int M, int N, int K, const weight *w, const float *B, int ldb, float beta,
+                        float *y, int ldc) {
+  int nt = omp_in_parallel() ? 1 : a2i2a_get_threads();
+  int direct = w->dtype == ST_F32 && ((uintptr_t)w->data & 3) == 0;
+  /* blocks of ~192 rows, a multiple of the thread count so that none idles at the end */
+  int per = 192, nblk = nt * ((M + nt * per - 1) / (nt * per));
+  if (nblk > M) nblk = M;
+  if ((double)M * N * K < 4e6 || M < 32 * nt) {
+    /* small products, or too few rows to share: one sgemm (OpenBLAS threads it over N) */
+    const float *wf = weight_f32(w, SCR_WEIGHT);
+    if (as_conv)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, wf, K, B, ldb, beta, y, ldc);
+    else
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, M, K, 1.0f, B, ldb, wf, K, beta, y, ldc);
+    return;
+  }
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && nblk > 1)
+  for (int bi = 0; bi < nblk; bi++) {
+    int o0 = (int)((long)M * bi / nblk), o1 = (int)((long)M * (bi + 1) / nblk), ob = o1 - o0;
+    if (ob <= 0) continue;
+    const float *wb;
+    if (direct) {
+      wb = (const float *)w->data + (size_t)o0 * K;
+    } else {
+      float *d = scratch(SCR_WEIGHT, (size_t)ob * K);
+      convert_range(w, d, (size_t)o0 * K, (size_t)o1 * K);
+      wb = d;
+    }
+    if (as_conv)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ob, N, K, 1.0f, wb, K, B, ldb, beta, y + (size_t)o0 * ldc,
+                  ldc);
+    else
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, ob, K, 1.0f, B, ldb, wb, K, beta, y + o0, ldc);
+  }
+}
+
+static void linear_impl(float *y, const float *x, int n, int in, int out, const weight *W, const weight *b,
+                        int accumulate) {
+  float beta = accumulate ? 1.0f : 0.0f;
   if (present(b)) {
     const float *bias = weight_f32(b, SCR_BIAS);
-    for (int i = 0; i < n; i++) memcpy(y + (size_t)i * out, bias, (size_t)out * sizeof(float));
+    for (int i = 0; i < n; i++) {
+      float *yr = y + (size_t)i * out;
+      if (accumulate)
+        for (int o = 0; o < out; o++) yr[o] += bias[o];
+      else
+        memcpy(yr, bias, (size_t)out * sizeof(float));
+    }
     beta = 1;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x, in, w, in, beta, y, out);
+  weight_gemm(0, out, n, in, W, x, in, beta, y, out);
+}
+
+void linear(float *y, const float *x, int n, int in, int out, const weight *W, const weight *b) {
+  linear_impl(y, x, n, in, out, W, b, 0);
+}
+
+void linear_add(float *y, const float *x, int n, int in, int out, const weight *W, const weight *b) {
+  linear_impl(y, x, n, in, out, W, b, 1);
 }
 
 /* Column budget of one im2col tile, in floats: big enough for sgemm to run near its peak,
@@ -140,7 +199,6 @@ static void conv2d_impl(float *y, const float *x, int C, int H, int W, const wei
   int OH = (VH + pt + pb - k) / s + 1, OW = (VW + pl + pr - k) / s + 1;
   size_t ohw = (size_t)OH * OW;
   int K = C * k * k;
-  const float *wt = weight_f32(w, SCR_WEIGHT);
   float beta = accumulate ? 1.0f : 0.0f;
   if (present(b)) {
     const float *bias = weight_f32(b, SCR_BIAS);
@@ -155,8 +213,7 @@ static void conv2d_impl(float *y, const float *x, int C, int H, int W, const wei
     beta = 1;
   }
   if (k == 1 && s == 1 && up == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, (int)ohw, C, 1.0f, wt, C, x, (int)ohw, beta, y,
-                (int)ohw);
+    weight_gemm(1, OC, (int)ohw, C, w, x, (int)ohw, beta, y, (int)ohw);
     return;
   }
   int rows = (int)(COL_BUDGET / ((size_t)K * OW));
@@ -195,8 +252,7 @@ static void conv2d_impl(float *y, const float *x, int C, int H, int W, const wei
         }
       }
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, ncol, K, 1.0f, wt, K, col, ncol, beta,
-                y + (size_t)r0 * OW, (int)ohw);
+    weight_gemm(1, OC, ncol, K, w, col, ncol, beta, y + (size_t)r0 * OW, (int)ohw);
   }
 }
 
@@ -339,12 +395,38 @@ void gelu(float *x, size_t n) {
   for (size_t i = 0; i < n; i++) x[i] = gelu1(x[i]);
 }
 
+/* erf for AVX2: a rational minimax approximation on [-4, 4] (Eigen's), within 4e-7 absolute;
+ * erf is ±1 in float32 beyond. */
+static inline __m256 erf256(__m256 a) {
+  __m256 x = _mm256_max_ps(_mm256_min_ps(a, _mm256_set1_ps(4.0f)), _mm256_set1_ps(-4.0f));
+  __m256 x2 = _mm256_mul_ps(x, x);
+  __m256 p = _mm256_fmadd_ps(x2, _mm256_set1_ps(-2.72614225801306e-10f), _mm256_set1_ps(2.77068142495902e-08f));
+  p = _mm256_fmadd_ps(x2, p, _mm256_set1_ps(-2.10102402082508e-06f));
+  p = _mm256_fmadd_ps(x2, p, _mm256_set1_ps(-5.69250639462346e-05f));
+  p = _mm256_fmadd_ps(x2, p, _mm256_set1_ps(-7.34990630326855e-04f));
+  p = _mm256_fmadd_ps(x2, p, _mm256_set1_ps(-2.95459980854025e-03f));
+  p = _mm256_fmadd_ps(x2, p, _mm256_set1_ps(-1.60960333262415e-02f));
+  p = _mm256_mul_ps(x, p);
+  __m256 q = _mm256_fmadd_ps(x2, _mm256_set1_ps(-1.45660718464996e-05f), _mm256_set1_ps(-2.13374055278905e-04f));
+  q = _mm256_fmadd_ps(x2, q, _mm256_set1_ps(-1.68282697438203e-03f));
+  q = _mm256_fmadd_ps(x2, q, _mm256_set1_ps(-7.37332916720468e-03f));
+  q = _mm256_fmadd_ps(x2, q, _mm256_set1_ps(-1.42647390514189e-02f));
+  return _mm256_div_ps(p, q);
+}
+
 void geglu(float *y, const float *x, int n, int dim) {
+  const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f), r2 = _mm256_set1_ps((float)M_SQRT1_2);
 #pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)n * dim > PAR_N)
   for (int r = 0; r < n; r++) {
     const float *a = x + (size_t)r * 2 * dim, *g = a + dim;
     float *yr = y + (size_t)r * dim;
-    for (int i = 0; i < dim; i++) yr[i] = a[i] * gelu1(g[i]);
+    int i = 0;
+    for (; i + 8 <= dim; i += 8) {
+      __m256 gv = _mm256_loadu_ps(g + i);
+      __m256 ge = _mm256_mul_ps(_mm256_mul_ps(half, gv), _mm256_add_ps(one, erf256(_mm256_mul_ps(gv, r2))));
+      _mm256_storeu_ps(yr + i, _mm256_mul_ps(_mm256_loadu_ps(a + i), ge));
+    }
+    for (; i < dim; i++) yr[i] = a[i] * gelu1(g[i]);
   }
 }
 
@@ -368,6 +450,20 @@ void softmax_rows(float *x, int rows, int cols) {
 
 #define ATT_QT 64
 #define ATT_KT 512
+
+static inline float hsum256(__m256 v) {
+  __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  a = _mm_add_ps(a, _mm_movehl_ps(a, a));
+  a = _mm_add_ss(a, _mm_movehdup_ps(a));
+  return _mm_cvtss_f32(a);
+}
+
+static inline float hmax256(__m256 v) {
+  __m128 a = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  a = _mm_max_ps(a, _mm_movehl_ps(a, a));
+  a = _mm_max_ss(a, _mm_movehdup_ps(a));
+  return _mm_cvtss_f32(a);
+}
 
 /* One head, queries [i0, i0+nqt): out rows accumulate Σ softmax·v over key tiles with the
  * running max m and running sum l of each row (flash-attention's online softmax). */
@@ -396,10 +492,21 @@ static void attention_tile(float *out, int out_stride, const float *q, int q_str
         if (lim < 0) lim = 0;
       }
       float mx = m[i];
-      for (int j = 0; j < lim; j++) mx = s[j] > mx ? s[j] : mx;
+      int j = 0;
+      __m256 vm = _mm256_set1_ps(mx);
+      for (; j + 8 <= lim; j += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(s + j));
+      mx = hmax256(vm);
+      for (; j < lim; j++) mx = s[j] > mx ? s[j] : mx;
       float corr = mx == -INFINITY ? 1.0f : expf(m[i] - mx), sum = 0;
-      for (int j = 0; j < lim; j++) sum += s[j] = expf(s[j] - mx);
-      for (int j = lim; j < nkt; j++) s[j] = 0;
+      __m256 vs = _mm256_setzero_ps(), vmx = _mm256_set1_ps(mx);
+      for (j = 0; j + 8 <= lim; j += 8) {
+        __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(s + j), vmx));
+        _mm256_storeu_ps(s + j, e);
+        vs = _mm256_add_ps(vs, e);
+      }
+      sum = hsum256(vs);
+      for (; j < lim; j++) sum += s[j] = expf(s[j] - mx);
+      for (j = lim; j < nkt; j++) s[j] = 0;
       l[i] = l[i] * corr + sum;
       m[i] = mx;
       if (corr != 1.0f) {

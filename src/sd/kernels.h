@@ -29,6 +29,9 @@ void weight_to_f32(const weight *w, float *dst);
 /* y[n][out] = x[n][in] · Wᵀ + b; W is [out][in] (torch Linear), b may be NULL/absent. */
 void linear(float *y, const float *x, int n, int in, int out, const weight *W, const weight *b);
 
+/* y[n][out] += x[n][in] · Wᵀ + b: the residual add fused into the linear layer. */
+void linear_add(float *y, const float *x, int n, int in, int out, const weight *W, const weight *b);
+
 /* 2-D convolution of one image x [C][H][W] with w [OC][C][k][k] (torch Conv2d), stride s and
  * zero padding top/left/bottom/right; y is [OC][OH][OW] with
  * OH = (H + pt + pb - k)/s + 1, OW = (W + pl + pr - k)/s + 1. b may be absent. */

@@ -682,22 +682,19 @@ static void xformer_forward(unet *u, const xformer *t, float *x, int hw, const f
     linear(u->tK, N, hw, C, C, &b->k1.w, NULL);
     linear(u->tV, N, hw, C, C, &b->v1.w, NULL);
     attention(u->tA, u->tQ, C, u->tK, u->tV, C, hw, hw, t->heads, hd, scale, 0);
-    linear(N, u->tA, hw, C, C, &b->o1.w, &b->o1.b);
-    add(T, N, n);
+    linear_add(T, u->tA, hw, C, C, &b->o1.w, &b->o1.b);
     /* cross-attention on the text */
     layer_norm(N, T, hw, C, &b->norm2.w, &b->norm2.b, 1e-5f);
     linear(u->tQ, N, hw, C, C, &b->q2.w, NULL);
     linear(u->tK, ctx, n_ctx, c->cross_attention_dim, C, &b->k2.w, NULL);
     linear(u->tV, ctx, n_ctx, c->cross_attention_dim, C, &b->v2.w, NULL);
     attention(u->tA, u->tQ, C, u->tK, u->tV, C, hw, n_ctx, t->heads, hd, scale, 0);
-    linear(N, u->tA, hw, C, C, &b->o2.w, &b->o2.b);
-    add(T, N, n);
+    linear_add(T, u->tA, hw, C, C, &b->o2.w, &b->o2.b);
     /* GEGLU feed-forward */
     layer_norm(N, T, hw, C, &b->norm3.w, &b->norm3.b, 1e-5f);
     linear(u->tF, N, hw, C, 8 * C, &b->ff1.w, &b->ff1.b);
     geglu(u->tG, u->tF, hw, 4 * C);
-    linear(N, u->tG, hw, 4 * C, C, &b->ff2.w, &b->ff2.b);
-    add(T, N, n);
+    linear_add(T, u->tG, hw, 4 * C, C, &b->ff2.w, &b->ff2.b);
   }
   if (c->linear_projection) {
     linear(N, T, hw, C, C, &t->proj_out.w, &t->proj_out.b);
