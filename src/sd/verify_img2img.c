@@ -1,7 +1,325 @@
+/* img2img_*: the full StableDiffusionImg2ImgPipeline runs. Everything comes from the case:
+ * settings (model folder, prompts, steps, strength, guidance, seed, scheduler class and config),
+ * shapes from the stored tensors, tolerances from the manifest. Four passes:
+ *   text      our tokenizer on the settings' prompts against the stored ids, and the embeddings;
+ *   teacher   per iteration, the UNet on the stored unet_input against unet_output, guidance on
+ *             the stored outputs, and the scheduler fed the stored guided output and the stored
+ *             previous latents (PNDM's and LMS's state built from those) against
+ *             latents_after_step;
+ *   recorded  end to end from init_image_uint8 with the recorded noise tensors in draw order;
+ *   seeded    end to end from the seed alone through our torch generator.
+ * The uint8 picture passes when no value is off by more than 1 level and at most 1 % are off. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "image/image.h"
+#include "sd/pipeline.h"
+#include "sd/safetensors.h"
+#include "sd/sd_image.h"
 #include "sd/verify.h"
 
-/* Placeholder until this part of the engine lands: its cases are reported as skipped. */
+typedef struct {
+  verify_ctx *v;
+  const char *stem;
+  const cJSON *manifest;
+  st_file f;
+} icase;
+
+static float *get(const icase *c, const char *name, size_t numel) {
+  const st_tensor *t = st_find(&c->f, name);
+  if (!t || (numel && t->numel != numel)) return NULL;
+  float *p = malloc(t->numel * sizeof(float) + 1);
+  if (p) st_to_f32(t, p);
+  return p;
+}
+
+static size_t numel_of(const icase *c, const char *name) {
+  const st_tensor *t = st_find(&c->f, name);
+  return t ? t->numel : 0;
+}
+
+static void cmp(icase *c, const char *pass, const char *name, const float *got, const float *ref, size_t n,
+                const char *tol_of, double fallback) {
+  char label[512];
+  snprintf(label, sizeof label, "%s.%s.%s", c->stem, pass, name);
+  double tol = verify_tolerance(c->manifest, name, -1);
+  if (tol < 0) tol = verify_tolerance(c->manifest, tol_of, fallback);
+  if (!ref || !got) {
+    verify_error(c->v, label, "tensor missing");
+    return;
+  }
+  verify_compare(c->v, label, got, ref, n, tol);
+}
+
+/* the uint8 picture: at most 1 level off, on at most 1 % of the values */
+static void cmp_u8(icase *c, const char *pass, const uint8_t *got, size_t n) {
+  char label[512];
+  snprintf(label, sizeof label, "%s.%s.output_uint8", c->stem, pass);
+  const st_tensor *t = st_find(&c->f, "output_uint8");
+  if (!t || t->dtype != ST_U8 || t->numel != n) {
+    verify_error(c->v, label, "output_uint8 missing or of another size");
+    return;
+  }
+  const uint8_t *ref = t->data;
+  int maxd = 0;
+  size_t off = 0;
+  for (size_t i = 0; i < n; i++) {
+    int d = abs((int)got[i] - (int)ref[i]);
+    if (d > maxd) maxd = d;
+    if (d) off++;
+  }
+  snprintf(label, sizeof label, "%s.%s.output_uint8 (%zu of %zu off, max 1%%)", c->stem, pass, off, n);
+  verify_line(c->v, label, maxd, 1, maxd <= 1 && off * 100 <= n);
+}
+
+static const char *setting_str(const cJSON *s, const char *k) {
+  return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, k));
+}
+static double setting_num(const cJSON *s, const char *k, double def) {
+  const cJSON *j = cJSON_GetObjectItemCaseSensitive(s, k);
+  return cJSON_IsNumber(j) ? j->valuedouble : def;
+}
+
+static void ids_of(const icase *c, const char *name, int ids[CLIP_CTX], int *ok) {
+  const st_tensor *t = st_find(&c->f, name);
+  if (!t || t->numel != CLIP_CTX || t->dtype != ST_I64) {
+    *ok = 0;
+    return;
+  }
+  for (int i = 0; i < CLIP_CTX; i++) {
+    int64_t v;
+    memcpy(&v, (const uint8_t *)t->data + 8 * i, 8);
+    ids[i] = (int)v;
+  }
+}
+
+typedef struct {
+  const char *pass;
+  sd_noise *noise;
+} e2e;
+
+static void run_end_to_end(icase *c, struct a2i2a_model *mdl, const sd_i2i_config *cfg, const float *cond,
+                           const float *uncond, const char *pass, sd_noise *noise) {
+  const st_tensor *it = st_find(&c->f, "init_image_uint8");
+  char label[512];
+  snprintf(label, sizeof label, "%s.%s", c->stem, pass);
+  if (!it || it->ndim != 3 || it->shape[2] != 3 || it->dtype != ST_U8) {
+    verify_error(c->v, label, "init_image_uint8 missing");
+    return;
+  }
+  image_u8 img = {(int)it->shape[1], (int)it->shape[0], 3, (uint8_t *)it->data};
+  float *chw = NULL;
+  int H, W;
+  if (sd_image_preprocess(&img, &chw, &H, &W)) {
+    verify_error(c->v, label, a2i2a_last_error());
+    return;
+  }
+  int factor, L, IC;
+  vae_dims(mdl->vae, &factor, &L, &IC);
+  size_t nl = (size_t)L * (H / factor) * (W / factor), npx = (size_t)IC * H * W;
+  float *ls = malloc(nl * 4), *fl = malloc(nl * 4), *dec = malloc(npx * 4), *outf = malloc(npx * 4);
+  sd_i2i_io io = {.latents_start = ls, .final_latents = fl, .decoded = dec};
+  if (sd_img2img(mdl, chw, H, W, cond, uncond, cfg, noise, &io, outf)) {
+    verify_error(c->v, label, a2i2a_last_error());
+  } else {
+    float *r;
+    if (!strcmp(pass, "recorded")) {
+      r = get(c, "preprocessed_image", npx);
+      cmp(c, pass, "preprocessed_image", chw, r, npx, "preprocessed_image", 0);
+      free(r);
+    }
+    r = get(c, "latents_start", nl);
+    cmp(c, pass, "latents_start", ls, r, nl, "latents_start", 1e-4);
+    free(r);
+    r = get(c, "final_latents", nl);
+    cmp(c, pass, "final_latents", fl, r, nl, "final_latents", 1e-3);
+    free(r);
+    r = get(c, "decoded_image", npx);
+    cmp(c, pass, "decoded_image", dec, r, npx, "decoded_image", 1e-4);
+    free(r);
+    r = get(c, "output_float", npx);
+    cmp(c, pass, "output_float", outf, r, npx, "output_float", 5e-5);
+    free(r);
+    image_u8 u8 = {0};
+    if (!sd_image_to_u8(outf, H, W, &u8)) cmp_u8(c, pass, u8.px, npx);
+    image_free(&u8);
+    if (noise->replay && noise->pos != noise->replay_len) {
+      snprintf(label, sizeof label, "%s.%s.noise draws", c->stem, pass);
+      verify_error(c->v, label, "fewer noise tensors drawn than recorded");
+    }
+  }
+  free(ls), free(fl), free(dec), free(outf), free(chw);
+}
+
+static void run_teacher(icase *c, struct a2i2a_model *mdl, const sd_i2i_config *cfg, const float *embeds, int nctx,
+                        int hidden) {
+  size_t nsteps_in = numel_of(c, "unet_input"), nl = numel_of(c, "latents_start");
+  const st_tensor *tt = st_find(&c->f, "timesteps");
+  const st_tensor *lt = st_find(&c->f, "latents_start");
+  char label[512];
+  snprintf(label, sizeof label, "%s.teacher", c->stem);
+  if (!tt || !lt || lt->ndim != 4 || !nl || tt->numel == 0 || nsteps_in != tt->numel * 2 * nl) {
+    verify_error(c->v, label, "per-iteration tensors missing or inconsistent");
+    return;
+  }
+  int n = (int)tt->numel, h = (int)lt->shape[2], w = (int)lt->shape[3];
+  float *tsteps = get(c, "timesteps", 0), *uin = get(c, "unet_input", 0), *uout = get(c, "unet_output", 0);
+  float *guided = get(c, "guided_model_output", (size_t)n * nl), *after = get(c, "latents_after_step", (size_t)n * nl);
+  float *start = get(c, "latents_start", nl), *step_noise = get(c, "step_noise", 0);
+  float *got = malloc((size_t)n * 2 * nl * sizeof(float)), *gg = malloc((size_t)n * nl * sizeof(float));
+  float *lat = malloc((size_t)n * nl * sizeof(float)), *buf = malloc(nl * sizeof(float));
+  sched *s = NULL;
+  if (!tsteps || !uin || !uout || !guided || !after || !start || !got || !gg || !lat || !buf) {
+    verify_error(c->v, label, "cannot load the per-iteration tensors");
+    goto done;
+  }
+  /* the UNet on every stored input, batch [uncond, cond] = embeds [negative, prompt] */
+  for (int i = 0; i < n; i++)
+    for (int b = 0; b < 2; b++)
+      if (unet_forward(mdl->unet, uin + ((size_t)i * 2 + b) * nl, h, w, tsteps[i], embeds + (size_t)b * nctx * hidden,
+                       nctx, got + ((size_t)i * 2 + b) * nl)) {
+        verify_error(c->v, label, a2i2a_last_error());
+        goto done;
+      }
+  cmp(c, "teacher", "unet_output", got, uout, (size_t)n * 2 * nl, "final_latents", 1e-3);
+  for (int i = 0; i < n; i++)
+    sd_cfg_combine(uout + (size_t)i * 2 * nl, uout + ((size_t)i * 2 + 1) * nl, (float)cfg->guidance, gg + (size_t)i * nl,
+                   nl);
+  cmp(c, "teacher", "guided_model_output", gg, guided, (size_t)n * nl, "guided_model_output", 1e-6);
+
+  /* the scheduler on the stored guided outputs and the stored previous latents */
+  size_t nn = numel_of(c, "step_noise");
+  sd_noise replay = {.replay = step_noise, .replay_len = step_noise ? nn : 0};
+  if (sched_new(&cfg->sched, &s) || sched_set_timesteps(s, cfg->steps)) {
+    verify_error(c->v, label, a2i2a_last_error());
+    goto done;
+  }
+  int t_start;
+  sched_img2img_range(cfg->steps, cfg->strength, NULL, &t_start);
+  const double *ts = sched_timesteps(s);
+  int bad_t = sched_count(s) - t_start != n;
+  for (int i = 0; i < n && !bad_t; i++) {
+    if ((float)ts[t_start + i] != tsteps[i]) bad_t = 1;
+    const float *x = i == 0 ? start : after + (size_t)(i - 1) * nl;
+    sched_scale_model_input(s, ts[t_start + i], x, buf, nl);
+    /* the UNet's input is the scaled latents (both batch halves) */
+    if (i == 0) {
+      snprintf(label, sizeof label, "%s.teacher.unet_input[0]", c->stem);
+      verify_compare(c->v, label, buf, uin, nl, verify_tolerance(c->manifest, "latents_start", 1e-4));
+    }
+    if (sched_step(s, guided + (size_t)i * nl, ts[t_start + i], x, lat + (size_t)i * nl, NULL, &replay, nl)) {
+      snprintf(label, sizeof label, "%s.teacher", c->stem);
+      verify_error(c->v, label, a2i2a_last_error());
+      goto done;
+    }
+  }
+  snprintf(label, sizeof label, "%s.teacher.timesteps", c->stem);
+  verify_line(c->v, label, bad_t, 0, !bad_t);
+  if (!bad_t) cmp(c, "teacher", "latents_after_step", lat, after, (size_t)n * nl, "final_latents", 1e-3);
+done:
+  sched_free(s);
+  free(tsteps), free(uin), free(uout), free(guided), free(after), free(start), free(step_noise);
+  free(got), free(gg), free(lat), free(buf);
+}
+
 void verify_img2img(verify_ctx *v, const char *json_path, const char *stem) {
-  (void)json_path;
-  verify_skip(v, stem, "not implemented yet");
+  icase c = {.v = v, .stem = stem};
+  cJSON *manifest = verify_read_json(json_path);
+  if (!manifest) {
+    verify_error(v, stem, a2i2a_last_error());
+    return;
+  }
+  c.manifest = manifest;
+  char path[4096];
+  snprintf(path, sizeof path, "%.*s.safetensors", (int)(strlen(json_path) - 5), json_path);
+  if (st_open(path, &c.f)) {
+    verify_error(v, stem, a2i2a_last_error());
+    cJSON_Delete(manifest);
+    return;
+  }
+  const cJSON *set = cJSON_GetObjectItemCaseSensitive(manifest, "settings");
+  const char *model = setting_str(set, "model"), *cls = setting_str(set, "scheduler_class");
+  sd_i2i_config cfg = {
+      .steps = (int)setting_num(set, "num_inference_steps", 0),
+      .strength = setting_num(set, "strength", -1),
+      .guidance = setting_num(set, "guidance_scale", 0),
+  };
+  struct a2i2a_model *mdl = NULL;
+  float *embeds = NULL, *mine = NULL;
+  if (!model || !cls || cfg.steps < 1 || cfg.strength < 0) {
+    verify_error(v, stem, "settings incomplete (model, scheduler_class, num_inference_steps, strength)");
+    goto done;
+  }
+  if (sched_config_from_json(cJSON_GetObjectItemCaseSensitive(set, "scheduler_config"), cls, &cfg.sched)) {
+    verify_error(v, stem, a2i2a_last_error());
+    goto done;
+  }
+  snprintf(path, sizeof path, "%s/%s", v->dir, model);
+  if (sd_pipeline_open(path, &mdl)) {
+    verify_error(v, stem, a2i2a_last_error());
+    goto done;
+  }
+
+  /* text: ids from the prompts, embeddings [negative, prompt] */
+  int hidden = sd_context_dim(mdl), ok = 1;
+  int ids_p[CLIP_CTX], ids_n[CLIP_CTX], my_p[CLIP_CTX], my_n[CLIP_CTX], dropped;
+  ids_of(&c, "prompt_ids", ids_p, &ok);
+  ids_of(&c, "negative_prompt_ids", ids_n, &ok);
+  char label[512];
+  snprintf(label, sizeof label, "%s.text.prompt_ids", stem);
+  if (!ok || tokenizer_encode(mdl->tok, setting_str(set, "prompt"), my_p, &dropped) ||
+      tokenizer_encode(mdl->tok, setting_str(set, "negative_prompt") ? setting_str(set, "negative_prompt") : "", my_n,
+                       &dropped)) {
+    verify_error(v, label, ok ? a2i2a_last_error() : "ids missing");
+    goto done;
+  }
+  int diff = memcmp(ids_p, my_p, sizeof ids_p) != 0 || memcmp(ids_n, my_n, sizeof ids_n) != 0;
+  verify_line(v, label, diff, 0, !diff);
+  size_t ne = (size_t)2 * CLIP_CTX * hidden;
+  embeds = get(&c, "prompt_embeds", ne);
+  mine = malloc(ne * sizeof(float));
+  if (!embeds || !mine || clip_encode(mdl->clip, ids_n, 0, mine) ||
+      clip_encode(mdl->clip, ids_p, 0, mine + (size_t)CLIP_CTX * hidden)) {
+    verify_error(v, stem, embeds ? a2i2a_last_error() : "prompt_embeds missing or of another width");
+    goto done;
+  }
+  cmp(&c, "text", "prompt_embeds", mine, embeds, ne, "prompt_embeds", 5e-5);
+
+  run_teacher(&c, mdl, &cfg, embeds, CLIP_CTX, hidden);
+
+  /* end to end, recorded noise in draw order: VAE sample, add_noise, then the steps' */
+  size_t n1 = numel_of(&c, "vae_sample_noise"), n2 = numel_of(&c, "img2img_noise"), n3 = numel_of(&c, "step_noise");
+  float *rec = malloc((n1 + n2 + n3 + 1) * sizeof(float));
+  float *a = get(&c, "vae_sample_noise", 0), *b = get(&c, "img2img_noise", 0), *s3 = n3 ? get(&c, "step_noise", 0) : NULL;
+  if (rec && a && b && (!n3 || s3)) {
+    memcpy(rec, a, n1 * 4);
+    memcpy(rec + n1, b, n2 * 4);
+    if (n3) memcpy(rec + n1 + n2, s3, n3 * 4);
+    sd_noise replay = {.replay = rec, .replay_len = n1 + n2 + n3};
+    run_end_to_end(&c, mdl, &cfg, mine + (size_t)CLIP_CTX * hidden, mine, "recorded", &replay);
+  } else {
+    verify_error(v, stem, "recorded noise tensors missing");
+  }
+  free(rec), free(a), free(b), free(s3);
+
+  /* end to end from the seed */
+  const cJSON *seed = cJSON_GetObjectItemCaseSensitive(set, "seed");
+  if (cJSON_IsNumber(seed)) {
+    torch_rng g;
+    rng_seed(&g, (uint64_t)seed->valuedouble);
+    sd_noise seeded = {.rng = &g};
+    run_end_to_end(&c, mdl, &cfg, mine + (size_t)CLIP_CTX * hidden, mine, "seeded", &seeded);
+  } else {
+    verify_skip(v, stem, "no seed in the settings");
+  }
+
+done:
+  free(embeds);
+  free(mine);
+  sd_pipeline_close(mdl);
+  st_close(&c.f);
+  cJSON_Delete(manifest);
 }

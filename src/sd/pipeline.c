@@ -1,0 +1,209 @@
+/* img2img as diffusers 0.25.1's StableDiffusionImg2ImgPipeline (see pipeline.h). */
+#include "sd/pipeline.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/err.h"
+#include "sd/sd_image.h"
+
+/* ------------------------------------------------------------------------ model */
+
+a2i2a_status sd_pipeline_open(const char *path_or_repo, struct a2i2a_model **out) {
+  *out = NULL;
+  struct a2i2a_model *mdl = xcalloc(1, sizeof *mdl, "model");
+  if (!mdl) return A2I2A_ERR_NOMEM;
+  a2i2a_status st = sd_model_open(path_or_repo, &mdl->m);
+  if (st) {
+    free(mdl);
+    return st;
+  }
+  if ((st = tokenizer_load(&mdl->tok, &mdl->m)) || (st = clip_load(&mdl->clip, &mdl->m)) ||
+      (st = unet_load(&mdl->unet, &mdl->m)) || (st = vae_load(&mdl->vae, &mdl->m))) {
+    sd_pipeline_close(mdl);
+    return st;
+  }
+  if (clip_hidden_size(mdl->clip) != unet_context_dim(mdl->unet)) {
+    st = fail(A2I2A_ERR_MODEL, "%s: the text encoder's width (%d) is not the UNet's context width (%d)",
+              mdl->m.path, clip_hidden_size(mdl->clip), unet_context_dim(mdl->unet));
+    sd_pipeline_close(mdl);
+    return st;
+  }
+  *out = mdl;
+  return A2I2A_OK;
+}
+
+void sd_pipeline_close(struct a2i2a_model *mdl) {
+  if (!mdl) return;
+  tokenizer_free(mdl->tok);
+  clip_free(mdl->clip);
+  unet_free(mdl->unet);
+  vae_free(mdl->vae);
+  sd_model_close(&mdl->m);
+  free(mdl);
+}
+
+int sd_context_dim(const struct a2i2a_model *mdl) { return unet_context_dim(mdl->unet); }
+
+a2i2a_status sd_encode_prompt(struct a2i2a_model *mdl, const char *text, int clip_skip, float *out, int *dropped) {
+  int ids[CLIP_CTX], d = 0;
+  a2i2a_status st = tokenizer_encode(mdl->tok, text ? text : "", ids, &d);
+  if (st) return st;
+  if (dropped) *dropped = d;
+  return clip_encode(mdl->clip, ids, clip_skip, out);
+}
+
+/* ------------------------------------------------------------------------ the loop */
+
+void sd_cfg_combine(const float *uncond, const float *cond, float g, float *out, size_t n) {
+  for (size_t i = 0; i < n; i++) out[i] = uncond[i] + g * (cond[i] - uncond[i]);
+}
+
+int sd_i2i_iterations(const sd_i2i_config *c) {
+  int init, t_start;
+  sched_img2img_range(c->steps, c->strength, &init, &t_start);
+  if (init < 1) return 0;
+  /* PNDM's schedule has one entry more than its step count (the repeated second timestep) */
+  int count = c->sched.kind == SCHED_PNDM && c->steps > 1 ? c->steps + 1 : c->steps;
+  return count - t_start;
+}
+
+a2i2a_status sd_img2img(struct a2i2a_model *mdl, const float *image, int H, int W, const float *cond,
+                        const float *uncond, const sd_i2i_config *c, sd_noise *noise, sd_i2i_io *io,
+                        float *out_hwc) {
+  int factor, L, IC;
+  vae_dims(mdl->vae, &factor, &L, &IC);
+  if (H % factor || W % factor || H < factor || W < factor)
+    return fail(A2I2A_ERR_PARAM, "picture size %dx%d: each side must be a positive multiple of %d", W, H, factor);
+  if (c->strength < 0 || c->strength > 1)
+    return fail(A2I2A_ERR_PARAM, "strength %g: must be between 0 and 1", c->strength);
+  int h = H / factor, w = W / factor;
+  size_t nl = (size_t)L * h * w;
+  int cfg = c->guidance > 1.0;
+  if (cfg && !uncond) return fail(A2I2A_ERR_INTERNAL, "guidance > 1 needs the unconditional embedding");
+  int nctx = CLIP_CTX;
+
+  sched *s = NULL;
+  a2i2a_status st = sched_new(&c->sched, &s);
+  if (st) return st;
+  if ((st = sched_set_timesteps(s, c->steps))) goto out_sched;
+  int init_timestep, t_start;
+  sched_img2img_range(c->steps, c->strength, &init_timestep, &t_start);
+  int count = sched_count(s);
+  if (init_timestep < 1 || t_start >= count) {
+    st = fail(A2I2A_ERR_PARAM,
+              "steps x strength = %d x %g < 1: nothing to denoise (raise --steps or --strength)", c->steps,
+              c->strength);
+    goto out_sched;
+  }
+  const double *ts = sched_timesteps(s);
+  int iters = count - t_start;
+
+  float *mean = xmalloc(nl * sizeof(float), "latents"), *logvar = xmalloc(nl * sizeof(float), "latents");
+  float *x = xmalloc(nl * sizeof(float), "latents"), *eps = xmalloc(nl * sizeof(float), "latents");
+  float *xin = xmalloc(nl * sizeof(float), "latents"), *out_u = xmalloc(nl * sizeof(float), "latents");
+  float *out_c = xmalloc(nl * sizeof(float), "latents");
+  float *decoded = io && io->decoded ? io->decoded : xmalloc((size_t)IC * H * W * sizeof(float), "decoded picture");
+  if (!mean || !logvar || !x || !eps || !xin || !out_u || !out_c || !decoded) {
+    st = A2I2A_ERR_NOMEM;
+    goto out;
+  }
+
+  /* 3. the posterior's sample (draw #1), scaled */
+  if ((st = vae_encode(mdl->vae, image, H, W, mean, logvar))) goto out;
+  if ((st = sd_noise_draw(noise, eps, nl))) goto out;
+  vae_sample(x, mean, logvar, eps, nl);
+  float sf = vae_scaling_factor(mdl->vae);
+  for (size_t i = 0; i < nl; i++) x[i] = sf * x[i];
+  /* 4. noise at the first timestep (draw #2) */
+  if ((st = sd_noise_draw(noise, eps, nl))) goto out;
+  sched_add_noise(s, x, eps, ts[t_start], x, nl);
+  if (io && io->latents_start) memcpy(io->latents_start, x, nl * sizeof(float));
+
+  /* 5. denoise */
+  float g = (float)c->guidance;
+  for (int k = 0; k < iters; k++) {
+    double t = ts[t_start + k];
+    sched_scale_model_input(s, t, x, xin, nl);
+    if (cfg) {
+      if ((st = unet_forward(mdl->unet, xin, h, w, (float)t, uncond, nctx, out_u))) goto out;
+      if ((st = unet_forward(mdl->unet, xin, h, w, (float)t, cond, nctx, out_c))) goto out;
+      sd_cfg_combine(out_u, out_c, g, eps, nl);
+    } else {
+      if ((st = unet_forward(mdl->unet, xin, h, w, (float)t, cond, nctx, eps))) goto out;
+    }
+    if ((st = sched_step(s, eps, t, x, x, NULL, noise, nl))) goto out;
+    if (io && io->step_done) io->step_done(io->user, k + 1, iters);
+  }
+  if (io && io->final_latents) memcpy(io->final_latents, x, nl * sizeof(float));
+
+  /* 6. decode the unscaled latents */
+  for (size_t i = 0; i < nl; i++) x[i] = x[i] / sf;
+  if ((st = vae_decode(mdl->vae, x, h, w, decoded))) goto out;
+  sd_image_to_unit(decoded, H, W, out_hwc);
+
+out:
+  free(mean), free(logvar), free(x), free(eps), free(xin), free(out_u), free(out_c);
+  if (!(io && io->decoded)) free(decoded);
+out_sched:
+  sched_free(s);
+  return st;
+}
+
+/* ------------------------------------------------------------------------ memory */
+
+double sd_memory_available(void) {
+  const char *e = getenv("A2I2A_MEMORY_MB");
+  if (e && *e) return atof(e) * 1048576.0;
+  double avail = 0;
+  FILE *f = fopen("/proc/meminfo", "r");
+  if (f) {
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+      double kb;
+      if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) avail = kb * 1024.0;
+    }
+    fclose(f);
+  }
+  /* a container's limit, when there is one */
+  f = fopen("/sys/fs/cgroup/memory.max", "r");
+  if (f) {
+    char buf[64];
+    if (fgets(buf, sizeof buf, f) && strncmp(buf, "max", 3)) {
+      double lim = atof(buf);
+      FILE *u = fopen("/sys/fs/cgroup/memory.current", "r");
+      double cur = 0;
+      if (u) {
+        if (fgets(buf, sizeof buf, u)) cur = atof(buf);
+        fclose(u);
+      }
+      if (lim > cur && (avail == 0 || lim - cur < avail)) avail = lim - cur;
+    }
+    fclose(f);
+  }
+  return avail;
+}
+
+static double file_bytes(const st_file *f) { return f ? (double)f->map_size : 0; }
+
+double sd_i2i_memory_estimate(const struct a2i2a_model *mdl, int H, int W) {
+  /* weights are mapped: they count once they are paged in */
+  double weights = 0;
+  int nfiles = mdl->m.layout == SD_LAYOUT_LDM ? 1 : SD_NPARTS;
+  for (int p = 0; p < nfiles; p++) weights += file_bytes(&mdl->m.file[p]);
+  /* the VAE at full resolution: about three activations of the widest full-resolution block
+   * (twice conv_out's input width) plus the convolution's column scratch */
+  const st_tensor *co = sd_tensor(&mdl->m, SD_VAE, mdl->m.layout == SD_LAYOUT_LDM
+                                                       ? "first_stage_model.decoder.conv_out.weight"
+                                                       : "decoder.conv_out.weight");
+  double cf = co && co->ndim == 4 ? (double)co->shape[1] : 128;
+  double hw = (double)H * W;
+  double vae = 3.0 * 2.0 * cf * hw * 4.0 + 9.0 * 2.0 * cf * hw * 4.0 / 8.0;
+  /* the UNet at 1/8: a few dozen activations of its first width, and the encoder's input */
+  double c0 = unet_get_config(mdl->unet)->block_out_channels[0];
+  double unet = 64.0 * 4.0 * c0 * hw / 64.0;
+  return weights + vae + unet + 3.0 * hw * 4.0 * 4.0 + 64.0 * 1048576.0;
+}
