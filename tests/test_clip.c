@@ -280,6 +280,17 @@ int main(void) {
   sd_model_close(&a);
   sd_model_close(&b);
 
+  /* a model of no known family: both loaders say so */
+  sd_model u;
+  memset(&u, 0, sizeof u);
+  snprintf(u.path, sizeof u.path, "mystery.safetensors");
+  clip_text *cu = NULL;
+  clip_tokenizer *tu = NULL;
+  CHECK(clip_load(&cu, &u) == A2I2A_ERR_UNSUPPORTED && strstr(a2i2a_last_error(), "mystery.safetensors: unknown model family"),
+        "family: %s", a2i2a_last_error());
+  CHECK(tokenizer_load(&tu, &u) == A2I2A_ERR_UNSUPPORTED && strstr(a2i2a_last_error(), "unknown model family"),
+        "family: %s", a2i2a_last_error());
+
   for (int i = 0; i < nents; i++) free(ents[i].data);
   st_close(&src);
   st_close(&gold);
