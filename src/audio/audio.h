@@ -51,6 +51,9 @@ void stft_forward(stft_ctx *ctx, const float *x, int64_t n, float *spec);
 /* |X|² (power) or |X| (magnitude) from a forward transform, [bins][frames]. */
 void stft_power(stft_ctx *ctx, const float *x, int64_t n, float *power);
 void stft_magnitude(stft_ctx *ctx, const float *x, int64_t n, float *mag);
+/* The same for frames [t0, t0 + nt) only, out [bins][nt]: long signals in blocks. */
+void stft_power_frames(stft_ctx *ctx, const float *x, int64_t n, int64_t t0, int64_t nt, float *out);
+void stft_magnitude_frames(stft_ctx *ctx, const float *x, int64_t n, int64_t t0, int64_t nt, float *out);
 /* torch.istft: inverse real FFT per frame (1/n_fft scaling, imaginary parts of DC and Nyquist
  * ignored), overlap-add with the window, divided by the summed squared window, n_fft/2 trimmed
  * at both ends; y has hop·(frames − 1) samples. */

@@ -130,15 +130,14 @@ static void frame_fft(stft_ctx *c, const float *x, int64_t n, int64_t t, float *
 
 enum { OUT_COMPLEX, OUT_POWER, OUT_MAGNITUDE };
 
-static void stft_run(stft_ctx *c, const float *x, int64_t n, float *out, int mode) {
-  const int64_t T = stft_frames(c, n);
+static void stft_run(stft_ctx *c, const float *x, int64_t n, int64_t t0, int64_t T, float *out, int mode) {
   const int B = c->bins;
 #pragma omp parallel for num_threads(c->nthreads) schedule(static)
   for (int64_t t = 0; t < T; t++) {
     int th = omp_get_thread_num();
     float *buf = c->frame[th];
     fftwf_complex *f = c->freq[th];
-    frame_fft(c, x, n, t, buf, f);
+    frame_fft(c, x, n, t0 + t, buf, f);
     if (mode == OUT_COMPLEX) {
       for (int k = 0; k < B; k++) {
         out[2 * ((size_t)k * T + t)] = f[k][0];
@@ -152,9 +151,21 @@ static void stft_run(stft_ctx *c, const float *x, int64_t n, float *out, int mod
   }
 }
 
-void stft_forward(stft_ctx *c, const float *x, int64_t n, float *spec) { stft_run(c, x, n, spec, OUT_COMPLEX); }
-void stft_power(stft_ctx *c, const float *x, int64_t n, float *power) { stft_run(c, x, n, power, OUT_POWER); }
-void stft_magnitude(stft_ctx *c, const float *x, int64_t n, float *mag) { stft_run(c, x, n, mag, OUT_MAGNITUDE); }
+void stft_forward(stft_ctx *c, const float *x, int64_t n, float *spec) {
+  stft_run(c, x, n, 0, stft_frames(c, n), spec, OUT_COMPLEX);
+}
+void stft_power(stft_ctx *c, const float *x, int64_t n, float *power) {
+  stft_run(c, x, n, 0, stft_frames(c, n), power, OUT_POWER);
+}
+void stft_magnitude(stft_ctx *c, const float *x, int64_t n, float *mag) {
+  stft_run(c, x, n, 0, stft_frames(c, n), mag, OUT_MAGNITUDE);
+}
+void stft_power_frames(stft_ctx *c, const float *x, int64_t n, int64_t t0, int64_t nt, float *out) {
+  stft_run(c, x, n, t0, nt, out, OUT_POWER);
+}
+void stft_magnitude_frames(stft_ctx *c, const float *x, int64_t n, int64_t t0, int64_t nt, float *out) {
+  stft_run(c, x, n, t0, nt, out, OUT_MAGNITUDE);
+}
 
 void stft_inverse(stft_ctx *c, const float *spec, int64_t T, float *y) {
   const int N = c->n_fft, B = c->bins, hop = c->hop, pad = N / 2;

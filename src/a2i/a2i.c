@@ -1,0 +1,148 @@
+/* a2i: audio file → spectrogram PNG, dispatching to one style per file. */
+#include "a2i/a2i_internal.h"
+#include "a2i/styles.h"
+#include "common/err.h"
+#include "common/outfile.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+a2i2a_a2i_params a2i2a_a2i_default_params(void) {
+  a2i2a_a2i_params p;
+  memset(&p, 0, sizeof p);
+  p.style = "seed";
+  return p;
+}
+
+a2i2a_status a2i_meta_put(png_meta *meta, const a2i_style_params *p) {
+  char *json = a2i_style_params_to_json(p);
+  if (!json) return fail(A2I2A_ERR_NOMEM, "out of memory writing the image parameters");
+  a2i2a_status st = png_meta_set(meta, A2I_JSON_KEY, json);
+  free(json);
+  return st;
+}
+
+a2i2a_status a2i_at_rate(const audio_buf *a, double rate, audio_buf *out) {
+  return audio_resample(a, rate, out);
+}
+
+float *a2i_padded(const float *x, int64_t n, int64_t min_n, int64_t *out_n) {
+  int64_t m = n > min_n ? n : min_n;
+  float *y = xcalloc((size_t)m, sizeof(float), "samples");
+  if (!y) return NULL;
+  memcpy(y, x, sizeof(float) * (size_t)n);
+  *out_n = m;
+  return y;
+}
+
+a2i2a_status a2i_melbank_new(a2i_melbank *sb, int n_freqs, double fmin, double fmax, int n_mels, double sr,
+                             mel_scale scale, int norm) {
+  memset(sb, 0, sizeof *sb);
+  float *fb = xmalloc(sizeof(float) * n_freqs * n_mels, "mel filter bank");
+  sb->k0 = xcalloc(n_mels, sizeof(int), "mel filter bank");
+  sb->k1 = xcalloc(n_mels, sizeof(int), "mel filter bank");
+  sb->w = xcalloc(n_mels, sizeof(float *), "mel filter bank");
+  sb->n_mels = n_mels;
+  if (!fb || !sb->k0 || !sb->k1 || !sb->w) {
+    free(fb);
+    a2i_melbank_free(sb);
+    return A2I2A_ERR_NOMEM;
+  }
+  a2i2a_status st = mel_filterbank(fb, n_freqs, fmin, fmax, n_mels, sr, scale, norm);
+  if (st) {
+    free(fb);
+    a2i_melbank_free(sb);
+    return st;
+  }
+  size_t total = 0;
+  for (int m = 0; m < n_mels; m++) {
+    int k0 = n_freqs, k1 = 0;
+    for (int k = 0; k < n_freqs; k++)
+      if (fb[(size_t)k * n_mels + m] != 0.0f) {
+        if (k < k0) k0 = k;
+        k1 = k + 1;
+      }
+    if (k1 <= k0) k0 = k1 = 0;
+    sb->k0[m] = k0, sb->k1[m] = k1;
+    total += k1 - k0;
+  }
+  sb->store = xmalloc(sizeof(float) * (total ? total : 1), "mel filter bank");
+  if (!sb->store) {
+    free(fb);
+    a2i_melbank_free(sb);
+    return A2I2A_ERR_NOMEM;
+  }
+  float *q = sb->store;
+  for (int m = 0; m < n_mels; m++) {
+    sb->w[m] = q;
+    for (int k = sb->k0[m]; k < sb->k1[m]; k++) *q++ = fb[(size_t)k * n_mels + m];
+  }
+  free(fb);
+  return A2I2A_OK;
+}
+
+void a2i_melbank_free(a2i_melbank *sb) {
+  free(sb->k0), free(sb->k1), free(sb->w), free(sb->store);
+  memset(sb, 0, sizeof *sb);
+}
+
+void a2i_melbank_apply(const a2i_melbank *sb, const float *spec, int nt, float *out, int64_t out_stride) {
+#pragma omp parallel for schedule(static)
+  for (int m = 0; m < sb->n_mels; m++) {
+    float acc[256] = {0};
+    for (int k = sb->k0[m]; k < sb->k1[m]; k++) {
+      const float w = sb->w[m][k - sb->k0[m]];
+      const float *row = spec + (size_t)k * nt;
+      for (int t = 0; t < nt; t++) acc[t] += w * row[t];
+    }
+    memcpy(out + (size_t)m * out_stride, acc, sizeof(float) * nt);
+  }
+}
+
+typedef struct {
+  const char *name;
+  a2i2a_status (*run)(const audio_buf *, const a2i2a_a2i_params *, image_u8 *, png_meta *);
+  double max_seconds; /* default limit */
+} style_entry;
+
+static const style_entry STYLES[] = {
+    {"seed", a2i_style_seed, 3600},
+    {"riffusion", a2i_style_riffusion, 600},
+    {"fullband", a2i_style_fullband, 600},
+};
+
+a2i2a_status a2i2a_a2i_file(const char *audio_path, const char *png_path, const a2i2a_a2i_params *params, int force) {
+  a2i2a_a2i_params p = params ? *params : a2i2a_a2i_default_params();
+  if (!p.style) p.style = "seed";
+  const style_entry *s = NULL;
+  for (size_t i = 0; i < sizeof STYLES / sizeof STYLES[0]; i++)
+    if (!strcmp(p.style, STYLES[i].name)) s = &STYLES[i];
+  if (!s) return fail(A2I2A_ERR_PARAM, "unknown style \"%s\" (seed, riffusion, fullband)", p.style);
+  if (p.width < 0 || p.height < 0 || p.width > IMAGE_MAX_SIDE || p.height > IMAGE_MAX_SIDE)
+    return fail(A2I2A_ERR_PARAM, "image size %d×%d out of range (1..%d)", p.width, p.height, IMAGE_MAX_SIDE);
+  if (p.max_seconds < 0) return fail(A2I2A_ERR_PARAM, "max seconds %g is negative", p.max_seconds);
+  if (p.max_seconds == 0) p.max_seconds = s->max_seconds;
+  /* fail early, before decoding, if the output cannot be written */
+  a2i2a_status st = outfile_check(png_path, force);
+  if (st) return st;
+  audio_buf a;
+  st = audio_read(audio_path, &a);
+  if (st) return st;
+  if ((double)a.frames / a.rate > p.max_seconds) {
+    st = fail(A2I2A_ERR_LIMIT, "%s: %.1f s is longer than the %s style's limit of %g s (see --max-seconds)", audio_path,
+              (double)a.frames / a.rate, s->name, p.max_seconds);
+    audio_free(&a);
+    return st;
+  }
+  image_u8 img;
+  memset(&img, 0, sizeof img);
+  png_meta meta;
+  png_meta_init(&meta);
+  st = s->run(&a, &p, &img, &meta);
+  audio_free(&a);
+  if (st) fail_prefix(audio_path);
+  else st = png_write(png_path, &img, &meta, force);
+  image_free(&img);
+  png_meta_free(&meta);
+  return st;
+}
