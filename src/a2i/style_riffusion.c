@@ -85,29 +85,25 @@ static inline float to_int16(float x) {
   return v > 32767.0f ? 32767.0f : v < -32768.0f ? -32768.0f : v;
 }
 
-a2i2a_status a2i_style_riffusion(const audio_buf *in, const a2i2a_a2i_params *prm, image_u8 *img, png_meta *meta) {
-  if (prm->width > 0 || prm->height > 0)
-    return fail(A2I2A_ERR_PARAM, "the riffusion style has a fixed height of 512 and one column per 10 ms");
+a2i2a_status riffusion_samples(const audio_buf *in, int stereo, float **out, int64_t *frames) {
+  *out = NULL;
   audio_buf a;
   a2i2a_status st = a2i_at_rate(in, RIFF_RATE, &a);
   if (st) return st;
-  const int64_t n = a.frames;
-  const int channels = prm->stereo ? 2 : 1;
-  float *x = xmalloc(sizeof(float) * channels * n, "int16 samples");
-  if (!x) {
-    audio_free(&a);
-    return A2I2A_ERR_NOMEM;
-  }
   if (a.channels > 2) {
     /* pydub refuses more than two channels; we take their mean first */
     audio_buf m;
     st = audio_downmix(&a, &m);
     audio_free(&a);
-    if (st) {
-      free(x);
-      return st;
-    }
+    if (st) return st;
     a = m;
+  }
+  const int64_t n = a.frames;
+  const int channels = stereo ? 2 : 1;
+  float *x = xmalloc(sizeof(float) * channels * n, "int16 samples");
+  if (!x) {
+    audio_free(&a);
+    return A2I2A_ERR_NOMEM;
   }
   for (int c = 0; c < channels; c++) {
     for (int64_t i = 0; i < n; i++) {
@@ -118,6 +114,19 @@ a2i2a_status a2i_style_riffusion(const audio_buf *in, const a2i2a_a2i_params *pr
     }
   }
   audio_free(&a);
+  *out = x;
+  *frames = n;
+  return A2I2A_OK;
+}
+
+a2i2a_status a2i_style_riffusion(const audio_buf *in, const a2i2a_a2i_params *prm, image_u8 *img, png_meta *meta) {
+  if (prm->width > 0 || prm->height > 0)
+    return fail(A2I2A_ERR_PARAM, "the riffusion style has a fixed height of 512 and one column per 10 ms");
+  const int channels = prm->stereo ? 2 : 1;
+  float *x;
+  int64_t n;
+  a2i2a_status st = riffusion_samples(in, prm->stereo, &x, &n);
+  if (st) return st;
   float *mel[2] = {NULL, NULL};
   int64_t T = 0;
   for (int c = 0; c < channels && !st; c++) st = riffusion_mel(x + (size_t)c * n, n, &mel[c], &T);

@@ -113,6 +113,11 @@ a2i2a_status a2i_style_fullband(const audio_buf *a, const a2i2a_a2i_params *p, i
 a2i2a_status seed_power(const audio_buf *a, float **power, int64_t *frames);
 void seed_db_to_u8(const float *db, size_t n, uint8_t *u8);
 
+/* The samples entering Riffusion's STFT: resampled to 44.1 kHz, int16 values as float
+ * (rint(x·32768) clamped), planar; stereo = 0: one channel, floor(0.5·L + 0.5·R) for stereo
+ * input (pydub/audioop); stereo = 1: two (a mono input duplicated). More than two channels
+ * are first averaged to mono. */
+a2i2a_status riffusion_samples(const audio_buf *a, int stereo, float **x, int64_t *frames);
 /* Riffusion's mel amplitudes [512][W] from int16-valued samples (one channel). */
 a2i2a_status riffusion_mel(const float *x, int64_t n, float **mel, int64_t *frames);
 /* v = 255 − 255·(mel/max)^0.25 truncated, flipped (row 0 = highest band); channels 1 or 2
