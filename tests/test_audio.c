@@ -158,11 +158,8 @@ static void test_mel_riffusion(void) {
     nzref += ref[i] != 0;
   }
   printf("riffusion mel bank: max |Δ| %.3g, non-zeros %ld (fixture %ld)\n", d, nz, nzref);
-  /* torch rounds the 514 mel points and their Hz values through its own vectorised float32
-   * kernels; ours land within a few ulp of them (~0.002 Hz at 8 kHz), which moves weights on
-   * 40 Hz-wide triangles by up to ~7e-5. The mel spectrogram check (test_a2i) bounds the
-   * effect on what matters. */
-  CHECK(d <= 1e-4, "HTK mel bank differs by %g", d);
+  /* bit-identical: torch's linspace and Sleef pow reproduced (src/audio/mel.c) */
+  CHECK(d == 0, "HTK mel bank differs by %g", d);
   CHECK(labs(nz - nzref) <= 2, "non-zero count %ld vs %ld", nz, nzref);
   free(fb), free(ref);
   st_close(&sf);

@@ -4,6 +4,7 @@
 #include "common/err.h"
 
 #include <math.h>
+#include <sleef.h>
 #include <stdlib.h>
 
 static const double SLANEY_F_SP = 200.0 / 3.0, SLANEY_MIN_LOG_HZ = 1000.0;
@@ -23,25 +24,54 @@ double mel_to_hz(double mel, mel_scale scale) {
   return SLANEY_F_SP * mel;
 }
 
-/* torch.linspace for float32: step in float, the first half counted up from start, the
- * second half down from end. */
+/* torch.linspace for float32 as its AVX2 kernel fills it: step in float; elements before
+ * steps/2 count up from start, the others down from end; the vectorised part (all but the last
+ * steps mod 16 elements) works in 8-wide vectors whose first element is computed that way and
+ * the rest as first + j·step (two roundings); the tail element by element. */
 static void linspace_f32(float *v, int steps, float start, float end) {
   if (steps == 1) {
     v[0] = start;
     return;
   }
   const float step = (end - start) / (float)(steps - 1);
-  const int half = steps / 2;
-  for (int i = 0; i < steps; i++) v[i] = i < half ? start + step * (float)i : end - step * (float)(steps - i - 1);
+  const int half = steps / 2, nvec = steps - steps % 16;
+  /* torch's kernels are compiled with FMA contraction: a + b·c is one rounding */
+  for (int i = 0; i < steps; i++) {
+    if (i < nvec) {
+      const int i0 = i & ~7;
+      const float base = i0 < half ? fmaf(step, (float)i0, start) : fmaf(-step, (float)(steps - i0 - 1), end);
+      v[i] = fmaf((float)(i - i0), step, base);
+    } else {
+      v[i] = i < half ? fmaf(step, (float)i, start) : fmaf(-step, (float)(steps - i - 1), end);
+    }
+  }
 }
 
-/* _mel_to_hz on a float32 tensor */
-static float mel_to_hz_f32(float mel, mel_scale scale) {
-  if (scale == MEL_HTK) return 700.0f * (powf(10.0f, mel / 2595.0f) - 1.0f);
+/* torch's float32 pow/exp: Sleef's u10 functions (what its AVX2 kernels call) on the
+ * vectorised part of a tensor of n elements, libm on the last n mod 16. Reproducing this
+ * makes the filter banks bit-identical to torchaudio's (fixtures/seed/riffusion/mel_fb). */
+static inline float torch_powf(float b, float e, int i, int n) {
+  return i < n - n % 16 ? Sleef_powf1_u10purecfma(b, e) : powf(b, e);
+}
+static inline float torch_expf(float x, int i, int n) {
+  return i < n - n % 16 ? Sleef_expf1_u10purecfma(x) : expf(x);
+}
+
+/* _mel_to_hz on a float32 tensor of n points */
+static void mel_to_hz_f32(float *m, int n, mel_scale scale) {
+  if (scale == MEL_HTK) {
+    for (int i = 0; i < n; i++) m[i] = 700.0f * (torch_powf(10.0f, m[i] / 2595.0f, i, n) - 1.0f);
+    return;
+  }
   const float f_sp = (float)SLANEY_F_SP, min_log_mel = (float)(SLANEY_MIN_LOG_HZ / SLANEY_F_SP);
   const float logstep = (float)(log(6.4) / 27.0);
-  if (mel >= min_log_mel) return 1000.0f * expf(logstep * (mel - min_log_mel));
-  return 0.0f + f_sp * mel;
+  /* freqs[log_t] = 1000·exp(logstep·(mels[log_t] − min_log_mel)) on the gathered elements */
+  int nlog = 0;
+  for (int i = 0; i < n; i++) nlog += m[i] >= min_log_mel;
+  for (int i = 0, j = 0; i < n; i++) {
+    if (m[i] >= min_log_mel) m[i] = 1000.0f * torch_expf(logstep * (m[i] - min_log_mel), j++, nlog);
+    else m[i] = 0.0f + f_sp * m[i];
+  }
 }
 
 a2i2a_status mel_filterbank(float *fb, int n_freqs, double fmin, double fmax, int n_mels, double sample_rate,
@@ -57,7 +87,7 @@ a2i2a_status mel_filterbank(float *fb, int n_freqs, double fmin, double fmax, in
   /* torchaudio: linspace(0, sample_rate // 2, n_freqs) */
   linspace_f32(all, n_freqs, 0.0f, (float)floor(sample_rate / 2));
   linspace_f32(f, n_mels + 2, (float)hz_to_mel(fmin, scale), (float)hz_to_mel(fmax, scale));
-  for (int i = 0; i < n_mels + 2; i++) f[i] = mel_to_hz_f32(f[i], scale);
+  mel_to_hz_f32(f, n_mels + 2, scale);
   for (int k = 0; k < n_freqs; k++) {
     for (int m = 0; m < n_mels; m++) {
       /* down = −(f_m − x)/(f_{m+1} − f_m), up = (f_{m+2} − x)/(f_{m+2} − f_{m+1}) */
