@@ -45,7 +45,8 @@ expect_fail() {
 expect_msg() { grep -q -- "$1" "$T/stderr" && ok || bad "message should mention '$1': $(cat "$T/stderr")"; }
 
 # 1. the README's first command, verbatim apart from the output folder
-( cd "$T" && "$OLDPWD/$A2I2A" a2i "$OLDPWD/examples/sampling.wav" -o sampling.png --force ) 2>"$T/stderr" \
+BIN=$(cd "$(dirname "$A2I2A")" && pwd)/$(basename "$A2I2A"); ROOT=$PWD
+( cd "$T" && "$BIN" a2i "$ROOT/examples/sampling.wav" -o sampling.png --force ) 2>"$T/stderr" \
   && [ "$(png_size "$T/sampling.png")" = "400 300" ] && ok || bad "README command: $(cat "$T/stderr")"
 "$A2I2A" a2i examples/sampling.wav -o "$T/sampling.png" --force && ok || bad "--force over an existing file"
 
