@@ -90,9 +90,32 @@ typedef struct {
   uint64_t seed;
   int clip_skip;        /* 0/1 = last layer */
   int width, height;    /* 0 = the image's size rounded down to a multiple of 8 */
+  int progress;         /* 0 = a live line when stderr is a terminal, 1 = plain lines, -1 = none */
 } a2i2a_i2i_params;
 
+/* The notebook's settings: its prompt and negative prompt, strength 0.9, guidance 2.5, 50 steps,
+ * PNDM, seed 0. */
 a2i2a_i2i_params a2i2a_i2i_default_params(void);
+
+/* The model's short name (ORG/NAME or the file/folder name) and the SHA-256 of its weights
+ * (a single file: the file; a diffusers folder: its UNet weights file), as 64 hex digits.
+ * Hashes are cached in $XDG_CACHE_HOME/a2i2a/sha256.tsv (default ~/.cache/a2i2a) by path,
+ * size and modification time, so a multi-GB checkpoint is read once, not on every run. */
+const char *a2i2a_model_name(const a2i2a_model *model);
+a2i2a_status a2i2a_model_sha256(a2i2a_model *model, char hex[65]);
+
+/* img2img on an 8-bit RGB picture (w×h, rows top first) exactly as diffusers'
+ * StableDiffusionImg2ImgPipeline with a CPU torch.Generator seeded with params->seed.
+ * *out receives a new RGB picture of *out_w × *out_h (free with a2i2a_free). Fails with
+ * A2I2A_ERR_PARAM when steps × strength < 1 (nothing to denoise), A2I2A_ERR_NOMEM before any
+ * work when the estimated memory exceeds what is available. */
+a2i2a_status a2i2a_i2i(a2i2a_model *model, const uint8_t *rgb, int w, int h, const a2i2a_i2i_params *params,
+                       uint8_t **out, int *out_w, int *out_h);
+/* Reads IMAGE (PNG or JPEG), runs a2i2a_i2i and writes a PNG carrying every parameter in the
+ * Automatic1111 "parameters" text chunk and as JSON in the "a2i2a" chunk. An existing output is
+ * only replaced when force is non-zero (checked before the work starts). */
+a2i2a_status a2i2a_i2i_file(a2i2a_model *model, const char *image_path, const char *png_path,
+                            const a2i2a_i2i_params *params, int force);
 
 /* ------------------------------------------------------------------------ run: the whole chain */
 

@@ -1,0 +1,346 @@
+/* The public img2img API (include/a2i2a.h, i2i section): parameters, the model's name and
+ * fingerprint, a run on an RGB buffer, and a run from a file to a PNG that records every setting
+ * (Automatic1111's "parameters" text and our JSON). */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "a2i2a.h"
+#include "common/err.h"
+#include "common/outfile.h"
+#include "common/progress.h"
+#include "common/sha256.h"
+#include "image/image.h"
+#include "sd/pipeline.h"
+#include "sd/sd_image.h"
+
+/* The notebook's prompts (demo_presentation.ipynb; fixtures tokenizer/prompts.json seed_*). */
+#define NOTEBOOK_PROMPT                                                                                        \
+  "caffeinated thoughts of a tired college student pulling their 2nd all nighter flying saucers and jellyfish " \
+  "living forever spicy pumpkin coffee abstract image no concrete objects"
+#define NOTEBOOK_NEGATIVE "no letters, no people, no recognizable objects"
+
+/* The largest picture side we accept (SD works at 512–1024; far beyond is a mistake). */
+#define I2I_MAX_SIDE 8192
+
+a2i2a_i2i_params a2i2a_i2i_default_params(void) {
+  a2i2a_i2i_params p = {
+      .prompt = NOTEBOOK_PROMPT,
+      .negative_prompt = NOTEBOOK_NEGATIVE,
+      .strength = 0.9,
+      .guidance = 2.5,
+      .steps = 50,
+      .sampler = "pndm",
+      .spacing = NULL,
+      .seed = 0,
+      .clip_skip = 0,
+      .width = 0,
+      .height = 0,
+      .progress = 0,
+  };
+  return p;
+}
+
+a2i2a_status a2i2a_model_open(const char *path_or_repo, a2i2a_model **model) {
+  if (!path_or_repo || !*path_or_repo)
+    return fail(A2I2A_ERR_PARAM,
+                "no model given: pass --model (a diffusers folder, a .safetensors checkpoint or ORG/NAME in "
+                "the Hugging Face cache) or set A2I2A_MODEL; get one with `a2i2a models pull "
+                "stable-diffusion-v1-5/stable-diffusion-v1-5`, see what is here with `a2i2a models list`");
+  return sd_pipeline_open(path_or_repo, model);
+}
+
+void a2i2a_model_close(a2i2a_model *model) { sd_pipeline_close(model); }
+
+const char *a2i2a_model_name(const a2i2a_model *model) { return model->m.name; }
+
+/* ------------------------------------------------------------------------ SHA-256 cache */
+
+static void cache_path(char *buf, size_t n) {
+  const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+  if (x && *x) snprintf(buf, n, "%s/a2i2a", x);
+  else snprintf(buf, n, "%s/.cache/a2i2a", home && *home ? home : ".");
+}
+
+static void mkdir_p(const char *dir) {
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s", dir);
+  for (char *p = tmp + 1; *p; p++)
+    if (*p == '/') {
+      *p = 0;
+      mkdir(tmp, 0755);
+      *p = '/';
+    }
+  mkdir(tmp, 0755);
+}
+
+a2i2a_status a2i2a_model_sha256(a2i2a_model *model, char hex[65]) {
+  if (model->sha256[0]) {
+    memcpy(hex, model->sha256, 65);
+    return A2I2A_OK;
+  }
+  const char *file = model->m.layout == SD_LAYOUT_LDM ? model->m.path : model->m.file[SD_UNET].path;
+  char real[PATH_MAX];
+  if (!realpath(file, real)) snprintf(real, sizeof real, "%s", file);
+  struct stat sb;
+  if (stat(real, &sb) != 0) return fail(A2I2A_ERR_IO, "%s: cannot stat (%s)", real, strerror(errno));
+  long long size = (long long)sb.st_size, mtime = (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+  char dir[4096], path[4200], line[PATH_MAX + 200];
+  cache_path(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/sha256.tsv", dir);
+  FILE *f = fopen(path, "r");
+  if (f) {
+    while (fgets(line, sizeof line, f)) {
+      long long s, t;
+      char h[65];
+      int off = 0;
+      if (sscanf(line, "%lld\t%lld\t%64[0-9a-f]\t%n", &s, &t, h, &off) == 3 && off > 0 && s == size && t == mtime) {
+        char *p = line + off;
+        p[strcspn(p, "\n")] = 0;
+        if (!strcmp(p, real) && strlen(h) == 64) {
+          memcpy(hex, h, 65);
+          memcpy(model->sha256, h, 65);
+          fclose(f);
+          return A2I2A_OK;
+        }
+      }
+    }
+    fclose(f);
+  }
+  a2i2a_status st = sha256_file(real, hex);
+  if (st) return st;
+  memcpy(model->sha256, hex, 65);
+  /* best effort: a cache that cannot be written only costs time */
+  mkdir_p(dir);
+  if ((f = fopen(path, "a"))) {
+    fprintf(f, "%lld\t%lld\t%s\t%s\n", size, mtime, hex, real);
+    fclose(f);
+  }
+  return A2I2A_OK;
+}
+
+/* ------------------------------------------------------------------------ a run */
+
+static void on_step(void *user, int done, int total) {
+  (void)total;
+  progress_update((progress *)user, done);
+}
+
+/* The working size: the requested one, or the picture's, each side rounded down to a
+ * multiple of 8; with only one side given, the other keeps the aspect ratio. */
+static a2i2a_status working_size(int w, int h, const a2i2a_i2i_params *p, int *W, int *H) {
+  int tw = p->width, th = p->height;
+  if (tw < 0 || th < 0) return fail(A2I2A_ERR_PARAM, "width and height must be positive (got %dx%d)", tw, th);
+  if (tw && !th) th = (int)lround((double)h * tw / w);
+  if (th && !tw) tw = (int)lround((double)w * th / h);
+  if (!tw) tw = w, th = h;
+  if (tw > I2I_MAX_SIDE || th > I2I_MAX_SIDE)
+    return fail(A2I2A_ERR_LIMIT, "working size %dx%d: each side must be at most %d pixels (use --width/--height)",
+                tw, th, I2I_MAX_SIDE);
+  return sd_image_size(tw, th, W, H);
+}
+
+static a2i2a_status check_params(const a2i2a_i2i_params *p, const a2i2a_model *m, sd_i2i_config *c) {
+  if (!(p->strength >= 0 && p->strength <= 1))
+    return fail(A2I2A_ERR_PARAM, "strength %g: must be between 0 and 1", p->strength);
+  if (!(p->guidance >= 0 && p->guidance <= 100))
+    return fail(A2I2A_ERR_PARAM, "guidance %g: must be between 0 and 100", p->guidance);
+  if (p->steps < 1 || p->steps > 1000) return fail(A2I2A_ERR_PARAM, "steps %d: must be between 1 and 1000", p->steps);
+  if (p->clip_skip < 0 || p->clip_skip > 12) return fail(A2I2A_ERR_PARAM, "clip skip %d: must be 0 to 12", p->clip_skip);
+  c->steps = p->steps;
+  c->strength = p->strength;
+  c->guidance = p->guidance;
+  a2i2a_status st = sched_config_for_sampler(m->m.scheduler_config, p->sampler ? p->sampler : "pndm", p->spacing, &c->sched);
+  if (st) return st;
+  /* diffusers would set up the scheduler only now; its refusals (LCM beyond its original
+   * steps) come before any work */
+  sched *s;
+  if ((st = sched_new(&c->sched, &s))) return st;
+  st = sched_set_timesteps(s, c->steps);
+  sched_free(s);
+  if (st) return st;
+  if (sd_i2i_iterations(c) < 1)
+    return fail(A2I2A_ERR_PARAM,
+                "steps x strength = %d x %g < 1: no denoising step would run (raise --steps or --strength)",
+                p->steps, p->strength);
+  return A2I2A_OK;
+}
+
+a2i2a_status a2i2a_i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const a2i2a_i2i_params *p, uint8_t **out,
+                       int *out_w, int *out_h) {
+  *out = NULL;
+  sd_i2i_config c;
+  a2i2a_status st = check_params(p, m, &c);
+  if (st) return st;
+  if (w < 1 || h < 1 || !rgb) return fail(A2I2A_ERR_PARAM, "empty picture (%dx%d)", w, h);
+  int W, H;
+  if ((st = working_size(w, h, p, &W, &H))) return st;
+  double need = sd_i2i_memory_estimate(m, H, W), have = sd_memory_available();
+  if (have > 0 && need > have)
+    return fail(A2I2A_ERR_NOMEM,
+                "a %dx%d picture needs about %.0f MB of memory and %.0f MB are available: make it smaller "
+                "(--width/--height)",
+                W, H, need / 1048576.0, have / 1048576.0);
+
+  /* the picture at the working size, then diffusers' own preprocessing */
+  image_u8 in = {w, h, 3, (uint8_t *)rgb}, rs = {0};
+  const image_u8 *src = &in;
+  if (W != w - w % 8 || H != h - h % 8) {
+    if ((st = image_resize_lanczos(&in, W, H, &rs))) return st;
+    src = &rs;
+  }
+  float *chw = NULL, *hwc = NULL, *cond = NULL, *uncond = NULL;
+  int PH, PW;
+  st = sd_image_preprocess(src, &chw, &PH, &PW);
+  image_free(&rs);
+  if (st) return st;
+  size_t nctx = (size_t)CLIP_CTX * sd_context_dim(m);
+  cond = xmalloc(nctx * sizeof(float), "prompt embedding");
+  uncond = xmalloc(nctx * sizeof(float), "prompt embedding");
+  hwc = xmalloc((size_t)PH * PW * 3 * sizeof(float), "output picture");
+  if (!cond || !uncond || !hwc) {
+    st = A2I2A_ERR_NOMEM;
+    goto out;
+  }
+  if ((st = sd_encode_prompt(m, p->prompt ? p->prompt : "", p->clip_skip, cond, NULL))) goto out;
+  if (c.guidance > 1.0 &&
+      (st = sd_encode_prompt(m, p->negative_prompt ? p->negative_prompt : "", p->clip_skip, uncond, NULL)))
+    goto out;
+
+  torch_rng g;
+  rng_seed(&g, p->seed);
+  sd_noise noise = {.rng = &g};
+  progress pr;
+  progress_begin(&pr, "i2i", sd_i2i_iterations(&c), p->progress);
+  sd_i2i_io io = {.step_done = on_step, .user = &pr};
+  st = sd_img2img(m, chw, PH, PW, cond, uncond, &c, &noise, &io, hwc);
+  progress_end(&pr);
+  if (st) goto out;
+  image_u8 res;
+  if ((st = sd_image_to_u8(hwc, PH, PW, &res))) goto out;
+  *out = res.px;
+  *out_w = PW;
+  *out_h = PH;
+out:
+  free(chw), free(hwc), free(cond), free(uncond);
+  return st;
+}
+
+/* ------------------------------------------------------------------------ the PNG's record */
+
+static const char *a1111_sampler(const char *s) {
+  static const char *map[][2] = {{"pndm", "PLMS"},       {"ddim", "DDIM"},         {"euler", "Euler"},
+                                 {"euler-a", "Euler a"}, {"lms", "LMS"},           {"dpm++2m", "DPM++ 2M"},
+                                 {"dpm++2m-karras", "DPM++ 2M Karras"}, {"lcm", "LCM"}};
+  for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+    if (!strcmp(s, map[i][0])) return map[i][1];
+  return s;
+}
+
+/* A1111 quotes a value holding a comma, colon or newline as a JSON string. */
+static void put_value(char *buf, size_t n, size_t *len, const char *key, const char *v) {
+  if (*len >= n) return;
+  if (strpbrk(v, ",:\n\"")) {
+    cJSON *s = cJSON_CreateString(v);
+    char *q = cJSON_PrintUnformatted(s);
+    *len += (size_t)snprintf(buf + *len, n - *len, ", %s: %s", key, q ? q : "\"\"");
+    free(q);
+    cJSON_Delete(s);
+  } else {
+    *len += (size_t)snprintf(buf + *len, n - *len, ", %s: %s", key, v);
+  }
+}
+
+static char *infotext(const a2i2a_i2i_params *p, const char *sampler, const char *spacing, int W, int H,
+                      const char *model, const char *sha) {
+  size_t n = strlen(p->prompt ? p->prompt : "") + strlen(p->negative_prompt ? p->negative_prompt : "") + 2048;
+  char *b = malloc(n), num[64];
+  if (!b) return NULL;
+  size_t len = (size_t)snprintf(b, n, "%s\nNegative prompt: %s\nSteps: %d", p->prompt ? p->prompt : "",
+                                p->negative_prompt ? p->negative_prompt : "", p->steps);
+  put_value(b, n, &len, "Sampler", a1111_sampler(sampler));
+  snprintf(num, sizeof num, "%g", p->guidance);
+  put_value(b, n, &len, "CFG scale", num);
+  snprintf(num, sizeof num, "%llu", (unsigned long long)p->seed);
+  put_value(b, n, &len, "Seed", num);
+  snprintf(num, sizeof num, "%dx%d", W, H);
+  put_value(b, n, &len, "Size", num);
+  snprintf(num, sizeof num, "%.10s", sha);
+  put_value(b, n, &len, "Model hash", num);
+  put_value(b, n, &len, "Model", model);
+  snprintf(num, sizeof num, "%g", p->strength);
+  put_value(b, n, &len, "Denoising strength", num);
+  if (p->clip_skip > 1) {
+    snprintf(num, sizeof num, "%d", p->clip_skip);
+    put_value(b, n, &len, "Clip skip", num);
+  }
+  put_value(b, n, &len, "Timestep spacing", spacing);
+  put_value(b, n, &len, "Model SHA256", sha);
+  put_value(b, n, &len, "RNG", "torch CPU");
+  snprintf(num, sizeof num, "a2i2a %s", a2i2a_version());
+  put_value(b, n, &len, "Version", num);
+  return b;
+}
+
+a2i2a_status a2i2a_i2i_file(a2i2a_model *m, const char *image_path, const char *png_path,
+                            const a2i2a_i2i_params *p, int force) {
+  a2i2a_status st = outfile_check(png_path, force);
+  if (st) return st;
+  sd_i2i_config c;
+  if ((st = check_params(p, m, &c))) return st;
+  char sha[65];
+  if ((st = a2i2a_model_sha256(m, sha))) return st;
+  image_u8 in = {0};
+  if ((st = image_read(image_path, &in, NULL))) return st;
+  uint8_t *px = NULL;
+  int W = 0, H = 0;
+  st = a2i2a_i2i(m, in.px, in.w, in.h, p, &px, &W, &H);
+  if (st) {
+    if (st != A2I2A_ERR_PARAM && st != A2I2A_ERR_NOMEM && st != A2I2A_ERR_LIMIT) fail_prefix(image_path);
+    image_free(&in);
+    return st;
+  }
+  const char *sampler = p->sampler ? p->sampler : "pndm";
+  const char *spacing = sched_spacing_name(c.sched.spacing);
+  png_meta meta;
+  png_meta_init(&meta);
+  char *info = infotext(p, sampler, spacing, W, H, a2i2a_model_name(m), sha);
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "stage", "i2i");
+  cJSON_AddStringToObject(j, "version", a2i2a_version());
+  cJSON_AddStringToObject(j, "input", image_path);
+  cJSON_AddStringToObject(j, "prompt", p->prompt ? p->prompt : "");
+  cJSON_AddStringToObject(j, "negative_prompt", p->negative_prompt ? p->negative_prompt : "");
+  char seed[32];
+  snprintf(seed, sizeof seed, "%llu", (unsigned long long)p->seed);
+  cJSON_AddRawToObject(j, "seed", seed);
+  cJSON_AddNumberToObject(j, "steps", p->steps);
+  cJSON_AddNumberToObject(j, "strength", p->strength);
+  cJSON_AddNumberToObject(j, "guidance", p->guidance);
+  cJSON_AddStringToObject(j, "sampler", sampler);
+  cJSON_AddStringToObject(j, "spacing", spacing);
+  cJSON_AddNumberToObject(j, "clip_skip", p->clip_skip);
+  cJSON_AddNumberToObject(j, "width", W);
+  cJSON_AddNumberToObject(j, "height", H);
+  cJSON_AddStringToObject(j, "rng", "torch");
+  cJSON_AddStringToObject(j, "model", a2i2a_model_name(m));
+  cJSON_AddStringToObject(j, "model_sha256", sha);
+  char *js = cJSON_PrintUnformatted(j);
+  cJSON_Delete(j);
+  image_u8 outimg = {W, H, 3, px};
+  if (!info || !js) st = fail(A2I2A_ERR_NOMEM, "out of memory writing %s", png_path);
+  else if (!(st = png_meta_set(&meta, "parameters", info)) && !(st = png_meta_set(&meta, "a2i2a", js)))
+    st = png_write(png_path, &outimg, &meta, force);
+  free(info);
+  free(js);
+  png_meta_free(&meta);
+  free(px);
+  image_free(&in);
+  return st;
+}
