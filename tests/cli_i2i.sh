@@ -1,0 +1,105 @@
+# a2i2a i2i on the tiny fixture models: the three reference img2img runs from their seed alone
+# (uint8 within 1 level on at most 1 % of the values), the PNG's record, progress, every sampler,
+# and every refusal (one line, non-zero exit, no output). (The tiny single-file checkpoint needs
+# its folder's text-encoder config, so the folder/file equivalence is tested by `a2i2a verify`.)
+set -u
+FX="$A2I2A_SHARED/fixtures/sd"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export XDG_CACHE_HOME="$T/cache"
+unset A2I2A_MODEL
+pass=0 failn=0
+ok() { pass=$((pass + 1)); }
+bad() { failn=$((failn + 1)); echo "FAIL: $*"; }
+
+# png_size FILE -> "W H" (from the IHDR chunk)
+png_size() { od -An -tu1 -j16 -N8 "$1" | awk '{print $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8}'; }
+# setting CASE KEY -> the value of "KEY" in the case's JSON settings (a number or a string)
+setting() {
+  grep -o "\"$2\": *\(\"[^\"]*\"\|[0-9.]*\)" "$FX/golden/$1.json" | head -1 | sed 's/^"[^"]*": *//; s/^"//; s/"$//'
+}
+sampler_of() {
+  case "$1" in
+  PNDMScheduler) echo pndm ;; DDIMScheduler) echo ddim ;; EulerDiscreteScheduler) echo euler ;;
+  EulerAncestralDiscreteScheduler) echo euler-a ;; LMSDiscreteScheduler) echo lms ;;
+  DPMSolverMultistepScheduler) echo dpm++2m ;; LCMScheduler) echo lcm ;; *) echo unknown ;;
+  esac
+}
+
+# 1. the reference runs, from the seed and the settings of each case
+for c in img2img_sd1_pndm img2img_sd1_euler_ancestral img2img_sd2_ddim; do
+  out="$T/$c.png"
+  "$A2I2A" i2i "$FX/golden/${c}_init.png" -o "$out" --model "$FX/$(setting $c model)" \
+    --prompt "$(setting $c prompt)" --negative "$(setting $c negative_prompt)" \
+    --steps "$(setting $c num_inference_steps)" --strength "$(setting $c strength)" \
+    --guidance "$(setting $c guidance_scale)" --seed "$(setting $c seed)" \
+    --sampler "$(sampler_of "$(setting $c scheduler_class)")" --quiet 2>"$T/err" || { bad "$c: $(cat "$T/err")"; continue; }
+  read -r w h max off total < <("$A2I2A_PNGDIFF" "$out" "$FX/golden/${c}_output.png")
+  echo "$c: ${w}x$h, max difference $max level(s), $off of $total values differ"
+  [ "$max" -le 1 ] && [ $((off * 100)) -le "$total" ] && ok || bad "$c differs from the reference output"
+done
+
+# 2. the record: A1111 parameters and our JSON, with the UNet file's SHA-256
+c=img2img_sd1_pndm
+sha=$(sha256sum "$FX/tiny-sd1/unet/diffusion_pytorch_model.safetensors" | cut -c1-64)
+grep -aq "Negative prompt: no letters, no people, no recognizable objects" "$T/$c.png" && ok || bad "no negative prompt in the PNG"
+grep -aq "Steps: 10, Sampler: PLMS, CFG scale: 2.5, Seed: 1234, Size: 96x72, Model hash: ${sha:0:10}, Model: tiny-sd1, Denoising strength: 0.9" "$T/$c.png" \
+  && ok || bad "A1111 parameters line"
+grep -aq "Model SHA256: $sha" "$T/$c.png" && ok || bad "model SHA-256 in parameters"
+grep -aq "\"model_sha256\":\"$sha\"" "$T/$c.png" && grep -aq '"sampler":"pndm"' "$T/$c.png" && ok || bad "JSON chunk"
+[ -s "$XDG_CACHE_HOME/a2i2a/sha256.tsv" ] && grep -q "$sha" "$XDG_CACHE_HOME/a2i2a/sha256.tsv" && ok || bad "hash cache"
+
+# 3. defaults from A2I2A_MODEL, random seed printed, plain progress lines when not a terminal,
+#    --width/--height, SD-Turbo style (euler, trailing, guidance 1)
+A2I2A_MODEL="$FX/tiny-sd1" "$A2I2A" i2i "$FX/golden/${c}_init.png" -o "$T/def.png" --steps 4 --strength 0.5 \
+  >"$T/stdout" 2>"$T/err" && grep -Eq '^seed [0-9]+$' "$T/stdout" && ok || bad "random seed not printed: $(cat "$T/stdout" "$T/err")"
+grep -Eq "^i2i [0-9]+/[0-9]+ " "$T/err" && ok || bad "no plain progress lines: $(cat "$T/err")"
+"$A2I2A" i2i "$FX/golden/${c}_init.png" -o "$T/wh.png" -m "$FX/tiny-sd1" --steps 2 --strength 0.5 --seed 1 --width 64 --quiet \
+  2>"$T/err" && [ "$(png_size "$T/wh.png")" = "64 48" ] && ok || bad "--width keeps the aspect ratio: $(png_size "$T/wh.png") $(cat "$T/err")"
+"$A2I2A" i2i "$FX/golden/${c}_init.png" -o "$T/turbo.png" -m "$FX/tiny-sd1" --sampler euler --spacing trailing \
+  --guidance 1 --steps 2 --strength 0.5 --seed 1 2>"$T/err" >/dev/null && [ ! -s "$T/err" ] || true
+[ -f "$T/turbo.png" ] && ok || bad "turbo style: $(cat "$T/err")"
+"$A2I2A" i2i "$FX/golden/${c}_init.png" -o "$T/q.png" -m "$FX/tiny-sd1" --steps 2 --strength 0.5 --seed 1 --quiet 2>"$T/err" \
+  && [ ! -s "$T/err" ] && ok || bad "--quiet still wrote: $(cat "$T/err")"
+for s in ddim euler lms dpm++2m dpm++2m-karras lcm; do
+  "$A2I2A" i2i "$FX/golden/${c}_init.png" -o "$T/s-$s.png" -m "$FX/tiny-sd1" --sampler $s --steps 4 --seed 2 --quiet \
+    && ok || bad "sampler $s"
+done
+
+# 4. refusals: one line naming the problem, the right exit status, nothing written
+refuse() { # refuse EXPECTED-STATUS PATTERN WHAT -- args...
+  local want=$1 pat=$2 what=$3
+  shift 4
+  "$A2I2A" i2i "$@" >/dev/null 2>"$T/err"
+  local rc=$?
+  if [ $rc -eq "$want" ] && grep -q -- "$pat" "$T/err" && [ "$(wc -l <"$T/err")" -eq 1 ] && [ ! -e "$T/none.png" ]; then ok
+  else bad "$what: exit $rc, stderr: $(cat "$T/err")"; fi
+}
+IMG="$FX/golden/${c}_init.png"
+refuse 2 "A2I2A_MODEL" "no model" -- "$IMG" -o "$T/none.png"
+refuse 2 "models pull" "no model says how to get one" -- "$IMG" -o "$T/none.png"
+mkdir -p "$T/broken"
+for part in unet text_encoder tokenizer scheduler model_index.json; do ln -s "$FX/tiny-sd1/$part" "$T/broken/$part"; done
+refuse 1 "vae/" "model folder without its VAE" -- "$IMG" -o "$T/none.png" -m "$T/broken"
+refuse 1 "no such file" "missing model" -- "$IMG" -o "$T/none.png" -m "$T/nothing-here"
+A2I2A_MEMORY_MB=1 refuse 1 "MB are available" "too large for the memory" -- "$IMG" -o "$T/none.png" -m "$FX/tiny-sd1"
+refuse 2 "steps x strength" "steps x strength < 1" -- "$IMG" -o "$T/none.png" -m "$FX/tiny-sd1" --steps 1 --strength 0.5
+refuse 2 "lcm\|LCM" "LCM beyond its 50 steps" -- "$IMG" -o "$T/none.png" -m "$FX/tiny-sd1" --sampler lcm --steps 60
+refuse 2 "unknown sampler" "unknown sampler" -- "$IMG" -o "$T/none.png" -m "$FX/tiny-sd1" --sampler heun
+refuse 2 "spacing" "bad spacing" -- "$IMG" -o "$T/none.png" -m "$FX/tiny-sd1" --spacing sideways
+refuse 2 "strength" "strength out of range" -- "$IMG" -o "$T/none.png" -m "$FX/tiny-sd1" --strength 1.5
+refuse 2 "rng" "unknown generator" -- "$IMG" -o "$T/none.png" -m "$FX/tiny-sd1" --rng philox
+refuse 2 "output" "no output" -- "$IMG" -m "$FX/tiny-sd1"
+printf 'not a picture' >"$T/bad.png"
+refuse 1 "bad.png" "not a picture" -- "$T/bad.png" -o "$T/none.png" -m "$FX/tiny-sd1" --steps 2
+refuse 1 "missing.png" "missing picture" -- "$T/missing.png" -o "$T/none.png" -m "$FX/tiny-sd1" --steps 2
+# an existing output is kept unless --force
+cp "$T/$c.png" "$T/keep.png"
+"$A2I2A" i2i "$IMG" -o "$T/keep.png" -m "$FX/tiny-sd1" --steps 2 --seed 3 --quiet 2>"$T/err"
+[ $? -eq 1 ] && cmp -s "$T/keep.png" "$T/$c.png" && grep -q "keep.png" "$T/err" && ok || bad "overwrote without --force: $(cat "$T/err")"
+"$A2I2A" i2i "$IMG" -o "$T/keep.png" -m "$FX/tiny-sd1" --steps 2 --seed 3 --quiet --force && ! cmp -s "$T/keep.png" "$T/$c.png" \
+  && ok || bad "--force"
+ls "$T" | grep -q '\.tmp\|^\.' && bad "temporary files left: $(ls -a "$T")" || ok
+
+echo "$pass passed, $failn failed"
+[ $failn -eq 0 ]
