@@ -71,6 +71,38 @@ int main(void) {
           "pndm 10 steps");
     sched_free(s);
   }
+  /* spacings the fixtures do not cover, worked out from diffusers' numpy expressions:
+   * trailing = round(arange(1000, 0, -1000/N)) - 1, linspace = round(linspace(0, 999, N)) */
+  static const struct {
+    const char *sampler, *spacing;
+    int n, count;
+    double t[11];
+  } cases[] = {
+      {"ddim", "trailing", 10, 10, {999, 899, 799, 699, 599, 499, 399, 299, 199, 99}},
+      {"ddim", "linspace", 10, 10, {999, 888, 777, 666, 555, 444, 333, 222, 111, 0}},
+      {"ddim", "trailing", 3, 3, {999, 666, 332}},
+      {"pndm", "trailing", 10, 11, {999, 899, 899, 799, 699, 599, 499, 399, 299, 199, 99}},
+      {"pndm", "linspace", 4, 5, {999, 666, 666, 333, 0}},
+      {"dpm++2m", "trailing", 10, 10, {999, 899, 799, 699, 599, 499, 399, 299, 199, 99}},
+      {"dpm++2m", "leading", 4, 4, {801, 601, 401, 201}},
+      {"lms", "leading", 4, 4, {751, 501, 251, 1}},
+      {"euler-a", "trailing", 4, 4, {999, 749, 499, 249}},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+    s = NULL;
+    int okc = !sched_config_for_sampler(sd15, cases[k].sampler, cases[k].spacing, &c) && !sched_new(&c, &s) &&
+              !sched_set_timesteps(s, cases[k].n) && sched_count(s) == cases[k].count;
+    for (int i = 0; okc && i < cases[k].count; i++) okc = sched_timesteps(s)[i] == cases[k].t[i];
+    CHECK(okc, "%s %s %d steps: timesteps", cases[k].sampler, cases[k].spacing, cases[k].n);
+    sched_free(s);
+  }
+  /* DPM++'s sigmas end at sigma(t=0) (this diffusers version), Euler's at 0 */
+  s = NULL;
+  CHECK(!sched_config_for_sampler(sd15, "dpm++2m", NULL, &c) && !sched_new(&c, &s) && !sched_set_timesteps(s, 5) &&
+            sched_sigmas(s)[5] > 0.029f && sched_sigmas(s)[5] < 0.0292f,
+        "dpm++ final sigma");
+  sched_free(s);
+
   /* img2img strength: int() truncation of n·strength computed in double */
   int it, ts;
   sched_img2img_range(100, 0.29, &it, &ts);
