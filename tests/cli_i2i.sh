@@ -58,6 +58,19 @@ grep -Eq "^i2i [0-9]+/[0-9]+ " "$T/err" && ok || bad "no plain progress lines: $
   2>"$T/err" && [ "$(png_size "$T/wh.png")" = "64 48" ] && ok || bad "--width keeps the aspect ratio: $(png_size "$T/wh.png") $(cat "$T/err")"
 "$A2I2A" i2i "$FX/golden/${c}_init.png" -o "$T/turbo.png" -m "$FX/tiny-sd1" --sampler euler --spacing trailing \
   --guidance 1 --steps 2 --strength 0.5 --seed 1 --quiet 2>"$T/err" && [ -f "$T/turbo.png" ] && ok || bad "turbo style: $(cat "$T/err")"
+# guidance <= 1 runs no unconditional pass, so the negative prompt cannot matter; above 1 it does
+run_neg() { "$A2I2A" i2i "$FX/golden/${c}_init.png" -o "$T/$1.png" -m "$FX/tiny-sd1" --steps 3 --seed 5 --quiet \
+  --guidance "$2" --negative "$3"; }
+run_neg g1a 1 "first negative" && run_neg g1b 1 "another negative" && run_neg g2a 2 "first negative" \
+  && run_neg g2b 2 "another negative" || bad "guidance runs"
+[ "$("$A2I2A_PNGDIFF" "$T/g1a.png" "$T/g1b.png" | cut -d' ' -f3)" = 0 ] && ok || bad "guidance 1 used the negative prompt"
+[ "$("$A2I2A_PNGDIFF" "$T/g2a.png" "$T/g2b.png" | cut -d' ' -f3)" != 0 ] && ok || bad "guidance 2 ignored the negative prompt"
+# a seed gives one picture; another seed another
+"$A2I2A" i2i "$FX/golden/${c}_init.png" -o "$T/s5.png" -m "$FX/tiny-sd1" --steps 3 --seed 5 --quiet --guidance 2 \
+  --negative "first negative" && cmp -s "$T/s5.png" "$T/g2a.png" && ok || bad "same seed, another picture"
+"$A2I2A" i2i "$FX/golden/${c}_init.png" -o "$T/s6.png" -m "$FX/tiny-sd1" --steps 3 --seed 6 --quiet --guidance 2 \
+  --negative "first negative" && [ "$("$A2I2A_PNGDIFF" "$T/s6.png" "$T/g2a.png" | cut -d' ' -f3)" != 0 ] && ok \
+  || bad "another seed, same picture"
 "$A2I2A" i2i "$FX/golden/${c}_init.png" -o "$T/q.png" -m "$FX/tiny-sd1" --steps 2 --strength 0.5 --seed 1 --quiet 2>"$T/err" \
   && [ ! -s "$T/err" ] && ok || bad "--quiet still wrote: $(cat "$T/err")"
 for s in ddim euler lms dpm++2m dpm++2m-karras lcm; do
