@@ -65,6 +65,9 @@ run_neg g1a 1 "first negative" && run_neg g1b 1 "another negative" && run_neg g2
   && run_neg g2b 2 "another negative" || bad "guidance runs"
 [ "$("$A2I2A_PNGDIFF" "$T/g1a.png" "$T/g1b.png" | cut -d' ' -f3)" = 0 ] && ok || bad "guidance 1 used the negative prompt"
 [ "$("$A2I2A_PNGDIFF" "$T/g2a.png" "$T/g2b.png" | cut -d' ' -f3)" != 0 ] && ok || bad "guidance 2 ignored the negative prompt"
+# a prompt over 75 tokens is cut, with a warning (80 words: 5 too many)
+"$A2I2A" i2i "$FX/golden/${c}_init.png" -o "$T/long.png" -m "$FX/tiny-sd1" --steps 2 --strength 0.5 --seed 1 \
+  --prompt "$(printf 'word %.0s' $(seq 1 80))" 2>"$T/err" && grep -q "5 tokens over" "$T/err" && ok || bad "no truncation warning: $(cat "$T/err")"
 # a seed gives one picture; another seed another
 "$A2I2A" i2i "$FX/golden/${c}_init.png" -o "$T/s5.png" -m "$FX/tiny-sd1" --steps 3 --seed 5 --quiet --guidance 2 \
   --negative "first negative" && cmp -s "$T/s5.png" "$T/g2a.png" && ok || bad "same seed, another picture"

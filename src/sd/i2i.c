@@ -208,10 +208,18 @@ a2i2a_status a2i2a_i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const a
     st = A2I2A_ERR_NOMEM;
     goto out;
   }
-  if ((st = sd_encode_prompt(m, p->prompt ? p->prompt : "", p->clip_skip, cond, NULL))) goto out;
+  int dropped = 0, dropped_neg = 0;
+  if ((st = sd_encode_prompt(m, p->prompt ? p->prompt : "", p->clip_skip, cond, &dropped))) goto out;
   if (c.guidance > 1.0 &&
-      (st = sd_encode_prompt(m, p->negative_prompt ? p->negative_prompt : "", p->clip_skip, uncond, NULL)))
+      (st = sd_encode_prompt(m, p->negative_prompt ? p->negative_prompt : "", p->clip_skip, uncond, &dropped_neg)))
     goto out;
+  /* diffusers warns and cuts at 75 tokens; so do we (unless quiet) */
+  if (p->progress >= 0 && dropped)
+    fprintf(stderr, "a2i2a: warning: the prompt is %d token%s over CLIP's 75; the end is ignored\n", dropped,
+            dropped == 1 ? "" : "s");
+  if (p->progress >= 0 && dropped_neg)
+    fprintf(stderr, "a2i2a: warning: the negative prompt is %d token%s over CLIP's 75; the end is ignored\n",
+            dropped_neg, dropped_neg == 1 ? "" : "s");
 
   torch_rng g;
   rng_seed(&g, p->seed);
