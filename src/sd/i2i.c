@@ -146,6 +146,19 @@ static a2i2a_status working_size(int w, int h, const a2i2a_i2i_params *p, int *W
   return sd_image_size(tw, th, W, H);
 }
 
+/* The working size, and whether the run fits in the memory available (before any work). */
+static a2i2a_status preflight(const a2i2a_model *m, int w, int h, const a2i2a_i2i_params *p, int *W, int *H) {
+  a2i2a_status st = working_size(w, h, p, W, H);
+  if (st) return st;
+  double need = sd_i2i_memory_estimate(m, *H, *W), have = sd_memory_available();
+  if (have > 0 && need > have)
+    return fail(A2I2A_ERR_NOMEM,
+                "a %dx%d picture needs about %.0f MB of memory and %.0f MB are available: make it smaller "
+                "(--width/--height)",
+                *W, *H, need / 1048576.0, have / 1048576.0);
+  return A2I2A_OK;
+}
+
 static a2i2a_status check_params(const a2i2a_i2i_params *p, const a2i2a_model *m, sd_i2i_config *c) {
   if (!(p->strength >= 0 && p->strength <= 1))
     return fail(A2I2A_ERR_PARAM, "strength %g: must be between 0 and 1", p->strength);
@@ -180,13 +193,7 @@ a2i2a_status a2i2a_i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const a
   if (st) return st;
   if (w < 1 || h < 1 || !rgb) return fail(A2I2A_ERR_PARAM, "empty picture (%dx%d)", w, h);
   int W, H;
-  if ((st = working_size(w, h, p, &W, &H))) return st;
-  double need = sd_i2i_memory_estimate(m, H, W), have = sd_memory_available();
-  if (have > 0 && need > have)
-    return fail(A2I2A_ERR_NOMEM,
-                "a %dx%d picture needs about %.0f MB of memory and %.0f MB are available: make it smaller "
-                "(--width/--height)",
-                W, H, need / 1048576.0, have / 1048576.0);
+  if ((st = preflight(m, w, h, p, &W, &H))) return st;
 
   /* the picture at the working size, then diffusers' own preprocessing */
   image_u8 in = {w, h, 3, (uint8_t *)rgb}, rs = {0};
@@ -302,12 +309,16 @@ a2i2a_status a2i2a_i2i_file(a2i2a_model *m, const char *image_path, const char *
   if (st) return st;
   sd_i2i_config c;
   if ((st = check_params(p, m, &c))) return st;
-  char sha[65];
-  if ((st = a2i2a_model_sha256(m, sha))) return st;
   image_u8 in = {0};
   if ((st = image_read(image_path, &in, NULL))) return st;
   uint8_t *px = NULL;
   int W = 0, H = 0;
+  char sha[65];
+  /* refusals first, then the (cached) hash of a possibly multi-GB file, then the work */
+  if ((st = preflight(m, in.w, in.h, p, &W, &H)) || (st = a2i2a_model_sha256(m, sha))) {
+    image_free(&in);
+    return st;
+  }
   st = a2i2a_i2i(m, in.px, in.w, in.h, p, &px, &W, &H);
   if (st) {
     if (st != A2I2A_ERR_PARAM && st != A2I2A_ERR_NOMEM && st != A2I2A_ERR_LIMIT) fail_prefix(image_path);
