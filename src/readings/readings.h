@@ -1,0 +1,72 @@
+/* The readings: each is one idea of what an image means as sound, in its own file
+ * (reading_<name>.c), listed in one table (readings.c). docs/readings.md describes them. */
+#ifndef A2I2A_READINGS_H
+#define A2I2A_READINGS_H
+
+#include <stdint.h>
+#include "a2i2a.h"
+#include "audio/audio.h"
+#include "common/rng.h"
+#include "image/image.h"
+
+typedef struct {
+  const image_u8 *img;    /* RGB (c = 3), row 0 = top */
+  const png_meta *meta;   /* the PNG's text/eXIf chunks, or NULL */
+  const char *label;      /* names the image in errors */
+  a2i2a_i2a_params p;     /* seed, Griffin-Lim iterations, ... (0 = the reading's default) */
+} reading_input;
+
+/* Fills out (allocated by the reading) with the sound; on failure out is left empty. */
+typedef a2i2a_status (*reading_fn)(const reading_input *in, audio_buf *out);
+
+typedef struct {
+  const char *name;
+  const char *description; /* one line */
+  reading_fn run;
+} reading_def;
+
+const reading_def *reading_find(const char *name);
+int reading_count(void);
+const reading_def *reading_at(int i);
+
+/* The readings (one file each). */
+a2i2a_status reading_red(const reading_input *in, audio_buf *out);
+a2i2a_status reading_rgb_mean(const reading_input *in, audio_buf *out);
+a2i2a_status reading_chirp(const reading_input *in, audio_buf *out);
+a2i2a_status reading_inverse(const reading_input *in, audio_buf *out);
+a2i2a_status reading_sines(const reading_input *in, audio_buf *out);
+a2i2a_status reading_noise(const reading_input *in, audio_buf *out);
+a2i2a_status reading_scan(const reading_input *in, audio_buf *out);
+a2i2a_status reading_bend(const reading_input *in, audio_buf *out);
+
+/* ---- shared pieces of the notebook's readings (reading_seed.c) */
+
+/* The Griffin-Lim target of one channel (0 = R, 1 = G, 2 = B), README §5.1:
+ * M[k][t] = sqrt(10^((80c − 80)/20)) with c = u8/255, row k = bin k, column t = frame t. */
+void seed_magnitude(const image_u8 *img, int channel, float *mag);
+void seed_magnitude_lut(float lut[256]); /* the 256 values of M per 8-bit level */
+/* Griffin-Lim of one channel with the notebook's settings (n_fft 2(H−1), hop H−1, 32
+ * iterations unless iters > 0), random start from rng; y gets (H−1)(W−1) samples. */
+a2i2a_status seed_griffinlim(const image_u8 *img, int channel, int iters, torch_rng *rng, float *y);
+/* Checks the image is large enough for the notebook's Griffin-Lim geometry. */
+a2i2a_status seed_check_geometry(const reading_input *in);
+/* Advances the generator by n torch.rand floats (n 32-bit outputs). */
+void rng_skip(torch_rng *g, uint64_t n);
+/* x /= max|x| in float32 (unchanged if max is 0). */
+void normalise_peak(float *x, int64_t n);
+/* Scales x so that its peak is `peak` (unchanged if silent). */
+void normalise_to(float *x, int64_t n, float peak);
+
+/* The phase vocoder "stretch" of cell 20, exactly as torchaudio computes it on a real
+ * waveform (README §5.5): out (and the intermediates, which may be NULL) get
+ * pv_stretch3_len(n) = ceil(n / (1/3)) samples (3n in practice). */
+int64_t pv_stretch3_len(int64_t n);
+void pv_stretch3(const float *m, int64_t n, float *out, float *time_steps, float *mag, float *phase_acc);
+/* torch's float32 arange(0, n_out·step, step) with its AVX2 8-wide/16-tail rounding pattern. */
+void torch_arange_f32(int64_t n_out, double step, float *ts);
+
+/* The chirp sum of cell 21 from per-column means (README §5.6): col_r, col_g [ncols] in
+ * [0, 1]; out gets n samples over `seconds` (numpy linspace, endpoint included). */
+void chirp_sum(const double *col_r, const double *col_g, int ncols, int64_t n, double seconds, float *out);
+
+#endif

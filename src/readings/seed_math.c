@@ -1,0 +1,117 @@
+/* The pure arithmetic of the notebook's readings (README §5): no I/O, no FFT, so that it can
+ * be tested on its own against the fixtures' intermediates. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "readings/readings.h"
+
+void seed_magnitude_lut(float lut[256]) {
+  /* torch: c = u8/255; S = 10^((c·80 − 80)/20) (a "power" spectrogram); GriffinLim's
+   * power = 2 takes its square root. Float32 step by step, as torch computes it. */
+  for (int v = 0; v < 256; v++) {
+    float c = (float)v / 255.0f;
+    float e = (c * 80.0f - 80.0f) / 20.0f;
+    lut[v] = sqrtf(powf(10.0f, e));
+  }
+}
+
+void seed_magnitude(const image_u8 *img, int channel, float *mag) {
+  float lut[256];
+  seed_magnitude_lut(lut);
+  const int w = img->w, h = img->h;
+  for (int k = 0; k < h; k++)
+    for (int t = 0; t < w; t++) mag[(size_t)k * w + t] = lut[img->px[((size_t)k * w + t) * 3 + channel]];
+}
+
+void rng_skip(torch_rng *g, uint64_t n) {
+  for (uint64_t i = 0; i < n; i++) (void)rng_u32(g);
+}
+
+void normalise_peak(float *x, int64_t n) {
+  float m = 0;
+  for (int64_t i = 0; i < n; i++) m = fmaxf(m, fabsf(x[i]));
+  if (m > 0)
+    for (int64_t i = 0; i < n; i++) x[i] /= m;
+}
+
+void normalise_to(float *x, int64_t n, float peak) {
+  double m = 0;
+  for (int64_t i = 0; i < n; i++) m = fmax(m, fabs((double)x[i]));
+  if (m > 0) {
+    double g = peak / m;
+    for (int64_t i = 0; i < n; i++) x[i] = (float)(x[i] * g);
+  }
+}
+
+void torch_arange_f32(int64_t n_out, double step, float *ts) {
+  /* torch's AVX2 kernel: 8-wide vectors from a float base (i₀·step rounded), the last
+   * n_out mod 16 elements by the scalar path. */
+  int64_t vec_end = n_out - n_out % 16;
+  for (int64_t i = 0; i < vec_end; i++) {
+    int64_t i0 = i & ~(int64_t)7;
+    double base = (double)(float)((double)i0 * step);
+    ts[i] = (float)(base + (double)(i - i0) * step);
+  }
+  for (int64_t i = vec_end; i < n_out; i++) ts[i] = (float)((double)i * step);
+}
+
+static inline float real_angle(float x) { return x < 0 ? 3.14159274f : 0.0f; }
+
+int64_t pv_stretch3_len(int64_t n) { return (int64_t)ceil((double)n / (1.0 / 3.0)); }
+
+void pv_stretch3(const float *m, int64_t n, float *out, float *time_steps, float *mag, float *phase_acc) {
+  const double rate = 1.0 / 3.0;
+  const int64_t n_out = pv_stretch3_len(n);
+  const float pa = (float)(3 * n); /* phase_advance: the integer 3L */
+  const float two_pi = 6.2831855f;
+  float *ts = time_steps ? time_steps : malloc(sizeof(float) * n_out);
+  torch_arange_f32(n_out, rate, ts);
+  /* mp = m followed by two zeros */
+#define MP(j) ((j) < n ? m[j] : 0.0f)
+  double sum = real_angle(m[0]);
+  float prev_phi = 0;
+  for (int64_t i = 0; i < n_out; i++) {
+    float t = ts[i];
+    float alpha = t - floorf(t);
+    int64_t i0 = (int64_t)t, i1 = (int64_t)(t + 1.0f);
+    float a0 = MP(i0), a1 = MP(i1);
+    /* phase[0] = angle(m[0]); phase[i] = φ(i−1); acc = cumsum in double, rounded per step */
+    if (i > 0) sum += (double)prev_phi;
+    float acc = (float)sum;
+    float phi = (real_angle(a1) - real_angle(a0)) - pa;
+    float k = rintf(phi / two_pi);
+    float wrap = two_pi * k;
+    phi = phi - wrap;
+    prev_phi = phi + pa;
+    float one_minus = 1.0f - alpha;
+    float w1 = alpha * fabsf(a1), w0 = one_minus * fabsf(a0);
+    float mg = w1 + w0;
+    out[i] = mg * cosf(acc);
+    if (mag) mag[i] = mg;
+    if (phase_acc) phase_acc[i] = acc;
+  }
+#undef MP
+  if (!time_steps) free(ts);
+}
+
+void chirp_sum(const double *col_r, const double *col_g, int ncols, int64_t n, double seconds, float *out) {
+  const double step = seconds / (double)(n - 1); /* numpy linspace: n·step, last = stop */
+  double *f = malloc(sizeof(double) * ncols * 3);
+  double *amp = f + ncols, *beta = f + 2 * ncols;
+  for (int x = 0; x < ncols; x++) {
+    f[x] = 800.0 * col_r[x];
+    amp[x] = 0.2 + 0.8 * col_g[x];
+    beta[x] = (1.5 * f[x] - f[x]) / seconds; /* scipy.signal.chirp, method "linear" */
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; i++) {
+    double t = i == n - 1 ? seconds : (double)i * step;
+    double acc = 0;
+    for (int x = 0; x < ncols; x++) {
+      double phase = 2 * M_PI * (f[x] * t + 0.5 * beta[x] * t * t);
+      acc += amp[x] * cos(phase) / ncols;
+    }
+    out[i] = (float)acc;
+  }
+  free(f);
+}
