@@ -66,13 +66,25 @@ typedef struct {
   uint64_t seed;        /* every random choice of a reading derives from it */
   int gl_iters;         /* Griffin-Lim iterations (0 = the reading's default) */
   int bits;             /* 0/32 = float, 16 or 24 = TPDF-dithered PCM */
+  /* For the readings that choose them (docs/readings.md); 0 = the reading's default. The
+   * notebook's readings (red, rgb-mean, chirp) and inverse ignore them. */
+  double seconds;       /* duration of the sound */
+  double sample_rate;   /* Hz */
+  double fmin, fmax;    /* frequency range in Hz */
 } a2i2a_i2a_params;
 
 a2i2a_i2a_params a2i2a_i2a_default_params(void);
 /* Reads IMAGE through the comma-separated readings (or "all"). With one reading, out is a
- * file; with several, a folder that receives NAME.wav for each. */
+ * file (WAV, or FLAC if it ends in .flac); with several, a folder (created if missing) that
+ * receives NAME.wav for each. Nothing is written unless every reading succeeds; existing
+ * files are only replaced when force is non-zero. */
 a2i2a_status a2i2a_i2a_file(const char *image_path, const char *readings, const char *out,
                             const a2i2a_i2a_params *params, int force);
+
+/* The readings, in the order of a2i2a_i2a_file's "all": name and one-line description
+ * (NULL past the end). */
+const char *a2i2a_reading_name(int i);
+const char *a2i2a_reading_description(int i);
 
 /* ------------------------------------------------------------------------ i2i: Stable Diffusion img2img */
 

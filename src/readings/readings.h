@@ -69,4 +69,17 @@ void torch_arange_f32(int64_t n_out, double step, float *ts);
  * [0, 1]; out gets n samples over `seconds` (numpy linspace, endpoint included). */
 void chirp_sum(const double *col_r, const double *col_g, int ncols, int64_t n, double seconds, float *out);
 
+/* ---- shared pieces of our own readings (reading_common.c) */
+
+double reading_param(double v, double dflt);       /* v if set (> 0), else dflt */
+/* Brightness max(R, G, B) as an amplitude on a 60 dB scale: 255 → 1, 1 → 10^-3, 0 → 0. */
+float pixel_level(const uint8_t *rgb);
+/* Colour as equal-power stereo pan: red left, green right, yellow centre; pure red gives
+ * exactly 0 on the right, pure green exactly 0 on the left; grey and blue are centred. */
+void pixel_pan(const uint8_t *rgb, float *gain_left, float *gain_right);
+/* Row frequency on a log axis: top row = fmax, bottom row = fmin. */
+double row_frequency(int row, int h, double fmin, double fmax);
+/* Raised-cosine fade-in and fade-out of `fade` samples on planar channels. */
+void fade_edges(float *x, int channels, int64_t n, int64_t fade);
+
 #endif
