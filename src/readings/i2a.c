@@ -1,0 +1,129 @@
+/* a2i2a_i2a_file: an image read through one or several readings, written atomically. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/outfile.h"
+#include "readings/readings.h"
+
+a2i2a_i2a_params a2i2a_i2a_default_params(void) {
+  a2i2a_i2a_params p;
+  memset(&p, 0, sizeof p);
+  return p;
+}
+
+enum { MAX_READINGS = 64 };
+
+/* Splits "a,b,c" or "all" into table entries (no duplicates). */
+static a2i2a_status parse_readings(const char *list, const reading_def **out, int *n) {
+  *n = 0;
+  if (!list || !*list) list = "red";
+  if (strcmp(list, "all") == 0) {
+    for (int i = 0; i < reading_count(); i++) out[(*n)++] = reading_at(i);
+    return A2I2A_OK;
+  }
+  const char *s = list;
+  while (*s) {
+    const char *e = strchr(s, ',');
+    size_t len = e ? (size_t)(e - s) : strlen(s);
+    char name[64];
+    if (len == 0 || len >= sizeof name) return fail(A2I2A_ERR_PARAM, "--reading: empty or overlong name in '%s'", list);
+    memcpy(name, s, len);
+    name[len] = 0;
+    const reading_def *d = reading_find(name);
+    if (!d) return fail(A2I2A_ERR_PARAM, "--reading: unknown reading '%s' (see --list-readings)", name);
+    int dup = 0;
+    for (int i = 0; i < *n; i++) dup |= out[i] == d;
+    if (!dup) {
+      if (*n >= MAX_READINGS) return fail(A2I2A_ERR_PARAM, "--reading: too many readings");
+      out[(*n)++] = d;
+    }
+    s += len;
+    if (*s == ',') s++;
+  }
+  if (*n == 0) return fail(A2I2A_ERR_PARAM, "--reading: no reading named in '%s'", list);
+  return A2I2A_OK;
+}
+
+a2i2a_status a2i2a_i2a_file(const char *image_path, const char *readings, const char *out,
+                            const a2i2a_i2a_params *params, int force) {
+  const reading_def *defs[MAX_READINGS];
+  int n;
+  a2i2a_status st = parse_readings(readings, defs, &n);
+  if (st) return st;
+  if (!out || !*out) return fail(A2I2A_ERR_PARAM, "no output given (-o)");
+  a2i2a_i2a_params p = params ? *params : a2i2a_i2a_default_params();
+  if (p.bits != 0 && p.bits != 16 && p.bits != 24 && p.bits != 32)
+    return fail(A2I2A_ERR_PARAM, "--bits: %d is not 16, 24 or 32", p.bits);
+  int multi = n > 1 || (readings && strcmp(readings, "all") == 0);
+
+  /* the output names, checked before any work */
+  char (*paths)[4096] = calloc(n, sizeof *paths);
+  if (!paths) return fail(A2I2A_ERR_NOMEM, "out of memory");
+  int made_dir = 0;
+  struct stat sb;
+  if (multi) {
+    if (stat(out, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+      free(paths);
+      return fail(A2I2A_ERR_IO, "%s: exists and is not a folder (several readings write NAME.wav into a folder)", out);
+    }
+    for (int i = 0; i < n; i++) {
+      if (snprintf(paths[i], sizeof paths[i], "%s/%s.wav", out, defs[i]->name) >= (int)sizeof paths[i]) {
+        free(paths);
+        return fail(A2I2A_ERR_PARAM, "%.60s...: output path too long", out);
+      }
+      if (!force && stat(paths[i], &sb) == 0) {
+        free(paths);
+        return fail(A2I2A_ERR_EXISTS, "%s: already exists (use --force to overwrite)", paths[i]);
+      }
+    }
+  } else {
+    snprintf(paths[0], sizeof paths[0], "%s", out);
+    if ((st = outfile_check(paths[0], force))) return free(paths), st;
+  }
+
+  image_u8 img = {0};
+  png_meta meta;
+  png_meta_init(&meta);
+  if ((st = image_read(image_path, &img, &meta))) return free(paths), png_meta_free(&meta), st;
+  if (img.c != 3) {
+    image_free(&img), png_meta_free(&meta), free(paths);
+    return fail(A2I2A_ERR_INTERNAL, "%s: image_read returned %d channels", image_path, img.c);
+  }
+  reading_input in = {&img, &meta, image_path, p};
+  audio_buf *sounds = calloc(n, sizeof *sounds);
+  if (!sounds) st = fail(A2I2A_ERR_NOMEM, "out of memory");
+  for (int i = 0; i < n && !st; i++) {
+    st = defs[i]->run(&in, &sounds[i]);
+    if (st) {
+      char pre[96];
+      snprintf(pre, sizeof pre, "reading %s", defs[i]->name);
+      fail_prefix(pre);
+    }
+  }
+  image_free(&img);
+  png_meta_free(&meta);
+
+  /* everything computed: now write, and undo what this call wrote if a write fails */
+  int written = 0;
+  if (!st && multi) {
+    if (stat(out, &sb) != 0) {
+      if ((st = make_output_dir(out)) == A2I2A_OK) made_dir = 1;
+    }
+  }
+  for (int i = 0; i < n && !st; i++) {
+    if ((st = audio_write(paths[i], &sounds[i], p.bits, p.seed, force)) == A2I2A_OK) written++;
+  }
+  if (st) {
+    for (int i = 0; i < written; i++) unlink(paths[i]);
+    if (made_dir) rmdir(out);
+  }
+  for (int i = 0; sounds && i < n; i++) audio_free(&sounds[i]);
+  free(sounds);
+  free(paths);
+  return st;
+}
