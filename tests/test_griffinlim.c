@@ -1,5 +1,7 @@
 /* Griffin-Lim against the seed fixtures (README §5.2, §8): the seeded gl_r/g/b within SNR ≥ 60
- * dB and max abs ≤ 2e-3·max|ref|; rand_init=False only through its spectral convergence. */
+ * dB and max abs ≤ 2e-3·max|ref|; rand_init=False only through its spectral convergence.
+ * (test_readings_fixtures covers the other images through red.wav and rgb_mean.wav; here the
+ * first image's red channel, for istft/RNG order, and the synthetic image, the most sensitive.) */
 #include <math.h>
 #include <png.h>
 #include <stdlib.h>
@@ -39,7 +41,7 @@ static void compare(const char *what, const float *y, const float *ref, int64_t 
 }
 
 int main(void) {
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < 3; i += 2) {
     char p[512];
     snprintf(p, sizeof p, "fixtures/seed/images/%s", image_files[i]);
     image_u8 img;
@@ -69,7 +71,7 @@ int main(void) {
       compare(what, y, ref, n);
       free(ref);
       /* rand_init = False: chaotic, only the spectral convergence is comparable */
-      if (i == 0 || c == 0) {
+      if (c == 0) {
         seed_magnitude(&img, c, mag);
         griffinlim_params gp = griffinlim_default_params(2 * (img.h - 1), img.h - 1);
         gp.rand_init = 0;

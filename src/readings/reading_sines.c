@@ -49,6 +49,7 @@ a2i2a_status reading_sines(const reading_input *in, audio_buf *out) {
   for (int64_t b = 0; b < nblocks; b++) {
     int64_t b0 = b * BLOCK, b1 = b0 + BLOCK < n ? b0 + BLOCK : n;
     int j0[BLOCK];
+    j0[0] = 0;
     float fr[BLOCK];
     double accl[BLOCK] = {0}, accr[BLOCK] = {0};
     /* column centres at (j + 0.5)·n/w: linear interpolation between them, held at the ends */

@@ -69,6 +69,13 @@ void torch_arange_f32(int64_t n_out, double step, float *ts);
  * [0, 1]; out gets n samples over `seconds` (numpy linspace, endpoint included). */
 void chirp_sum(const double *col_r, const double *col_g, int ncols, int64_t n, double seconds, float *out);
 
+/* Inverts a mel filter bank (mel_inverse.c): fb [n_freqs][n_mels] (mel_filterbank's layout),
+ * mel [n_mels][frames] = fbᵀ·s for an unknown non-negative s; spec [n_freqs][frames] gets the
+ * non-negative s = fb·z that best matches it (projected Gauss–Seidel, at most `sweeps` sweeps
+ * per frame, 0 = 200). */
+a2i2a_status mel_invert(const float *fb, int n_freqs, int n_mels, const float *mel, int64_t frames, int sweeps,
+                        float *spec);
+
 /* ---- shared pieces of our own readings (reading_common.c) */
 
 double reading_param(double v, double dflt);       /* v if set (> 0), else dflt */
