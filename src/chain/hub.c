@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -664,6 +665,26 @@ a2i2a_status hub_pull(const hub_pull_params *p, char *snapshot, size_t n) {
   for (int i = 0; i < nf; i++) {
     if ((st = head_file(&s, repo, commit_esc, &files[i]))) goto done;
     if (files[i].size > 0) total += files[i].size;
+  }
+  /* enough room for what is still missing (plus 1 %), before anything is written */
+  long long missing = 0;
+  for (int i = 0; i < nf; i++) {
+    char blob[4700], part[4800];
+    snprintf(blob, sizeof blob, "%s/%s", blobs, files[i].etag);
+    snprintf(part, sizeof part, "%s.incomplete", blob);
+    long long have = file_size(blob), partial = file_size(part);
+    if (files[i].size > 0 && have != files[i].size) missing += files[i].size - (partial > 0 ? partial : 0);
+  }
+  struct statvfs vfs;
+  if (missing > 0 && statvfs(blobs, &vfs) == 0) {
+    long long avail = (long long)vfs.f_bavail * (long long)vfs.f_frsize;
+    if (avail < missing + missing / 100) {
+      char need[32], have[32];
+      human(missing, need, sizeof need);
+      human(avail, have, sizeof have);
+      st = fail(A2I2A_ERR_IO, "%s: needs %s more in %s, only %s free", repo, need, hub, have);
+      goto done;
+    }
   }
   if (s.progress_mode >= 0) {
     char tb[32];
