@@ -324,6 +324,19 @@ int main(void) {
   test_conv_mode(4, 5, 5, 3, 1, 1, 0, 0, 0, 0, ST_F16, 0, 1);  /* conv2d_add 1x1 */
   test_conv_mode(3, 5, 7, 4, 3, 1, 1, 1, 1, 1, ST_F32, 1, 2);  /* conv2d_up2 */
   test_conv_mode(32, 40, 60, 2, 3, 1, 1, 1, 1, 1, ST_F32, 0, 2); /* conv2d_up2 over row tiles */
+  /* Winograd F(2x2,3x3): odd sizes (partial tiles), F16, accumulate, fused upsampling, and
+   * several chunks of tiles with a small scratch budget */
+  test_conv(16, 9, 11, 17, 3, 1, 1, 1, 1, 1, ST_F16, 1);
+  test_conv(24, 8, 8, 16, 3, 1, 1, 1, 1, 1, ST_F32, 0);
+  test_conv_mode(20, 7, 5, 16, 3, 1, 1, 1, 1, 1, ST_BF16, 1, 1);
+  test_conv_mode(16, 5, 7, 18, 3, 1, 1, 1, 1, 1, ST_F32, 1, 2);
+  kernels_tune(16, 16 * 40 * 20);
+  test_conv(16, 13, 15, 24, 3, 1, 1, 1, 1, 1, ST_F32, 1);
+  test_conv_mode(16, 6, 9, 16, 3, 1, 1, 1, 1, 1, ST_F32, 1, 2);
+  kernels_tune(1 << 30, 0); /* Winograd off: the im2col path on the same shapes */
+  test_conv(16, 9, 11, 17, 3, 1, 1, 1, 1, 1, ST_F16, 1);
+  test_conv_mode(16, 5, 7, 18, 3, 1, 1, 1, 1, 1, ST_F32, 1, 2);
+  kernels_tune(0, 0);
   test_norms();
   test_activations();
   test_attention(5, 7, 2, 3, 0, 0);

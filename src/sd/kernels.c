@@ -20,7 +20,7 @@
 /* ------------------------------------------------------------------ scratch */
 
 /* Per-thread growable buffers, one per slot; they only ever grow (no allocation once warm). */
-enum { SCR_WEIGHT, SCR_COL, SCR_ATT_S, SCR_ATT_ML, SCR_BIAS, SCR_GAMMA, SCR_BETA, SCR_N };
+enum { SCR_WEIGHT, SCR_COL, SCR_ATT_S, SCR_ATT_ML, SCR_BIAS, SCR_GAMMA, SCR_BETA, SCR_WU, SCR_WV, SCR_WM, SCR_N };
 static _Thread_local float *scr_buf[SCR_N];
 static _Thread_local size_t scr_cap[SCR_N];
 
@@ -191,6 +191,133 @@ void linear_add(float *y, const float *x, int n, int in, int out, const weight *
  * small enough that a 512x512 VAE layer does not need a gigabyte of columns. */
 #define COL_BUDGET (6u << 20)
 
+/* ------------------------------------------------------------------ Winograd F(2x2, 3x3)
+ *
+ * 3x3 stride-1 pad-1 convolutions with enough channels: each 2x2 output tile comes from a 4x4
+ * input patch d as Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A. The products over input channels become 16
+ * GEMMs (one per position of the 4x4 transform domain), 2.25x fewer multiplications than the
+ * direct convolution. The transforms only add, subtract and halve, so the rounding error
+ * stays at the level of the direct sum. Tiles are processed in chunks to bound the scratch. */
+
+/* Floats of V and M scratch per chunk of tiles, and the channel count below which the 16 small
+ * GEMMs lose to one im2col GEMM (kernels_tune changes both, for tests and benchmarks). */
+static size_t wino_budget = 8u << 20;
+static int wino_min_c = 16;
+
+void kernels_tune(int winograd_min_channels, size_t winograd_budget) {
+  wino_min_c = winograd_min_channels > 0 ? winograd_min_channels : 16;
+  wino_budget = winograd_budget ? winograd_budget : 8u << 20;
+}
+
+/* U[16][OC][C] = G g Gᵀ for every filter g [3][3]. */
+static void wino_weights(float *U, const float *w, int OC, int C) {
+  size_t oc_c = (size_t)OC * C;
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if (oc_c > 4096)
+  for (size_t f = 0; f < oc_c; f++) {
+    const float *g = w + f * 9;
+    float t[4][3]; /* G g */
+    for (int j = 0; j < 3; j++) {
+      t[0][j] = g[j];
+      t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+      t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+      t[3][j] = g[6 + j];
+    }
+    for (int i = 0; i < 4; i++) { /* (G g) Gᵀ */
+      float u0 = t[i][0], u1 = 0.5f * (t[i][0] + t[i][1] + t[i][2]), u2 = 0.5f * (t[i][0] - t[i][1] + t[i][2]),
+            u3 = t[i][2];
+      U[(size_t)(i * 4 + 0) * oc_c + f] = u0;
+      U[(size_t)(i * 4 + 1) * oc_c + f] = u1;
+      U[(size_t)(i * 4 + 2) * oc_c + f] = u2;
+      U[(size_t)(i * 4 + 3) * oc_c + f] = u3;
+    }
+  }
+}
+
+static void conv3x3_winograd(float *y, const float *x, int C, int H, int W, const float *wt, const float *bias,
+                             int OC, int up, int accumulate) {
+  int VH = H * up, VW = W * up, OH = VH, OW = VW; /* stride 1, pad 1 */
+  int TH = (OH + 1) / 2, TW = (OW + 1) / 2, T = TH * TW;
+  size_t ohw = (size_t)OH * OW;
+  float *U = scratch(SCR_WU, (size_t)16 * OC * C);
+  wino_weights(U, wt, OC, C);
+  int Tn = (int)(wino_budget / (16u * (size_t)(C + OC)));
+  if (Tn < 16) Tn = 16;
+  if (Tn > T) Tn = T;
+  float *V = scratch(SCR_WV, (size_t)16 * C * Tn), *M = scratch(SCR_WM, (size_t)16 * OC * Tn);
+  int nt = a2i2a_get_threads();
+  for (int t0 = 0; t0 < T; t0 += Tn) {
+    int tn = T - t0 < Tn ? T - t0 : Tn;
+    /* V[16][C][tn] = Bᵀ d B */
+#pragma omp parallel for num_threads(nt)
+    for (int c = 0; c < C; c++) {
+      const float *xc = x + (size_t)c * H * W;
+      for (int ti = 0; ti < tn; ti++) {
+        int t = t0 + ti, oy = t / TW * 2, ox = t % TW * 2;
+        float d[4][4];
+        for (int i = 0; i < 4; i++) {
+          int iy = oy - 1 + i;
+          if (iy < 0 || iy >= VH) {
+            d[i][0] = d[i][1] = d[i][2] = d[i][3] = 0;
+            continue;
+          }
+          const float *row = xc + (size_t)(iy / up) * W;
+          for (int j = 0; j < 4; j++) {
+            int ix = ox - 1 + j;
+            d[i][j] = ix >= 0 && ix < VW ? row[ix / up] : 0.0f;
+          }
+        }
+        float b[4][4];
+        for (int j = 0; j < 4; j++) { /* Bᵀ d */
+          b[0][j] = d[0][j] - d[2][j];
+          b[1][j] = d[1][j] + d[2][j];
+          b[2][j] = d[2][j] - d[1][j];
+          b[3][j] = d[1][j] - d[3][j];
+        }
+        float *v = V + (size_t)c * tn + ti;
+        size_t ks = (size_t)C * tn;
+        for (int i = 0; i < 4; i++) { /* (Bᵀ d) B */
+          v[(i * 4 + 0) * ks] = b[i][0] - b[i][2];
+          v[(i * 4 + 1) * ks] = b[i][1] + b[i][2];
+          v[(i * 4 + 2) * ks] = b[i][2] - b[i][1];
+          v[(i * 4 + 3) * ks] = b[i][1] - b[i][3];
+        }
+      }
+    }
+    /* M[k] = U[k] · V[k]: 16 independent GEMMs, single-threaded each inside the region */
+#pragma omp parallel for num_threads(nt) schedule(dynamic)
+    for (int k = 0; k < 16; k++)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, tn, C, 1.0f, U + (size_t)k * OC * C, C,
+                  V + (size_t)k * C * tn, tn, 0.0f, M + (size_t)k * OC * tn, tn);
+    /* Y = Aᵀ m A (+ bias) */
+#pragma omp parallel for num_threads(nt)
+    for (int o = 0; o < OC; o++) {
+      float bo = bias ? bias[o] : 0.0f, *yo = y + (size_t)o * ohw;
+      size_t ks = (size_t)OC * tn;
+      for (int ti = 0; ti < tn; ti++) {
+        int t = t0 + ti, oy = t / TW * 2, ox = t % TW * 2;
+        const float *m = M + (size_t)o * tn + ti;
+        float r[2][4];
+        for (int j = 0; j < 4; j++) {
+          float m0 = m[(0 + j) * ks], m1 = m[(4 + j) * ks], m2 = m[(8 + j) * ks], m3 = m[(12 + j) * ks];
+          r[0][j] = m0 + m1 + m2;
+          r[1][j] = m1 - m2 - m3;
+        }
+        for (int i = 0; i < 2 && oy + i < OH; i++) {
+          float y0 = r[i][0] + r[i][1] + r[i][2] + bo, y1 = r[i][1] - r[i][2] - r[i][3] + bo;
+          float *yr = yo + (size_t)(oy + i) * OW + ox;
+          if (accumulate) {
+            yr[0] += y0;
+            if (ox + 1 < OW) yr[1] += y1;
+          } else {
+            yr[0] = y0;
+            if (ox + 1 < OW) yr[1] = y1;
+          }
+        }
+      }
+    }
+  }
+}
+
 /* The convolution of the virtual image xv = upsample(x, up) (up 1 or 2, nearest): im2col over
  * tiles of output rows, one sgemm per tile. accumulate: y += conv instead of y = conv. */
 static void conv2d_impl(float *y, const float *x, int C, int H, int W, const weight *w, const weight *b, int OC,
@@ -199,6 +326,12 @@ static void conv2d_impl(float *y, const float *x, int C, int H, int W, const wei
   int OH = (VH + pt + pb - k) / s + 1, OW = (VW + pl + pr - k) / s + 1;
   size_t ohw = (size_t)OH * OW;
   int K = C * k * k;
+  if (k == 3 && s == 1 && pt == 1 && pl == 1 && pb == 1 && pr == 1 && C >= wino_min_c && OC >= wino_min_c &&
+      ohw >= 64) {
+    conv3x3_winograd(y, x, C, H, W, weight_f32(w, SCR_WEIGHT), present(b) ? weight_f32(b, SCR_BIAS) : NULL, OC, up,
+                     accumulate);
+    return;
+  }
   float beta = accumulate ? 1.0f : 0.0f;
   if (present(b)) {
     const float *bias = weight_f32(b, SCR_BIAS);

@@ -46,6 +46,11 @@ void conv2d_add(float *y, const float *x, int C, int H, int W, const weight *w, 
 void conv2d_up2(float *y, const float *x, int C, int H, int W, const weight *w, const weight *b, int OC, int k,
                 int pad);
 
+/* 3x3 stride-1 pad-1 convolutions with at least winograd_min_channels input and output
+ * channels (default 16; a huge value turns Winograd off) use Winograd F(2x2,3x3) in chunks of
+ * winograd_budget floats of scratch (default 8M; 0 = default). For tests and benchmarks. */
+void kernels_tune(int winograd_min_channels, size_t winograd_budget);
+
 /* GroupNorm over [C][HW] (y may alias x); gamma/beta per channel. */
 void group_norm(float *y, const float *x, int C, int HW, int groups, const weight *gamma, const weight *beta,
                 float eps);
