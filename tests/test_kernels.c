@@ -330,7 +330,10 @@ int main(void) {
   test_conv(24, 8, 8, 16, 3, 1, 1, 1, 1, 1, ST_F32, 0);
   test_conv_mode(20, 7, 5, 16, 3, 1, 1, 1, 1, 1, ST_BF16, 1, 1);
   test_conv_mode(16, 5, 7, 18, 3, 1, 1, 1, 1, 1, ST_F32, 1, 2);
+  test_conv_mode(16, 20, 37, 16, 3, 1, 1, 1, 1, 1, ST_F32, 1, 1); /* 8-tile vector paths, odd width */
+  test_conv(17, 18, 40, 16, 3, 1, 1, 1, 1, 1, ST_F16, 1);
   kernels_tune(16, 16 * 40 * 20);
+  test_conv_mode(16, 11, 21, 16, 3, 1, 1, 1, 1, 1, ST_F32, 1, 1);
   test_conv(16, 13, 15, 24, 3, 1, 1, 1, 1, 1, ST_F32, 1);
   test_conv_mode(16, 6, 9, 16, 3, 1, 1, 1, 1, 1, ST_F32, 1, 2);
   kernels_tune(1 << 30, 0); /* Winograd off: the im2col path on the same shapes */

@@ -20,7 +20,7 @@
 /* ------------------------------------------------------------------ scratch */
 
 /* Per-thread growable buffers, one per slot; they only ever grow (no allocation once warm). */
-enum { SCR_WEIGHT, SCR_COL, SCR_ATT_S, SCR_ATT_ML, SCR_BIAS, SCR_GAMMA, SCR_BETA, SCR_WU, SCR_WV, SCR_WM, SCR_N };
+enum { SCR_WEIGHT, SCR_COL, SCR_ATT_S, SCR_ATT_ML, SCR_BIAS, SCR_GAMMA, SCR_BETA, SCR_WU, SCR_WV, SCR_WM, SCR_ROW, SCR_N };
 static _Thread_local float *scr_buf[SCR_N];
 static _Thread_local size_t scr_cap[SCR_N];
 
@@ -233,6 +233,14 @@ static void wino_weights(float *U, const float *w, int OC, int C) {
   }
 }
 
+/* p[0..17] -> evens p[0], p[2], ..., p[14] and odds p[1], ..., p[15] */
+static inline void deinterleave(const float *p, __m256 *ev, __m256 *od) {
+  __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+  __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)), o = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+  *ev = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
+  *od = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
 static void conv3x3_winograd(float *y, const float *x, int C, int H, int W, const float *wt, const float *bias,
                              int OC, int up, int accumulate) {
   int VH = H * up, VW = W * up, OH = VH, OW = VW; /* stride 1, pad 1 */
@@ -247,39 +255,66 @@ static void conv3x3_winograd(float *y, const float *x, int C, int H, int W, cons
   int nt = a2i2a_get_threads();
   for (int t0 = 0; t0 < T; t0 += Tn) {
     int tn = T - t0 < Tn ? T - t0 : Tn;
-    /* V[16][C][tn] = Bᵀ d B */
+    /* V[16][C][tn] = Bᵀ d B, tile row by tile row: the 4 input rows of a tile row are copied
+     * once into a zero-padded buffer (upsampling applied), then 8 tiles at a time in AVX2 */
+    int ty0 = t0 / TW, ty1 = (t0 + tn - 1) / TW;
 #pragma omp parallel for num_threads(nt)
     for (int c = 0; c < C; c++) {
       const float *xc = x + (size_t)c * H * W;
-      for (int ti = 0; ti < tn; ti++) {
-        int t = t0 + ti, oy = t / TW * 2, ox = t % TW * 2;
-        float d[4][4];
+      int rl = 2 * TW + 24;
+      float *rb = scratch(SCR_ROW, (size_t)4 * rl);
+      size_t ks = (size_t)C * tn;
+      for (int ty = ty0; ty <= ty1; ty++) {
+        int oy = 2 * ty;
         for (int i = 0; i < 4; i++) {
+          float *r = rb + i * rl;
           int iy = oy - 1 + i;
-          if (iy < 0 || iy >= VH) {
-            d[i][0] = d[i][1] = d[i][2] = d[i][3] = 0;
-            continue;
-          }
+          memset(r, 0, (size_t)rl * sizeof(float));
+          if (iy < 0 || iy >= VH) continue;
           const float *row = xc + (size_t)(iy / up) * W;
-          for (int j = 0; j < 4; j++) {
-            int ix = ox - 1 + j;
-            d[i][j] = ix >= 0 && ix < VW ? row[ix / up] : 0.0f;
+          if (up == 1) memcpy(r + 1, row, (size_t)W * sizeof(float));
+          else
+            for (int ix = 0; ix < VW; ix++) r[1 + ix] = row[ix / up];
+        }
+        int txa = ty == ty0 ? t0 % TW : 0, txb = ty == ty1 ? (t0 + tn - 1) % TW + 1 : TW;
+        int ti0 = ty * TW - t0;
+        int tx = txa;
+        for (; tx + 8 <= txb; tx += 8) {
+          __m256 d[4][4];
+          for (int i = 0; i < 4; i++) {
+            deinterleave(rb + i * rl + 2 * tx, &d[i][0], &d[i][1]);
+            deinterleave(rb + i * rl + 2 * tx + 2, &d[i][2], &d[i][3]);
+          }
+          float *v = V + (size_t)c * tn + ti0 + tx;
+          for (int j = 0; j < 4; j++) { /* Bᵀ d, in place in rows 0..3 */
+            __m256 b0 = _mm256_sub_ps(d[0][j], d[2][j]), b1 = _mm256_add_ps(d[1][j], d[2][j]);
+            __m256 b2 = _mm256_sub_ps(d[2][j], d[1][j]), b3 = _mm256_sub_ps(d[1][j], d[3][j]);
+            d[0][j] = b0, d[1][j] = b1, d[2][j] = b2, d[3][j] = b3;
+          }
+          for (int i = 0; i < 4; i++) {
+            _mm256_storeu_ps(v + (i * 4 + 0) * ks, _mm256_sub_ps(d[i][0], d[i][2]));
+            _mm256_storeu_ps(v + (i * 4 + 1) * ks, _mm256_add_ps(d[i][1], d[i][2]));
+            _mm256_storeu_ps(v + (i * 4 + 2) * ks, _mm256_sub_ps(d[i][2], d[i][1]));
+            _mm256_storeu_ps(v + (i * 4 + 3) * ks, _mm256_sub_ps(d[i][1], d[i][3]));
           }
         }
-        float b[4][4];
-        for (int j = 0; j < 4; j++) { /* Bᵀ d */
-          b[0][j] = d[0][j] - d[2][j];
-          b[1][j] = d[1][j] + d[2][j];
-          b[2][j] = d[2][j] - d[1][j];
-          b[3][j] = d[1][j] - d[3][j];
-        }
-        float *v = V + (size_t)c * tn + ti;
-        size_t ks = (size_t)C * tn;
-        for (int i = 0; i < 4; i++) { /* (Bᵀ d) B */
-          v[(i * 4 + 0) * ks] = b[i][0] - b[i][2];
-          v[(i * 4 + 1) * ks] = b[i][1] + b[i][2];
-          v[(i * 4 + 2) * ks] = b[i][2] - b[i][1];
-          v[(i * 4 + 3) * ks] = b[i][1] - b[i][3];
+        for (; tx < txb; tx++) {
+          float d[4][4], bb[4][4];
+          for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) d[i][j] = rb[i * rl + 2 * tx + j];
+          for (int j = 0; j < 4; j++) {
+            bb[0][j] = d[0][j] - d[2][j];
+            bb[1][j] = d[1][j] + d[2][j];
+            bb[2][j] = d[2][j] - d[1][j];
+            bb[3][j] = d[1][j] - d[3][j];
+          }
+          float *v = V + (size_t)c * tn + ti0 + tx;
+          for (int i = 0; i < 4; i++) {
+            v[(i * 4 + 0) * ks] = bb[i][0] - bb[i][2];
+            v[(i * 4 + 1) * ks] = bb[i][1] + bb[i][2];
+            v[(i * 4 + 2) * ks] = bb[i][2] - bb[i][1];
+            v[(i * 4 + 3) * ks] = bb[i][1] - bb[i][3];
+          }
         }
       }
     }
@@ -288,29 +323,57 @@ static void conv3x3_winograd(float *y, const float *x, int C, int H, int W, cons
     for (int k = 0; k < 16; k++)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, tn, C, 1.0f, U + (size_t)k * OC * C, C,
                   V + (size_t)k * C * tn, tn, 0.0f, M + (size_t)k * OC * tn, tn);
-    /* Y = Aᵀ m A (+ bias) */
+    /* Y = Aᵀ m A (+ bias), 8 tiles at a time where they are whole */
 #pragma omp parallel for num_threads(nt)
     for (int o = 0; o < OC; o++) {
       float bo = bias ? bias[o] : 0.0f, *yo = y + (size_t)o * ohw;
       size_t ks = (size_t)OC * tn;
-      for (int ti = 0; ti < tn; ti++) {
-        int t = t0 + ti, oy = t / TW * 2, ox = t % TW * 2;
-        const float *m = M + (size_t)o * tn + ti;
-        float r[2][4];
-        for (int j = 0; j < 4; j++) {
-          float m0 = m[(0 + j) * ks], m1 = m[(4 + j) * ks], m2 = m[(8 + j) * ks], m3 = m[(12 + j) * ks];
-          r[0][j] = m0 + m1 + m2;
-          r[1][j] = m1 - m2 - m3;
+      const __m256 vb = _mm256_set1_ps(bo);
+      for (int ty = ty0; ty <= ty1; ty++) {
+        int oy = 2 * ty, txa = ty == ty0 ? t0 % TW : 0, txb = ty == ty1 ? (t0 + tn - 1) % TW + 1 : TW;
+        int ti0 = ty * TW - t0, tx = txa;
+        for (; tx + 8 <= txb && 2 * (tx + 8) <= OW; tx += 8) {
+          const float *m = M + (size_t)o * tn + ti0 + tx;
+          __m256 r[2][4];
+          for (int j = 0; j < 4; j++) {
+            __m256 m0 = _mm256_loadu_ps(m + (0 + j) * ks), m1 = _mm256_loadu_ps(m + (4 + j) * ks);
+            __m256 m2 = _mm256_loadu_ps(m + (8 + j) * ks), m3 = _mm256_loadu_ps(m + (12 + j) * ks);
+            r[0][j] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
+            r[1][j] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
+          }
+          for (int i = 0; i < 2 && oy + i < OH; i++) {
+            __m256 y0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(r[i][0], r[i][1]), r[i][2]), vb);
+            __m256 y1 = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(r[i][1], r[i][2]), r[i][3]), vb);
+            __m256 lo = _mm256_unpacklo_ps(y0, y1), hi = _mm256_unpackhi_ps(y0, y1);
+            __m256 first = _mm256_permute2f128_ps(lo, hi, 0x20), second = _mm256_permute2f128_ps(lo, hi, 0x31);
+            float *yr = yo + (size_t)(oy + i) * OW + 2 * tx;
+            if (accumulate) {
+              first = _mm256_add_ps(first, _mm256_loadu_ps(yr));
+              second = _mm256_add_ps(second, _mm256_loadu_ps(yr + 8));
+            }
+            _mm256_storeu_ps(yr, first);
+            _mm256_storeu_ps(yr + 8, second);
+          }
         }
-        for (int i = 0; i < 2 && oy + i < OH; i++) {
-          float y0 = r[i][0] + r[i][1] + r[i][2] + bo, y1 = r[i][1] - r[i][2] - r[i][3] + bo;
-          float *yr = yo + (size_t)(oy + i) * OW + ox;
-          if (accumulate) {
-            yr[0] += y0;
-            if (ox + 1 < OW) yr[1] += y1;
-          } else {
-            yr[0] = y0;
-            if (ox + 1 < OW) yr[1] = y1;
+        for (; tx < txb; tx++) {
+          const float *m = M + (size_t)o * tn + ti0 + tx;
+          int ox = 2 * tx;
+          float r[2][4];
+          for (int j = 0; j < 4; j++) {
+            float m0 = m[(0 + j) * ks], m1 = m[(4 + j) * ks], m2 = m[(8 + j) * ks], m3 = m[(12 + j) * ks];
+            r[0][j] = m0 + m1 + m2;
+            r[1][j] = m1 - m2 - m3;
+          }
+          for (int i = 0; i < 2 && oy + i < OH; i++) {
+            float y0 = r[i][0] + r[i][1] + r[i][2] + bo, y1 = r[i][1] - r[i][2] - r[i][3] + bo;
+            float *yr = yo + (size_t)(oy + i) * OW + ox;
+            if (accumulate) {
+              yr[0] += y0;
+              if (ox + 1 < OW) yr[1] += y1;
+            } else {
+              yr[0] = y0;
+              if (ox + 1 < OW) yr[1] = y1;
+            }
           }
         }
       }

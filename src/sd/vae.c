@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define VAE_MAX_BLOCKS 8
 #define VAE_MAX_LAYERS 6
@@ -34,7 +35,17 @@ typedef struct {
   conv_w q, k, v, out; /* Linear [C][C] (diffusers) or 1x1 conv [C][C][1][1] (LDM) */
 } attn_w;
 
+/* Activation buffers are recycled between blocks: the same few sizes come back block after
+ * block, and fresh pages cost a fault each (on a VM, about a tenth of the VAE's time). */
+#define VAE_POOL 12
+typedef struct {
+  float *p;
+  size_t cap; /* floats */
+  int used;
+} vae_buf;
+
 struct vae {
+  vae_buf pool[VAE_POOL];
   int in_ch, out_ch, latent, nblocks, layers, groups;
   int ch[VAE_MAX_BLOCKS];
   float scaling;
@@ -259,7 +270,12 @@ done:
   return A2I2A_OK;
 }
 
-void vae_free(vae *v) { free(v); }
+static void pool_clear(vae *v);
+
+void vae_free(vae *v) {
+  if (v) pool_clear(v);
+  free(v);
+}
 float vae_scaling_factor(const vae *v) { return v->scaling; }
 
 void vae_dims(const vae *v, int *factor, int *latent_channels, int *image_channels) {
@@ -280,11 +296,53 @@ void vae_sample(float *sample, const float *mean, const float *logvar, const flo
 
 /* ------------------------------------------------------------------ forward */
 
-/* Activation buffers: exact size per block, freed as soon as they are consumed. */
-static float *act(size_t n) {
-  float *p = malloc(n * sizeof(float));
-  if (!p) fail(A2I2A_ERR_NOMEM, "out of memory (VAE activation of %zu MB)", n * 4 >> 20);
-  return p;
+/* A buffer of at least n floats: the smallest free one that fits, else a new one (the free
+ * ones that did not fit are released first, so that memory follows the current block size).
+ * Big buffers are 2 MB aligned and ask for transparent huge pages. */
+static float *act(vae *v, size_t n) {
+  int best = -1;
+  for (int i = 0; i < VAE_POOL; i++)
+    if (v->pool[i].p && !v->pool[i].used && v->pool[i].cap >= n && (best < 0 || v->pool[i].cap < v->pool[best].cap))
+      best = i;
+  if (best < 0) {
+    for (int i = 0; i < VAE_POOL; i++)
+      if (v->pool[i].p && !v->pool[i].used) {
+        free(v->pool[i].p);
+        v->pool[i].p = NULL;
+      }
+    for (int i = 0; i < VAE_POOL && best < 0; i++)
+      if (!v->pool[i].p) best = i;
+    if (best < 0) {
+      fail(A2I2A_ERR_INTERNAL, "VAE: more than %d live activations", VAE_POOL);
+      return NULL;
+    }
+    size_t align = 2u << 20, bytes = (n * sizeof(float) + align - 1) / align * align;
+    float *p = aligned_alloc(align, bytes);
+    if (!p) {
+      fail(A2I2A_ERR_NOMEM, "out of memory (VAE activation of %zu MB)", bytes >> 20);
+      return NULL;
+    }
+    madvise(p, bytes, MADV_HUGEPAGE);
+    v->pool[best].p = p;
+    v->pool[best].cap = bytes / sizeof(float);
+  }
+  v->pool[best].used = 1;
+  return v->pool[best].p;
+}
+
+/* Gives a buffer back to the pool (NULL is fine). */
+static void rel(vae *v, float *p) {
+  for (int i = 0; p && i < VAE_POOL; i++)
+    if (v->pool[i].p == p) v->pool[i].used = 0;
+}
+
+/* Frees every buffer: between calls the VAE holds no activation memory. */
+static void pool_clear(vae *v) {
+  for (int i = 0; i < VAE_POOL; i++) {
+    free(v->pool[i].p);
+    v->pool[i].p = NULL;
+    v->pool[i].used = 0;
+  }
 }
 
 static void conv3(float *y, const float *x, int C, int H, int W, const conv_w *c, int OC) {
@@ -292,41 +350,41 @@ static void conv3(float *y, const float *x, int C, int H, int W, const conv_w *c
 }
 
 /* ResnetBlock2D without time embedding. Takes ownership of x; returns the output or NULL. */
-static float *resnet(const vae *v, const resnet_w *r, float *x, int H, int W) {
+static float *resnet(vae *v, const resnet_w *r, float *x, int H, int W) {
   size_t hw = (size_t)H * W;
   float *out, *t;
   if (r->shortcut.w.data) { /* out = shortcut(x); x itself becomes the normalised input */
-    if (!(out = act(r->out * hw))) goto oom;
+    if (!(out = act(v, r->out * hw))) goto oom;
     conv2d(out, x, r->in, H, W, &r->shortcut.w, &r->shortcut.b, r->out, 1, 1, 0, 0, 0, 0);
     t = x;
     group_norm_silu(t, x, r->in, (int)hw, v->groups, &r->norm1.g, &r->norm1.b, VAE_EPS);
   } else { /* out = x (the residual); normalise into a copy */
     out = x;
-    if (!(t = act(r->in * hw))) goto oom;
+    if (!(t = act(v, r->in * hw))) goto oom;
     group_norm_silu(t, x, r->in, (int)hw, v->groups, &r->norm1.g, &r->norm1.b, VAE_EPS);
   }
-  float *h = act(r->out * hw);
+  float *h = act(v, r->out * hw);
   if (!h) {
-    free(t);
-    if (out != x) free(out);
+    rel(v, t);
+    if (out != x) rel(v, out);
     return NULL;
   }
   conv3(h, t, r->in, H, W, &r->conv1, r->out);
-  free(t);
+  rel(v, t);
   group_norm_silu(h, h, r->out, (int)hw, v->groups, &r->norm2.g, &r->norm2.b, VAE_EPS);
   conv2d_add(out, h, r->out, H, W, &r->conv2.w, &r->conv2.b, r->out, 3, 1, 1, 1, 1, 1);
-  free(h);
+  rel(v, h);
   return out;
 oom:
-  free(x);
+  rel(v, x);
   return NULL;
 }
 
 /* The mid-block attention: one head over all H·W positions, residual added in place to x. */
-static int attention_block(const vae *v, const attn_w *a, float *x, int H, int W) {
+static int attention_block(vae *v, const attn_w *a, float *x, int H, int W) {
   int C = a->C, hw = H * W;
   size_t n = (size_t)C * hw;
-  float *h = act(n), *t = act(n), *q = act(n), *k = act(n), *val = act(n);
+  float *h = act(v, n), *t = act(v, n), *q = act(v, n), *k = act(v, n), *val = act(v, n);
   int ok = h && t && q && k && val;
   if (ok) {
     group_norm(h, x, C, hw, v->groups, &a->norm.g, &a->norm.b, VAE_EPS);
@@ -339,71 +397,83 @@ static int attention_block(const vae *v, const attn_w *a, float *x, int H, int W
     transpose_hwc_chw(h, t, C, hw);
     add(x, h, n);
   }
-  free(h), free(t), free(q), free(k), free(val);
+  rel(v, h), rel(v, t), rel(v, q), rel(v, k), rel(v, val);
   return ok;
 }
 
-a2i2a_status vae_encode(vae *v, const float *image, int H, int W, float *mean, float *logvar) {
+static a2i2a_status encode(vae *v, const float *image, int H, int W, float *mean, float *logvar) {
   int f = 1 << (v->nblocks - 1);
   if (H < f || W < f || H % f || W % f)
     return fail(A2I2A_ERR_PARAM, "VAE encode: image size %dx%d is not a positive multiple of %d", W, H, f);
-  float *x = act((size_t)v->ch[0] * H * W);
+  float *x = act(v, (size_t)v->ch[0] * H * W);
   if (!x) return A2I2A_ERR_NOMEM;
   conv3(x, image, v->in_ch, H, W, &v->enc_in, v->ch[0]);
   for (int i = 0; i < v->nblocks; i++) {
     for (int j = 0; j < v->layers; j++)
       if (!(x = resnet(v, &v->enc_res[i][j], x, H, W))) return A2I2A_ERR_NOMEM;
     if (i < v->nblocks - 1) { /* pad right and bottom by one, 3x3 stride 2 */
-      float *y = act((size_t)v->ch[i] * (H / 2) * (W / 2));
-      if (!y) return free(x), A2I2A_ERR_NOMEM;
+      float *y = act(v, (size_t)v->ch[i] * (H / 2) * (W / 2));
+      if (!y) return rel(v, x), A2I2A_ERR_NOMEM;
       conv2d(y, x, v->ch[i], H, W, &v->enc_down[i].w, &v->enc_down[i].b, v->ch[i], 3, 2, 0, 0, 1, 1);
-      free(x);
+      rel(v, x);
       x = y, H /= 2, W /= 2;
     }
   }
   int top = v->ch[v->nblocks - 1], L = v->latent;
   size_t hw = (size_t)H * W;
   if (!(x = resnet(v, &v->enc_mid[0], x, H, W))) return A2I2A_ERR_NOMEM;
-  if (!attention_block(v, &v->enc_attn, x, H, W)) return free(x), A2I2A_ERR_NOMEM;
+  if (!attention_block(v, &v->enc_attn, x, H, W)) return rel(v, x), A2I2A_ERR_NOMEM;
   if (!(x = resnet(v, &v->enc_mid[1], x, H, W))) return A2I2A_ERR_NOMEM;
   group_norm_silu(x, x, top, (int)hw, v->groups, &v->enc_norm.g, &v->enc_norm.b, VAE_EPS);
-  float *e = act(2 * L * hw), *moments = act(2 * L * hw);
-  if (!e || !moments) return free(x), free(e), free(moments), A2I2A_ERR_NOMEM;
+  float *e = act(v, 2 * L * hw), *moments = act(v, 2 * L * hw);
+  if (!e || !moments) return rel(v, x), rel(v, e), rel(v, moments), A2I2A_ERR_NOMEM;
   conv3(e, x, top, H, W, &v->enc_out, 2 * L);
-  free(x);
+  rel(v, x);
   conv2d(moments, e, 2 * L, H, W, &v->quant.w, &v->quant.b, 2 * L, 1, 1, 0, 0, 0, 0);
   memcpy(mean, moments, L * hw * sizeof(float));
   memcpy(logvar, moments + L * hw, L * hw * sizeof(float));
   vae_clamp_logvar(logvar, L * hw);
-  free(e), free(moments);
+  rel(v, e), rel(v, moments);
   return A2I2A_OK;
 }
 
-a2i2a_status vae_decode(vae *v, const float *latent, int h, int w, float *image) {
+static a2i2a_status decode(vae *v, const float *latent, int h, int w, float *image) {
   if (h < 1 || w < 1) return fail(A2I2A_ERR_PARAM, "VAE decode: latent size %dx%d", w, h);
   int n = v->nblocks, top = v->ch[n - 1], L = v->latent, H = h, W = w;
-  float *z = act((size_t)L * h * w), *x = act((size_t)top * h * w);
-  if (!z || !x) return free(z), free(x), A2I2A_ERR_NOMEM;
+  float *z = act(v, (size_t)L * h * w), *x = act(v, (size_t)top * h * w);
+  if (!z || !x) return rel(v, z), rel(v, x), A2I2A_ERR_NOMEM;
   conv2d(z, latent, L, h, w, &v->post_quant.w, &v->post_quant.b, L, 1, 1, 0, 0, 0, 0);
   conv3(x, z, L, h, w, &v->dec_in, top);
-  free(z);
+  rel(v, z);
   if (!(x = resnet(v, &v->dec_mid[0], x, H, W))) return A2I2A_ERR_NOMEM;
-  if (!attention_block(v, &v->dec_attn, x, H, W)) return free(x), A2I2A_ERR_NOMEM;
+  if (!attention_block(v, &v->dec_attn, x, H, W)) return rel(v, x), A2I2A_ERR_NOMEM;
   if (!(x = resnet(v, &v->dec_mid[1], x, H, W))) return A2I2A_ERR_NOMEM;
   for (int i = 0; i < n; i++) {
     int c = v->ch[n - 1 - i];
     for (int j = 0; j <= v->layers; j++)
       if (!(x = resnet(v, &v->dec_res[i][j], x, H, W))) return A2I2A_ERR_NOMEM;
     if (i < n - 1) { /* nearest x2 fused into the 3x3 conv's im2col */
-      float *y = act((size_t)c * 4 * H * W);
-      if (!y) return free(x), A2I2A_ERR_NOMEM;
+      float *y = act(v, (size_t)c * 4 * H * W);
+      if (!y) return rel(v, x), A2I2A_ERR_NOMEM;
       conv2d_up2(y, x, c, H, W, &v->dec_up[i].w, &v->dec_up[i].b, c, 3, 1);
-      free(x);
+      rel(v, x);
       x = y, H *= 2, W *= 2;
     }
   }
   group_norm_silu(x, x, v->ch[0], H * W, v->groups, &v->dec_norm.g, &v->dec_norm.b, VAE_EPS);
   conv3(image, x, v->ch[0], H, W, &v->dec_out, v->out_ch);
-  free(x);
+  rel(v, x);
   return A2I2A_OK;
+}
+
+a2i2a_status vae_encode(vae *v, const float *image, int H, int W, float *mean, float *logvar) {
+  a2i2a_status st = encode(v, image, H, W, mean, logvar);
+  pool_clear(v);
+  return st;
+}
+
+a2i2a_status vae_decode(vae *v, const float *latent, int h, int w, float *image) {
+  a2i2a_status st = decode(v, latent, h, w, image);
+  pool_clear(v);
+  return st;
 }
