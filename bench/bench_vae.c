@@ -1,5 +1,6 @@
 /* VAE encode and decode speed and memory on a full-size checkpoint (make_sd_checkpoint):
- *   bench_vae MODEL [threads=2] [sizes: WxH,... default 512x512,400x296] [runs=1]
+ *   bench_vae MODEL [threads=2] [sizes: WxH,... default 512x512,400x296] [runs=1] [direct]
+ * "direct" turns Winograd off (im2col + sgemm for every convolution), for comparison.
  * Each measurement runs in its own child process so that its peak RSS is its own (the
  * mapped weights it touches included). GFLOP/s counts the direct-convolution work of the SD
  * VAE (issue #4: decode 2515 / 1127 GFLOP at 512x512 / 400x296, encode 1117 / 496), scaled
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "a2i2a.h"
+#include "sd/kernels.h"
 #include "sd/model.h"
 #include "sd/vae.h"
 
@@ -21,6 +23,8 @@ static double now(void) {
   clock_gettime(CLOCK_MONOTONIC, &t);
   return t.tv_sec + t.tv_nsec * 1e-9;
 }
+
+static int direct;
 
 static int measure(const char *model, int decode, int W, int H, int runs) {
   sd_model m;
@@ -51,8 +55,8 @@ static int measure(const char *model, int decode, int W, int H, int runs) {
     getrusage(RUSAGE_SELF, &ru);
     double c = ru.ru_utime.tv_sec - r0.ru_utime.tv_sec + (ru.ru_utime.tv_usec - r0.ru_utime.tv_usec) * 1e-6 +
                ru.ru_stime.tv_sec - r0.ru_stime.tv_sec + (ru.ru_stime.tv_usec - r0.ru_stime.tv_usec) * 1e-6;
-    printf("%-7s %4dx%-4d threads %d  wall %7.2f s  %6.1f GFLOP/s  CPU %7.2f s (%5.1f GFLOP/CPU-s)  peak RSS %5.0f MB\n",
-           decode ? "decode" : "encode", W, H, a2i2a_get_threads(), t, gflop / t, c, gflop / c, ru.ru_maxrss / 1024.0);
+    printf("%-7s %4dx%-4d %s threads %d  wall %7.2f s  %6.1f GFLOP/s  CPU %7.2f s (%5.1f GFLOP/CPU-s)  peak RSS %5.0f MB\n",
+           decode ? "decode" : "encode", W, H, direct ? "direct  " : "winograd", a2i2a_get_threads(), t, gflop / t, c, gflop / c, ru.ru_maxrss / 1024.0);
     fflush(stdout);
   }
   free(img), free(lat), free(lv);
@@ -67,6 +71,10 @@ int main(int argc, char **argv) {
     return 2;
   }
   int threads = argc > 2 ? atoi(argv[2]) : 2, runs = argc > 4 ? atoi(argv[4]) : 1;
+  if (argc > 5 && !strcmp(argv[5], "direct")) {
+    kernels_tune(1 << 30, 0);
+    direct = 1;
+  }
   char sizes[256];
   snprintf(sizes, sizeof sizes, "%s", argc > 3 ? argv[3] : "512x512,400x296");
   int fails = 0;

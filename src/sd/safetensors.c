@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -145,8 +146,9 @@ a2i2a_status st_parse(const uint8_t *buf, size_t len, const char *label, st_file
       goto done;
     }
     double b = cJSON_GetArrayItem(jo, 0)->valuedouble, en = cJSON_GetArrayItem(jo, 1)->valuedouble;
+    /* range checks before any conversion to an integer (a cast of 1e30 is undefined) */
     if (!cJSON_IsNumber(cJSON_GetArrayItem(jo, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(jo, 1)) || b < 0 ||
-        en < b || b != (double)(uint64_t)b || en != (double)(uint64_t)en || en > (double)data_len) {
+        en < b || en > (double)data_len || b != floor(b) || en != floor(en)) {
       st = fail(A2I2A_ERR_FORMAT, "%s: tensor '%s': data_offsets [%.0f, %.0f] outside the data (%zu bytes)", label,
                 name, b, en, data_len);
       goto done;
