@@ -1,15 +1,21 @@
 /* "inverse": a faithful reading of a spectrogram image — it undoes the image using what the
- * image says about itself:
- *  - Riffusion's eXIf chunk (README §7): R channel, flipped, x⁴ (1/power_for_image) times
- *    MAX_VALUE (30e6, Riffusion's fixed guess, when the tag is missing), the HTK mel bank
- *    inverted by a non-negative least-squares fit (mel_inverse.c, not Riffusion's 200 SGD
- *    steps from noise), fast Griffin-Lim on the magnitudes, original sample rate and level;
+ * image says about itself, in this order:
+ *  - our own "a2i2a" JSON chunk (src/a2i/styles.h, docs/styles.md): "fullband" images give
+ *    back mel power at its absolute level (colour map inverted, dB → power, the recorded mel
+ *    bank inverted by non-negative least squares, Griffin-Lim with the recorded STFT, both
+ *    panels for stereo, the original length and rate); "seed" images are resized back to
+ *    257 bins × T frames and read with the seed convention at the original rate;
+ *  - Riffusion's eXIf chunk (README §7): R channel (G, B for stereo), flipped, x^(1/power)
+ *    times MAX_VALUE (30e6, Riffusion's fixed guess, when the tag is missing), the HTK mel
+ *    bank inverted by non-negative least squares (not Riffusion's 200 SGD steps from noise),
+ *    fast Griffin-Lim, original sample rate and level;
  *  - nothing: the seed convention (README §5.1) on the mean of R, G and B — row k = bin k of
  *    an n_fft = 2(H − 1) STFT, 80 dB power scale, Griffin-Lim, peak-normalised, 24 kHz. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "a2i/styles.h"
 #include "audio/griffinlim.h"
 #include "common/err.h"
 #include "readings/readings.h"
@@ -17,64 +23,6 @@
 /* Largest STFT (bins × frames) the Griffin-Lim based readings take on: 3 complex double
  * buffers of this size is ~800 MB. */
 #define INVERSE_MAX_CELLS ((int64_t)1 << 25)
-
-/* ---------------------------------------------------------------- Riffusion's EXIF */
-
-typedef struct {
-  int sample_rate, stereo, step_ms, window_ms, padded_ms, num_frequencies, fmin, fmax;
-  double power, max_value;
-  int has_max_value;
-} riff_params;
-
-static unsigned rd16(const uint8_t *p, int be) { return be ? (unsigned)p[0] << 8 | p[1] : (unsigned)p[1] << 8 | p[0]; }
-static uint32_t rd32(const uint8_t *p, int be) {
-  return be ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
-            : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
-}
-
-/* 1 if the TIFF block holds Riffusion's tags 11000–11080 (either byte order). */
-static int riffusion_exif(const uint8_t *t, size_t len, riff_params *r) {
-  if (!t || len < 8) return 0;
-  int be;
-  if (t[0] == 'M' && t[1] == 'M' && rd16(t + 2, 1) == 42) be = 1;
-  else if (t[0] == 'I' && t[1] == 'I' && rd16(t + 2, 0) == 42) be = 0;
-  else return 0;
-  uint32_t ifd = rd32(t + 4, be);
-  if (ifd > len || len - ifd < 2) return 0;
-  unsigned n = rd16(t + ifd, be);
-  if ((len - ifd - 2) / 12 < n) return 0;
-  int seen = 0;
-  memset(r, 0, sizeof *r);
-  for (unsigned i = 0; i < n; i++) {
-    const uint8_t *e = t + ifd + 2 + 12 * i;
-    unsigned tag = rd16(e, be), type = rd16(e + 2, be);
-    uint32_t count = rd32(e + 4, be);
-    double v;
-    if (count != 1) continue;
-    if (type == 3) v = rd16(e + 8, be);            /* SHORT, left-justified */
-    else if (type == 4) v = rd32(e + 8, be);       /* LONG */
-    else if (type == 12) {                          /* DOUBLE, at an offset */
-      uint32_t off = rd32(e + 8, be);
-      if (off > len || len - off < 8) return 0;
-      uint64_t bits = 0;
-      for (int k = 0; k < 8; k++) bits |= (uint64_t)t[off + (be ? k : 7 - k)] << (8 * (7 - k));
-      memcpy(&v, &bits, 8);
-    } else continue;
-    switch (tag) {
-      case 11000: r->sample_rate = (int)v, seen |= 1; break;
-      case 11005: r->stereo = (int)v, seen |= 2; break;
-      case 11010: r->step_ms = (int)v, seen |= 4; break;
-      case 11020: r->window_ms = (int)v, seen |= 8; break;
-      case 11030: r->padded_ms = (int)v, seen |= 16; break;
-      case 11040: r->num_frequencies = (int)v, seen |= 32; break;
-      case 11050: r->fmin = (int)v, seen |= 64; break;
-      case 11060: r->fmax = (int)v, seen |= 128; break;
-      case 11070: r->power = v, seen |= 256; break;
-      case 11080: r->max_value = v, r->has_max_value = 1; break;
-    }
-  }
-  return seen == 511;
-}
 
 /* Sets the peak to −1 dBFS if it is above it (or always, when the level is unknown). */
 static void settle_level(audio_buf *a, int level_known) {
@@ -84,14 +32,14 @@ static void settle_level(audio_buf *a, int level_known) {
   if (!level_known || peak > 0.891251) normalise_to(a->x, n, 0.891251f);
 }
 
-static a2i2a_status inverse_riffusion(const reading_input *in, const riff_params *r, audio_buf *out) {
+static a2i2a_status inverse_riffusion(const reading_input *in, const riffusion_exif *r, audio_buf *out) {
   const image_u8 *img = in->img;
   const int H = img->h, W = img->w;
   const double sr = r->sample_rate;
-  const int n_fft = (int)lround(r->padded_ms * sr / 1000), hop = (int)lround(r->step_ms * sr / 1000),
-            win = (int)lround(r->window_ms * sr / 1000);
+  const int n_fft = (int)lround(r->padded_duration_ms * sr / 1000), hop = (int)lround(r->step_size_ms * sr / 1000),
+            win = (int)lround(r->window_duration_ms * sr / 1000);
   if (!(sr >= 1000 && sr <= 384000) || n_fft < 16 || n_fft % 2 || hop < 1 || win < 2 || win > n_fft ||
-      !(r->power > 0) || r->fmax <= r->fmin || r->fmax > sr / 2)
+      !(r->power_for_image > 0) || r->max_frequency <= r->min_frequency || r->max_frequency > sr / 2)
     return fail(A2I2A_ERR_FORMAT, "%s: Riffusion EXIF with unusable parameters (%g Hz, n_fft %d, hop %d, window %d)",
                 in->label, sr, n_fft, hop, win);
   if (H < 2 || W < 3) return fail(A2I2A_ERR_UNSUPPORTED, "%s: %dx%d is too small to invert", in->label, W, H);
@@ -104,7 +52,7 @@ static a2i2a_status inverse_riffusion(const reading_input *in, const riff_params
   float *spec = xmalloc(sizeof(float) * (size_t)bins * W, "inverse: spectrum");
   a2i2a_status st = A2I2A_ERR_NOMEM;
   if (!fb || !mel || !spec) goto done;
-  if ((st = mel_filterbank(fb, bins, r->fmin, r->fmax, H, sr, MEL_HTK, 0))) goto done;
+  if ((st = mel_filterbank(fb, bins, r->min_frequency, r->max_frequency, H, sr, MEL_HTK, 0))) goto done;
   if ((st = audio_alloc(out, channels, (int64_t)hop * (W - 1), sr))) goto done;
   torch_rng g;
   rng_seed(&g, in->p.seed);
@@ -114,7 +62,7 @@ static a2i2a_status inverse_riffusion(const reading_input *in, const riff_params
     for (int m = 0; m < H; m++) /* row 0 = the highest band */
       for (int t = 0; t < W; t++) {
         double x = (255 - img->px[((size_t)(H - 1 - m) * W + t) * 3 + plane]) / 255.0;
-        mel[(size_t)m * W + t] = (float)(pow(x, 1.0 / r->power) * max_value);
+        mel[(size_t)m * W + t] = (float)(pow(x, 1.0 / r->power_for_image) * max_value);
       }
     if ((st = mel_invert(fb, bins, H, mel, W, 0, spec))) break;
     /* Riffusion draws its InverseMelScale start (W × bins floats) before the angles */
@@ -165,9 +113,130 @@ static a2i2a_status inverse_seed(const reading_input *in, audio_buf *out) {
   return A2I2A_OK;
 }
 
+/* ---------------------------------------------------------------- our fullband style */
+
+static a2i2a_status inverse_fullband(const reading_input *in, const a2i_style_params *sp, audio_buf *out) {
+  const int W = sp->width, H = sp->height, C = sp->channels, B = sp->bands;
+  const int bins = sp->n_fft / 2 + 1;
+  const double sr = sp->sample_rate;
+  if ((int64_t)bins * W > INVERSE_MAX_CELLS)
+    return fail(A2I2A_ERR_LIMIT, "%s: %d columns of %d bins are more than this reading takes on", in->label, W, bins);
+  if (W < 3) return fail(A2I2A_ERR_UNSUPPORTED, "%s: %d columns are too few to invert", in->label, W);
+  const int64_t n_gl = (int64_t)sp->hop * (W - 1), n = sp->samples > 0 ? sp->samples : n_gl;
+  a2i2a_status st;
+  /* an image resized since (by Stable Diffusion, say) goes back to the recorded size */
+  image_u8 sized = {0};
+  const image_u8 *img = in->img;
+  if (img->w != W || img->h != H) {
+    if ((st = image_resize_bicubic(in->img, W, H, &sized))) return st;
+    img = &sized;
+  }
+  if ((st = audio_alloc(out, C, n, sr))) return image_free(&sized), st;
+  if (sp->silent) return image_free(&sized), A2I2A_OK; /* all zeros */
+  float *v = xmalloc(sizeof(float) * (size_t)W * H, "inverse: levels");
+  float *fb = xmalloc(sizeof(float) * (size_t)bins * B, "inverse: mel filter bank");
+  float *mel = xmalloc(sizeof(float) * (size_t)B * W, "inverse: mel");
+  float *spec = xmalloc(sizeof(float) * (size_t)bins * W, "inverse: spectrum");
+  float *y = xmalloc(sizeof(float) * n_gl, "inverse: waveform");
+  st = A2I2A_ERR_NOMEM;
+  if (!v || !fb || !mel || !spec || !y) goto done;
+  if ((st = colormap_invert(sp->colormap, img->px, (size_t)W * H, v))) goto done;
+  if ((st = mel_filterbank(fb, bins, sp->fmin, sp->fmax, B, sr, strcmp(sp->mel_scale, "htk") ? MEL_SLANEY : MEL_HTK,
+                           sp->mel_norm)))
+    goto done;
+  torch_rng g;
+  rng_seed(&g, in->p.seed);
+  for (int c = 0; c < C && !st; c++) {
+    /* colour → index centre → dB → mel power; panel c, lowest band at the bottom */
+    for (int m = 0; m < B; m++)
+      for (int t = 0; t < W; t++) {
+        double db = sp->db_max - sp->db_range + sp->db_range * v[((size_t)c * B + B - 1 - m) * W + t];
+        mel[(size_t)m * W + t] = (float)pow(10.0, db / 10);
+      }
+    if ((st = mel_invert(fb, bins, B, mel, W, 0, spec))) break;
+    for (size_t i = 0; i < (size_t)bins * W; i++) spec[i] = sqrtf(spec[i]); /* power → magnitude */
+    griffinlim_params gp = griffinlim_default_params(sp->n_fft, sp->hop);
+    gp.win_length = sp->win_length;
+    if (in->p.gl_iters > 0) gp.iters = in->p.gl_iters;
+    if ((st = griffinlim(spec, W, &gp, &g, y, NULL))) break;
+    float *dst = out->x + (size_t)c * n;
+    for (int64_t i = 0; i < n; i++) dst[i] = i < n_gl ? y[i] : 0.0f;
+  }
+  if (!st) {
+    /* the dB values are absolute (±1 full scale), so the level is the original one; only a
+     * peak above full scale (Griffin-Lim's phases differ) is lowered */
+    double peak = 0;
+    for (int64_t i = 0; i < (int64_t)C * n; i++) peak = fmax(peak, fabs(out->x[i]));
+    if (peak > 0.999) normalise_to(out->x, (int64_t)C * n, 0.999f);
+  }
+done:
+  if (st) audio_free(out);
+  image_free(&sized);
+  free(v), free(fb), free(mel), free(spec), free(y);
+  return st;
+}
+
+/* ---------------------------------------------------------------- our seed-style images */
+
+/* The seed style's own images know their STFT and length: the 400×300 picture goes back to
+ * 257 bins × T frames (BICUBIC), then the seed convention (80 dB power scale), at the
+ * original sample rate. The min–max dB range is not recorded, so the level is normalised. */
+static a2i2a_status inverse_seed_style(const reading_input *in, const a2i_style_params *sp, audio_buf *out) {
+  const int bins = sp->n_fft / 2 + 1, T = (int)(1 + sp->samples / sp->hop);
+  if (sp->n_fft < 4 || sp->hop < 1 || T < 3 || (int64_t)bins * T > INVERSE_MAX_CELLS)
+    return fail(A2I2A_ERR_FORMAT, "%s: seed-style metadata with unusable STFT (n_fft %d, hop %d, %lld samples)",
+                in->label, sp->n_fft, sp->hop, (long long)sp->samples);
+  image_u8 back = {0};
+  a2i2a_status st = image_resize_bicubic(in->img, T, bins, &back);
+  if (st) return st;
+  float *mag = xmalloc(sizeof(float) * (size_t)bins * T, "inverse: magnitudes");
+  const int64_t n_gl = (int64_t)sp->hop * (T - 1), n = sp->samples > n_gl ? sp->samples : n_gl;
+  float *y = xmalloc(sizeof(float) * n_gl, "inverse: waveform");
+  st = A2I2A_ERR_NOMEM;
+  if (mag && y) {
+    float lut[256];
+    seed_magnitude_lut(lut);
+    for (size_t i = 0; i < (size_t)bins * T; i++) {
+      const uint8_t *p = back.px + 3 * i;
+      mag[i] = lut[(p[0] + p[1] + p[2] + 1) / 3];
+    }
+    torch_rng g;
+    rng_seed(&g, in->p.seed);
+    griffinlim_params gp = griffinlim_default_params(sp->n_fft, sp->hop);
+    gp.win_length = sp->win_length > 0 ? sp->win_length : sp->n_fft;
+    if (in->p.gl_iters > 0) gp.iters = in->p.gl_iters;
+    st = griffinlim(mag, T, &gp, &g, y, NULL);
+    if (!st && !(st = audio_alloc(out, 1, n, sp->sample_rate))) {
+      for (int64_t i = 0; i < n; i++) out->x[i] = i < n_gl ? y[i] : 0.0f;
+      normalise_to(out->x, n, 0.891251f);
+    }
+  }
+  image_free(&back);
+  free(mag), free(y);
+  return st;
+}
+
 a2i2a_status reading_inverse(const reading_input *in, audio_buf *out) {
-  riff_params r;
-  if (in->meta && in->meta->exif && riffusion_exif(in->meta->exif, in->meta->exif_len, &r))
+  a2i_style_params sp;
+  riffusion_exif r;
+  int has_json = in->meta && png_meta_get(in->meta, A2I_JSON_KEY);
+  if (has_json) {
+    a2i2a_status st = a2i_style_params_from_png_meta(in->meta, &sp);
+    if (st) {
+      fail_prefix(in->label);
+      return st;
+    }
+    if (!strcmp(sp.style, "fullband")) return inverse_fullband(in, &sp, out);
+    if (!strcmp(sp.style, "seed")) return inverse_seed_style(in, &sp, out);
+  }
+  if (in->meta && in->meta->exif && riffusion_exif_read(in->meta->exif, in->meta->exif_len, &r) == A2I2A_OK)
     return inverse_riffusion(in, &r, out);
+  if (has_json && !strcmp(sp.style, "riffusion")) { /* the EXIF went missing: Riffusion's defaults */
+    r = riffusion_exif_default();
+    r.sample_rate = (int)sp.sample_rate;
+    r.stereo = sp.channels == 2;
+    return inverse_riffusion(in, &r, out);
+  }
+  fail_clear();
   return inverse_seed(in, out);
 }
