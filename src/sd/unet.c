@@ -8,11 +8,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/err.h"
 #include "sd/kernels.h"
 
 #define LDM_PREFIX "model.diffusion_model."
+
+/* Optional time profile by kind of work (A2I2A_UNET_PROFILE=1 prints it after each forward). */
+enum { P_CONV3, P_CONV1, P_NORM, P_QKV, P_ATT_SELF, P_ATT_CROSS, P_FF, P_GEGLU, P_OTHER, P_N };
+static const char *prof_names[P_N] = {"conv3x3", "conv1x1+sampling", "norms", "q/k/v/out+proj", "self-attention",
+                                      "cross-attention", "feed-forward", "geglu", "other"};
+static double prof_t[P_N];
+static int prof_on = -1;
+static double prof_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+#define P(k, call)                          \
+  do {                                      \
+    double t0_ = prof_on ? prof_now() : 0;  \
+    call;                                   \
+    if (prof_on) prof_t[k] += prof_now() - t0_; \
+  } while (0)
 
 typedef struct {
   weight w, b;
@@ -645,18 +664,18 @@ static void resnet_forward(unet *u, const resnet *r, const float *x, int H, int 
   const unet_config *c = &u->cfg;
   int hw = H * W, cin = r->cin, cout = r->cout;
   float *n1 = u->s1, *h = u->s2;
-  group_norm_silu(n1, x, cin, hw, c->norm_groups, &r->norm1.w, &r->norm1.b, c->norm_eps);
-  conv2d(h, n1, cin, H, W, &r->conv1.w, &r->conv1.b, cout, 3, 1, 1, 1, 1, 1);
+  P(P_NORM, group_norm_silu(n1, x, cin, hw, c->norm_groups, &r->norm1.w, &r->norm1.b, c->norm_eps));
+  P(P_CONV3, conv2d(h, n1, cin, H, W, &r->conv1.w, &r->conv1.b, cout, 3, 1, 1, 1, 1, 1));
   linear(u->tvec, u->temb_silu, 1, c->time_embed_dim, cout, &r->temb.w, &r->temb.b);
   for (int ch = 0; ch < cout; ch++) {
     float tv = u->tvec[ch], *hc = h + (size_t)ch * hw;
     for (int i = 0; i < hw; i++) hc[i] += tv;
   }
-  group_norm_silu(h, h, cout, hw, c->norm_groups, &r->norm2.w, &r->norm2.b, c->norm_eps);
+  P(P_NORM, group_norm_silu(h, h, cout, hw, c->norm_groups, &r->norm2.w, &r->norm2.b, c->norm_eps));
   /* the shortcut first, then conv2 accumulated onto it */
-  if (r->shortcut.w.data) conv2d(out, x, cin, H, W, &r->shortcut.w, &r->shortcut.b, cout, 1, 1, 0, 0, 0, 0);
+  if (r->shortcut.w.data) P(P_CONV1, conv2d(out, x, cin, H, W, &r->shortcut.w, &r->shortcut.b, cout, 1, 1, 0, 0, 0, 0));
   else memcpy(out, x, sizeof(float) * (size_t)cout * hw);
-  conv2d_add(out, h, cout, H, W, &r->conv2.w, &r->conv2.b, cout, 3, 1, 1, 1, 1, 1);
+  P(P_CONV3, conv2d_add(out, h, cout, H, W, &r->conv2.w, &r->conv2.b, cout, 3, 1, 1, 1, 1, 1));
 }
 
 /* Spatial transformer, in place on x [C][hw]: x += proj_out(blocks(proj_in(GN(x)))). */
@@ -666,44 +685,44 @@ static void xformer_forward(unet *u, const xformer *t, float *x, int hw, const f
   float scale = 1.0f / sqrtf((float)hd);
   size_t n = (size_t)C * hw;
   float *S = u->s1, *T = u->tT, *N = u->tN;
-  group_norm(S, x, C, hw, c->norm_groups, &t->norm.w, &t->norm.b, 1e-6f);
+  P(P_NORM, group_norm(S, x, C, hw, c->norm_groups, &t->norm.w, &t->norm.b, 1e-6f));
   if (c->linear_projection) {
-    transpose_chw_hwc(N, S, C, hw);
-    linear(T, N, hw, C, C, &t->proj_in.w, &t->proj_in.b);
+    P(P_OTHER, transpose_chw_hwc(N, S, C, hw));
+    P(P_QKV, linear(T, N, hw, C, C, &t->proj_in.w, &t->proj_in.b));
   } else {
-    conv2d(N, S, C, 1, hw, &t->proj_in.w, &t->proj_in.b, C, 1, 1, 0, 0, 0, 0);
-    transpose_chw_hwc(T, N, C, hw);
+    P(P_QKV, conv2d(N, S, C, 1, hw, &t->proj_in.w, &t->proj_in.b, C, 1, 1, 0, 0, 0, 0));
+    P(P_OTHER, transpose_chw_hwc(T, N, C, hw));
   }
   for (int d = 0; d < t->depth; d++) {
     const tblock *b = &t->blocks[d];
     /* self-attention */
-    layer_norm(N, T, hw, C, &b->norm1.w, &b->norm1.b, 1e-5f);
-    linear(u->tQ, N, hw, C, C, &b->q1.w, NULL);
-    linear(u->tK, N, hw, C, C, &b->k1.w, NULL);
-    linear(u->tV, N, hw, C, C, &b->v1.w, NULL);
-    attention(u->tA, u->tQ, C, u->tK, u->tV, C, hw, hw, t->heads, hd, scale, 0);
-    linear_add(T, u->tA, hw, C, C, &b->o1.w, &b->o1.b);
+    P(P_NORM, layer_norm(N, T, hw, C, &b->norm1.w, &b->norm1.b, 1e-5f));
+    P(P_QKV, linear(u->tQ, N, hw, C, C, &b->q1.w, NULL));
+    P(P_QKV, linear(u->tK, N, hw, C, C, &b->k1.w, NULL));
+    P(P_QKV, linear(u->tV, N, hw, C, C, &b->v1.w, NULL));
+    P(P_ATT_SELF, attention(u->tA, u->tQ, C, u->tK, u->tV, C, hw, hw, t->heads, hd, scale, 0));
+    P(P_QKV, linear_add(T, u->tA, hw, C, C, &b->o1.w, &b->o1.b));
     /* cross-attention on the text */
-    layer_norm(N, T, hw, C, &b->norm2.w, &b->norm2.b, 1e-5f);
-    linear(u->tQ, N, hw, C, C, &b->q2.w, NULL);
-    linear(u->tK, ctx, n_ctx, c->cross_attention_dim, C, &b->k2.w, NULL);
-    linear(u->tV, ctx, n_ctx, c->cross_attention_dim, C, &b->v2.w, NULL);
-    attention(u->tA, u->tQ, C, u->tK, u->tV, C, hw, n_ctx, t->heads, hd, scale, 0);
-    linear_add(T, u->tA, hw, C, C, &b->o2.w, &b->o2.b);
+    P(P_NORM, layer_norm(N, T, hw, C, &b->norm2.w, &b->norm2.b, 1e-5f));
+    P(P_QKV, linear(u->tQ, N, hw, C, C, &b->q2.w, NULL));
+    P(P_QKV, linear(u->tK, ctx, n_ctx, c->cross_attention_dim, C, &b->k2.w, NULL));
+    P(P_QKV, linear(u->tV, ctx, n_ctx, c->cross_attention_dim, C, &b->v2.w, NULL));
+    P(P_ATT_CROSS, attention(u->tA, u->tQ, C, u->tK, u->tV, C, hw, n_ctx, t->heads, hd, scale, 0));
+    P(P_QKV, linear_add(T, u->tA, hw, C, C, &b->o2.w, &b->o2.b));
     /* GEGLU feed-forward */
-    layer_norm(N, T, hw, C, &b->norm3.w, &b->norm3.b, 1e-5f);
-    linear(u->tF, N, hw, C, 8 * C, &b->ff1.w, &b->ff1.b);
-    geglu(u->tG, u->tF, hw, 4 * C);
-    linear_add(T, u->tG, hw, 4 * C, C, &b->ff2.w, &b->ff2.b);
+    P(P_NORM, layer_norm(N, T, hw, C, &b->norm3.w, &b->norm3.b, 1e-5f));
+    P(P_FF, linear(u->tF, N, hw, C, 8 * C, &b->ff1.w, &b->ff1.b));
+    P(P_GEGLU, geglu(u->tG, u->tF, hw, 4 * C));
+    P(P_FF, linear_add(T, u->tG, hw, 4 * C, C, &b->ff2.w, &b->ff2.b));
   }
   if (c->linear_projection) {
-    linear(N, T, hw, C, C, &t->proj_out.w, &t->proj_out.b);
-    transpose_hwc_chw(S, N, C, hw);
+    P(P_QKV, linear(N, T, hw, C, C, &t->proj_out.w, &t->proj_out.b));
+    P(P_OTHER, transpose_hwc_chw(S, N, C, hw));
   } else {
-    transpose_hwc_chw(N, T, C, hw);
-    conv2d(S, N, C, 1, hw, &t->proj_out.w, &t->proj_out.b, C, 1, 1, 0, 0, 0, 0);
+    P(P_OTHER, transpose_hwc_chw(N, T, C, hw));
+    P(P_QKV, conv2d(S, N, C, 1, hw, &t->proj_out.w, &t->proj_out.b, C, 1, 1, 0, 0, 0, 0));
   }
-  add(x, S, n);
+  P(P_OTHER, add(x, S, n));
 }
 
 a2i2a_status unet_forward(unet *u, const float *x, int h, int w, float t, const float *ctx, int n_ctx, float *out) {
@@ -712,6 +731,12 @@ a2i2a_status unet_forward(unet *u, const float *x, int h, int w, float t, const 
     return fail(A2I2A_ERR_PARAM, "UNet: bad input size %dx%d with %d context tokens", w, h, n_ctx);
   a2i2a_status st = ensure_buffers(u, h, w, n_ctx);
   if (st) return st;
+  if (prof_on < 0) {
+    const char *e = getenv("A2I2A_UNET_PROFILE");
+    prof_on = e && *e && strcmp(e, "0");
+  }
+  double t_start = prof_on ? prof_now() : 0;
+  if (prof_on) memset(prof_t, 0, sizeof prof_t);
   int n = c->n_levels, lpb = c->layers_per_block;
 
   unet_time_embedding(u, t, NULL, u->temb);
@@ -724,7 +749,7 @@ a2i2a_status unet_forward(unet *u, const float *x, int h, int w, float t, const 
   float *sp = u->arena;
   int H, W, ch = c->block_out_channels[0];
   level_size(u, h, w, 0, &H, &W);
-  conv2d(sp, x, c->in_channels, H, W, &u->conv_in.w, &u->conv_in.b, ch, 3, 1, 1, 1, 1, 1);
+  P(P_CONV3, conv2d(sp, x, c->in_channels, H, W, &u->conv_in.w, &u->conv_in.b, ch, 3, 1, 1, 1, 1, 1));
   stack[nsk++] = (skip){sp, ch, H, W};
   sp += (size_t)ch * H * W;
   for (int i = 0; i < n; i++) {
@@ -740,7 +765,7 @@ a2i2a_status unet_forward(unet *u, const float *x, int h, int w, float t, const 
     if (b->sampler.w.data) {
       int H2, W2;
       level_size(u, h, w, i + 1, &H2, &W2);
-      conv2d(sp, stack[nsk - 1].p, ch, H, W, &b->sampler.w, &b->sampler.b, ch, 3, 2, 1, 1, 1, 1);
+      P(P_CONV1, conv2d(sp, stack[nsk - 1].p, ch, H, W, &b->sampler.w, &b->sampler.b, ch, 3, 2, 1, 1, 1, 1));
       H = H2;
       W = W2;
       stack[nsk++] = (skip){sp, ch, H, W};
@@ -769,10 +794,10 @@ a2i2a_status unet_forward(unet *u, const float *x, int h, int w, float t, const 
       /* nearest-neighbour up to the exact size of the skip it meets next (×2 when it divides) */
       int H2 = stack[nsk - 1].h, W2 = stack[nsk - 1].w;
       if (H2 == 2 * H && W2 == 2 * W) {
-        conv2d_up2(nxt, cur, ch, H, W, &b->sampler.w, &b->sampler.b, ch, 3, 1);
+        P(P_CONV1, conv2d_up2(nxt, cur, ch, H, W, &b->sampler.w, &b->sampler.b, ch, 3, 1));
       } else {
-        upsample_nearest(u->s1, cur, ch, H, W, H2, W2);
-        conv2d(nxt, u->s1, ch, H2, W2, &b->sampler.w, &b->sampler.b, ch, 3, 1, 1, 1, 1, 1);
+        P(P_OTHER, upsample_nearest(u->s1, cur, ch, H, W, H2, W2));
+        P(P_CONV1, conv2d(nxt, u->s1, ch, H2, W2, &b->sampler.w, &b->sampler.b, ch, 3, 1, 1, 1, 1, 1));
       }
       H = H2;
       W = W2;
@@ -781,8 +806,17 @@ a2i2a_status unet_forward(unet *u, const float *x, int h, int w, float t, const 
   }
 
   /* out */
-  group_norm_silu(u->s1, cur, ch, H * W, c->norm_groups, &u->norm_out.w, &u->norm_out.b, c->norm_eps);
-  conv2d(out, u->s1, ch, H, W, &u->conv_out.w, &u->conv_out.b, c->out_channels, 3, 1, 1, 1, 1, 1);
+  P(P_NORM, group_norm_silu(u->s1, cur, ch, H * W, c->norm_groups, &u->norm_out.w, &u->norm_out.b, c->norm_eps));
+  P(P_CONV3, conv2d(out, u->s1, ch, H, W, &u->conv_out.w, &u->conv_out.b, c->out_channels, 3, 1, 1, 1, 1, 1));
+  if (prof_on) {
+    double total = prof_now() - t_start, acc = 0;
+    fprintf(stderr, "unet %dx%d: %.3f s:", h, w, total);
+    for (int k = 0; k < P_N; k++) {
+      fprintf(stderr, " %s %.3f", prof_names[k], prof_t[k]);
+      acc += prof_t[k];
+    }
+    fprintf(stderr, " untimed %.3f\n", total - acc);
+  }
   return A2I2A_OK;
 }
 
