@@ -644,7 +644,7 @@ void softmax_rows(float *x, int rows, int cols) {
 
 /* ------------------------------------------------------------------ attention */
 
-#define ATT_QT 64
+#define ATT_QT 128
 #define ATT_KT 512
 
 static inline float hsum256(__m256 v) {

@@ -14,6 +14,7 @@
 #include "sd/kernels.h"
 
 #define LDM_PREFIX "model.diffusion_model."
+#define FF_CHUNK 1024 /* tokens per feed-forward pass */
 
 /* Optional time profile by kind of work (A2I2A_UNET_PROFILE=1 prints it after each forward). */
 enum { P_CONV3, P_CONV1, P_NORM, P_QKV, P_ATT_SELF, P_ATT_CROSS, P_FF, P_GEGLU, P_OTHER, P_N };
@@ -622,7 +623,13 @@ static a2i2a_status ensure_buffers(unet *u, int h, int w, int n_ctx) {
     }
   }
   cat = zmax(cat, chw);
-  size_t slot = zmax(tok, ctxc);
+  size_t slot = zmax(tok, ctxc), ff = 0; /* ff: the widest C x min(tokens, FF_CHUNK) */
+  for (int i = 0; i < n; i++) {
+    int H2, W2;
+    level_size(u, h, w, i, &H2, &W2);
+    size_t t = (size_t)H2 * W2 < FF_CHUNK ? (size_t)H2 * W2 : FF_CHUNK;
+    if (c->down_attention[i] || c->up_attention[i] || i == n - 1) ff = zmax(ff, t * c->block_out_channels[i]);
+  }
   free(u->arena);
   free(u->cat[0]);
   free(u->cat[1]);
@@ -639,15 +646,15 @@ static a2i2a_status ensure_buffers(unet *u, int h, int w, int n_ctx) {
   u->s2 = malloc(chw * sizeof(float));
   u->tT = malloc(tok * sizeof(float));
   u->tN = malloc(tok * sizeof(float));
-  u->tG = malloc(tok * 4 * sizeof(float));
-  size_t qkva = zmax(4 * slot, 8 * tok);
+  u->tG = malloc(ff * 4 * sizeof(float));
+  size_t qkva = zmax(4 * slot, 8 * ff);
   u->tQ = malloc(qkva * sizeof(float));
-  u->bytes = (arena + 2 * cat + 2 * chw + 6 * tok + qkva) * sizeof(float);
+  u->bytes = (arena + 2 * cat + 2 * chw + 2 * tok + 4 * ff + qkva) * sizeof(float);
   if (!u->arena || !u->cat[0] || !u->cat[1] || !u->s1 || !u->s2 || !u->tT || !u->tN || !u->tG || !u->tQ) {
     u->bh = u->bw = u->bctx = 0;
     u->bytes = 0;
     return fail(A2I2A_ERR_NOMEM, "out of memory: the UNet needs %.0f MB of buffers for a %dx%d latent",
-                (double)(arena + 2 * cat + 2 * chw + 6 * tok + qkva) * 4 / 1e6, w, h);
+                (double)(arena + 2 * cat + 2 * chw + 2 * tok + 4 * ff + qkva) * 4 / 1e6, w, h);
   }
   u->tK = u->tQ + slot;
   u->tV = u->tK + slot;
@@ -711,9 +718,12 @@ static void xformer_forward(unet *u, const xformer *t, float *x, int hw, const f
     P(P_QKV, linear_add(T, u->tA, hw, C, C, &b->o2.w, &b->o2.b));
     /* GEGLU feed-forward */
     P(P_NORM, layer_norm(N, T, hw, C, &b->norm3.w, &b->norm3.b, 1e-5f));
-    P(P_FF, linear(u->tF, N, hw, C, 8 * C, &b->ff1.w, &b->ff1.b));
-    P(P_GEGLU, geglu(u->tG, u->tF, hw, 4 * C));
-    P(P_FF, linear_add(T, u->tG, hw, 4 * C, C, &b->ff2.w, &b->ff2.b));
+    for (int r0 = 0; r0 < hw; r0 += FF_CHUNK) { /* in token chunks: the 8C-wide hidden stays small */
+      int nr = hw - r0 < FF_CHUNK ? hw - r0 : FF_CHUNK;
+      P(P_FF, linear(u->tF, N + (size_t)r0 * C, nr, C, 8 * C, &b->ff1.w, &b->ff1.b));
+      P(P_GEGLU, geglu(u->tG, u->tF, nr, 4 * C));
+      P(P_FF, linear_add(T + (size_t)r0 * C, u->tG, nr, 4 * C, C, &b->ff2.w, &b->ff2.b));
+    }
   }
   if (c->linear_projection) {
     P(P_QKV, linear(N, T, hw, C, C, &t->proj_out.w, &t->proj_out.b));
