@@ -130,7 +130,8 @@ static void weight_gemm(int as_conv, int M, int N, int K, const weight *w, const
                         float *y, int ldc) {
   int nt = omp_in_parallel() ? 1 : a2i2a_get_threads();
   int direct = w->dtype == ST_F32 && ((uintptr_t)w->data & 3) == 0;
-  /* blocks of ~192 rows, a multiple of the thread count so that none idles at the end */
+  /* blocks of ~192 rows, a multiple of the thread count so that none idles at the end (one
+   * block per thread, or the whole weight converted and threaded by OpenBLAS, measured slower) */
   int per = 192, nblk = nt * ((M + nt * per - 1) / (nt * per));
   if (nblk > M) nblk = M;
   if ((double)M * N * K < 4e6 || M < 32 * nt) {

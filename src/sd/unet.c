@@ -22,9 +22,10 @@ static const char *prof_names[P_N] = {"conv3x3", "conv1x1+sampling", "norms", "q
                                       "cross-attention", "feed-forward", "geglu", "other"};
 static double prof_t[P_N];
 static int prof_on = -1;
+static int prof_cpu; /* A2I2A_UNET_PROFILE=cpu: process CPU time (all threads) instead of wall time */
 static double prof_now(void) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(prof_cpu ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 #define P(k, call)                          \
@@ -744,6 +745,7 @@ a2i2a_status unet_forward(unet *u, const float *x, int h, int w, float t, const 
   if (prof_on < 0) {
     const char *e = getenv("A2I2A_UNET_PROFILE");
     prof_on = e && *e && strcmp(e, "0");
+    prof_cpu = e && !strcmp(e, "cpu");
   }
   double t_start = prof_on ? prof_now() : 0;
   if (prof_on) memset(prof_t, 0, sizeof prof_t);
@@ -820,7 +822,7 @@ a2i2a_status unet_forward(unet *u, const float *x, int h, int w, float t, const 
   P(P_CONV3, conv2d(out, u->s1, ch, H, W, &u->conv_out.w, &u->conv_out.b, c->out_channels, 3, 1, 1, 1, 1, 1));
   if (prof_on) {
     double total = prof_now() - t_start, acc = 0;
-    fprintf(stderr, "unet %dx%d: %.3f s:", h, w, total);
+    fprintf(stderr, "unet %dx%d: %.3f s%s:", h, w, total, prof_cpu ? " CPU" : "");
     for (int k = 0; k < P_N; k++) {
       fprintf(stderr, " %s %.3f", prof_names[k], prof_t[k]);
       acc += prof_t[k];
