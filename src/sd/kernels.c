@@ -213,7 +213,6 @@ void kernels_tune(int winograd_min_channels, size_t winograd_budget) {
 /* U[16][OC][C] = G g Gᵀ for every filter g [3][3]. */
 static void wino_weights(float *U, const float *w, int OC, int C) {
   size_t oc_c = (size_t)OC * C;
-#pragma omp parallel for num_threads(a2i2a_get_threads()) if (oc_c > 4096)
   for (size_t f = 0; f < oc_c; f++) {
     const float *g = w + f * 9;
     float t[4][3]; /* G g */
@@ -242,18 +241,22 @@ static inline void deinterleave(const float *p, __m256 *ev, __m256 *od) {
   *od = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), _MM_SHUFFLE(3, 1, 2, 0)));
 }
 
-static void conv3x3_winograd(float *y, const float *x, int C, int H, int W, const float *wt, const float *bias,
+static void conv3x3_winograd(float *y, const float *x, int C, int H, int W, const weight *w, const float *bias,
                              int OC, int up, int accumulate) {
   int VH = H * up, VW = W * up, OH = VH, OW = VW; /* stride 1, pad 1 */
   int TH = (OH + 1) / 2, TW = (OW + 1) / 2, T = TH * TW;
   size_t ohw = (size_t)OH * OW;
-  float *U = scratch(SCR_WU, (size_t)16 * OC * C);
-  wino_weights(U, wt, OC, C);
-  int Tn = (int)(wino_budget / (16u * (size_t)(C + OC)));
+  int Tn = (int)(wino_budget / (16u * (size_t)C));
   if (Tn < 16) Tn = 16;
   if (Tn > T) Tn = T;
-  float *V = scratch(SCR_WV, (size_t)16 * C * Tn), *M = scratch(SCR_WM, (size_t)16 * OC * Tn);
-  int nt = a2i2a_get_threads();
+  float *V = scratch(SCR_WV, (size_t)16 * C * Tn);
+  /* Output channels in blocks of at most 128, a multiple of the thread count: each thread
+   * converts and transforms its block's filters (the weights are never expanded as a whole),
+   * multiplies, and transforms its block's outputs back, without waiting on the others. */
+  int direct = w->dtype == ST_F32 && ((uintptr_t)w->data & 3) == 0;
+  int nt = omp_in_parallel() ? 1 : a2i2a_get_threads();
+  int nblk = nt * ((OC + nt * 128 - 1) / (nt * 128));
+  if (nblk > OC) nblk = OC;
   for (int t0 = 0; t0 < T; t0 += Tn) {
     int tn = T - t0 < Tn ? T - t0 : Tn;
     /* V[16][C][tn] = Bᵀ d B, tile row by tile row: the 4 input rows of a tile row are copied
@@ -319,61 +322,73 @@ static void conv3x3_winograd(float *y, const float *x, int C, int H, int W, cons
         }
       }
     }
-    /* M[k] = U[k] · V[k]: 16 independent GEMMs, single-threaded each inside the region */
-#pragma omp parallel for num_threads(nt) schedule(dynamic)
-    for (int k = 0; k < 16; k++)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, tn, C, 1.0f, U + (size_t)k * OC * C, C,
-                  V + (size_t)k * C * tn, tn, 0.0f, M + (size_t)k * OC * tn, tn);
-    /* Y = Aᵀ m A (+ bias), 8 tiles at a time where they are whole */
-#pragma omp parallel for num_threads(nt)
-    for (int o = 0; o < OC; o++) {
-      float bo = bias ? bias[o] : 0.0f, *yo = y + (size_t)o * ohw;
-      size_t ks = (size_t)OC * tn;
-      const __m256 vb = _mm256_set1_ps(bo);
-      for (int ty = ty0; ty <= ty1; ty++) {
-        int oy = 2 * ty, txa = ty == ty0 ? t0 % TW : 0, txb = ty == ty1 ? (t0 + tn - 1) % TW + 1 : TW;
-        int ti0 = ty * TW - t0, tx = txa;
-        for (; tx + 8 <= txb && 2 * (tx + 8) <= OW; tx += 8) {
-          const float *m = M + (size_t)o * tn + ti0 + tx;
-          __m256 r[2][4];
-          for (int j = 0; j < 4; j++) {
-            __m256 m0 = _mm256_loadu_ps(m + (0 + j) * ks), m1 = _mm256_loadu_ps(m + (4 + j) * ks);
-            __m256 m2 = _mm256_loadu_ps(m + (8 + j) * ks), m3 = _mm256_loadu_ps(m + (12 + j) * ks);
-            r[0][j] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
-            r[1][j] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
-          }
-          for (int i = 0; i < 2 && oy + i < OH; i++) {
-            __m256 y0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(r[i][0], r[i][1]), r[i][2]), vb);
-            __m256 y1 = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(r[i][1], r[i][2]), r[i][3]), vb);
-            __m256 lo = _mm256_unpacklo_ps(y0, y1), hi = _mm256_unpackhi_ps(y0, y1);
-            __m256 first = _mm256_permute2f128_ps(lo, hi, 0x20), second = _mm256_permute2f128_ps(lo, hi, 0x31);
-            float *yr = yo + (size_t)(oy + i) * OW + 2 * tx;
-            if (accumulate) {
-              first = _mm256_add_ps(first, _mm256_loadu_ps(yr));
-              second = _mm256_add_ps(second, _mm256_loadu_ps(yr + 8));
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int bi = 0; bi < nblk; bi++) {
+      int o0 = (int)((long)OC * bi / nblk), o1 = (int)((long)OC * (bi + 1) / nblk), ob = o1 - o0;
+      if (ob <= 0) continue;
+      const float *wb;
+      if (direct) wb = (const float *)w->data + (size_t)o0 * C * 9;
+      else {
+        float *d = scratch(SCR_WEIGHT, (size_t)ob * C * 9);
+        convert_range(w, d, (size_t)o0 * C * 9, (size_t)o1 * C * 9);
+        wb = d;
+      }
+      float *U = scratch(SCR_WU, (size_t)16 * ob * C), *M = scratch(SCR_WM, (size_t)16 * ob * tn);
+      wino_weights(U, wb, ob, C);
+      /* M[k] = U[k] · V[k], one GEMM per point of the transform domain */
+      for (int k = 0; k < 16; k++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ob, tn, C, 1.0f, U + (size_t)k * ob * C, C,
+                    V + (size_t)k * C * tn, tn, 0.0f, M + (size_t)k * ob * tn, tn);
+      /* Y = Aᵀ m A (+ bias), 8 tiles at a time where they are whole */
+      for (int o = o0; o < o1; o++) {
+        float bo = bias ? bias[o] : 0.0f, *yo = y + (size_t)o * ohw;
+        size_t ks = (size_t)ob * tn;
+        const __m256 vb = _mm256_set1_ps(bo);
+        for (int ty = ty0; ty <= ty1; ty++) {
+          int oy = 2 * ty, txa = ty == ty0 ? t0 % TW : 0, txb = ty == ty1 ? (t0 + tn - 1) % TW + 1 : TW;
+          int ti0 = ty * TW - t0, tx = txa;
+          for (; tx + 8 <= txb && 2 * (tx + 8) <= OW; tx += 8) {
+            const float *m = M + (size_t)(o - o0) * tn + ti0 + tx;
+            __m256 r[2][4];
+            for (int j = 0; j < 4; j++) {
+              __m256 m0 = _mm256_loadu_ps(m + (0 + j) * ks), m1 = _mm256_loadu_ps(m + (4 + j) * ks);
+              __m256 m2 = _mm256_loadu_ps(m + (8 + j) * ks), m3 = _mm256_loadu_ps(m + (12 + j) * ks);
+              r[0][j] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
+              r[1][j] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
             }
-            _mm256_storeu_ps(yr, first);
-            _mm256_storeu_ps(yr + 8, second);
+            for (int i = 0; i < 2 && oy + i < OH; i++) {
+              __m256 y0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(r[i][0], r[i][1]), r[i][2]), vb);
+              __m256 y1 = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(r[i][1], r[i][2]), r[i][3]), vb);
+              __m256 lo = _mm256_unpacklo_ps(y0, y1), hi = _mm256_unpackhi_ps(y0, y1);
+              __m256 first = _mm256_permute2f128_ps(lo, hi, 0x20), second = _mm256_permute2f128_ps(lo, hi, 0x31);
+              float *yr = yo + (size_t)(oy + i) * OW + 2 * tx;
+              if (accumulate) {
+                first = _mm256_add_ps(first, _mm256_loadu_ps(yr));
+                second = _mm256_add_ps(second, _mm256_loadu_ps(yr + 8));
+              }
+              _mm256_storeu_ps(yr, first);
+              _mm256_storeu_ps(yr + 8, second);
+            }
           }
-        }
-        for (; tx < txb; tx++) {
-          const float *m = M + (size_t)o * tn + ti0 + tx;
-          int ox = 2 * tx;
-          float r[2][4];
-          for (int j = 0; j < 4; j++) {
-            float m0 = m[(0 + j) * ks], m1 = m[(4 + j) * ks], m2 = m[(8 + j) * ks], m3 = m[(12 + j) * ks];
-            r[0][j] = m0 + m1 + m2;
-            r[1][j] = m1 - m2 - m3;
-          }
-          for (int i = 0; i < 2 && oy + i < OH; i++) {
-            float y0 = r[i][0] + r[i][1] + r[i][2] + bo, y1 = r[i][1] - r[i][2] - r[i][3] + bo;
-            float *yr = yo + (size_t)(oy + i) * OW + ox;
-            if (accumulate) {
-              yr[0] += y0;
-              if (ox + 1 < OW) yr[1] += y1;
-            } else {
-              yr[0] = y0;
-              if (ox + 1 < OW) yr[1] = y1;
+          for (; tx < txb; tx++) {
+            const float *m = M + (size_t)(o - o0) * tn + ti0 + tx;
+            int ox = 2 * tx;
+            float r[2][4];
+            for (int j = 0; j < 4; j++) {
+              float m0 = m[(0 + j) * ks], m1 = m[(4 + j) * ks], m2 = m[(8 + j) * ks], m3 = m[(12 + j) * ks];
+              r[0][j] = m0 + m1 + m2;
+              r[1][j] = m1 - m2 - m3;
+            }
+            for (int i = 0; i < 2 && oy + i < OH; i++) {
+              float y0 = r[i][0] + r[i][1] + r[i][2] + bo, y1 = r[i][1] - r[i][2] - r[i][3] + bo;
+              float *yr = yo + (size_t)(oy + i) * OW + ox;
+              if (accumulate) {
+                yr[0] += y0;
+                if (ox + 1 < OW) yr[1] += y1;
+              } else {
+                yr[0] = y0;
+                if (ox + 1 < OW) yr[1] = y1;
+              }
             }
           }
         }
@@ -392,8 +407,7 @@ static void conv2d_impl(float *y, const float *x, int C, int H, int W, const wei
   int K = C * k * k;
   if (k == 3 && s == 1 && pt == 1 && pl == 1 && pb == 1 && pr == 1 && C >= wino_min_c && OC >= wino_min_c &&
       ohw >= 64) {
-    conv3x3_winograd(y, x, C, H, W, weight_f32(w, SCR_WEIGHT), present(b) ? weight_f32(b, SCR_BIAS) : NULL, OC, up,
-                     accumulate);
+    conv3x3_winograd(y, x, C, H, W, w, present(b) ? weight_f32(b, SCR_BIAS) : NULL, OC, up, accumulate);
     return;
   }
   float beta = accumulate ? 1.0f : 0.0f;
