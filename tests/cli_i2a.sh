@@ -107,6 +107,23 @@ for f in greya palette rgba deep; do
 done
 "$A2I2A" i2a "$T/photo.jpg" -o "$T/out_jpg" --reading all --seconds 0.5 && [ "$(ls "$T/out_jpg" | wc -l)" -eq 8 ] \
   && ok || bad "JPEG through every reading"
+# --- the thread count does not change a byte
+"$A2I2A" i2a "$T/grey.png" -o "$T/t1" --reading red,sines,noise --seconds 0.5 --threads 1 &&
+"$A2I2A" i2a "$T/grey.png" -o "$T/t2" --reading red,sines,noise --seconds 0.5 --threads 2 &&
+cmp -s "$T/t1/red.wav" "$T/t2/red.wav" && cmp -s "$T/t1/sines.wav" "$T/t2/sines.wav" &&
+cmp -s "$T/t1/noise.wav" "$T/t2/noise.wav" && ok || bad "--threads 1 and 2 differ"
+# --- huge: beyond the image limits (70000 columns) → refused with a clear error
+python3 - "$T/huge.png" <<'PY'
+import sys, zlib, struct
+def chunk(t, b): return struct.pack('>I', len(b)) + t + b + struct.pack('>I', zlib.crc32(t + b))
+w, h = 70000, 2
+raw = b''.join(b'\0' + bytes(w) for _ in range(h))
+open(sys.argv[1], 'wb').write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 0, 0, 0, 0))
+    + chunk(b'IDAT', zlib.compress(raw, 9)) + chunk(b'IEND', b''))
+PY
+"$A2I2A" i2a "$T/huge.png" -o "$T/never.wav" --reading bend 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] && [ ! -e "$T/never.wav" ] && grep -q "huge.png" "$T/err" && [ "$(wc -l <"$T/err")" -eq 1 ] \
+  && ok || bad "huge.png: rc $rc, $(cat "$T/err")"
 # --- broken images: one line naming the file, exit 1, nothing written
 for f in corrupt.png empty.png zero.png missing.png; do
   "$A2I2A" i2a "$T/$f" -o "$T/never.wav" --reading bend 2>"$T/err"; rc=$?

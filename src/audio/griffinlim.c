@@ -106,10 +106,14 @@ static a2i2a_status dstft_init(dstft *s, const griffinlim_params *p, int frames)
 }
 
 /* torch.stft(center=True, reflect): X [bins][frames] complex (re, im interleaved) */
+/* below this many samples of work per transform pass, threads cost more than they give */
+#define GL_PARALLEL_MIN 65536
+
 static void dstft_forward(dstft *s, const double *x, double *X) {
+  const int big = (int64_t)s->frames * s->n_fft >= GL_PARALLEL_MIN;
   const int64_t n = s->n;
   const int half = s->n_fft / 2;
-#pragma omp parallel for schedule(static) num_threads(s->nthreads)
+#pragma omp parallel for schedule(static) num_threads(s->nthreads) if (big)
   for (int t = 0; t < s->frames; t++) {
     int th = omp_get_thread_num();
     double *b = s->buf[th];
@@ -130,8 +134,9 @@ static void dstft_forward(dstft *s, const double *x, double *X) {
 
 /* torch.istft: y gets hop·(frames − 1) samples */
 static void dstft_inverse(dstft *s, const double *X, double *y) {
+  const int big = (int64_t)s->frames * s->n_fft >= GL_PARALLEL_MIN;
   const int nb = s->bins;
-#pragma omp parallel for schedule(static) num_threads(s->nthreads)
+#pragma omp parallel for schedule(static) num_threads(s->nthreads) if (big)
   for (int t = 0; t < s->frames; t++) {
     int th = omp_get_thread_num();
     fftw_complex *F = s->freq[th];
@@ -205,13 +210,13 @@ a2i2a_status griffinlim(const float *mag, int frames, const griffinlim_params *p
 
   for (int it = 0; it <= p->iters; it++) {
     /* y = istft(M ⊙ A) */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (nc >= GL_PARALLEL_MIN)
     for (size_t i = 0; i < nc; i++) A[2 * i] *= mag[i], A[2 * i + 1] *= mag[i];
     dstft_inverse(&s, A, yd);
     if (it == p->iters) break;
     /* R = stft(y); A = (R − α·P) / (|R − α·P| + 1e-16); P = R */
     dstft_forward(&s, yd, R);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (nc >= GL_PARALLEL_MIN)
     for (size_t i = 0; i < nc; i++) {
       double re = R[2 * i] - alpha * P[2 * i], im = R[2 * i + 1] - alpha * P[2 * i + 1];
       double d = sqrt(re * re + im * im) + 1e-16;
