@@ -22,10 +22,11 @@ a2i2a_status seed_power(const audio_buf *a, float **power, int64_t *frames) {
   const int64_t T = stft_frames(ctx, n);
   const int B = stft_bins(ctx);
   float *p = xmalloc(sizeof(float) * B * T, "seed power spectrogram");
-  float *pc = a->channels > 1 ? xmalloc(sizeof(float) * B * T, "seed power spectrogram") : NULL;
+  enum { BLOCK = 1024 };
+  float *blk = a->channels > 1 ? xmalloc(sizeof(float) * B * BLOCK, "seed power spectrogram") : NULL;
   float *xpad = a->frames < n ? xcalloc(n, sizeof(float), "padded samples") : NULL;
-  if (!p || (a->channels > 1 && !pc) || (a->frames < n && !xpad)) {
-    free(p), free(pc), free(xpad), stft_free(ctx);
+  if (!p || (a->channels > 1 && !blk) || (a->frames < n && !xpad)) {
+    free(p), free(blk), free(xpad), stft_free(ctx);
     return A2I2A_ERR_NOMEM;
   }
   for (int c = 0; c < a->channels; c++) {
@@ -34,16 +35,24 @@ a2i2a_status seed_power(const audio_buf *a, float **power, int64_t *frames) {
       memcpy(xpad, x, sizeof(float) * a->frames);
       x = xpad;
     }
-    stft_power(ctx, x, n, c == 0 ? p : pc);
-    if (c > 0)
-      for (size_t i = 0; i < (size_t)B * T; i++) p[i] += pc[i];
+    if (c == 0) {
+      stft_power(ctx, x, n, p);
+      continue;
+    }
+    /* the other channels are added block by block, in channel order */
+    for (int64_t t0 = 0; t0 < T; t0 += BLOCK) {
+      const int nb = T - t0 < BLOCK ? (int)(T - t0) : BLOCK;
+      stft_power_frames(ctx, x, n, t0, nb, blk);
+      for (int k = 0; k < B; k++)
+        for (int t = 0; t < nb; t++) p[(size_t)k * T + t0 + t] += blk[(size_t)k * nb + t];
+    }
   }
   /* torch.mean over the channel axis: the sum, then one division */
   if (a->channels > 1) {
     const float C = (float)a->channels;
     for (size_t i = 0; i < (size_t)B * T; i++) p[i] /= C;
   }
-  free(pc), free(xpad), stft_free(ctx);
+  free(blk), free(xpad), stft_free(ctx);
   *power = p;
   *frames = T;
   return A2I2A_OK;

@@ -4,7 +4,10 @@
 #include "common/outfile.h"
 #include "common/rng.h"
 
+#include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <sndfile.h>
 #include <soxr.h>
 #include <stdlib.h>
@@ -54,7 +57,46 @@ static int header_truncated(SNDFILE *sf) {
 
 /* libsndfile's float reading already scales PCM exactly as torchaudio does: s / 2^(bits-1)
  * (24-bit is read as s·256 / 2^31, the same number), and float files are passed through. */
+/* mpg123 (inside libsndfile) prints warnings about damaged MP3 files straight to stderr; our
+ * errors are one line, so stderr is pointed at /dev/null while an MP3 is opened and decoded. */
+static int looks_like_mp3(const char *path) {
+  unsigned char b[3] = {0};
+  FILE *f = fopen(path, "rb");
+  if (!f) return 0;
+  size_t n = fread(b, 1, 3, f);
+  fclose(f);
+  return n == 3 && ((b[0] == 'I' && b[1] == 'D' && b[2] == '3') || (b[0] == 0xFF && (b[1] & 0xE0) == 0xE0));
+}
+
+static int quiet_stderr(void) {
+  fflush(stderr);
+  int saved = dup(2), null = open("/dev/null", O_WRONLY);
+  if (saved < 0 || null < 0) {
+    if (saved >= 0) close(saved);
+    if (null >= 0) close(null);
+    return -1;
+  }
+  dup2(null, 2);
+  close(null);
+  return saved;
+}
+
+static void restore_stderr(int saved) {
+  if (saved < 0) return;
+  dup2(saved, 2);
+  close(saved);
+}
+
+static a2i2a_status audio_read_sf(const char *path, audio_buf *out);
+
 a2i2a_status audio_read(const char *path, audio_buf *out) {
+  int saved = looks_like_mp3(path) ? quiet_stderr() : -1;
+  a2i2a_status st = audio_read_sf(path, out);
+  restore_stderr(saved);
+  return st;
+}
+
+static a2i2a_status audio_read_sf(const char *path, audio_buf *out) {
   memset(out, 0, sizeof *out);
   SF_INFO info;
   memset(&info, 0, sizeof info);
@@ -83,57 +125,71 @@ a2i2a_status audio_read(const char *path, audio_buf *out) {
     st = fail(A2I2A_ERR_FORMAT, "%s: truncated: the file is shorter than its header says", path);
     goto done;
   }
-  /* Frame counts in headers can lie (truncated files, streams): read until the decoder stops. */
-  int64_t cap = info.frames > 0 && info.frames < AUDIO_MAX_FRAMES ? info.frames + 1 : 65536;
+  /* Frame counts in headers can lie (truncated files, streams): read until the decoder stops.
+   * Chunks are de-interleaved straight into planar storage (channel c at c·cap), whose planes
+   * move apart when it grows. */
+  enum { CHUNK = 16384 };
+  int64_t cap = info.frames > 0 && info.frames < AUDIO_MAX_FRAMES ? info.frames + 1 : 1 << 20;
   int64_t n = 0;
   const int C = info.channels;
-  inter = malloc((size_t)cap * C * sizeof(float));
-  if (!inter) {
+  float *planar = malloc((size_t)cap * C * sizeof(float));
+  inter = malloc((size_t)CHUNK * C * sizeof(float));
+  if (!planar || !inter) {
+    free(planar);
     st = fail(A2I2A_ERR_NOMEM, "%s: out of memory for %lld frames", path, (long long)cap);
     goto done;
   }
   for (;;) {
-    if (n == cap) {
+    sf_count_t got = sf_readf_float(sf, inter, CHUNK);
+    if (got <= 0) break;
+    if (n + got > cap) {
       if (cap >= AUDIO_MAX_FRAMES) {
+        free(planar);
         st = fail(A2I2A_ERR_LIMIT, "%s: longer than %lld frames", path, (long long)AUDIO_MAX_FRAMES);
         goto done;
       }
       int64_t ncap = cap * 2 > AUDIO_MAX_FRAMES ? AUDIO_MAX_FRAMES : cap * 2;
-      float *p = realloc(inter, (size_t)ncap * C * sizeof(float));
+      float *p = realloc(planar, (size_t)ncap * C * sizeof(float));
       if (!p) {
+        free(planar);
         st = fail(A2I2A_ERR_NOMEM, "%s: out of memory for %lld frames", path, (long long)ncap);
         goto done;
       }
-      inter = p;
+      planar = p;
+      for (int c = C - 1; c > 0; c--) memmove(planar + (size_t)c * ncap, planar + (size_t)c * cap, sizeof(float) * n);
       cap = ncap;
     }
-    sf_count_t want = (sf_count_t)(cap - n);
-    sf_count_t got = sf_readf_float(sf, inter + (size_t)n * C, want);
-    if (got < 0) got = 0;
+    for (int c = 0; c < C; c++) {
+      float *dst = planar + (size_t)c * cap + n;
+      for (sf_count_t i = 0; i < got; i++) dst[i] = inter[(size_t)i * C + c];
+    }
     n += got;
-    if (got < want) break;
+    if (got < CHUNK) break;
   }
   if (sf_error(sf) != SF_ERR_NO_ERROR) {
+    free(planar);
     st = fail(A2I2A_ERR_FORMAT, "%s: corrupt audio data: %s", path, sf_strerror(sf));
     goto done;
   }
   /* A header that promises more frames than the file holds: a truncated file. */
   if (info.frames > 0 && info.frames < AUDIO_MAX_FRAMES && n < info.frames) {
+    free(planar);
     st = fail(A2I2A_ERR_FORMAT, "%s: truncated: %lld of %lld frames present", path, (long long)n,
               (long long)info.frames);
     goto done;
   }
   if (n == 0) {
+    free(planar);
     st = fail(A2I2A_ERR_FORMAT, "%s: contains no audio samples", path);
     goto done;
   }
-  st = audio_alloc(out, C, n, (double)info.samplerate);
-  if (st) {
-    fail_prefix(path);
-    goto done;
-  }
-  for (int64_t i = 0; i < n; i++)
-    for (int c = 0; c < C; c++) out->x[(size_t)c * n + i] = inter[(size_t)i * C + c];
+  /* close the gaps between planes and give the rest back */
+  for (int c = 1; c < C; c++) memmove(planar + (size_t)c * n, planar + (size_t)c * cap, sizeof(float) * n);
+  float *shrunk = realloc(planar, (size_t)n * C * sizeof(float));
+  out->x = shrunk ? shrunk : planar;
+  out->channels = C;
+  out->frames = n;
+  out->rate = (double)info.samplerate;
 done:
   free(inter);
   sf_close(sf);
