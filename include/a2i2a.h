@@ -45,18 +45,23 @@ int a2i2a_get_threads(void);
 /* ------------------------------------------------------------------------ a2i: audio → image */
 
 typedef struct {
-  const char *style;    /* "seed" (default), "riffusion", or one of ours (docs/styles.md) */
-  int width, height;    /* 0 = the style's default */
-  int stereo;           /* styles that support it: keep channels apart */
-  double db_range;      /* dynamic range shown, in dB (styles that use it; 0 = default) */
-  double fmin, fmax;    /* frequency axis in Hz (0 = default) */
-  const char *colormap; /* NULL = the style's default */
-  double max_seconds;   /* longest input accepted by styles that grow with duration (0 = default) */
+  const char *style;    /* "seed" (default), "riffusion" or "fullband" (docs/styles.md) */
+  int width, height;    /* 0 = the style's default (seed 400×300; fullband 100 columns/s × 512;
+                           riffusion refuses both: 100 columns/s × 512) */
+  int stereo;           /* riffusion, fullband: keep left and right apart */
+  double db_range;      /* fullband: dynamic range shown, 10..200 dB (0 = 80) */
+  double fmin, fmax;    /* fullband: frequency axis in Hz (0 = 20, 20000) */
+  const char *colormap; /* fullband: "ember" (NULL = default), "aurora", "grey" */
+  double max_seconds;   /* longest input accepted (0 = seed 3600 s, the others 600 s) */
 } a2i2a_a2i_params;
 
 a2i2a_a2i_params a2i2a_a2i_default_params(void);
-/* Reads any audio file libsndfile reads and writes a PNG that carries its own parameters.
- * An existing output is only replaced when force is non-zero. */
+/* Reads any audio file libsndfile reads and writes a PNG that carries its own parameters (a
+ * text chunk "a2i2a" with JSON; Riffusion's eXIf for the riffusion style). Fails, leaving no
+ * file, on unreadable/empty/corrupt/truncated input (A2I2A_ERR_IO/FORMAT), inputs beyond
+ * max_seconds (A2I2A_ERR_LIMIT), bad parameters (A2I2A_ERR_PARAM), an output folder that is
+ * missing or not writable (A2I2A_ERR_IO). An existing output is only replaced when force is
+ * non-zero (else A2I2A_ERR_EXISTS). */
 a2i2a_status a2i2a_a2i_file(const char *audio_path, const char *png_path,
                             const a2i2a_a2i_params *params, int force);
 
