@@ -42,11 +42,11 @@ measure "a2i2a a2i --style seed --threads 1" "$A2I2A" a2i "$T/bench180.wav" -o "
 measure "a2i2a a2i --style fullband --threads 1" "$A2I2A" a2i "$T/bench180.wav" -o "$T/f1.png" --force --style fullband --threads 1
 
 # The notebook's cell 13 with torchaudio (Debian python3-torchaudio 0.13.1, torch 1.13.1).
-if ! python3 -c "import torchaudio, PIL, numpy" 2>/dev/null; then
+if ! /usr/bin/python3 -c "import torchaudio, PIL, numpy" 2>/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -qq --no-install-recommends python3-torchaudio python3-pil python3-numpy >"$T/apt.txt" 2>&1 || true
 fi
-if python3 -c "import torchaudio, PIL, numpy" 2>/dev/null; then
+if /usr/bin/python3 -c "import torchaudio, PIL, numpy" 2>/dev/null; then
   cat >"$T/notebook_a2i.py" <<'EOF'
 import sys
 import numpy as np
@@ -61,8 +61,8 @@ norm = (spec_db - spec_db.min()) / (spec_db.max() - spec_db.min())
 img = Image.fromarray((norm * 255).numpy().astype(np.uint8)).convert("RGB").resize((400, 300))
 img.save(sys.argv[2])
 EOF
-  measure "notebook cell 13 (torchaudio $(python3 -c 'import torchaudio; print(torchaudio.__version__)'), python3)" python3 "$T/notebook_a2i.py" "$T/bench180.wav" "$T/nb.png"
-  measure "python3 -c 'import torch, torchaudio' (start-up alone)" python3 -c "import torch, torchaudio"
+  measure "notebook cell 13 (torchaudio $(/usr/bin/python3 -c 'import torchaudio; print(torchaudio.__version__)'), Debian python3)" /usr/bin/python3 "$T/notebook_a2i.py" "$T/bench180.wav" "$T/nb.png"
+  measure "python3 -c 'import torch, torchaudio' (start-up alone)" /usr/bin/python3 -c "import torch, torchaudio"
 else
   echo
   echo "python3-torchaudio could not be installed here ($(tail -1 "$T/apt.txt" 2>/dev/null)); the notebook's code was not timed."
