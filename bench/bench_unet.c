@@ -6,7 +6,8 @@
  * --model: any checkpoint a2i2a opens (diffusers folder, single file); without it, an SD 1.5
  * UNet (diffusers config, 860M parameters) with random F16 weights is built in memory, which
  * costs the same resident memory as the mapped F16 checkpoint would. --size is the latent size
- * (default 64x64 and 37x50, i.e. 512x512 and 400x296 pictures). Results go to stdout. */
+ * (default 64x64 and 37x50, i.e. 512x512 and 400x296 pictures); --no-winograd makes every 3x3
+ * convolution an im2col GEMM. A2I2A_UNET_PROFILE=1 (or =cpu) adds a per-kind time profile. */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 #include "a2i2a.h"
 #include "common/err.h"
+#include "sd/kernels.h"
 #include "sd/model.h"
 #include "sd/safetensors.h"
 #include "sd/unet.h"
@@ -154,12 +156,13 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--flops")) flops_only = 1;
+    else if (!strcmp(argv[i], "--no-winograd")) kernels_tune(1 << 30, 0); /* im2col GEMMs for every 3x3 conv */
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--size") && i + 1 < argc && nsizes < 16 &&
              sscanf(argv[++i], "%dx%d", &sizes[nsizes][0], &sizes[nsizes][1]) == 2)
       nsizes++;
     else {
-      fprintf(stderr, "usage: bench_unet [--model PATH] [--threads N] [--reps N] [--size HxW]... [--flops]\n");
+      fprintf(stderr, "usage: bench_unet [--model PATH] [--threads N] [--reps N] [--size HxW]... [--flops] [--no-winograd]\n");
       return 2;
     }
   }

@@ -326,6 +326,7 @@ int main(void) {
   test_conv_mode(32, 40, 60, 2, 3, 1, 1, 1, 1, 1, ST_F32, 0, 2); /* conv2d_up2 over row tiles */
   /* Winograd F(2x2,3x3): odd sizes (partial tiles), F16, accumulate, fused upsampling, and
    * several chunks of tiles with a small scratch budget */
+  kernels_tune_winograd_min_pixels(64); /* small shapes take the Winograd path here */
   test_conv(16, 9, 11, 17, 3, 1, 1, 1, 1, 1, ST_F16, 1);
   test_conv(24, 8, 8, 16, 3, 1, 1, 1, 1, 1, ST_F32, 0);
   test_conv_mode(20, 7, 5, 16, 3, 1, 1, 1, 1, 1, ST_BF16, 1, 1);
@@ -340,6 +341,7 @@ int main(void) {
   test_conv(16, 9, 11, 17, 3, 1, 1, 1, 1, 1, ST_F16, 1);
   test_conv_mode(16, 5, 7, 18, 3, 1, 1, 1, 1, 1, ST_F32, 1, 2);
   kernels_tune(0, 0);
+  kernels_tune_winograd_min_pixels(0);
   test_norms();
   test_activations();
   test_attention(5, 7, 2, 3, 0, 0);

@@ -14,7 +14,7 @@
 #include "sd/kernels.h"
 
 #define LDM_PREFIX "model.diffusion_model."
-#define FF_CHUNK 1024 /* tokens per feed-forward pass */
+#define FF_CHUNK 2048 /* tokens per feed-forward pass (the hidden then fits where q/k/v/attention were) */
 
 /* Optional time profile by kind of work (A2I2A_UNET_PROFILE=1 prints it after each forward). */
 enum { P_CONV3, P_CONV1, P_NORM, P_QKV, P_ATT_SELF, P_ATT_CROSS, P_FF, P_GEGLU, P_OTHER, P_N };
