@@ -207,12 +207,13 @@ static int wino_min_c = 16;
 
 /* Below this many output pixels the filter transform (16·OC·C values per call) and the small
  * per-position GEMMs cost more than the 2.25x fewer multiplications save: on the SD 1.5 UNet at
- * 400x296 (latent 37x50, at most 1850 pixels per map) its 3x3 convolutions took 4.0-4.3 s of CPU
- * with Winograd and 3.0 s with im2col (2 threads, bench_unet), and at 512x512 (4096) the two
- * were even on the device machine. */
-static size_t wino_min_pixels = 8192;
+ * 400x296 (latent 37x50: maps of 1850, 475, 130 and 35 pixels) its 3x3 convolutions took 4.0-4.3
+ * s of CPU with Winograd and 3.0 s with im2col (2 threads, bench_unet); at 512x512 (4096 down to
+ * 64 pixels) the two were even overall. 2048 keeps Winograd for the UNet's 64x64 maps and every
+ * VAE level but the latent-sized one. */
+static size_t wino_min_pixels = 2048;
 
-void kernels_tune_winograd_min_pixels(size_t pixels) { wino_min_pixels = pixels ? pixels : 8192; }
+void kernels_tune_winograd_min_pixels(size_t pixels) { wino_min_pixels = pixels ? pixels : 2048; }
 
 void kernels_tune(int winograd_min_channels, size_t winograd_budget) {
   wino_min_c = winograd_min_channels > 0 ? winograd_min_channels : 16;

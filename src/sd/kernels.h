@@ -51,7 +51,7 @@ void conv2d_up2(float *y, const float *x, int C, int H, int W, const weight *w, 
  * winograd_budget floats of scratch (default 8M; 0 = default). For tests and benchmarks. */
 void kernels_tune(int winograd_min_channels, size_t winograd_budget);
 /* Smallest output (pixels) a 3x3 convolution must have to take the Winograd path (0 = the
- * default, 8192: small maps, e.g. every UNet level up to 512x512 pictures, use im2col). */
+ * default, 2048: smaller maps, e.g. the UNet's at 400x296, use im2col). */
 void kernels_tune_winograd_min_pixels(size_t pixels);
 
 /* GroupNorm over [C][HW] (y may alias x); gamma/beta per channel. */
