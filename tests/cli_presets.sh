@@ -10,7 +10,7 @@ ok "turbo model" 'printf "%s\n" "$one" | grep -q "stabilityai/sd-turbo"'
 ok "turbo steps" 'printf "%s\n" "$one" | grep -Eq -- "--steps +2$"'
 ok "only turbo" '! printf "%s\n" "$one" | grep -q "^seed"'
 ok "seed mirror" '"$A2I2A" presets seed | grep -q "stable-diffusion-v1-5/stable-diffusion-v1-5"'
-ok "riffusion clips" '"$A2I2A" presets riffusion | grep -q "5 s, overlap (crossfade) 0.2 s"'
+ok "riffusion clips" '"$A2I2A" presets riffusion | grep -q "5.11 s, overlap (crossfade) 0.2 s"'
 err=$("$A2I2A" presets nosuch 2>&1 >/dev/null); rc=$?
 ok "unknown preset: exit 2" '[ $rc -eq 2 ]'
 ok "unknown preset: one line naming it" '[ $(printf "%s\n" "$err" | wc -l) -eq 1 ] && printf "%s" "$err" | grep -q nosuch'

@@ -22,7 +22,7 @@ int main(void) {
   CHECK(a2i2a_run_preset("riffusion", &p) == A2I2A_OK, "riffusion");
   CHECK(!strcmp(p.model, "riffusion/riffusion-model-v1") && !strcmp(p.a2i.style, "riffusion"), "riffusion model/style");
   CHECK(p.i2i.strength == 0.55 && p.i2i.guidance == 7, "riffusion strength/guidance");
-  CHECK(p.clip_seconds == 5 && p.overlap_seconds == 0.2 && !strcmp(p.readings, "inverse"), "riffusion clips/reading");
+  CHECK(p.clip_seconds == 5.11 && p.overlap_seconds == 0.2 && !strcmp(p.readings, "inverse"), "riffusion clips/reading");
 
   CHECK(a2i2a_run_preset("turbo", &p) == A2I2A_OK, "turbo");
   CHECK(!strcmp(p.model, "stabilityai/sd-turbo") && p.i2i.steps == 2 && p.i2i.strength == 0.5 && p.i2i.guidance == 0,

@@ -89,3 +89,26 @@ int chain_text(image_u8 *img, int x, int y, int scale, const uint8_t rgb[3], con
 int chain_text_width(const char *s, int scale);
 
 #endif
+
+/* ---------------------------------------------------------------- the run (run.c) */
+
+/* Stages this chain calls whose owners have not declared them yet (kept identical to the
+ * owners' declarations once they land). */
+a2i2a_status a2i2a_i2i_file(a2i2a_model *model, const char *image_path, const char *out_path,
+                            const a2i2a_i2i_params *params, int force);
+const char *a2i2a_reading_name(int i);
+
+/* The SHA-256 that identifies a model in run.json: of the file for a single-file checkpoint;
+ * for a diffusers folder, of the lines "PART SHA256\n" of the weight files it uses (unet, vae,
+ * text_encoder, in that order). */
+a2i2a_status chain_model_sha256(const char *path_or_repo, char hex[65]);
+
+/* One run with the fingerprints already known (a2i2a_run computes them); rec_out, when not
+ * NULL, receives what run.json records (free with chain_record_free). */
+a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *model_sha256, const char *input,
+                       const char *input_sha256, const char *outdir, const a2i2a_run_params *p, int force,
+                       chain_record *rec_out);
+
+/* Progress lines on stderr ("a2i2a run: spectrogram", ...) when stderr is a terminal or
+ * when forced (1), never (-1). */
+extern int chain_verbose;

@@ -1,0 +1,407 @@
+/* a2i2a run: sound → spectrogram (a2i) → painting (i2i) → sounds (i2a), a contact sheet and
+ * run.json, all written into a private temporary folder inside OUTDIR and moved into place
+ * at the end, so that a failure leaves nothing behind and nothing is replaced without force. */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audio/audio.h"
+#include "chain/chain.h"
+#include "common/err.h"
+#include "common/outfile.h"
+#include "common/progress.h"
+#include "common/sha256.h"
+#include "sd/model.h"
+
+int chain_verbose;
+
+static void say(const char *fmt, const char *arg) {
+  if (chain_verbose < 0 || (chain_verbose == 0 && !isatty(2))) return;
+  fprintf(stderr, "a2i2a run: ");
+  fprintf(stderr, fmt, arg);
+  fputc('\n', stderr);
+}
+
+/* dir + "/" + name into dst[PATH_LEN]; chain_run refuses an OUTDIR long enough to overflow. */
+enum { PATH_LEN = 4400 };
+static void join(char *dst, const char *dir, const char *name) {
+  size_t a = strnlen(dir, PATH_LEN - 1), b = strnlen(name, PATH_LEN - 2 - a);
+  memcpy(dst, dir, a);
+  dst[a] = '/';
+  memcpy(dst + a + 1, name, b);
+  dst[a + 1 + b] = 0;
+}
+
+/* ---------------------------------------------------------------- fingerprints */
+
+a2i2a_status chain_model_sha256(const char *path_or_repo, char hex[65]) {
+  sd_model m;
+  memset(&m, 0, sizeof m);
+  a2i2a_status st = sd_model_open(path_or_repo, &m);
+  if (st) return st;
+  if (m.layout == SD_LAYOUT_LDM) {
+    st = sha256_file(m.file[0].path, hex);
+  } else {
+    static const char *part_name[SD_NPARTS] = {"unet", "vae", "text_encoder"};
+    sha256_ctx c;
+    sha256_init(&c);
+    for (int p = 0; p < SD_NPARTS && !st; p++) {
+      char h[65], line[128];
+      st = sha256_file(m.file[p].path, h);
+      snprintf(line, sizeof line, "%s %s\n", part_name[p], h);
+      sha256_update(&c, line, strlen(line));
+    }
+    uint8_t d[32];
+    sha256_final(&c, d);
+    sha256_hex(d, hex);
+  }
+  sd_model_close(&m);
+  return st;
+}
+
+/* ---------------------------------------------------------------- the private folder */
+
+/* Removes the temporary folder and what this run put in it (one level of sub-folders). */
+static void remove_tree(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *e;
+  char path[PATH_LEN];
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    join(path, dir, e->d_name);
+    struct stat sb;
+    if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) remove_tree(path);
+    else unlink(path);
+  }
+  closedir(d);
+  rmdir(dir);
+}
+
+/* ---------------------------------------------------------------- readings */
+
+enum { MAX_READINGS = 64 };
+
+/* The reading names of p->readings ("all" or a comma-separated list) into names[]. */
+static a2i2a_status reading_names(const char *list, char names[][64], int *n) {
+  *n = 0;
+  if (!list || !*list) return fail(A2I2A_ERR_PARAM, "--readings: empty list");
+  if (!strcmp(list, "all")) {
+    for (const char *s; *n < MAX_READINGS && (s = a2i2a_reading_name(*n)); (*n)++) snprintf(names[*n], 64, "%s", s);
+    return A2I2A_OK;
+  }
+  for (const char *s = list; *s;) {
+    const char *e = strchr(s, ',');
+    size_t len = e ? (size_t)(e - s) : strlen(s);
+    if (len == 0 || len >= 64 || *n == MAX_READINGS)
+      return fail(A2I2A_ERR_PARAM, "--readings: empty or overlong name in '%s'", list);
+    int known = 0;
+    for (int i = 0; a2i2a_reading_name(i) && !known; i++)
+      known = strlen(a2i2a_reading_name(i)) == len && !strncmp(a2i2a_reading_name(i), s, len);
+    if (!known) return fail(A2I2A_ERR_PARAM, "--readings: unknown reading '%.*s' (see 'a2i2a i2a --help')", (int)len, s);
+    int dup = 0;
+    for (int i = 0; i < *n; i++) dup |= strlen(names[i]) == len && !strncmp(names[i], s, len);
+    if (!dup) snprintf(names[(*n)++], 64, "%.*s", (int)len, s);
+    s = e ? e + 1 : s + len;
+  }
+  return A2I2A_OK;
+}
+
+/* The readings of one painting: NAME.wav for each in dir (a folder that exists). */
+static a2i2a_status read_painting(const char *art, char names[][64], int n, const a2i2a_run_params *p,
+                                  const char *dir) {
+  char out[PATH_LEN], wav[80];
+  snprintf(wav, sizeof wav, "%.59s.wav", names[0]);
+  join(out, dir, wav);
+  return a2i2a_i2a_file(art, p->readings, n == 1 ? out : dir, &p->i2a, 1);
+}
+
+/* ---------------------------------------------------------------- long inputs: clips */
+
+/* Side by side, same height (the clips' images all have the same size). */
+static a2i2a_status concat_png(char paths[][PATH_LEN], int n, const char *out) {
+  image_u8 *im = calloc((size_t)n, sizeof *im), all = {0};
+  if (!im) return fail(A2I2A_ERR_NOMEM, "out of memory");
+  a2i2a_status st = A2I2A_OK;
+  int w = 0;
+  for (int k = 0; k < n && !st; k++) {
+    st = image_read(paths[k], &im[k], NULL);
+    if (!st && (im[k].h != im[0].h)) st = fail(A2I2A_ERR_INTERNAL, "%s: clip images differ in height", paths[k]);
+    w += im[k].w;
+  }
+  if (!st) st = image_alloc(&all, w, im[0].h, 3);
+  for (int k = 0, x = 0; k < n && !st; x += im[k++].w)
+    for (int y = 0; y < all.h; y++)
+      memcpy(all.px + ((size_t)y * all.w + x) * 3, im[k].px + (size_t)y * im[k].w * 3, (size_t)im[k].w * 3);
+  if (!st) st = png_write(out, &all, NULL, 1);
+  for (int k = 0; k < n; k++) image_free(&im[k]);
+  image_free(&all);
+  free(im);
+  return st;
+}
+
+/* Splits the input into clips, runs each clip through the chain, and stitches each reading's
+ * sounds with a crossfade. The time scale of the readings' sounds is measured on the first
+ * clip (output samples per input sample), so a reading that changes the sample rate or the
+ * duration is placed consistently. */
+static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char *tmp, const a2i2a_run_params *p,
+                              char names[][64], int nread) {
+  audio_buf in = {0};
+  a2i2a_status st = audio_read(input, &in);
+  if (st) return st;
+  int64_t len = (int64_t)llround(p->clip_seconds * in.rate), ov = (int64_t)llround(p->overlap_seconds * in.rate);
+  int64_t hop = len - ov;
+  int n = (int)chain_clip_count(in.frames, len, ov);
+  char(*spec)[PATH_LEN] = calloc((size_t)n, sizeof *spec), (*art)[PATH_LEN] = calloc((size_t)n, sizeof *art);
+  char(*dir)[PATH_LEN] = calloc((size_t)n, sizeof *dir);
+  audio_buf clip = {0};
+  if (!spec || !art || !dir) st = fail(A2I2A_ERR_NOMEM, "out of memory");
+  if (!st) st = audio_alloc(&clip, in.channels, len, in.rate);
+  for (int k = 0; k < n && !st; k++) {
+    char label[64], wav[PATH_LEN], name[64];
+    snprintf(label, sizeof label, "clip %d of %d", k + 1, n);
+    say("%s", label);
+    for (int c = 0; c < in.channels; c++)
+      for (int64_t i = 0; i < len; i++) {
+        int64_t j = (int64_t)k * hop + i;
+        clip.x[(size_t)c * len + i] = j < in.frames ? in.x[(size_t)c * in.frames + j] : 0.0f;
+      }
+    snprintf(name, sizeof name, "clip%03d.wav", k), join(wav, tmp, name);
+    snprintf(name, sizeof name, "clip%03d_spectrogram.png", k), join(spec[k], tmp, name);
+    snprintf(name, sizeof name, "clip%03d_art.png", k), join(art[k], tmp, name);
+    snprintf(name, sizeof name, "clip%03d", k), join(dir[k], tmp, name);
+    st = audio_write(wav, &clip, 32, 0, 1); /* float: the clip's samples exactly */
+    if (!st) st = a2i2a_a2i_file(wav, spec[k], &p->a2i, 1);
+    if (!st) st = a2i2a_i2i_file(model, spec[k], art[k], &p->i2i, 1);
+    if (!st) st = make_output_dir(dir[k]);
+    if (!st) st = read_painting(art[k], names, nread, p, dir[k]);
+    if (st) fail_prefix(label);
+  }
+  char path[PATH_LEN], wname[80];
+  if (!st) join(path, tmp, "spectrogram.png"), st = concat_png(spec, n, path);
+  if (!st) join(path, tmp, "art.png"), st = concat_png(art, n, path);
+
+  /* stitch each reading */
+  audio_buf *parts = calloc((size_t)n, sizeof *parts);
+  if (!parts && !st) st = fail(A2I2A_ERR_NOMEM, "out of memory");
+  for (int r = 0; r < nread && !st; r++) {
+    for (int k = 0; k < n && !st; k++) {
+      snprintf(wname, sizeof wname, "%.59s.wav", names[r]);
+      join(path, dir[k], wname);
+      st = audio_read(path, &parts[k]);
+      if (!st && (parts[k].channels != parts[0].channels || parts[k].rate != parts[0].rate))
+        st = fail(A2I2A_ERR_INTERNAL, "%s: clips of one reading differ in format", path);
+    }
+    if (st) break;
+    double ratio = (double)parts[0].frames / (double)len; /* output samples per input sample */
+    int64_t hop_out = (int64_t)llround(hop * ratio), ov_out = (int64_t)llround(ov * ratio);
+    int64_t total = (int64_t)llround(in.frames * ratio);
+    audio_buf whole = {0};
+    st = audio_alloc(&whole, parts[0].channels, total, parts[0].rate);
+    const float **chan = calloc((size_t)n, sizeof *chan);
+    int64_t *lens = calloc((size_t)n, sizeof *lens);
+    if (!chan || !lens) st = fail(A2I2A_ERR_NOMEM, "out of memory");
+    for (int c = 0; c < whole.channels && !st; c++) {
+      for (int k = 0; k < n; k++) chan[k] = parts[k].x + (size_t)c * parts[k].frames, lens[k] = parts[k].frames;
+      chain_stitch(chan, lens, n, hop_out, ov_out, total, whole.x + (size_t)c * total);
+    }
+    if (!st) {
+      join(path, tmp, wname);
+      st = audio_write(path, &whole, p->i2a.bits, p->i2a.seed, 1);
+    }
+    free(chan);
+    free(lens);
+    audio_free(&whole);
+    for (int k = 0; k < n; k++) audio_free(&parts[k]);
+  }
+  free(parts);
+  audio_free(&clip);
+  audio_free(&in);
+  free(spec);
+  free(art);
+  free(dir);
+  return st;
+}
+
+/* ---------------------------------------------------------------- one run */
+
+static a2i2a_status check_params(const a2i2a_run_params *p) {
+  if (p->clip_seconds < 0 || p->overlap_seconds < 0 || !isfinite(p->clip_seconds) || !isfinite(p->overlap_seconds))
+    return fail(A2I2A_ERR_PARAM, "--clip and --overlap must be >= 0");
+  if (p->clip_seconds > 0 && p->overlap_seconds * 2 > p->clip_seconds)
+    return fail(A2I2A_ERR_PARAM, "--overlap %g s: at most half of --clip %g s", p->overlap_seconds, p->clip_seconds);
+  return A2I2A_OK;
+}
+
+a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *model_sha256, const char *input,
+                       const char *input_sha256, const char *outdir, const a2i2a_run_params *p, int force,
+                       chain_record *rec_out) {
+  a2i2a_status st = check_params(p);
+  if (st) return st;
+  char names[MAX_READINGS][64];
+  int nread;
+  if ((st = reading_names(p->readings, names, &nread))) return st;
+  if (strlen(outdir) > 3000) return fail(A2I2A_ERR_PARAM, "%.60s...: output folder path too long", outdir);
+  if ((st = make_output_dir(outdir))) return st;
+
+  /* every output, checked before any work */
+  enum { MAXOUT = MAX_READINGS + 4 };
+  char out[MAXOUT][64];
+  int nout = 0;
+  snprintf(out[nout++], 64, "spectrogram.png");
+  snprintf(out[nout++], 64, "art.png");
+  for (int r = 0; r < nread; r++) snprintf(out[nout++], 64, "%.59s.wav", names[r]);
+  if (p->sheet) snprintf(out[nout++], 64, "sheet.png");
+  char path[PATH_LEN], tmp[PATH_LEN];
+  for (int k = 0; k < nout; k++) {
+    join(path, outdir, out[k]);
+    if ((st = outfile_check(path, force))) return st;
+  }
+  join(path, outdir, "run.json");
+  if ((st = outfile_check(path, force))) return st;
+
+  join(tmp, outdir, ".a2i2a-run.XXXXXX");
+  if (!mkdtemp(tmp)) return fail(A2I2A_ERR_IO, "%s: cannot create a temporary folder: %s", outdir, strerror(errno));
+
+  char spec[PATH_LEN], art[PATH_LEN];
+  join(spec, tmp, "spectrogram.png");
+  join(art, tmp, "art.png");
+  if (p->clip_seconds > 0) {
+    st = run_clips(model, input, tmp, p, names, nread);
+  } else {
+    say("%s", "spectrogram");
+    st = a2i2a_a2i_file(input, spec, &p->a2i, 1);
+    if (!st) say("%s", "painting"), st = a2i2a_i2i_file(model, spec, art, &p->i2i, 1);
+    if (!st) say("%s", "readings"), st = read_painting(art, names, nread, p, tmp);
+  }
+
+  if (!st && p->sheet) {
+    say("%s", "contact sheet");
+    image_u8 si = {0}, ai = {0}, sheet = {0};
+    chain_sheet_sound snd[MAX_READINGS];
+    static char wav[MAX_READINGS][PATH_LEN];
+    char title[512];
+    for (int r = 0; r < nread; r++) {
+      char wname[80];
+      snprintf(wname, sizeof wname, "%.59s.wav", names[r]);
+      join(wav[r], tmp, wname);
+      snd[r].name = names[r];
+      snd[r].wav = wav[r];
+    }
+    const char *base = strrchr(input, '/') ? strrchr(input, '/') + 1 : input;
+    snprintf(title, sizeof title, "%s  %s  seed %llu", base, p->preset ? p->preset : "", (unsigned long long)p->i2i.seed);
+    st = image_read(spec, &si, NULL);
+    if (!st) st = image_read(art, &ai, NULL);
+    if (!st) st = chain_sheet(&si, &ai, title, snd, nread, &sheet);
+    if (!st) join(path, tmp, "sheet.png"), st = png_write(path, &sheet, NULL, 1);
+    image_free(&si);
+    image_free(&ai);
+    image_free(&sheet);
+  }
+
+  /* run.json: the parameters and the fingerprints of everything */
+  chain_record rec;
+  memset(&rec, 0, sizeof rec);
+  rec.p = *p;
+  /* absolute paths, so that --replay works from any folder */
+  char in_abs[4096], model_abs[4096];
+  rec.input_path = realpath(input, in_abs) ? in_abs : (char *)input;
+  struct stat sb;
+  rec.model_name = stat(model_name, &sb) == 0 && realpath(model_name, model_abs) ? model_abs : (char *)model_name;
+  rec.input_sha256 = (char *)input_sha256;
+  rec.model_sha256 = (char *)model_sha256;
+  rec.version = (char *)a2i2a_version();
+  rec.threads = a2i2a_get_threads();
+  char hex[MAXOUT][65];
+  for (int k = 0; k < nout && !st; k++) {
+    join(path, tmp, out[k]);
+    st = sha256_file(path, hex[k]);
+    rec.output_name[k] = out[k];
+    rec.output_sha256[k] = hex[k];
+  }
+  rec.noutputs = nout < CHAIN_MAX_OUTPUTS ? nout : CHAIN_MAX_OUTPUTS;
+  if (!st) join(path, tmp, "run.json"), st = chain_runjson_write(path, &rec, 1);
+
+  /* into place: everything was checked above; run.json last, so it is only there when all is */
+  for (int k = 0; k <= nout && !st; k++) {
+    const char *name = k < nout ? out[k] : "run.json";
+    char from[PATH_LEN], to[PATH_LEN];
+    join(from, tmp, name);
+    join(to, outdir, name);
+    if ((st = outfile_check(to, force))) break;
+    if (rename(from, to) != 0) st = fail(A2I2A_ERR_IO, "%s: cannot move into place: %s", to, strerror(errno));
+  }
+  remove_tree(tmp);
+  if (!st && rec_out) {
+    /* a copy that owns its strings */
+    memset(rec_out, 0, sizeof *rec_out);
+    rec_out->p = *p;
+    rec_out->noutputs = rec.noutputs;
+    for (int k = 0; k < rec.noutputs; k++) {
+      rec_out->output_name[k] = (char *)chain_record_str(rec_out, out[k]);
+      rec_out->output_sha256[k] = (char *)chain_record_str(rec_out, hex[k]);
+    }
+  }
+  return st;
+}
+
+a2i2a_status a2i2a_run(a2i2a_model *model, const char *input, const char *outdir, const a2i2a_run_params *p,
+                       int force) {
+  char in_hex[65], model_hex[65];
+  a2i2a_status st = sha256_file(input, in_hex);
+  if (!st) st = chain_model_sha256(p->model, model_hex);
+  if (!st) st = chain_run(model, p->model, model_hex, input, in_hex, outdir, p, force, NULL);
+  return st;
+}
+
+a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const char *model_path, const char *outdir,
+                              int force) {
+  chain_record rec;
+  a2i2a_status st = chain_runjson_read(run_json, &rec);
+  if (st) return st;
+  if (!input) input = rec.input_path;
+  if (!model_path) model_path = rec.model_name;
+  char hex[65];
+  st = sha256_file(input, hex);
+  if (!st && strcmp(hex, rec.input_sha256))
+    st = fail(A2I2A_ERR_PARAM, "%s: not the input %s records (SHA-256 %s, recorded %s)", input, run_json, hex,
+              rec.input_sha256);
+  char mhex[65];
+  if (!st) st = chain_model_sha256(model_path, mhex);
+  if (!st && strcmp(mhex, rec.model_sha256))
+    st = fail(A2I2A_ERR_MODEL, "%s: not the model %s records (SHA-256 %s, recorded %s)", model_path, run_json, mhex,
+              rec.model_sha256);
+  a2i2a_model *model = NULL;
+  if (!st) st = a2i2a_model_open(model_path, &model);
+  chain_record done;
+  memset(&done, 0, sizeof done);
+  if (!st) {
+    /* the same thread count: sums split across threads may round differently */
+    int threads = a2i2a_get_threads();
+    a2i2a_set_threads(rec.threads);
+    rec.p.model = model_path;
+    st = chain_run(model, model_path, mhex, input, hex, outdir, &rec.p, force, &done);
+    a2i2a_set_threads(threads);
+  }
+  if (model) a2i2a_model_close(model);
+  /* the replay's promise: the same bytes */
+  for (int k = 0; k < rec.noutputs && !st; k++) {
+    int found = 0;
+    for (int j = 0; j < done.noutputs; j++) {
+      if (strcmp(done.output_name[j], rec.output_name[k])) continue;
+      found = 1;
+      if (strcmp(done.output_sha256[j], rec.output_sha256[k]))
+        st = fail(A2I2A_ERR_INTERNAL, "%s/%s: differs from the recorded run (SHA-256 %s, %s says %s)", outdir,
+                  rec.output_name[k], done.output_sha256[j], run_json, rec.output_sha256[k]);
+    }
+    if (!found) st = fail(A2I2A_ERR_INTERNAL, "%s/%s: recorded in %s but not made again", outdir, rec.output_name[k], run_json);
+  }
+  chain_record_free(&done);
+  chain_record_free(&rec);
+  return st;
+}
