@@ -103,11 +103,21 @@ const char *a2i2a_reading_name(int i);
  * text_encoder, in that order). */
 a2i2a_status chain_model_sha256(const char *path_or_repo, char hex[65]);
 
+/* A test-sized model (all its weights under 100 MB, like examples/tiny-sd1.safetensors): its
+ * paintings prove the chain, not the art. */
+int chain_model_is_tiny(const char *path_or_repo);
+
 /* One run with the fingerprints already known (a2i2a_run computes them); rec_out, when not
  * NULL, receives what run.json records (free with chain_record_free). */
 a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *model_sha256, const char *input,
                        const char *input_sha256, const char *outdir, const a2i2a_run_params *p, int force,
                        chain_record *rec_out);
+
+/* Wall time spent per stage by the runs so far, in seconds (the CLI's --timings). */
+typedef struct {
+  double load, hash, a2i, i2i, i2a, sheet; /* sheet: the contact sheet and the readings' stitching */
+} chain_timings;
+extern chain_timings chain_times;
 
 /* Progress lines on stderr ("a2i2a run: spectrogram", ...) when stderr is a terminal or
  * when forced (1), never (-1). */

@@ -19,6 +19,15 @@
 #include "sd/model.h"
 
 int chain_verbose;
+chain_timings chain_times;
+
+/* runs stmt and adds its wall time to chain_times.field */
+#define TIMED(field, stmt)                       \
+  do {                                           \
+    double t0_ = now_seconds();                  \
+    stmt;                                        \
+    chain_times.field += now_seconds() - t0_;    \
+  } while (0)
 
 static void say(const char *fmt, const char *arg) {
   if (chain_verbose < 0 || (chain_verbose == 0 && !isatty(2))) return;
@@ -39,20 +48,78 @@ static void join(char *dst, const char *dir, const char *name) {
 
 /* ---------------------------------------------------------------- fingerprints */
 
+/* Hashing a 2–4 GB checkpoint takes tens of seconds, on every run. Two shortcuts:
+ *  - the Hugging Face cache stores each large file as blobs/<its SHA-256> (the Hub's LFS
+ *    object id; `a2i2a models pull` checks it on download): the name is the hash;
+ *  - other files over 64 MB: a cache of (device, inode, size, mtime) → SHA-256 in
+ *    $XDG_CACHE_HOME/a2i2a/sha256 (default ~/.cache/a2i2a/sha256), one line per file. */
+static int cache_path(char *out, size_t n) {
+  const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+  if (x && *x) return snprintf(out, n, "%s/a2i2a", x) < (int)n;
+  if (home && *home) return snprintf(out, n, "%s/.cache/a2i2a", home) < (int)n;
+  return 0;
+}
+
+static a2i2a_status weights_sha256(const char *path, char hex[65]) {
+  char real[4096];
+  struct stat sb;
+  if (!realpath(path, real) || stat(real, &sb) != 0) return sha256_file(path, hex);
+  const char *base = strrchr(real, '/');
+  if (base && base - real >= 6 && !strncmp(base - 6, "/blobs", 6) && strlen(base + 1) == 64 &&
+      strspn(base + 1, "0123456789abcdef") == 64) {
+    memcpy(hex, base + 1, 65);
+    return A2I2A_OK;
+  }
+  if (sb.st_size < (64 << 20)) return sha256_file(path, hex);
+  char dir[4096], file[4200], key[256];
+  int cached = cache_path(dir, sizeof dir);
+  snprintf(key, sizeof key, "%llu %llu %lld %lld.%09ld", (unsigned long long)sb.st_dev, (unsigned long long)sb.st_ino,
+           (long long)sb.st_size, (long long)sb.st_mtim.tv_sec, (long)sb.st_mtim.tv_nsec);
+  if (cached) {
+    snprintf(file, sizeof file, "%s/sha256", dir);
+    FILE *f = fopen(file, "r");
+    char line[8192];
+    while (f && fgets(line, sizeof line, f)) {
+      size_t k = strlen(key);
+      if (strlen(line) > 66 && line[64] == ' ' && !strncmp(line + 65, key, k) && line[65 + k] == ' ') {
+        memcpy(hex, line, 64);
+        hex[64] = 0;
+        fclose(f);
+        return A2I2A_OK;
+      }
+    }
+    if (f) fclose(f);
+  }
+  a2i2a_status st = sha256_file(path, hex);
+  if (!st && cached) {
+    char parent[4200];
+    snprintf(parent, sizeof parent, "%s", dir);
+    char *slash = strrchr(parent, '/');
+    if (slash) *slash = 0, mkdir(parent, 0777);
+    mkdir(dir, 0777);
+    FILE *f = fopen(file, "a"); /* best effort: a cache that cannot be written is no error */
+    if (f) {
+      fprintf(f, "%s %s %s\n", hex, key, real);
+      fclose(f);
+    }
+  }
+  return st;
+}
+
 a2i2a_status chain_model_sha256(const char *path_or_repo, char hex[65]) {
   sd_model m;
   memset(&m, 0, sizeof m);
   a2i2a_status st = sd_model_open(path_or_repo, &m);
   if (st) return st;
   if (m.layout == SD_LAYOUT_LDM) {
-    st = sha256_file(m.file[0].path, hex);
+    st = weights_sha256(m.file[0].path, hex);
   } else {
     static const char *part_name[SD_NPARTS] = {"unet", "vae", "text_encoder"};
     sha256_ctx c;
     sha256_init(&c);
     for (int p = 0; p < SD_NPARTS && !st; p++) {
       char h[65], line[128];
-      st = sha256_file(m.file[p].path, h);
+      st = weights_sha256(m.file[p].path, h);
       snprintf(line, sizeof line, "%s %s\n", part_name[p], h);
       sha256_update(&c, line, strlen(line));
     }
@@ -62,6 +129,17 @@ a2i2a_status chain_model_sha256(const char *path_or_repo, char hex[65]) {
   }
   sd_model_close(&m);
   return st;
+}
+
+int chain_model_is_tiny(const char *path_or_repo) {
+  sd_model m;
+  memset(&m, 0, sizeof m);
+  if (sd_model_open(path_or_repo, &m)) return 0;
+  double bytes = 0;
+  for (int p = 0; p < SD_NPARTS; p++)
+    if (p == 0 || m.file[p].map != m.file[0].map) bytes += (double)m.file[p].map_size;
+  sd_model_close(&m);
+  return bytes < 100e6; /* SD 1.x in fp16 alone is 2 GB */
 }
 
 /* ---------------------------------------------------------------- the private folder */
@@ -176,10 +254,10 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
     snprintf(name, sizeof name, "clip%03d_art.png", k), join(art[k], tmp, name);
     snprintf(name, sizeof name, "clip%03d", k), join(dir[k], tmp, name);
     st = audio_write(wav, &clip, 32, 0, 1); /* float: the clip's samples exactly */
-    if (!st) st = a2i2a_a2i_file(wav, spec[k], &p->a2i, 1);
-    if (!st) st = a2i2a_i2i_file(model, spec[k], art[k], &p->i2i, 1);
+    if (!st) TIMED(a2i, st = a2i2a_a2i_file(wav, spec[k], &p->a2i, 1));
+    if (!st) TIMED(i2i, st = a2i2a_i2i_file(model, spec[k], art[k], &p->i2i, 1));
     if (!st) st = make_output_dir(dir[k]);
-    if (!st) st = read_painting(art[k], names, nread, p, dir[k]);
+    if (!st) TIMED(i2a, st = read_painting(art[k], names, nread, p, dir[k]));
     if (st) fail_prefix(label);
   }
   char path[PATH_LEN], wname[80];
@@ -275,10 +353,17 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
     st = run_clips(model, input, tmp, p, names, nread);
   } else {
     say("%s", "spectrogram");
-    st = a2i2a_a2i_file(input, spec, &p->a2i, 1);
-    if (!st) say("%s", "painting"), st = a2i2a_i2i_file(model, spec, art, &p->i2i, 1);
-    if (!st) say("%s", "readings"), st = read_painting(art, names, nread, p, tmp);
+    TIMED(a2i, st = a2i2a_a2i_file(input, spec, &p->a2i, 1));
+    if (!st) {
+      say("%s", "painting");
+      TIMED(i2i, st = a2i2a_i2i_file(model, spec, art, &p->i2i, 1));
+    }
+    if (!st) {
+      say("%s", "readings");
+      TIMED(i2a, st = read_painting(art, names, nread, p, tmp));
+    }
   }
+  double t_sheet = now_seconds();
 
   if (!st && p->sheet) {
     say("%s", "contact sheet");
@@ -303,6 +388,8 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
     image_free(&ai);
     image_free(&sheet);
   }
+
+  chain_times.sheet += now_seconds() - t_sheet;
 
   /* run.json: the parameters and the fingerprints of everything */
   chain_record rec;
@@ -353,8 +440,9 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
 a2i2a_status a2i2a_run(a2i2a_model *model, const char *input, const char *outdir, const a2i2a_run_params *p,
                        int force) {
   char in_hex[65], model_hex[65];
-  a2i2a_status st = sha256_file(input, in_hex);
-  if (!st) st = chain_model_sha256(p->model, model_hex);
+  a2i2a_status st;
+  TIMED(hash, st = sha256_file(input, in_hex));
+  if (!st) TIMED(hash, st = chain_model_sha256(p->model, model_hex));
   if (!st) st = chain_run(model, p->model, model_hex, input, in_hex, outdir, p, force, NULL);
   return st;
 }
@@ -372,12 +460,12 @@ a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const cha
     st = fail(A2I2A_ERR_PARAM, "%s: not the input %s records (SHA-256 %s, recorded %s)", input, run_json, hex,
               rec.input_sha256);
   char mhex[65];
-  if (!st) st = chain_model_sha256(model_path, mhex);
+  if (!st) TIMED(hash, st = chain_model_sha256(model_path, mhex));
   if (!st && strcmp(mhex, rec.model_sha256))
     st = fail(A2I2A_ERR_MODEL, "%s: not the model %s records (SHA-256 %s, recorded %s)", model_path, run_json, mhex,
               rec.model_sha256);
   a2i2a_model *model = NULL;
-  if (!st) st = a2i2a_model_open(model_path, &model);
+  if (!st) TIMED(load, st = a2i2a_model_open(model_path, &model));
   chain_record done;
   memset(&done, 0, sizeof done);
   if (!st) {

@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "common/err.h"
 #include "common/outfile.h"
+#include "common/progress.h"
 #include "common/sha256.h"
 
 static void usage(FILE *f) {
@@ -24,6 +25,7 @@ static void usage(FILE *f) {
           "  --force                 replace existing outputs\n"
           "  --threads N             threads for the kernels (default: physical cores)\n"
           "  --no-sheet              do not write sheet.png\n"
+          "  --timings               print the wall time of each stage on stderr\n"
           "  --replay RUN.JSON       run again what RUN.JSON records and check that the outputs are\n"
           "                          byte-identical (INPUT and --model override the recorded paths;\n"
           "                          their SHA-256 must match)\n\n"
@@ -64,7 +66,7 @@ static void usage(FILE *f) {
 enum {
   O_PRESET = 256, O_FORCE, O_THREADS, O_NOSHEET, O_REPLAY, O_STYLE, O_COLORMAP, O_STEREO, O_DBRANGE, O_FMIN, O_FMAX,
   O_SPECW, O_SPECH, O_MAXSEC, O_CLIP, O_OVERLAP, O_MODEL, O_PROMPT, O_PPRESET, O_NEG, O_STRENGTH, O_GUIDANCE, O_STEPS,
-  O_SAMPLER, O_SPACING, O_CLIPSKIP, O_SEED, O_SEEDS, O_VARIATIONS, O_READINGS, O_GLITERS, O_BITS
+  O_SAMPLER, O_SPACING, O_CLIPSKIP, O_SEED, O_SEEDS, O_VARIATIONS, O_READINGS, O_GLITERS, O_BITS, O_TIMINGS
 };
 
 enum { MAX_LIST = 256 };
@@ -75,6 +77,15 @@ static int looks_like_repo(const char *m) {
   if (stat(m, &sb) == 0 || m[0] == '/' || m[0] == '.') return 0;
   const char *s = strchr(m, '/');
   return s && s != m && s[1] && !strchr(s + 1, '/');
+}
+
+static void print_timings(double total) {
+  const chain_timings *t = &chain_times;
+  double sum = t->load + t->hash + t->a2i + t->i2i + t->i2a + t->sheet;
+  fprintf(stderr,
+          "a2i2a run: timings: total %.2f s = load %.2f + hash %.2f + a2i %.2f + i2i %.2f + i2a %.2f + sheet %.2f"
+          " + other %.2f\n",
+          total, t->load, t->hash, t->a2i, t->i2i, t->i2a, t->sheet, total - sum);
 }
 
 static const char *stem_of(const char *path, char *buf, size_t n) {
@@ -89,7 +100,7 @@ int cmd_run(int argc, char **argv) {
   static const struct option opts[] = {
       {"output", required_argument, 0, 'o'},       {"preset", required_argument, 0, O_PRESET},
       {"force", no_argument, 0, O_FORCE},          {"threads", required_argument, 0, O_THREADS},
-      {"no-sheet", no_argument, 0, O_NOSHEET},     {"replay", required_argument, 0, O_REPLAY},
+      {"no-sheet", no_argument, 0, O_NOSHEET},     {"timings", no_argument, 0, O_TIMINGS},     {"replay", required_argument, 0, O_REPLAY},
       {"style", required_argument, 0, O_STYLE},    {"colormap", required_argument, 0, O_COLORMAP},
       {"stereo", no_argument, 0, O_STEREO},        {"db-range", required_argument, 0, O_DBRANGE},
       {"fmin", required_argument, 0, O_FMIN},      {"fmax", required_argument, 0, O_FMAX},
@@ -118,7 +129,7 @@ int cmd_run(int argc, char **argv) {
   if (a2i2a_run_preset(preset, &p)) return cli_usage_error(C, "--preset: unknown preset '%s' (see 'a2i2a presets')", preset);
 
   const char *outdir = NULL, *replay = NULL, *prompts[MAX_LIST];
-  int nprompts = 0, force = 0, seed_given = 0;
+  int nprompts = 0, force = 0, seed_given = 0, timings = 0;
   long threads = 0, variations = 0, l;
   uint64_t seeds[MAX_LIST];
   int nseeds = 0;
@@ -131,6 +142,7 @@ int cmd_run(int argc, char **argv) {
     case O_FORCE: force = 1; break;
     case O_THREADS: if (cli_int(C, "--threads", optarg, 1, 1024, &threads)) return EXIT_USAGE; break;
     case O_NOSHEET: p.sheet = 0; break;
+    case O_TIMINGS: timings = 1; break;
     case O_REPLAY: replay = optarg; break;
     case O_STYLE: p.a2i.style = optarg; break;
     case O_COLORMAP: p.a2i.colormap = optarg; break;
@@ -189,6 +201,7 @@ int cmd_run(int argc, char **argv) {
   }
   if (!outdir) return cli_usage_error(C, "no output folder (-o OUTDIR)");
   a2i2a_set_threads((int)threads);
+  double t_start = now_seconds();
 
   if (replay) {
     if (argc - optind > 1) return cli_usage_error(C, "--replay takes at most one INPUT (to override the recorded one)");
@@ -196,6 +209,7 @@ int cmd_run(int argc, char **argv) {
     for (int i = 1; i < argc; i++) model_given |= !strcmp(argv[i], "--model") || !strncmp(argv[i], "--model=", 8);
     a2i2a_status st = a2i2a_run_replay(replay, optind < argc ? argv[optind] : NULL, model_given ? p.model : NULL,
                                        outdir, force);
+    if (timings) print_timings(now_seconds() - t_start);
     if (st) return cli_fail(st);
     fprintf(stderr, "a2i2a run: %s reproduced in %s, byte for byte\n", replay, outdir);
     return EXIT_OK;
@@ -220,7 +234,9 @@ int cmd_run(int argc, char **argv) {
   }
 
   a2i2a_model *model = NULL;
+  double t_load = now_seconds();
   a2i2a_status st = a2i2a_model_open(p.model, &model);
+  chain_times.load += now_seconds() - t_load;
   if (st) {
     free(in_hex);
     if (looks_like_repo(p.model)) {
@@ -233,7 +249,10 @@ int cmd_run(int argc, char **argv) {
     return cli_fail(st);
   }
   char model_hex[65];
+  double t_hash = now_seconds();
   st = chain_model_sha256(p.model, model_hex);
+  chain_times.hash += now_seconds() - t_hash;
+  int tiny = chain_model_is_tiny(p.model);
 
   int nruns = ninputs * nprompts * nseeds, done = 0;
   for (int i = 0; i < ninputs && !st; i++)
@@ -268,7 +287,14 @@ int cmd_run(int argc, char **argv) {
       }
   a2i2a_model_close(model);
   free(in_hex);
+  if (timings) print_timings(now_seconds() - t_start);
   if (st) return cli_fail(st);
   if (nruns == 1) fprintf(stderr, "a2i2a run: wrote %s (see sheet.png, run.json)\n", outdir);
+  if (tiny)
+    fprintf(stderr,
+            "a2i2a run: note: %s is a tiny model with random weights: this run proves the chain, not the art.\n"
+            "a2i2a run: for real paintings: a2i2a models pull stable-diffusion-v1-5/stable-diffusion-v1-5 (about 2 GB),\n"
+            "a2i2a run: then run again without --model (the seed preset uses it).\n",
+            p.model);
   return EXIT_OK;
 }
