@@ -4,13 +4,15 @@ set -u
 pass=0; fail=0
 ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-MODEL="$A2I2A_SHARED/fixtures/sd/tiny-sd1.safetensors"
+MODEL="$A2I2A_SHARED/fixtures/sd/tiny-sd1"
+# a small spectrogram and few steps keep the test quick; everything else is the preset's
+SMALL="--spec-width 96 --spec-height 64 --steps 4"
 IN="$A2I2A_SHARED/fixtures/seed/audio/a06_espeak_22k05_mono_s16.wav"
 is_png() { [ "$(od -An -tx1 -N8 "$1" | tr -d ' \n')" = "89504e470d0a1a0a" ]; }
 is_wav() { [ "$(head -c4 "$1")" = RIFF ] && [ "$(dd if="$1" bs=1 skip=8 count=4 2>/dev/null)" = WAVE ]; }
 
-# the seed preset with the tiny model: 10 steps keep the test quick, everything else as the preset
-"$A2I2A" run "$IN" -o "$T/a" --model "$MODEL" --steps 10 2>"$T/err"; rc=$?
+# the seed preset with the tiny model
+"$A2I2A" run "$IN" -o "$T/a" --model "$MODEL" $SMALL 2>"$T/err"; rc=$?
 ok "run exits 0 ($(cat "$T/err"))" '[ $rc -eq 0 ]'
 for f in spectrogram.png art.png sheet.png; do ok "$f is a PNG" 'is_png "$T/a/$f"'; done
 nwav=$(ls "$T/a"/*.wav 2>/dev/null | wc -l)
@@ -19,7 +21,10 @@ for w in "$T"/a/*.wav; do ok "$(basename "$w") is a WAV" 'is_wav "$w"'; done
 for r in red chirp; do ok "notebook reading $r" '[ -f "$T/a/$r.wav" ]'; done
 ok "run.json names the program" 'grep -q "\"program\":[[:space:]]*\"a2i2a\"" "$T/a/run.json"'
 ok "run.json has the input's SHA-256" 'grep -q "$(sha256sum "$IN" | cut -c1-64)" "$T/a/run.json"'
-ok "run.json has the model's SHA-256" 'grep -q "$(sha256sum "$MODEL" | cut -c1-64)" "$T/a/run.json"'
+# a diffusers folder: the SHA-256 of the lines "unet HASH", "vae HASH", "text_encoder HASH"
+mhash=$( (cd "$MODEL" && printf 'unet %s\nvae %s\ntext_encoder %s\n' "$(sha256sum <unet/diffusion_pytorch_model.safetensors | cut -c1-64)" \
+  "$(sha256sum <vae/diffusion_pytorch_model.safetensors | cut -c1-64)" "$(sha256sum <text_encoder/model.safetensors | cut -c1-64)") | sha256sum | cut -c1-64)
+ok "run.json has the model's SHA-256" 'grep -q "$mhash" "$T/a/run.json"'
 for f in "$T"/a/*.png "$T"/a/*.wav; do
   ok "run.json has the SHA-256 of $(basename "$f")" 'grep -q "$(sha256sum "$f" | cut -c1-64)" "$T/a/run.json"'
 done
@@ -32,7 +37,7 @@ for f in "$T"/a/*.png "$T"/a/*.wav; do ok "replay: $(basename "$f") identical" '
 
 # nothing is replaced without --force, and a refused run changes nothing
 before=$(sha256sum "$T"/a/* | sha256sum)
-"$A2I2A" run "$IN" -o "$T/a" --model "$MODEL" --steps 10 2>"$T/err"; rc=$?
+"$A2I2A" run "$IN" -o "$T/a" --model "$MODEL" $SMALL 2>"$T/err"; rc=$?
 ok "existing outputs: exit 1" '[ $rc -eq 1 ]'
 ok "existing outputs: one line naming a file" '[ $(wc -l <"$T/err") -eq 1 ] && grep -q "already exists" "$T/err"'
 ok "existing outputs untouched" '[ "$(sha256sum "$T"/a/* | sha256sum)" = "$before" ]'
@@ -43,7 +48,7 @@ printf 'not audio' >"$T/bad.wav"
 ok "replay with another input refused" '[ $rc -ne 0 ] && grep -q "bad.wav" "$T/err" && [ $(wc -l <"$T/err") -eq 1 ]'
 
 # bad input: one line naming it, non-zero exit, no partial output
-"$A2I2A" run "$T/bad.wav" -o "$T/d" --model "$MODEL" --steps 10 2>"$T/err"; rc=$?
+"$A2I2A" run "$T/bad.wav" -o "$T/d" --model "$MODEL" $SMALL 2>"$T/err"; rc=$?
 ok "bad input: exit 1" '[ $rc -eq 1 ]'
 ok "bad input: one line naming the file" '[ $(wc -l <"$T/err") -eq 1 ] && grep -q "bad.wav" "$T/err"'
 ok "bad input: nothing left" '[ -z "$(ls -A "$T/d" 2>/dev/null)" ]'
@@ -60,14 +65,14 @@ ok "missing model: says how to get it" 'grep -q "a2i2a models pull stable-diffus
 "$A2I2A" run "$IN" -o "$T/f" --clip 1 --overlap 0.6 --model "$MODEL" 2>/dev/null; ok "overlap > clip/2: exit 2" '[ $? -eq 2 ]'
 
 # several seeds and prompts: one sub-folder each, the model loaded once
-"$A2I2A" run "$IN" -o "$T/g" --model "$MODEL" --steps 2 --readings red --no-sheet --seeds 1,2 \
+"$A2I2A" run "$IN" -o "$T/g" --model "$MODEL" $SMALL --readings red --no-sheet --seeds 1,2 \
   --prompt-preset ink --prompt "wet slate" 2>"$T/err"; rc=$?
 ok "seeds x prompts: exit 0 ($(tail -1 "$T/err"))" '[ $rc -eq 0 ]'
 for d in p1_seed1 p1_seed2 p2_seed1 p2_seed2; do ok "sub-folder $d" 'is_png "$T/g/$d/art.png" && is_wav "$T/g/$d/red.wav"'; done
 ok "seeds differ" '! cmp -s "$T/g/p1_seed1/art.png" "$T/g/p1_seed2/art.png"'
 
 # a long input with clips (Riffusion's convention): the reading keeps the input's duration
-"$A2I2A" run "$IN" -o "$T/h" --model "$MODEL" --preset riffusion --steps 2 --sampler euler --clip 2.56 --overlap 0.2 \
+"$A2I2A" run "$IN" -o "$T/h" --model "$MODEL" --preset riffusion --steps 2 --sampler euler --clip 1.27 --overlap 0.2 \
   2>"$T/err"; rc=$?
 ok "clips: exit 0 ($(tail -1 "$T/err"))" '[ $rc -eq 0 ] && is_wav "$T/h/inverse.wav" && is_png "$T/h/sheet.png"'
 

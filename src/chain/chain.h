@@ -94,9 +94,15 @@ int chain_text_width(const char *s, int scale);
 
 /* Stages this chain calls whose owners have not declared them yet (kept identical to the
  * owners' declarations once they land). */
-a2i2a_status a2i2a_i2i_file(a2i2a_model *model, const char *image_path, const char *out_path,
-                            const a2i2a_i2i_params *params, int force);
 const char *a2i2a_reading_name(int i);
+
+/* img2img of the PNG in_png into out_png (replaced if there) with the engine's pipeline; the
+ * painting keeps the spectrogram's PNG chunks. Prompt embeddings are kept per model and
+ * prompt for the next calls (paint.c); chain_forget_prompts() frees them. */
+a2i2a_status chain_paint(struct a2i2a_model *mdl, const char *in_png, const char *out_png, const a2i2a_i2i_params *p);
+void chain_forget_prompts(void);
+/* A note on stderr ("a2i2a run: note: ..."), unless chain_verbose < 0. */
+void chain_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The SHA-256 that identifies a model in run.json: of the file for a single-file checkpoint;
  * for a diffusers folder, of the lines "PART SHA256\n" of the weight files it uses (unet, vae,

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "common/progress.h"
 #include "common/sha256.h"
 #include "sd/model.h"
+#include "sd/pipeline.h"
 
 int chain_verbose;
 chain_timings chain_times;
@@ -28,6 +30,16 @@ chain_timings chain_times;
     stmt;                                        \
     chain_times.field += now_seconds() - t0_;    \
   } while (0)
+
+void chain_note(const char *fmt, ...) {
+  if (chain_verbose < 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "a2i2a run: note: ");
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
 
 static void say(const char *fmt, const char *arg) {
   if (chain_verbose < 0 || (chain_verbose == 0 && !isatty(2))) return;
@@ -255,7 +267,7 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
     snprintf(name, sizeof name, "clip%03d", k), join(dir[k], tmp, name);
     st = audio_write(wav, &clip, 32, 0, 1); /* float: the clip's samples exactly */
     if (!st) TIMED(a2i, st = a2i2a_a2i_file(wav, spec[k], &p->a2i, 1));
-    if (!st) TIMED(i2i, st = a2i2a_i2i_file(model, spec[k], art[k], &p->i2i, 1));
+    if (!st) TIMED(i2i, st = chain_paint(model, spec[k], art[k], &p->i2i));
     if (!st) st = make_output_dir(dir[k]);
     if (!st) TIMED(i2a, st = read_painting(art[k], names, nread, p, dir[k]));
     if (st) fail_prefix(label);
@@ -356,7 +368,7 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
     TIMED(a2i, st = a2i2a_a2i_file(input, spec, &p->a2i, 1));
     if (!st) {
       say("%s", "painting");
-      TIMED(i2i, st = a2i2a_i2i_file(model, spec, art, &p->i2i, 1));
+      TIMED(i2i, st = chain_paint(model, spec, art, &p->i2i));
     }
     if (!st) {
       say("%s", "readings");
@@ -465,7 +477,7 @@ a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const cha
     st = fail(A2I2A_ERR_MODEL, "%s: not the model %s records (SHA-256 %s, recorded %s)", model_path, run_json, mhex,
               rec.model_sha256);
   a2i2a_model *model = NULL;
-  if (!st) TIMED(load, st = a2i2a_model_open(model_path, &model));
+  if (!st) TIMED(load, st = sd_pipeline_open(model_path, &model));
   chain_record done;
   memset(&done, 0, sizeof done);
   if (!st) {
@@ -476,7 +488,7 @@ a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const cha
     st = chain_run(model, model_path, mhex, input, hex, outdir, &rec.p, force, &done);
     a2i2a_set_threads(threads);
   }
-  if (model) a2i2a_model_close(model);
+  if (model) sd_pipeline_close(model), chain_forget_prompts();
   /* the replay's promise: the same bytes */
   for (int k = 0; k < rec.noutputs && !st; k++) {
     int found = 0;

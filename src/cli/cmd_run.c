@@ -10,6 +10,7 @@
 #include "common/outfile.h"
 #include "common/progress.h"
 #include "common/sha256.h"
+#include "sd/pipeline.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -235,7 +236,7 @@ int cmd_run(int argc, char **argv) {
 
   a2i2a_model *model = NULL;
   double t_load = now_seconds();
-  a2i2a_status st = a2i2a_model_open(p.model, &model);
+  a2i2a_status st = sd_pipeline_open(p.model, &model);
   chain_times.load += now_seconds() - t_load;
   if (st) {
     free(in_hex);
@@ -285,7 +286,8 @@ int cmd_run(int argc, char **argv) {
         st = chain_run(model, p.model, model_hex, argv[optind + i], in_hex[i], dir, &q, force, NULL);
         done++;
       }
-  a2i2a_model_close(model);
+  sd_pipeline_close(model);
+  chain_forget_prompts();
   free(in_hex);
   if (timings) print_timings(now_seconds() - t_start);
   if (st) return cli_fail(st);

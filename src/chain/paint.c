@@ -1,0 +1,101 @@
+/* The chain's img2img step on the engine's pipeline, with the prompts' embeddings kept for the
+ * next runs of the same model (several seeds and inputs encode each prompt once). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain/chain.h"
+#include "common/err.h"
+#include "common/rng.h"
+#include "sd/pipeline.h"
+#include "sd/sd_image.h"
+
+typedef struct {
+  const struct a2i2a_model *model;
+  char *text;
+  int clip_skip;
+  float *emb; /* [CLIP_CTX][context_dim] */
+} cached_prompt;
+
+enum { MAX_CACHED = 64 };
+static cached_prompt cache[MAX_CACHED];
+static int ncached;
+
+void chain_forget_prompts(void) {
+  for (int i = 0; i < ncached; i++) free(cache[i].text), free(cache[i].emb);
+  ncached = 0;
+}
+
+static a2i2a_status encode(struct a2i2a_model *mdl, const char *text, int clip_skip, const float **out) {
+  for (int i = 0; i < ncached; i++)
+    if (cache[i].model == mdl && cache[i].clip_skip == clip_skip && !strcmp(cache[i].text, text)) {
+      *out = cache[i].emb;
+      return A2I2A_OK;
+    }
+  if (ncached == MAX_CACHED) chain_forget_prompts();
+  size_t n = (size_t)CLIP_CTX * (size_t)sd_context_dim(mdl);
+  float *emb = xmalloc(n * sizeof *emb, "a prompt's embedding");
+  char *copy = strdup(text);
+  if (!emb || !copy) {
+    free(emb), free(copy);
+    return fail(A2I2A_ERR_NOMEM, "out of memory encoding a prompt");
+  }
+  int dropped = 0;
+  a2i2a_status st = sd_encode_prompt(mdl, text, clip_skip, emb, &dropped);
+  if (st) {
+    free(emb), free(copy);
+    return st;
+  }
+  if (dropped > 0)
+    chain_note("prompt longer than CLIP's 77 tokens: its last %d tokens are ignored (as in diffusers)", dropped);
+  cache[ncached++] = (cached_prompt){mdl, copy, clip_skip, emb};
+  *out = emb;
+  return A2I2A_OK;
+}
+
+a2i2a_status chain_paint(struct a2i2a_model *mdl, const char *in_png, const char *out_png, const a2i2a_i2i_params *p) {
+  image_u8 img = {0}, sized = {0}, out = {0};
+  png_meta meta;
+  png_meta_init(&meta);
+  float *chw = NULL, *hwc = NULL;
+  int H = 0, W = 0;
+  sd_i2i_config cfg = {.steps = p->steps, .strength = p->strength, .guidance = p->guidance};
+  const float *cond = NULL, *uncond = NULL;
+  a2i2a_status st = image_read(in_png, &img, &meta);
+  if (st) goto done;
+  const image_u8 *src = &img;
+  if (p->width > 0 || p->height > 0) { /* an explicit size: Pillow's LANCZOS, as diffusers resizes */
+    st = image_resize(&img, p->width > 0 ? p->width : img.w, p->height > 0 ? p->height : img.h, "lanczos", &sized);
+    if (st) goto done;
+    src = &sized;
+  }
+  if ((st = sd_image_preprocess(src, &chw, &H, &W))) goto done;
+  double need = sd_i2i_memory_estimate(mdl, H, W), have = sd_memory_available();
+  if (have > 0 && need > have) {
+    st = fail(A2I2A_ERR_NOMEM, "%s: painting %dx%d needs about %.1f GB, %.1f GB available", in_png, W, H, need / 1e9,
+              have / 1e9);
+    goto done;
+  }
+  if ((st = sched_config_for_sampler(mdl->m.scheduler_config, p->sampler ? p->sampler : "pndm", p->spacing, &cfg.sched)))
+    goto done;
+  if ((st = encode(mdl, p->prompt ? p->prompt : "", p->clip_skip, &cond))) goto done;
+  if (p->guidance > 1 && (st = encode(mdl, p->negative_prompt ? p->negative_prompt : "", p->clip_skip, &uncond)))
+    goto done;
+  torch_rng g;
+  rng_seed(&g, p->seed);
+  sd_noise noise = {.rng = &g};
+  hwc = xmalloc((size_t)H * W * 3 * sizeof *hwc, "the painting");
+  if (!hwc) {
+    st = A2I2A_ERR_NOMEM;
+    goto done;
+  }
+  if ((st = sd_img2img(mdl, chw, H, W, cond, uncond, &cfg, &noise, NULL, hwc))) goto done;
+  if ((st = sd_image_to_u8(hwc, H, W, &out))) goto done;
+  /* the painting keeps the spectrogram's chunks: its style and parameters, Riffusion's EXIF */
+  st = png_write(out_png, &out, &meta, 1);
+done:
+  if (st && !strstr(a2i2a_last_error(), in_png)) fail_prefix(in_png);
+  image_free(&img), image_free(&sized), image_free(&out);
+  png_meta_free(&meta);
+  free(chw), free(hwc);
+  return st;
+}
