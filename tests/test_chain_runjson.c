@@ -50,7 +50,7 @@ int main(void) {
   CHECK(!strcmp(back.p.i2i.prompt, r.p.i2i.prompt), "prompt: %s", back.p.i2i.prompt);
   CHECK(!strcmp(back.p.i2i.negative_prompt, ""), "empty negative");
   CHECK(!strcmp(back.p.a2i.style, "riffusion") && !strcmp(back.p.readings, "inverse"), "style/readings");
-  CHECK(back.p.clip_seconds == 5 && back.p.overlap_seconds == 0.2 && back.p.sheet == 1, "clips");
+  CHECK(back.p.clip_seconds == r.p.clip_seconds && back.p.overlap_seconds == 0.2 && back.p.sheet == 1, "clips");
   CHECK(!strcmp(back.p.preset, "riffusion") && !strcmp(back.p.model, r.model_name), "preset/model");
   CHECK(!strcmp(back.input_path, r.input_path) && !strcmp(back.input_sha256, r.input_sha256), "input");
   CHECK(!strcmp(back.model_sha256, r.model_sha256) && back.threads == 3 && !strcmp(back.version, "0.1.0"), "model");

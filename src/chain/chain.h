@@ -96,18 +96,15 @@ int chain_text_width(const char *s, int scale);
  * owners' declarations once they land). */
 const char *a2i2a_reading_name(int i);
 
-/* img2img of the PNG in_png into out_png (replaced if there) with the engine's pipeline; the
- * painting keeps the spectrogram's PNG chunks. Prompt embeddings are kept per model and
- * prompt for the next calls (paint.c); chain_forget_prompts() frees them. */
+/* img2img of the PNG in_png into out_png (replaced if there) with the engine's pipeline, as
+ * a2i2a_i2i does it, but with the prompts' embeddings kept per model and prompt for the next
+ * calls (chain_forget_prompts() frees them). The painting keeps the spectrogram's PNG chunks
+ * (its a2i2a description, Riffusion's EXIF: what the readings need) and gets a text chunk
+ * "a2i2a-i2i" with the img2img settings as JSON. */
 a2i2a_status chain_paint(struct a2i2a_model *mdl, const char *in_png, const char *out_png, const a2i2a_i2i_params *p);
 void chain_forget_prompts(void);
 /* A note on stderr ("a2i2a run: note: ..."), unless chain_verbose < 0. */
 void chain_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* The SHA-256 that identifies a model in run.json: of the file for a single-file checkpoint;
- * for a diffusers folder, of the lines "PART SHA256\n" of the weight files it uses (unet, vae,
- * text_encoder, in that order). */
-a2i2a_status chain_model_sha256(const char *path_or_repo, char hex[65]);
 
 /* A test-sized model (all its weights under 100 MB, like examples/tiny-sd1.safetensors): its
  * paintings prove the chain, not the art. */

@@ -1,5 +1,7 @@
 /* The chain's img2img step on the engine's pipeline, with the prompts' embeddings kept for the
  * next runs of the same model (several seeds and inputs encode each prompt once). */
+#include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +54,38 @@ static a2i2a_status encode(struct a2i2a_model *mdl, const char *text, int clip_s
   return A2I2A_OK;
 }
 
+/* The img2img settings as JSON (no paths: the same run gives the same bytes). */
+static a2i2a_status i2i_record(struct a2i2a_model *mdl, const a2i2a_i2i_params *p, const sd_i2i_config *c, int W, int H,
+                               png_meta *meta) {
+  char sha[65], seed[32];
+  a2i2a_status st = a2i2a_model_sha256(mdl, sha);
+  if (st) return st;
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "stage", "i2i");
+  cJSON_AddStringToObject(j, "version", a2i2a_version());
+  cJSON_AddStringToObject(j, "prompt", p->prompt ? p->prompt : "");
+  cJSON_AddStringToObject(j, "negative_prompt", p->negative_prompt ? p->negative_prompt : "");
+  snprintf(seed, sizeof seed, "%llu", (unsigned long long)p->seed);
+  cJSON_AddRawToObject(j, "seed", seed);
+  cJSON_AddNumberToObject(j, "steps", p->steps);
+  cJSON_AddNumberToObject(j, "strength", p->strength);
+  cJSON_AddNumberToObject(j, "guidance", p->guidance);
+  cJSON_AddStringToObject(j, "sampler", p->sampler ? p->sampler : "pndm");
+  cJSON_AddStringToObject(j, "spacing", sched_spacing_name(c->sched.spacing));
+  cJSON_AddNumberToObject(j, "clip_skip", p->clip_skip);
+  cJSON_AddNumberToObject(j, "width", W);
+  cJSON_AddNumberToObject(j, "height", H);
+  cJSON_AddStringToObject(j, "rng", "torch");
+  cJSON_AddStringToObject(j, "model", a2i2a_model_name(mdl));
+  cJSON_AddStringToObject(j, "model_sha256", sha);
+  char *js = cJSON_PrintUnformatted(j);
+  cJSON_Delete(j);
+  if (!js) return fail(A2I2A_ERR_NOMEM, "out of memory");
+  st = png_meta_set(meta, "a2i2a-i2i", js);
+  free(js);
+  return st;
+}
+
 a2i2a_status chain_paint(struct a2i2a_model *mdl, const char *in_png, const char *out_png, const a2i2a_i2i_params *p) {
   image_u8 img = {0}, sized = {0}, out = {0};
   png_meta meta;
@@ -91,6 +125,7 @@ a2i2a_status chain_paint(struct a2i2a_model *mdl, const char *in_png, const char
   if ((st = sd_img2img(mdl, chw, H, W, cond, uncond, &cfg, &noise, NULL, hwc))) goto done;
   if ((st = sd_image_to_u8(hwc, H, W, &out))) goto done;
   /* the painting keeps the spectrogram's chunks: its style and parameters, Riffusion's EXIF */
+  if ((st = i2i_record(mdl, p, &cfg, W, H, &meta))) goto done;
   st = png_write(out_png, &out, &meta, 1);
 done:
   if (st && !strstr(a2i2a_last_error(), in_png)) fail_prefix(in_png);

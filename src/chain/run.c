@@ -60,89 +60,6 @@ static void join(char *dst, const char *dir, const char *name) {
 
 /* ---------------------------------------------------------------- fingerprints */
 
-/* Hashing a 2–4 GB checkpoint takes tens of seconds, on every run. Two shortcuts:
- *  - the Hugging Face cache stores each large file as blobs/<its SHA-256> (the Hub's LFS
- *    object id; `a2i2a models pull` checks it on download): the name is the hash;
- *  - other files over 64 MB: a cache of (device, inode, size, mtime) → SHA-256 in
- *    $XDG_CACHE_HOME/a2i2a/sha256 (default ~/.cache/a2i2a/sha256), one line per file. */
-static int cache_path(char *out, size_t n) {
-  const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-  if (x && *x) return snprintf(out, n, "%s/a2i2a", x) < (int)n;
-  if (home && *home) return snprintf(out, n, "%s/.cache/a2i2a", home) < (int)n;
-  return 0;
-}
-
-static a2i2a_status weights_sha256(const char *path, char hex[65]) {
-  char real[4096];
-  struct stat sb;
-  if (!realpath(path, real) || stat(real, &sb) != 0) return sha256_file(path, hex);
-  const char *base = strrchr(real, '/');
-  if (base && base - real >= 6 && !strncmp(base - 6, "/blobs", 6) && strlen(base + 1) == 64 &&
-      strspn(base + 1, "0123456789abcdef") == 64) {
-    memcpy(hex, base + 1, 65);
-    return A2I2A_OK;
-  }
-  if (sb.st_size < (64 << 20)) return sha256_file(path, hex);
-  char dir[4096], file[4200], key[256];
-  int cached = cache_path(dir, sizeof dir);
-  snprintf(key, sizeof key, "%llu %llu %lld %lld.%09ld", (unsigned long long)sb.st_dev, (unsigned long long)sb.st_ino,
-           (long long)sb.st_size, (long long)sb.st_mtim.tv_sec, (long)sb.st_mtim.tv_nsec);
-  if (cached) {
-    snprintf(file, sizeof file, "%s/sha256", dir);
-    FILE *f = fopen(file, "r");
-    char line[8192];
-    while (f && fgets(line, sizeof line, f)) {
-      size_t k = strlen(key);
-      if (strlen(line) > 66 && line[64] == ' ' && !strncmp(line + 65, key, k) && line[65 + k] == ' ') {
-        memcpy(hex, line, 64);
-        hex[64] = 0;
-        fclose(f);
-        return A2I2A_OK;
-      }
-    }
-    if (f) fclose(f);
-  }
-  a2i2a_status st = sha256_file(path, hex);
-  if (!st && cached) {
-    char parent[4200];
-    snprintf(parent, sizeof parent, "%s", dir);
-    char *slash = strrchr(parent, '/');
-    if (slash) *slash = 0, mkdir(parent, 0777);
-    mkdir(dir, 0777);
-    FILE *f = fopen(file, "a"); /* best effort: a cache that cannot be written is no error */
-    if (f) {
-      fprintf(f, "%s %s %s\n", hex, key, real);
-      fclose(f);
-    }
-  }
-  return st;
-}
-
-a2i2a_status chain_model_sha256(const char *path_or_repo, char hex[65]) {
-  sd_model m;
-  memset(&m, 0, sizeof m);
-  a2i2a_status st = sd_model_open(path_or_repo, &m);
-  if (st) return st;
-  if (m.layout == SD_LAYOUT_LDM) {
-    st = weights_sha256(m.file[0].path, hex);
-  } else {
-    static const char *part_name[SD_NPARTS] = {"unet", "vae", "text_encoder"};
-    sha256_ctx c;
-    sha256_init(&c);
-    for (int p = 0; p < SD_NPARTS && !st; p++) {
-      char h[65], line[128];
-      st = weights_sha256(m.file[p].path, h);
-      snprintf(line, sizeof line, "%s %s\n", part_name[p], h);
-      sha256_update(&c, line, strlen(line));
-    }
-    uint8_t d[32];
-    sha256_final(&c, d);
-    sha256_hex(d, hex);
-  }
-  sd_model_close(&m);
-  return st;
-}
-
 int chain_model_is_tiny(const char *path_or_repo) {
   sd_model m;
   memset(&m, 0, sizeof m);
@@ -454,7 +371,7 @@ a2i2a_status a2i2a_run(a2i2a_model *model, const char *input, const char *outdir
   char in_hex[65], model_hex[65];
   a2i2a_status st;
   TIMED(hash, st = sha256_file(input, in_hex));
-  if (!st) TIMED(hash, st = chain_model_sha256(p->model, model_hex));
+  if (!st) TIMED(hash, st = a2i2a_model_sha256(model, model_hex));
   if (!st) st = chain_run(model, p->model, model_hex, input, in_hex, outdir, p, force, NULL);
   return st;
 }
@@ -472,12 +389,12 @@ a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const cha
     st = fail(A2I2A_ERR_PARAM, "%s: not the input %s records (SHA-256 %s, recorded %s)", input, run_json, hex,
               rec.input_sha256);
   char mhex[65];
-  if (!st) TIMED(hash, st = chain_model_sha256(model_path, mhex));
+  a2i2a_model *model = NULL;
+  if (!st) TIMED(load, st = a2i2a_model_open(model_path, &model));
+  if (!st) TIMED(hash, st = a2i2a_model_sha256(model, mhex));
   if (!st && strcmp(mhex, rec.model_sha256))
     st = fail(A2I2A_ERR_MODEL, "%s: not the model %s records (SHA-256 %s, recorded %s)", model_path, run_json, mhex,
               rec.model_sha256);
-  a2i2a_model *model = NULL;
-  if (!st) TIMED(load, st = sd_pipeline_open(model_path, &model));
   chain_record done;
   memset(&done, 0, sizeof done);
   if (!st) {
@@ -488,7 +405,7 @@ a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const cha
     st = chain_run(model, model_path, mhex, input, hex, outdir, &rec.p, force, &done);
     a2i2a_set_threads(threads);
   }
-  if (model) sd_pipeline_close(model), chain_forget_prompts();
+  if (model) a2i2a_model_close(model), chain_forget_prompts();
   /* the replay's promise: the same bytes */
   for (int k = 0; k < rec.noutputs && !st; k++) {
     int found = 0;

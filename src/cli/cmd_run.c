@@ -10,7 +10,6 @@
 #include "common/outfile.h"
 #include "common/progress.h"
 #include "common/sha256.h"
-#include "sd/pipeline.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -236,7 +235,7 @@ int cmd_run(int argc, char **argv) {
 
   a2i2a_model *model = NULL;
   double t_load = now_seconds();
-  a2i2a_status st = sd_pipeline_open(p.model, &model);
+  a2i2a_status st = a2i2a_model_open(p.model, &model);
   chain_times.load += now_seconds() - t_load;
   if (st) {
     free(in_hex);
@@ -251,7 +250,7 @@ int cmd_run(int argc, char **argv) {
   }
   char model_hex[65];
   double t_hash = now_seconds();
-  st = chain_model_sha256(p.model, model_hex);
+  st = a2i2a_model_sha256(model, model_hex);
   chain_times.hash += now_seconds() - t_hash;
   int tiny = chain_model_is_tiny(p.model);
 
@@ -286,7 +285,7 @@ int cmd_run(int argc, char **argv) {
         st = chain_run(model, p.model, model_hex, argv[optind + i], in_hex[i], dir, &q, force, NULL);
         done++;
       }
-  sd_pipeline_close(model);
+  a2i2a_model_close(model);
   chain_forget_prompts();
   free(in_hex);
   if (timings) print_timings(now_seconds() - t_start);
