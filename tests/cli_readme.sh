@@ -8,5 +8,9 @@ second=$(printf '%s\n' "$cmds" | sed -n 2p)
 grep -qxF "$second" .ci/run && pass=$((pass+1)) || { echo ".ci/run does not run the README's test command"; fail=$((fail+1)); }
 first=$(printf '%s\n' "$cmds" | sed -n 1p)
 case "$first" in *"build/a2i2a "*) pass=$((pass+1));; *) echo "README's first command does not run a2i2a"; fail=$((fail+1));; esac
+# ... and it is the whole chain on the bundled example with the bundled tiny model (offline)
+case "$first" in *"build/a2i2a run examples/sampling.wav "*"--model examples/tiny-sd1"*) pass=$((pass+1));;
+  *) echo "README's first command does not run the chain with the bundled tiny model"; fail=$((fail+1));; esac
+[ -f examples/tiny-sd1/unet/diffusion_pytorch_model.safetensors ] && pass=$((pass+1)) || { echo "examples/tiny-sd1 missing"; fail=$((fail+1)); }
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
