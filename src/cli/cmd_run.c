@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "chain/chain.h"
@@ -81,11 +82,13 @@ static int looks_like_repo(const char *m) {
 
 static void print_timings(double total) {
   const chain_timings *t = &chain_times;
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
   double sum = t->load + t->hash + t->a2i + t->i2i + t->i2a + t->sheet;
   fprintf(stderr,
           "a2i2a run: timings: total %.2f s = load %.2f + hash %.2f + a2i %.2f + i2i %.2f + i2a %.2f + sheet %.2f"
-          " + other %.2f\n",
-          total, t->load, t->hash, t->a2i, t->i2i, t->i2a, t->sheet, total - sum);
+          " + other %.2f; peak RSS %.0f MB\n",
+          total, t->load, t->hash, t->a2i, t->i2i, t->i2a, t->sheet, total - sum, ru.ru_maxrss / 1024.0);
 }
 
 static const char *stem_of(const char *path, char *buf, size_t n) {
