@@ -92,10 +92,6 @@ int chain_text_width(const char *s, int scale);
 
 /* ---------------------------------------------------------------- the run (run.c) */
 
-/* Stages this chain calls whose owners have not declared them yet (kept identical to the
- * owners' declarations once they land). */
-const char *a2i2a_reading_name(int i);
-
 /* img2img of the PNG in_png into out_png (replaced if there) with the engine's pipeline, as
  * a2i2a_i2i does it, but with the prompts' embeddings kept per model and prompt for the next
  * calls (chain_forget_prompts() frees them). The painting keeps the spectrogram's PNG chunks
