@@ -16,14 +16,15 @@ trap 'rm -rf "$T"' EXIT
 # measure LABEL CMD... -> best wall time of RUNS and the peak RSS of that run
 measure() {
   local label=$1; shift
-  local best="" rss=""
+  local best="" rss="" cpu=""
   for r in $(seq "$RUNS"); do
-    /usr/bin/time -v "$@" >"$T/out.txt" 2>"$T/time.txt" || { echo "| $label | failed: $(grep -v '^\s' "$T/time.txt" | head -2 | tr '\n' ' ') | |"; return; }
+    /usr/bin/time -v "$@" >"$T/out.txt" 2>"$T/time.txt" || { echo "| $label | failed: $(grep -v '^\s' "$T/time.txt" | head -2 | tr '\n' ' ') | | |"; return; }
     local w; w=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$T/time.txt")
     local m; m=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$T/time.txt")
-    if [ -z "$best" ] || awk "BEGIN{exit !($w < $best)}"; then best=$w; rss=$m; fi
+    local u; u=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u + s}' "$T/time.txt")
+    if [ -z "$best" ] || awk "BEGIN{exit !($w < $best)}"; then best=$w; rss=$m; cpu=$u; fi
   done
-  printf '| %s | %.2f | %.0f |\n' "$label" "$best" "$((rss / 1024))"
+  printf '| %s | %.2f | %.2f | %.0f |\n' "$label" "$best" "$cpu" "$((rss / 1024))"
 }
 
 echo "### a2i on a 3-minute 44.1 kHz stereo 16-bit WAV ($(date -u '+%Y-%m-%d %H:%M UTC'))"
@@ -31,8 +32,8 @@ echo
 echo "Machine: $(lscpu | awk -F': *' '/Model name/ {print $2; exit}'), $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo);"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (shared machine). Best of $RUNS runs."
 echo
-echo "| command | wall s | peak RSS MiB |"
-echo "|---|---|---|"
+echo "| command | wall s | CPU s (user+sys) | peak RSS MiB |"
+echo "|---|---|---|---|"
 for s in seed riffusion fullband; do
   measure "a2i2a a2i --style $s" "$A2I2A" a2i "$T/bench180.wav" -o "$T/$s.png" --force --style $s
 done
