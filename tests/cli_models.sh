@@ -15,7 +15,9 @@ cleanup() { [ -n "$SP" ] && kill "$SP" 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 
 COMMIT=0123456789abcdef0123456789abcdef01234567
-FIX=$(cd "$A2I2A_SHARED/fixtures/sd/tiny-sd1" && pwd)
+FIX=$(cd "$A2I2A_SHARED/fixtures/sd/tiny-sd1" 2>/dev/null && pwd)
+# an empty FIX would make the copies below start from / : stop first
+[ -n "$FIX" ] && [ -f "$FIX/model_index.json" ] || { echo "0 passed, 1 failed"; echo "fixture model missing: $A2I2A_SHARED/fixtures/sd/tiny-sd1"; exit 1; }
 # the repository: the fixture (as links) plus files a pull must skip or prefer
 mkdir -p "$T/repo"
 cp -rs "$FIX/." "$T/repo/"
