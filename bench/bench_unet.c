@@ -157,12 +157,14 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--flops")) flops_only = 1;
     else if (!strcmp(argv[i], "--no-winograd")) kernels_tune(1 << 30, 0); /* im2col GEMMs for every 3x3 conv */
+    else if (!strcmp(argv[i], "--winograd-min-pixels") && i + 1 < argc)
+      kernels_tune_winograd_min_pixels((size_t)atol(argv[++i]));
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--size") && i + 1 < argc && nsizes < 16 &&
              sscanf(argv[++i], "%dx%d", &sizes[nsizes][0], &sizes[nsizes][1]) == 2)
       nsizes++;
     else {
-      fprintf(stderr, "usage: bench_unet [--model PATH] [--threads N] [--reps N] [--size HxW]... [--flops] [--no-winograd]\n");
+      fprintf(stderr, "usage: bench_unet [--model PATH] [--threads N] [--reps N] [--size HxW]... [--flops] [--no-winograd] [--winograd-min-pixels N]\n");
       return 2;
     }
   }
