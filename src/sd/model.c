@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char *part_dir[SD_NPARTS] = {"unet", "vae", "text_encoder"};
 
@@ -343,4 +345,32 @@ void sd_model_describe(const sd_model *m, char *buf, size_t n) {
            m->layout == SD_LAYOUT_LDM ? "single-file checkpoint (LDM naming)" : "diffusers folder", m->family,
            m->family == 2 ? "OpenCLIP" : "CLIP", m->v_prediction ? "v" : "epsilon",
            m->layout == SD_LAYOUT_LDM ? " (default for the family: not stored in the file)" : "", size, dt);
+}
+
+void sd_model_release(const sd_model *m, sd_part part) {
+  const st_file *f = &m->file[part];
+  if (!f->map || !f->map_size) return;
+  const uint8_t *lo = (const uint8_t *)f->map, *hi = lo + f->map_size;
+  if (m->layout == SD_LAYOUT_LDM) {
+    /* one file for all parts: the span of this part's tensors (pages at its edges that it shares
+     * with a neighbour are dropped too, harmlessly) */
+    static const char *prefix[SD_NPARTS] = {"model.diffusion_model.", "first_stage_model.", "cond_stage_model."};
+    size_t np = strlen(prefix[part]);
+    const uint8_t *a = NULL, *b = NULL;
+    for (int i = 0; i < f->n; i++) {
+      const st_tensor *t = &f->tensors[i];
+      if (strncmp(t->name, prefix[part], np) || !t->nbytes) continue;
+      const uint8_t *p = t->data;
+      if (!a || p < a) a = p;
+      if (!b || p + t->nbytes > b) b = p + t->nbytes;
+    }
+    if (!a) return;
+    lo = a;
+    hi = b;
+  }
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t start = (uintptr_t)lo & ~(page - 1), end = ((uintptr_t)hi + page - 1) & ~(page - 1);
+  uintptr_t map_end = ((uintptr_t)f->map + f->map_size + page - 1) & ~(page - 1);
+  if (end > map_end) end = map_end;
+  if (end > start) madvise((void *)start, end - start, MADV_DONTNEED);
 }

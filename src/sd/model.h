@@ -39,4 +39,10 @@ const st_tensor *sd_tensor(const sd_model *m, sd_part part, const char *name);
 /* One line saying what was found: name, layout, family, prediction type, UNet size and dtype. */
 void sd_model_describe(const sd_model *m, char *buf, size_t n);
 
+/* Drops the part's weight pages from memory (they are clean file pages of a read-only mapping:
+ * the next use reads them back from the page cache). The pipeline calls it for the text encoder
+ * once the prompts are encoded and for the UNet before the VAE decodes, so that the peak is the
+ * largest phase rather than the sum of all three networks. */
+void sd_model_release(const sd_model *m, sd_part part);
+
 #endif

@@ -112,6 +112,9 @@ a2i2a_status sd_img2img(struct a2i2a_model *mdl, const float *image, int H, int 
     goto out;
   }
 
+  /* the prompts are encoded by now: the text encoder's pages can go */
+  sd_model_release(&mdl->m, SD_TEXT);
+
   /* 3. the posterior's sample (draw #1), scaled */
   if ((st = vae_encode(mdl->vae, image, H, W, mean, logvar))) goto out;
   if ((st = sd_noise_draw(noise, eps, nl))) goto out;
@@ -140,7 +143,8 @@ a2i2a_status sd_img2img(struct a2i2a_model *mdl, const float *image, int H, int 
   }
   if (io && io->final_latents) memcpy(io->final_latents, x, nl * sizeof(float));
 
-  /* 6. decode the unscaled latents */
+  /* 6. decode the unscaled latents, without the UNet's pages next to the decoder's activations */
+  sd_model_release(&mdl->m, SD_UNET);
   for (size_t i = 0; i < nl; i++) x[i] = x[i] / sf;
   if ((st = vae_decode(mdl->vae, x, h, w, decoded))) goto out;
   sd_image_to_unit(decoded, H, W, out_hwc);
