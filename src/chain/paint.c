@@ -57,27 +57,10 @@ static a2i2a_status encode(struct a2i2a_model *mdl, const char *text, int clip_s
 /* The img2img settings as JSON (no paths: the same run gives the same bytes). */
 static a2i2a_status i2i_record(struct a2i2a_model *mdl, const a2i2a_i2i_params *p, const sd_i2i_config *c, int W, int H,
                                png_meta *meta) {
-  char sha[65], seed[32];
+  char sha[65];
   a2i2a_status st = a2i2a_model_sha256(mdl, sha);
   if (st) return st;
-  cJSON *j = cJSON_CreateObject();
-  cJSON_AddStringToObject(j, "stage", "i2i");
-  cJSON_AddStringToObject(j, "version", a2i2a_version());
-  cJSON_AddStringToObject(j, "prompt", p->prompt ? p->prompt : "");
-  cJSON_AddStringToObject(j, "negative_prompt", p->negative_prompt ? p->negative_prompt : "");
-  snprintf(seed, sizeof seed, "%llu", (unsigned long long)p->seed);
-  cJSON_AddRawToObject(j, "seed", seed);
-  cJSON_AddNumberToObject(j, "steps", p->steps);
-  cJSON_AddNumberToObject(j, "strength", p->strength);
-  cJSON_AddNumberToObject(j, "guidance", p->guidance);
-  cJSON_AddStringToObject(j, "sampler", p->sampler ? p->sampler : "pndm");
-  cJSON_AddStringToObject(j, "spacing", sched_spacing_name(c->sched.spacing));
-  cJSON_AddNumberToObject(j, "clip_skip", p->clip_skip);
-  cJSON_AddNumberToObject(j, "width", W);
-  cJSON_AddNumberToObject(j, "height", H);
-  cJSON_AddStringToObject(j, "rng", "torch");
-  cJSON_AddStringToObject(j, "model", a2i2a_model_name(mdl));
-  cJSON_AddStringToObject(j, "model_sha256", sha);
+  cJSON *j = sd_i2i_settings_json(mdl, p, sched_spacing_name(c->sched.spacing), NULL, W, H, sha);
   char *js = cJSON_PrintUnformatted(j);
   cJSON_Delete(j);
   if (!js) return fail(A2I2A_ERR_NOMEM, "out of memory");

@@ -303,6 +303,31 @@ static char *infotext(const a2i2a_i2i_params *p, const char *sampler, const char
   return b;
 }
 
+cJSON *sd_i2i_settings_json(struct a2i2a_model *m, const a2i2a_i2i_params *p, const char *spacing,
+                            const char *input, int W, int H, const char *sha) {
+  cJSON *j = cJSON_CreateObject();
+  char seed[32];
+  cJSON_AddStringToObject(j, "stage", "i2i");
+  cJSON_AddStringToObject(j, "version", a2i2a_version());
+  if (input) cJSON_AddStringToObject(j, "input", input);
+  cJSON_AddStringToObject(j, "prompt", p->prompt ? p->prompt : "");
+  cJSON_AddStringToObject(j, "negative_prompt", p->negative_prompt ? p->negative_prompt : "");
+  snprintf(seed, sizeof seed, "%llu", (unsigned long long)p->seed); /* exact beyond 2^53 */
+  cJSON_AddRawToObject(j, "seed", seed);
+  cJSON_AddNumberToObject(j, "steps", p->steps);
+  cJSON_AddNumberToObject(j, "strength", p->strength);
+  cJSON_AddNumberToObject(j, "guidance", p->guidance);
+  cJSON_AddStringToObject(j, "sampler", p->sampler ? p->sampler : "pndm");
+  cJSON_AddStringToObject(j, "spacing", spacing);
+  cJSON_AddNumberToObject(j, "clip_skip", p->clip_skip);
+  cJSON_AddNumberToObject(j, "width", W);
+  cJSON_AddNumberToObject(j, "height", H);
+  cJSON_AddStringToObject(j, "rng", "torch");
+  cJSON_AddStringToObject(j, "model", a2i2a_model_name(m));
+  cJSON_AddStringToObject(j, "model_sha256", sha);
+  return j;
+}
+
 a2i2a_status a2i2a_i2i_file(a2i2a_model *m, const char *image_path, const char *png_path,
                             const a2i2a_i2i_params *p, int force) {
   a2i2a_status st = outfile_check(png_path, force);
@@ -330,26 +355,7 @@ a2i2a_status a2i2a_i2i_file(a2i2a_model *m, const char *image_path, const char *
   png_meta meta;
   png_meta_init(&meta);
   char *info = infotext(p, sampler, spacing, W, H, a2i2a_model_name(m), sha);
-  cJSON *j = cJSON_CreateObject();
-  cJSON_AddStringToObject(j, "stage", "i2i");
-  cJSON_AddStringToObject(j, "version", a2i2a_version());
-  cJSON_AddStringToObject(j, "input", image_path);
-  cJSON_AddStringToObject(j, "prompt", p->prompt ? p->prompt : "");
-  cJSON_AddStringToObject(j, "negative_prompt", p->negative_prompt ? p->negative_prompt : "");
-  char seed[32];
-  snprintf(seed, sizeof seed, "%llu", (unsigned long long)p->seed);
-  cJSON_AddRawToObject(j, "seed", seed);
-  cJSON_AddNumberToObject(j, "steps", p->steps);
-  cJSON_AddNumberToObject(j, "strength", p->strength);
-  cJSON_AddNumberToObject(j, "guidance", p->guidance);
-  cJSON_AddStringToObject(j, "sampler", sampler);
-  cJSON_AddStringToObject(j, "spacing", spacing);
-  cJSON_AddNumberToObject(j, "clip_skip", p->clip_skip);
-  cJSON_AddNumberToObject(j, "width", W);
-  cJSON_AddNumberToObject(j, "height", H);
-  cJSON_AddStringToObject(j, "rng", "torch");
-  cJSON_AddStringToObject(j, "model", a2i2a_model_name(m));
-  cJSON_AddStringToObject(j, "model_sha256", sha);
+  cJSON *j = sd_i2i_settings_json(m, p, spacing, image_path, W, H, sha);
   char *js = cJSON_PrintUnformatted(j);
   cJSON_Delete(j);
   image_u8 outimg = {W, H, 3, px};

@@ -69,4 +69,9 @@ double sd_i2i_memory_estimate(const struct a2i2a_model *mdl, int H, int W);
 /* Memory available to us (bytes): MemAvailable, the cgroup limit, or A2I2A_MEMORY_MB if set. */
 double sd_memory_available(void);
 
+/* The img2img settings as the JSON our PNGs carry (i2i's "a2i2a" chunk, the chain's "a2i2a-i2i"
+ * chunk); input is the picture's path, or NULL to leave paths out (the chain's replayable bytes). */
+cJSON *sd_i2i_settings_json(struct a2i2a_model *m, const a2i2a_i2i_params *p, const char *spacing,
+                            const char *input, int W, int H, const char *sha);
+
 #endif
