@@ -149,6 +149,72 @@ static void test_conv(int C, int H, int W, int OC, int k, int s, int pt, int pl,
   test_conv_mode(C, H, W, OC, k, s, pt, pl, pb, pr, t, with_bias, 0);
 }
 
+/* conv2d_batch on nb images [C][nb][H0][W0] (upsampled xup first), against a double-precision
+ * loop on each image alone; accumulate adds onto a random y. */
+static void test_conv_batch(int nb, int C, int H0, int W0, int OC, int k, int s, int pad, int up, int accumulate,
+                            st_dtype t) {
+  int H = H0 * up, W = W0 * up;
+  int OH = (H + 2 * pad - k) / s + 1, OW = (W + 2 * pad - k) / s + 1;
+  size_t hw0 = (size_t)H0 * W0, ohw = (size_t)OH * OW, nw = (size_t)OC * C * k * k;
+  float *x = rnd((size_t)C * nb * hw0, 1), *wf = rnd(nw, 0.5f), *b = rnd(OC, 1);
+  wbuf w = mkweight(wf, nw, t), wb = mkweight(b, OC, t);
+  float *y = rnd((size_t)OC * nb * ohw, 1), *y0 = malloc((size_t)OC * nb * ohw * 4);
+  memcpy(y0, y, (size_t)OC * nb * ohw * 4);
+  double *ref = malloc((size_t)OC * nb * ohw * 8);
+  conv2d_batch(y, x, nb, C, H0, W0, &w.w, &wb.w, OC, k, s, pad, up, accumulate);
+  for (int o = 0; o < OC; o++)
+    for (int bi = 0; bi < nb; bi++)
+      for (int oy = 0; oy < OH; oy++)
+        for (int ox = 0; ox < OW; ox++) {
+          size_t at = ((size_t)o * nb + bi) * ohw + (size_t)oy * OW + ox;
+          double sum = b[o] + (accumulate ? y0[at] : 0);
+          for (int c = 0; c < C; c++)
+            for (int ky = 0; ky < k; ky++)
+              for (int kx = 0; kx < k; kx++) {
+                int iy = oy * s + ky - pad, ix = ox * s + kx - pad;
+                if (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                  sum += (double)x[((size_t)c * nb + bi) * hw0 + (size_t)(iy / up) * W0 + ix / up] *
+                         wf[(((size_t)o * C + c) * k + ky) * k + kx];
+              }
+          ref[at] = sum;
+        }
+  double d = maxdiff(y, ref, (size_t)OC * nb * ohw);
+  CHECK(d < 2e-4, "conv2d_batch nb %d C%d %dx%d OC%d k%d s%d pad %d up %d acc %d %s: %g", nb, C, H0, W0, OC, k, s,
+        pad, up, accumulate, st_dtype_name(t), d);
+  free(x), free(wf), free(b), free(w.mem), free(wb.mem), free(y), free(y0), free(ref);
+}
+
+/* group_norm_batch: each image of [C][nb][HW] normalised with its own statistics */
+static void test_group_norm_batch(int nb, int C, int HW, int G, int with_silu) {
+  float *x = rnd((size_t)C * nb * HW, 3), *g = rnd(C, 1), *b = rnd(C, 1), *y = malloc((size_t)C * nb * HW * 4);
+  for (int bi = 0; bi < nb; bi++) /* a different offset per image: shared statistics would fail */
+    for (int c = 0; c < C; c++)
+      for (int i = 0; i < HW; i++) x[((size_t)c * nb + bi) * HW + i] += 4.0f * bi;
+  wbuf wg = mkweight(g, C, ST_F16), wb = mkweight(b, C, ST_F32);
+  double *ref = malloc((size_t)C * nb * HW * 8);
+  int cpg = C / G;
+  for (int bi = 0; bi < nb; bi++)
+    for (int grp = 0; grp < G; grp++) {
+      double m = 0, v = 0, n = (double)cpg * HW;
+      for (int c = grp * cpg; c < (grp + 1) * cpg; c++)
+        for (int i = 0; i < HW; i++) m += x[((size_t)c * nb + bi) * HW + i];
+      m /= n;
+      for (int c = grp * cpg; c < (grp + 1) * cpg; c++)
+        for (int i = 0; i < HW; i++) v += pow(x[((size_t)c * nb + bi) * HW + i] - m, 2);
+      v /= n;
+      for (int c = grp * cpg; c < (grp + 1) * cpg; c++)
+        for (int i = 0; i < HW; i++) {
+          size_t at = ((size_t)c * nb + bi) * HW + i;
+          double r = (x[at] - m) / sqrt(v + 1e-5) * g[c] + b[c];
+          ref[at] = with_silu ? r / (1 + exp(-r)) : r;
+        }
+    }
+  group_norm_batch(y, x, C, nb, HW, G, &wg.w, &wb.w, 1e-5f, with_silu);
+  double d = maxdiff(y, ref, (size_t)C * nb * HW);
+  CHECK(d < 1e-5, "group_norm_batch nb %d C %d HW %d groups %d silu %d: %g", nb, C, HW, G, with_silu, d);
+  free(x), free(g), free(b), free(y), free(wg.mem), free(wb.mem), free(ref);
+}
+
 static void test_norms(void) {
   int C = 12, HW = 35;
   int gs[3] = {4, 12, 1};
@@ -340,8 +406,28 @@ int main(void) {
   kernels_tune(1 << 30, 0); /* Winograd off: the im2col path on the same shapes */
   test_conv(16, 9, 11, 17, 3, 1, 1, 1, 1, 1, ST_F16, 1);
   test_conv_mode(16, 5, 7, 18, 3, 1, 1, 1, 1, 1, ST_F32, 1, 2);
+  /* batches: im2col with whole images side by side, row tiles image by image, strided,
+   * upsampled, 1x1; then the same shapes through Winograd with the batch's tiles together */
+  kernels_tune(1 << 30, 0);
+  test_conv_batch(2, 5, 7, 9, 6, 3, 1, 1, 1, 0, ST_F16);
+  test_conv_batch(3, 4, 6, 5, 3, 3, 1, 1, 1, 1, ST_F32);
+  test_conv_batch(2, 6, 9, 8, 5, 3, 2, 1, 1, 0, ST_BF16);
+  test_conv_batch(2, 3, 5, 7, 4, 3, 1, 1, 2, 0, ST_F32);
+  test_conv_batch(2, 7, 5, 6, 3, 1, 1, 0, 1, 1, ST_F16);
+  test_conv_batch(2, 64, 120, 200, 3, 3, 1, 1, 1, 0, ST_F16); /* too big together: one image at a time, in tiles */
+  kernels_tune_winograd_min_pixels(16);
+  kernels_tune(16, 0);
+  test_conv_batch(2, 16, 9, 11, 17, 3, 1, 1, 1, 0, ST_F16);
+  test_conv_batch(3, 16, 7, 5, 16, 3, 1, 1, 1, 1, ST_F32);
+  test_conv_batch(2, 16, 5, 7, 18, 3, 1, 1, 2, 0, ST_F32);
+  test_conv_batch(2, 16, 20, 37, 16, 3, 1, 1, 1, 1, ST_F32); /* 8-tile vector paths, odd width */
+  kernels_tune(16, 16 * 40 * 20);                              /* chunks of tiles across the images */
+  test_conv_batch(2, 16, 11, 21, 16, 3, 1, 1, 1, 1, ST_F32);
   kernels_tune(0, 0);
   kernels_tune_winograd_min_pixels(0);
+  test_group_norm_batch(1, 12, 35, 4, 0);
+  test_group_norm_batch(2, 12, 35, 4, 1);
+  test_group_norm_batch(3, 8, 17, 8, 0);
   test_norms();
   test_activations();
   test_attention(5, 7, 2, 3, 0, 0);

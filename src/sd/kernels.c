@@ -205,25 +205,47 @@ void linear_add(float *y, const float *x, int n, int in, int out, const weight *
 static size_t wino_budget = 8u << 20;
 static int wino_min_c = 16;
 
-/* Below this many output pixels the filter transform (16·OC·C values per call) and the small
- * per-position GEMMs cost more than the 2.25x fewer multiplications save: on the SD 1.5 UNet at
- * 400x296 (latent 37x50: maps of 1850, 475, 130 and 35 pixels) its 3x3 convolutions took 4.0-4.3
- * s of CPU with Winograd and 3.0 s with im2col (2 threads, bench_unet); at 512x512 (4096 down to
- * 64 pixels) the two were even overall. 2048 keeps Winograd for the UNet's 64x64 maps and every
- * VAE level but the latent-sized one. */
-static size_t wino_min_pixels = 2048;
+/* Below this many output pixels (per image) the filter transform (16·OC·C values per call) and
+ * the small per-position GEMMs cost more than the 2.25x fewer multiplications save. On the SD 1.5
+ * UNet at 400x296 (latent 37x50: maps of 1850, 475, 130 and 35 pixels), with the filters
+ * transformed 8 at a time and a batch's tiles sharing the GEMMs, Winograd on the 1850- and
+ * 475-pixel maps took an evaluation from 2.6 to 2.3 s (2.2 s per image of a guided pair); on the
+ * 130-pixel maps too it was slower again (2.7-3.2 s). At 512x512 and in the VAE it is even. */
+static size_t wino_min_pixels = 400;
 
-void kernels_tune_winograd_min_pixels(size_t pixels) { wino_min_pixels = pixels ? pixels : 2048; }
+void kernels_tune_winograd_min_pixels(size_t pixels) { wino_min_pixels = pixels ? pixels : 400; }
 
 void kernels_tune(int winograd_min_channels, size_t winograd_budget) {
   wino_min_c = winograd_min_channels > 0 ? winograd_min_channels : 16;
   wino_budget = winograd_budget ? winograd_budget : 8u << 20;
 }
 
-/* U[16][OC][C] = G g Gᵀ for every filter g [3][3]. */
+/* U[16][OC][C] = G g Gᵀ for every filter g [3][3]; 8 filters at a time (gathered: they are 9
+ * floats apart), then the rest one by one. */
 static void wino_weights(float *U, const float *w, int OC, int C) {
-  size_t oc_c = (size_t)OC * C;
-  for (size_t f = 0; f < oc_c; f++) {
+  size_t oc_c = (size_t)OC * C, f = 0;
+  const __m256i idx = _mm256_setr_epi32(0, 9, 18, 27, 36, 45, 54, 63);
+  const __m256 half = _mm256_set1_ps(0.5f);
+  for (; f + 8 <= oc_c; f += 8) {
+    const float *g = w + f * 9;
+    __m256 gv[9], t[4][3];
+    for (int j = 0; j < 9; j++) gv[j] = _mm256_i32gather_ps(g + j, idx, 4);
+    for (int j = 0; j < 3; j++) {
+      t[0][j] = gv[j];
+      t[1][j] = _mm256_mul_ps(half, _mm256_add_ps(_mm256_add_ps(gv[j], gv[3 + j]), gv[6 + j]));
+      t[2][j] = _mm256_mul_ps(half, _mm256_add_ps(_mm256_sub_ps(gv[j], gv[3 + j]), gv[6 + j]));
+      t[3][j] = gv[6 + j];
+    }
+    for (int i = 0; i < 4; i++) {
+      __m256 u1 = _mm256_mul_ps(half, _mm256_add_ps(_mm256_add_ps(t[i][0], t[i][1]), t[i][2]));
+      __m256 u2 = _mm256_mul_ps(half, _mm256_add_ps(_mm256_sub_ps(t[i][0], t[i][1]), t[i][2]));
+      _mm256_storeu_ps(U + (size_t)(i * 4 + 0) * oc_c + f, t[i][0]);
+      _mm256_storeu_ps(U + (size_t)(i * 4 + 1) * oc_c + f, u1);
+      _mm256_storeu_ps(U + (size_t)(i * 4 + 2) * oc_c + f, u2);
+      _mm256_storeu_ps(U + (size_t)(i * 4 + 3) * oc_c + f, t[i][2]);
+    }
+  }
+  for (; f < oc_c; f++) {
     const float *g = w + f * 9;
     float t[4][3]; /* G g */
     for (int j = 0; j < 3; j++) {
@@ -251,11 +273,14 @@ static inline void deinterleave(const float *p, __m256 *ev, __m256 *od) {
   *od = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), _MM_SHUFFLE(3, 1, 2, 0)));
 }
 
-static void conv3x3_winograd(float *y, const float *x, int C, int H, int W, const weight *w, const float *bias,
-                             int OC, int up, int accumulate) {
+/* A batch of nb images, x [C][nb][H][W] -> y [OC][nb][OH][OW]: the tiles of all the images are
+ * the columns of the same GEMMs (tile rows numbered image after image), so the filters are
+ * converted and transformed once for the batch. */
+static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int W, const weight *w,
+                             const float *bias, int OC, int up, int accumulate) {
   int VH = H * up, VW = W * up, OH = VH, OW = VW; /* stride 1, pad 1 */
-  int TH = (OH + 1) / 2, TW = (OW + 1) / 2, T = TH * TW;
-  size_t ohw = (size_t)OH * OW;
+  int TH = (OH + 1) / 2, TW = (OW + 1) / 2, T = nb * TH * TW;
+  size_t hw = (size_t)H * W, ohw = (size_t)OH * OW, xcs = hw * nb, ycs = ohw * nb;
   int Tn = (int)(wino_budget / (16u * (size_t)C));
   if (Tn < 16) Tn = 16;
   if (Tn > T) Tn = T;
@@ -274,12 +299,12 @@ static void conv3x3_winograd(float *y, const float *x, int C, int H, int W, cons
     int ty0 = t0 / TW, ty1 = (t0 + tn - 1) / TW;
 #pragma omp parallel for num_threads(nt)
     for (int c = 0; c < C; c++) {
-      const float *xc = x + (size_t)c * H * W;
       int rl = 2 * TW + 24;
       float *rb = scratch(SCR_ROW, (size_t)4 * rl);
       size_t ks = (size_t)C * tn;
-      for (int ty = ty0; ty <= ty1; ty++) {
-        int oy = 2 * ty;
+      for (int gy = ty0; gy <= ty1; gy++) { /* gy: tile row ty of image bi */
+        int bi = gy / TH, ty = gy % TH, oy = 2 * ty;
+        const float *xc = x + (size_t)c * xcs + bi * hw;
         for (int i = 0; i < 4; i++) {
           float *r = rb + i * rl;
           int iy = oy - 1 + i;
@@ -290,10 +315,13 @@ static void conv3x3_winograd(float *y, const float *x, int C, int H, int W, cons
           else
             for (int ix = 0; ix < VW; ix++) r[1 + ix] = row[ix / up];
         }
-        int txa = ty == ty0 ? t0 % TW : 0, txb = ty == ty1 ? (t0 + tn - 1) % TW + 1 : TW;
-        int ti0 = ty * TW - t0;
-        int tx = txa;
-        for (; tx + 8 <= txb; tx += 8) {
+        int txa = gy == ty0 ? t0 % TW : 0, txb = gy == ty1 ? (t0 + tn - 1) % TW + 1 : TW;
+        int ti0 = gy * TW - t0;
+        /* 8 tiles at a time; a last partial group reads the zero padding of rb and stores only
+         * its own lanes */
+        for (int tx = txa; tx < txb; tx += 8) {
+          int nl = txb - tx < 8 ? txb - tx : 8;
+          const __m256i lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32(nl), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
           __m256 d[4][4];
           for (int i = 0; i < 4; i++) {
             deinterleave(rb + i * rl + 2 * tx, &d[i][0], &d[i][1]);
@@ -305,30 +333,17 @@ static void conv3x3_winograd(float *y, const float *x, int C, int H, int W, cons
             __m256 b2 = _mm256_sub_ps(d[2][j], d[1][j]), b3 = _mm256_sub_ps(d[1][j], d[3][j]);
             d[0][j] = b0, d[1][j] = b1, d[2][j] = b2, d[3][j] = b3;
           }
+          __m256 r[16];
           for (int i = 0; i < 4; i++) {
-            _mm256_storeu_ps(v + (i * 4 + 0) * ks, _mm256_sub_ps(d[i][0], d[i][2]));
-            _mm256_storeu_ps(v + (i * 4 + 1) * ks, _mm256_add_ps(d[i][1], d[i][2]));
-            _mm256_storeu_ps(v + (i * 4 + 2) * ks, _mm256_sub_ps(d[i][2], d[i][1]));
-            _mm256_storeu_ps(v + (i * 4 + 3) * ks, _mm256_sub_ps(d[i][1], d[i][3]));
+            r[i * 4 + 0] = _mm256_sub_ps(d[i][0], d[i][2]);
+            r[i * 4 + 1] = _mm256_add_ps(d[i][1], d[i][2]);
+            r[i * 4 + 2] = _mm256_sub_ps(d[i][2], d[i][1]);
+            r[i * 4 + 3] = _mm256_sub_ps(d[i][1], d[i][3]);
           }
-        }
-        for (; tx < txb; tx++) {
-          float d[4][4], bb[4][4];
-          for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++) d[i][j] = rb[i * rl + 2 * tx + j];
-          for (int j = 0; j < 4; j++) {
-            bb[0][j] = d[0][j] - d[2][j];
-            bb[1][j] = d[1][j] + d[2][j];
-            bb[2][j] = d[2][j] - d[1][j];
-            bb[3][j] = d[1][j] - d[3][j];
-          }
-          float *v = V + (size_t)c * tn + ti0 + tx;
-          for (int i = 0; i < 4; i++) {
-            v[(i * 4 + 0) * ks] = bb[i][0] - bb[i][2];
-            v[(i * 4 + 1) * ks] = bb[i][1] + bb[i][2];
-            v[(i * 4 + 2) * ks] = bb[i][2] - bb[i][1];
-            v[(i * 4 + 3) * ks] = bb[i][1] - bb[i][3];
-          }
+          if (nl == 8)
+            for (int q = 0; q < 16; q++) _mm256_storeu_ps(v + q * ks, r[q]);
+          else
+            for (int q = 0; q < 16; q++) _mm256_maskstore_ps(v + q * ks, lanes, r[q]);
         }
       }
     }
@@ -351,12 +366,14 @@ static void conv3x3_winograd(float *y, const float *x, int C, int H, int W, cons
                     V + (size_t)k * C * tn, tn, 0.0f, M + (size_t)k * ob * tn, tn);
       /* Y = Aᵀ m A (+ bias), 8 tiles at a time where they are whole */
       for (int o = o0; o < o1; o++) {
-        float bo = bias ? bias[o] : 0.0f, *yo = y + (size_t)o * ohw;
+        float bo = bias ? bias[o] : 0.0f;
         size_t ks = (size_t)ob * tn;
         const __m256 vb = _mm256_set1_ps(bo);
-        for (int ty = ty0; ty <= ty1; ty++) {
-          int oy = 2 * ty, txa = ty == ty0 ? t0 % TW : 0, txb = ty == ty1 ? (t0 + tn - 1) % TW + 1 : TW;
-          int ti0 = ty * TW - t0, tx = txa;
+        for (int gy = ty0; gy <= ty1; gy++) {
+          int bi = gy / TH, ty = gy % TH, oy = 2 * ty;
+          int txa = gy == ty0 ? t0 % TW : 0, txb = gy == ty1 ? (t0 + tn - 1) % TW + 1 : TW;
+          int ti0 = gy * TW - t0, tx = txa;
+          float *yo = y + (size_t)o * ycs + bi * ohw;
           for (; tx + 8 <= txb && 2 * (tx + 8) <= OW; tx += 8) {
             const float *m = M + (size_t)(o - o0) * tn + ti0 + tx;
             __m256 r[2][4];
@@ -407,89 +424,110 @@ static void conv3x3_winograd(float *y, const float *x, int C, int H, int W, cons
   }
 }
 
-/* The convolution of the virtual image xv = upsample(x, up) (up 1 or 2, nearest): im2col over
- * tiles of output rows, one sgemm per tile. accumulate: y += conv instead of y = conv. */
-static void conv2d_impl(float *y, const float *x, int C, int H, int W, const weight *w, const weight *b, int OC,
-                        int k, int s, int pt, int pl, int pb, int pr, int up, int accumulate) {
+/* Floats of im2col columns for one GEMM when a batch's images go through it together (their
+ * columns side by side, so the weights are read once for all of them). */
+#define COL_BUDGET_BATCH (12u << 20)
+
+/* The convolution of the virtual images xv = upsample(x, up) (up 1 or 2, nearest) of a batch of
+ * nb images laid out [C][nb][H][W]; y is [OC][nb][OH][OW]. im2col, then one sgemm per tile: all
+ * the images at once where their columns fit COL_BUDGET_BATCH, else one image at a time in
+ * tiles of output rows. accumulate: y += conv instead of y = conv. */
+static void conv2d_impl(float *y, const float *x, int nb, int C, int H, int W, const weight *w, const weight *b,
+                        int OC, int k, int s, int pt, int pl, int pb, int pr, int up, int accumulate) {
   int VH = H * up, VW = W * up; /* the (virtual) input the convolution sees */
   int OH = (VH + pt + pb - k) / s + 1, OW = (VW + pl + pr - k) / s + 1;
-  size_t ohw = (size_t)OH * OW;
+  size_t ohw = (size_t)OH * OW, hw = (size_t)H * W, ldy = ohw * nb;
   int K = C * k * k;
   if (k == 3 && s == 1 && pt == 1 && pl == 1 && pb == 1 && pr == 1 && C >= wino_min_c && OC >= wino_min_c &&
       ohw >= wino_min_pixels) {
-    conv3x3_winograd(y, x, C, H, W, w, present(b) ? weight_f32(b, SCR_BIAS) : NULL, OC, up, accumulate);
+    const float *bias = present(b) ? weight_f32(b, SCR_BIAS) : NULL;
+    conv3x3_winograd(y, x, nb, C, H, W, w, bias, OC, up, accumulate);
     return;
   }
   float beta = accumulate ? 1.0f : 0.0f;
   if (present(b)) {
     const float *bias = weight_f32(b, SCR_BIAS);
-#pragma omp parallel for num_threads(a2i2a_get_threads()) if (ohw * OC > PAR_N)
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if (ldy * OC > PAR_N)
     for (int o = 0; o < OC; o++) {
-      float *yo = y + o * ohw;
+      float *yo = y + o * ldy;
       if (accumulate)
-        for (size_t i = 0; i < ohw; i++) yo[i] += bias[o];
+        for (size_t i = 0; i < ldy; i++) yo[i] += bias[o];
       else
-        for (size_t i = 0; i < ohw; i++) yo[i] = bias[o];
+        for (size_t i = 0; i < ldy; i++) yo[i] = bias[o];
     }
     beta = 1;
   }
   if (k == 1 && s == 1 && up == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0) {
-    weight_gemm(1, OC, (int)ohw, C, w, x, (int)ohw, beta, y, (int)ohw);
+    weight_gemm(1, OC, (int)ldy, C, w, x, (int)ldy, beta, y, (int)ldy);
     return;
   }
-  int rows = (int)(COL_BUDGET / ((size_t)K * OW));
+  /* images per GEMM (whole images), or 1 image in tiles of rows */
+  int per = (size_t)K * ohw * 2 <= COL_BUDGET_BATCH ? (int)(COL_BUDGET_BATCH / ((size_t)K * ohw)) : 1;
+  if (per > nb) per = nb;
+  int rows = per > 1 ? OH : (int)(COL_BUDGET / ((size_t)K * OW));
   if (rows < 1) rows = 1;
   if (rows > OH) rows = OH;
-  float *col = scratch(SCR_COL, (size_t)K * rows * OW);
-  for (int r0 = 0; r0 < OH; r0 += rows) {
-    int nr = OH - r0 < rows ? OH - r0 : rows;
-    int ncol = nr * OW;
-#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)K * ncol > PAR_N)
-    for (int kk = 0; kk < K; kk++) {
-      int c = kk / (k * k), ky = kk / k % k, kx = kk % k;
-      float *dst = col + (size_t)kk * ncol;
-      const float *src = x + (size_t)c * H * W;
-      for (int r = 0; r < nr; r++) {
-        int iy = (r0 + r) * s + ky - pt;
-        float *d = dst + (size_t)r * OW;
-        if (iy < 0 || iy >= VH) {
-          memset(d, 0, (size_t)OW * sizeof(float));
-          continue;
-        }
-        const float *srow = src + (size_t)(iy / up) * W;
-        if (s == 1 && up == 1) {
-          int lo = pl - kx, hi = W + pl - kx; /* ox range with 0 <= ox + kx - pl < W */
-          if (lo < 0) lo = 0;
-          if (hi > OW) hi = OW;
-          if (hi < lo) hi = lo;
-          for (int ox = 0; ox < lo; ox++) d[ox] = 0;
-          if (hi > lo) memcpy(d + lo, srow + lo + kx - pl, (size_t)(hi - lo) * sizeof(float));
-          for (int ox = hi; ox < OW; ox++) d[ox] = 0;
-        } else {
-          for (int ox = 0; ox < OW; ox++) {
-            int ix = ox * s + kx - pl;
-            d[ox] = ix >= 0 && ix < VW ? srow[ix / up] : 0.0f;
+  float *col = scratch(SCR_COL, (size_t)K * rows * OW * per);
+  for (int b0 = 0; b0 < nb; b0 += per) {
+    int nbt = nb - b0 < per ? nb - b0 : per;
+    for (int r0 = 0; r0 < OH; r0 += rows) {
+      int nr = OH - r0 < rows ? OH - r0 : rows;
+      int ncol = nr * OW, ntot = ncol * nbt;
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)K * ntot > PAR_N)
+      for (int kk = 0; kk < K; kk++) {
+        int c = kk / (k * k), ky = kk / k % k, kx = kk % k;
+        for (int bi = 0; bi < nbt; bi++) {
+          float *dst = col + (size_t)kk * ntot + (size_t)bi * ncol;
+          const float *src = x + ((size_t)c * nb + b0 + bi) * hw;
+          for (int r = 0; r < nr; r++) {
+            int iy = (r0 + r) * s + ky - pt;
+            float *d = dst + (size_t)r * OW;
+            if (iy < 0 || iy >= VH) {
+              memset(d, 0, (size_t)OW * sizeof(float));
+              continue;
+            }
+            const float *srow = src + (size_t)(iy / up) * W;
+            if (s == 1 && up == 1) {
+              int lo = pl - kx, hi = W + pl - kx; /* ox range with 0 <= ox + kx - pl < W */
+              if (lo < 0) lo = 0;
+              if (hi > OW) hi = OW;
+              if (hi < lo) hi = lo;
+              for (int ox = 0; ox < lo; ox++) d[ox] = 0;
+              if (hi > lo) memcpy(d + lo, srow + lo + kx - pl, (size_t)(hi - lo) * sizeof(float));
+              for (int ox = hi; ox < OW; ox++) d[ox] = 0;
+            } else {
+              for (int ox = 0; ox < OW; ox++) {
+                int ix = ox * s + kx - pl;
+                d[ox] = ix >= 0 && ix < VW ? srow[ix / up] : 0.0f;
+              }
+            }
           }
         }
       }
+      /* whole images sit side by side in y as in col; a row tile is one image's */
+      weight_gemm(1, OC, ntot, K, w, col, ntot, beta, y + b0 * ohw + (size_t)r0 * OW, (int)ldy);
     }
-    weight_gemm(1, OC, ncol, K, w, col, ncol, beta, y + (size_t)r0 * OW, (int)ohw);
   }
 }
 
 void conv2d(float *y, const float *x, int C, int H, int W, const weight *w, const weight *b, int OC, int k, int s,
             int pt, int pl, int pb, int pr) {
-  conv2d_impl(y, x, C, H, W, w, b, OC, k, s, pt, pl, pb, pr, 1, 0);
+  conv2d_impl(y, x, 1, C, H, W, w, b, OC, k, s, pt, pl, pb, pr, 1, 0);
 }
 
 void conv2d_add(float *y, const float *x, int C, int H, int W, const weight *w, const weight *b, int OC, int k,
                 int s, int pt, int pl, int pb, int pr) {
-  conv2d_impl(y, x, C, H, W, w, b, OC, k, s, pt, pl, pb, pr, 1, 1);
+  conv2d_impl(y, x, 1, C, H, W, w, b, OC, k, s, pt, pl, pb, pr, 1, 1);
 }
 
 void conv2d_up2(float *y, const float *x, int C, int H, int W, const weight *w, const weight *b, int OC, int k,
                 int pad) {
-  conv2d_impl(y, x, C, H, W, w, b, OC, k, 1, pad, pad, pad, pad, 2, 0);
+  conv2d_impl(y, x, 1, C, H, W, w, b, OC, k, 1, pad, pad, pad, pad, 2, 0);
+}
+
+void conv2d_batch(float *y, const float *x, int nb, int C, int H, int W, const weight *w, const weight *b, int OC,
+                  int k, int s, int pad, int up, int accumulate) {
+  conv2d_impl(y, x, nb, C, H, W, w, b, OC, k, s, pad, pad, pad, pad, up, accumulate);
 }
 
 /* exp for AVX2: Cody-Waite range reduction and a degree-6 polynomial, ~1 ulp over the float
@@ -516,26 +554,29 @@ static inline __m256 exp256(__m256 x) {
 
 /* ------------------------------------------------------------------ norms */
 
-static void group_norm_impl(float *y, const float *x, int C, int HW, int groups, const weight *gamma,
-                            const weight *beta, float eps, int with_silu) {
+void group_norm_batch(float *y, const float *x, int C, int nb, int HW, int groups, const weight *gamma,
+                      const weight *beta, float eps, int with_silu) {
   const float *g = vector_f32(gamma, SCR_GAMMA, C, 1), *bt = vector_f32(beta, SCR_BETA, C, 0);
-  int cpg = C / groups;
-  size_t n = (size_t)cpg * HW;
-#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)C * HW > PAR_N)
-  for (int gi = 0; gi < groups; gi++) {
-    const float *xs = x + (size_t)gi * n;
+  int cpg = C / groups, jobs = groups * nb;
+  size_t n = (size_t)cpg * HW, cs = (size_t)nb * HW; /* values per group; channel stride */
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)C * HW * nb > PAR_N)
+  for (int job = 0; job < jobs; job++) {
+    int gi = job / nb, bi = job % nb;
+    const float *xb = x + (size_t)bi * HW;
     double sum = 0, sq = 0;
-    for (size_t i = 0; i < n; i++) sum += xs[i];
+    for (int c = gi * cpg; c < (gi + 1) * cpg; c++)
+      for (int i = 0; i < HW; i++) sum += xb[c * cs + i];
     double mean = sum / (double)n;
-    for (size_t i = 0; i < n; i++) {
-      double d = xs[i] - mean;
-      sq += d * d;
-    }
+    for (int c = gi * cpg; c < (gi + 1) * cpg; c++)
+      for (int i = 0; i < HW; i++) {
+        double d = xb[c * cs + i] - mean;
+        sq += d * d;
+      }
     float rstd = (float)(1.0 / sqrt(sq / (double)n + eps)), m = (float)mean;
     for (int c = gi * cpg; c < (gi + 1) * cpg; c++) {
       float a = rstd * g[c], bb = bt[c] - m * a;
-      const float *xc = x + (size_t)c * HW;
-      float *yc = y + (size_t)c * HW;
+      const float *xc = xb + c * cs;
+      float *yc = y + c * cs + (size_t)bi * HW;
       if (!with_silu) {
         for (int i = 0; i < HW; i++) yc[i] = xc[i] * a + bb;
         continue;
@@ -557,12 +598,12 @@ static void group_norm_impl(float *y, const float *x, int C, int HW, int groups,
 
 void group_norm(float *y, const float *x, int C, int HW, int groups, const weight *gamma, const weight *beta,
                 float eps) {
-  group_norm_impl(y, x, C, HW, groups, gamma, beta, eps, 0);
+  group_norm_batch(y, x, C, 1, HW, groups, gamma, beta, eps, 0);
 }
 
 void group_norm_silu(float *y, const float *x, int C, int HW, int groups, const weight *gamma, const weight *beta,
                      float eps) {
-  group_norm_impl(y, x, C, HW, groups, gamma, beta, eps, 1);
+  group_norm_batch(y, x, C, 1, HW, groups, gamma, beta, eps, 1);
 }
 
 void layer_norm(float *y, const float *x, int n, int dim, const weight *gamma, const weight *beta, float eps) {

@@ -46,12 +46,19 @@ void conv2d_add(float *y, const float *x, int C, int H, int W, const weight *w, 
 void conv2d_up2(float *y, const float *x, int C, int H, int W, const weight *w, const weight *b, int OC, int k,
                 int pad);
 
+/* The convolution (stride s, zero padding pad on every side) of a batch of nb images
+ * x [C][nb][H][W], each upsampled ×up (1 or 2, nearest) first; y [OC][nb][OH][OW].
+ * accumulate: y += conv + b. With nb = 1 this is conv2d / conv2d_add / conv2d_up2; with more,
+ * small images share their GEMMs, so the weights are read once for the whole batch. */
+void conv2d_batch(float *y, const float *x, int nb, int C, int H, int W, const weight *w, const weight *b, int OC,
+                  int k, int s, int pad, int up, int accumulate);
+
 /* 3x3 stride-1 pad-1 convolutions with at least winograd_min_channels input and output
  * channels (default 16; a huge value turns Winograd off) use Winograd F(2x2,3x3) in chunks of
  * winograd_budget floats of scratch (default 8M; 0 = default). For tests and benchmarks. */
 void kernels_tune(int winograd_min_channels, size_t winograd_budget);
 /* Smallest output (pixels) a 3x3 convolution must have to take the Winograd path (0 = the
- * default, 2048: smaller maps, e.g. the UNet's at 400x296, use im2col). */
+ * default, 400: smaller maps, e.g. the UNet's 130- and 35-pixel ones at 400x296, use im2col). */
 void kernels_tune_winograd_min_pixels(size_t pixels);
 
 /* GroupNorm over [C][HW] (y may alias x); gamma/beta per channel. */
@@ -60,6 +67,10 @@ void group_norm(float *y, const float *x, int C, int HW, int groups, const weigh
 /* group_norm then SiLU, in one pass (y may alias x). */
 void group_norm_silu(float *y, const float *x, int C, int HW, int groups, const weight *gamma, const weight *beta,
                      float eps);
+/* GroupNorm of a batch laid out [C][nb][HW], each image with its own statistics; then SiLU
+ * when with_silu (y may alias x). nb = 1: group_norm / group_norm_silu. */
+void group_norm_batch(float *y, const float *x, int C, int nb, int HW, int groups, const weight *gamma,
+                      const weight *beta, float eps, int with_silu);
 /* LayerNorm of n rows of dim values (y may alias x). */
 void layer_norm(float *y, const float *x, int n, int dim, const weight *gamma, const weight *beta, float eps);
 
