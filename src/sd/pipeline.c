@@ -104,13 +104,18 @@ a2i2a_status sd_img2img(struct a2i2a_model *mdl, const float *image, int H, int 
 
   float *mean = xmalloc(nl * sizeof(float), "latents"), *logvar = xmalloc(nl * sizeof(float), "latents");
   float *x = xmalloc(nl * sizeof(float), "latents"), *eps = xmalloc(nl * sizeof(float), "latents");
-  float *xin = xmalloc(nl * sizeof(float), "latents"), *out_u = xmalloc(nl * sizeof(float), "latents");
-  float *out_c = xmalloc(nl * sizeof(float), "latents");
+  /* with guidance the UNet sees the batch [uncond, cond]: the latents twice, both contexts */
+  int nb = cfg ? 2 : 1, dctx = unet_context_dim(mdl->unet);
+  float *xin = xmalloc(nb * nl * sizeof(float), "latents"), *out2 = xmalloc(nb * nl * sizeof(float), "latents");
+  float *ctx2 = xmalloc((size_t)nb * nctx * dctx * sizeof(float), "prompt embeddings");
   float *decoded = io && io->decoded ? io->decoded : xmalloc((size_t)IC * H * W * sizeof(float), "decoded picture");
-  if (!mean || !logvar || !x || !eps || !xin || !out_u || !out_c || !decoded) {
+  if (!mean || !logvar || !x || !eps || !xin || !out2 || !ctx2 || !decoded) {
     st = A2I2A_ERR_NOMEM;
     goto out;
   }
+
+  if (cfg) memcpy(ctx2, uncond, (size_t)nctx * dctx * sizeof(float));
+  memcpy(ctx2 + (size_t)(nb - 1) * nctx * dctx, cond, (size_t)nctx * dctx * sizeof(float));
 
   /* the prompts are encoded by now: the text encoder's pages can go */
   sd_model_release(&mdl->m, SD_TEXT);
@@ -131,12 +136,13 @@ a2i2a_status sd_img2img(struct a2i2a_model *mdl, const float *image, int H, int 
   for (int k = 0; k < iters; k++) {
     double t = ts[t_start + k];
     sched_scale_model_input(s, t, x, xin, nl);
+    float tb[2] = {(float)t, (float)t};
     if (cfg) {
-      if ((st = unet_forward(mdl->unet, xin, h, w, (float)t, uncond, nctx, out_u))) goto out;
-      if ((st = unet_forward(mdl->unet, xin, h, w, (float)t, cond, nctx, out_c))) goto out;
-      sd_cfg_combine(out_u, out_c, g, eps, nl);
+      memcpy(xin + nl, xin, nl * sizeof(float));
+      if ((st = unet_forward_batch(mdl->unet, 2, xin, h, w, tb, ctx2, nctx, out2))) goto out;
+      sd_cfg_combine(out2, out2 + nl, g, eps, nl);
     } else {
-      if ((st = unet_forward(mdl->unet, xin, h, w, (float)t, cond, nctx, eps))) goto out;
+      if ((st = unet_forward_batch(mdl->unet, 1, xin, h, w, tb, ctx2, nctx, eps))) goto out;
     }
     if ((st = sched_step(s, eps, t, x, x, NULL, noise, nl))) goto out;
     if (io && io->step_done) io->step_done(io->user, k + 1, iters);
@@ -150,7 +156,7 @@ a2i2a_status sd_img2img(struct a2i2a_model *mdl, const float *image, int H, int 
   sd_image_to_unit(decoded, H, W, out_hwc);
 
 out:
-  free(mean), free(logvar), free(x), free(eps), free(xin), free(out_u), free(out_c);
+  free(mean), free(logvar), free(x), free(eps), free(xin), free(out2), free(ctx2);
   if (!(io && io->decoded)) free(decoded);
 out_sched:
   sched_free(s);
@@ -206,8 +212,9 @@ double sd_i2i_memory_estimate(const struct a2i2a_model *mdl, int H, int W) {
   double cf = co && co->ndim == 4 ? (double)co->shape[1] : 128;
   double hw = (double)H * W;
   double vae = 3.0 * 2.0 * cf * hw * 4.0 + 9.0 * 2.0 * cf * hw * 4.0 / 8.0;
-  /* the UNet at 1/8: a few dozen activations of its first width, and the encoder's input */
+  /* the UNet at 1/8: a few dozen activations of its first width for each of the two images of
+   * a guided batch, and the encoder's input */
   double c0 = unet_get_config(mdl->unet)->block_out_channels[0];
-  double unet = 64.0 * 4.0 * c0 * hw / 64.0;
+  double unet = 2.0 * 64.0 * 4.0 * c0 * hw / 64.0;
   return weights + vae + unet + 3.0 * hw * 4.0 * 4.0 + 64.0 * 1048576.0;
 }

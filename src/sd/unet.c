@@ -73,9 +73,10 @@ struct unet {
   ublock down[UNET_MAX_LEVELS], up[UNET_MAX_LEVELS]; /* up[] by level, not by up-block order */
   resnet mid_res[2];
   xformer mid_attn;
-  float *temb, *temb_silu, *tproj, *tvec; /* time embedding; tvec: a resnet's projection */
-  /* activation buffers for (bh, bw, bctx) */
-  int bh, bw, bctx;
+  float *temb, *temb_silu, *tproj, *tvec; /* time embedding per batch element; tvec: a resnet's projection */
+  /* activation buffers for (bh, bw, bctx, bnb), laid out [C][nb][H][W] (tokens [nb][HW][C]) */
+  int bh, bw, bctx, bnb;
+  float *xin;             /* the input, and the output, in that layout */
   size_t bytes;
   float *arena;           /* the skip tensors of the down path, in push order */
   float *cat[2];          /* up path: [h | skip] ping-pong */
@@ -487,14 +488,14 @@ static a2i2a_status load(unet **out, const sd_model *m, void (*list)(const char 
   /* time features */
   int half = c0 / 2;
   u->freqs = malloc(sizeof(float) * (size_t)half);
-  u->temb = malloc(sizeof(float) * (size_t)td * 4);
+  u->temb = malloc(sizeof(float) * (size_t)td * 4 * UNET_MAX_BATCH);
   if (!u->freqs || !u->temb) {
     st = fail(A2I2A_ERR_NOMEM, "out of memory loading the UNet");
     goto bad;
   }
-  u->temb_silu = u->temb + td;
-  u->tproj = u->temb + 2 * td;
-  u->tvec = u->temb + 3 * td;
+  u->temb_silu = u->temb + td * UNET_MAX_BATCH;
+  u->tproj = u->temb + 2 * td * UNET_MAX_BATCH;
+  u->tvec = u->temb + 3 * td * UNET_MAX_BATCH;
   int maxc = 0;
   for (int i = 0; i < n; i++) maxc = c->block_out_channels[i] > maxc ? c->block_out_channels[i] : maxc;
   if (maxc > td) { /* tvec holds one resnet's projection */
@@ -533,6 +534,7 @@ void unet_free(unet *u) {
   free_xformer(&u->mid_attn);
   free(u->freqs);
   free(u->temb);
+  free(u->xin);
   free(u->arena);
   free(u->cat[0]);
   free(u->cat[1]);
@@ -585,8 +587,8 @@ static void level_size(const unet *u, int h, int w, int lv, int *H, int *W) {
 static size_t zmax(size_t a, size_t b) { return a > b ? a : b; }
 
 /* Sizes every buffer for (h, w, n_ctx) by walking the network's shapes once. */
-static a2i2a_status ensure_buffers(unet *u, int h, int w, int n_ctx) {
-  if (u->bh == h && u->bw == w && u->bctx >= n_ctx && u->arena) return A2I2A_OK;
+static a2i2a_status ensure_buffers(unet *u, int h, int w, int n_ctx, int nb) {
+  if (u->bh == h && u->bw == w && u->bctx >= n_ctx && u->bnb >= nb && u->arena) return A2I2A_OK;
   const unet_config *c = &u->cfg;
   int n = c->n_levels, lpb = c->layers_per_block;
   size_t arena = 0, chw = 0, cat = 0, tok = 0, ctxc = 0;
@@ -628,9 +630,13 @@ static a2i2a_status ensure_buffers(unet *u, int h, int w, int n_ctx) {
   for (int i = 0; i < n; i++) {
     int H2, W2;
     level_size(u, h, w, i, &H2, &W2);
-    size_t t = (size_t)H2 * W2 < FF_CHUNK ? (size_t)H2 * W2 : FF_CHUNK;
+    size_t t = (size_t)H2 * W2 * nb < FF_CHUNK ? (size_t)H2 * W2 * nb : FF_CHUNK;
     if (c->down_attention[i] || c->up_attention[i] || i == n - 1) ff = zmax(ff, t * c->block_out_channels[i]);
   }
+  /* everything above is per image */
+  arena *= nb, cat *= nb, chw *= nb, tok *= nb, slot *= nb;
+  size_t io = (size_t)nb * zmax((size_t)c->in_channels, (size_t)c->out_channels) * h * w;
+  free(u->xin);
   free(u->arena);
   free(u->cat[0]);
   free(u->cat[1]);
@@ -640,6 +646,7 @@ static a2i2a_status ensure_buffers(unet *u, int h, int w, int n_ctx) {
   free(u->tN);
   free(u->tG);
   free(u->tQ);
+  u->xin = malloc(io * sizeof(float));
   u->arena = malloc(arena * sizeof(float));
   u->cat[0] = malloc(cat * sizeof(float));
   u->cat[1] = malloc(cat * sizeof(float));
@@ -650,12 +657,12 @@ static a2i2a_status ensure_buffers(unet *u, int h, int w, int n_ctx) {
   u->tG = malloc(ff * 4 * sizeof(float));
   size_t qkva = zmax(4 * slot, 8 * ff);
   u->tQ = malloc(qkva * sizeof(float));
-  u->bytes = (arena + 2 * cat + 2 * chw + 2 * tok + 4 * ff + qkva) * sizeof(float);
-  if (!u->arena || !u->cat[0] || !u->cat[1] || !u->s1 || !u->s2 || !u->tT || !u->tN || !u->tG || !u->tQ) {
-    u->bh = u->bw = u->bctx = 0;
+  u->bytes = (io + arena + 2 * cat + 2 * chw + 2 * tok + 4 * ff + qkva) * sizeof(float);
+  if (!u->xin || !u->arena || !u->cat[0] || !u->cat[1] || !u->s1 || !u->s2 || !u->tT || !u->tN || !u->tG || !u->tQ) {
+    u->bh = u->bw = u->bctx = u->bnb = 0;
     u->bytes = 0;
     return fail(A2I2A_ERR_NOMEM, "out of memory: the UNet needs %.0f MB of buffers for a %dx%d latent",
-                (double)(arena + 2 * cat + 2 * chw + 2 * tok + 4 * ff + qkva) * 4 / 1e6, w, h);
+                (double)(io + arena + 2 * cat + 2 * chw + 2 * tok + 4 * ff + qkva) * 4 / 1e6, w, h);
   }
   u->tK = u->tQ + slot;
   u->tV = u->tK + slot;
@@ -664,83 +671,93 @@ static a2i2a_status ensure_buffers(unet *u, int h, int w, int n_ctx) {
   u->bh = h;
   u->bw = w;
   u->bctx = n_ctx;
+  u->bnb = nb;
   return A2I2A_OK;
 }
 
-/* out = x + conv2(SiLU(GN2(conv1(SiLU(GN1(x))) + proj(SiLU(temb))))), x [cin][H][W] */
-static void resnet_forward(unet *u, const resnet *r, const float *x, int H, int W, float *out) {
+/* out = x + conv2(SiLU(GN2(conv1(SiLU(GN1(x))) + proj(SiLU(temb))))), x [cin][nb][H][W] */
+static void resnet_forward(unet *u, const resnet *r, const float *x, int nb, int H, int W, float *out) {
   const unet_config *c = &u->cfg;
   int hw = H * W, cin = r->cin, cout = r->cout;
   float *n1 = u->s1, *h = u->s2;
-  P(P_NORM, group_norm_silu(n1, x, cin, hw, c->norm_groups, &r->norm1.w, &r->norm1.b, c->norm_eps));
-  P(P_CONV3, conv2d(h, n1, cin, H, W, &r->conv1.w, &r->conv1.b, cout, 3, 1, 1, 1, 1, 1));
-  linear(u->tvec, u->temb_silu, 1, c->time_embed_dim, cout, &r->temb.w, &r->temb.b);
-  for (int ch = 0; ch < cout; ch++) {
-    float tv = u->tvec[ch], *hc = h + (size_t)ch * hw;
-    for (int i = 0; i < hw; i++) hc[i] += tv;
-  }
-  P(P_NORM, group_norm_silu(h, h, cout, hw, c->norm_groups, &r->norm2.w, &r->norm2.b, c->norm_eps));
+  P(P_NORM, group_norm_batch(n1, x, cin, nb, hw, c->norm_groups, &r->norm1.w, &r->norm1.b, c->norm_eps, 1));
+  P(P_CONV3, conv2d_batch(h, n1, nb, cin, H, W, &r->conv1.w, &r->conv1.b, cout, 3, 1, 1, 1, 0));
+  linear(u->tvec, u->temb_silu, nb, c->time_embed_dim, cout, &r->temb.w, &r->temb.b);
+  for (int ch = 0; ch < cout; ch++)
+    for (int b = 0; b < nb; b++) {
+      float tv = u->tvec[(size_t)b * cout + ch], *hc = h + ((size_t)ch * nb + b) * hw;
+      for (int i = 0; i < hw; i++) hc[i] += tv;
+    }
+  P(P_NORM, group_norm_batch(h, h, cout, nb, hw, c->norm_groups, &r->norm2.w, &r->norm2.b, c->norm_eps, 1));
   /* the shortcut first, then conv2 accumulated onto it */
-  if (r->shortcut.w.data) P(P_CONV1, conv2d(out, x, cin, H, W, &r->shortcut.w, &r->shortcut.b, cout, 1, 1, 0, 0, 0, 0));
-  else memcpy(out, x, sizeof(float) * (size_t)cout * hw);
-  P(P_CONV3, conv2d_add(out, h, cout, H, W, &r->conv2.w, &r->conv2.b, cout, 3, 1, 1, 1, 1, 1));
+  if (r->shortcut.w.data)
+    P(P_CONV1, conv2d_batch(out, x, nb, cin, H, W, &r->shortcut.w, &r->shortcut.b, cout, 1, 1, 0, 1, 0));
+  else memcpy(out, x, sizeof(float) * (size_t)cout * nb * hw);
+  P(P_CONV3, conv2d_batch(out, h, nb, cout, H, W, &r->conv2.w, &r->conv2.b, cout, 3, 1, 1, 1, 1));
 }
 
-/* Spatial transformer, in place on x [C][hw]: x += proj_out(blocks(proj_in(GN(x)))). */
-static void xformer_forward(unet *u, const xformer *t, float *x, int hw, const float *ctx, int n_ctx) {
+/* Spatial transformer, in place on x [C][nb][hw]: x += proj_out(blocks(proj_in(GN(x)))).
+ * The tokens of the batch are [nb][hw][C]: every linear layer takes them all at once; the
+ * attention runs per image, on its own context ctx [nb][n_ctx][dim]. */
+static void xformer_forward(unet *u, const xformer *t, float *x, int nb, int hw, const float *ctx, int n_ctx) {
   const unet_config *c = &u->cfg;
-  int C = t->c, hd = C / t->heads;
+  int C = t->c, hd = C / t->heads, nt = nb * hw, dctx = c->cross_attention_dim;
   float scale = 1.0f / sqrtf((float)hd);
-  size_t n = (size_t)C * hw;
+  size_t n = (size_t)C * nt, img = (size_t)hw * C, kv = (size_t)n_ctx * C;
   float *S = u->s1, *T = u->tT, *N = u->tN;
-  P(P_NORM, group_norm(S, x, C, hw, c->norm_groups, &t->norm.w, &t->norm.b, 1e-6f));
+  P(P_NORM, group_norm_batch(S, x, C, nb, hw, c->norm_groups, &t->norm.w, &t->norm.b, 1e-6f, 0));
   if (c->linear_projection) {
-    P(P_OTHER, transpose_chw_hwc(N, S, C, hw));
-    P(P_QKV, linear(T, N, hw, C, C, &t->proj_in.w, &t->proj_in.b));
+    P(P_OTHER, transpose_chw_hwc(N, S, C, nt));
+    P(P_QKV, linear(T, N, nt, C, C, &t->proj_in.w, &t->proj_in.b));
   } else {
-    P(P_QKV, conv2d(N, S, C, 1, hw, &t->proj_in.w, &t->proj_in.b, C, 1, 1, 0, 0, 0, 0));
-    P(P_OTHER, transpose_chw_hwc(T, N, C, hw));
+    P(P_QKV, conv2d(N, S, C, 1, nt, &t->proj_in.w, &t->proj_in.b, C, 1, 1, 0, 0, 0, 0));
+    P(P_OTHER, transpose_chw_hwc(T, N, C, nt));
   }
   for (int d = 0; d < t->depth; d++) {
     const tblock *b = &t->blocks[d];
     /* self-attention */
-    P(P_NORM, layer_norm(N, T, hw, C, &b->norm1.w, &b->norm1.b, 1e-5f));
-    P(P_QKV, linear(u->tQ, N, hw, C, C, &b->q1.w, NULL));
-    P(P_QKV, linear(u->tK, N, hw, C, C, &b->k1.w, NULL));
-    P(P_QKV, linear(u->tV, N, hw, C, C, &b->v1.w, NULL));
-    P(P_ATT_SELF, attention(u->tA, u->tQ, C, u->tK, u->tV, C, hw, hw, t->heads, hd, scale, 0));
-    P(P_QKV, linear_add(T, u->tA, hw, C, C, &b->o1.w, &b->o1.b));
+    P(P_NORM, layer_norm(N, T, nt, C, &b->norm1.w, &b->norm1.b, 1e-5f));
+    P(P_QKV, linear(u->tQ, N, nt, C, C, &b->q1.w, NULL));
+    P(P_QKV, linear(u->tK, N, nt, C, C, &b->k1.w, NULL));
+    P(P_QKV, linear(u->tV, N, nt, C, C, &b->v1.w, NULL));
+    for (int i = 0; i < nb; i++)
+      P(P_ATT_SELF, attention(u->tA + i * img, u->tQ + i * img, C, u->tK + i * img, u->tV + i * img, C, hw, hw,
+                              t->heads, hd, scale, 0));
+    P(P_QKV, linear_add(T, u->tA, nt, C, C, &b->o1.w, &b->o1.b));
     /* cross-attention on the text */
-    P(P_NORM, layer_norm(N, T, hw, C, &b->norm2.w, &b->norm2.b, 1e-5f));
-    P(P_QKV, linear(u->tQ, N, hw, C, C, &b->q2.w, NULL));
-    P(P_QKV, linear(u->tK, ctx, n_ctx, c->cross_attention_dim, C, &b->k2.w, NULL));
-    P(P_QKV, linear(u->tV, ctx, n_ctx, c->cross_attention_dim, C, &b->v2.w, NULL));
-    P(P_ATT_CROSS, attention(u->tA, u->tQ, C, u->tK, u->tV, C, hw, n_ctx, t->heads, hd, scale, 0));
-    P(P_QKV, linear_add(T, u->tA, hw, C, C, &b->o2.w, &b->o2.b));
+    P(P_NORM, layer_norm(N, T, nt, C, &b->norm2.w, &b->norm2.b, 1e-5f));
+    P(P_QKV, linear(u->tQ, N, nt, C, C, &b->q2.w, NULL));
+    P(P_QKV, linear(u->tK, ctx, nb * n_ctx, dctx, C, &b->k2.w, NULL));
+    P(P_QKV, linear(u->tV, ctx, nb * n_ctx, dctx, C, &b->v2.w, NULL));
+    for (int i = 0; i < nb; i++)
+      P(P_ATT_CROSS, attention(u->tA + i * img, u->tQ + i * img, C, u->tK + i * kv, u->tV + i * kv, C, hw, n_ctx,
+                               t->heads, hd, scale, 0));
+    P(P_QKV, linear_add(T, u->tA, nt, C, C, &b->o2.w, &b->o2.b));
     /* GEGLU feed-forward */
-    P(P_NORM, layer_norm(N, T, hw, C, &b->norm3.w, &b->norm3.b, 1e-5f));
-    for (int r0 = 0; r0 < hw; r0 += FF_CHUNK) { /* in token chunks: the 8C-wide hidden stays small */
-      int nr = hw - r0 < FF_CHUNK ? hw - r0 : FF_CHUNK;
+    P(P_NORM, layer_norm(N, T, nt, C, &b->norm3.w, &b->norm3.b, 1e-5f));
+    for (int r0 = 0; r0 < nt; r0 += FF_CHUNK) { /* in token chunks: the 8C-wide hidden stays small */
+      int nr = nt - r0 < FF_CHUNK ? nt - r0 : FF_CHUNK;
       P(P_FF, linear(u->tF, N + (size_t)r0 * C, nr, C, 8 * C, &b->ff1.w, &b->ff1.b));
       P(P_GEGLU, geglu(u->tG, u->tF, nr, 4 * C));
       P(P_FF, linear_add(T + (size_t)r0 * C, u->tG, nr, 4 * C, C, &b->ff2.w, &b->ff2.b));
     }
   }
   if (c->linear_projection) {
-    P(P_QKV, linear(N, T, hw, C, C, &t->proj_out.w, &t->proj_out.b));
-    P(P_OTHER, transpose_hwc_chw(S, N, C, hw));
+    P(P_QKV, linear(N, T, nt, C, C, &t->proj_out.w, &t->proj_out.b));
+    P(P_OTHER, transpose_hwc_chw(S, N, C, nt));
   } else {
-    P(P_OTHER, transpose_hwc_chw(N, T, C, hw));
-    P(P_QKV, conv2d(S, N, C, 1, hw, &t->proj_out.w, &t->proj_out.b, C, 1, 1, 0, 0, 0, 0));
+    P(P_OTHER, transpose_hwc_chw(N, T, C, nt));
+    P(P_QKV, conv2d(S, N, C, 1, nt, &t->proj_out.w, &t->proj_out.b, C, 1, 1, 0, 0, 0, 0));
   }
   P(P_OTHER, add(x, S, n));
 }
 
-a2i2a_status unet_forward(unet *u, const float *x, int h, int w, float t, const float *ctx, int n_ctx, float *out) {
+a2i2a_status unet_forward_batch(unet *u, int nb, const float *x, int h, int w, const float *t, const float *ctx,
+                                int n_ctx, float *out) {
   const unet_config *c = &u->cfg;
-  if (h < 1 || w < 1 || n_ctx < 1)
-    return fail(A2I2A_ERR_PARAM, "UNet: bad input size %dx%d with %d context tokens", w, h, n_ctx);
-  a2i2a_status st = ensure_buffers(u, h, w, n_ctx);
+  if (h < 1 || w < 1 || n_ctx < 1 || nb < 1 || nb > UNET_MAX_BATCH)
+    return fail(A2I2A_ERR_PARAM, "UNet: bad input: %d images of %dx%d with %d context tokens", nb, w, h, n_ctx);
+  a2i2a_status st = ensure_buffers(u, h, w, n_ctx, nb);
   if (st) return st;
   if (prof_on < 0) {
     const char *e = getenv("A2I2A_UNET_PROFILE");
@@ -749,11 +766,17 @@ a2i2a_status unet_forward(unet *u, const float *x, int h, int w, float t, const 
   }
   double t_start = prof_on ? prof_now() : 0;
   if (prof_on) memset(prof_t, 0, sizeof prof_t);
-  int n = c->n_levels, lpb = c->layers_per_block;
+  int n = c->n_levels, lpb = c->layers_per_block, td = c->time_embed_dim;
+  size_t hw0 = (size_t)h * w;
 
-  unet_time_embedding(u, t, NULL, u->temb);
-  memcpy(u->temb_silu, u->temb, sizeof(float) * (size_t)c->time_embed_dim);
-  silu(u->temb_silu, (size_t)c->time_embed_dim); /* every resnet projects SiLU(temb) */
+  for (int i = 0; i < nb; i++) unet_time_embedding(u, t[i], NULL, u->temb + (size_t)i * td);
+  memcpy(u->temb_silu, u->temb, sizeof(float) * (size_t)td * nb);
+  silu(u->temb_silu, (size_t)td * nb); /* every resnet projects SiLU(temb) */
+
+  /* [nb][C][h][w] -> [C][nb][h][w] */
+  for (int ci = 0; ci < c->in_channels; ci++)
+    for (int i = 0; i < nb; i++)
+      memcpy(u->xin + ((size_t)ci * nb + i) * hw0, x + ((size_t)i * c->in_channels + ci) * hw0, hw0 * sizeof(float));
 
   /* down path: every output is written straight into its skip slot */
   skip stack[64];
@@ -761,55 +784,55 @@ a2i2a_status unet_forward(unet *u, const float *x, int h, int w, float t, const 
   float *sp = u->arena;
   int H, W, ch = c->block_out_channels[0];
   level_size(u, h, w, 0, &H, &W);
-  P(P_CONV3, conv2d(sp, x, c->in_channels, H, W, &u->conv_in.w, &u->conv_in.b, ch, 3, 1, 1, 1, 1, 1));
+  P(P_CONV3, conv2d_batch(sp, u->xin, nb, c->in_channels, H, W, &u->conv_in.w, &u->conv_in.b, ch, 3, 1, 1, 1, 0));
   stack[nsk++] = (skip){sp, ch, H, W};
-  sp += (size_t)ch * H * W;
+  sp += (size_t)ch * nb * H * W;
   for (int i = 0; i < n; i++) {
     const ublock *b = &u->down[i];
     for (int j = 0; j < lpb; j++) {
       const skip *in = &stack[nsk - 1];
-      resnet_forward(u, &b->res[j], in->p, H, W, sp);
+      resnet_forward(u, &b->res[j], in->p, nb, H, W, sp);
       ch = b->res[j].cout;
-      if (b->attn[j].blocks) xformer_forward(u, &b->attn[j], sp, H * W, ctx, n_ctx);
+      if (b->attn[j].blocks) xformer_forward(u, &b->attn[j], sp, nb, H * W, ctx, n_ctx);
       stack[nsk++] = (skip){sp, ch, H, W};
-      sp += (size_t)ch * H * W;
+      sp += (size_t)ch * nb * H * W;
     }
     if (b->sampler.w.data) {
       int H2, W2;
       level_size(u, h, w, i + 1, &H2, &W2);
-      P(P_CONV1, conv2d(sp, stack[nsk - 1].p, ch, H, W, &b->sampler.w, &b->sampler.b, ch, 3, 2, 1, 1, 1, 1));
+      P(P_CONV1, conv2d_batch(sp, stack[nsk - 1].p, nb, ch, H, W, &b->sampler.w, &b->sampler.b, ch, 3, 2, 1, 1, 0));
       H = H2;
       W = W2;
       stack[nsk++] = (skip){sp, ch, H, W};
-      sp += (size_t)ch * H * W;
+      sp += (size_t)ch * nb * H * W;
     }
   }
 
   /* mid */
   float *cur = u->cat[0], *nxt = u->cat[1], *tmp;
-  resnet_forward(u, &u->mid_res[0], stack[nsk - 1].p, H, W, nxt);
-  xformer_forward(u, &u->mid_attn, nxt, H * W, ctx, n_ctx);
-  resnet_forward(u, &u->mid_res[1], nxt, H, W, cur);
+  resnet_forward(u, &u->mid_res[0], stack[nsk - 1].p, nb, H, W, nxt);
+  xformer_forward(u, &u->mid_attn, nxt, nb, H * W, ctx, n_ctx);
+  resnet_forward(u, &u->mid_res[1], nxt, nb, H, W, cur);
 
   /* up path: cur holds h at its front; the skip goes right behind it: cat([h, skip]) */
   for (int lv = n - 1; lv >= 0; lv--) {
     const ublock *b = &u->up[lv];
     for (int j = 0; j < b->n_res; j++) {
       const skip *s = &stack[--nsk];
-      memcpy(cur + (size_t)ch * H * W, s->p, sizeof(float) * (size_t)s->c * H * W);
-      resnet_forward(u, &b->res[j], cur, H, W, nxt);
+      memcpy(cur + (size_t)ch * nb * H * W, s->p, sizeof(float) * (size_t)s->c * nb * H * W);
+      resnet_forward(u, &b->res[j], cur, nb, H, W, nxt);
       ch = b->res[j].cout;
-      if (b->attn[j].blocks) xformer_forward(u, &b->attn[j], nxt, H * W, ctx, n_ctx);
+      if (b->attn[j].blocks) xformer_forward(u, &b->attn[j], nxt, nb, H * W, ctx, n_ctx);
       tmp = cur, cur = nxt, nxt = tmp;
     }
     if (b->sampler.w.data) {
       /* nearest-neighbour up to the exact size of the skip it meets next (×2 when it divides) */
       int H2 = stack[nsk - 1].h, W2 = stack[nsk - 1].w;
       if (H2 == 2 * H && W2 == 2 * W) {
-        P(P_CONV1, conv2d_up2(nxt, cur, ch, H, W, &b->sampler.w, &b->sampler.b, ch, 3, 1));
+        P(P_CONV1, conv2d_batch(nxt, cur, nb, ch, H, W, &b->sampler.w, &b->sampler.b, ch, 3, 1, 1, 2, 0));
       } else {
-        P(P_OTHER, upsample_nearest(u->s1, cur, ch, H, W, H2, W2));
-        P(P_CONV1, conv2d(nxt, u->s1, ch, H2, W2, &b->sampler.w, &b->sampler.b, ch, 3, 1, 1, 1, 1, 1));
+        P(P_OTHER, upsample_nearest(u->s1, cur, ch * nb, H, W, H2, W2));
+        P(P_CONV1, conv2d_batch(nxt, u->s1, nb, ch, H2, W2, &b->sampler.w, &b->sampler.b, ch, 3, 1, 1, 1, 0));
       }
       H = H2;
       W = W2;
@@ -817,12 +840,15 @@ a2i2a_status unet_forward(unet *u, const float *x, int h, int w, float t, const 
     }
   }
 
-  /* out */
-  P(P_NORM, group_norm_silu(u->s1, cur, ch, H * W, c->norm_groups, &u->norm_out.w, &u->norm_out.b, c->norm_eps));
-  P(P_CONV3, conv2d(out, u->s1, ch, H, W, &u->conv_out.w, &u->conv_out.b, c->out_channels, 3, 1, 1, 1, 1, 1));
+  /* out, back to [nb][C][h][w] */
+  P(P_NORM, group_norm_batch(u->s1, cur, ch, nb, H * W, c->norm_groups, &u->norm_out.w, &u->norm_out.b, c->norm_eps, 1));
+  P(P_CONV3, conv2d_batch(u->xin, u->s1, nb, ch, H, W, &u->conv_out.w, &u->conv_out.b, c->out_channels, 3, 1, 1, 1, 0));
+  for (int co = 0; co < c->out_channels; co++)
+    for (int i = 0; i < nb; i++)
+      memcpy(out + ((size_t)i * c->out_channels + co) * hw0, u->xin + ((size_t)co * nb + i) * hw0, hw0 * sizeof(float));
   if (prof_on) {
     double total = prof_now() - t_start, acc = 0;
-    fprintf(stderr, "unet %dx%d: %.3f s%s:", h, w, total, prof_cpu ? " CPU" : "");
+    fprintf(stderr, "unet %dx%d x%d: %.3f s%s:", h, w, nb, total, prof_cpu ? " CPU" : "");
     for (int k = 0; k < P_N; k++) {
       fprintf(stderr, " %s %.3f", prof_names[k], prof_t[k]);
       acc += prof_t[k];
@@ -830,6 +856,10 @@ a2i2a_status unet_forward(unet *u, const float *x, int h, int w, float t, const 
     fprintf(stderr, " untimed %.3f\n", total - acc);
   }
   return A2I2A_OK;
+}
+
+a2i2a_status unet_forward(unet *u, const float *x, int h, int w, float t, const float *ctx, int n_ctx, float *out) {
+  return unet_forward_batch(u, 1, x, h, w, &t, ctx, n_ctx, out);
 }
 
 /* ------------------------------------------------------------------------ cost */

@@ -1,4 +1,4 @@
-/* SD's UNet (diffusers UNet2DConditionModel), one batch element per call.
+/* SD's UNet (diffusers UNet2DConditionModel), one batch element per call or a small batch.
  * SHARED INTERFACE (pipeline, bench): extend, do not change. */
 #ifndef A2I2A_UNET_H
 #define A2I2A_UNET_H
@@ -17,6 +17,14 @@ a2i2a_status unet_forward(unet *u, const float *x, int h, int w, float t, const 
 /* ---- additions (unet.c) ---- */
 
 #define UNET_MAX_LEVELS 8
+#define UNET_MAX_BATCH 4
+
+/* nb images at once (1..UNET_MAX_BATCH), as diffusers' batch: x [nb][4][h][w], t [nb],
+ * ctx [nb][n_ctx][context_dim] -> out [nb][4][h][w]. Each image's result is unet_forward's on
+ * it alone (up to float rounding); the batch shares every weight read, which is what makes
+ * classifier-free guidance's [uncond, cond] pair cheaper together than one after the other. */
+a2i2a_status unet_forward_batch(unet *u, int nb, const float *x, int h, int w, const float *t, const float *ctx,
+                                int n_ctx, float *out);
 
 /* The architecture, as diffusers' config.json spells it, or as inferred from the tensor shapes
  * of a single-file LDM checkpoint. Per-level lists are in down-block order (level 0 = full

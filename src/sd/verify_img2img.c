@@ -154,8 +154,8 @@ static void run_end_to_end(icase *c, struct a2i2a_model *mdl, const sd_i2i_confi
   free(ls), free(fl), free(dec), free(outf), free(chw);
 }
 
-static void run_teacher(icase *c, struct a2i2a_model *mdl, const sd_i2i_config *cfg, const float *embeds, int nctx,
-                        int hidden) {
+/* embeds: [negative, prompt], each [nctx][hidden] */
+static void run_teacher(icase *c, struct a2i2a_model *mdl, const sd_i2i_config *cfg, const float *embeds, int nctx) {
   size_t nsteps_in = numel_of(c, "unet_input"), nl = numel_of(c, "latents_start");
   const st_tensor *tt = st_find(&c->f, "timesteps");
   const st_tensor *lt = st_find(&c->f, "latents_start");
@@ -177,13 +177,13 @@ static void run_teacher(icase *c, struct a2i2a_model *mdl, const sd_i2i_config *
     goto done;
   }
   /* the UNet on every stored input, batch [uncond, cond] = embeds [negative, prompt] */
-  for (int i = 0; i < n; i++)
-    for (int b = 0; b < 2; b++)
-      if (unet_forward(mdl->unet, uin + ((size_t)i * 2 + b) * nl, h, w, tsteps[i], embeds + (size_t)b * nctx * hidden,
-                       nctx, got + ((size_t)i * 2 + b) * nl)) {
-        verify_error(c->v, label, a2i2a_last_error());
-        goto done;
-      }
+  for (int i = 0; i < n; i++) {
+    float tt[2] = {tsteps[i], tsteps[i]};
+    if (unet_forward_batch(mdl->unet, 2, uin + (size_t)i * 2 * nl, h, w, tt, embeds, nctx, got + (size_t)i * 2 * nl)) {
+      verify_error(c->v, label, a2i2a_last_error());
+      goto done;
+    }
+  }
   cmp(c, "teacher", "unet_output", got, uout, (size_t)n * 2 * nl, "final_latents", 1e-3);
   for (int i = 0; i < n; i++)
     sd_cfg_combine(uout + (size_t)i * 2 * nl, uout + ((size_t)i * 2 + 1) * nl, (float)cfg->guidance, gg + (size_t)i * nl,
@@ -288,7 +288,7 @@ void verify_img2img(verify_ctx *v, const char *json_path, const char *stem) {
   }
   cmp(&c, "text", "prompt_embeds", mine, embeds, ne, "prompt_embeds", 5e-5);
 
-  run_teacher(&c, mdl, &cfg, embeds, CLIP_CTX, hidden);
+  run_teacher(&c, mdl, &cfg, embeds, CLIP_CTX);
 
   /* end to end, recorded noise in draw order: VAE sample, add_noise, then the steps' */
   size_t n1 = numel_of(&c, "vae_sample_noise"), n2 = numel_of(&c, "img2img_noise"), n3 = numel_of(&c, "step_noise");

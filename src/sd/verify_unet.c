@@ -62,6 +62,15 @@ static void run_case(verify_ctx *v, const cJSON *man, const st_file *g, unet *u,
     }
   snprintf(key, sizeof key, "%s.output", c);
   verify_compare(v, name, got, ref, ts->numel, verify_tolerance(man, key, 5e-5));
+  /* the same case as one batch, the way classifier-free guidance runs it */
+  if (B > 1 && B <= UNET_MAX_BATCH) {
+    if (unet_forward_batch(u, B, x, H, W, t, ctx, nctx, got)) {
+      verify_error(v, name, a2i2a_last_error());
+      goto done;
+    }
+    snprintf(name, sizeof name, "%s.%s.output_as_one_batch", label, c);
+    verify_compare(v, name, got, ref, ts->numel, verify_tolerance(man, key, 5e-5));
+  }
 
   /* time features and time MLP, where the case stores them */
   int c0 = cfg->block_out_channels[0], td = cfg->time_embed_dim;
