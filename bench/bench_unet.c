@@ -151,7 +151,7 @@ static double sgemm_ceiling(void) {
 
 int main(int argc, char **argv) {
   const char *model = NULL;
-  int threads = 2, reps = 2, nsizes = 0, sizes[16][2], flops_only = 0;
+  int threads = 2, reps = 2, nsizes = 0, sizes[16][2], flops_only = 0, nb = 1;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
@@ -160,11 +160,14 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--winograd-min-pixels") && i + 1 < argc)
       kernels_tune_winograd_min_pixels((size_t)atol(argv[++i]));
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--batch") && i + 1 < argc && (nb = atoi(argv[++i])) >= 1 && nb <= UNET_MAX_BATCH) continue;
     else if (!strcmp(argv[i], "--size") && i + 1 < argc && nsizes < 16 &&
              sscanf(argv[++i], "%dx%d", &sizes[nsizes][0], &sizes[nsizes][1]) == 2)
       nsizes++;
     else {
-      fprintf(stderr, "usage: bench_unet [--model PATH] [--threads N] [--reps N] [--size HxW]... [--flops] [--no-winograd] [--winograd-min-pixels N]\n");
+      fprintf(stderr, "usage: bench_unet [--model PATH] [--threads N] [--reps N] [--size HxW]... [--batch N] [--flops] [--no-winograd] [--winograd-min-pixels N]\n"
+                      "  --batch N: N images per UNet call, as guidance's [uncond, cond] pair (N = 2); times are\n"
+                      "  reported per call and per image\n");
       return 2;
     }
   }
@@ -176,7 +179,7 @@ int main(int argc, char **argv) {
   a2i2a_set_threads(threads);
   char la[128];
   loadavg(la, sizeof la);
-  printf("threads %d, load average at start: %s\n", threads, la);
+  printf("threads %d, %s, load average at start: %s\n", threads, a2i2a_blas_kernels(), la);
   double ceiling = sgemm_ceiling();
   printf("sgemm ceiling (2048^3, %d threads): %.1f GFLOP/s\n", threads, ceiling);
 
@@ -192,22 +195,25 @@ int main(int argc, char **argv) {
   }
   printf("model: %s (ready in %.1f s)\n", model ? model : m.name, now() - t0);
   int nctx = 77, dctx = unet_context_dim(u);
-  float *ctx = malloc(sizeof(float) * nctx * dctx);
-  for (int i = 0; i < nctx * dctx; i++) ctx[i] = (float)((int)(xorshift() % 2001) - 1000) / 1000.0f;
+  float *ctx = malloc(sizeof(float) * nctx * dctx * nb);
+  for (int i = 0; i < nctx * dctx * nb; i++) ctx[i] = (float)((int)(xorshift() % 2001) - 1000) / 1000.0f;
   for (int s = 0; s < nsizes && flops_only; s++)
     printf("latent %dx%d: %.1f GFLOP\n", sizes[s][0], sizes[s][1], unet_flops(u, sizes[s][0], sizes[s][1], nctx) / 1e9);
   for (int s = 0; s < nsizes && !flops_only; s++) {
     int h = sizes[s][0], w = sizes[s][1];
-    size_t n = (size_t)4 * h * w;
+    size_t n = (size_t)4 * h * w * nb;
+    float tb[UNET_MAX_BATCH];
     float *x = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * n);
     for (size_t i = 0; i < n; i++) x[i] = (float)((int)(xorshift() % 2001) - 1000) / 1000.0f;
     t0 = now();
-    st = unet_forward(u, x, h, w, 500.0f, ctx, nctx, y);
+    for (int i = 0; i < nb; i++) tb[i] = 500.0f;
+    st = unet_forward_batch(u, nb, x, h, w, tb, ctx, nctx, y);
     double first = now() - t0, best = 1e9, sum = 0, cpu_best = 1e9;
     for (int r = 0; r < reps && !st; r++) {
       t0 = now();
       double c0 = cpu_now();
-      st = unet_forward(u, x, h, w, 999.0f - 100 * r, ctx, nctx, y);
+      for (int i = 0; i < nb; i++) tb[i] = 999.0f - 100 * r;
+      st = unet_forward_batch(u, nb, x, h, w, tb, ctx, nctx, y);
       double t = now() - t0, c = cpu_now() - c0;
       sum += t;
       best = t < best ? t : best;
@@ -217,12 +223,13 @@ int main(int argc, char **argv) {
       fprintf(stderr, "bench_unet: %s\n", a2i2a_last_error());
       return 1;
     }
-    double gf = unet_flops(u, h, w, nctx) / 1e9;
+    double gf = nb * unet_flops(u, h, w, nctx) / 1e9;
     loadavg(la, sizeof la);
-    printf("latent %dx%d (%dx%d px): %.1f GFLOP; first %.2f s, best %.2f s, mean %.2f s over %d; %.1f GFLOP/s = "
-           "%.0f%% of sgemm; CPU %.2f s (all threads); buffers %.0f MB; load %s\n",
-           h, w, w * 8, h * 8, gf, first, best, sum / reps, reps, gf / best, 100 * gf / best / ceiling, cpu_best,
-           unet_buffer_bytes(u) / 1e6, la);
+    printf("latent %dx%d (%dx%d px) x%d: %.1f GFLOP; first %.2f s, best %.2f s, mean %.2f s over %d", h, w, w * 8,
+           h * 8, nb, gf, first, best, sum / reps, reps);
+    if (nb > 1) printf(" (per image: best %.2f s, mean %.2f s)", best / nb, sum / reps / nb);
+    printf("; %.1f GFLOP/s = %.0f%% of sgemm; CPU %.2f s (all threads); buffers %.0f MB; load %s\n", gf / best,
+           100 * gf / best / ceiling, cpu_best, unet_buffer_bytes(u) / 1e6, la);
     free(x);
     free(y);
   }

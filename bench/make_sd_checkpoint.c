@@ -9,7 +9,8 @@
  *                                             OpenCLIP ViT-H/14 text tower (24 layers, 1024 wide)
  *                                             under cond_stage_model.model.*
  * Weights are uniform with variance 1/fan_in (activations stay O(1)), norm scales 1, biases 0,
- * embeddings ±0.02. About 2.1 GB (sd15) and 2.6 GB (sd21): do not commit them. */
+ * embeddings ±0.02. About 2.1 GB (sd15) and 2.6 GB (sd21): do not commit them. --f32 writes
+ * float32 weights instead (4.3 GB for sd15), like the full-precision downloads. */
 /* names are far shorter than the buffers; the truncation warnings are noise here */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #include <immintrin.h>
@@ -285,6 +286,8 @@ static int ends(const char *s, const char *suf) {
   return a >= b && !strcmp(s + a - b, suf);
 }
 
+static int f32; /* --f32: float32 weights, as in the official full-precision downloads */
+
 static void write_tensor(FILE *f, const tdesc *t) {
   size_t n = numel(t);
   if (t->i64) {
@@ -306,6 +309,10 @@ static void write_tensor(FILE *f, const tdesc *t) {
   for (size_t i0 = 0; i0 < n; i0 += 1 << 16) {
     size_t m = n - i0 < (1 << 16) ? n - i0 : (1 << 16);
     for (size_t i = 0; i < m; i++) fb[i] = amp ? ((float)rnd32() * (2.0f / 4294967296.0f) - 1.0f) * amp : fill;
+    if (f32) {
+      fwrite(fb, 4, m, f);
+      continue;
+    }
     size_t i = 0;
     for (; i + 8 <= m; i += 8)
       _mm_storeu_si128((__m128i *)(buf + i), _mm256_cvtps_ph(_mm256_loadu_ps(fb + i), _MM_FROUND_TO_NEAREST_INT));
@@ -317,8 +324,12 @@ static void write_tensor(FILE *f, const tdesc *t) {
 static int cmp_name(const void *a, const void *b) { return strcmp(((const tdesc *)a)->name, ((const tdesc *)b)->name); }
 
 int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "--f32")) {
+    f32 = 1;
+    argv++, argc--;
+  }
   if (argc != 3 || (strcmp(argv[1], "sd15") && strcmp(argv[1], "sd21"))) {
-    fprintf(stderr, "usage: %s sd15|sd21 OUT.safetensors\n", argv[0]);
+    fprintf(stderr, "usage: %s [--f32] sd15|sd21 OUT.safetensors\n", argv[0]);
     return 2;
   }
   int sd2 = !strcmp(argv[1], "sd21");
@@ -332,9 +343,9 @@ int main(int argc, char **argv) {
   char *h = malloc(hcap);
   hl += sprintf(h + hl, "{\"__metadata__\":{\"format\":\"pt\",\"note\":\"random weights, a2i2a bench\"}");
   for (int i = 0; i < nt; i++) {
-    size_t n = numel(&T[i]), bytes = n * (T[i].i64 ? 8 : 2);
+    size_t n = numel(&T[i]), bytes = n * (T[i].i64 ? 8 : f32 ? 4 : 2);
     params += T[i].i64 ? 0 : n;
-    hl += sprintf(h + hl, ",\"%s\":{\"dtype\":\"%s\",\"shape\":[", T[i].name, T[i].i64 ? "I64" : "F16");
+    hl += sprintf(h + hl, ",\"%s\":{\"dtype\":\"%s\",\"shape\":[", T[i].name, T[i].i64 ? "I64" : f32 ? "F32" : "F16");
     for (int d = 0; d < T[i].ndim; d++) hl += sprintf(h + hl, "%s%lld", d ? "," : "", (long long)T[i].shape[d]);
     hl += sprintf(h + hl, "],\"data_offsets\":[%zu,%zu]}", off, off + bytes);
     off += bytes;

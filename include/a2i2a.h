@@ -41,6 +41,8 @@ void a2i2a_free(void *p);
 /* Threads used by the numeric kernels (OpenMP and OpenBLAS together); 0 = physical cores. */
 void a2i2a_set_threads(int n);
 int a2i2a_get_threads(void);
+/* Which matrix-multiply kernels run, e.g. "OpenBLAS SkylakeX kernels" (for reports). */
+const char *a2i2a_blas_kernels(void);
 
 /* ------------------------------------------------------------------------ a2i: audio → image */
 

@@ -41,7 +41,7 @@ int main(int argc, char **argv) {
     return EXIT_OK;
   }
   if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
-    printf("a2i2a %s\n", a2i2a_version());
+    printf("a2i2a %s\n%s\n", a2i2a_version(), a2i2a_blas_kernels());
     return EXIT_OK;
   }
   for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)

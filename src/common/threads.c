@@ -7,8 +7,18 @@
 
 void openblas_set_num_threads(int num_threads);
 
-/* Physical cores: hyper-threads share the FMA units the kernels saturate, so they only add
- * contention. Counted from unique (physical id, core id) pairs. */
+/* OpenBLAS's name for the kernels it chose at load (OPENBLAS_CORETYPE overrides it); weak, so
+ * that another BLAS links too. */
+extern char *openblas_get_corename(void) __attribute__((weak));
+
+const char *a2i2a_blas_kernels(void) {
+  static _Thread_local char desc[64];
+  const char *core = openblas_get_corename ? openblas_get_corename() : NULL;
+  if (!core) return "BLAS kernels unknown";
+  snprintf(desc, sizeof desc, "OpenBLAS %s kernels", core);
+  return desc;
+}
+
 static int physical_cores(void) {
   FILE *f = fopen("/proc/cpuinfo", "r");
   int n = 0;
