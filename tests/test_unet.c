@@ -1,6 +1,6 @@
 /* The UNet against the unet_sd1/unet_sd2 fixtures (README §4.3, §7.3), the LDM single file's
  * inferred config against the diffusers folder's, buffer reuse across latent sizes, and
- * refusals of incomplete or foreign models. */
+ * refusals of incomplete or foreign models; the fixtures' images in batches (unet_forward_batch). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +60,44 @@ static float *run_case(unet *u, const st_file *g, const char *c, size_t *numel) 
   return out;
 }
 
+/* Case c's images as one batch, in the order idx (repeats allowed): each image must match its
+ * golden output as it does alone, whatever its neighbours (their timesteps and contexts differ). */
+static void batch_case(unet *u, const st_file *g, const char *c, const int *idx, int nb, double tol,
+                       const char *model_rel) {
+  char k[64];
+  snprintf(k, sizeof k, "%s.sample", c);
+  const st_tensor *ts = st_find(g, k);
+  snprintf(k, sizeof k, "%s.encoder_hidden_states", c);
+  const st_tensor *te = st_find(g, k);
+  if (!ts || !te) {
+    CHECK(0, "%s: case %s missing", model_rel, c);
+    return;
+  }
+  float *ctx = golden(g, k, NULL);
+  snprintf(k, sizeof k, "%s.sample", c);
+  float *x = golden(g, k, NULL);
+  snprintf(k, sizeof k, "%s.timesteps", c);
+  float *t = golden(g, k, NULL);
+  snprintf(k, sizeof k, "%s.output", c);
+  float *ref = golden(g, k, NULL);
+  int H = (int)ts->shape[2], W = (int)ts->shape[3], nctx = (int)te->shape[1], dctx = (int)te->shape[2];
+  size_t per = ts->numel / ts->shape[0], pc = (size_t)nctx * dctx;
+  float *bx = malloc(nb * per * sizeof(float)), *bc = malloc(nb * pc * sizeof(float)), bt[UNET_MAX_BATCH];
+  float *out = malloc(nb * per * sizeof(float));
+  for (int i = 0; i < nb; i++) {
+    memcpy(bx + i * per, x + idx[i] * per, per * sizeof(float));
+    memcpy(bc + i * pc, ctx + idx[i] * pc, pc * sizeof(float));
+    bt[i] = t[idx[i]];
+  }
+  a2i2a_status st = unet_forward_batch(u, nb, bx, H, W, bt, bc, nctx, out);
+  CHECK(st == A2I2A_OK, "unet_forward_batch: %s", a2i2a_last_error());
+  for (int i = 0; i < nb && !st; i++) {
+    float d = max_abs_diff(out + i * per, ref + idx[i] * per, per);
+    CHECK(d <= tol, "%s case %s as image %d of a batch of %d: max abs %g > %g", model_rel, c, i, nb, d, tol);
+  }
+  free(x), free(ctx), free(t), free(ref), free(bx), free(bc), free(out);
+}
+
 static void against_golden(const char *model_rel, const char *golden_rel, double tol_a, double tol_b,
                            float **keep_b) {
   sd_model m;
@@ -90,6 +128,14 @@ static void against_golden(const char *model_rel, const char *golden_rel, double
   CHECK(unet_buffer_bytes(u) == bytes_b && bytes_b > 0, "%s: buffers %zu then %zu bytes for one size", model_rel,
         bytes_b, unet_buffer_bytes(u));
   free(b2);
+  /* batches: the case's two images reversed and one repeated, then the largest batch */
+  static const int order3[] = {1, 0, 1}, order4[] = {0, 1, 1, 0};
+  batch_case(u, &g, "b", order3, 3, tol_b, model_rel);
+  batch_case(u, &g, "a", order4, UNET_MAX_BATCH, tol_a, model_rel);
+  float t5[UNET_MAX_BATCH + 1] = {0}, dummy[4];
+  CHECK(unet_forward_batch(u, UNET_MAX_BATCH + 1, dummy, 1, 1, t5, dummy, 1, dummy) == A2I2A_ERR_PARAM &&
+            unet_forward_batch(u, 0, dummy, 1, 1, t5, dummy, 1, dummy) == A2I2A_ERR_PARAM,
+        "%s: batches of 0 or more than %d images are refused", model_rel, UNET_MAX_BATCH);
   /* time features: the frequency table is torch's to the bit */
   int nf;
   const float *f = unet_time_freqs(u, &nf);
