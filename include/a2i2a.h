@@ -108,6 +108,8 @@ typedef struct {
   const char *spacing;  /* NULL = the sampler's diffusers default */
   uint64_t seed;
   int clip_skip;        /* 0/1 = last layer */
+  const char *prediction; /* "epsilon" or "v": what the UNet predicts; NULL = the model's (its
+                             scheduler config; a single SD 2.x file: v, as diffusers assumes) */
   int width, height;    /* 0 = the image's size rounded down to a multiple of 8 */
   int progress;         /* 0 = a live line when stderr is a terminal, 1 = plain lines, -1 = none */
 } a2i2a_i2i_params;

@@ -65,6 +65,13 @@ run_neg g1a 1 "first negative" && run_neg g1b 1 "another negative" && run_neg g2
   && run_neg g2b 2 "another negative" || bad "guidance runs"
 [ "$("$A2I2A_PNGDIFF" "$T/g1a.png" "$T/g1b.png" | cut -d' ' -f3)" = 0 ] && ok || bad "guidance 1 used the negative prompt"
 [ "$("$A2I2A_PNGDIFF" "$T/g2a.png" "$T/g2b.png" | cut -d' ' -f3)" != 0 ] && ok || bad "guidance 2 ignored the negative prompt"
+# --prediction: tiny-sd2's config says v; naming v changes nothing, epsilon changes the picture,
+# and the PNG records what was used
+pred() { "$A2I2A" i2i "$FX/golden/img2img_sd2_ddim_init.png" -o "$T/p$1.png" -m "$FX/tiny-sd2" --steps 3 --seed 4 --quiet $2; }
+pred d "" && pred v "--prediction v" && pred e "--prediction epsilon" || bad "--prediction runs"
+cmp -s "$T/pd.png" "$T/pv.png" && ok || bad "--prediction v differs from tiny-sd2's own v-prediction"
+[ "$("$A2I2A_PNGDIFF" "$T/pd.png" "$T/pe.png" | cut -d' ' -f3)" != 0 ] && ok || bad "--prediction epsilon changed nothing"
+grep -aq '"prediction":"epsilon"' "$T/pe.png" && grep -aq '"prediction":"v"' "$T/pd.png" && ok || bad "the PNG does not record the prediction"
 # a prompt over 75 tokens is cut, with a warning (80 words: 5 too many)
 "$A2I2A" i2i "$FX/golden/${c}_init.png" -o "$T/long.png" -m "$FX/tiny-sd1" --steps 2 --strength 0.5 --seed 1 \
   --prompt "$(printf 'word %.0s' $(seq 1 80))" 2>"$T/err" && grep -q "5 tokens over" "$T/err" && ok || bad "no truncation warning: $(cat "$T/err")"
@@ -104,6 +111,7 @@ refuse 2 "unknown sampler" "unknown sampler" -- "$IMG" -o "$T/none.png" -m "$FX/
 refuse 2 "spacing" "bad spacing" -- "$IMG" -o "$T/none.png" -m "$FX/tiny-sd1" --spacing sideways
 refuse 2 "strength" "strength out of range" -- "$IMG" -o "$T/none.png" -m "$FX/tiny-sd1" --strength 1.5
 refuse 2 "rng" "unknown generator" -- "$IMG" -o "$T/none.png" -m "$FX/tiny-sd1" --rng philox
+refuse 2 "prediction" "unknown prediction" -- "$IMG" -o "$T/none.png" -m "$FX/tiny-sd1" --prediction eps
 refuse 2 "output" "no output" -- "$IMG" -m "$FX/tiny-sd1"
 printf 'not a picture' >"$T/bad.png"
 refuse 1 "bad.png" "not a picture" -- "$T/bad.png" -o "$T/none.png" -m "$FX/tiny-sd1" --steps 2

@@ -35,6 +35,16 @@ ok "no temporary folder left" '[ -z "$(ls -A "$T/a" | grep "^\.")" ]'
 ok "replay exits 0 ($(cat "$T/err"))" '[ $rc -eq 0 ]'
 for f in "$T"/a/*.png "$T"/a/*.wav; do ok "replay: $(basename "$f") identical" 'cmp -s "$f" "$T/b/$(basename "$f")"'; done
 
+# --prediction overrides the model's (tiny-sd1: epsilon), is recorded, and is replayed
+"$A2I2A" run "$IN" -o "$T/p" --model "$MODEL" $SMALL --readings red --prediction v 2>"$T/err"; rc=$?
+ok "run --prediction v exits 0 ($(cat "$T/err"))" '[ $rc -eq 0 ]'
+ok "run.json records the prediction" 'grep -q "\"prediction\":[[:space:]]*\"v\"" "$T/p/run.json"'
+ok "v-prediction paints another picture" '! cmp -s "$T/p/art.png" "$T/a/art.png"'
+(cd "$T" && "$A2I2A" run --replay p/run.json -o p2 2>"$T/err"); rc=$?
+ok "replay with --prediction: identical art ($(cat "$T/err"))" '[ $rc -eq 0 ] && cmp -s "$T/p/art.png" "$T/p2/art.png"'
+"$A2I2A" run "$IN" -o "$T/pbad" --model "$MODEL" $SMALL --prediction x 2>"$T/err"; rc=$?
+ok "run --prediction x: usage error, one line" '[ $rc -eq 2 ] && grep -q "prediction" "$T/err" && [ ! -e "$T/pbad" ]'
+
 # nothing is replaced without --force, and a refused run changes nothing
 before=$(sha256sum "$T"/a/* | sha256sum)
 "$A2I2A" run "$IN" -o "$T/a" --model "$MODEL" $SMALL 2>"$T/err"; rc=$?

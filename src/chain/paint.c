@@ -92,7 +92,8 @@ a2i2a_status chain_paint(struct a2i2a_model *mdl, const char *in_png, const char
               have / 1e9);
     goto done;
   }
-  if ((st = sched_config_for_sampler(mdl->m.scheduler_config, p->sampler ? p->sampler : "pndm", p->spacing, &cfg.sched)))
+  if ((st = sched_config_for_sampler(mdl->m.scheduler_config, p->sampler ? p->sampler : "pndm", p->spacing, &cfg.sched)) ||
+      (st = sched_override_prediction(&cfg.sched, p->prediction)))
     goto done;
   if ((st = encode(mdl, p->prompt ? p->prompt : "", p->clip_skip, &cond))) goto done;
   if (p->guidance > 1 && (st = encode(mdl, p->negative_prompt ? p->negative_prompt : "", p->clip_skip, &uncond)))

@@ -105,6 +105,7 @@ a2i2a_status chain_runjson_write(const char *path, const chain_record *r, int fo
   add_str(i, "spacing", p->i2i.spacing);
   add_u64(i, "seed", p->i2i.seed);
   add_num(i, "clip_skip", p->i2i.clip_skip);
+  add_str(i, "prediction", p->i2i.prediction);
   add_num(i, "width", p->i2i.width);
   add_num(i, "height", p->i2i.height);
 
@@ -284,6 +285,8 @@ a2i2a_status chain_runjson_read(const char *path, chain_record *rec) {
   p->i2i.spacing = get_str(&rd, i, "i2i", "spacing", 1);
   p->i2i.seed = get_u64(&rd, i, "i2i", "seed");
   p->i2i.clip_skip = get_int(&rd, i, "i2i", "clip_skip");
+  /* absent from run.json files written before it existed: the model's own */
+  p->i2i.prediction = cJSON_GetObjectItemCaseSensitive(i, "prediction") ? get_str(&rd, i, "i2i", "prediction", 1) : NULL;
   p->i2i.width = get_int(&rd, i, "i2i", "width");
   p->i2i.height = get_int(&rd, i, "i2i", "height");
 

@@ -35,6 +35,9 @@ static void usage(FILE *f) {
           "      --seed N          random seed, 0..2^64-1 (default: random, and printed)\n"
           "      --rng torch       the generator: PyTorch's CPU torch.randn (the only one, the default)\n"
           "      --clip-skip N     use the text encoder's N-th layer from the end (default: 1, the last)\n"
+          "      --prediction P    what the model predicts, epsilon or v (default: its scheduler config;\n"
+          "                        a single SD 2.x file: v, as diffusers assumes — SD 2.x-base and\n"
+          "                        SD-Turbo files need epsilon)\n"
           "      --width N, --height N\n"
           "                        working size, rounded down to multiples of 8; one alone keeps the\n"
           "                        aspect ratio (default: the image's size rounded down to multiples of 8)\n"
@@ -55,7 +58,7 @@ static uint64_t random_seed(void) {
 }
 
 int cmd_i2i(int argc, char **argv) {
-  enum { O_STEPS = 256, O_SAMPLER, O_SPACING, O_SEED, O_RNG, O_CLIP, O_W, O_H, O_THREADS };
+  enum { O_STEPS = 256, O_SAMPLER, O_SPACING, O_SEED, O_RNG, O_CLIP, O_W, O_H, O_THREADS, O_PRED };
   static const struct option opts[] = {{"output", required_argument, 0, 'o'},
                                        {"model", required_argument, 0, 'm'},
                                        {"prompt", required_argument, 0, 'p'},
@@ -68,6 +71,7 @@ int cmd_i2i(int argc, char **argv) {
                                        {"seed", required_argument, 0, O_SEED},
                                        {"rng", required_argument, 0, O_RNG},
                                        {"clip-skip", required_argument, 0, O_CLIP},
+                                       {"prediction", required_argument, 0, O_PRED},
                                        {"width", required_argument, 0, O_W},
                                        {"height", required_argument, 0, O_H},
                                        {"threads", required_argument, 0, O_THREADS},
@@ -116,6 +120,11 @@ int cmd_i2i(int argc, char **argv) {
     case O_RNG:
       if (strcmp(optarg, "torch"))
         return cli_usage_error("i2i", "--rng: '%s' is not a generator here (torch is the only one)", optarg);
+      break;
+    case O_PRED:
+      if (strcmp(optarg, "epsilon") && strcmp(optarg, "v"))
+        return cli_usage_error("i2i", "--prediction: '%s' is not epsilon or v", optarg);
+      p.prediction = optarg;
       break;
     case O_CLIP:
       if (cli_int("i2i", "--clip-skip", optarg, 1, 12, &v)) return EXIT_USAGE;

@@ -53,6 +53,8 @@ static void usage(FILE *f) {
           "  --sampler NAME          pndm, ddim, euler, euler-a, lms, dpm++2m, dpm++2m-karras, lcm (preset)\n"
           "  --spacing NAME          timestep spacing (sampler's diffusers default)\n"
           "  --clip-skip N           text encoder layers to skip (0 = none)\n"
+          "  --prediction P          epsilon or v: what the model predicts (default: its config; a\n"
+          "                          single SD 2.x file: v; SD 2.x-base/SD-Turbo files need epsilon)\n"
           "  --seed N                seed of the painting and the readings (preset: 1234)\n"
           "  --seeds A,B,...         several seeds, one run each\n"
           "  --variations N          N runs with seeds SEED, SEED+1, ...\n\n"
@@ -67,7 +69,7 @@ static void usage(FILE *f) {
 enum {
   O_PRESET = 256, O_FORCE, O_THREADS, O_NOSHEET, O_REPLAY, O_STYLE, O_COLORMAP, O_STEREO, O_DBRANGE, O_FMIN, O_FMAX,
   O_SPECW, O_SPECH, O_MAXSEC, O_CLIP, O_OVERLAP, O_MODEL, O_PROMPT, O_PPRESET, O_NEG, O_STRENGTH, O_GUIDANCE, O_STEPS,
-  O_SAMPLER, O_SPACING, O_CLIPSKIP, O_SEED, O_SEEDS, O_VARIATIONS, O_READINGS, O_GLITERS, O_BITS, O_TIMINGS
+  O_SAMPLER, O_SPACING, O_CLIPSKIP, O_SEED, O_SEEDS, O_VARIATIONS, O_READINGS, O_GLITERS, O_BITS, O_TIMINGS, O_PRED
 };
 
 enum { MAX_LIST = 256 };
@@ -115,6 +117,7 @@ int cmd_run(int argc, char **argv) {
       {"guidance", required_argument, 0, O_GUIDANCE}, {"steps", required_argument, 0, O_STEPS},
       {"sampler", required_argument, 0, O_SAMPLER}, {"spacing", required_argument, 0, O_SPACING},
       {"clip-skip", required_argument, 0, O_CLIPSKIP}, {"seed", required_argument, 0, O_SEED},
+      {"prediction", required_argument, 0, O_PRED},
       {"seeds", required_argument, 0, O_SEEDS},    {"variations", required_argument, 0, O_VARIATIONS},
       {"readings", required_argument, 0, O_READINGS}, {"gl-iters", required_argument, 0, O_GLITERS},
       {"bits", required_argument, 0, O_BITS},      {"help", no_argument, 0, 'h'},
@@ -177,6 +180,11 @@ int cmd_run(int argc, char **argv) {
     case O_SAMPLER: p.i2i.sampler = optarg; break;
     case O_SPACING: p.i2i.spacing = optarg; break;
     case O_CLIPSKIP: if (cli_int(C, "--clip-skip", optarg, 0, 11, &l)) return EXIT_USAGE; p.i2i.clip_skip = (int)l; break;
+    case O_PRED:
+      if (strcmp(optarg, "epsilon") && strcmp(optarg, "v"))
+        return cli_usage_error(C, "--prediction: '%s' is not epsilon or v", optarg);
+      p.i2i.prediction = optarg;
+      break;
     case O_SEED:
       if (cli_u64(C, "--seed", optarg, &p.i2i.seed)) return EXIT_USAGE;
       seed_given = 1;

@@ -170,6 +170,7 @@ static a2i2a_status check_params(const a2i2a_i2i_params *p, const a2i2a_model *m
   c->strength = p->strength;
   c->guidance = p->guidance;
   a2i2a_status st = sched_config_for_sampler(m->m.scheduler_config, p->sampler ? p->sampler : "pndm", p->spacing, &c->sched);
+  if (!st) st = sched_override_prediction(&c->sched, p->prediction);
   if (st) return st;
   /* diffusers would set up the scheduler only now; its refusals (LCM beyond its original
    * steps) come before any work */
@@ -320,6 +321,7 @@ cJSON *sd_i2i_settings_json(struct a2i2a_model *m, const a2i2a_i2i_params *p, co
   cJSON_AddStringToObject(j, "sampler", p->sampler ? p->sampler : "pndm");
   cJSON_AddStringToObject(j, "spacing", spacing);
   cJSON_AddNumberToObject(j, "clip_skip", p->clip_skip);
+  cJSON_AddStringToObject(j, "prediction", p->prediction ? p->prediction : m->m.v_prediction ? "v" : "epsilon");
   cJSON_AddNumberToObject(j, "width", W);
   cJSON_AddNumberToObject(j, "height", H);
   cJSON_AddStringToObject(j, "rng", "torch");

@@ -209,6 +209,14 @@ a2i2a_status sched_config_for_sampler(const cJSON *cfg, const char *sampler, con
   return A2I2A_OK;
 }
 
+a2i2a_status sched_override_prediction(sched_config *c, const char *name) {
+  if (!name) return A2I2A_OK;
+  if (!strcmp(name, "epsilon")) c->prediction = PRED_EPSILON;
+  else if (!strcmp(name, "v")) c->prediction = PRED_V;
+  else return fail(A2I2A_ERR_PARAM, "prediction '%s': must be epsilon or v", name);
+  return A2I2A_OK;
+}
+
 /* ------------------------------------------------------------------------ training tables */
 
 struct sched {

@@ -63,6 +63,10 @@ a2i2a_status sched_config_from_json(const cJSON *cfg, const char *class_name, sc
  * "trailing"; NULL or "" = the class default / config value). */
 a2i2a_status sched_config_for_sampler(const cJSON *cfg, const char *sampler, const char *spacing, sched_config *out);
 a2i2a_status sched_parse_spacing(const char *name, sched_spacing *out);
+/* What the model predicts, overriding its config: "epsilon" or "v" (NULL = keep). A single-file
+ * checkpoint carries no scheduler config, so SD 2.x files are taken as v-prediction, as diffusers'
+ * from_single_file does; SD 2.x-base and SD-Turbo files need "epsilon". */
+a2i2a_status sched_override_prediction(sched_config *c, const char *name);
 const char *sched_spacing_name(sched_spacing s);
 
 typedef struct sched sched;
