@@ -61,6 +61,14 @@ PY
   && [ "$(ls "$T/many" | wc -l)" -eq 2 ] && ok || bad "two readings into a new folder"
 "$A2I2A" i2a "$IMG" -o "$T/many" --reading scan,sines 2>"$T/err"; rc=$?
 [ $rc -eq 1 ] && [ ! -e "$T/many/sines.wav" ] && grep -q "scan.wav" "$T/err" && ok || bad "existing NAME.wav: rc $rc"
+# --force where one output cannot be written (a folder named sines.wav): the files it would
+# have replaced are untouched, nothing new is left, no temporary file either
+cp "$T/many/bend.wav" "$T/bend.keep"; cp "$T/many/scan.wav" "$T/scan.keep"; mkdir "$T/many/sines.wav"
+"$A2I2A" i2a "$IMG" -o "$T/many" --reading bend,scan,sines --rate 8000 --force 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "sines.wav" "$T/err" && [ "$(wc -l <"$T/err")" -eq 1 ] && cmp -s "$T/many/bend.wav" "$T/bend.keep" \
+  && cmp -s "$T/many/scan.wav" "$T/scan.keep" && [ "$(ls -A "$T/many" | wc -l)" -eq 3 ] && ok \
+  || bad "--force with an unwritable output changed the folder: rc $rc, $(cat "$T/err"), $(ls -A "$T/many")"
+rmdir "$T/many/sines.wav"
 "$A2I2A" i2a "$IMG" -o "$T/x" --reading bend,nosuch 2>"$T/err"; rc=$?
 [ $rc -eq 2 ] && [ ! -e "$T/x" ] && grep -q nosuch "$T/err" && ok || bad "unknown reading: rc $rc"
 "$A2I2A" i2a "$IMG" -o "$T/bend.wav" --reading bend,scan 2>/dev/null; [ $? -eq 1 ] && ok || bad "a file as the folder"

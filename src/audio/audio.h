@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 #include "a2i2a.h"
+#include "common/outfile.h"
 
 typedef struct {
   int channels;
@@ -31,6 +32,10 @@ a2i2a_status audio_resample(const audio_buf *in, double rate, audio_buf *out);
  * q = floor(x·2^(bits−1) + d + 0.5) clamped to the integer range. Float WAV keeps values as is
  * (also beyond ±1). */
 a2i2a_status audio_write(const char *path, const audio_buf *a, int bits, uint64_t dither_seed, int force);
+/* audio_write up to the last step: the file is complete in pending->tmp, and path is untouched
+ * until outfile_commit (or outfile_commit_all for several files at once); outfile_abort drops it. */
+a2i2a_status audio_write_pending(outfile *pending, const char *path, const audio_buf *a, int bits,
+                                 uint64_t dither_seed, int force);
 a2i2a_status audio_alloc(audio_buf *a, int channels, int64_t frames, double rate);
 void audio_free(audio_buf *a);
 

@@ -259,6 +259,14 @@ static int ends_with_ci(const char *s, const char *suffix) {
 /* TPDF dither: the sum of two independent uniform draws of ±½ LSB each, drawn from the torch
  * generator in frame order, channel order, two draws per sample. */
 a2i2a_status audio_write(const char *path, const audio_buf *a, int bits, uint64_t dither_seed, int force) {
+  outfile of;
+  a2i2a_status st = audio_write_pending(&of, path, a, bits, dither_seed, force);
+  return st ? st : outfile_commit(&of);
+}
+
+a2i2a_status audio_write_pending(outfile *pending, const char *path, const audio_buf *a, int bits,
+                                 uint64_t dither_seed, int force) {
+  memset(pending, 0, sizeof *pending);
   if (bits == 0) bits = 32;
   int flac = ends_with_ci(path, ".flac");
   if (bits != 16 && bits != 24 && bits != 32) return fail(A2I2A_ERR_PARAM, "%s: unsupported bit depth %d (16, 24 or 32)", path, bits);
@@ -316,5 +324,6 @@ a2i2a_status audio_write(const char *path, const audio_buf *a, int bits, uint64_
     outfile_abort(&of);
     return st;
   }
-  return outfile_commit(&of);
+  *pending = of;
+  return A2I2A_OK;
 }

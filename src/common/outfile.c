@@ -90,6 +90,62 @@ a2i2a_status outfile_commit(outfile *of) {
   return A2I2A_OK;
 }
 
+a2i2a_status outfile_commit_all(outfile *ofs, int n) {
+  char(*bak)[4136] = calloc((size_t)n, sizeof *bak);
+  int *placed = calloc((size_t)n, sizeof *placed);
+  a2i2a_status st = A2I2A_OK;
+  int i = 0;
+  if (!bak || !placed) st = fail(A2I2A_ERR_NOMEM, "out of memory");
+  mode_t um = umask(0);
+  umask(um);
+  for (; i < n && !st; i++) {
+    outfile *of = &ofs[i];
+    if (of->f) {
+      int bad = fflush(of->f) != 0 || ferror(of->f);
+      bad |= fclose(of->f) != 0;
+      of->f = NULL;
+      if (bad) {
+        st = fail(A2I2A_ERR_IO, "%s: write failed: %s", of->path, strerror(errno));
+        break;
+      }
+    }
+    chmod(of->tmp, 0666 & ~um);
+    struct stat sb;
+    if (lstat(of->path, &sb) == 0) { /* the old file goes aside, under a name of our own */
+      char dir[4096];
+      dir_of(of->path, dir, sizeof dir);
+      snprintf(bak[i], sizeof bak[i], "%s/.a2i2a-backup.XXXXXX", dir);
+      int fd = mkstemp(bak[i]);
+      if (fd < 0 || (close(fd), rename(of->path, bak[i]) != 0)) {
+        st = fail(A2I2A_ERR_IO, "%s: cannot move the old file aside: %s", of->path, strerror(errno));
+        if (fd >= 0) unlink(bak[i]);
+        bak[i][0] = 0;
+        break;
+      }
+    }
+    if (rename(of->tmp, of->path) != 0) {
+      st = fail(A2I2A_ERR_IO, "%s: cannot rename into place: %s", of->path, strerror(errno));
+      break;
+    }
+    placed[i] = 1;
+    of->tmp[0] = 0;
+  }
+  if (st && bak && placed) { /* back to how it was, newest first */
+    for (int j = i < n ? i : n - 1; j >= 0; j--) {
+      if (placed[j] && !bak[j][0]) unlink(ofs[j].path);
+      if (bak[j][0]) rename(bak[j], ofs[j].path); /* replaces the new file, if placed */
+      bak[j][0] = 0;
+    }
+  }
+  for (int j = 0; j < n; j++) {
+    if (bak && bak[j][0]) unlink(bak[j]);
+    outfile_abort(&ofs[j]);
+  }
+  free(bak);
+  free(placed);
+  return st;
+}
+
 void outfile_abort(outfile *of) {
   if (of->f) {
     fclose(of->f);

@@ -22,6 +22,11 @@ a2i2a_status outfile_open(outfile *of, const char *path, int force);
 a2i2a_status outfile_reserve(outfile *of, const char *path, int force);
 /* Flushes, closes and renames the temporary file onto the final name. */
 a2i2a_status outfile_commit(outfile *of);
+/* Commits n outputs as one: each existing file is first moved aside to a backup name in its
+ * folder, then the new one renamed in; if any step fails, every file is put back as it was (the
+ * new ones removed, the old ones restored) and every temporary file removed. On success the
+ * backups are deleted. */
+a2i2a_status outfile_commit_all(outfile *ofs, int n);
 /* Closes and removes the temporary file; safe to call twice or after a failed open. */
 void outfile_abort(outfile *of);
 

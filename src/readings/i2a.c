@@ -108,20 +108,23 @@ a2i2a_status a2i2a_i2a_file(const char *image_path, const char *readings, const 
   image_free(&img);
   png_meta_free(&meta);
 
-  /* everything computed: now write, and undo what this call wrote if a write fails */
-  int written = 0;
+  /* everything computed: every file is written beside its final name, then all are renamed
+   * in together; a failure anywhere leaves the folder as it was (replaced files restored) */
+  outfile *pending = st ? NULL : calloc(n, sizeof *pending);
+  if (!st && !pending) st = fail(A2I2A_ERR_NOMEM, "out of memory");
   if (!st && multi) {
     if (stat(out, &sb) != 0) {
       if ((st = make_output_dir(out)) == A2I2A_OK) made_dir = 1;
     }
   }
-  for (int i = 0; i < n && !st; i++) {
-    if ((st = audio_write(paths[i], &sounds[i], p.bits, p.seed, force)) == A2I2A_OK) written++;
-  }
-  if (st) {
-    for (int i = 0; i < written; i++) unlink(paths[i]);
-    if (made_dir) rmdir(out);
-  }
+  int ready = 0;
+  for (int i = 0; i < n && !st; i++)
+    if ((st = audio_write_pending(&pending[i], paths[i], &sounds[i], p.bits, p.seed, force)) == A2I2A_OK) ready++;
+  if (!st) st = outfile_commit_all(pending, n);
+  else
+    for (int i = 0; i < ready; i++) outfile_abort(&pending[i]);
+  free(pending);
+  if (st && made_dir) rmdir(out);
   for (int i = 0; sounds && i < n; i++) audio_free(&sounds[i]);
   free(sounds);
   free(paths);
