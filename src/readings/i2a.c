@@ -77,8 +77,9 @@ a2i2a_status a2i2a_i2a_file(const char *image_path, const char *readings, const 
         return fail(A2I2A_ERR_PARAM, "%.60s...: output path too long", out);
       }
       if (!force && stat(paths[i], &sb) == 0) {
+        st = fail(A2I2A_ERR_EXISTS, "%s: already exists (use --force to overwrite)", paths[i]);
         free(paths);
-        return fail(A2I2A_ERR_EXISTS, "%s: already exists (use --force to overwrite)", paths[i]);
+        return st;
       }
     }
   } else {
