@@ -123,6 +123,27 @@ start_server "$T/repo"
 "$A2I2A" models pull org/tiny >/dev/null 2>&1; rc=$?
 check '[ $rc -eq 0 ] && [ "$(sha "$T/hf3/hub/models--org--tiny/blobs/$TE_SHA")" = "$TE_SHA" ]' "pull after the corrupt one: exit $rc"
 
+# ---------------------------------------------------------------- two pulls at once
+# slow downloads so that the two overlap: each blob is fetched once at a time (a lock per blob),
+# both pulls succeed, and every file of the snapshot is the repository's, byte for byte
+stop_server
+start_server "$T/repo" --delay 150
+export HF_HOME="$T/hf7"
+"$A2I2A" models pull -q org/tiny >"$T/p1" 2>"$T/e1" & P1=$!
+"$A2I2A" models pull -q org/tiny >"$T/p2" 2>"$T/e2" & P2=$!
+wait $P1; r1=$?; wait $P2; r2=$?
+check '[ $r1 -eq 0 ] && [ $r2 -eq 0 ]' "concurrent pulls: exit $r1 and $r2: $(cat "$T/e1" "$T/e2")"
+SN="$T/hf7/hub/models--org--tiny/snapshots/$COMMIT"
+nsame=0 ndiff=0
+for f in $(cd "$SN" && find . -type l -o -type f | sed 's|^\./||'); do
+  if cmp -s "$SN/$f" "$T/repo/$f"; then nsame=$((nsame + 1)); else ndiff=$((ndiff + 1)); echo "differs: $f"; fi
+done
+check '[ $nsame -ge 5 ] && [ $ndiff -eq 0 ]' "concurrent pulls: $nsame files right, $ndiff wrong"
+check '[ -z "$(find "$T/hf7" -name "*.incomplete")" ]' "concurrent pulls left a partial file"
+check '[ -d "$T/hf7/hub/.locks/models--org--tiny" ]' "no lock folder where huggingface_hub keeps its own"
+stop_server
+start_server "$T/repo"
+
 # ---------------------------------------------------------------- errors
 export HF_HOME="$T/hf4"
 out=$("$A2I2A" models pull nope 2>&1); rc=$?

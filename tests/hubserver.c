@@ -1,6 +1,7 @@
 /* A tiny Hugging Face Hub stand-in for tests/cli_models.sh, on 127.0.0.1 only.
  *
  *   hubserver ROOT COMMIT PORTFILE LOGFILE [--cut PATH:N] [--corrupt PATH] [--token T] [--redirect]
+ *             [--delay MS]
  *
  * Serves the files under ROOT as every repository's content at revision "main" or COMMIT:
  *   GET  /api/models/ORG/NAME/revision/REV   {"sha": COMMIT, "siblings": [{"rfilename": ...}]}
@@ -12,12 +13,14 @@
  * --cut PATH:N  the first GET of PATH's content stops after N bytes (connection closed);
  * --corrupt PATH  PATH's content is served with one byte changed (the headers stay right);
  * --token T  /api and /resolve answer 401 without "Authorization: Bearer T".
+ * --delay MS  every GET of a file's content waits MS milliseconds first (slow downloads overlap).
  * Writes the port to PORTFILE when ready; logs "METHOD URL range=R auth=yes|no" per request;
  * exits after 60 s without a connection. One request per connection (Connection: close). */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <time.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,7 +35,7 @@
 
 static const char *root, *commit, *cut_path, *corrupt_path, *token;
 static long cut_bytes = -1;
-static int cut_done, redirect, port;
+static int cut_done, redirect, port, delay_ms;
 static FILE *logf;
 static char listing[1 << 16];
 
@@ -132,6 +135,10 @@ static void send_content(int fd, const char *rel, long long offset, int head) {
     return;
   }
   long long limit = size - offset;
+  if (delay_ms > 0) {
+    struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+  }
   if (cut_path && !cut_done && !strcmp(rel, cut_path)) {
     cut_done = 1;
     if (cut_bytes < limit) limit = cut_bytes;
@@ -241,7 +248,7 @@ static void handle(int fd) {
 
 int main(int argc, char **argv) {
   if (argc < 5) {
-    fprintf(stderr, "usage: hubserver ROOT COMMIT PORTFILE LOGFILE [--cut PATH:N] [--corrupt PATH] [--token T] [--redirect]\n");
+    fprintf(stderr, "usage: hubserver ROOT COMMIT PORTFILE LOGFILE [--cut PATH:N] [--corrupt PATH] [--token T] [--redirect] [--delay MS]\n");
     return 2;
   }
   root = argv[1];
@@ -261,6 +268,8 @@ int main(int argc, char **argv) {
       token = argv[++i];
     } else if (!strcmp(argv[i], "--redirect")) {
       redirect = 1;
+    } else if (!strcmp(argv[i], "--delay") && i + 1 < argc) {
+      delay_ms = atoi(argv[++i]);
     } else {
       fprintf(stderr, "hubserver: unknown option %s\n", argv[i]);
       return 2;

@@ -12,10 +12,12 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -399,9 +401,9 @@ static int transient(CURLcode rc) {
          rc == CURLE_HTTP2_STREAM;
 }
 
-/* Fetches rf into blobs/<etag> (nothing to do if it is there). */
-static a2i2a_status fetch_blob(hub_session *s, const char *repo, const char *rev_esc, const char *blobs,
-                               const remote_file *rf, int retries, int *downloaded) {
+/* Fetches rf into blobs/<etag> (nothing to do if it is there). The caller holds the blob's lock. */
+static a2i2a_status fetch_blob_locked(hub_session *s, const char *repo, const char *rev_esc, const char *blobs,
+                                      const remote_file *rf, int retries, int *downloaded) {
   char blob[4700], part[4800];
   snprintf(blob, sizeof blob, "%s/%s", blobs, rf->etag);
   snprintf(part, sizeof part, "%s.incomplete", blob);
@@ -510,8 +512,32 @@ static a2i2a_status fetch_blob(hub_session *s, const char *repo, const char *rev
   return A2I2A_OK;
 }
 
+/* One download of a blob at a time, also across processes (two pulls of one model would
+ * otherwise append to the same .incomplete file, and the second could write into the blob the
+ * first had just moved into place): an exclusive flock on locks/<etag>.lock, where
+ * huggingface_hub keeps its own (<cache>/.locks/models--ORG--NAME/), so it and we also wait for
+ * each other. The lock files stay: removing them would reopen the race. */
+static a2i2a_status fetch_blob(hub_session *s, const char *repo, const char *rev_esc, const char *blobs,
+                               const char *locks, const remote_file *rf, int retries, int *downloaded) {
+  char lock[4800];
+  snprintf(lock, sizeof lock, "%s/%s.lock", locks, rf->etag);
+  int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return fail(A2I2A_ERR_IO, "%s: cannot create the download lock: %s", lock, strerror(errno));
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (s->progress_mode >= 0) fprintf(stderr, "a2i2a: %s: waiting for another download of it to finish\n", rf->path);
+    if (flock(fd, LOCK_EX) != 0) {
+      int e = errno;
+      close(fd);
+      return fail(A2I2A_ERR_IO, "%s: cannot lock: %s", lock, strerror(e));
+    }
+  }
+  a2i2a_status st = fetch_blob_locked(s, repo, rev_esc, blobs, rf, retries, downloaded);
+  close(fd); /* releases the lock */
+  return st;
+}
+
 /* snapshots/<commit>/<path> → ../../blobs/<etag> (one more ../ per folder in path), replacing
- * whatever was there, via a temporary link and rename. */
+ * whatever was there, via a temporary link (named for this process) and rename. */
 static a2i2a_status link_snapshot(const char *base, const char *commit, const remote_file *rf) {
   char link[4600], dir[4600], target[1024] = "", tmp[4700];
   snprintf(link, sizeof link, "%s/snapshots/%s/%s", base, commit, rf->path);
@@ -524,7 +550,7 @@ static a2i2a_status link_snapshot(const char *base, const char *commit, const re
   for (const char *p = rf->path; *p; p++)
     if (*p == '/') used += (size_t)snprintf(target + used, sizeof target - used, "../");
   snprintf(target + used, sizeof target - used, "blobs/%s", rf->etag);
-  snprintf(tmp, sizeof tmp, "%s.a2i2a-tmp", link);
+  snprintf(tmp, sizeof tmp, "%s.a2i2a-tmp%ld", link, (long)getpid()); /* another pull may be linking too */
   unlink(tmp);
   if (symlink(target, tmp) != 0) return fail(A2I2A_ERR_IO, "%s: cannot create a symbolic link: %s", link, strerror(errno));
   if (rename(tmp, link) != 0) {
@@ -542,7 +568,7 @@ static a2i2a_status write_ref(const char *base, const char *rev, const char *com
   *strrchr(dir, '/') = 0;
   a2i2a_status st = mkdirs(dir);
   if (st) return st;
-  snprintf(tmp, sizeof tmp, "%s.a2i2a-tmp", path);
+  snprintf(tmp, sizeof tmp, "%s.a2i2a-tmp%ld", path, (long)getpid());
   FILE *f = fopen(tmp, "wb");
   if (!f) return fail(A2I2A_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
   int bad = fputs(commit, f) < 0;
@@ -610,12 +636,13 @@ a2i2a_status hub_pull(const hub_pull_params *p, char *snapshot, size_t n) {
   s.progress_mode = p->progress;
   s.tty = isatty(2);
   int retries = p->retries > 0 ? p->retries : 3;
-  char hub[4096], base[4400], blobs[4500];
+  char hub[4096], base[4400], blobs[4500], locks[4500];
   if (p->cache_dir && *p->cache_dir) snprintf(hub, sizeof hub, "%s", p->cache_dir);
   else hub_cache_dir(hub, sizeof hub);
   const char *slash = strchr(repo, '/');
   snprintf(base, sizeof base, "%s/models--%.*s--%s", hub, (int)(slash - repo), repo, slash + 1);
   snprintf(blobs, sizeof blobs, "%s/blobs", base);
+  snprintf(locks, sizeof locks, "%s/.locks/models--%.*s--%s", hub, (int)(slash - repo), repo, slash + 1);
 
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return fail(A2I2A_ERR_INTERNAL, "libcurl failed to start");
   s.curl = curl_easy_init();
@@ -657,7 +684,7 @@ a2i2a_status hub_pull(const hub_pull_params *p, char *snapshot, size_t n) {
     memset(&files[i], 0, sizeof files[i]);
     files[i].path = chosen[i];
   }
-  if ((st = mkdirs(blobs))) goto done;
+  if ((st = mkdirs(blobs)) || (st = mkdirs(locks))) goto done;
   /* the commit a branch name points to is pinned for every file: resolve through it */
   char commit_esc[256];
   escape_path(s.curl, commit, 0, commit_esc, sizeof commit_esc);
@@ -694,7 +721,7 @@ a2i2a_status hub_pull(const hub_pull_params *p, char *snapshot, size_t n) {
   int fetched = 0;
   for (int i = 0; i < nf; i++) {
     int got = 0;
-    if ((st = fetch_blob(&s, repo, commit_esc, blobs, &files[i], retries, &got))) goto done;
+    if ((st = fetch_blob(&s, repo, commit_esc, blobs, locks, &files[i], retries, &got))) goto done;
     fetched += got;
     if (got && (s.progress_mode == 1 || (s.progress_mode == 0 && s.tty))) {
       char sz[32];
