@@ -32,31 +32,51 @@ static float *golden(const st_file *g, const char *name, size_t *n) {
   return p;
 }
 
-/* Runs case c ("a" or "b") of a golden file; returns the outputs (caller frees). */
-static float *run_case(unet *u, const st_file *g, const char *c, size_t *numel) {
+/* A case ("a" or "b") of a golden file: B images x [B][C][H][W] at timesteps t [B] with contexts
+ * ctx [B][nctx][dctx], and their golden outputs ref. */
+typedef struct {
+  float *x, *ctx, *t, *ref;
+  int B, H, W, nctx, dctx;
+  size_t per; /* values per image */
+} golden_case;
+
+static int load_case(const st_file *g, const char *c, golden_case *gc) {
   char k[64];
+  memset(gc, 0, sizeof *gc);
   snprintf(k, sizeof k, "%s.sample", c);
   const st_tensor *ts = st_find(g, k);
+  gc->x = golden(g, k, NULL);
   snprintf(k, sizeof k, "%s.encoder_hidden_states", c);
   const st_tensor *te = st_find(g, k);
-  if (!ts || !te) return NULL;
-  snprintf(k, sizeof k, "%s.sample", c);
-  float *x = golden(g, k, NULL);
-  snprintf(k, sizeof k, "%s.encoder_hidden_states", c);
-  float *ctx = golden(g, k, NULL);
+  gc->ctx = golden(g, k, NULL);
   snprintf(k, sizeof k, "%s.timesteps", c);
-  float *t = golden(g, k, NULL);
-  int B = (int)ts->shape[0], H = (int)ts->shape[2], W = (int)ts->shape[3], nctx = (int)te->shape[1];
-  size_t per = ts->numel / B;
-  float *out = malloc(ts->numel * sizeof(float));
-  for (int b = 0; b < B; b++) {
-    a2i2a_status st = unet_forward(u, x + b * per, H, W, t[b], ctx + (size_t)b * nctx * te->shape[2], nctx, out + b * per);
+  gc->t = golden(g, k, NULL);
+  snprintf(k, sizeof k, "%s.output", c);
+  gc->ref = golden(g, k, NULL);
+  if (!ts || !te || !gc->t || !gc->ref) return 0;
+  gc->B = (int)ts->shape[0], gc->H = (int)ts->shape[2], gc->W = (int)ts->shape[3];
+  gc->nctx = (int)te->shape[1], gc->dctx = (int)te->shape[2];
+  gc->per = ts->numel / gc->B;
+  return 1;
+}
+
+static void free_case(golden_case *gc) { free(gc->x), free(gc->ctx), free(gc->t), free(gc->ref); }
+
+/* Runs case c image by image; returns the outputs (caller frees). */
+static float *run_case(unet *u, const st_file *g, const char *c, size_t *numel) {
+  golden_case gc;
+  if (!load_case(g, c, &gc)) {
+    free_case(&gc);
+    return NULL;
+  }
+  float *out = malloc(gc.B * gc.per * sizeof(float));
+  for (int b = 0; b < gc.B; b++) {
+    a2i2a_status st = unet_forward(u, gc.x + b * gc.per, gc.H, gc.W, gc.t[b], gc.ctx + (size_t)b * gc.nctx * gc.dctx,
+                                   gc.nctx, out + b * gc.per);
     CHECK(st == A2I2A_OK, "unet_forward: %s", a2i2a_last_error());
   }
-  free(x);
-  free(ctx);
-  free(t);
-  *numel = ts->numel;
+  *numel = gc.B * gc.per;
+  free_case(&gc);
   return out;
 }
 
@@ -64,38 +84,27 @@ static float *run_case(unet *u, const st_file *g, const char *c, size_t *numel) 
  * golden output as it does alone, whatever its neighbours (their timesteps and contexts differ). */
 static void batch_case(unet *u, const st_file *g, const char *c, const int *idx, int nb, double tol,
                        const char *model_rel) {
-  char k[64];
-  snprintf(k, sizeof k, "%s.sample", c);
-  const st_tensor *ts = st_find(g, k);
-  snprintf(k, sizeof k, "%s.encoder_hidden_states", c);
-  const st_tensor *te = st_find(g, k);
-  if (!ts || !te) {
+  golden_case gc;
+  if (!load_case(g, c, &gc)) {
     CHECK(0, "%s: case %s missing", model_rel, c);
+    free_case(&gc);
     return;
   }
-  float *ctx = golden(g, k, NULL);
-  snprintf(k, sizeof k, "%s.sample", c);
-  float *x = golden(g, k, NULL);
-  snprintf(k, sizeof k, "%s.timesteps", c);
-  float *t = golden(g, k, NULL);
-  snprintf(k, sizeof k, "%s.output", c);
-  float *ref = golden(g, k, NULL);
-  int H = (int)ts->shape[2], W = (int)ts->shape[3], nctx = (int)te->shape[1], dctx = (int)te->shape[2];
-  size_t per = ts->numel / ts->shape[0], pc = (size_t)nctx * dctx;
+  size_t per = gc.per, pc = (size_t)gc.nctx * gc.dctx;
   float *bx = malloc(nb * per * sizeof(float)), *bc = malloc(nb * pc * sizeof(float)), bt[UNET_MAX_BATCH];
   float *out = malloc(nb * per * sizeof(float));
   for (int i = 0; i < nb; i++) {
-    memcpy(bx + i * per, x + idx[i] * per, per * sizeof(float));
-    memcpy(bc + i * pc, ctx + idx[i] * pc, pc * sizeof(float));
-    bt[i] = t[idx[i]];
+    memcpy(bx + i * per, gc.x + idx[i] * per, per * sizeof(float));
+    memcpy(bc + i * pc, gc.ctx + idx[i] * pc, pc * sizeof(float));
+    bt[i] = gc.t[idx[i]];
   }
-  a2i2a_status st = unet_forward_batch(u, nb, bx, H, W, bt, bc, nctx, out);
+  a2i2a_status st = unet_forward_batch(u, nb, bx, gc.H, gc.W, bt, bc, gc.nctx, out);
   CHECK(st == A2I2A_OK, "unet_forward_batch: %s", a2i2a_last_error());
   for (int i = 0; i < nb && !st; i++) {
-    float d = max_abs_diff(out + i * per, ref + idx[i] * per, per);
+    float d = max_abs_diff(out + i * per, gc.ref + idx[i] * per, per);
     CHECK(d <= tol, "%s case %s as image %d of a batch of %d: max abs %g > %g", model_rel, c, i, nb, d, tol);
   }
-  free(x), free(ctx), free(t), free(ref), free(bx), free(bc), free(out);
+  free_case(&gc), free(bx), free(bc), free(out);
 }
 
 static void against_golden(const char *model_rel, const char *golden_rel, double tol_a, double tol_b,

@@ -122,7 +122,7 @@ int cmd_i2i(int argc, char **argv) {
         return cli_usage_error("i2i", "--rng: '%s' is not a generator here (torch is the only one)", optarg);
       break;
     case O_PRED:
-      if (strcmp(optarg, "epsilon") && strcmp(optarg, "v"))
+      if (sched_parse_prediction(optarg, NULL))
         return cli_usage_error("i2i", "--prediction: '%s' is not epsilon or v", optarg);
       p.prediction = optarg;
       break;

@@ -11,6 +11,7 @@
 #include "common/outfile.h"
 #include "common/progress.h"
 #include "common/sha256.h"
+#include "sd/scheduler.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -181,7 +182,7 @@ int cmd_run(int argc, char **argv) {
     case O_SPACING: p.i2i.spacing = optarg; break;
     case O_CLIPSKIP: if (cli_int(C, "--clip-skip", optarg, 0, 11, &l)) return EXIT_USAGE; p.i2i.clip_skip = (int)l; break;
     case O_PRED:
-      if (strcmp(optarg, "epsilon") && strcmp(optarg, "v"))
+      if (sched_parse_prediction(optarg, NULL))
         return cli_usage_error(C, "--prediction: '%s' is not epsilon or v", optarg);
       p.i2i.prediction = optarg;
       break;

@@ -66,21 +66,27 @@ static a2i2a_status make_tmp(outfile *of, const char *path, int force, int keep_
 a2i2a_status outfile_open(outfile *of, const char *path, int force) { return make_tmp(of, path, force, 1); }
 a2i2a_status outfile_reserve(outfile *of, const char *path, int force) { return make_tmp(of, path, force, 0); }
 
-a2i2a_status outfile_commit(outfile *of) {
+/* The temporary file complete: flushed, closed, with the permissions of any file the user makes
+ * (mkstemp makes 0600 files). Ready to be renamed. */
+static a2i2a_status finish_tmp(outfile *of) {
   if (of->f) {
     int bad = fflush(of->f) != 0 || ferror(of->f);
     bad |= fclose(of->f) != 0;
     of->f = NULL;
-    if (bad) {
-      int e = errno;
-      outfile_abort(of);
-      return fail(A2I2A_ERR_IO, "%s: write failed: %s", of->path, strerror(e));
-    }
+    if (bad) return fail(A2I2A_ERR_IO, "%s: write failed: %s", of->path, strerror(errno));
   }
-  /* mkstemp makes 0600 files; outputs should look like any other file the user makes */
   mode_t um = umask(0);
   umask(um);
   chmod(of->tmp, 0666 & ~um);
+  return A2I2A_OK;
+}
+
+a2i2a_status outfile_commit(outfile *of) {
+  a2i2a_status st = finish_tmp(of);
+  if (st) {
+    outfile_abort(of);
+    return st;
+  }
   if (rename(of->tmp, of->path) != 0) {
     int e = errno;
     outfile_abort(of);
@@ -96,20 +102,9 @@ a2i2a_status outfile_commit_all(outfile *ofs, int n) {
   a2i2a_status st = A2I2A_OK;
   int i = 0;
   if (!bak || !placed) st = fail(A2I2A_ERR_NOMEM, "out of memory");
-  mode_t um = umask(0);
-  umask(um);
   for (; i < n && !st; i++) {
     outfile *of = &ofs[i];
-    if (of->f) {
-      int bad = fflush(of->f) != 0 || ferror(of->f);
-      bad |= fclose(of->f) != 0;
-      of->f = NULL;
-      if (bad) {
-        st = fail(A2I2A_ERR_IO, "%s: write failed: %s", of->path, strerror(errno));
-        break;
-      }
-    }
-    chmod(of->tmp, 0666 & ~um);
+    if ((st = finish_tmp(of))) break;
     struct stat sb;
     if (lstat(of->path, &sb) == 0) { /* the old file goes aside, under a name of our own */
       char dir[4096];

@@ -1,9 +1,20 @@
 /* Helpers for our own readings: per-pixel colour → level and pan, row frequencies, envelopes. */
 #include <math.h>
 
+#include "common/err.h"
 #include "readings/readings.h"
 
 double reading_param(double v, double dflt) { return v > 0 ? v : dflt; }
+
+a2i2a_status reading_band(const reading_input *in, const char *name, double fmin_dflt, double fmax_dflt,
+                          double *fmin, double *fmax) {
+  *fmin = reading_param(in->p.fmin, fmin_dflt);
+  *fmax = reading_param(in->p.fmax, fmax_dflt);
+  if (in->img->w < 1 || in->img->h < 1) return fail(A2I2A_ERR_UNSUPPORTED, "%s: empty image", in->label);
+  if (!(*fmax > *fmin) || *fmin <= 0)
+    return fail(A2I2A_ERR_PARAM, "%s: fmax (%g Hz) must be above fmin (%g Hz)", name, *fmax, *fmin);
+  return A2I2A_OK;
+}
 
 float pixel_level(const uint8_t *rgb) {
   int v = rgb[0] > rgb[1] ? rgb[0] : rgb[1];

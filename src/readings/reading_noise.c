@@ -17,10 +17,9 @@ a2i2a_status reading_noise(const reading_input *in, audio_buf *out) {
   const int w = img->w, h = img->h;
   const double sr = reading_param(in->p.sample_rate, 44100);
   const double seconds = reading_param(in->p.seconds, 10);
-  const double fmin = reading_param(in->p.fmin, 55), fmax = reading_param(in->p.fmax, 14080);
-  if (w < 1 || h < 1) return fail(A2I2A_ERR_UNSUPPORTED, "%s: empty image", in->label);
-  if (!(fmax > fmin) || fmin <= 0)
-    return fail(A2I2A_ERR_PARAM, "noise: fmax (%g Hz) must be above fmin (%g Hz)", fmax, fmin);
+  double fmin, fmax;
+  a2i2a_status st = reading_band(in, "noise", 55, 14080, &fmin, &fmax);
+  if (st) return st;
   int64_t frames = llround(seconds * sr / NOISE_HOP) + 1;
   if (frames < 4 || frames > (int64_t)(sr * 3600 / NOISE_HOP))
     return fail(A2I2A_ERR_PARAM, "noise: %g s is not a usable duration", seconds);
@@ -31,7 +30,7 @@ a2i2a_status reading_noise(const reading_input *in, audio_buf *out) {
   float *spec = xmalloc(sizeof(float) * 2 * (size_t)bins * frames, "noise: spectrum");
   int *row0 = xmalloc(sizeof(int) * bins, "noise: rows");
   float *rowf = xmalloc(sizeof(float) * bins, "noise: rows"), *weight = xmalloc(sizeof(float) * bins, "noise: rows");
-  a2i2a_status st = A2I2A_ERR_NOMEM;
+  st = A2I2A_ERR_NOMEM;
   stft_ctx *ctx = NULL;
   if (!level || !spec || !row0 || !rowf || !weight) goto done;
   for (size_t i = 0; i < (size_t)w * h; i++) level[i] = pixel_level(img->px + 3 * i);

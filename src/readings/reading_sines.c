@@ -15,10 +15,9 @@ a2i2a_status reading_sines(const reading_input *in, audio_buf *out) {
   const int w = img->w, h = img->h;
   const double sr = reading_param(in->p.sample_rate, 44100);
   const double seconds = reading_param(in->p.seconds, 10);
-  const double fmin = reading_param(in->p.fmin, 55), fmax = reading_param(in->p.fmax, 14080);
-  if (w < 1 || h < 1) return fail(A2I2A_ERR_UNSUPPORTED, "%s: empty image", in->label);
-  if (!(fmax > fmin) || fmin <= 0)
-    return fail(A2I2A_ERR_PARAM, "sines: fmax (%g Hz) must be above fmin (%g Hz)", fmax, fmin);
+  double fmin, fmax;
+  a2i2a_status st = reading_band(in, "sines", 55, 14080, &fmin, &fmax);
+  if (st) return st;
   const int64_t n = llround(seconds * sr);
   if (n < 1 || n > (int64_t)sr * 3600) return fail(A2I2A_ERR_PARAM, "sines: %g s is not a usable duration", seconds);
 
@@ -39,7 +38,7 @@ a2i2a_status reading_sines(const reading_input *in, audio_buf *out) {
     pixel_pan(img->px + 3 * i, &gl, &gr);
     gain[2 * i] = lv * gl, gain[2 * i + 1] = lv * gr;
   }
-  a2i2a_status st = audio_alloc(out, 2, n, sr);
+  st = audio_alloc(out, 2, n, sr);
   if (st) return free(omega), free(gain), st;
   float *L = out->x, *R = out->x + n;
   const int64_t nblocks = (n + BLOCK - 1) / BLOCK;

@@ -87,6 +87,10 @@ a2i2a_status measure_reconstruction(const audio_buf *orig, const audio_buf *reco
 /* ---- shared pieces of our own readings (reading_common.c) */
 
 double reading_param(double v, double dflt);       /* v if set (> 0), else dflt */
+/* For readings that give every row a pitch: the image must not be empty, and the band is
+ * --fmin/--fmax or the defaults, with 0 < fmin < fmax (errors name the reading). */
+a2i2a_status reading_band(const reading_input *in, const char *name, double fmin_dflt, double fmax_dflt,
+                          double *fmin, double *fmax);
 /* Brightness max(R, G, B) as an amplitude on a 60 dB scale: 255 → 1, 1 → 10^-3, 0 → 0. */
 float pixel_level(const uint8_t *rgb);
 /* Colour as equal-power stereo pan: red left, green right, yellow centre; pure red gives

@@ -209,12 +209,17 @@ a2i2a_status sched_config_for_sampler(const cJSON *cfg, const char *sampler, con
   return A2I2A_OK;
 }
 
-a2i2a_status sched_override_prediction(sched_config *c, const char *name) {
-  if (!name) return A2I2A_OK;
-  if (!strcmp(name, "epsilon")) c->prediction = PRED_EPSILON;
-  else if (!strcmp(name, "v")) c->prediction = PRED_V;
-  else return fail(A2I2A_ERR_PARAM, "prediction '%s': must be epsilon or v", name);
+a2i2a_status sched_parse_prediction(const char *name, sched_prediction *out) {
+  sched_prediction p;
+  if (name && !strcmp(name, "epsilon")) p = PRED_EPSILON;
+  else if (name && !strcmp(name, "v")) p = PRED_V;
+  else return fail(A2I2A_ERR_PARAM, "prediction '%s': must be epsilon or v", name ? name : "");
+  if (out) *out = p;
   return A2I2A_OK;
+}
+
+a2i2a_status sched_override_prediction(sched_config *c, const char *name) {
+  return name ? sched_parse_prediction(name, &c->prediction) : A2I2A_OK;
 }
 
 /* ------------------------------------------------------------------------ training tables */

@@ -67,6 +67,8 @@ a2i2a_status sched_parse_spacing(const char *name, sched_spacing *out);
  * checkpoint carries no scheduler config, so SD 2.x files are taken as v-prediction, as diffusers'
  * from_single_file does; SD 2.x-base and SD-Turbo files need "epsilon". */
 a2i2a_status sched_override_prediction(sched_config *c, const char *name);
+/* "epsilon" -> PRED_EPSILON, "v" -> PRED_V; anything else A2I2A_ERR_PARAM (out may be NULL). */
+a2i2a_status sched_parse_prediction(const char *name, sched_prediction *out);
 const char *sched_spacing_name(sched_spacing s);
 
 typedef struct sched sched;

@@ -524,6 +524,15 @@ a2i2a_status unet_list_tensors(const sd_model *m, void (*fn)(const char *name, s
   return st;
 }
 
+/* The activation buffers of ensure_buffers (the tK/tV/tA/tF views live inside tQ). */
+static void free_buffers(unet *u) {
+  float **bufs[] = {&u->xin, &u->arena, &u->cat[0], &u->cat[1], &u->s1, &u->s2, &u->tT, &u->tN, &u->tG, &u->tQ};
+  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) {
+    free(*bufs[i]);
+    *bufs[i] = NULL;
+  }
+}
+
 void unet_free(unet *u) {
   if (!u) return;
   for (int i = 0; i < UNET_MAX_LEVELS; i++)
@@ -534,16 +543,7 @@ void unet_free(unet *u) {
   free_xformer(&u->mid_attn);
   free(u->freqs);
   free(u->temb);
-  free(u->xin);
-  free(u->arena);
-  free(u->cat[0]);
-  free(u->cat[1]);
-  free(u->s1);
-  free(u->s2);
-  free(u->tT);
-  free(u->tN);
-  free(u->tG);
-  free(u->tQ);
+  free_buffers(u);
   free(u);
 }
 
@@ -636,16 +636,7 @@ static a2i2a_status ensure_buffers(unet *u, int h, int w, int n_ctx, int nb) {
   /* everything above is per image */
   arena *= nb, cat *= nb, chw *= nb, tok *= nb, slot *= nb;
   size_t io = (size_t)nb * zmax((size_t)c->in_channels, (size_t)c->out_channels) * h * w;
-  free(u->xin);
-  free(u->arena);
-  free(u->cat[0]);
-  free(u->cat[1]);
-  free(u->s1);
-  free(u->s2);
-  free(u->tT);
-  free(u->tN);
-  free(u->tG);
-  free(u->tQ);
+  free_buffers(u);
   u->xin = malloc(io * sizeof(float));
   u->arena = malloc(arena * sizeof(float));
   u->cat[0] = malloc(cat * sizeof(float));
