@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "a2i2a.h"
-#include "common/progress.h"
+#include "common/job.h"
 #include "common/rng.h"
 #include "sd/clip.h"
 

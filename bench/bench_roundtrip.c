@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
       snprintf(png, sizeof png, "%s/%s.png", tmp, style);
       a2i2a_a2i_params ap = a2i2a_a2i_default_params();
       ap.style = style;
-      if (a2i2a_a2i_file(in, png, &ap, 1)) {
+      if (a2i2a_a2i_file(in, png, &ap, 1, NULL)) {
         printf("| %s | %s | a2i failed: %s |\n", names[i]->d_name, style, a2i2a_last_error());
         continue;
       }
@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
       png_meta meta;
       png_meta_init(&meta);
       image_read(png, &img, &meta);
-      reading_input ri = {&img, &meta, png, a2i2a_i2a_default_params()};
+      reading_input ri = {&img, &meta, png, a2i2a_i2a_default_params(), NULL};
       audio_buf rec = {0};
       double t0 = now();
       a2i2a_status st = reading_inverse(&ri, &rec);

@@ -4,7 +4,17 @@
  *  - every call returns an a2i2a_status; on failure a2i2a_last_error() gives one line
  *    naming the file and the problem (thread-local, valid until the next failing call);
  *  - parameters come in plain structs filled by *_default_params();
- *  - buffers handed out by the library are freed with a2i2a_free().
+ *  - buffers handed out by the library are freed with a2i2a_free();
+ *  - the library never prints, never exits and never aborts: it reports through return codes,
+ *    a2i2a_last_error() and the callbacks of a job (progress, preview, log, cancel).
+ *
+ * Threads: a model handle runs one job at a time; separate handles (and the calls that take
+ * no model) run in parallel threads, each job on the thread that called it (its numeric
+ * kernels use an OpenMP team of that thread). Nothing a job does changes another job's
+ * results. a2i2a_set_threads() is the one process-wide setting: call it before starting jobs.
+ *
+ * ABI: while A2I2A_VERSION_MAJOR is 0, a minor version may change the API and the ABI (the
+ * shared library's soname carries the minor version: liba2i2a.so.0.MINOR); docs/library.md.
  *
  * Each stage section below is owned by the part of the code that implements it. */
 #ifndef A2I2A_H
@@ -16,6 +26,10 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#define A2I2A_VERSION_MAJOR 0
+#define A2I2A_VERSION_MINOR 2
+#define A2I2A_VERSION_PATCH 0
 
 /* ------------------------------------------------------------------------ common */
 
@@ -29,12 +43,14 @@ typedef enum {
   A2I2A_ERR_EXISTS,      /* the output exists and overwriting was not allowed */
   A2I2A_ERR_LIMIT,       /* the input is beyond a documented size or length limit */
   A2I2A_ERR_MODEL,       /* a model is missing, incomplete or inconsistent */
-  A2I2A_ERR_INTERNAL     /* a bug: please report it */
+  A2I2A_ERR_INTERNAL,    /* a bug: please report it */
+  A2I2A_ERR_CANCELLED    /* the job was cancelled: nothing was written, everything was freed */
 } a2i2a_status;
 
 const char *a2i2a_strerror(a2i2a_status status);
 /* The last failure's one-line message in this thread ("" if none). */
 const char *a2i2a_last_error(void);
+/* "MAJOR.MINOR.PATCH" of the library linked (the header's macros say what was compiled). */
 const char *a2i2a_version(void);
 void a2i2a_free(void *p);
 
@@ -43,6 +59,89 @@ void a2i2a_set_threads(int n);
 int a2i2a_get_threads(void);
 /* Which matrix-multiply kernels run, e.g. "OpenBLAS SkylakeX kernels" (for reports). */
 const char *a2i2a_blas_kernels(void);
+/* Frees the calling thread's kernel scratch (and its OpenMP team's); the next job grows it
+ * again. a2i2a_model_close() calls it. */
+void a2i2a_release_scratch(void);
+
+/* ------------------------------------------------------------------------ jobs */
+
+/* What a long call reports as it goes. */
+typedef struct {
+  const char *stage;  /* "spectrogram", "painting", "readings", "sheet", "download", ... */
+  const char *detail; /* what within the stage: a reading's or a file's name, "clip 2 of 5"; "" */
+  int step, total;    /* step k of n within the stage (0 of 0: a stage without steps) */
+  double elapsed;     /* seconds since the outermost call of the job began */
+  double fraction;    /* that call's progress in [0, 1]: never decreases, 1 at the end */
+  double eta;         /* estimated seconds until that call ends; < 0 while unknown */
+} a2i2a_progress;
+
+/* A picture of the painting as it forms, after each denoising step. */
+typedef struct {
+  int step, total;    /* after step k of n */
+  int width, height;  /* the picture's size (latent size for the projection: 1/8 of the painting) */
+  const uint8_t *rgb; /* width × height × 3, rows top first; valid during the callback only */
+  int decoded;        /* 1: a full VAE decode, 0: the linear latent → RGB projection */
+} a2i2a_preview;
+
+typedef enum { A2I2A_LOG_INFO, A2I2A_LOG_NOTE, A2I2A_LOG_WARNING } a2i2a_log_level;
+
+/* Every member may be NULL/0. Callbacks run on the job's thread, between steps. */
+typedef struct {
+  void (*progress)(void *user, const a2i2a_progress *p);
+  void (*preview)(void *user, const a2i2a_preview *p);
+  void (*log)(void *user, a2i2a_log_level level, const char *message);
+  int (*cancel)(void *user); /* polled between steps: non-zero cancels the job */
+  void *user;
+  int preview_vae_every;     /* 0: previews are the latent projection (under 1 % of a step);
+                                N > 0: a full VAE decode every N steps instead (costly) */
+} a2i2a_callbacks;
+
+/* A job: the callbacks, a cancel flag, and the wall time per stage of the calls made with it.
+ * Every long call takes one (NULL: silent, not cancellable). One job serves one call at a time;
+ * it may serve several in sequence (a CLI's several runs), and its timings add up. */
+typedef struct a2i2a_job a2i2a_job;
+
+/* cb is copied; NULL = no callbacks (a job that can still be cancelled and timed). */
+a2i2a_status a2i2a_job_new(const a2i2a_callbacks *cb, a2i2a_job **job);
+void a2i2a_job_free(a2i2a_job *job);
+/* Asks the job to stop: from any thread, or a signal handler (async-signal-safe). The running
+ * call returns A2I2A_ERR_CANCELLED within one UNet evaluation (or one Griffin-Lim iteration),
+ * leaving no file behind; later calls with the job return it at once. */
+void a2i2a_job_cancel(a2i2a_job *job);
+int a2i2a_job_cancelled(const a2i2a_job *job);
+
+typedef struct {
+  double load, hash, a2i, i2i, i2a, sheet; /* seconds: model loading, fingerprints, the stages
+                                              (sheet: the contact sheet and clip stitching) */
+} a2i2a_timings;
+a2i2a_timings a2i2a_job_timings(const a2i2a_job *job);
+
+/* ------------------------------------------------------------------------ registries */
+
+/* Every list a user chooses from lives in one table in the library; the CLI's help and
+ * validation, run.json and the studio's forms read them from here. */
+typedef enum {
+  A2I2A_LIST_STYLES,    /* spectrogram styles of a2i */
+  A2I2A_LIST_COLORMAPS, /* colour maps of the fullband style */
+  A2I2A_LIST_SAMPLERS,  /* img2img samplers */
+  A2I2A_LIST_SPACINGS,  /* timestep spacings */
+  A2I2A_LIST_READINGS,  /* image → sound readings, in the order of "all" */
+  A2I2A_LIST_PRESETS,   /* presets of the whole chain */
+  A2I2A_LIST_PROMPTS,   /* named abstract prompts */
+  A2I2A_LIST_PARAMS     /* the chain's parameters (a2i2a_run_params' fields, run.json's keys) */
+} a2i2a_list;
+
+typedef struct {
+  const char *name;        /* what the user types ("euler-a", "strength") */
+  const char *description; /* one line */
+  const char *json;        /* the entry's details and defaults as one JSON object; for
+                              A2I2A_LIST_PARAMS: {"stage", "type": "int"|"number"|"text"|"choice"|
+                              "flag"|"seed", "default", "min", "max", "choices": list name} */
+} a2i2a_entry;
+
+int a2i2a_list_count(a2i2a_list list);
+const a2i2a_entry *a2i2a_list_entry(a2i2a_list list, int i); /* NULL past the end */
+const a2i2a_entry *a2i2a_list_find(a2i2a_list list, const char *name); /* NULL if unknown */
 
 /* ------------------------------------------------------------------------ a2i: audio → image */
 
@@ -65,7 +164,15 @@ a2i2a_a2i_params a2i2a_a2i_default_params(void);
  * missing or not writable (A2I2A_ERR_IO). An existing output is only replaced when force is
  * non-zero (else A2I2A_ERR_EXISTS). */
 a2i2a_status a2i2a_a2i_file(const char *audio_path, const char *png_path,
-                            const a2i2a_a2i_params *params, int force);
+                            const a2i2a_a2i_params *params, int force, a2i2a_job *job);
+/* The same from memory, into memory: *png receives the PNG file's bytes (free with a2i2a_free),
+ * byte for byte what a2i2a_a2i_file writes for the same sound. From an encoded file in memory
+ * (any format a2i2a_a2i_file reads; name, may be NULL, names it in errors), or from float PCM,
+ * frames × channels interleaved, at rate Hz. */
+a2i2a_status a2i2a_a2i_memory(const void *data, size_t size, const char *name, const a2i2a_a2i_params *params,
+                              void **png, size_t *png_size, a2i2a_job *job);
+a2i2a_status a2i2a_a2i_pcm(const float *pcm, int64_t frames, int channels, double rate,
+                           const a2i2a_a2i_params *params, void **png, size_t *png_size, a2i2a_job *job);
 
 /* ------------------------------------------------------------------------ i2a: image → audio */
 
@@ -86,18 +193,28 @@ a2i2a_i2a_params a2i2a_i2a_default_params(void);
  * receives NAME.wav for each. Nothing is written unless every reading succeeds; existing
  * files are only replaced when force is non-zero. */
 a2i2a_status a2i2a_i2a_file(const char *image_path, const char *readings, const char *out,
-                            const a2i2a_i2a_params *params, int force);
+                            const a2i2a_i2a_params *params, int force, a2i2a_job *job);
 
-/* The readings, in the order of a2i2a_i2a_file's "all": name and one-line description
- * (NULL past the end). */
-const char *a2i2a_reading_name(int i);
-const char *a2i2a_reading_description(int i);
+/* A sound in memory: frames × channels float samples, interleaved. */
+typedef struct {
+  float *samples; /* free with a2i2a_free */
+  int64_t frames;
+  int channels;
+  double rate;
+} a2i2a_sound;
+
+/* One reading of a PNG or JPEG file held in memory (name, may be NULL, names it in errors):
+ * the samples a2i2a_i2a_file would write as 32-bit float, before any dithering. */
+a2i2a_status a2i2a_i2a_memory(const void *image, size_t size, const char *name, const char *reading,
+                              const a2i2a_i2a_params *params, a2i2a_sound *out, a2i2a_job *job);
+
 
 /* ------------------------------------------------------------------------ i2i: Stable Diffusion img2img */
 
 typedef struct a2i2a_model a2i2a_model; /* opaque: a loaded SD checkpoint */
 
 a2i2a_status a2i2a_model_open(const char *path_or_repo, a2i2a_model **model);
+/* Frees the model, its cached prompt embeddings and the calling thread's kernel scratch. */
 void a2i2a_model_close(a2i2a_model *model);
 
 typedef struct {
@@ -111,7 +228,6 @@ typedef struct {
   const char *prediction; /* "epsilon" or "v": what the UNet predicts; NULL = the model's (its
                              scheduler config; a single SD 2.x file: v, as diffusers assumes) */
   int width, height;    /* 0 = the image's size rounded down to a multiple of 8 */
-  int progress;         /* 0 = a live line when stderr is a terminal, 1 = plain lines, -1 = none */
 } a2i2a_i2i_params;
 
 /* The notebook's settings: its prompt and negative prompt, strength 0.9, guidance 2.5, 50 steps,
@@ -131,12 +247,12 @@ a2i2a_status a2i2a_model_sha256(a2i2a_model *model, char hex[65]);
  * A2I2A_ERR_PARAM when steps × strength < 1 (nothing to denoise), A2I2A_ERR_NOMEM before any
  * work when the estimated memory exceeds what is available. */
 a2i2a_status a2i2a_i2i(a2i2a_model *model, const uint8_t *rgb, int w, int h, const a2i2a_i2i_params *params,
-                       uint8_t **out, int *out_w, int *out_h);
+                       uint8_t **out, int *out_w, int *out_h, a2i2a_job *job);
 /* Reads IMAGE (PNG or JPEG), runs a2i2a_i2i and writes a PNG carrying every parameter in the
  * Automatic1111 "parameters" text chunk and as JSON in the "a2i2a" chunk. An existing output is
  * only replaced when force is non-zero (checked before the work starts). */
 a2i2a_status a2i2a_i2i_file(a2i2a_model *model, const char *image_path, const char *png_path,
-                            const a2i2a_i2i_params *params, int force);
+                            const a2i2a_i2i_params *params, int force, a2i2a_job *job);
 
 /* ------------------------------------------------------------------------ run: the whole chain */
 
@@ -160,12 +276,30 @@ a2i2a_status a2i2a_run_preset(const char *name, a2i2a_run_params *params);
  * spectrogram.png, art.png, READING.wav for each reading, sheet.png, run.json. Nothing is
  * replaced without force, and nothing is left behind on failure. */
 a2i2a_status a2i2a_run(a2i2a_model *model, const char *input, const char *outdir,
-                       const a2i2a_run_params *params, int force);
+                       const a2i2a_run_params *params, int force, a2i2a_job *job);
 /* Runs again what RUN_JSON records, into OUTDIR, and checks that the outputs have the
  * recorded SHA-256 (A2I2A_ERR_INTERNAL with the first file that differs otherwise).
  * input and model override the recorded paths when not NULL; their SHA-256 must match. */
 a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const char *model,
-                              const char *outdir, int force);
+                              const char *outdir, int force, a2i2a_job *job);
+
+/* ------------------------------------------------------------------------ models: the Hugging Face cache */
+
+typedef struct {
+  const char *revision;  /* branch, tag or commit; NULL = "main" */
+  const char *endpoint;  /* NULL = $HF_ENDPOINT or https://huggingface.co */
+  const char *token;     /* NULL = $HF_TOKEN (none if unset) */
+  const char *cache_dir; /* hub cache folder; NULL = $HF_HUB_CACHE, $HF_HOME/hub or
+                            ~/.cache/huggingface/hub */
+  int retries;           /* times an interrupted transfer is resumed (0 = 3) */
+} a2i2a_pull_params;
+
+a2i2a_pull_params a2i2a_pull_default_params(void);
+/* Downloads (or completes) the Stable Diffusion pipeline ORG/NAME into the Hugging Face cache,
+ * in the layout huggingface_hub uses; snapshot (may be NULL) receives its folder. Progress
+ * (stage "download", detail the file, step = bytes in KiB) and cancel through the job. */
+a2i2a_status a2i2a_models_pull(const char *repo, const a2i2a_pull_params *params, char *snapshot,
+                               size_t snapshot_size, a2i2a_job *job);
 
 #ifdef __cplusplus
 }

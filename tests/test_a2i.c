@@ -121,7 +121,7 @@ static void test_seed(int f) {
   char out[4200];
   snprintf(out, sizeof out, "%s/%s.png", tmpdir, stem);
   a2i2a_a2i_params prm = a2i2a_a2i_default_params();
-  CHECK(a2i2a_a2i_file(audio_path, out, &prm, 0) == A2I2A_OK, "%s: %s", stem, a2i2a_last_error());
+  CHECK(a2i2a_a2i_file(audio_path, out, &prm, 0, NULL) == A2I2A_OK, "%s: %s", stem, a2i2a_last_error());
   image_u8 mine;
   png_meta meta;
   png_meta_init(&meta);
@@ -239,7 +239,7 @@ static void test_riffusion(const char *dir, int expect_w) {
   snprintf(out, sizeof out, "%s/%s.png", tmpdir, dir);
   a2i2a_a2i_params prm = a2i2a_a2i_default_params();
   prm.style = "riffusion";
-  CHECK(a2i2a_a2i_file(clip, out, &prm, 0) == A2I2A_OK, "%s: %s", dir, a2i2a_last_error());
+  CHECK(a2i2a_a2i_file(clip, out, &prm, 0, NULL) == A2I2A_OK, "%s: %s", dir, a2i2a_last_error());
   image_u8 got;
   png_meta gm;
   png_meta_init(&gm);
@@ -279,7 +279,7 @@ static void test_riffusion_stereo_short(void) {
   a2i2a_a2i_params prm = a2i2a_a2i_default_params();
   prm.style = "riffusion";
   prm.stereo = 1;
-  CHECK(a2i2a_a2i_file(wav, png, &prm, 1) == A2I2A_OK, "stereo: %s", a2i2a_last_error());
+  CHECK(a2i2a_a2i_file(wav, png, &prm, 1, NULL) == A2I2A_OK, "stereo: %s", a2i2a_last_error());
   image_u8 im;
   png_meta m;
   png_meta_init(&m);
@@ -307,7 +307,7 @@ static void test_riffusion_stereo_short(void) {
   for (int i = 0; i < 100; i++) a.x[i] = 0.25f * sinf(i * 0.3f);
   audio_write(wav, &a, 16, 0, 1);
   prm.stereo = 0;
-  CHECK(a2i2a_a2i_file(wav, png, &prm, 1) == A2I2A_OK, "short: %s", a2i2a_last_error());
+  CHECK(a2i2a_a2i_file(wav, png, &prm, 1, NULL) == A2I2A_OK, "short: %s", a2i2a_last_error());
   if (image_read(png, &im, NULL) == A2I2A_OK) {
     CHECK(im.w == 1 + 8821 / 441 && im.h == 512, "short clip size %d×%d", im.w, im.h);
     image_free(&im);
@@ -335,7 +335,7 @@ static int fullband_image(const audio_buf *a, a2i2a_a2i_params prm, image_u8 *im
   snprintf(png, sizeof png, "%s/fb.png", tmpdir);
   audio_write(wav, a, 32, 0, 1);
   prm.style = "fullband";
-  a2i2a_status st = a2i2a_a2i_file(wav, png, &prm, 1);
+  a2i2a_status st = a2i2a_a2i_file(wav, png, &prm, 1, NULL);
   CHECK(st == A2I2A_OK, "fullband: %s", a2i2a_last_error());
   png_meta m;
   png_meta_init(&m);

@@ -64,7 +64,7 @@ int main(void) {
     const char *m = st_meta(&f, "spectral_convergence_gl0_rgb");
     CHECK(m && sscanf(m, "[%lf, %lf, %lf]", &sc0_ref[0], &sc0_ref[1], &sc0_ref[2]) == 3, "metadata");
     for (int c = 0; c < 3; c++) {
-      CHECK(seed_griffinlim(&img, c, 0, &g, y) == A2I2A_OK, "griffinlim failed");
+      CHECK(seed_griffinlim(&img, c, 0, &g, NULL, y) == A2I2A_OK, "griffinlim failed");
       float *ref = st_load_f32(&f, names[c], n);
       char what[128];
       snprintf(what, sizeof what, "%s %s", images[i], names[c]);

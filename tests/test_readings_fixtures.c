@@ -33,7 +33,7 @@ int main(void) {
     snprintf(img, sizeof img, "%s", shared_path("fixtures/seed/images/"));
     snprintf(img + strlen(img), sizeof img - strlen(img), "%s.png", images[i]);
     snprintf(out, sizeof out, "%s/%s", dir, images[i]);
-    a2i2a_status st = a2i2a_i2a_file(img, "red,rgb-mean,chirp", out, &p, 0);
+    a2i2a_status st = a2i2a_i2a_file(img, "red,rgb-mean,chirp", out, &p, 0, NULL);
     CHECK(st == A2I2A_OK, "%s: %s", images[i], a2i2a_last_error());
     if (st) continue;
     const char *ours[3] = {"red", "rgb-mean", "chirp"}, *theirs[3] = {"red", "rgb_mean", "chirp"};

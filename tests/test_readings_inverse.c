@@ -55,7 +55,7 @@ int main(void) {
       CHECK(0, "%s: %s", p, a2i2a_last_error());
       continue;
     }
-    reading_input in = {&img, &meta, p, {0}};
+    reading_input in = {&img, &meta, p, {0}, NULL};
     audio_buf y = {0};
     a2i2a_status st = reading_inverse(&in, &y);
     CHECK(st == A2I2A_OK, "%s: %s", clips[i], a2i2a_last_error());

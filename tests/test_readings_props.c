@@ -17,7 +17,7 @@ static void set_px(image_u8 *img, int x, int y, int r, int g, int b) {
   p[0] = (uint8_t)r, p[1] = (uint8_t)g, p[2] = (uint8_t)b;
 }
 static reading_input input(const image_u8 *img) {
-  reading_input in = {img, NULL, "synthetic", {0}};
+  reading_input in = {img, NULL, "synthetic", {0}, NULL};
   return in;
 }
 static double rms(const float *x, int64_t n) {

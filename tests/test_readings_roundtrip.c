@@ -19,7 +19,7 @@ static void trip(const char *sound, const char *style, double max_sc, double max
   snprintf(png, sizeof png, "/tmp/a2i2a_rt_%d_%s.png", (int)getpid(), style);
   a2i2a_a2i_params ap = a2i2a_a2i_default_params();
   ap.style = style;
-  a2i2a_status st = a2i2a_a2i_file(in, png, &ap, 1);
+  a2i2a_status st = a2i2a_a2i_file(in, png, &ap, 1, NULL);
   CHECK(st == A2I2A_OK, "%s %s: a2i: %s", sound, style, a2i2a_last_error());
   if (st) return;
   audio_buf orig = {0}, rec = {0};
@@ -27,7 +27,7 @@ static void trip(const char *sound, const char *style, double max_sc, double max
   png_meta meta;
   png_meta_init(&meta);
   CHECK(audio_read(in, &orig) == A2I2A_OK && image_read(png, &img, &meta) == A2I2A_OK, "%s: read", sound);
-  reading_input ri = {&img, &meta, png, a2i2a_i2a_default_params()};
+  reading_input ri = {&img, &meta, png, a2i2a_i2a_default_params(), NULL};
   st = reading_inverse(&ri, &rec);
   CHECK(st == A2I2A_OK, "%s %s: inverse: %s", sound, style, a2i2a_last_error());
   double sc, lsd, gain;

@@ -2,6 +2,7 @@
 #include "a2i/a2i_internal.h"
 #include "a2i/styles.h"
 #include "common/err.h"
+#include "common/job.h"
 #include "common/outfile.h"
 
 #include <stdlib.h>
@@ -111,7 +112,8 @@ static const style_entry STYLES[] = {
     {"fullband", a2i_style_fullband, 600},
 };
 
-a2i2a_status a2i2a_a2i_file(const char *audio_path, const char *png_path, const a2i2a_a2i_params *params, int force) {
+static a2i2a_status a2i_file(const char *audio_path, const char *png_path, const a2i2a_a2i_params *params, int force,
+                             a2i2a_job *job) {
   a2i2a_a2i_params p = params ? *params : a2i2a_a2i_default_params();
   if (!p.style) p.style = "seed";
   const style_entry *s = NULL;
@@ -125,15 +127,19 @@ a2i2a_status a2i2a_a2i_file(const char *audio_path, const char *png_path, const 
   /* fail early, before decoding, if the output cannot be written */
   a2i2a_status st = outfile_check(png_path, force);
   if (st) return st;
+  if ((st = job_check(job))) return st;
+  job_stage(job, "spectrogram", s->name, 2);
   audio_buf a;
   st = audio_read(audio_path, &a);
   if (st) return st;
+  job_step(job, 1);
   if ((double)a.frames / a.rate > p.max_seconds) {
     st = fail(A2I2A_ERR_LIMIT, "%s: %.1f s is longer than the %s style's limit of %g s (see --max-seconds)", audio_path,
               (double)a.frames / a.rate, s->name, p.max_seconds);
     audio_free(&a);
     return st;
   }
+  if ((st = job_check(job))) return audio_free(&a), st;
   image_u8 img;
   memset(&img, 0, sizeof img);
   png_meta meta;
@@ -141,8 +147,20 @@ a2i2a_status a2i2a_a2i_file(const char *audio_path, const char *png_path, const 
   st = s->run(&a, &p, &img, &meta);
   audio_free(&a);
   if (st) fail_prefix(audio_path);
-  else st = png_write(png_path, &img, &meta, force);
+  /* the last moment a cancel can keep the file from being written */
+  if (!st) st = job_check(job);
+  if (!st) st = png_write(png_path, &img, &meta, force);
+  if (!st) job_step(job, 2);
   image_free(&img);
   png_meta_free(&meta);
   return st;
+}
+
+a2i2a_status a2i2a_a2i_file(const char *audio_path, const char *png_path, const a2i2a_a2i_params *params, int force,
+                            a2i2a_job *job) {
+  job_begin(job);
+  double t0 = now_seconds();
+  a2i2a_status st = a2i_file(audio_path, png_path, params, force, job);
+  job_time(job, a2i, t0);
+  return job_end(job, st);
 }

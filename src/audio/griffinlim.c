@@ -7,6 +7,7 @@
  * stft_forward / stft_inverse (torch.stft / torch.istft, centred, reflect padding), with the
  * same float32 window; only the arithmetic is wider. */
 #include "audio/griffinlim.h"
+#include "common/job.h"
 
 #include <fftw3.h>
 #include <math.h>
@@ -19,7 +20,7 @@
 #include "common/err.h"
 
 griffinlim_params griffinlim_default_params(int n_fft, int hop) {
-  griffinlim_params p = {n_fft, hop, n_fft, 32, 0.99, 1};
+  griffinlim_params p = {n_fft, hop, n_fft, 32, 0.99, 1, NULL};
   return p;
 }
 
@@ -209,6 +210,10 @@ a2i2a_status griffinlim(const float *mag, int frames, const griffinlim_params *p
   const double alpha = p->momentum / (1.0 + p->momentum);
 
   for (int it = 0; it <= p->iters; it++) {
+    if ((st = job_check(p->job))) {
+      free(A), free(R), free(P), free(yd), dstft_free(&s);
+      return st;
+    }
     /* y = istft(M ⊙ A) */
 #pragma omp parallel for schedule(static) if (nc >= GL_PARALLEL_MIN)
     for (size_t i = 0; i < nc; i++) A[2 * i] *= mag[i], A[2 * i + 1] *= mag[i];

@@ -12,6 +12,7 @@ typedef struct {
   int iters;                  /* torchaudio's n_iter (32) */
   double momentum;            /* 0.99; the update uses momentum / (1 + momentum) */
   int rand_init;              /* 1: torch.rand angles (a point in the unit square) from rng */
+  a2i2a_job *job;             /* polled between iterations (cancel); NULL = none */
 } griffinlim_params;
 
 griffinlim_params griffinlim_default_params(int n_fft, int hop);

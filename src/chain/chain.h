@@ -88,19 +88,14 @@ a2i2a_status chain_sheet(const image_u8 *spectrogram, const image_u8 *art, const
 int chain_text(image_u8 *img, int x, int y, int scale, const uint8_t rgb[3], const char *s);
 int chain_text_width(const char *s, int scale);
 
-#endif
-
 /* ---------------------------------------------------------------- the run (run.c) */
 
 /* img2img of the PNG in_png into out_png (replaced if there) with the engine's pipeline, as
- * a2i2a_i2i does it, but with the prompts' embeddings kept per model and prompt for the next
- * calls (chain_forget_prompts() frees them). The painting keeps the spectrogram's PNG chunks
- * (its a2i2a description, Riffusion's EXIF: what the readings need) and gets a text chunk
- * "a2i2a-i2i" with the img2img settings as JSON. */
-a2i2a_status chain_paint(struct a2i2a_model *mdl, const char *in_png, const char *out_png, const a2i2a_i2i_params *p);
-void chain_forget_prompts(void);
-/* A note on stderr ("a2i2a run: note: ..."), unless chain_verbose < 0. */
-void chain_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+ * a2i2a_i2i does it, with the prompts' embeddings kept by the model for the next calls. The
+ * painting keeps the spectrogram's PNG chunks (its a2i2a description, Riffusion's EXIF: what
+ * the readings need) and gets a text chunk "a2i2a-i2i" with the img2img settings as JSON. */
+a2i2a_status chain_paint(struct a2i2a_model *mdl, const char *in_png, const char *out_png, const a2i2a_i2i_params *p,
+                         a2i2a_job *job);
 
 /* A test-sized model (all its weights under 100 MB, like examples/tiny-sd1.safetensors): its
  * paintings prove the chain, not the art. */
@@ -110,14 +105,6 @@ int chain_model_is_tiny(const char *path_or_repo);
  * NULL, receives what run.json records (free with chain_record_free). */
 a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *model_sha256, const char *input,
                        const char *input_sha256, const char *outdir, const a2i2a_run_params *p, int force,
-                       chain_record *rec_out);
+                       chain_record *rec_out, a2i2a_job *job);
 
-/* Wall time spent per stage by the runs so far, in seconds (the CLI's --timings). */
-typedef struct {
-  double load, hash, a2i, i2i, i2a, sheet; /* sheet: the contact sheet and the readings' stitching */
-} chain_timings;
-extern chain_timings chain_times;
-
-/* Progress lines on stderr ("a2i2a run: spectrogram", ...) when stderr is a terminal or
- * when forced (1), never (-1). */
-extern int chain_verbose;
+#endif

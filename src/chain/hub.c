@@ -5,7 +5,7 @@
  * content, else ETag) and size; the GET then follows redirects (to the CDN for LFS files). */
 #include "chain/hub.h"
 #include "common/err.h"
-#include "common/progress.h"
+#include "common/job.h"
 #include "common/sha256.h"
 
 #include <cjson/cJSON.h>

@@ -7,52 +7,10 @@
 
 #include "chain/chain.h"
 #include "common/err.h"
+#include "common/job.h"
 #include "common/rng.h"
 #include "sd/pipeline.h"
 #include "sd/sd_image.h"
-
-typedef struct {
-  const struct a2i2a_model *model;
-  char *text;
-  int clip_skip;
-  float *emb; /* [CLIP_CTX][context_dim] */
-} cached_prompt;
-
-enum { MAX_CACHED = 64 };
-static cached_prompt cache[MAX_CACHED];
-static int ncached;
-
-void chain_forget_prompts(void) {
-  for (int i = 0; i < ncached; i++) free(cache[i].text), free(cache[i].emb);
-  ncached = 0;
-}
-
-static a2i2a_status encode(struct a2i2a_model *mdl, const char *text, int clip_skip, const float **out) {
-  for (int i = 0; i < ncached; i++)
-    if (cache[i].model == mdl && cache[i].clip_skip == clip_skip && !strcmp(cache[i].text, text)) {
-      *out = cache[i].emb;
-      return A2I2A_OK;
-    }
-  if (ncached == MAX_CACHED) chain_forget_prompts();
-  size_t n = (size_t)CLIP_CTX * (size_t)sd_context_dim(mdl);
-  float *emb = xmalloc(n * sizeof *emb, "a prompt's embedding");
-  char *copy = strdup(text);
-  if (!emb || !copy) {
-    free(emb), free(copy);
-    return fail(A2I2A_ERR_NOMEM, "out of memory encoding a prompt");
-  }
-  int dropped = 0;
-  a2i2a_status st = sd_encode_prompt(mdl, text, clip_skip, emb, &dropped);
-  if (st) {
-    free(emb), free(copy);
-    return st;
-  }
-  if (dropped > 0)
-    chain_note("prompt longer than CLIP's 77 tokens: its last %d tokens are ignored (as in diffusers)", dropped);
-  cache[ncached++] = (cached_prompt){mdl, copy, clip_skip, emb};
-  *out = emb;
-  return A2I2A_OK;
-}
 
 /* The img2img settings as JSON (no paths: the same run gives the same bytes). */
 static a2i2a_status i2i_record(struct a2i2a_model *mdl, const a2i2a_i2i_params *p, const sd_i2i_config *c, int W, int H,
@@ -69,7 +27,8 @@ static a2i2a_status i2i_record(struct a2i2a_model *mdl, const a2i2a_i2i_params *
   return st;
 }
 
-a2i2a_status chain_paint(struct a2i2a_model *mdl, const char *in_png, const char *out_png, const a2i2a_i2i_params *p) {
+a2i2a_status chain_paint(struct a2i2a_model *mdl, const char *in_png, const char *out_png, const a2i2a_i2i_params *p,
+                         a2i2a_job *job) {
   image_u8 img = {0}, sized = {0}, out = {0};
   png_meta meta;
   png_meta_init(&meta);
@@ -95,8 +54,9 @@ a2i2a_status chain_paint(struct a2i2a_model *mdl, const char *in_png, const char
   if ((st = sched_config_for_sampler(mdl->m.scheduler_config, p->sampler ? p->sampler : "pndm", p->spacing, &cfg.sched)) ||
       (st = sched_override_prediction(&cfg.sched, p->prediction)))
     goto done;
-  if ((st = encode(mdl, p->prompt ? p->prompt : "", p->clip_skip, &cond))) goto done;
-  if (p->guidance > 1 && (st = encode(mdl, p->negative_prompt ? p->negative_prompt : "", p->clip_skip, &uncond)))
+  if ((st = job_check(job))) goto done;
+  if ((st = sd_prompt_embedding(mdl, p->prompt, p->clip_skip, "prompt", job, &cond))) goto done;
+  if (p->guidance > 1 && (st = sd_prompt_embedding(mdl, p->negative_prompt, p->clip_skip, "negative prompt", job, &uncond)))
     goto done;
   torch_rng g;
   rng_seed(&g, p->seed);
@@ -106,13 +66,14 @@ a2i2a_status chain_paint(struct a2i2a_model *mdl, const char *in_png, const char
     st = A2I2A_ERR_NOMEM;
     goto done;
   }
-  if ((st = sd_img2img(mdl, chw, H, W, cond, uncond, &cfg, &noise, NULL, hwc))) goto done;
+  sd_i2i_io io = {.job = job};
+  if ((st = sd_img2img(mdl, chw, H, W, cond, uncond, &cfg, &noise, &io, hwc))) goto done;
   if ((st = sd_image_to_u8(hwc, H, W, &out))) goto done;
   /* the painting keeps the spectrogram's chunks: its style and parameters, Riffusion's EXIF */
   if ((st = i2i_record(mdl, p, &cfg, W, H, &meta))) goto done;
   st = png_write(out_png, &out, &meta, 1);
 done:
-  if (st && !strstr(a2i2a_last_error(), in_png)) fail_prefix(in_png);
+  if (st && st != A2I2A_ERR_CANCELLED && !strstr(a2i2a_last_error(), in_png)) fail_prefix(in_png);
   image_free(&img), image_free(&sized), image_free(&out);
   png_meta_free(&meta);
   free(chw), free(hwc);

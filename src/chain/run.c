@@ -14,39 +14,12 @@
 #include "audio/audio.h"
 #include "chain/chain.h"
 #include "common/err.h"
+#include "common/job.h"
 #include "common/outfile.h"
-#include "common/progress.h"
 #include "common/sha256.h"
 #include "sd/model.h"
+#include "readings/readings.h"
 #include "sd/pipeline.h"
-
-int chain_verbose;
-chain_timings chain_times;
-
-/* runs stmt and adds its wall time to chain_times.field */
-#define TIMED(field, stmt)                       \
-  do {                                           \
-    double t0_ = now_seconds();                  \
-    stmt;                                        \
-    chain_times.field += now_seconds() - t0_;    \
-  } while (0)
-
-void chain_note(const char *fmt, ...) {
-  if (chain_verbose < 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, "a2i2a run: note: ");
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-}
-
-static void say(const char *fmt, const char *arg) {
-  if (chain_verbose < 0 || (chain_verbose == 0 && !isatty(2))) return;
-  fprintf(stderr, "a2i2a run: ");
-  fprintf(stderr, fmt, arg);
-  fputc('\n', stderr);
-}
 
 /* dir + "/" + name into dst[PATH_LEN]; chain_run refuses an OUTDIR long enough to overflow. */
 enum { PATH_LEN = 4400 };
@@ -60,15 +33,20 @@ static void join(char *dst, const char *dir, const char *name) {
 
 /* ---------------------------------------------------------------- fingerprints */
 
+static int model_is_tiny(const sd_model *m) {
+  double bytes = 0;
+  for (int p = 0; p < SD_NPARTS; p++)
+    if (p == 0 || m->file[p].map != m->file[0].map) bytes += (double)m->file[p].map_size;
+  return bytes < 100e6; /* SD 1.x in fp16 alone is 2 GB */
+}
+
 int chain_model_is_tiny(const char *path_or_repo) {
   sd_model m;
   memset(&m, 0, sizeof m);
   if (sd_model_open(path_or_repo, &m)) return 0;
-  double bytes = 0;
-  for (int p = 0; p < SD_NPARTS; p++)
-    if (p == 0 || m.file[p].map != m.file[0].map) bytes += (double)m.file[p].map_size;
+  int tiny = model_is_tiny(&m);
   sd_model_close(&m);
-  return bytes < 100e6; /* SD 1.x in fp16 alone is 2 GB */
+  return tiny;
 }
 
 /* ---------------------------------------------------------------- the private folder */
@@ -99,7 +77,7 @@ static a2i2a_status reading_names(const char *list, char names[][64], int *n) {
   *n = 0;
   if (!list || !*list) return fail(A2I2A_ERR_PARAM, "--readings: empty list");
   if (!strcmp(list, "all")) {
-    for (const char *s; *n < MAX_READINGS && (s = a2i2a_reading_name(*n)); (*n)++) snprintf(names[*n], 64, "%s", s);
+    for (const reading_def *d; *n < MAX_READINGS && (d = reading_at(*n)); (*n)++) snprintf(names[*n], 64, "%s", d->name);
     return A2I2A_OK;
   }
   for (const char *s = list; *s;) {
@@ -107,9 +85,9 @@ static a2i2a_status reading_names(const char *list, char names[][64], int *n) {
     size_t len = e ? (size_t)(e - s) : strlen(s);
     if (len == 0 || len >= 64 || *n == MAX_READINGS)
       return fail(A2I2A_ERR_PARAM, "--readings: empty or overlong name in '%s'", list);
-    int known = 0;
-    for (int i = 0; a2i2a_reading_name(i) && !known; i++)
-      known = strlen(a2i2a_reading_name(i)) == len && !strncmp(a2i2a_reading_name(i), s, len);
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)len, s);
+    int known = reading_find(name) != NULL;
     if (!known) return fail(A2I2A_ERR_PARAM, "--readings: unknown reading '%.*s' (see 'a2i2a i2a --help')", (int)len, s);
     int dup = 0;
     for (int i = 0; i < *n; i++) dup |= strlen(names[i]) == len && !strncmp(names[i], s, len);
@@ -121,11 +99,34 @@ static a2i2a_status reading_names(const char *list, char names[][64], int *n) {
 
 /* The readings of one painting: NAME.wav for each in dir (a folder that exists). */
 static a2i2a_status read_painting(const char *art, char names[][64], int n, const a2i2a_run_params *p,
-                                  const char *dir) {
+                                  const char *dir, a2i2a_job *job) {
   char out[PATH_LEN], wav[80];
   snprintf(wav, sizeof wav, "%.59s.wav", names[0]);
   join(out, dir, wav);
-  return a2i2a_i2a_file(art, p->readings, n == 1 ? out : dir, &p->i2a, 1);
+  return a2i2a_i2a_file(art, p->readings, n == 1 ? out : dir, &p->i2a, 1, job);
+}
+
+/* The three stages on one sound, each with its share of the current progress span: the
+ * painting dominates on a real model. */
+static a2i2a_status run_stages(a2i2a_model *model, const char *wav, const char *spec, const char *art,
+                               const char *dir, char names[][64], int nread, const a2i2a_run_params *p,
+                               a2i2a_job *job) {
+  job_span sp = job_enter(job, 0.0, 0.03);
+  a2i2a_status st = a2i2a_a2i_file(wav, spec, &p->a2i, 1, job);
+  job_leave(job, sp);
+  if (!st) {
+    double t0 = now_seconds();
+    sp = job_enter(job, 0.03, 0.9);
+    st = chain_paint(model, spec, art, &p->i2i, job);
+    job_leave(job, sp);
+    job_time(job, i2i, t0);
+  }
+  if (!st) {
+    sp = job_enter(job, 0.9, 1.0);
+    st = read_painting(art, names, nread, p, dir, job);
+    job_leave(job, sp);
+  }
+  return st;
 }
 
 /* ---------------------------------------------------------------- long inputs: clips */
@@ -157,7 +158,7 @@ static a2i2a_status concat_png(char paths[][PATH_LEN], int n, const char *out) {
  * clip (output samples per input sample), so a reading that changes the sample rate or the
  * duration is placed consistently. */
 static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char *tmp, const a2i2a_run_params *p,
-                              char names[][64], int nread) {
+                              char names[][64], int nread, a2i2a_job *job) {
   audio_buf in = {0};
   a2i2a_status st = audio_read(input, &in);
   if (st) return st;
@@ -172,7 +173,8 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
   for (int k = 0; k < n && !st; k++) {
     char label[64], wav[PATH_LEN], name[64];
     snprintf(label, sizeof label, "clip %d of %d", k + 1, n);
-    say("%s", label);
+    job_stage(job, "clips", label, n);
+    job_step(job, k);
     for (int c = 0; c < in.channels; c++)
       for (int64_t i = 0; i < len; i++) {
         int64_t j = (int64_t)k * hop + i;
@@ -183,12 +185,16 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
     snprintf(name, sizeof name, "clip%03d_art.png", k), join(art[k], tmp, name);
     snprintf(name, sizeof name, "clip%03d", k), join(dir[k], tmp, name);
     st = audio_write(wav, &clip, 32, 0, 1); /* float: the clip's samples exactly */
-    if (!st) TIMED(a2i, st = a2i2a_a2i_file(wav, spec[k], &p->a2i, 1));
-    if (!st) TIMED(i2i, st = chain_paint(model, spec[k], art[k], &p->i2i));
     if (!st) st = make_output_dir(dir[k]);
-    if (!st) TIMED(i2a, st = read_painting(art[k], names, nread, p, dir[k]));
-    if (st) fail_prefix(label);
+    if (!st) {
+      job_span sp = job_enter(job, 0.97 * k / n, 0.97 * (k + 1) / n);
+      st = run_stages(model, wav, spec[k], art[k], dir[k], names, nread, p, job);
+      job_leave(job, sp);
+    }
+    if (st && st != A2I2A_ERR_CANCELLED) fail_prefix(label);
   }
+  double t_stitch = now_seconds();
+  if (!st) job_stage(job, "stitching", NULL, nread);
   char path[PATH_LEN], wname[80];
   if (!st) join(path, tmp, "spectrogram.png"), st = concat_png(spec, n, path);
   if (!st) join(path, tmp, "art.png"), st = concat_png(art, n, path);
@@ -225,7 +231,9 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
     free(lens);
     audio_free(&whole);
     for (int k = 0; k < n; k++) audio_free(&parts[k]);
+    if (!st) job_step(job, r + 1), st = job_check(job);
   }
+  job_time(job, sheet, t_stitch);
   free(parts);
   audio_free(&clip);
   audio_free(&in);
@@ -245,19 +253,50 @@ static a2i2a_status check_params(const a2i2a_run_params *p) {
   return A2I2A_OK;
 }
 
+/* The contact sheet of a finished run in tmp. */
+static a2i2a_status write_sheet(const char *tmp, const char *input, const char *spec, const char *art,
+                                char names[][64], int nread, const a2i2a_run_params *p) {
+  image_u8 si = {0}, ai = {0}, sheet = {0};
+  chain_sheet_sound snd[MAX_READINGS];
+  char(*wav)[PATH_LEN] = calloc(MAX_READINGS, sizeof *wav);
+  if (!wav) return fail(A2I2A_ERR_NOMEM, "out of memory");
+  char title[512], path[PATH_LEN];
+  for (int r = 0; r < nread; r++) {
+    char wname[80];
+    snprintf(wname, sizeof wname, "%.59s.wav", names[r]);
+    join(wav[r], tmp, wname);
+    snd[r].name = names[r];
+    snd[r].wav = wav[r];
+  }
+  const char *base = strrchr(input, '/') ? strrchr(input, '/') + 1 : input;
+  snprintf(title, sizeof title, "%s  %s  seed %llu", base, p->preset ? p->preset : "", (unsigned long long)p->i2i.seed);
+  a2i2a_status st = image_read(spec, &si, NULL);
+  if (!st) st = image_read(art, &ai, NULL);
+  if (!st) st = chain_sheet(&si, &ai, title, snd, nread, &sheet);
+  if (!st) join(path, tmp, "sheet.png"), st = png_write(path, &sheet, NULL, 1);
+  image_free(&si);
+  image_free(&ai);
+  image_free(&sheet);
+  free(wav);
+  return st;
+}
+
 a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *model_sha256, const char *input,
                        const char *input_sha256, const char *outdir, const a2i2a_run_params *p, int force,
-                       chain_record *rec_out) {
+                       chain_record *rec_out, a2i2a_job *job) {
   a2i2a_status st = check_params(p);
   if (st) return st;
   char names[MAX_READINGS][64];
   int nread;
   if ((st = reading_names(p->readings, names, &nread))) return st;
   if (strlen(outdir) > 3000) return fail(A2I2A_ERR_PARAM, "%.60s...: output folder path too long", outdir);
+  if ((st = job_check(job))) return st;
+  struct stat sb;
+  int made_dir = stat(outdir, &sb) != 0;
   if ((st = make_output_dir(outdir))) return st;
 
   /* every output, checked before any work */
-  enum { MAXOUT = MAX_READINGS + 4 };
+  enum { MAXOUT = MAX_READINGS + 5 };
   char out[MAXOUT][64];
   int nout = 0;
   snprintf(out[nout++], 64, "spectrogram.png");
@@ -265,60 +304,43 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   for (int r = 0; r < nread; r++) snprintf(out[nout++], 64, "%.59s.wav", names[r]);
   if (p->sheet) snprintf(out[nout++], 64, "sheet.png");
   char path[PATH_LEN], tmp[PATH_LEN];
-  for (int k = 0; k < nout; k++) {
+  for (int k = 0; k < nout && !st; k++) {
     join(path, outdir, out[k]);
-    if ((st = outfile_check(path, force))) return st;
+    st = outfile_check(path, force);
   }
   join(path, outdir, "run.json");
-  if ((st = outfile_check(path, force))) return st;
+  if (!st) st = outfile_check(path, force);
+  if (st) {
+    if (made_dir) rmdir(outdir);
+    return st;
+  }
 
   join(tmp, outdir, ".a2i2a-run.XXXXXX");
-  if (!mkdtemp(tmp)) return fail(A2I2A_ERR_IO, "%s: cannot create a temporary folder: %s", outdir, strerror(errno));
+  if (!mkdtemp(tmp)) {
+    st = fail(A2I2A_ERR_IO, "%s: cannot create a temporary folder: %s", outdir, strerror(errno));
+    if (made_dir) rmdir(outdir);
+    return st;
+  }
 
   char spec[PATH_LEN], art[PATH_LEN];
   join(spec, tmp, "spectrogram.png");
   join(art, tmp, "art.png");
   if (p->clip_seconds > 0) {
-    st = run_clips(model, input, tmp, p, names, nread);
+    job_span sp = job_enter(job, 0.0, 0.98);
+    st = run_clips(model, input, tmp, p, names, nread, job);
+    job_leave(job, sp);
   } else {
-    say("%s", "spectrogram");
-    TIMED(a2i, st = a2i2a_a2i_file(input, spec, &p->a2i, 1));
-    if (!st) {
-      say("%s", "painting");
-      TIMED(i2i, st = chain_paint(model, spec, art, &p->i2i));
-    }
-    if (!st) {
-      say("%s", "readings");
-      TIMED(i2a, st = read_painting(art, names, nread, p, tmp));
-    }
+    job_span sp = job_enter(job, 0.0, 0.98);
+    st = run_stages(model, input, spec, art, tmp, names, nread, p, job);
+    job_leave(job, sp);
   }
+
   double t_sheet = now_seconds();
-
   if (!st && p->sheet) {
-    say("%s", "contact sheet");
-    image_u8 si = {0}, ai = {0}, sheet = {0};
-    chain_sheet_sound snd[MAX_READINGS];
-    static char wav[MAX_READINGS][PATH_LEN];
-    char title[512];
-    for (int r = 0; r < nread; r++) {
-      char wname[80];
-      snprintf(wname, sizeof wname, "%.59s.wav", names[r]);
-      join(wav[r], tmp, wname);
-      snd[r].name = names[r];
-      snd[r].wav = wav[r];
-    }
-    const char *base = strrchr(input, '/') ? strrchr(input, '/') + 1 : input;
-    snprintf(title, sizeof title, "%s  %s  seed %llu", base, p->preset ? p->preset : "", (unsigned long long)p->i2i.seed);
-    st = image_read(spec, &si, NULL);
-    if (!st) st = image_read(art, &ai, NULL);
-    if (!st) st = chain_sheet(&si, &ai, title, snd, nread, &sheet);
-    if (!st) join(path, tmp, "sheet.png"), st = png_write(path, &sheet, NULL, 1);
-    image_free(&si);
-    image_free(&ai);
-    image_free(&sheet);
+    job_stage(job, "sheet", NULL, 0);
+    st = write_sheet(tmp, input, spec, art, names, nread, p);
   }
-
-  chain_times.sheet += now_seconds() - t_sheet;
+  job_time(job, sheet, t_sheet);
 
   /* run.json: the parameters and the fingerprints of everything */
   chain_record rec;
@@ -327,7 +349,6 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   /* absolute paths, so that --replay works from any folder */
   char in_abs[4096], model_abs[4096];
   rec.input_path = realpath(input, in_abs) ? in_abs : (char *)input;
-  struct stat sb;
   rec.model_name = stat(model_name, &sb) == 0 && realpath(model_name, model_abs) ? model_abs : (char *)model_name;
   rec.input_sha256 = (char *)input_sha256;
   rec.model_sha256 = (char *)model_sha256;
@@ -342,17 +363,25 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   }
   rec.noutputs = nout < CHAIN_MAX_OUTPUTS ? nout : CHAIN_MAX_OUTPUTS;
   if (!st) join(path, tmp, "run.json"), st = chain_runjson_write(path, &rec, 1);
+  /* the last moment a cancel keeps the outputs out */
+  if (!st) st = job_check(job);
 
-  /* into place: everything was checked above; run.json last, so it is only there when all is */
-  for (int k = 0; k <= nout && !st; k++) {
-    const char *name = k < nout ? out[k] : "run.json";
-    char from[PATH_LEN], to[PATH_LEN];
-    join(from, tmp, name);
-    join(to, outdir, name);
-    if ((st = outfile_check(to, force))) break;
-    if (rename(from, to) != 0) st = fail(A2I2A_ERR_IO, "%s: cannot move into place: %s", to, strerror(errno));
+  /* into place as one: a failure half-way puts back every file it replaced; run.json last,
+   * so that it is only there when all is */
+  if (!st) {
+    outfile *of = calloc(nout + 1, sizeof *of);
+    if (!of) st = fail(A2I2A_ERR_NOMEM, "out of memory");
+    for (int k = 0; k <= nout && !st; k++) {
+      const char *name = k < nout ? out[k] : "run.json";
+      join(of[k].path, outdir, name);
+      join(of[k].tmp, tmp, name);
+      st = outfile_check(of[k].path, force); /* nothing appeared meanwhile */
+    }
+    if (!st) st = outfile_commit_all(of, nout + 1);
+    free(of);
   }
   remove_tree(tmp);
+  if (st && made_dir) rmdir(outdir);
   if (!st && rec_out) {
     /* a copy that owns its strings */
     memset(rec_out, 0, sizeof *rec_out);
@@ -367,31 +396,53 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
 }
 
 a2i2a_status a2i2a_run(a2i2a_model *model, const char *input, const char *outdir, const a2i2a_run_params *p,
-                       int force) {
+                       int force, a2i2a_job *job) {
   char in_hex[65], model_hex[65];
-  a2i2a_status st;
-  TIMED(hash, st = sha256_file(input, in_hex));
-  if (!st) TIMED(hash, st = a2i2a_model_sha256(model, model_hex));
-  if (!st) st = chain_run(model, p->model, model_hex, input, in_hex, outdir, p, force, NULL);
-  return st;
+  job_begin(job);
+  double t0 = now_seconds();
+  job_stage(job, "fingerprint", input, 0);
+  a2i2a_status st = sha256_file(input, in_hex);
+  if (!st) st = a2i2a_model_sha256(model, model_hex);
+  job_time(job, hash, t0);
+  if (!st) st = chain_run(model, p->model, model_hex, input, in_hex, outdir, p, force, NULL, job);
+  if (!st && model_is_tiny(&model->m))
+    job_log(job, A2I2A_LOG_NOTE,
+            "%s is a tiny model with random weights: this run proves the chain, not the art; for real paintings: "
+            "a2i2a models pull stable-diffusion-v1-5/stable-diffusion-v1-5 (about 2 GB)",
+            a2i2a_model_name(model));
+  return job_end(job, st);
 }
 
 a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const char *model_path, const char *outdir,
-                              int force) {
+                              int force, a2i2a_job *job) {
+  job_begin(job);
   chain_record rec;
   a2i2a_status st = chain_runjson_read(run_json, &rec);
-  if (st) return st;
+  if (st) return job_end(job, st);
   if (!input) input = rec.input_path;
   if (!model_path) model_path = rec.model_name;
   char hex[65];
+  double t0 = now_seconds();
+  job_stage(job, "fingerprint", input, 0);
   st = sha256_file(input, hex);
+  job_time(job, hash, t0);
   if (!st && strcmp(hex, rec.input_sha256))
     st = fail(A2I2A_ERR_PARAM, "%s: not the input %s records (SHA-256 %s, recorded %s)", input, run_json, hex,
               rec.input_sha256);
   char mhex[65];
   a2i2a_model *model = NULL;
-  if (!st) TIMED(load, st = a2i2a_model_open(model_path, &model));
-  if (!st) TIMED(hash, st = a2i2a_model_sha256(model, mhex));
+  if (!st) {
+    t0 = now_seconds();
+    job_stage(job, "loading", model_path, 0);
+    st = a2i2a_model_open(model_path, &model);
+    job_time(job, load, t0);
+  }
+  if (!st) {
+    t0 = now_seconds();
+    job_stage(job, "fingerprint", model_path, 0);
+    st = a2i2a_model_sha256(model, mhex);
+    job_time(job, hash, t0);
+  }
   if (!st && strcmp(mhex, rec.model_sha256))
     st = fail(A2I2A_ERR_MODEL, "%s: not the model %s records (SHA-256 %s, recorded %s)", model_path, run_json, mhex,
               rec.model_sha256);
@@ -402,10 +453,10 @@ a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const cha
     int threads = a2i2a_get_threads();
     a2i2a_set_threads(rec.threads);
     rec.p.model = model_path;
-    st = chain_run(model, model_path, mhex, input, hex, outdir, &rec.p, force, &done);
+    st = chain_run(model, model_path, mhex, input, hex, outdir, &rec.p, force, &done, job);
     a2i2a_set_threads(threads);
   }
-  if (model) a2i2a_model_close(model), chain_forget_prompts();
+  if (model) a2i2a_model_close(model);
   /* the replay's promise: the same bytes */
   for (int k = 0; k < rec.noutputs && !st; k++) {
     int found = 0;
@@ -420,5 +471,5 @@ a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const cha
   }
   chain_record_free(&done);
   chain_record_free(&rec);
-  return st;
+  return job_end(job, st);
 }

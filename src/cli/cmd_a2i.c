@@ -102,7 +102,9 @@ int cmd_a2i(int argc, char **argv) {
   if (strcmp(p.style, "seed") && strcmp(p.style, "riffusion") && strcmp(p.style, "fullband"))
     return cli_usage_error("a2i", "--style: unknown style '%s' (seed, riffusion, fullband)", p.style);
   a2i2a_set_threads((int)threads);
-  a2i2a_status st = a2i2a_a2i_file(argv[optind], out, &p, force);
+  a2i2a_job *job = cli_job_new(0);
+  a2i2a_status st = a2i2a_a2i_file(argv[optind], out, &p, force, job);
+  cli_job_done(job);
   if (st) return cli_fail(st);
   return EXIT_OK;
 }

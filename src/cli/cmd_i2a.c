@@ -98,14 +98,17 @@ int cmd_i2a(int argc, char **argv) {
     }
   }
   if (list) {
-    for (int i = 0; a2i2a_reading_name(i); i++) printf("%-9s %s\n", a2i2a_reading_name(i), a2i2a_reading_description(i));
+    for (int i = 0; a2i2a_list_entry(A2I2A_LIST_READINGS, i); i++)
+      printf("%-9s %s\n", a2i2a_list_entry(A2I2A_LIST_READINGS, i)->name, a2i2a_list_entry(A2I2A_LIST_READINGS, i)->description);
     return EXIT_OK;
   }
   if (optind >= argc) return cli_usage_error("i2a", "no image given");
   if (optind + 1 < argc) return cli_usage_error("i2a", "one image at a time ('%s' is extra)", argv[optind + 1]);
   if (!out) return cli_usage_error("i2a", "no output given (-o OUT)");
   a2i2a_set_threads((int)threads);
-  a2i2a_status st = a2i2a_i2a_file(argv[optind], readings, out, &p, force);
+  a2i2a_job *job = cli_job_new(0);
+  a2i2a_status st = a2i2a_i2a_file(argv[optind], readings, out, &p, force, job);
+  cli_job_done(job);
   if (st) return cli_fail(st);
   return EXIT_OK;
 }

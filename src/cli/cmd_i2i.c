@@ -43,7 +43,7 @@ static void usage(FILE *f) {
           "                        aspect ratio (default: the image's size rounded down to multiples of 8)\n"
           "      --threads N       threads (default: physical cores)\n"
           "  -f, --force           replace an existing output\n"
-          "  -q, --quiet           no progress (default: a live line on a terminal, plain lines otherwise)\n"
+          "  -q, --quiet           no progress and no notes (default: a live line on a terminal)\n"
           "  -h, --help            this help\n\n"
           "exit status: 0 success, 1 runtime failure, 2 usage error\n",
           d.prompt, d.negative_prompt, d.strength, d.guidance, d.steps, sched_sampler_names(), d.sampler);
@@ -154,11 +154,12 @@ int cmd_i2i(int argc, char **argv) {
   a2i2a_status st = outfile_check(out, force);
   if (st) return cli_fail(st);
   if (!have_seed) p.seed = random_seed();
-  p.progress = quiet ? -1 : isatty(2) ? 0 : 1;
 
   a2i2a_model *m = NULL;
   if ((st = a2i2a_model_open(model, &m))) return cli_fail(st);
-  st = a2i2a_i2i_file(m, image, out, &p, force);
+  a2i2a_job *job = cli_job_new(quiet ? -1 : 0);
+  st = a2i2a_i2i_file(m, image, out, &p, force, job);
+  cli_job_done(job);
   a2i2a_model_close(m);
   if (st) return cli_fail(st);
   if (!have_seed) printf("seed %llu\n", (unsigned long long)p.seed);

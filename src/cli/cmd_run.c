@@ -9,7 +9,7 @@
 #include "cli/cli.h"
 #include "common/err.h"
 #include "common/outfile.h"
-#include "common/progress.h"
+#include "common/job.h"
 #include "common/sha256.h"
 #include "sd/scheduler.h"
 
@@ -83,8 +83,9 @@ static int looks_like_repo(const char *m) {
   return s && s != m && s[1] && !strchr(s + 1, '/');
 }
 
-static void print_timings(double total) {
-  const chain_timings *t = &chain_times;
+static void print_timings(const a2i2a_job *job, double load, double total) {
+  a2i2a_timings tm = a2i2a_job_timings(job), *t = &tm;
+  t->load += load;
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   double sum = t->load + t->hash + t->a2i + t->i2i + t->i2a + t->sheet;
@@ -219,9 +220,11 @@ int cmd_run(int argc, char **argv) {
     if (argc - optind > 1) return cli_usage_error(C, "--replay takes at most one INPUT (to override the recorded one)");
     int model_given = 0;
     for (int i = 1; i < argc; i++) model_given |= !strcmp(argv[i], "--model") || !strncmp(argv[i], "--model=", 8);
+    a2i2a_job *job = cli_job_new(0);
     a2i2a_status st = a2i2a_run_replay(replay, optind < argc ? argv[optind] : NULL, model_given ? p.model : NULL,
-                                       outdir, force);
-    if (timings) print_timings(now_seconds() - t_start);
+                                       outdir, force, job);
+    if (timings) print_timings(job, 0, now_seconds() - t_start);
+    cli_job_done(job);
     if (st) return cli_fail(st);
     fprintf(stderr, "a2i2a run: %s reproduced in %s, byte for byte\n", replay, outdir);
     return EXIT_OK;
@@ -247,9 +250,12 @@ int cmd_run(int argc, char **argv) {
 
   a2i2a_model *model = NULL;
   double t_load = now_seconds();
+  a2i2a_job *job = cli_job_new(0);
+  if (!job) return free(in_hex), cli_fail(A2I2A_ERR_NOMEM);
   a2i2a_status st = a2i2a_model_open(p.model, &model);
-  chain_times.load += now_seconds() - t_load;
+  double load_seconds = now_seconds() - t_load;
   if (st) {
+    cli_job_done(job);
     free(in_hex);
     if (looks_like_repo(p.model)) {
       fprintf(stderr,
@@ -260,12 +266,6 @@ int cmd_run(int argc, char **argv) {
     }
     return cli_fail(st);
   }
-  char model_hex[65];
-  double t_hash = now_seconds();
-  st = a2i2a_model_sha256(model, model_hex);
-  chain_times.hash += now_seconds() - t_hash;
-  int tiny = chain_model_is_tiny(p.model);
-
   int nruns = ninputs * nprompts * nseeds, done = 0;
   for (int i = 0; i < ninputs && !st; i++)
     for (int k = 0; k < nprompts && !st; k++)
@@ -294,20 +294,14 @@ int cmd_run(int argc, char **argv) {
           snprintf(dir, sizeof dir, "%s", outdir);
         }
         if (nruns > 1) fprintf(stderr, "a2i2a run: %d/%d -> %s\n", done + 1, nruns, dir);
-        st = chain_run(model, p.model, model_hex, argv[optind + i], in_hex[i], dir, &q, force, NULL);
+        st = a2i2a_run(model, argv[optind + i], dir, &q, force, job);
         done++;
       }
   a2i2a_model_close(model);
-  chain_forget_prompts();
   free(in_hex);
-  if (timings) print_timings(now_seconds() - t_start);
+  if (timings) print_timings(job, load_seconds, now_seconds() - t_start);
+  cli_job_done(job);
   if (st) return cli_fail(st);
   if (nruns == 1) fprintf(stderr, "a2i2a run: wrote %s (see sheet.png, run.json)\n", outdir);
-  if (tiny)
-    fprintf(stderr,
-            "a2i2a run: note: %s is a tiny model with random weights: this run proves the chain, not the art.\n"
-            "a2i2a run: for real paintings: a2i2a models pull stable-diffusion-v1-5/stable-diffusion-v1-5 (about 2 GB),\n"
-            "a2i2a run: then run again without --model (the seed preset uses it).\n",
-            p.model);
   return EXIT_OK;
 }

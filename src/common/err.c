@@ -43,6 +43,7 @@ const char *a2i2a_strerror(a2i2a_status status) {
   case A2I2A_ERR_LIMIT: return "input beyond a size limit";
   case A2I2A_ERR_MODEL: return "model missing or invalid";
   case A2I2A_ERR_INTERNAL: return "internal error";
+  case A2I2A_ERR_CANCELLED: return "cancelled";
   }
   return "unknown error";
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/job.h"
 #include "common/outfile.h"
 #include "readings/readings.h"
 
@@ -49,8 +50,8 @@ static a2i2a_status parse_readings(const char *list, const reading_def **out, in
   return A2I2A_OK;
 }
 
-a2i2a_status a2i2a_i2a_file(const char *image_path, const char *readings, const char *out,
-                            const a2i2a_i2a_params *params, int force) {
+static a2i2a_status i2a_file(const char *image_path, const char *readings, const char *out,
+                             const a2i2a_i2a_params *params, int force, a2i2a_job *job) {
   const reading_def *defs[MAX_READINGS];
   int n;
   a2i2a_status st = parse_readings(readings, defs, &n);
@@ -95,11 +96,14 @@ a2i2a_status a2i2a_i2a_file(const char *image_path, const char *readings, const 
     image_free(&img), png_meta_free(&meta), free(paths);
     return fail(A2I2A_ERR_INTERNAL, "%s: image_read returned %d channels", image_path, img.c);
   }
-  reading_input in = {&img, &meta, image_path, p};
+  reading_input in = {&img, &meta, image_path, p, job};
   audio_buf *sounds = calloc(n, sizeof *sounds);
   if (!sounds) st = fail(A2I2A_ERR_NOMEM, "out of memory");
   for (int i = 0; i < n && !st; i++) {
-    st = defs[i]->run(&in, &sounds[i]);
+    job_stage(job, "readings", defs[i]->name, n);
+    job_step(job, i);
+    if (!(st = job_check(job))) st = defs[i]->run(&in, &sounds[i]);
+    if (st == A2I2A_ERR_CANCELLED) break;
     if (st) {
       char pre[96];
       snprintf(pre, sizeof pre, "reading %s", defs[i]->name);
@@ -119,6 +123,8 @@ a2i2a_status a2i2a_i2a_file(const char *image_path, const char *readings, const 
     }
   }
   int ready = 0;
+  /* the last moment a cancel keeps the files from being written */
+  if (!st) st = job_check(job);
   for (int i = 0; i < n && !st; i++)
     if ((st = audio_write_pending(&pending[i], paths[i], &sounds[i], p.bits, p.seed, force)) == A2I2A_OK) ready++;
   if (!st) st = outfile_commit_all(pending, n);
@@ -130,4 +136,14 @@ a2i2a_status a2i2a_i2a_file(const char *image_path, const char *readings, const 
   free(sounds);
   free(paths);
   return st;
+}
+
+a2i2a_status a2i2a_i2a_file(const char *image_path, const char *readings, const char *out,
+                            const a2i2a_i2a_params *params, int force, a2i2a_job *job) {
+  job_begin(job);
+  double t0 = now_seconds();
+  a2i2a_status st = i2a_file(image_path, readings, out, params, force, job);
+  if (!st) job_step(job, job ? job->total : 0);
+  job_time(job, i2a, t0);
+  return job_end(job, st);
 }

@@ -68,6 +68,7 @@ static a2i2a_status inverse_riffusion(const reading_input *in, const riffusion_e
     /* Riffusion draws its InverseMelScale start (W × bins floats) before the angles */
     rng_skip(&g, (uint64_t)W * bins);
     griffinlim_params gp = griffinlim_default_params(n_fft, hop);
+    gp.job = in->job;
     gp.win_length = win;
     if (in->p.gl_iters > 0) gp.iters = in->p.gl_iters;
     st = griffinlim(spec, W, &gp, &g, out->x + (size_t)c * out->frames, NULL);
@@ -105,6 +106,7 @@ static a2i2a_status inverse_seed(const reading_input *in, audio_buf *out) {
   torch_rng g;
   rng_seed(&g, in->p.seed);
   griffinlim_params gp = griffinlim_default_params(2 * (H - 1), H - 1);
+  gp.job = in->job;
   if (in->p.gl_iters > 0) gp.iters = in->p.gl_iters;
   st = griffinlim(mag, W, &gp, &g, out->x, NULL);
   free(mag);
@@ -156,6 +158,7 @@ static a2i2a_status inverse_fullband(const reading_input *in, const a2i_style_pa
     if ((st = mel_invert(fb, bins, B, mel, W, 0, spec))) break;
     for (size_t i = 0; i < (size_t)bins * W; i++) spec[i] = sqrtf(spec[i]); /* power → magnitude */
     griffinlim_params gp = griffinlim_default_params(sp->n_fft, sp->hop);
+    gp.job = in->job;
     gp.win_length = sp->win_length;
     if (in->p.gl_iters > 0) gp.iters = in->p.gl_iters;
     if ((st = griffinlim(spec, W, &gp, &g, y, NULL))) break;
@@ -203,6 +206,7 @@ static a2i2a_status inverse_seed_style(const reading_input *in, const a2i_style_
     torch_rng g;
     rng_seed(&g, in->p.seed);
     griffinlim_params gp = griffinlim_default_params(sp->n_fft, sp->hop);
+    gp.job = in->job;
     gp.win_length = sp->win_length > 0 ? sp->win_length : sp->n_fft;
     if (in->p.gl_iters > 0) gp.iters = in->p.gl_iters;
     st = griffinlim(mag, T, &gp, &g, y, NULL);

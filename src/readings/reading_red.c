@@ -14,7 +14,7 @@ a2i2a_status reading_red(const reading_input *in, audio_buf *out) {
   torch_rng g;
   rng_seed(&g, in->p.seed);
   rng_skip(&g, (uint64_t)6 * img->h * img->w);
-  if ((st = seed_griffinlim(img, 0, in->p.gl_iters, &g, out->x))) return audio_free(out), st;
+  if ((st = seed_griffinlim(img, 0, in->p.gl_iters, &g, in->job, out->x))) return audio_free(out), st;
   normalise_peak(out->x, n);
   return A2I2A_OK;
 }

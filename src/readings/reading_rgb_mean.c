@@ -18,7 +18,7 @@ a2i2a_status reading_rgb_mean(const reading_input *in, audio_buf *out) {
   torch_rng g;
   rng_seed(&g, in->p.seed);
   for (int c = 0; c < 3; c++)
-    if ((st = seed_griffinlim(img, c, in->p.gl_iters, &g, ch + c * n))) return free(ch), st;
+    if ((st = seed_griffinlim(img, c, in->p.gl_iters, &g, in->job, ch + c * n))) return free(ch), st;
   float *m = ch; /* ((r + g) + b) / 3 in float32, in place */
   for (int64_t i = 0; i < n; i++) m[i] = ((ch[i] + ch[n + i]) + ch[2 * n + i]) / 3.0f;
   normalise_peak(m, n);

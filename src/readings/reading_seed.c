@@ -17,13 +17,15 @@ a2i2a_status seed_check_geometry(const reading_input *in) {
   return A2I2A_OK;
 }
 
-a2i2a_status seed_griffinlim(const image_u8 *img, int channel, int iters, torch_rng *rng, float *y) {
+a2i2a_status seed_griffinlim(const image_u8 *img, int channel, int iters, torch_rng *rng, a2i2a_job *job,
+                             float *y) {
   const int h = img->h, w = img->w;
   float *mag = xmalloc(sizeof(float) * (size_t)h * w, "Griffin-Lim target");
   if (!mag) return A2I2A_ERR_NOMEM;
   seed_magnitude(img, channel, mag);
   griffinlim_params gp = griffinlim_default_params(2 * (h - 1), h - 1);
   if (iters > 0) gp.iters = iters;
+  gp.job = job;
   a2i2a_status st = griffinlim(mag, w, &gp, rng, y, NULL);
   free(mag);
   return st;

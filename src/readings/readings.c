@@ -32,5 +32,3 @@ const reading_def *reading_find(const char *name) {
   return NULL;
 }
 
-const char *a2i2a_reading_name(int i) { return reading_at(i) ? table[i].name : NULL; }
-const char *a2i2a_reading_description(int i) { return reading_at(i) ? table[i].description : NULL; }

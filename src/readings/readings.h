@@ -14,6 +14,7 @@ typedef struct {
   const png_meta *meta;   /* the PNG's text/eXIf chunks, or NULL */
   const char *label;      /* names the image in errors */
   a2i2a_i2a_params p;     /* seed, Griffin-Lim iterations, ... (0 = the reading's default) */
+  a2i2a_job *job;         /* cancel: long readings poll it (Griffin-Lim between iterations) */
 } reading_input;
 
 /* Fills out (allocated by the reading) with the sound; on failure out is left empty. */
@@ -47,7 +48,8 @@ void seed_magnitude(const image_u8 *img, int channel, float *mag);
 void seed_magnitude_lut(float lut[256]); /* the 256 values of M per 8-bit level */
 /* Griffin-Lim of one channel with the notebook's settings (n_fft 2(H−1), hop H−1, 32
  * iterations unless iters > 0), random start from rng; y gets (H−1)(W−1) samples. */
-a2i2a_status seed_griffinlim(const image_u8 *img, int channel, int iters, torch_rng *rng, float *y);
+a2i2a_status seed_griffinlim(const image_u8 *img, int channel, int iters, torch_rng *rng, a2i2a_job *job,
+                             float *y);
 /* Checks the image is large enough for the notebook's Griffin-Lim geometry. */
 a2i2a_status seed_check_geometry(const reading_input *in);
 /* Advances the generator by n torch.rand floats (n 32-bit outputs). */

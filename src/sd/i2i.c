@@ -14,7 +14,7 @@
 #include "a2i2a.h"
 #include "common/err.h"
 #include "common/outfile.h"
-#include "common/progress.h"
+#include "common/job.h"
 #include "common/sha256.h"
 #include "image/image.h"
 #include "sd/pipeline.h"
@@ -42,7 +42,6 @@ a2i2a_i2i_params a2i2a_i2i_default_params(void) {
       .clip_skip = 0,
       .width = 0,
       .height = 0,
-      .progress = 0,
   };
   return p;
 }
@@ -56,7 +55,10 @@ a2i2a_status a2i2a_model_open(const char *path_or_repo, a2i2a_model **model) {
   return sd_pipeline_open(path_or_repo, model);
 }
 
-void a2i2a_model_close(a2i2a_model *model) { sd_pipeline_close(model); }
+void a2i2a_model_close(a2i2a_model *model) {
+  sd_pipeline_close(model);
+  a2i2a_release_scratch();
+}
 
 const char *a2i2a_model_name(const a2i2a_model *model) { return model->m.name; }
 
@@ -127,11 +129,6 @@ a2i2a_status a2i2a_model_sha256(a2i2a_model *model, char hex[65]) {
 
 /* ------------------------------------------------------------------------ a run */
 
-static void on_step(void *user, int done, int total) {
-  (void)total;
-  progress_update((progress *)user, done);
-}
-
 /* The working size: the requested one, or the picture's, each side rounded down to a
  * multiple of 8; with only one side given, the other keeps the aspect ratio. */
 static a2i2a_status working_size(int w, int h, const a2i2a_i2i_params *p, int *W, int *H) {
@@ -186,8 +183,8 @@ static a2i2a_status check_params(const a2i2a_i2i_params *p, const a2i2a_model *m
   return A2I2A_OK;
 }
 
-a2i2a_status a2i2a_i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const a2i2a_i2i_params *p, uint8_t **out,
-                       int *out_w, int *out_h) {
+static a2i2a_status i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const a2i2a_i2i_params *p, uint8_t **out,
+                       int *out_w, int *out_h, a2i2a_job *job) {
   *out = NULL;
   sd_i2i_config c;
   a2i2a_status st = check_params(p, m, &c);
@@ -203,40 +200,28 @@ a2i2a_status a2i2a_i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const a
     if ((st = image_resize_lanczos(&in, W, H, &rs))) return st;
     src = &rs;
   }
-  float *chw = NULL, *hwc = NULL, *cond = NULL, *uncond = NULL;
+  float *chw = NULL, *hwc = NULL;
+  const float *cond = NULL, *uncond = NULL;
   int PH, PW;
   st = sd_image_preprocess(src, &chw, &PH, &PW);
   image_free(&rs);
   if (st) return st;
-  size_t nctx = (size_t)CLIP_CTX * sd_context_dim(m);
-  cond = xmalloc(nctx * sizeof(float), "prompt embedding");
-  uncond = xmalloc(nctx * sizeof(float), "prompt embedding");
   hwc = xmalloc((size_t)PH * PW * 3 * sizeof(float), "output picture");
-  if (!cond || !uncond || !hwc) {
+  if (!hwc) {
     st = A2I2A_ERR_NOMEM;
     goto out;
   }
-  int dropped = 0, dropped_neg = 0;
-  if ((st = sd_encode_prompt(m, p->prompt ? p->prompt : "", p->clip_skip, cond, &dropped))) goto out;
-  if (c.guidance > 1.0 &&
-      (st = sd_encode_prompt(m, p->negative_prompt ? p->negative_prompt : "", p->clip_skip, uncond, &dropped_neg)))
+  if ((st = job_check(job))) goto out;
+  job_stage(job, "prompt", NULL, 0);
+  if ((st = sd_prompt_embedding(m, p->prompt, p->clip_skip, "prompt", job, &cond))) goto out;
+  if (c.guidance > 1.0 && (st = sd_prompt_embedding(m, p->negative_prompt, p->clip_skip, "negative prompt", job, &uncond)))
     goto out;
-  /* diffusers warns and cuts at 75 tokens; so do we (unless quiet) */
-  if (p->progress >= 0 && dropped)
-    fprintf(stderr, "a2i2a: warning: the prompt is %d token%s over CLIP's 75; the end is ignored\n", dropped,
-            dropped == 1 ? "" : "s");
-  if (p->progress >= 0 && dropped_neg)
-    fprintf(stderr, "a2i2a: warning: the negative prompt is %d token%s over CLIP's 75; the end is ignored\n",
-            dropped_neg, dropped_neg == 1 ? "" : "s");
 
   torch_rng g;
   rng_seed(&g, p->seed);
   sd_noise noise = {.rng = &g};
-  progress pr;
-  progress_begin(&pr, "i2i", sd_i2i_iterations(&c), p->progress);
-  sd_i2i_io io = {.step_done = on_step, .user = &pr};
+  sd_i2i_io io = {.job = job};
   st = sd_img2img(m, chw, PH, PW, cond, uncond, &c, &noise, &io, hwc);
-  progress_end(&pr);
   if (st) goto out;
   image_u8 res;
   if ((st = sd_image_to_u8(hwc, PH, PW, &res))) goto out;
@@ -244,8 +229,17 @@ a2i2a_status a2i2a_i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const a
   *out_w = PW;
   *out_h = PH;
 out:
-  free(chw), free(hwc), free(cond), free(uncond);
+  free(chw), free(hwc);
   return st;
+}
+
+a2i2a_status a2i2a_i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const a2i2a_i2i_params *p, uint8_t **out,
+                       int *out_w, int *out_h, a2i2a_job *job) {
+  job_begin(job);
+  double t0 = now_seconds();
+  a2i2a_status st = i2i(m, rgb, w, h, p, out, out_w, out_h, job);
+  job_time(job, i2i, t0);
+  return job_end(job, st);
 }
 
 /* ------------------------------------------------------------------------ the PNG's record */
@@ -330,8 +324,8 @@ cJSON *sd_i2i_settings_json(struct a2i2a_model *m, const a2i2a_i2i_params *p, co
   return j;
 }
 
-a2i2a_status a2i2a_i2i_file(a2i2a_model *m, const char *image_path, const char *png_path,
-                            const a2i2a_i2i_params *p, int force) {
+static a2i2a_status i2i_file(a2i2a_model *m, const char *image_path, const char *png_path,
+                             const a2i2a_i2i_params *p, int force, a2i2a_job *job) {
   a2i2a_status st = outfile_check(png_path, force);
   if (st) return st;
   sd_i2i_config c;
@@ -342,13 +336,22 @@ a2i2a_status a2i2a_i2i_file(a2i2a_model *m, const char *image_path, const char *
   int W = 0, H = 0;
   char sha[65];
   /* refusals first, then the (cached) hash of a possibly multi-GB file, then the work */
-  if ((st = preflight(m, in.w, in.h, p, &W, &H)) || (st = a2i2a_model_sha256(m, sha))) {
+  double t0 = now_seconds();
+  if (!(st = preflight(m, in.w, in.h, p, &W, &H))) {
+    job_stage(job, "fingerprint", a2i2a_model_name(m), 0);
+    st = a2i2a_model_sha256(m, sha);
+    job_time(job, hash, t0);
+  }
+  if (st) {
     image_free(&in);
     return st;
   }
-  st = a2i2a_i2i(m, in.px, in.w, in.h, p, &px, &W, &H);
+  t0 = now_seconds();
+  st = i2i(m, in.px, in.w, in.h, p, &px, &W, &H, job);
+  job_time(job, i2i, t0);
   if (st) {
-    if (st != A2I2A_ERR_PARAM && st != A2I2A_ERR_NOMEM && st != A2I2A_ERR_LIMIT) fail_prefix(image_path);
+    if (st != A2I2A_ERR_PARAM && st != A2I2A_ERR_NOMEM && st != A2I2A_ERR_LIMIT && st != A2I2A_ERR_CANCELLED)
+      fail_prefix(image_path);
     image_free(&in);
     return st;
   }
@@ -362,7 +365,8 @@ a2i2a_status a2i2a_i2i_file(a2i2a_model *m, const char *image_path, const char *
   cJSON_Delete(j);
   image_u8 outimg = {W, H, 3, px};
   if (!info || !js) st = fail(A2I2A_ERR_NOMEM, "out of memory writing %s", png_path);
-  else if (!(st = png_meta_set(&meta, "parameters", info)) && !(st = png_meta_set(&meta, "a2i2a", js)))
+  else if (!(st = png_meta_set(&meta, "parameters", info)) && !(st = png_meta_set(&meta, "a2i2a", js)) &&
+           !(st = job_check(job)))
     st = png_write(png_path, &outimg, &meta, force);
   free(info);
   free(js);
@@ -370,4 +374,10 @@ a2i2a_status a2i2a_i2i_file(a2i2a_model *m, const char *image_path, const char *
   free(px);
   image_free(&in);
   return st;
+}
+
+a2i2a_status a2i2a_i2i_file(a2i2a_model *m, const char *image_path, const char *png_path,
+                            const a2i2a_i2i_params *p, int force, a2i2a_job *job) {
+  job_begin(job);
+  return job_end(job, i2i_file(m, image_path, png_path, p, force, job));
 }

@@ -39,6 +39,17 @@ static float *scratch(int slot, size_t n) {
   return scr_buf[slot];
 }
 
+static void release_own_scratch(void) {
+  for (int k = 0; k < SCR_N; k++) free(scr_buf[k]), scr_buf[k] = NULL, scr_cap[k] = 0;
+}
+
+void a2i2a_release_scratch(void) {
+  release_own_scratch();
+  /* each thread of this thread's OpenMP team frees its own */
+#pragma omp parallel
+  release_own_scratch();
+}
+
 /* ------------------------------------------------------------------ weights */
 
 a2i2a_status weight_from_tensor(weight *w, const st_tensor *t, size_t numel) {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "common/err.h"
+#include "common/job.h"
 #include "sd/sd_image.h"
 
 /* ------------------------------------------------------------------------ model */
@@ -38,6 +39,7 @@ a2i2a_status sd_pipeline_open(const char *path_or_repo, struct a2i2a_model **out
 
 void sd_pipeline_close(struct a2i2a_model *mdl) {
   if (!mdl) return;
+  sd_forget_prompts(mdl);
   tokenizer_free(mdl->tok);
   clip_free(mdl->clip);
   unet_free(mdl->unet);
@@ -54,6 +56,128 @@ a2i2a_status sd_encode_prompt(struct a2i2a_model *mdl, const char *text, int cli
   if (st) return st;
   if (dropped) *dropped = d;
   return clip_encode(mdl->clip, ids, clip_skip, out);
+}
+
+void sd_forget_prompts(struct a2i2a_model *mdl) {
+  for (int i = 0; i < mdl->nprompts; i++) free(mdl->prompts[i].text), free(mdl->prompts[i].emb);
+  mdl->nprompts = 0;
+}
+
+a2i2a_status sd_prompt_embedding(struct a2i2a_model *mdl, const char *text, int clip_skip, const char *what,
+                                 a2i2a_job *job, const float **out) {
+  if (!text) text = "";
+  sd_cached_prompt *c = NULL;
+  for (int i = 0; i < mdl->nprompts && !c; i++)
+    if (mdl->prompts[i].clip_skip == clip_skip && !strcmp(mdl->prompts[i].text, text)) c = &mdl->prompts[i];
+  if (!c) {
+    if (mdl->nprompts == SD_MAX_CACHED_PROMPTS) sd_forget_prompts(mdl);
+    size_t n = (size_t)CLIP_CTX * (size_t)sd_context_dim(mdl);
+    float *emb = xmalloc(n * sizeof *emb, "a prompt's embedding");
+    char *copy = strdup(text);
+    if (!emb || !copy) {
+      free(emb), free(copy);
+      return fail(A2I2A_ERR_NOMEM, "out of memory encoding a prompt");
+    }
+    int dropped = 0;
+    a2i2a_status st = sd_encode_prompt(mdl, text, clip_skip, emb, &dropped);
+    if (st) {
+      free(emb), free(copy);
+      return st;
+    }
+    c = &mdl->prompts[mdl->nprompts++];
+    *c = (sd_cached_prompt){copy, clip_skip, dropped, emb};
+  }
+  /* diffusers warns and cuts at 75 tokens; so do we */
+  if (c->dropped > 0)
+    job_log(job, A2I2A_LOG_WARNING, "the %s is %d token%s over CLIP's 75; the end is ignored", what, c->dropped,
+            c->dropped == 1 ? "" : "s");
+  *out = c->emb;
+  return A2I2A_OK;
+}
+
+/* ------------------------------------------------------------------------ previews */
+
+/* Model-space latent channel → RGB, applied as rgb = (Σ_c x0[c]·M[c] + 1) / 2: Automatic1111's
+ * "Approx cheap" (modules/sd_vae_approx.py, cheap_approximation) for SD 1.x, the same numbers
+ * as ComfyUI's first SD15 latent_rgb_factors; SD 2.x uses the same kl-f8 autoencoder, so the
+ * same matrix (stable-diffusion.cpp's --preview proj and ComfyUI use one table for both). */
+static const float latent_rgb[4][3] = {
+    {0.298f, 0.207f, 0.208f},
+    {0.187f, 0.286f, 0.173f},
+    {-0.158f, 0.189f, 0.264f},
+    {-0.184f, -0.271f, -0.473f},
+};
+
+void sd_latent_preview(const float *x0, int h, int w, uint8_t *rgb) {
+  size_t hw = (size_t)h * w;
+  for (size_t i = 0; i < hw; i++)
+    for (int k = 0; k < 3; k++) {
+      float v = 0;
+      for (int c = 0; c < 4; c++) v += x0[c * hw + i] * latent_rgb[c][k];
+      v = (v + 1.0f) * 0.5f * 255.0f + 0.5f;
+      rgb[i * 3 + k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+}
+
+/* ᾱ at a (possibly fractional) timestep, by linear interpolation of the training table. */
+static double alpha_bar_at(const sched *s, double t) {
+  const float *ac = sched_alphas_cumprod(s);
+  int n = sched_cfg(s)->num_train_timesteps;
+  if (t <= 0) return ac[0];
+  if (t >= n - 1) return ac[n - 1];
+  int i = (int)t;
+  double f = t - i;
+  return (1 - f) * ac[i] + f * ac[i + 1];
+}
+
+/* The denoised estimate x0 from the UNet's input x_t (DDPM space: scale_model_input's output)
+ * and its guided output at t, whatever the sampler: what the picture will become. */
+static void estimate_x0(const sched *s, double t, const float *xt, const float *out, float *x0, size_t n) {
+  double ab = alpha_bar_at(s, t);
+  float sa = (float)sqrt(ab), sb = (float)sqrt(1 - ab);
+  switch (sched_cfg(s)->prediction) {
+  case PRED_EPSILON:
+    for (size_t i = 0; i < n; i++) x0[i] = (xt[i] - sb * out[i]) / sa;
+    break;
+  case PRED_V:
+    for (size_t i = 0; i < n; i++) x0[i] = sa * xt[i] - sb * out[i];
+    break;
+  case PRED_SAMPLE: memcpy(x0, out, n * sizeof *x0); break;
+  }
+}
+
+/* After step k: the projection of x0, or every N steps (and after the last) a full decode. */
+static a2i2a_status send_preview(struct a2i2a_model *mdl, a2i2a_job *job, const sched *s, double t, const float *xt,
+                                 const float *out, int h, int w, int k, int iters, float *x0, uint8_t *rgb,
+                                 float *dec) {
+  size_t nl = (size_t)4 * h * w;
+  estimate_x0(s, t, xt, out, x0, nl);
+  int every = job->cb.preview_vae_every;
+  a2i2a_preview pv = {.step = k, .total = iters};
+  if (every > 0 && (k % every == 0 || k == iters)) {
+    float sf = vae_scaling_factor(mdl->vae);
+    for (size_t i = 0; i < nl; i++) x0[i] /= sf;
+    int factor, L, IC;
+    vae_dims(mdl->vae, &factor, &L, &IC);
+    int H = h * factor, W = w * factor;
+    a2i2a_status st = vae_decode(mdl->vae, x0, h, w, dec);
+    if (st) return st;
+    size_t HW = (size_t)H * W;
+    for (size_t i = 0; i < HW; i++)
+      for (int c = 0; c < 3; c++) {
+        float v = (dec[c * HW + i] * 0.5f + 0.5f) * 255.0f + 0.5f;
+        rgb[i * 3 + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+      }
+    pv.width = W, pv.height = H, pv.decoded = 1;
+  } else if (every > 0) {
+    return A2I2A_OK;
+  } else {
+    sd_latent_preview(x0, h, w, rgb);
+    pv.width = w, pv.height = h;
+  }
+  pv.rgb = rgb;
+  job_preview(job, &pv);
+  return A2I2A_OK;
 }
 
 /* ------------------------------------------------------------------------ the loop */
@@ -109,7 +233,11 @@ a2i2a_status sd_img2img(struct a2i2a_model *mdl, const float *image, int H, int 
   float *xin = xmalloc(nb * nl * sizeof(float), "latents"), *out2 = xmalloc(nb * nl * sizeof(float), "latents");
   float *ctx2 = xmalloc((size_t)nb * nctx * dctx * sizeof(float), "prompt embeddings");
   float *decoded = io && io->decoded ? io->decoded : xmalloc((size_t)IC * H * W * sizeof(float), "decoded picture");
-  if (!mean || !logvar || !x || !eps || !xin || !out2 || !ctx2 || !decoded) {
+  a2i2a_job *job = io ? io->job : NULL;
+  int previews = job_wants_preview(job), vae_previews = previews && job->cb.preview_vae_every > 0;
+  float *pv_x0 = previews ? xmalloc(nl * sizeof(float), "preview") : NULL;
+  uint8_t *pv_rgb = previews ? xmalloc(vae_previews ? (size_t)3 * H * W : (size_t)3 * h * w, "preview") : NULL;
+  if (!mean || !logvar || !x || !eps || !xin || !out2 || !ctx2 || !decoded || (previews && (!pv_x0 || !pv_rgb))) {
     st = A2I2A_ERR_NOMEM;
     goto out;
   }
@@ -133,7 +261,9 @@ a2i2a_status sd_img2img(struct a2i2a_model *mdl, const float *image, int H, int 
 
   /* 5. denoise */
   float g = (float)c->guidance;
+  job_stage(job, "painting", NULL, iters);
   for (int k = 0; k < iters; k++) {
+    if ((st = job_check(job))) goto out;
     double t = ts[t_start + k];
     sched_scale_model_input(s, t, x, xin, nl);
     float tb[2] = {(float)t, (float)t};
@@ -144,9 +274,12 @@ a2i2a_status sd_img2img(struct a2i2a_model *mdl, const float *image, int H, int 
     } else {
       if ((st = unet_forward_batch(mdl->unet, 1, xin, h, w, tb, ctx2, nctx, eps))) goto out;
     }
+    if (previews && (st = send_preview(mdl, job, s, t, xin, eps, h, w, k + 1, iters, pv_x0, pv_rgb, decoded)))
+      goto out;
     if ((st = sched_step(s, eps, t, x, x, NULL, noise, nl))) goto out;
-    if (io && io->step_done) io->step_done(io->user, k + 1, iters);
+    job_step(job, k + 1);
   }
+  if ((st = job_check(job))) goto out;
   if (io && io->final_latents) memcpy(io->final_latents, x, nl * sizeof(float));
 
   /* 6. decode the unscaled latents, without the UNet's pages next to the decoder's activations */
@@ -156,7 +289,7 @@ a2i2a_status sd_img2img(struct a2i2a_model *mdl, const float *image, int H, int 
   sd_image_to_unit(decoded, H, W, out_hwc);
 
 out:
-  free(mean), free(logvar), free(x), free(eps), free(xin), free(out2), free(ctx2);
+  free(mean), free(logvar), free(x), free(eps), free(xin), free(out2), free(ctx2), free(pv_x0), free(pv_rgb);
   if (!(io && io->decoded)) free(decoded);
 out_sched:
   sched_free(s);

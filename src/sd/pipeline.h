@@ -17,7 +17,18 @@
 #include "sd/unet.h"
 #include "sd/vae.h"
 
-/* The public a2i2a_model: a checkpoint with its networks loaded. */
+/* A prompt's embedding, kept by the model for the next calls with the same prompt. */
+typedef struct {
+  char *text;
+  int clip_skip;
+  int dropped; /* tokens past CLIP's 77 */
+  float *emb;  /* [CLIP_CTX][context_dim] */
+} sd_cached_prompt;
+
+enum { SD_MAX_CACHED_PROMPTS = 64 };
+
+/* The public a2i2a_model: a checkpoint with its networks loaded. Everything a job changes
+ * lives here (one job at a time per model), nothing in the process. */
 struct a2i2a_model {
   sd_model m;
   clip_tokenizer *tok;
@@ -25,6 +36,8 @@ struct a2i2a_model {
   unet *unet;
   vae *vae;
   char sha256[65]; /* "" until a2i2a_model_sha256 computed it */
+  sd_cached_prompt prompts[SD_MAX_CACHED_PROMPTS];
+  int nprompts;
 };
 
 /* Opens and loads a model (the networks keep views of the mapped checkpoint). */
@@ -33,6 +46,11 @@ void sd_pipeline_close(struct a2i2a_model *mdl);
 
 /* The UNet's conditioning for a prompt: [77][hidden] (clip_skip as in clip_encode). */
 a2i2a_status sd_encode_prompt(struct a2i2a_model *mdl, const char *text, int clip_skip, float *out, int *dropped);
+/* The same, kept in the model for the next calls: *out stays valid until the model is closed
+ * or sd_forget_prompts; a prompt cut at CLIP's 77 tokens is logged as a warning on the job. */
+a2i2a_status sd_prompt_embedding(struct a2i2a_model *mdl, const char *text, int clip_skip, const char *what,
+                                 a2i2a_job *job, const float **out);
+void sd_forget_prompts(struct a2i2a_model *mdl);
 int sd_context_dim(const struct a2i2a_model *mdl);
 
 /* Classifier-free guidance: out = uncond + g·(cond − uncond), in torch's float32 order. */
@@ -44,10 +62,10 @@ typedef struct {
   sched_config sched;
 } sd_i2i_config;
 
-/* Optional observers: a per-iteration callback and buffers that receive intermediates. */
+/* Optional observers: the job (cancel between UNet evaluations, progress and previews per
+ * step) and buffers that receive intermediates. */
 typedef struct {
-  void (*step_done)(void *user, int done, int total);
-  void *user;
+  a2i2a_job *job;
   float *latents_start; /* [4][h][w] after add_noise */
   float *final_latents; /* [4][h][w] */
   float *decoded;       /* [3][H][W] raw decoder output */
@@ -63,6 +81,10 @@ int sd_i2i_iterations(const sd_i2i_config *c);
 a2i2a_status sd_img2img(struct a2i2a_model *mdl, const float *image, int H, int W, const float *cond,
                         const float *uncond, const sd_i2i_config *c, sd_noise *noise, sd_i2i_io *io,
                         float *out_hwc);
+
+/* The linear latent → RGB preview of model-space latents [4][h][w] (docs/library.md): rgb gets
+ * h × w × 3 bytes. */
+void sd_latent_preview(const float *x0, int h, int w, uint8_t *rgb);
 
 /* An estimate of the memory (bytes) a run at H×W needs: weights, UNet and VAE activations. */
 double sd_i2i_memory_estimate(const struct a2i2a_model *mdl, int H, int W);

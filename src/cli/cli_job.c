@@ -1,0 +1,94 @@
+/* The CLI's job: progress on stderr (a live line on a terminal; plain lines on request),
+ * notes and warnings as "a2i2a: note: ..." lines, and Ctrl-C as a cancel (a second Ctrl-C
+ * stops at once). */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+typedef struct {
+  int mode;            /* -1 quiet, 0 live line on a terminal (else nothing), 1 plain lines */
+  int tty;
+  int live;            /* a live line is on screen */
+  char stage[64];      /* the stage of the last line */
+  double last_plain;   /* elapsed at the last plain line */
+  char last_log[1024];
+} cli_progress;
+
+static cli_progress state;
+static a2i2a_job *current;
+
+static void on_sigint(int sig) {
+  (void)sig;
+  a2i2a_job_cancel(current);
+  signal(SIGINT, SIG_DFL); /* the second one ends the process */
+  signal(SIGTERM, SIG_DFL);
+}
+
+static void fmt_time(char *b, size_t n, double s) {
+  if (s < 0) snprintf(b, n, "?");
+  else if (s < 60) snprintf(b, n, "%.0f s", s);
+  else if (s < 3600) snprintf(b, n, "%d min %02d s", (int)s / 60, (int)s % 60);
+  else snprintf(b, n, "%d h %02d min", (int)s / 3600, (int)s % 3600 / 60);
+}
+
+static void clear_live(void) {
+  if (state.live) fprintf(stderr, "\r%*s\r", 100, ""), state.live = 0;
+}
+
+static void on_progress(void *user, const a2i2a_progress *p) {
+  (void)user;
+  if (state.mode < 0 || (state.mode == 0 && !state.tty)) return;
+  char eta[32], what[160];
+  fmt_time(eta, sizeof eta, p->eta);
+  if (p->total > 0)
+    snprintf(what, sizeof what, "%s%s%s %d/%d", p->stage, *p->detail ? " " : "", p->detail, p->step, p->total);
+  else
+    snprintf(what, sizeof what, "%s%s%s", p->stage, *p->detail ? " " : "", p->detail);
+  if (state.mode == 0) {
+    fprintf(stderr, "\r[%3.0f%%] %-58.58s ETA %-12s", 100.0 * p->fraction, what, eta);
+    state.live = 1;
+  } else {
+    /* plain: every change of stage, and at most one line a second within one */
+    int new_stage = strcmp(state.stage, p->stage) != 0;
+    if (!new_stage && p->elapsed - state.last_plain < 1.0 && p->step != p->total) return;
+    fprintf(stderr, "a2i2a: [%3.0f%%] %s  ETA %s\n", 100.0 * p->fraction, what, eta);
+    state.last_plain = p->elapsed;
+  }
+  snprintf(state.stage, sizeof state.stage, "%s", p->stage);
+  fflush(stderr);
+}
+
+static void on_log(void *user, a2i2a_log_level level, const char *msg) {
+  (void)user;
+  if (state.mode < 0 && level != A2I2A_LOG_WARNING) return;
+  /* several runs of one command say the same thing once */
+  if (!strcmp(msg, state.last_log)) return;
+  snprintf(state.last_log, sizeof state.last_log, "%s", msg);
+  clear_live();
+  fprintf(stderr, "a2i2a: %s%s\n", level == A2I2A_LOG_WARNING ? "warning: " : level == A2I2A_LOG_NOTE ? "note: " : "",
+          msg);
+}
+
+a2i2a_job *cli_job_new(int mode) {
+  memset(&state, 0, sizeof state);
+  state.mode = mode;
+  state.tty = isatty(2);
+  a2i2a_callbacks cb = {.progress = on_progress, .log = on_log};
+  a2i2a_job *job = NULL;
+  if (a2i2a_job_new(&cb, &job)) return NULL;
+  current = job;
+  signal(SIGINT, on_sigint);
+  signal(SIGTERM, on_sigint);
+  return job;
+}
+
+void cli_job_done(a2i2a_job *job) {
+  clear_live();
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  current = NULL;
+  a2i2a_job_free(job);
+}
