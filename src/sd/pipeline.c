@@ -130,9 +130,7 @@ static double alpha_bar_at(const sched *s, double t) {
   return (1 - f) * ac[i] + f * ac[i + 1];
 }
 
-/* The denoised estimate x0 from the UNet's input x_t (DDPM space: scale_model_input's output)
- * and its guided output at t, whatever the sampler: what the picture will become. */
-static void estimate_x0(const sched *s, double t, const float *xt, const float *out, float *x0, size_t n) {
+void sd_estimate_x0(const sched *s, double t, const float *xt, const float *out, float *x0, size_t n) {
   double ab = alpha_bar_at(s, t);
   float sa = (float)sqrt(ab), sb = (float)sqrt(1 - ab);
   switch (sched_cfg(s)->prediction) {
@@ -151,7 +149,7 @@ static a2i2a_status send_preview(struct a2i2a_model *mdl, a2i2a_job *job, const 
                                  const float *out, int h, int w, int k, int iters, float *x0, uint8_t *rgb,
                                  float *dec) {
   size_t nl = (size_t)4 * h * w;
-  estimate_x0(s, t, xt, out, x0, nl);
+  sd_estimate_x0(s, t, xt, out, x0, nl);
   int every = job->cb.preview_vae_every;
   a2i2a_preview pv = {.step = k, .total = iters};
   if (every > 0 && (k % every == 0 || k == iters)) {

@@ -85,6 +85,9 @@ a2i2a_status sd_img2img(struct a2i2a_model *mdl, const float *image, int H, int 
 /* The linear latent → RGB preview of model-space latents [4][h][w] (docs/library.md): rgb gets
  * h × w × 3 bytes. */
 void sd_latent_preview(const float *x0, int h, int w, uint8_t *rgb);
+/* The denoised estimate x0 from the UNet's input x_t (DDPM space: scale_model_input's output)
+ * and its guided output at timestep t, whatever the sampler: what the picture will become. */
+void sd_estimate_x0(const sched *s, double t, const float *xt, const float *out, float *x0, size_t n);
 
 /* An estimate of the memory (bytes) a run at H×W needs: weights, UNet and VAE activations. */
 double sd_i2i_memory_estimate(const struct a2i2a_model *mdl, int H, int W);
