@@ -90,13 +90,6 @@ int chain_text_width(const char *s, int scale);
 
 /* ---------------------------------------------------------------- the run (run.c) */
 
-/* img2img of the PNG in_png into out_png (replaced if there) with the engine's pipeline, as
- * a2i2a_i2i does it, with the prompts' embeddings kept by the model for the next calls. The
- * painting keeps the spectrogram's PNG chunks (its a2i2a description, Riffusion's EXIF: what
- * the readings need) and gets a text chunk "a2i2a-i2i" with the img2img settings as JSON. */
-a2i2a_status chain_paint(struct a2i2a_model *mdl, const char *in_png, const char *out_png, const a2i2a_i2i_params *p,
-                         a2i2a_job *job);
-
 /* A test-sized model (all its weights under 100 MB, like examples/tiny-sd1.safetensors): its
  * paintings prove the chain, not the art. */
 int chain_model_is_tiny(const char *path_or_repo);

@@ -115,11 +115,9 @@ static a2i2a_status run_stages(a2i2a_model *model, const char *wav, const char *
   a2i2a_status st = a2i2a_a2i_file(wav, spec, &p->a2i, 1, job);
   job_leave(job, sp);
   if (!st) {
-    double t0 = now_seconds();
     sp = job_enter(job, 0.03, 0.9);
-    st = chain_paint(model, spec, art, &p->i2i, job);
+    st = a2i2a_i2i_file(model, spec, art, &p->i2i, 1, job);
     job_leave(job, sp);
-    job_time(job, i2i, t0);
   }
   if (!st) {
     sp = job_enter(job, 0.9, 1.0);

@@ -331,7 +331,11 @@ static a2i2a_status i2i_file(a2i2a_model *m, const char *image_path, const char 
   sd_i2i_config c;
   if ((st = check_params(p, m, &c))) return st;
   image_u8 in = {0};
-  if ((st = image_read(image_path, &in, NULL))) return st;
+  /* the painting keeps what the picture said about itself (a spectrogram's "a2i2a" chunk,
+   * Riffusion's eXIf: what the readings need) and gets its own settings beside it */
+  png_meta meta;
+  png_meta_init(&meta);
+  if ((st = image_read(image_path, &in, &meta))) return png_meta_free(&meta), st;
   uint8_t *px = NULL;
   int W = 0, H = 0;
   char sha[65];
@@ -344,6 +348,7 @@ static a2i2a_status i2i_file(a2i2a_model *m, const char *image_path, const char 
   }
   if (st) {
     image_free(&in);
+    png_meta_free(&meta);
     return st;
   }
   t0 = now_seconds();
@@ -353,19 +358,20 @@ static a2i2a_status i2i_file(a2i2a_model *m, const char *image_path, const char 
     if (st != A2I2A_ERR_PARAM && st != A2I2A_ERR_NOMEM && st != A2I2A_ERR_LIMIT && st != A2I2A_ERR_CANCELLED)
       fail_prefix(image_path);
     image_free(&in);
+    png_meta_free(&meta);
     return st;
   }
   const char *sampler = p->sampler ? p->sampler : "pndm";
   const char *spacing = sched_spacing_name(c.sched.spacing);
-  png_meta meta;
-  png_meta_init(&meta);
   char *info = infotext(p, sampler, spacing, W, H, a2i2a_model_name(m), sha);
-  cJSON *j = sd_i2i_settings_json(m, p, spacing, image_path, W, H, sha);
+  /* no paths: the same painting from the same picture and settings gives the same bytes,
+   * whether made by `i2i` or inside `run` */
+  cJSON *j = sd_i2i_settings_json(m, p, spacing, NULL, W, H, sha);
   char *js = cJSON_PrintUnformatted(j);
   cJSON_Delete(j);
   image_u8 outimg = {W, H, 3, px};
   if (!info || !js) st = fail(A2I2A_ERR_NOMEM, "out of memory writing %s", png_path);
-  else if (!(st = png_meta_set(&meta, "parameters", info)) && !(st = png_meta_set(&meta, "a2i2a", js)) &&
+  else if (!(st = png_meta_set(&meta, SD_I2I_JSON_KEY, js)) && !(st = png_meta_set(&meta, "parameters", info)) &&
            !(st = job_check(job)))
     st = png_write(png_path, &outimg, &meta, force);
   free(info);

@@ -94,8 +94,12 @@ double sd_i2i_memory_estimate(const struct a2i2a_model *mdl, int H, int W);
 /* Memory available to us (bytes): MemAvailable, the cgroup limit, or A2I2A_MEMORY_MB if set. */
 double sd_memory_available(void);
 
-/* The img2img settings as the JSON our PNGs carry (i2i's "a2i2a" chunk, the chain's "a2i2a-i2i"
- * chunk); input is the picture's path, or NULL to leave paths out (the chain's replayable bytes). */
+/* The text chunk of a painting that holds its img2img settings as JSON (beside the picture's own
+ * chunks, e.g. a spectrogram's "a2i2a", and Automatic1111's "parameters"). */
+#define SD_I2I_JSON_KEY "a2i2a-i2i"
+
+/* The img2img settings as that JSON; input is the picture's path, or NULL to leave paths out
+ * (what paintings carry: the same run gives the same bytes). */
 cJSON *sd_i2i_settings_json(struct a2i2a_model *m, const a2i2a_i2i_params *p, const char *spacing,
                             const char *input, int W, int H, const char *sha);
 
