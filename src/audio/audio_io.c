@@ -164,7 +164,8 @@ static a2i2a_status open_mpg123(decoder *d, audio_source *src, const char *name)
   int channels = 0, encoding = 0;
   if ((err = mpg123_open_handle(d->mp3, src)) != MPG123_OK ||
       (err = mpg123_getformat(d->mp3, &rate, &channels, &encoding)) != MPG123_OK)
-    return fail(A2I2A_ERR_FORMAT, "%s: not a readable audio file (MPEG: %s)", name, mpg123_plain_strerror(err));
+    return fail(A2I2A_ERR_FORMAT, "%s: not a readable audio file (MPEG: %s)", name,
+                err == MPG123_DONE ? "no audio frame found" : mpg123_plain_strerror(err));
   off_t length = mpg123_length(d->mp3);
   if (encoding != MPG123_ENC_FLOAT_32 && (err = mpg123_format(d->mp3, rate, channels, MPG123_ENC_FLOAT_32)) != MPG123_OK)
     return fail(A2I2A_ERR_FORMAT, "%s: MPEG decoder: %s", name, mpg123_plain_strerror(err));
