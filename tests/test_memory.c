@@ -453,11 +453,18 @@ static void test_jobs(void) {
   free(wav), free(png);
 }
 
+static void remove_tmpdir(void) {
+  char cmd[4200];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
 int main(void) {
   if (!mkdtemp(tmpdir)) {
     perror("mkdtemp");
     return 1;
   }
+  atexit(remove_tmpdir);
   test_a2i_identity();
   test_decode_memory();
   test_mp3_quiet();
@@ -465,8 +472,5 @@ int main(void) {
   test_i2a_identity();
   test_bad_images();
   test_jobs();
-  char cmd[4200];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
   return check_done();
 }
