@@ -165,10 +165,13 @@ a2i2a_a2i_params a2i2a_a2i_default_params(void);
  * non-zero (else A2I2A_ERR_EXISTS). */
 a2i2a_status a2i2a_a2i_file(const char *audio_path, const char *png_path,
                             const a2i2a_a2i_params *params, int force, a2i2a_job *job);
-/* The same from memory, into memory: *png receives the PNG file's bytes (free with a2i2a_free),
- * byte for byte what a2i2a_a2i_file writes for the same sound. From an encoded file in memory
- * (any format a2i2a_a2i_file reads; name, may be NULL, names it in errors), or from float PCM,
- * frames × channels interleaved, at rate Hz. */
+/* The same from memory, into memory: *png receives the PNG file's bytes (free with a2i2a_free;
+ * NULL and 0 on failure), byte for byte what a2i2a_a2i_file writes for the same sound, with the
+ * same checks and errors. From an encoded file in memory (any format a2i2a_a2i_file reads; name,
+ * may be NULL, names it in errors, and a name ending in ".mp3" lets data no format recognises
+ * be tried as MP3, as a file's name does; data NULL: A2I2A_ERR_PARAM, size 0: A2I2A_ERR_FORMAT),
+ * or from float PCM, frames × channels interleaved, at rate Hz: the PNG a2i2a_a2i_file makes of
+ * a 32-bit float WAV of those samples (1..64 channels, rate ≥ 1, 1..2^31 frames). */
 a2i2a_status a2i2a_a2i_memory(const void *data, size_t size, const char *name, const a2i2a_a2i_params *params,
                               void **png, size_t *png_size, a2i2a_job *job);
 a2i2a_status a2i2a_a2i_pcm(const float *pcm, int64_t frames, int channels, double rate,
@@ -203,8 +206,9 @@ typedef struct {
   double rate;
 } a2i2a_sound;
 
-/* One reading of a PNG or JPEG file held in memory (name, may be NULL, names it in errors):
- * the samples a2i2a_i2a_file would write as 32-bit float, before any dithering. */
+/* One reading (NULL = "red") of a PNG or JPEG file held in memory, text and eXIf chunks
+ * included (name, may be NULL, names it in errors): the samples a2i2a_i2a_file would write as
+ * 32-bit float, before any dithering (params->bits is not used). *out is zeroed on failure. */
 a2i2a_status a2i2a_i2a_memory(const void *image, size_t size, const char *name, const char *reading,
                               const a2i2a_i2a_params *params, a2i2a_sound *out, a2i2a_job *job);
 

@@ -3,7 +3,7 @@
 # (or through sudo) on Debian 12 / Ubuntu 22.04+.
 set -eu
 PKGS="build-essential cmake pkg-config \
-  libsndfile1-dev libsoxr-dev libfftw3-dev libsleef-dev libpng-dev libjpeg-dev \
+  libsndfile1-dev libmpg123-dev libsoxr-dev libfftw3-dev libsleef-dev libpng-dev libjpeg-dev \
   libopenblas-openmp-dev libcjson-dev libutf8proc-dev libcurl4-openssl-dev zlib1g-dev"
 missing=""
 for p in $PKGS; do

@@ -3,10 +3,10 @@
  * Riffusion's eXIf, error cases, colour maps. */
 #include "check.h"
 #include "image/image.h"
+#include "jpeg_write.h"
 
 #include <glob.h>
 #include <math.h>
-#include <jpeglib.h>
 #include <png.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -477,31 +477,6 @@ static void test_riffusion_exif(void) {
 }
 
 /* ------------------------------------------------------------------ JPEG */
-
-static int write_jpeg(const char *path, const uint8_t *px, int w, int h, int comps, int quality) {
-  FILE *f = fopen(path, "wb");
-  if (!f) return 0;
-  struct jpeg_compress_struct c;
-  struct jpeg_error_mgr err;
-  c.err = jpeg_std_error(&err);
-  jpeg_create_compress(&c);
-  jpeg_stdio_dest(&c, f);
-  c.image_width = (JDIMENSION)w;
-  c.image_height = (JDIMENSION)h;
-  c.input_components = comps;
-  c.in_color_space = comps == 3 ? JCS_RGB : JCS_GRAYSCALE;
-  jpeg_set_defaults(&c);
-  jpeg_set_quality(&c, quality, TRUE);
-  jpeg_start_compress(&c, TRUE);
-  while (c.next_scanline < c.image_height) {
-    JSAMPROW row = (JSAMPROW)(px + (size_t)c.next_scanline * w * comps);
-    jpeg_write_scanlines(&c, &row, 1);
-  }
-  jpeg_finish_compress(&c);
-  jpeg_destroy_compress(&c);
-  fclose(f);
-  return 1;
-}
 
 static void test_jpeg(void) {
   const int W = 48, H = 40;

@@ -1,4 +1,5 @@
-/* a2i: audio file → spectrogram PNG, dispatching to one style per file. */
+/* a2i: sound (a file, an encoded file in memory, or PCM) → spectrogram PNG (a file or bytes),
+ * dispatching to one style per sound. */
 #include "a2i/a2i_internal.h"
 #include "a2i/styles.h"
 #include "common/err.h"
@@ -112,8 +113,29 @@ static const style_entry STYLES[] = {
     {"fullband", a2i_style_fullband, 600},
 };
 
-static a2i2a_status a2i_file(const char *audio_path, const char *png_path, const a2i2a_a2i_params *params, int force,
-                             a2i2a_job *job) {
+/* Where a2i's sound comes from. */
+typedef struct {
+  enum { A2I_FILE, A2I_ENCODED, A2I_PCM } kind;
+  const char *name;              /* the file's path, or what names the input in errors */
+  const void *data;              /* A2I_ENCODED: the file's bytes */
+  size_t size;
+  const float *pcm;              /* A2I_PCM: interleaved */
+  int64_t frames;
+  int channels;
+  double rate;
+} a2i_input;
+
+static a2i2a_status a2i_input_read(const a2i_input *in, audio_buf *a) {
+  switch (in->kind) {
+    case A2I_FILE: return audio_read(in->name, a);
+    case A2I_ENCODED: return audio_read_memory(in->data, in->size, in->name, a);
+    default: return audio_from_interleaved(in->pcm, in->frames, in->channels, in->rate, in->name, a);
+  }
+}
+
+/* The one a2i: a sound from any input into a PNG file (png_path) or into memory (*png). */
+static a2i2a_status a2i_run(const a2i_input *in, const a2i2a_a2i_params *params, const char *png_path, int force,
+                            void **png, size_t *png_size, a2i2a_job *job) {
   a2i2a_a2i_params p = params ? *params : a2i2a_a2i_default_params();
   if (!p.style) p.style = "seed";
   const style_entry *s = NULL;
@@ -125,16 +147,16 @@ static a2i2a_status a2i_file(const char *audio_path, const char *png_path, const
   if (p.max_seconds < 0) return fail(A2I2A_ERR_PARAM, "max seconds %g is negative", p.max_seconds);
   if (p.max_seconds == 0) p.max_seconds = s->max_seconds;
   /* fail early, before decoding, if the output cannot be written */
-  a2i2a_status st = outfile_check(png_path, force);
+  a2i2a_status st = png_path ? outfile_check(png_path, force) : A2I2A_OK;
   if (st) return st;
   if ((st = job_check(job))) return st;
   job_stage(job, "spectrogram", s->name, 2);
   audio_buf a;
-  st = audio_read(audio_path, &a);
+  st = a2i_input_read(in, &a);
   if (st) return st;
   job_step(job, 1);
   if ((double)a.frames / a.rate > p.max_seconds) {
-    st = fail(A2I2A_ERR_LIMIT, "%s: %.1f s is longer than the %s style's limit of %g s (see --max-seconds)", audio_path,
+    st = fail(A2I2A_ERR_LIMIT, "%s: %.1f s is longer than the %s style's limit of %g s (see --max-seconds)", in->name,
               (double)a.frames / a.rate, s->name, p.max_seconds);
     audio_free(&a);
     return st;
@@ -146,21 +168,52 @@ static a2i2a_status a2i_file(const char *audio_path, const char *png_path, const
   png_meta_init(&meta);
   st = s->run(&a, &p, &img, &meta);
   audio_free(&a);
-  if (st) fail_prefix(audio_path);
+  if (st) fail_prefix(in->name);
   /* the last moment a cancel can keep the file from being written */
   if (!st) st = job_check(job);
-  if (!st) st = png_write(png_path, &img, &meta, force);
+  if (!st) st = png_path ? png_write(png_path, &img, &meta, force) : png_write_memory(&img, &meta, png, png_size);
   if (!st) job_step(job, 2);
   image_free(&img);
   png_meta_free(&meta);
   return st;
 }
 
-a2i2a_status a2i2a_a2i_file(const char *audio_path, const char *png_path, const a2i2a_a2i_params *params, int force,
-                            a2i2a_job *job) {
+static a2i2a_status a2i_job(const a2i_input *in, const a2i2a_a2i_params *params, const char *png_path, int force,
+                            void **png, size_t *png_size, a2i2a_job *job) {
   job_begin(job);
   double t0 = now_seconds();
-  a2i2a_status st = a2i_file(audio_path, png_path, params, force, job);
+  a2i2a_status st = a2i_run(in, params, png_path, force, png, png_size, job);
   job_time(job, a2i, t0);
   return job_end(job, st);
+}
+
+a2i2a_status a2i2a_a2i_file(const char *audio_path, const char *png_path, const a2i2a_a2i_params *params, int force,
+                            a2i2a_job *job) {
+  if (!audio_path) return fail(A2I2A_ERR_PARAM, "no input file given");
+  a2i_input in = {.kind = A2I_FILE, .name = audio_path};
+  return a2i_job(&in, params, png_path, force, NULL, NULL, job);
+}
+
+/* The memory outputs start empty, so that a failure leaves nothing to free. */
+static a2i2a_status png_out_init(void **png, size_t *png_size) {
+  if (!png || !png_size) return fail(A2I2A_ERR_PARAM, "nowhere to put the PNG (png or png_size is NULL)");
+  *png = NULL;
+  *png_size = 0;
+  return A2I2A_OK;
+}
+
+a2i2a_status a2i2a_a2i_memory(const void *data, size_t size, const char *name, const a2i2a_a2i_params *params,
+                              void **png, size_t *png_size, a2i2a_job *job) {
+  a2i2a_status st = png_out_init(png, png_size);
+  if (st) return st;
+  a2i_input in = {.kind = A2I_ENCODED, .name = name ? name : "audio in memory", .data = data, .size = size};
+  return a2i_job(&in, params, NULL, 0, png, png_size, job);
+}
+
+a2i2a_status a2i2a_a2i_pcm(const float *pcm, int64_t frames, int channels, double rate,
+                           const a2i2a_a2i_params *params, void **png, size_t *png_size, a2i2a_job *job) {
+  a2i2a_status st = png_out_init(png, png_size);
+  if (st) return st;
+  a2i_input in = {.kind = A2I_PCM, .name = "PCM audio", .pcm = pcm, .frames = frames, .channels = channels, .rate = rate};
+  return a2i_job(&in, params, NULL, 0, png, png_size, job);
 }

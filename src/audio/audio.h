@@ -5,6 +5,7 @@
 #ifndef A2I2A_AUDIO_H
 #define A2I2A_AUDIO_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "a2i2a.h"
 #include "common/outfile.h"
@@ -17,12 +18,22 @@ typedef struct {
 } audio_buf;
 
 /* Decodes any file libsndfile reads (WAV, AIFF, FLAC, Ogg Vorbis/Opus, MP3 with its gapless
- * header) to float32 as torchaudio does (PCM s/2^(bits-1), float unchanged). */
+ * header) to float32 as torchaudio does (PCM s/2^(bits-1), float unchanged). MPEG audio is
+ * decoded by mpg123 directly, set up as libsndfile sets it up (the same samples and length)
+ * but quiet: nothing is printed. */
 a2i2a_status audio_read(const char *path, audio_buf *out);
-/* Errors of audio_read (one line naming the file): A2I2A_ERR_IO (cannot open),
+/* Errors of audio_read (one line naming the file): A2I2A_ERR_IO (cannot open or read),
  * A2I2A_ERR_FORMAT (empty, not audio, corrupt, truncated: fewer frames than the header
  * promises, or no samples at all), A2I2A_ERR_UNSUPPORTED (> 64 channels), A2I2A_ERR_LIMIT
  * (> 2^31 frames). Any channel count 1..64 is returned as is: callers downmix. */
+/* audio_read on an encoded file held in memory (the same decoder, checks and errors); name
+ * (NULL: "audio in memory") names it in errors, and its ending ".mp3" lets data no format
+ * recognises be tried as MPEG, as a file's name does. data NULL: A2I2A_ERR_PARAM. */
+a2i2a_status audio_read_memory(const void *data, size_t size, const char *name, audio_buf *out);
+/* Interleaved float PCM (frames × channels) as audio_read would return a float WAV of it, with
+ * its limits: channels 1..64, 1..2^31 frames (0: A2I2A_ERR_FORMAT), rate ≥ 1 Hz. */
+a2i2a_status audio_from_interleaved(const float *pcm, int64_t frames, int channels, double rate, const char *name,
+                                    audio_buf *out);
 /* soxr, very high quality; out gets the same channels. */
 a2i2a_status audio_resample(const audio_buf *in, double rate, audio_buf *out);
 /* Writes atomically: WAV (or FLAC if path ends in .flac), bits = 32 (float), 16 or 24

@@ -1,18 +1,20 @@
-/* Decoding (libsndfile), resampling (soxr) and writing (libsndfile, atomically). */
+/* Decoding (libsndfile; MPEG through mpg123), resampling (soxr) and writing (libsndfile, atomically). */
 #include "audio/audio.h"
 #include "common/err.h"
 #include "common/outfile.h"
 #include "common/rng.h"
 
-#include <fcntl.h>
+#include <errno.h>
 #include <math.h>
-#include <stdio.h>
-#include <unistd.h>
+#include <mpg123.h>
 #include <sndfile.h>
 #include <soxr.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 /* Longest input accepted at all: 2^31 frames per channel (13.5 hours at 44.1 kHz). Styles set
  * their own, much lower limits. */
@@ -55,145 +57,295 @@ static int header_truncated(SNDFILE *sf) {
   return 0;
 }
 
-/* libsndfile's float reading already scales PCM exactly as torchaudio does: s / 2^(bits-1)
- * (24-bit is read as s·256 / 2^31, the same number), and float files are passed through. */
-/* mpg123 (inside libsndfile) prints warnings about damaged MP3 files straight to stderr; our
- * errors are one line, so stderr is pointed at /dev/null while an MP3 is opened and decoded. */
-static int looks_like_mp3(const char *path) {
-  unsigned char b[3] = {0};
-  FILE *f = fopen(path, "rb");
-  if (!f) return 0;
-  size_t n = fread(b, 1, 3, f);
-  fclose(f);
-  return n == 3 && ((b[0] == 'I' && b[1] == 'D' && b[2] == '3') || (b[0] == 0xFF && (b[1] & 0xE0) == 0xE0));
+/* ------------------------------------------------------------------ sources */
+
+/* Where encoded audio is read from: an open file or bytes in memory. libsndfile (virtual I/O)
+ * and mpg123 (its reader) both read through it, so files and buffers share one decoder. */
+typedef struct {
+  FILE *f;             /* a file, or NULL for: */
+  const uint8_t *data; /* bytes in memory */
+  sf_count_t size, pos;
+} audio_source;
+
+static sf_count_t source_length(void *user) { return ((audio_source *)user)->size; }
+
+static sf_count_t source_seek(sf_count_t offset, int whence, void *user) {
+  audio_source *s = user;
+  sf_count_t to = whence == SEEK_SET ? offset : whence == SEEK_CUR ? s->pos + offset : s->size + offset;
+  if (to < 0 || (s->f && fseeko(s->f, (off_t)to, SEEK_SET) != 0)) return -1;
+  s->pos = to;
+  return to;
 }
 
-static int quiet_stderr(void) {
-  fflush(stderr);
-  int saved = dup(2), null = open("/dev/null", O_WRONLY);
-  if (saved < 0 || null < 0) {
-    if (saved >= 0) close(saved);
-    if (null >= 0) close(null);
-    return -1;
+static sf_count_t source_read(void *ptr, sf_count_t count, void *user) {
+  audio_source *s = user;
+  if (count <= 0 || s->pos >= s->size) return 0;
+  if (count > s->size - s->pos) count = s->size - s->pos;
+  if (s->f)
+    count = (sf_count_t)fread(ptr, 1, (size_t)count, s->f);
+  else
+    memcpy(ptr, s->data + s->pos, (size_t)count);
+  s->pos += count;
+  return count;
+}
+
+static sf_count_t source_tell(void *user) { return ((audio_source *)user)->pos; }
+
+static ssize_t mpg123_source_read(void *user, void *buf, size_t n) {
+  return (ssize_t)source_read(buf, (sf_count_t)n, user);
+}
+
+static off_t mpg123_source_seek(void *user, off_t offset, int whence) {
+  return (off_t)source_seek((sf_count_t)offset, whence, user);
+}
+
+/* libsndfile's test for an MPEG audio frame header (sndfile.c, identify_mpeg): frame sync and a
+ * valid version, layer, bitrate and sample rate. */
+static int mpeg_frame_header(const uint8_t *b) {
+  return b[0] == 0xFF && (b[1] & 0xE0) == 0xE0 && (b[1] & 0x18) != 0x08 && (b[1] & 0x06) != 0 &&
+         (b[2] & 0xF0) != 0xF0 && (b[2] & 0x0C) != 0x0C;
+}
+
+/* Whether libsndfile would hand the data to mpg123 (guess_file_type): an MPEG frame header at
+ * the start or right after ID3v2 tags. No other format it knows begins with a frame sync. */
+static int is_mpeg(audio_source *s) {
+  sf_count_t at = 0;
+  for (;;) {
+    uint8_t b[12];
+    if (source_seek(at, SEEK_SET, s) < 0 || source_read(b, sizeof b, s) != (sf_count_t)sizeof b) return 0;
+    if (!(b[0] == 'I' && b[1] == 'D' && b[2] == '3' && b[3] >= 2 && b[3] <= 4)) return mpeg_frame_header(b);
+    /* the tag's size counts the bytes after its 10-byte header (id3.c, id3_skip) */
+    at += 10 + ((sf_count_t)(b[6] & 0x7f) << 21 | (b[7] & 0x7f) << 14 | (b[8] & 0x7f) << 7 | (b[9] & 0x7f));
+    if (at >= s->size) return 0;
   }
-  dup2(null, 2);
-  close(null);
-  return saved;
 }
 
-static void restore_stderr(int saved) {
-  if (saved < 0) return;
-  dup2(saved, 2);
-  close(saved);
-}
+/* ------------------------------------------------------------------ decoders */
 
-static a2i2a_status audio_read_sf(const char *path, audio_buf *out);
+/* What the reading loop reads from: libsndfile, or mpg123 itself for MPEG audio. libsndfile
+ * would run the same mpg123 but cannot make it quiet, and mpg123 prints its warnings about
+ * damaged streams to stderr; a library must not print (nor redirect the process's stderr). */
+typedef struct {
+  SNDFILE *sf;
+  mpg123_handle *mp3;
+  int channels;
+  int samplerate;
+  sf_count_t frames; /* what the header promises (SF_COUNT_MAX: it does not say) */
+  sf_count_t delivered;
+  int mp3_error;     /* the mpg123 error that ended decoding, MPG123_OK if none */
+} decoder;
 
-a2i2a_status audio_read(const char *path, audio_buf *out) {
-  int saved = looks_like_mp3(path) ? quiet_stderr() : -1;
-  a2i2a_status st = audio_read_sf(path, out);
-  restore_stderr(saved);
-  return st;
-}
-
-static a2i2a_status audio_read_sf(const char *path, audio_buf *out) {
-  memset(out, 0, sizeof *out);
+static a2i2a_status open_libsndfile(decoder *d, audio_source *src, const char *name) {
+  SF_VIRTUAL_IO io = {source_length, source_seek, source_read, NULL, source_tell};
   SF_INFO info;
   memset(&info, 0, sizeof info);
-  SNDFILE *sf = sf_open(path, SFM_READ, &info);
-  if (!sf) {
-    FILE *probe = fopen(path, "rb");
-    if (!probe) return fail(A2I2A_ERR_IO, "%s: cannot open: %s", path, sf_strerror(NULL));
-    fseek(probe, 0, SEEK_END);
-    long size = ftell(probe);
-    fclose(probe);
-    if (size == 0) return fail(A2I2A_ERR_FORMAT, "%s: empty file", path);
-    return fail(A2I2A_ERR_FORMAT, "%s: not a readable audio file (%s)", path, sf_strerror(NULL));
+  source_seek(0, SEEK_SET, src);
+  d->sf = sf_open_virtual(&io, SFM_READ, &info, src);
+  if (!d->sf) return fail(A2I2A_ERR_FORMAT, "%s: not a readable audio file (%s)", name, sf_strerror(NULL));
+  d->channels = info.channels;
+  d->samplerate = info.samplerate;
+  d->frames = info.frames;
+  sf_command(d->sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
+  if (header_truncated(d->sf)) return fail(A2I2A_ERR_FORMAT, "%s: truncated: the file is shorter than its header says", name);
+  return A2I2A_OK;
+}
+
+/* mpg123 set up as libsndfile 1.2 sets it up (mpeg_decode.c), plus MPG123_QUIET: the same
+ * samples, gapless length included. */
+static a2i2a_status open_mpg123(decoder *d, audio_source *src, const char *name) {
+  int err = MPG123_OK;
+  d->mp3 = mpg123_new(NULL, &err);
+  if (!d->mp3) return fail(A2I2A_ERR_NOMEM, "%s: cannot start the MP3 decoder: %s", name, mpg123_plain_strerror(err));
+  mpg123_param(d->mp3, MPG123_REMOVE_FLAGS, MPG123_AUTO_RESAMPLE, 1.0);
+  mpg123_param(d->mp3, MPG123_ADD_FLAGS, MPG123_FORCE_FLOAT | MPG123_GAPLESS | MPG123_NO_FRANKENSTEIN | MPG123_QUIET, 1.0);
+  mpg123_replace_reader_handle(d->mp3, mpg123_source_read, mpg123_source_seek, NULL);
+  source_seek(0, SEEK_SET, src);
+  long rate = 0;
+  int channels = 0, encoding = 0;
+  if ((err = mpg123_open_handle(d->mp3, src)) != MPG123_OK ||
+      (err = mpg123_getformat(d->mp3, &rate, &channels, &encoding)) != MPG123_OK)
+    return fail(A2I2A_ERR_FORMAT, "%s: not a readable audio file (MPEG: %s)", name,
+                err == MPG123_DONE ? "no audio frame found" : mpg123_plain_strerror(err));
+  off_t length = mpg123_length(d->mp3);
+  if (encoding != MPG123_ENC_FLOAT_32 && (err = mpg123_format(d->mp3, rate, channels, MPG123_ENC_FLOAT_32)) != MPG123_OK)
+    return fail(A2I2A_ERR_FORMAT, "%s: MPEG decoder: %s", name, mpg123_plain_strerror(err));
+  d->channels = channels;
+  d->samplerate = rate > 0 && rate <= INT32_MAX ? (int)rate : 0;
+  d->frames = length >= 0 ? (sf_count_t)length : SF_COUNT_MAX;
+  return A2I2A_OK;
+}
+
+/* Up to n frames, interleaved; 0 at the end or on an error (decoder_error says which). */
+static sf_count_t decoder_read(decoder *d, float *inter, sf_count_t n) {
+  if (d->sf) return sf_readf_float(d->sf, inter, n);
+  /* libsndfile's sf_readf_float stops at the length mpg123 announced; so does this */
+  if (d->delivered >= d->frames) return 0;
+  size_t done = 0;
+  int err = mpg123_read(d->mp3, (unsigned char *)inter, (size_t)n * (size_t)d->channels * sizeof(float), &done);
+  if (err != MPG123_OK && err != MPG123_DONE) {
+    d->mp3_error = err;
+    return 0;
   }
-  a2i2a_status st = A2I2A_OK;
-  float *inter = NULL;
-  if (info.channels < 1 || info.channels > AUDIO_MAX_CHANNELS) {
-    st = fail(A2I2A_ERR_UNSUPPORTED, "%s: %d channels (at most %d supported)", path, info.channels, AUDIO_MAX_CHANNELS);
-    goto done;
+  sf_count_t got = (sf_count_t)(done / sizeof(float)) / d->channels;
+  if (got > d->frames - d->delivered) got = d->frames - d->delivered;
+  d->delivered += got;
+  return got;
+}
+
+static const char *decoder_error(decoder *d) {
+  if (d->sf) return sf_error(d->sf) != SF_ERR_NO_ERROR ? sf_strerror(d->sf) : NULL;
+  return d->mp3_error != MPG123_OK ? mpg123_plain_strerror(d->mp3_error) : NULL;
+}
+
+static void decoder_close(decoder *d) {
+  if (d->sf) sf_close(d->sf);
+  if (d->mp3) mpg123_delete(d->mp3); /* closes the stream too */
+  memset(d, 0, sizeof *d);
+}
+
+/* Interleaved frames in[0, n) of C channels into planar storage (channel c at c·stride), from
+ * frame `at` on. */
+static void deinterleave(const float *in, int64_t n, int C, float *planar, int64_t stride, int64_t at) {
+  for (int c = 0; c < C; c++) {
+    float *dst = planar + (size_t)c * (size_t)stride + at;
+    for (int64_t i = 0; i < n; i++) dst[i] = in[(size_t)i * C + c];
   }
-  if (!(info.samplerate > 0)) {
-    st = fail(A2I2A_ERR_FORMAT, "%s: invalid sample rate %d", path, info.samplerate);
-    goto done;
-  }
-  sf_command(sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
-  if (header_truncated(sf)) {
-    st = fail(A2I2A_ERR_FORMAT, "%s: truncated: the file is shorter than its header says", path);
-    goto done;
-  }
+}
+
+/* libsndfile's float reading already scales PCM exactly as torchaudio does: s / 2^(bits-1)
+ * (24-bit is read as s·256 / 2^31, the same number), and float files are passed through. */
+static a2i2a_status decode_samples(decoder *d, const char *name, audio_buf *out) {
+  if (d->channels < 1 || d->channels > AUDIO_MAX_CHANNELS)
+    return fail(A2I2A_ERR_UNSUPPORTED, "%s: %d channels (at most %d supported)", name, d->channels, AUDIO_MAX_CHANNELS);
+  if (!(d->samplerate > 0)) return fail(A2I2A_ERR_FORMAT, "%s: invalid sample rate %d", name, d->samplerate);
   /* Frame counts in headers can lie (truncated files, streams): read until the decoder stops.
    * Chunks are de-interleaved straight into planar storage (channel c at c·cap), whose planes
    * move apart when it grows. */
   enum { CHUNK = 16384 };
-  int64_t cap = info.frames > 0 && info.frames < AUDIO_MAX_FRAMES ? info.frames + 1 : 1 << 20;
+  const int C = d->channels;
+  const int declared = d->frames > 0 && d->frames < AUDIO_MAX_FRAMES;
+  int64_t cap = declared ? d->frames + 1 : 1 << 20;
   int64_t n = 0;
-  const int C = info.channels;
   float *planar = malloc((size_t)cap * C * sizeof(float));
-  inter = malloc((size_t)CHUNK * C * sizeof(float));
+  float *inter = malloc((size_t)CHUNK * C * sizeof(float));
+  a2i2a_status st = A2I2A_OK;
   if (!planar || !inter) {
-    free(planar);
-    st = fail(A2I2A_ERR_NOMEM, "%s: out of memory for %lld frames", path, (long long)cap);
+    st = fail(A2I2A_ERR_NOMEM, "%s: out of memory for %lld frames", name, (long long)cap);
     goto done;
   }
   for (;;) {
-    sf_count_t got = sf_readf_float(sf, inter, CHUNK);
+    sf_count_t got = decoder_read(d, inter, CHUNK);
     if (got <= 0) break;
     if (n + got > cap) {
       if (cap >= AUDIO_MAX_FRAMES) {
-        free(planar);
-        st = fail(A2I2A_ERR_LIMIT, "%s: longer than %lld frames", path, (long long)AUDIO_MAX_FRAMES);
+        st = fail(A2I2A_ERR_LIMIT, "%s: longer than %lld frames", name, (long long)AUDIO_MAX_FRAMES);
         goto done;
       }
       int64_t ncap = cap * 2 > AUDIO_MAX_FRAMES ? AUDIO_MAX_FRAMES : cap * 2;
       float *p = realloc(planar, (size_t)ncap * C * sizeof(float));
       if (!p) {
-        free(planar);
-        st = fail(A2I2A_ERR_NOMEM, "%s: out of memory for %lld frames", path, (long long)ncap);
+        st = fail(A2I2A_ERR_NOMEM, "%s: out of memory for %lld frames", name, (long long)ncap);
         goto done;
       }
       planar = p;
       for (int c = C - 1; c > 0; c--) memmove(planar + (size_t)c * ncap, planar + (size_t)c * cap, sizeof(float) * n);
       cap = ncap;
     }
-    for (int c = 0; c < C; c++) {
-      float *dst = planar + (size_t)c * cap + n;
-      for (sf_count_t i = 0; i < got; i++) dst[i] = inter[(size_t)i * C + c];
-    }
+    deinterleave(inter, got, C, planar, cap, n);
     n += got;
     if (got < CHUNK) break;
   }
-  if (sf_error(sf) != SF_ERR_NO_ERROR) {
-    free(planar);
-    st = fail(A2I2A_ERR_FORMAT, "%s: corrupt audio data: %s", path, sf_strerror(sf));
-    goto done;
+  const char *why = decoder_error(d);
+  if (why) {
+    st = fail(A2I2A_ERR_FORMAT, "%s: corrupt audio data: %s", name, why);
+  } else if (declared && n < d->frames) {
+    /* a header that promises more frames than the file holds: a truncated file */
+    st = fail(A2I2A_ERR_FORMAT, "%s: truncated: %lld of %lld frames present", name, (long long)n, (long long)d->frames);
+  } else if (n == 0) {
+    st = fail(A2I2A_ERR_FORMAT, "%s: contains no audio samples", name);
   }
-  /* A header that promises more frames than the file holds: a truncated file. */
-  if (info.frames > 0 && info.frames < AUDIO_MAX_FRAMES && n < info.frames) {
-    free(planar);
-    st = fail(A2I2A_ERR_FORMAT, "%s: truncated: %lld of %lld frames present", path, (long long)n,
-              (long long)info.frames);
-    goto done;
-  }
-  if (n == 0) {
-    free(planar);
-    st = fail(A2I2A_ERR_FORMAT, "%s: contains no audio samples", path);
-    goto done;
-  }
+  if (st) goto done;
   /* close the gaps between planes and give the rest back */
   for (int c = 1; c < C; c++) memmove(planar + (size_t)c * n, planar + (size_t)c * cap, sizeof(float) * n);
   float *shrunk = realloc(planar, (size_t)n * C * sizeof(float));
   out->x = shrunk ? shrunk : planar;
+  planar = NULL;
   out->channels = C;
   out->frames = n;
-  out->rate = (double)info.samplerate;
+  out->rate = (double)d->samplerate;
 done:
+  free(planar);
   free(inter);
-  sf_close(sf);
   return st;
+}
+
+static int ends_with_ci(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+/* The one decoder of files and buffers. */
+static a2i2a_status decode(audio_source *src, const char *name, audio_buf *out) {
+  memset(out, 0, sizeof *out);
+  if (src->size == 0) return fail(A2I2A_ERR_FORMAT, "%s: empty file", name);
+  decoder d;
+  memset(&d, 0, sizeof d);
+  a2i2a_status st;
+  if (is_mpeg(src)) {
+    st = open_mpg123(&d, src, name);
+  } else {
+    st = open_libsndfile(&d, src, name);
+    /* what libsndfile does with a file it cannot identify by its contents: MPEG streams are
+     * lenient, so a name ending in .mp3 gets mpg123's try */
+    if (st && !d.sf && ends_with_ci(name, ".mp3")) st = open_mpg123(&d, src, name);
+  }
+  if (!st) st = decode_samples(&d, name, out);
+  decoder_close(&d);
+  return st;
+}
+
+a2i2a_status audio_read(const char *path, audio_buf *out) {
+  memset(out, 0, sizeof *out);
+  struct stat sb;
+  if (stat(path, &sb) != 0) return fail(A2I2A_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  if (S_ISDIR(sb.st_mode)) return fail(A2I2A_ERR_IO, "%s: is a folder, not a sound", path);
+  audio_source src = {.f = fopen(path, "rb")};
+  if (!src.f) return fail(A2I2A_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  src.size = fseeko(src.f, 0, SEEK_END) == 0 ? (sf_count_t)ftello(src.f) : -1;
+  a2i2a_status st = src.size < 0 ? fail(A2I2A_ERR_IO, "%s: cannot read: %s", path, strerror(errno))
+                                 : decode(&src, path, out);
+  if (ferror(src.f)) {
+    audio_free(out);
+    st = fail(A2I2A_ERR_IO, "%s: cannot read (an I/O error)", path);
+  }
+  fclose(src.f);
+  return st;
+}
+
+a2i2a_status audio_read_memory(const void *data, size_t size, const char *name, audio_buf *out) {
+  memset(out, 0, sizeof *out);
+  if (!name) name = "audio in memory";
+  if (!data && size) return fail(A2I2A_ERR_PARAM, "%s: no data (NULL) for %zu bytes", name, size);
+  if (size > (size_t)INT64_MAX) return fail(A2I2A_ERR_LIMIT, "%s: %zu bytes is too large", name, size);
+  audio_source src = {.data = data, .size = (sf_count_t)size};
+  return decode(&src, name, out);
+}
+
+a2i2a_status audio_from_interleaved(const float *pcm, int64_t frames, int channels, double rate, const char *name,
+                                    audio_buf *out) {
+  memset(out, 0, sizeof *out);
+  if (channels < 1) return fail(A2I2A_ERR_PARAM, "%s: %d channels", name, channels);
+  if (channels > AUDIO_MAX_CHANNELS)
+    return fail(A2I2A_ERR_UNSUPPORTED, "%s: %d channels (at most %d supported)", name, channels, AUDIO_MAX_CHANNELS);
+  if (!(rate >= 1) || !isfinite(rate)) return fail(A2I2A_ERR_PARAM, "%s: invalid sample rate %g", name, rate);
+  if (frames < 0) return fail(A2I2A_ERR_PARAM, "%s: %lld frames", name, (long long)frames);
+  if (frames == 0) return fail(A2I2A_ERR_FORMAT, "%s: contains no audio samples", name);
+  if (frames > AUDIO_MAX_FRAMES) return fail(A2I2A_ERR_LIMIT, "%s: longer than %lld frames", name, (long long)AUDIO_MAX_FRAMES);
+  if (!pcm) return fail(A2I2A_ERR_PARAM, "%s: no samples (NULL)", name);
+  a2i2a_status st = audio_alloc(out, channels, frames, rate);
+  if (st) return st;
+  deinterleave(pcm, frames, channels, out->x, frames, 0);
+  return A2I2A_OK;
 }
 
 a2i2a_status audio_resample(const audio_buf *in, double rate, audio_buf *out) {
@@ -249,11 +401,6 @@ a2i2a_status audio_downmix(const audio_buf *in, audio_buf *out) {
     out->x[i] = in->channels == 1 ? s : s * inv;
   }
   return A2I2A_OK;
-}
-
-static int ends_with_ci(const char *s, const char *suffix) {
-  size_t n = strlen(s), m = strlen(suffix);
-  return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
 /* TPDF dither: the sum of two independent uniform draws of ±½ LSB each, drawn from the torch

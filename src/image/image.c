@@ -1,4 +1,4 @@
-/* Images in memory, PNG text/eXIf metadata, and image_read's dispatch on the file signature. */
+/* Images in memory, PNG text/eXIf metadata, and the readers' dispatch on the file signature. */
 #include "image/image.h"
 #include "image/image_internal.h"
 #include "common/err.h"
@@ -148,6 +148,43 @@ a2i2a_status image_check_size(const char *path, unsigned long w, unsigned long h
   return A2I2A_OK;
 }
 
+size_t image_source_read(image_source *src, void *buf, size_t n) {
+  if (src->f) {
+    n = fread(buf, 1, n, src->f);
+  } else {
+    if (n > src->size - src->pos) n = src->size - src->pos;
+    memcpy(buf, src->data + src->pos, n);
+  }
+  src->pos += n;
+  return n;
+}
+
+/* The dispatch on the signature, for files and buffers alike. */
+static a2i2a_status image_decode(image_source *src, image_u8 *img, png_meta *meta) {
+  uint8_t sig[16];
+  size_t n = image_source_read(src, sig, sizeof sig);
+  if (src->f && ferror(src->f)) return fail(A2I2A_ERR_IO, "%s: cannot read: %s", src->name, strerror(errno));
+  if (src->f) rewind(src->f);
+  src->pos = 0;
+  a2i2a_status st;
+  if (n == 0) {
+    st = fail(A2I2A_ERR_FORMAT, "%s: empty file (0 bytes), not an image", src->name);
+  } else if (n >= 8 && !memcmp(sig, "\x89PNG\r\n\x1a\n", 8)) {
+    st = png_read_source(src, img, meta);
+  } else if (n >= 3 && sig[0] == 0xFF && sig[1] == 0xD8 && sig[2] == 0xFF) {
+    st = jpeg_read_source(src, img);
+  } else if (n >= 4 && !memcmp(sig, "\x89PNG", 4)) {
+    st = fail(A2I2A_ERR_FORMAT, "%s: damaged PNG signature (file transferred in text mode?)", src->name);
+  } else {
+    st = fail(A2I2A_ERR_FORMAT, "%s: not a PNG or JPEG image (looks like %s)", src->name, looks_like(sig, n));
+  }
+  if (st) {
+    image_free(img);
+    if (meta) png_meta_free(meta);
+  }
+  return st;
+}
+
 a2i2a_status image_read(const char *path, image_u8 *img, png_meta *meta) {
   img->w = img->h = img->c = 0;
   img->px = NULL;
@@ -155,35 +192,21 @@ a2i2a_status image_read(const char *path, image_u8 *img, png_meta *meta) {
   struct stat sb;
   if (stat(path, &sb) != 0) return fail(A2I2A_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   if (S_ISDIR(sb.st_mode)) return fail(A2I2A_ERR_IO, "%s: is a folder, not an image", path);
-  FILE *f = fopen(path, "rb");
-  if (!f) return fail(A2I2A_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  uint8_t sig[16];
-  size_t n = fread(sig, 1, sizeof sig, f);
-  if (ferror(f)) {
-    int e = errno;
-    fclose(f);
-    return fail(A2I2A_ERR_IO, "%s: cannot read: %s", path, strerror(e));
-  }
-  a2i2a_status st;
-  if (n == 0) {
-    st = fail(A2I2A_ERR_FORMAT, "%s: empty file (0 bytes), not an image", path);
-  } else if (n >= 8 && !memcmp(sig, "\x89PNG\r\n\x1a\n", 8)) {
-    rewind(f);
-    st = png_read_file(f, path, img, meta);
-  } else if (n >= 3 && sig[0] == 0xFF && sig[1] == 0xD8 && sig[2] == 0xFF) {
-    rewind(f);
-    st = jpeg_read_file(f, path, img);
-  } else if (n >= 4 && !memcmp(sig, "\x89PNG", 4)) {
-    st = fail(A2I2A_ERR_FORMAT, "%s: damaged PNG signature (file transferred in text mode?)", path);
-  } else {
-    st = fail(A2I2A_ERR_FORMAT, "%s: not a PNG or JPEG image (looks like %s)", path, looks_like(sig, n));
-  }
-  fclose(f);
-  if (st) {
-    image_free(img);
-    if (meta) png_meta_free(meta);
-  }
+  image_source src = {.f = fopen(path, "rb"), .name = path};
+  if (!src.f) return fail(A2I2A_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  a2i2a_status st = image_decode(&src, img, meta);
+  fclose(src.f);
   return st;
+}
+
+a2i2a_status image_read_memory(const void *data, size_t size, const char *name, image_u8 *img, png_meta *meta) {
+  img->w = img->h = img->c = 0;
+  img->px = NULL;
+  if (meta) png_meta_init(meta);
+  if (!name) name = "image in memory";
+  if (!data && size) return fail(A2I2A_ERR_PARAM, "%s: no data (NULL) for %zu bytes", name, size);
+  image_source src = {.data = data, .size = size, .name = name};
+  return image_decode(&src, img, meta);
 }
 
 a2i2a_status image_read_grey(const char *path, image_u8 *img, png_meta *meta) {

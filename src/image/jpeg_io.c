@@ -32,7 +32,8 @@ static void on_jpeg_emit(j_common_ptr cinfo, int level) {
   }
 }
 
-a2i2a_status jpeg_read_file(FILE *f, const char *path, image_u8 *img) {
+a2i2a_status jpeg_read_source(image_source *src, image_u8 *img) {
+  const char *path = src->name;
   struct jpeg_decompress_struct cinfo;
   jpeg_errctx err;
   a2i2a_status st = A2I2A_OK;
@@ -50,7 +51,10 @@ a2i2a_status jpeg_read_file(FILE *f, const char *path, image_u8 *img) {
     return st;
   }
   jpeg_create_decompress(&cinfo);
-  jpeg_stdio_src(&cinfo, f);
+  if (src->f)
+    jpeg_stdio_src(&cinfo, src->f);
+  else
+    jpeg_mem_src(&cinfo, src->data, (unsigned long)src->size);
   jpeg_read_header(&cinfo, TRUE);
   st = image_check_size(path, cinfo.image_width, cinfo.image_height);
   if (st) {

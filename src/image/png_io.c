@@ -81,7 +81,13 @@ typedef struct {
   uint8_t *buf; /* RGB or RGBA as libpng delivers it */
 } png_reader;
 
-a2i2a_status png_read_file(FILE *f, const char *path, image_u8 *img, png_meta *meta) {
+/* libpng's own stdio reader, on a source */
+static void read_source(png_structp png, png_bytep buf, size_t n) {
+  if (image_source_read(png_get_io_ptr(png), buf, n) != n) png_error(png, "Read Error");
+}
+
+a2i2a_status png_read_source(image_source *src, image_u8 *img, png_meta *meta) {
+  const char *path = src->name;
   png_errctx ctx = {.path = path};
   png_reader r = {0};
   png_reader *volatile rp = &r;
@@ -97,7 +103,7 @@ a2i2a_status png_read_file(FILE *f, const char *path, image_u8 *img, png_meta *m
     st = fail(A2I2A_ERR_FORMAT, "%s: corrupt or truncated PNG: %s", path, ctx.msg);
     goto done;
   }
-  png_init_io(r.png, f);
+  png_set_read_fn(r.png, src, read_source);
   /* our own size limit (image_check_size) decides, with its own status, not libpng's */
   png_set_user_limits(r.png, 0x7fffffffu, 0x7fffffffu);
   /* text chunks may be long JSON; libpng's default cap for a chunk is 8 MB, keep it */
@@ -169,47 +175,72 @@ static int is_plain_ascii(const char *s) {
   return 1;
 }
 
+/* Where the encoder's bytes go: an open file, or a buffer that grows. */
 typedef struct {
-  png_structp png;
-  png_infop info;
-  png_textp text;
-  outfile of;
-} png_writer;
+  FILE *f;
+  uint8_t *buf;
+  size_t len, cap;
+  int nomem;
+} png_sink;
 
-a2i2a_status png_write(const char *path, const image_u8 *img, const png_meta *meta, int force) {
+/* libpng's own stdio writer, or an append to the buffer */
+static void write_sink(png_structp png, png_bytep data, size_t n) {
+  png_sink *s = png_get_io_ptr(png);
+  if (s->f) {
+    if (fwrite(data, 1, n, s->f) != n) png_error(png, "Write Error");
+    return;
+  }
+  if (n > s->cap - s->len) {
+    size_t cap = s->cap ? s->cap : 65536;
+    while (cap - s->len < n && cap < SIZE_MAX / 2) cap *= 2;
+    uint8_t *b = cap - s->len >= n ? realloc(s->buf, cap) : NULL;
+    if (!b) {
+      s->nomem = 1;
+      png_error(png, "out of memory");
+    }
+    s->buf = b;
+    s->cap = cap;
+  }
+  memcpy(s->buf + s->len, data, n);
+  s->len += n;
+}
+
+static void flush_sink(png_structp png) {
+  png_sink *s = png_get_io_ptr(png);
+  if (s->f) fflush(s->f);
+}
+
+static a2i2a_status png_check(const char *name, const image_u8 *img, const png_meta *meta) {
   if (!img || !img->px || img->w <= 0 || img->h <= 0 || (img->c != 1 && img->c != 3))
-    return fail(A2I2A_ERR_PARAM, "%s: nothing valid to write (image %dx%d, %d channels)", path, img ? img->w : 0,
+    return fail(A2I2A_ERR_PARAM, "%s: nothing valid to write (image %dx%d, %d channels)", name, img ? img->w : 0,
                 img ? img->h : 0, img ? img->c : 0);
   if (meta)
     for (int i = 0; i < meta->ntext; i++)
       if (!is_keyword(meta->keys[i]))
-        return fail(A2I2A_ERR_PARAM, "%s: PNG text key \"%.80s\" is not a valid keyword (1-79 printable ASCII)", path,
+        return fail(A2I2A_ERR_PARAM, "%s: PNG text key \"%.80s\" is not a valid keyword (1-79 printable ASCII)", name,
                     meta->keys[i]);
-  png_errctx ctx = {.path = path};
+  return A2I2A_OK;
+}
+
+typedef struct {
+  png_structp png;
+  png_infop info;
+  png_textp text;
+} png_writer;
+
+static void writer_free(png_writer *w) {
+  png_destroy_write_struct(&w->png, &w->info);
+  free(w->text);
+}
+
+/* The one encoder of png_write and png_write_memory (img and meta checked by png_check). */
+static a2i2a_status png_encode(const char *name, const image_u8 *img, const png_meta *meta, png_sink *sink) {
+  png_errctx ctx = {.path = name};
   png_writer wr = {0};
   png_writer *volatile wp = &wr;
-  a2i2a_status st = outfile_open(&wr.of, path, force);
-  if (st) return st;
-  wr.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx, on_png_error, on_png_warning);
-  if (wr.png) wr.info = png_create_info_struct(wr.png);
-  if (!wr.png || !wr.info) {
-    st = fail(A2I2A_ERR_NOMEM, "%s: out of memory starting the PNG writer", path);
-    goto done;
-  }
-  if (setjmp(png_jmpbuf(wr.png))) {
-    st = fail(A2I2A_ERR_IO, "%s: cannot write PNG: %s", path, ctx.msg);
-    goto done;
-  }
-  png_init_io(wp->png, wp->of.f);
-  png_set_IHDR(wr.png, wr.info, (png_uint_32)img->w, (png_uint_32)img->h, 8,
-               img->c == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
-               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   if (meta && meta->ntext) {
     wr.text = calloc((size_t)meta->ntext, sizeof *wr.text);
-    if (!wr.text) {
-      st = fail(A2I2A_ERR_NOMEM, "%s: out of memory", path);
-      goto done;
-    }
+    if (!wr.text) return fail(A2I2A_ERR_NOMEM, "%s: out of memory", name);
     for (int i = 0; i < meta->ntext; i++) {
       png_text *t = &wr.text[i];
       t->key = meta->keys[i];
@@ -224,8 +255,23 @@ a2i2a_status png_write(const char *path, const image_u8 *img, const png_meta *me
         t->lang_key = (png_charp) "";
       }
     }
-    png_set_text(wr.png, wr.info, wr.text, meta->ntext);
   }
+  wr.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx, on_png_error, on_png_warning);
+  if (wr.png) wr.info = png_create_info_struct(wr.png);
+  if (!wr.png || !wr.info) {
+    writer_free(&wr);
+    return fail(A2I2A_ERR_NOMEM, "%s: out of memory starting the PNG writer", name);
+  }
+  if (setjmp(png_jmpbuf(wr.png))) {
+    writer_free(wp);
+    return sink->nomem ? fail(A2I2A_ERR_NOMEM, "%s: out of memory for the PNG's bytes", name)
+                       : fail(A2I2A_ERR_IO, "%s: cannot write PNG: %s", name, ctx.msg);
+  }
+  png_set_write_fn(wp->png, sink, write_sink, flush_sink);
+  png_set_IHDR(wr.png, wr.info, (png_uint_32)img->w, (png_uint_32)img->h, 8,
+               img->c == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  if (wr.text) png_set_text(wr.png, wr.info, wr.text, meta->ntext);
   png_write_info(wr.png, wr.info);
   /* eXIf by hand right after the header chunks: before the first IDAT, where Pillow puts it
    * and where readers that stop at the image data (Riffusion's) look for it */
@@ -234,13 +280,36 @@ a2i2a_status png_write(const char *path, const image_u8 *img, const png_meta *me
   size_t rowbytes = (size_t)img->w * (size_t)img->c;
   for (int y = 0; y < img->h; y++) png_write_row(wr.png, img->px + (size_t)y * rowbytes);
   png_write_end(wr.png, NULL);
-  png_destroy_write_struct(&wr.png, &wr.info);
-  st = outfile_commit(&wr.of);
-  free(wr.text);
-  return st;
-done:
-  png_destroy_write_struct(&wp->png, &wp->info);
-  free(wp->text);
-  outfile_abort(&wp->of);
-  return st;
+  writer_free(&wr);
+  return A2I2A_OK;
+}
+
+a2i2a_status png_write(const char *path, const image_u8 *img, const png_meta *meta, int force) {
+  a2i2a_status st = png_check(path, img, meta);
+  outfile of;
+  if (st || (st = outfile_open(&of, path, force))) return st;
+  png_sink sink = {.f = of.f};
+  st = png_encode(path, img, meta, &sink);
+  if (st) {
+    outfile_abort(&of);
+    return st;
+  }
+  return outfile_commit(&of);
+}
+
+a2i2a_status png_write_memory(const image_u8 *img, const png_meta *meta, void **png, size_t *size) {
+  const char *name = "PNG in memory";
+  *png = NULL;
+  *size = 0;
+  png_sink sink = {0};
+  a2i2a_status st = png_check(name, img, meta);
+  if (!st) st = png_encode(name, img, meta, &sink);
+  if (st) {
+    free(sink.buf);
+    return st;
+  }
+  uint8_t *fit = realloc(sink.buf, sink.len);
+  *png = fit ? fit : sink.buf;
+  *size = sink.len;
+  return A2I2A_OK;
 }

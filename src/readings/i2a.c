@@ -1,4 +1,5 @@
-/* a2i2a_i2a_file: an image read through one or several readings, written atomically. */
+/* i2a: an image (a file or bytes in memory) read through readings, into files written
+ * atomically (a2i2a_i2a_file) or into memory (a2i2a_i2a_memory). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,34 @@ static a2i2a_status parse_readings(const char *list, const reading_def **out, in
   return A2I2A_OK;
 }
 
+/* The one i2a: the image (a file at path, or size bytes at data) read through defs[0..n) into
+ * sounds[0..n), with the stages, progress, cancel and errors of every i2a call. On failure the
+ * sounds are empty. */
+static a2i2a_status i2a_sounds(const char *path, const void *data, size_t size, const char *name,
+                               const reading_def **defs, int n, const a2i2a_i2a_params *p, a2i2a_job *job,
+                               audio_buf *sounds) {
+  image_u8 img = {0};
+  png_meta meta;
+  a2i2a_status st = path ? image_read(path, &img, &meta) : image_read_memory(data, size, name, &img, &meta);
+  if (st) return st;
+  if (img.c != 3) st = fail(A2I2A_ERR_INTERNAL, "%s: the image reader returned %d channels", name, img.c);
+  reading_input in = {&img, &meta, name, *p, job};
+  for (int i = 0; i < n && !st; i++) {
+    job_stage(job, "readings", defs[i]->name, n);
+    job_step(job, i);
+    if (!(st = job_check(job))) st = defs[i]->run(&in, &sounds[i]);
+    if (st && st != A2I2A_ERR_CANCELLED) {
+      char pre[96];
+      snprintf(pre, sizeof pre, "reading %s", defs[i]->name);
+      fail_prefix(pre);
+    }
+  }
+  image_free(&img);
+  png_meta_free(&meta);
+  for (int i = 0; st && i < n; i++) audio_free(&sounds[i]);
+  return st;
+}
+
 static a2i2a_status i2a_file(const char *image_path, const char *readings, const char *out,
                              const a2i2a_i2a_params *params, int force, a2i2a_job *job) {
   const reading_def *defs[MAX_READINGS];
@@ -88,30 +117,9 @@ static a2i2a_status i2a_file(const char *image_path, const char *readings, const
     if ((st = outfile_check(paths[0], force))) return free(paths), st;
   }
 
-  image_u8 img = {0};
-  png_meta meta;
-  png_meta_init(&meta);
-  if ((st = image_read(image_path, &img, &meta))) return free(paths), png_meta_free(&meta), st;
-  if (img.c != 3) {
-    image_free(&img), png_meta_free(&meta), free(paths);
-    return fail(A2I2A_ERR_INTERNAL, "%s: image_read returned %d channels", image_path, img.c);
-  }
-  reading_input in = {&img, &meta, image_path, p, job};
   audio_buf *sounds = calloc(n, sizeof *sounds);
   if (!sounds) st = fail(A2I2A_ERR_NOMEM, "out of memory");
-  for (int i = 0; i < n && !st; i++) {
-    job_stage(job, "readings", defs[i]->name, n);
-    job_step(job, i);
-    if (!(st = job_check(job))) st = defs[i]->run(&in, &sounds[i]);
-    if (st == A2I2A_ERR_CANCELLED) break;
-    if (st) {
-      char pre[96];
-      snprintf(pre, sizeof pre, "reading %s", defs[i]->name);
-      fail_prefix(pre);
-    }
-  }
-  image_free(&img);
-  png_meta_free(&meta);
+  else st = i2a_sounds(image_path, NULL, 0, image_path, defs, n, &p, job, sounds);
 
   /* everything computed: every file is written beside its final name, then all are renamed
    * in together; a failure anywhere leaves the folder as it was (replaced files restored) */
@@ -144,6 +152,38 @@ a2i2a_status a2i2a_i2a_file(const char *image_path, const char *readings, const 
   double t0 = now_seconds();
   a2i2a_status st = i2a_file(image_path, readings, out, params, force, job);
   if (!st) job_step(job, job ? job->total : 0);
+  job_time(job, i2a, t0);
+  return job_end(job, st);
+}
+
+a2i2a_status a2i2a_i2a_memory(const void *image, size_t size, const char *name, const char *reading,
+                              const a2i2a_i2a_params *params, a2i2a_sound *out, a2i2a_job *job) {
+  if (!out) return fail(A2I2A_ERR_PARAM, "nowhere to put the sound (out is NULL)");
+  memset(out, 0, sizeof *out);
+  if (!name) name = "image in memory";
+  const reading_def *defs[MAX_READINGS];
+  int n;
+  a2i2a_status st = parse_readings(reading, defs, &n);
+  if (st) return st;
+  if (n != 1) return fail(A2I2A_ERR_PARAM, "%s: one reading into memory, not %d ('%s')", name, n, reading);
+  a2i2a_i2a_params p = params ? *params : a2i2a_i2a_default_params();
+  job_begin(job);
+  double t0 = now_seconds();
+  audio_buf sound = {0};
+  st = i2a_sounds(NULL, image, size, name, defs, 1, &p, job, &sound);
+  /* the file's float samples: frame by frame, channels interleaved */
+  size_t count = (size_t)sound.frames * (size_t)sound.channels;
+  if (!st && !(out->samples = xmalloc((count ? count : 1) * sizeof(float), "the sound"))) st = A2I2A_ERR_NOMEM;
+  if (!st) {
+    for (int64_t i = 0; i < sound.frames; i++)
+      for (int c = 0; c < sound.channels; c++)
+        out->samples[(size_t)i * sound.channels + c] = sound.x[(size_t)c * sound.frames + i];
+    out->frames = sound.frames;
+    out->channels = sound.channels;
+    out->rate = sound.rate;
+    job_step(job, job ? job->total : 0);
+  }
+  audio_free(&sound);
   job_time(job, i2a, t0);
   return job_end(job, st);
 }
