@@ -25,7 +25,8 @@ static void on_progress(void *user, const a2i2a_progress *p) {
 
 static void on_log(void *user, a2i2a_log_level level, const char *message) {
   (void)user;
-  fprintf(stderr, "\n%s: %s\n", level == A2I2A_LOG_WARNING ? "warning" : "note", message);
+  const char *kind = level == A2I2A_LOG_WARNING ? "warning" : level == A2I2A_LOG_NOTE ? "note" : "info";
+  fprintf(stderr, "\n%s: %s\n", kind, message);
 }
 
 int main(int argc, char **argv) {
