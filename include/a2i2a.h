@@ -27,9 +27,19 @@
 extern "C" {
 #endif
 
+/* The version is typed only here: CMake reads these lines (cmake/version.cmake) for the
+ * project, the soname, a2i2a.pc and the package version file. */
 #define A2I2A_VERSION_MAJOR 0
 #define A2I2A_VERSION_MINOR 2
 #define A2I2A_VERSION_PATCH 0
+
+/* Marks the public API: the shared library is built with hidden visibility and exports only
+ * the declarations carrying it. */
+#if defined(__GNUC__)
+#define A2I2A_API __attribute__((visibility("default")))
+#else
+#define A2I2A_API
+#endif
 
 /* ------------------------------------------------------------------------ common */
 
@@ -47,21 +57,21 @@ typedef enum {
   A2I2A_ERR_CANCELLED    /* the job was cancelled: nothing was written, everything was freed */
 } a2i2a_status;
 
-const char *a2i2a_strerror(a2i2a_status status);
+A2I2A_API const char *a2i2a_strerror(a2i2a_status status);
 /* The last failure's one-line message in this thread ("" if none). */
-const char *a2i2a_last_error(void);
+A2I2A_API const char *a2i2a_last_error(void);
 /* "MAJOR.MINOR.PATCH" of the library linked (the header's macros say what was compiled). */
-const char *a2i2a_version(void);
-void a2i2a_free(void *p);
+A2I2A_API const char *a2i2a_version(void);
+A2I2A_API void a2i2a_free(void *p);
 
 /* Threads used by the numeric kernels (OpenMP and OpenBLAS together); 0 = physical cores. */
-void a2i2a_set_threads(int n);
-int a2i2a_get_threads(void);
+A2I2A_API void a2i2a_set_threads(int n);
+A2I2A_API int a2i2a_get_threads(void);
 /* Which matrix-multiply kernels run, e.g. "OpenBLAS SkylakeX kernels" (for reports). */
-const char *a2i2a_blas_kernels(void);
+A2I2A_API const char *a2i2a_blas_kernels(void);
 /* Frees the calling thread's kernel scratch (and its OpenMP team's); the next job grows it
  * again. a2i2a_model_close() calls it. */
-void a2i2a_release_scratch(void);
+A2I2A_API void a2i2a_release_scratch(void);
 
 /* ------------------------------------------------------------------------ jobs */
 
@@ -102,19 +112,19 @@ typedef struct {
 typedef struct a2i2a_job a2i2a_job;
 
 /* cb is copied; NULL = no callbacks (a job that can still be cancelled and timed). */
-a2i2a_status a2i2a_job_new(const a2i2a_callbacks *cb, a2i2a_job **job);
-void a2i2a_job_free(a2i2a_job *job);
+A2I2A_API a2i2a_status a2i2a_job_new(const a2i2a_callbacks *cb, a2i2a_job **job);
+A2I2A_API void a2i2a_job_free(a2i2a_job *job);
 /* Asks the job to stop: from any thread, or a signal handler (async-signal-safe). The running
  * call returns A2I2A_ERR_CANCELLED within one UNet evaluation (or one Griffin-Lim iteration),
  * leaving no file behind; later calls with the job return it at once. */
-void a2i2a_job_cancel(a2i2a_job *job);
-int a2i2a_job_cancelled(const a2i2a_job *job);
+A2I2A_API void a2i2a_job_cancel(a2i2a_job *job);
+A2I2A_API int a2i2a_job_cancelled(const a2i2a_job *job);
 
 typedef struct {
   double load, hash, a2i, i2i, i2a, sheet; /* seconds: model loading, fingerprints, the stages
                                               (sheet: the contact sheet and clip stitching) */
 } a2i2a_timings;
-a2i2a_timings a2i2a_job_timings(const a2i2a_job *job);
+A2I2A_API a2i2a_timings a2i2a_job_timings(const a2i2a_job *job);
 
 /* ------------------------------------------------------------------------ registries */
 
@@ -139,9 +149,9 @@ typedef struct {
                               "flag"|"seed", "default", "min", "max", "choices": list name} */
 } a2i2a_entry;
 
-int a2i2a_list_count(a2i2a_list list);
-const a2i2a_entry *a2i2a_list_entry(a2i2a_list list, int i); /* NULL past the end */
-const a2i2a_entry *a2i2a_list_find(a2i2a_list list, const char *name); /* NULL if unknown */
+A2I2A_API int a2i2a_list_count(a2i2a_list list);
+A2I2A_API const a2i2a_entry *a2i2a_list_entry(a2i2a_list list, int i); /* NULL past the end */
+A2I2A_API const a2i2a_entry *a2i2a_list_find(a2i2a_list list, const char *name); /* NULL if unknown */
 
 /* ------------------------------------------------------------------------ a2i: audio → image */
 
@@ -156,15 +166,15 @@ typedef struct {
   double max_seconds;   /* longest input accepted (0 = seed 3600 s, the others 600 s) */
 } a2i2a_a2i_params;
 
-a2i2a_a2i_params a2i2a_a2i_default_params(void);
+A2I2A_API a2i2a_a2i_params a2i2a_a2i_default_params(void);
 /* Reads any audio file libsndfile reads and writes a PNG that carries its own parameters (a
  * text chunk "a2i2a" with JSON; Riffusion's eXIf for the riffusion style). Fails, leaving no
  * file, on unreadable/empty/corrupt/truncated input (A2I2A_ERR_IO/FORMAT), inputs beyond
  * max_seconds (A2I2A_ERR_LIMIT), bad parameters (A2I2A_ERR_PARAM), an output folder that is
  * missing or not writable (A2I2A_ERR_IO). An existing output is only replaced when force is
  * non-zero (else A2I2A_ERR_EXISTS). */
-a2i2a_status a2i2a_a2i_file(const char *audio_path, const char *png_path,
-                            const a2i2a_a2i_params *params, int force, a2i2a_job *job);
+A2I2A_API a2i2a_status a2i2a_a2i_file(const char *audio_path, const char *png_path,
+                                      const a2i2a_a2i_params *params, int force, a2i2a_job *job);
 /* The same from memory, into memory: *png receives the PNG file's bytes (free with a2i2a_free;
  * NULL and 0 on failure), byte for byte what a2i2a_a2i_file writes for the same sound, with the
  * same checks and errors. From an encoded file in memory (any format a2i2a_a2i_file reads; name,
@@ -172,10 +182,12 @@ a2i2a_status a2i2a_a2i_file(const char *audio_path, const char *png_path,
  * be tried as MP3, as a file's name does; data NULL: A2I2A_ERR_PARAM, size 0: A2I2A_ERR_FORMAT),
  * or from float PCM, frames × channels interleaved, at rate Hz: the PNG a2i2a_a2i_file makes of
  * a 32-bit float WAV of those samples (1..64 channels, rate ≥ 1, 1..2^31 frames). */
-a2i2a_status a2i2a_a2i_memory(const void *data, size_t size, const char *name, const a2i2a_a2i_params *params,
-                              void **png, size_t *png_size, a2i2a_job *job);
-a2i2a_status a2i2a_a2i_pcm(const float *pcm, int64_t frames, int channels, double rate,
-                           const a2i2a_a2i_params *params, void **png, size_t *png_size, a2i2a_job *job);
+A2I2A_API a2i2a_status a2i2a_a2i_memory(const void *data, size_t size, const char *name,
+                                        const a2i2a_a2i_params *params, void **png, size_t *png_size,
+                                        a2i2a_job *job);
+A2I2A_API a2i2a_status a2i2a_a2i_pcm(const float *pcm, int64_t frames, int channels, double rate,
+                                     const a2i2a_a2i_params *params, void **png, size_t *png_size,
+                                     a2i2a_job *job);
 
 /* ------------------------------------------------------------------------ i2a: image → audio */
 
@@ -190,13 +202,13 @@ typedef struct {
   double fmin, fmax;    /* frequency range in Hz */
 } a2i2a_i2a_params;
 
-a2i2a_i2a_params a2i2a_i2a_default_params(void);
+A2I2A_API a2i2a_i2a_params a2i2a_i2a_default_params(void);
 /* Reads IMAGE through the comma-separated readings (or "all"). With one reading, out is a
  * file (WAV, or FLAC if it ends in .flac); with several, a folder (created if missing) that
  * receives NAME.wav for each. Nothing is written unless every reading succeeds; existing
  * files are only replaced when force is non-zero. */
-a2i2a_status a2i2a_i2a_file(const char *image_path, const char *readings, const char *out,
-                            const a2i2a_i2a_params *params, int force, a2i2a_job *job);
+A2I2A_API a2i2a_status a2i2a_i2a_file(const char *image_path, const char *readings, const char *out,
+                                      const a2i2a_i2a_params *params, int force, a2i2a_job *job);
 
 /* A sound in memory: frames × channels float samples, interleaved. */
 typedef struct {
@@ -209,17 +221,18 @@ typedef struct {
 /* One reading (NULL = "red") of a PNG or JPEG file held in memory, text and eXIf chunks
  * included (name, may be NULL, names it in errors): the samples a2i2a_i2a_file would write as
  * 32-bit float, before any dithering (params->bits is not used). *out is zeroed on failure. */
-a2i2a_status a2i2a_i2a_memory(const void *image, size_t size, const char *name, const char *reading,
-                              const a2i2a_i2a_params *params, a2i2a_sound *out, a2i2a_job *job);
+A2I2A_API a2i2a_status a2i2a_i2a_memory(const void *image, size_t size, const char *name,
+                                        const char *reading, const a2i2a_i2a_params *params,
+                                        a2i2a_sound *out, a2i2a_job *job);
 
 
 /* ------------------------------------------------------------------------ i2i: Stable Diffusion img2img */
 
 typedef struct a2i2a_model a2i2a_model; /* opaque: a loaded SD checkpoint */
 
-a2i2a_status a2i2a_model_open(const char *path_or_repo, a2i2a_model **model);
+A2I2A_API a2i2a_status a2i2a_model_open(const char *path_or_repo, a2i2a_model **model);
 /* Frees the model, its cached prompt embeddings and the calling thread's kernel scratch. */
-void a2i2a_model_close(a2i2a_model *model);
+A2I2A_API void a2i2a_model_close(a2i2a_model *model);
 
 typedef struct {
   const char *prompt, *negative_prompt;
@@ -236,27 +249,28 @@ typedef struct {
 
 /* The notebook's settings: its prompt and negative prompt, strength 0.9, guidance 2.5, 50 steps,
  * PNDM, seed 0. */
-a2i2a_i2i_params a2i2a_i2i_default_params(void);
+A2I2A_API a2i2a_i2i_params a2i2a_i2i_default_params(void);
 
 /* The model's short name (ORG/NAME or the file/folder name) and the SHA-256 of its weights
  * (a single file: the file; a diffusers folder: its UNet weights file), as 64 hex digits.
  * Hashes are cached in $XDG_CACHE_HOME/a2i2a/sha256.tsv (default ~/.cache/a2i2a) by path,
  * size and modification time, so a multi-GB checkpoint is read once, not on every run. */
-const char *a2i2a_model_name(const a2i2a_model *model);
-a2i2a_status a2i2a_model_sha256(a2i2a_model *model, char hex[65]);
+A2I2A_API const char *a2i2a_model_name(const a2i2a_model *model);
+A2I2A_API a2i2a_status a2i2a_model_sha256(a2i2a_model *model, char hex[65]);
 
 /* img2img on an 8-bit RGB picture (w×h, rows top first) exactly as diffusers'
  * StableDiffusionImg2ImgPipeline with a CPU torch.Generator seeded with params->seed.
  * *out receives a new RGB picture of *out_w × *out_h (free with a2i2a_free). Fails with
  * A2I2A_ERR_PARAM when steps × strength < 1 (nothing to denoise), A2I2A_ERR_NOMEM before any
  * work when the estimated memory exceeds what is available. */
-a2i2a_status a2i2a_i2i(a2i2a_model *model, const uint8_t *rgb, int w, int h, const a2i2a_i2i_params *params,
-                       uint8_t **out, int *out_w, int *out_h, a2i2a_job *job);
+A2I2A_API a2i2a_status a2i2a_i2i(a2i2a_model *model, const uint8_t *rgb, int w, int h,
+                                 const a2i2a_i2i_params *params, uint8_t **out, int *out_w, int *out_h,
+                                 a2i2a_job *job);
 /* Reads IMAGE (PNG or JPEG), runs a2i2a_i2i and writes a PNG carrying every parameter in the
  * Automatic1111 "parameters" text chunk and as JSON in the "a2i2a" chunk. An existing output is
  * only replaced when force is non-zero (checked before the work starts). */
-a2i2a_status a2i2a_i2i_file(a2i2a_model *model, const char *image_path, const char *png_path,
-                            const a2i2a_i2i_params *params, int force, a2i2a_job *job);
+A2I2A_API a2i2a_status a2i2a_i2i_file(a2i2a_model *model, const char *image_path, const char *png_path,
+                                      const a2i2a_i2i_params *params, int force, a2i2a_job *job);
 
 /* ------------------------------------------------------------------------ run: the whole chain */
 
@@ -275,17 +289,17 @@ typedef struct {
 } a2i2a_run_params;
 
 /* The values of preset NAME ("seed", "riffusion", "turbo"; see `a2i2a presets`). */
-a2i2a_status a2i2a_run_preset(const char *name, a2i2a_run_params *params);
+A2I2A_API a2i2a_status a2i2a_run_preset(const char *name, a2i2a_run_params *params);
 /* Runs the chain on INPUT with an open model and writes into OUTDIR (created if missing):
  * spectrogram.png, art.png, READING.wav for each reading, sheet.png, run.json. Nothing is
  * replaced without force, and nothing is left behind on failure. */
-a2i2a_status a2i2a_run(a2i2a_model *model, const char *input, const char *outdir,
-                       const a2i2a_run_params *params, int force, a2i2a_job *job);
+A2I2A_API a2i2a_status a2i2a_run(a2i2a_model *model, const char *input, const char *outdir,
+                                 const a2i2a_run_params *params, int force, a2i2a_job *job);
 /* Runs again what RUN_JSON records, into OUTDIR, and checks that the outputs have the
  * recorded SHA-256 (A2I2A_ERR_INTERNAL with the first file that differs otherwise).
  * input and model override the recorded paths when not NULL; their SHA-256 must match. */
-a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const char *model,
-                              const char *outdir, int force, a2i2a_job *job);
+A2I2A_API a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const char *model,
+                                        const char *outdir, int force, a2i2a_job *job);
 
 /* ------------------------------------------------------------------------ models: the Hugging Face cache */
 
@@ -298,12 +312,12 @@ typedef struct {
   int retries;           /* times an interrupted transfer is resumed (0 = 3) */
 } a2i2a_pull_params;
 
-a2i2a_pull_params a2i2a_pull_default_params(void);
+A2I2A_API a2i2a_pull_params a2i2a_pull_default_params(void);
 /* Downloads (or completes) the Stable Diffusion pipeline ORG/NAME into the Hugging Face cache,
  * in the layout huggingface_hub uses; snapshot (may be NULL) receives its folder. Progress
  * (stage "download", detail the file, step = bytes in KiB) and cancel through the job. */
-a2i2a_status a2i2a_models_pull(const char *repo, const a2i2a_pull_params *params, char *snapshot,
-                               size_t snapshot_size, a2i2a_job *job);
+A2I2A_API a2i2a_status a2i2a_models_pull(const char *repo, const a2i2a_pull_params *params, char *snapshot,
+                                         size_t snapshot_size, a2i2a_job *job);
 
 #ifdef __cplusplus
 }

@@ -48,7 +48,13 @@ const char *a2i2a_strerror(a2i2a_status status) {
   return "unknown error";
 }
 
-const char *a2i2a_version(void) { return A2I2A_VERSION; }
+#define STRINGIFY(x) #x
+#define VERSION_STRING(major, minor, patch) STRINGIFY(major) "." STRINGIFY(minor) "." STRINGIFY(patch)
+
+/* From the header's macros (the one place the version is typed), as compiled into the library. */
+const char *a2i2a_version(void) {
+  return VERSION_STRING(A2I2A_VERSION_MAJOR, A2I2A_VERSION_MINOR, A2I2A_VERSION_PATCH);
+}
 
 void a2i2a_free(void *p) { free(p); }
 
