@@ -750,6 +750,8 @@ a2i2a_status unet_forward_batch(unet *u, int nb, const float *x, int h, int w, c
     return fail(A2I2A_ERR_PARAM, "UNet: bad input: %d images of %dx%d with %d context tokens", nb, w, h, n_ctx);
   a2i2a_status st = ensure_buffers(u, h, w, n_ctx, nb);
   if (st) return st;
+  /* a kernel that cannot get its scratch skips its work: checked after every block */
+  kernels_reset();
   if (prof_on < 0) {
     const char *e = getenv("A2I2A_UNET_PROFILE");
     prof_on = e && *e && strcmp(e, "0");
@@ -785,6 +787,7 @@ a2i2a_status unet_forward_batch(unet *u, int nb, const float *x, int h, int w, c
       resnet_forward(u, &b->res[j], in->p, nb, H, W, sp);
       ch = b->res[j].cout;
       if (b->attn[j].blocks) xformer_forward(u, &b->attn[j], sp, nb, H * W, ctx, n_ctx);
+      if ((st = kernels_check())) return st;
       stack[nsk++] = (skip){sp, ch, H, W};
       sp += (size_t)ch * nb * H * W;
     }
@@ -804,6 +807,7 @@ a2i2a_status unet_forward_batch(unet *u, int nb, const float *x, int h, int w, c
   resnet_forward(u, &u->mid_res[0], stack[nsk - 1].p, nb, H, W, nxt);
   xformer_forward(u, &u->mid_attn, nxt, nb, H * W, ctx, n_ctx);
   resnet_forward(u, &u->mid_res[1], nxt, nb, H, W, cur);
+  if ((st = kernels_check())) return st;
 
   /* up path: cur holds h at its front; the skip goes right behind it: cat([h, skip]) */
   for (int lv = n - 1; lv >= 0; lv--) {
@@ -814,6 +818,7 @@ a2i2a_status unet_forward_batch(unet *u, int nb, const float *x, int h, int w, c
       resnet_forward(u, &b->res[j], cur, nb, H, W, nxt);
       ch = b->res[j].cout;
       if (b->attn[j].blocks) xformer_forward(u, &b->attn[j], nxt, nb, H * W, ctx, n_ctx);
+      if ((st = kernels_check())) return st;
       tmp = cur, cur = nxt, nxt = tmp;
     }
     if (b->sampler.w.data) {
@@ -834,6 +839,7 @@ a2i2a_status unet_forward_batch(unet *u, int nb, const float *x, int h, int w, c
   /* out, back to [nb][C][h][w] */
   P(P_NORM, group_norm_batch(u->s1, cur, ch, nb, H * W, c->norm_groups, &u->norm_out.w, &u->norm_out.b, c->norm_eps, 1));
   P(P_CONV3, conv2d_batch(u->xin, u->s1, nb, ch, H, W, &u->conv_out.w, &u->conv_out.b, c->out_channels, 3, 1, 1, 1, 0));
+  if ((st = kernels_check())) return st;
   for (int co = 0; co < c->out_channels; co++)
     for (int i = 0; i < nb; i++)
       memcpy(out + ((size_t)i * c->out_channels + co) * hw0, u->xin + ((size_t)co * nb + i) * hw0, hw0 * sizeof(float));
