@@ -1,5 +1,6 @@
 /* Round trip a2i → i2a --reading inverse, no diffusion between, on every fixture sound and
- * every style: spectral convergence, log-spectral distance and level error (measure.c).
+ * every style: spectral convergence, log-spectral distance and level error
+ * (tests/support/measure.c).
  * usage: bench_roundtrip [SHARED_DIR] [styles,comma,separated] */
 #include <dirent.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "readings/readings.h"
+#include "support/measure.h"
 
 static double now(void) {
   struct timespec t;

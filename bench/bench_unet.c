@@ -7,7 +7,8 @@
  * UNet (diffusers config, 860M parameters) with random F16 weights is built in memory, which
  * costs the same resident memory as the mapped F16 checkpoint would. --size is the latent size
  * (default 64x64 and 37x50, i.e. 512x512 and 400x296 pictures); --no-winograd makes every 3x3
- * convolution an im2col GEMM. A2I2A_UNET_PROFILE=1 (or =cpu) adds a per-kind time profile. */
+ * convolution an im2col GEMM. --profile (or A2I2A_UNET_PROFILE=1; =cpu for process CPU time)
+ * prints a per-kind time profile on stderr after every evaluation. */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,17 @@ static void loadavg(char *buf, size_t n) {
     fclose(f);
   }
   buf[strcspn(buf, "\n")] = 0;
+}
+
+/* One evaluation's profile: "unet HxW xNB: T s: KIND T ... untimed T". */
+static void print_profile(const unet_profile *p, int h, int w, int nb) {
+  double acc = 0;
+  fprintf(stderr, "unet %dx%d x%d: %.3f s%s:", h, w, nb, p->total, p->cpu ? " CPU" : "");
+  for (int k = 0; k < UNET_PROF_N; k++) {
+    fprintf(stderr, " %s %.3f", unet_profile_names[k], p->kind[k]);
+    acc += p->kind[k];
+  }
+  fprintf(stderr, " untimed %.3f\n", p->total - acc);
 }
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
@@ -152,8 +164,12 @@ static double sgemm_ceiling(void) {
 int main(int argc, char **argv) {
   const char *model = NULL;
   int threads = 2, reps = 2, nsizes = 0, sizes[16][2], flops_only = 0, nb = 1;
+  const char *env = getenv("A2I2A_UNET_PROFILE");
+  int profile = env && *env && strcmp(env, "0");
+  unet_profile prof = {.cpu = env && !strcmp(env, "cpu")};
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
+    else if (!strcmp(argv[i], "--profile")) profile = 1;
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--flops")) flops_only = 1;
     else if (!strcmp(argv[i], "--no-winograd")) kernels_tune(1 << 30, 0); /* im2col GEMMs for every 3x3 conv */
@@ -165,7 +181,7 @@ int main(int argc, char **argv) {
              sscanf(argv[++i], "%dx%d", &sizes[nsizes][0], &sizes[nsizes][1]) == 2)
       nsizes++;
     else {
-      fprintf(stderr, "usage: bench_unet [--model PATH] [--threads N] [--reps N] [--size HxW]... [--batch N] [--flops] [--no-winograd] [--winograd-min-pixels N]\n"
+      fprintf(stderr, "usage: bench_unet [--model PATH] [--threads N] [--reps N] [--size HxW]... [--batch N] [--flops] [--no-winograd] [--winograd-min-pixels N] [--profile]\n"
                       "  --batch N: N images per UNet call, as guidance's [uncond, cond] pair (N = 2); times are\n"
                       "  reported per call and per image\n");
       return 2;
@@ -194,6 +210,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   printf("model: %s (ready in %.1f s)\n", model ? model : m.name, now() - t0);
+  if (profile) unet_set_profile(u, &prof);
   int nctx = 77, dctx = unet_context_dim(u);
   float *ctx = malloc(sizeof(float) * nctx * dctx * nb);
   for (int i = 0; i < nctx * dctx * nb; i++) ctx[i] = (float)((int)(xorshift() % 2001) - 1000) / 1000.0f;
@@ -209,12 +226,14 @@ int main(int argc, char **argv) {
     for (int i = 0; i < nb; i++) tb[i] = 500.0f;
     st = unet_forward_batch(u, nb, x, h, w, tb, ctx, nctx, y);
     double first = now() - t0, best = 1e9, sum = 0, cpu_best = 1e9;
+    if (profile && !st) print_profile(&prof, h, w, nb);
     for (int r = 0; r < reps && !st; r++) {
       t0 = now();
       double c0 = cpu_now();
       for (int i = 0; i < nb; i++) tb[i] = 999.0f - 100 * r;
       st = unet_forward_batch(u, nb, x, h, w, tb, ctx, nctx, y);
       double t = now() - t0, c = cpu_now() - c0;
+      if (profile && !st) print_profile(&prof, h, w, nb);
       sum += t;
       best = t < best ? t : best;
       cpu_best = c < cpu_best ? c : cpu_best;

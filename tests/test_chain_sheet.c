@@ -1,5 +1,5 @@
-/* The contact sheet: layout, labels in the embedded font, images placed unchanged where
- * they fit, and one-line errors naming a bad sound file. */
+/* The contact sheet: layout, labels in the embedded font (its glyphs: test_image), images
+ * placed unchanged where they fit, and one-line errors naming a bad sound file. */
 #include <unistd.h>
 
 #include "audio/audio.h"
@@ -14,25 +14,6 @@ static int count_colour(const image_u8 *img, int x0, int y0, int w, int h, const
 }
 
 int main(void) {
-  /* the font: every printable glyph but space has pixels; 'A' scaled 3× has 3² pixels per bit */
-  image_u8 t = {0};
-  CHECK(image_alloc(&t, 100, 40, 3) == A2I2A_OK, "alloc");
-  const uint8_t white[3] = {255, 255, 255};
-  memset(t.px, 0, 100 * 40 * 3);
-  int adv = chain_text(&t, 1, 1, 3, white, "A");
-  CHECK(adv == 18 && chain_text_width("A", 3) == 15, "advance %d", adv);
-  /* A = .###. #...# #...# ##### #...# #...# #...# : 3+2+2+5+2+2+2 = 18 pixels */
-  CHECK(count_colour(&t, 0, 0, 100, 40, white) == 18 * 9, "'A' pixels: %d", count_colour(&t, 0, 0, 100, 40, white));
-  CHECK(t.px[((1 + 0) * 100 + 1) * 3] == 0 && t.px[((1 + 0) * 100 + 4) * 3] == 255, "'A' top row starts at column 1");
-  for (int c = 33; c < 127; c++) {
-    char s[2] = {(char)c, 0};
-    memset(t.px, 0, 100 * 40 * 3);
-    chain_text(&t, 0, 0, 1, white, s);
-    CHECK(count_colour(&t, 0, 0, 6, 8, white) > 0, "glyph %c is empty", c);
-    CHECK(count_colour(&t, 5, 0, 1, 8, white) == 0, "glyph %c wider than 5", c);
-  }
-  image_free(&t);
-
   image_u8 spec = {0}, art = {0}, sheet = {0};
   CHECK(image_read(shared_path("fixtures/seed/a2i/a02_brahms_44k1_stereo_s16/image.png"), &spec, NULL) == A2I2A_OK,
         "%s", a2i2a_last_error());

@@ -1,6 +1,6 @@
 /* The image module: Pillow-exact BICUBIC against the seed fixtures, PNG/JPEG decoding of every
  * layout (files written here with libpng/libjpeg themselves), text and eXIf round trips,
- * Riffusion's eXIf, error cases, colour maps. */
+ * Riffusion's eXIf, error cases, colour maps, the 5×7 font. */
 #include "check.h"
 #include "image/image.h"
 #include "jpeg_write.h"
@@ -652,6 +652,42 @@ static void test_colormaps(void) {
   CHECK(!colormap_exists("nosuch"), "exists(nosuch)");
 }
 
+static int count_colour(const image_u8 *img, int x0, int y0, int w, int h, const uint8_t rgb[3]) {
+  int n = 0;
+  for (int y = y0; y < y0 + h; y++)
+    for (int x = x0; x < x0 + w; x++) n += !memcmp(img->px + ((size_t)y * img->w + x) * 3, rgb, 3);
+  return n;
+}
+
+/* The 5×7 font: every printable glyph but space has pixels within 5 columns; 'A' scaled 3×
+ * has 3² pixels per bit; text is clipped at the image's edges. */
+static void test_font(void) {
+  image_u8 t = {0};
+  CHECK(image_alloc(&t, 100, 40, 3) == A2I2A_OK, "alloc");
+  const uint8_t white[3] = {255, 255, 255};
+  memset(t.px, 0, 100 * 40 * 3);
+  int adv = image_text(&t, 1, 1, 3, white, "A");
+  CHECK(adv == 18 && image_text_width("A", 3) == 15, "advance %d", adv);
+  /* A = .###. #...# #...# ##### #...# #...# #...# : 3+2+2+5+2+2+2 = 18 pixels */
+  CHECK(count_colour(&t, 0, 0, 100, 40, white) == 18 * 9, "'A' pixels: %d", count_colour(&t, 0, 0, 100, 40, white));
+  CHECK(t.px[((1 + 0) * 100 + 1) * 3] == 0 && t.px[((1 + 0) * 100 + 4) * 3] == 255, "'A' top row starts at column 1");
+  for (int c = 33; c < 127; c++) {
+    char s[2] = {(char)c, 0};
+    memset(t.px, 0, 100 * 40 * 3);
+    image_text(&t, 0, 0, 1, white, s);
+    CHECK(count_colour(&t, 0, 0, 6, 8, white) > 0, "glyph %c is empty", c);
+    CHECK(count_colour(&t, 5, 0, 1, 8, white) == 0, "glyph %c wider than 5", c);
+  }
+  /* 'A' at (-3, -2): its columns 3-4 of rows 2-6 are inside, #, ##, #, #, # */
+  memset(t.px, 0, 100 * 40 * 3);
+  image_text(&t, -3, -2, 1, white, "A");
+  CHECK(count_colour(&t, 0, 0, 100, 40, white) == 6, "clipped 'A': %d pixels", count_colour(&t, 0, 0, 100, 40, white));
+  memset(t.px, 0, 100 * 40 * 3);
+  image_text(&t, 97, 36, 2, white, "AAAA"); /* off the right and bottom edges: clipped, no write past them */
+  CHECK(count_colour(&t, 97, 36, 3, 4, white) > 0, "clipped text at the corner");
+  image_free(&t);
+}
+
 int main(void) {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/a2i2a_test_image_XXXXXX");
   if (!mkdtemp(tmpdir)) return 1;
@@ -665,6 +701,7 @@ int main(void) {
   test_jpeg();
   test_errors();
   test_colormaps();
+  test_font();
   char cmd[600];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);

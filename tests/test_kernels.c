@@ -375,6 +375,56 @@ static void test_layout(void) {
   free(x), free(y), free(z);
 }
 
+/* Out of memory: with the calling thread's scratch refused, each kernel that needs scratch
+ * (outside and inside its parallel regions) skips its work without aborting, kernels_check
+ * reports A2I2A_ERR_NOMEM naming the scratch, and once allowed again the same call gives exactly
+ * the result it gave before. Winograd is first warmed on another shape so that the buffers it
+ * takes before its parallel regions exist and the refusal hits those grown inside them. */
+enum { K_LINEAR_SMALL, K_LINEAR_BLOCKS, K_IM2COL, K_WINOGRAD, K_ATTENTION, K_GROUP_NORM, K_LAYER_NORM, K_N };
+static const char *k_names[K_N] = {"linear (bias, one sgemm)", "linear (weight blocks in threads)", "im2col conv",
+                                   "winograd conv (filter blocks in threads)", "attention (tiles in threads)",
+                                   "group_norm (no gamma)", "layer_norm (no gamma)"};
+
+static void run_kernel(int which, float *y, const float *x, const weight *w16, const weight *b16) {
+  weight none = {0};
+  switch (which) {
+  case K_LINEAR_SMALL: linear(y, x, 3, 8, 5, w16, b16); break;
+  case K_LINEAR_BLOCKS: linear(y, x, 64, 256, 512, w16, NULL); break;
+  case K_IM2COL: conv2d(y, x, 3, 9, 11, w16, NULL, 4, 3, 1, 1, 1, 1, 1); break;
+  case K_WINOGRAD: conv2d(y, x, 16, 20, 20, w16, NULL, 64, 3, 1, 1, 1, 1, 1); break;
+  case K_ATTENTION: attention(y, x, 16, x + 1600, x + 3200, 16, 100, 100, 2, 8, 0.35f, 0); break;
+  case K_GROUP_NORM: group_norm(y, x, 8, 50, 4, &none, &none, 1e-5f); break;
+  case K_LAYER_NORM: layer_norm(y, x, 50, 8, &none, &none, 1e-5f); break;
+  }
+}
+
+static void test_scratch_refused(void) {
+  size_t nx = 64 * 256, nw = 512 * 256, ny = 64 * 512;
+  float *x = rnd(nx, 1), *wf = rnd(nw, 0.1f), *bf = rnd(512, 1);
+  float *want = malloc(ny * 4), *got = malloc(ny * 4), *warm = malloc((size_t)16 * 40 * 40 * 4);
+  wbuf w = mkweight(wf, nw, ST_F16), b = mkweight(bf, 512, ST_F16);
+  for (int k = 0; k < K_N; k++) {
+    memset(want, 0, ny * 4);
+    run_kernel(k, want, x, &w.w, &b.w);
+    CHECK(kernels_check() == A2I2A_OK, "%s: failed with scratch allowed: %s", k_names[k], a2i2a_last_error());
+    a2i2a_release_scratch();
+    if (k == K_WINOGRAD) conv2d(warm, x, 16, 20, 40, &w.w, NULL, 16, 3, 1, 1, 1, 1, 1);
+    CHECK(kernels_check() == A2I2A_OK, "%s: warming failed", k_names[k]);
+    kernels_refuse_scratch(1);
+    memset(got, 0, ny * 4);
+    run_kernel(k, got, x, &w.w, &b.w);
+    kernels_refuse_scratch(0);
+    a2i2a_status st = kernels_check();
+    CHECK(st == A2I2A_ERR_NOMEM && strstr(a2i2a_last_error(), "out of memory: kernel scratch of "),
+          "%s with its scratch refused: status %d, '%s'", k_names[k], st, a2i2a_last_error());
+    CHECK(kernels_check() == A2I2A_OK, "%s: the failure was reported twice", k_names[k]);
+    memset(got, 0, ny * 4);
+    run_kernel(k, got, x, &w.w, &b.w);
+    CHECK(kernels_check() == A2I2A_OK && !memcmp(got, want, ny * 4), "%s: differs after the refusal", k_names[k]);
+  }
+  free(x), free(wf), free(bf), free(want), free(got), free(warm), free(w.mem), free(b.mem);
+}
+
 int main(void) {
   test_weights();
   test_linear(7, 13, 19, ST_F32, 1);
@@ -436,5 +486,6 @@ int main(void) {
   test_attention(130, 77, 2, 16, 0, 1); /* cross-attention */
   test_attention(600, 600, 1, 9, 1, 0); /* causal across key tiles */
   test_layout();
+  test_scratch_refused();
   return check_done();
 }

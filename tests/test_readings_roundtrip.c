@@ -1,5 +1,6 @@
-/* Round trip a2i → inverse reading, no diffusion between (measure.c): stated bounds per
- * style on a few fixture sounds (bench/bench_roundtrip runs all of them; bench/RESULTS.md).
+/* Round trip a2i → inverse reading, no diffusion between (tests/support/measure.c): stated
+ * bounds per style on a few fixture sounds (bench/bench_roundtrip runs all of them;
+ * bench/RESULTS.md).
  *  fullband (reversible by design: level, mel bank and STFT recorded): SC ≤ 0.20, LSD ≤ 6 dB,
  *           level within ±1 dB;
  *  riffusion (0–10 kHz mel, x^0.25 in 8 bits): SC ≤ 0.45, LSD ≤ 15 dB (the sweep used here
@@ -11,6 +12,7 @@
 
 #include "check.h"
 #include "readings/readings.h"
+#include "support/measure.h"
 
 static void trip(const char *sound, const char *style, double max_sc, double max_lsd, double max_level) {
   char in[1024], png[64];

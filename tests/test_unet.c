@@ -190,6 +190,39 @@ static int copy_patched(const char *src, const char *dst, const char *from, cons
   return ok;
 }
 
+/* The profile belongs to the handle: with one set, a forward's time is split by kind of work
+ * (every kind non-negative, their sum within the total, convolutions present) and the result is
+ * the same bits as without; unset, the struct is left alone. */
+static void test_profile(void) {
+  sd_model m;
+  unet *u = NULL;
+  st_file g;
+  if (sd_model_open(shared_path("fixtures/sd/tiny-sd1"), &m) || unet_load(&u, &m) ||
+      st_open(shared_path("fixtures/sd/golden/unet_sd1.safetensors"), &g)) {
+    CHECK(0, "profile: %s", a2i2a_last_error());
+    return;
+  }
+  size_t n, n2;
+  float *plain = run_case(u, &g, "a", &n);
+  unet_profile prof = {0};
+  unet_set_profile(u, &prof);
+  float *profiled = run_case(u, &g, "a", &n2);
+  double sum = 0;
+  int negative = 0;
+  for (int k = 0; k < UNET_PROF_N; k++) sum += prof.kind[k], negative += prof.kind[k] < 0;
+  CHECK(prof.total > 0 && !negative && sum <= prof.total && prof.kind[UNET_PROF_CONV3] > 0,
+        "profile: total %g, kinds %g, conv3x3 %g", prof.total, sum, prof.kind[UNET_PROF_CONV3]);
+  CHECK(plain && profiled && n == n2 && !memcmp(plain, profiled, n * sizeof(float)), "profiling changed the result");
+  unet_set_profile(u, NULL);
+  unet_profile seen = prof;
+  free(run_case(u, &g, "a", &n2));
+  CHECK(!memcmp(&seen, &prof, sizeof prof), "an unset profile was written");
+  free(plain), free(profiled);
+  st_close(&g);
+  unet_free(u);
+  sd_model_close(&m);
+}
+
 int main(void) {
   a2i2a_set_threads(2);
 
@@ -225,6 +258,7 @@ int main(void) {
   free(bf);
   free(bs);
   against_golden("fixtures/sd/tiny-sd2", "fixtures/sd/golden/unet_sd2.safetensors", 1e-3, 5e-5, NULL);
+  test_profile();
 
   /* an incomplete single file: the error names the file and the tensor */
   char dir[] = "/tmp/a2i2a_test_unet_XXXXXX", path[512];

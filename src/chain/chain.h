@@ -83,11 +83,6 @@ typedef struct {
 a2i2a_status chain_sheet(const image_u8 *spectrogram, const image_u8 *art, const char *title,
                          const chain_sheet_sound *sounds, int nsounds, image_u8 *sheet);
 
-/* Text in the embedded 5×7 font (9 rows with descenders): draws at (x, y) top-left, scale ≥ 1, colour rgb. Characters
- * outside ASCII 32–126 are drawn as '?'. Returns the width used. */
-int chain_text(image_u8 *img, int x, int y, int scale, const uint8_t rgb[3], const char *s);
-int chain_text_width(const char *s, int scale);
-
 /* ---------------------------------------------------------------- the run (run.c) */
 
 /* A test-sized model (all its weights under 100 MB, like examples/tiny-sd1.safetensors): its

@@ -15,6 +15,9 @@ typedef struct {
   char stage[64];      /* the stage of the last line */
   double last_plain;   /* elapsed at the last plain line */
   char last_log[1024];
+  char file[128];      /* download: the file being fetched, and when and where it began */
+  double file_t0;
+  int file_step0;
 } cli_progress;
 
 static cli_progress state;
@@ -38,12 +41,32 @@ static void clear_live(void) {
   if (state.live) fprintf(stderr, "\r%*s\r", 100, ""), state.live = 0;
 }
 
+/* A download's steps are KiB: "12.5/1640.0 MB 8.1 MB/s NAME", the name shortened from the left
+ * so that the numbers stay on a live line. */
+static void download_line(char *what, size_t n, const a2i2a_progress *p) {
+  if (strcmp(state.file, p->detail) != 0) {
+    snprintf(state.file, sizeof state.file, "%s", p->detail);
+    state.file_t0 = p->elapsed;
+    state.file_step0 = p->step;
+  }
+  double dt = p->elapsed - state.file_t0, rate = dt > 0.2 ? (p->step - state.file_step0) / 1024.0 / dt : 0;
+  int used = p->total < 1024 ? snprintf(what, n, "download %d/%d kB", p->step, p->total)
+                             : snprintf(what, n, "download %.1f/%.1f MB", p->step / 1024.0, p->total / 1024.0);
+  if (rate > 0 && p->total >= 1024) used += snprintf(what + used, n - (size_t)used, " %.1f MB/s", rate);
+  const char *name = p->detail;
+  size_t room = used < 57 ? (size_t)(57 - used) : 0, len = strlen(name);
+  if (len > room && room > 3) snprintf(what + used, n - (size_t)used, " ...%s", name + len - (room - 4));
+  else snprintf(what + used, n - (size_t)used, " %s", name);
+}
+
 static void on_progress(void *user, const a2i2a_progress *p) {
   (void)user;
   if (state.mode < 0 || (state.mode == 0 && !state.tty)) return;
   char eta[32], what[160];
   fmt_time(eta, sizeof eta, p->eta);
-  if (p->total > 0)
+  if (p->total > 0 && !strcmp(p->stage, "download"))
+    download_line(what, sizeof what, p);
+  else if (p->total > 0)
     snprintf(what, sizeof what, "%s%s%s %d/%d", p->stage, *p->detail ? " " : "", p->detail, p->step, p->total);
   else
     snprintf(what, sizeof what, "%s%s%s", p->stage, *p->detail ? " " : "", p->detail);

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "chain/hub.h"
+#include "hub/hub.h"
 #include "cli/cli.h"
 #include "sd/model.h"
 
@@ -190,9 +190,14 @@ int cmd_models(int argc, char **argv) {
   if (model_dir) return cli_usage_error("models", "--model-dir is for list");
   const char *repo = argv[optind];
   if (!hub_repo_valid(repo)) return cli_usage_error("models", "'%s' is not a Hugging Face model name (ORG/NAME)", repo);
-  hub_pull_params p = {.repo = repo, .revision = revision, .cache_dir = cache, .progress = progress};
+  a2i2a_pull_params p = a2i2a_pull_default_params();
+  p.revision = revision;
+  p.cache_dir = cache;
+  a2i2a_job *job = cli_job_new(progress);
+  if (!job) return cli_fail(A2I2A_ERR_NOMEM);
   char snap[4096];
-  a2i2a_status st = hub_pull(&p, snap, sizeof snap);
+  a2i2a_status st = a2i2a_models_pull(repo, &p, snap, sizeof snap, job);
+  cli_job_done(job);
   if (st) return cli_fail(st);
   /* check that what arrived is something we can run */
   sd_model m;

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
-#include "sd/verify.h"
+#include "verify/verify.h"
 
 static void usage(FILE *f) {
   fprintf(f,

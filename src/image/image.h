@@ -71,6 +71,16 @@ a2i2a_status image_convert(const image_u8 *src, int c, image_u8 *out);
 /* Pillow's resize with any filter of the two: filter "bicubic" or "lanczos". */
 a2i2a_status image_resize(const image_u8 *in, int w, int h, const char *filter, image_u8 *out);
 
+/* Text in an embedded 5×7 pixel font (font.c; 9 rows with the descenders) on an RGB image:
+ * drawn at (x, y) top-left, each font pixel a scale × scale square of colour rgb, clipped to
+ * the image. Characters outside ASCII 32–126 are drawn as '?'. Returns the advance (6·scale a
+ * character); image_text_width is the inked width (the last character's gap left out). */
+enum { IMAGE_GLYPH_W = 5, IMAGE_GLYPH_H = 9, IMAGE_TEXT_ADVANCE = 6 };
+int image_text(image_u8 *img, int x, int y, int scale, const uint8_t rgb[3], const char *s);
+int image_text_width(const char *s, int scale);
+/* Fills the part of the rectangle at (x0, y0), w × h, that lies in the RGB image. */
+void image_fill_rect(image_u8 *img, int x0, int y0, int w, int h, const uint8_t rgb[3]);
+
 /* Colour maps for our own spectrogram styles: v01[i] in [0, 1] (clamped; NaN → 0) becomes
  * rgb[3i..3i+2]. Maps are 256-entry tables looked up like matplotlib's ListedColormap
  * (index = floor(v·256), 1.0 → 255, no interpolation). Names (docs/image.md):

@@ -78,14 +78,6 @@ void chirp_sum(const double *col_r, const double *col_g, int ncols, int64_t n, d
 a2i2a_status mel_invert(const float *fb, int n_freqs, int n_mels, const float *mel, int64_t frames, int sweeps,
                         float *spec);
 
-/* Compares a reconstruction with the original sound (measure.c): both mixed to mono at the
- * reconstruction's rate, STFT magnitudes (n_fft 2048, hop 512) over the common length; the
- * best single gain g is applied to the reconstruction (gain_db = −20·log10 g: how much louder
- * it came out); sc = ‖X − gY‖/‖X‖; lsd = mean over frames of the RMS dB difference per bin,
- * with a floor 80 dB below the original's loudest cell. */
-a2i2a_status measure_reconstruction(const audio_buf *orig, const audio_buf *recon, double *sc, double *lsd,
-                                    double *gain_db);
-
 /* ---- shared pieces of our own readings (reading_common.c) */
 
 double reading_param(double v, double dflt);       /* v if set (> 0), else dflt */

@@ -312,13 +312,17 @@ a2i2a_status clip_encode_layers(clip_text *c, const int ids[CLIP_CTX], int nlaye
     weight_to_f32(&row, c->h + (size_t)t * D);
   }
   add(c->x, c->h, (size_t)CLIP_CTX * D);
+  /* a kernel that cannot get its scratch skips its work (kernels.h): checked after each layer */
+  kernels_reset();
   for (int l = 0; l < nlayers; l++) {
     attention_block(c, &c->layer[l]);
     mlp_block(c, &c->layer[l]);
+    a2i2a_status st = kernels_check();
+    if (st) return st;
   }
   if (final_ln) layer_norm(out, c->x, CLIP_CTX, D, &c->lnf_w, &c->lnf_b, c->eps);
   else memcpy(out, c->x, (size_t)CLIP_CTX * D * sizeof(float));
-  return A2I2A_OK;
+  return kernels_check();
 }
 
 a2i2a_status clip_encode(clip_text *c, const int ids[CLIP_CTX], int clip_skip, float *out) {

@@ -9,7 +9,7 @@
 #include <immintrin.h>
 #include <math.h>
 #include <omp.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,21 +23,43 @@
 enum { SCR_WEIGHT, SCR_COL, SCR_ATT_S, SCR_ATT_ML, SCR_BIAS, SCR_GAMMA, SCR_BETA, SCR_WU, SCR_WV, SCR_WM, SCR_ROW, SCR_N };
 static _Thread_local float *scr_buf[SCR_N];
 static _Thread_local size_t scr_cap[SCR_N];
+static _Thread_local int scr_refuse; /* kernels_refuse_scratch: growing fails on this thread */
 
+/* The kernels return nothing: one that cannot get its scratch skips its work and records the
+ * floats it asked for here, on the job's (calling) thread, for kernels_check. Inside a parallel
+ * region the worker threads record into a variable of the kernel instead (oom below), which
+ * the kernel hands on after the region: no job ever sees another job's failure. */
+static _Thread_local size_t scr_failed;
+
+static void note_failure(size_t floats) {
+  if (!scr_failed) scr_failed = floats;
+}
+
+/* n floats of the slot's buffer, or NULL when it cannot grow (nothing is recorded: the caller
+ * does, as above). */
 static float *scratch(int slot, size_t n) {
   if (n > scr_cap[slot]) {
     free(scr_buf[slot]);
+    scr_buf[slot] = NULL;
+    scr_cap[slot] = 0;
     size_t cap = (n + 15) & ~(size_t)15;
-    scr_buf[slot] = aligned_alloc(64, cap * sizeof(float));
-    if (!scr_buf[slot]) {
-      /* The kernels have no error path: running out here means the job cannot fit at all. */
-      fprintf(stderr, "a2i2a: out of memory (kernel scratch of %zu MB)\n", cap * 4 >> 20);
-      abort();
-    }
+    float *p = scr_refuse || cap > SIZE_MAX / sizeof(float) ? NULL : aligned_alloc(64, cap * sizeof(float));
+    if (!p) return NULL;
+    scr_buf[slot] = p;
     scr_cap[slot] = cap;
   }
   return scr_buf[slot];
 }
+
+void kernels_reset(void) { scr_failed = 0; }
+
+a2i2a_status kernels_check(void) {
+  if (!scr_failed) return A2I2A_OK;
+  size_t floats = scr_failed;
+  scr_failed = 0;
+  return fail(A2I2A_ERR_NOMEM, "out of memory: kernel scratch of %zu MB", (floats * sizeof(float) + (1u << 20) - 1) >> 20);
+}
+
 
 static void release_own_scratch(void) {
   for (int k = 0; k < SCR_N; k++) free(scr_buf[k]), scr_buf[k] = NULL, scr_cap[k] = 0;
@@ -45,9 +67,17 @@ static void release_own_scratch(void) {
 
 void a2i2a_release_scratch(void) {
   release_own_scratch();
-  /* each thread of this thread's OpenMP team frees its own */
-#pragma omp parallel
+  /* each thread of this thread's OpenMP team (the team the kernels use) frees its own */
+#pragma omp parallel num_threads(a2i2a_get_threads())
   release_own_scratch();
+}
+
+/* on this thread and on each thread of its OpenMP team, like a2i2a_release_scratch: a kernel's
+ * workers refuse too, whichever part of the work each one takes */
+void kernels_refuse_scratch(int on) {
+  scr_refuse = on;
+#pragma omp parallel num_threads(a2i2a_get_threads())
+  scr_refuse = on;
 }
 
 /* ------------------------------------------------------------------ weights */
@@ -110,10 +140,12 @@ void weight_to_f32(const weight *w, float *dst) {
   }
 }
 
-/* The weight as float32: the mapped data itself when it is aligned F32, else a copy in slot. */
+/* The weight as float32: the mapped data itself when it is aligned F32, else a copy in slot.
+ * NULL (recorded) when the scratch cannot grow. Called outside parallel regions only. */
 static const float *weight_f32(const weight *w, int slot) {
   if (w->dtype == ST_F32 && ((uintptr_t)w->data & 3) == 0) return w->data;
   float *dst = scratch(slot, w->numel);
+  if (!dst) return note_failure(w->numel), NULL;
   weight_to_f32(w, dst);
   return dst;
 }
@@ -124,6 +156,7 @@ static inline int present(const weight *w) { return w && w->data; }
 static const float *vector_f32(const weight *w, int slot, int n, float fill) {
   if (present(w)) return weight_f32(w, slot);
   float *d = scratch(slot, (size_t)n);
+  if (!d) return note_failure((size_t)n), NULL;
   for (int i = 0; i < n; i++) d[i] = fill;
   return d;
 }
@@ -148,12 +181,14 @@ static void weight_gemm(int as_conv, int M, int N, int K, const weight *w, const
   if ((double)M * N * K < 4e6 || M < 32 * nt) {
     /* small products, or too few rows to share: one sgemm (OpenBLAS threads it over N) */
     const float *wf = weight_f32(w, SCR_WEIGHT);
+    if (!wf) return;
     if (as_conv)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, wf, K, B, ldb, beta, y, ldc);
     else
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, M, K, 1.0f, B, ldb, wf, K, beta, y, ldc);
     return;
   }
+  size_t oom = 0;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && nblk > 1)
   for (int bi = 0; bi < nblk; bi++) {
     int o0 = (int)((long)M * bi / nblk), o1 = (int)((long)M * (bi + 1) / nblk), ob = o1 - o0;
@@ -163,6 +198,11 @@ static void weight_gemm(int as_conv, int M, int N, int K, const weight *w, const
       wb = (const float *)w->data + (size_t)o0 * K;
     } else {
       float *d = scratch(SCR_WEIGHT, (size_t)ob * K);
+      if (!d) {
+#pragma omp atomic write
+        oom = (size_t)ob * K;
+        continue;
+      }
       convert_range(w, d, (size_t)o0 * K, (size_t)o1 * K);
       wb = d;
     }
@@ -172,6 +212,7 @@ static void weight_gemm(int as_conv, int M, int N, int K, const weight *w, const
     else
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, ob, K, 1.0f, B, ldb, wb, K, beta, y + o0, ldc);
   }
+  if (oom) note_failure(oom);
 }
 
 static void linear_impl(float *y, const float *x, int n, int in, int out, const weight *W, const weight *b,
@@ -179,6 +220,7 @@ static void linear_impl(float *y, const float *x, int n, int in, int out, const 
   float beta = accumulate ? 1.0f : 0.0f;
   if (present(b)) {
     const float *bias = weight_f32(b, SCR_BIAS);
+    if (!bias) return;
     for (int i = 0; i < n; i++) {
       float *yr = y + (size_t)i * out;
       if (accumulate)
@@ -296,6 +338,10 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
   if (Tn < 16) Tn = 16;
   if (Tn > T) Tn = T;
   float *V = scratch(SCR_WV, (size_t)16 * C * Tn);
+  if (!V) {
+    note_failure((size_t)16 * C * Tn);
+    return;
+  }
   /* Output channels in blocks of at most 128, a multiple of the thread count: each thread
    * converts and transforms its block's filters (the weights are never expanded as a whole),
    * multiplies, and transforms its block's outputs back, without waiting on the others. */
@@ -303,7 +349,8 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
   int nt = omp_in_parallel() ? 1 : a2i2a_get_threads();
   int nblk = nt * ((OC + nt * 128 - 1) / (nt * 128));
   if (nblk > OC) nblk = OC;
-  for (int t0 = 0; t0 < T; t0 += Tn) {
+  size_t oom = 0;
+  for (int t0 = 0; t0 < T && !oom; t0 += Tn) {
     int tn = T - t0 < Tn ? T - t0 : Tn;
     /* V[16][C][tn] = Bᵀ d B, tile row by tile row: the 4 input rows of a tile row are copied
      * once into a zero-padded buffer (upsampling applied), then 8 tiles at a time in AVX2 */
@@ -312,6 +359,11 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
     for (int c = 0; c < C; c++) {
       int rl = 2 * TW + 24;
       float *rb = scratch(SCR_ROW, (size_t)4 * rl);
+      if (!rb) {
+#pragma omp atomic write
+        oom = (size_t)4 * rl;
+        continue;
+      }
       size_t ks = (size_t)C * tn;
       for (int gy = ty0; gy <= ty1; gy++) { /* gy: tile row ty of image bi */
         int bi = gy / TH, ty = gy % TH, oy = 2 * ty;
@@ -358,18 +410,24 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
         }
       }
     }
+    if (oom) break;
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int bi = 0; bi < nblk; bi++) {
       int o0 = (int)((long)OC * bi / nblk), o1 = (int)((long)OC * (bi + 1) / nblk), ob = o1 - o0;
       if (ob <= 0) continue;
       const float *wb;
+      float *d = direct ? NULL : scratch(SCR_WEIGHT, (size_t)ob * C * 9);
+      float *U = scratch(SCR_WU, (size_t)16 * ob * C), *M = scratch(SCR_WM, (size_t)16 * ob * tn);
+      if ((!direct && !d) || !U || !M) {
+#pragma omp atomic write
+        oom = (size_t)16 * ob * (C > tn ? C : tn);
+        continue;
+      }
       if (direct) wb = (const float *)w->data + (size_t)o0 * C * 9;
       else {
-        float *d = scratch(SCR_WEIGHT, (size_t)ob * C * 9);
         convert_range(w, d, (size_t)o0 * C * 9, (size_t)o1 * C * 9);
         wb = d;
       }
-      float *U = scratch(SCR_WU, (size_t)16 * ob * C), *M = scratch(SCR_WM, (size_t)16 * ob * tn);
       wino_weights(U, wb, ob, C);
       /* M[k] = U[k] · V[k], one GEMM per point of the transform domain */
       for (int k = 0; k < 16; k++)
@@ -433,6 +491,7 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
       }
     }
   }
+  if (oom) note_failure(oom);
 }
 
 /* Floats of im2col columns for one GEMM when a batch's images go through it together (their
@@ -452,12 +511,14 @@ static void conv2d_impl(float *y, const float *x, int nb, int C, int H, int W, c
   if (k == 3 && s == 1 && pt == 1 && pl == 1 && pb == 1 && pr == 1 && C >= wino_min_c && OC >= wino_min_c &&
       ohw >= wino_min_pixels) {
     const float *bias = present(b) ? weight_f32(b, SCR_BIAS) : NULL;
+    if (present(b) && !bias) return;
     conv3x3_winograd(y, x, nb, C, H, W, w, bias, OC, up, accumulate);
     return;
   }
   float beta = accumulate ? 1.0f : 0.0f;
   if (present(b)) {
     const float *bias = weight_f32(b, SCR_BIAS);
+    if (!bias) return;
 #pragma omp parallel for num_threads(a2i2a_get_threads()) if (ldy * OC > PAR_N)
     for (int o = 0; o < OC; o++) {
       float *yo = y + o * ldy;
@@ -479,6 +540,10 @@ static void conv2d_impl(float *y, const float *x, int nb, int C, int H, int W, c
   if (rows < 1) rows = 1;
   if (rows > OH) rows = OH;
   float *col = scratch(SCR_COL, (size_t)K * rows * OW * per);
+  if (!col) {
+    note_failure((size_t)K * rows * OW * per);
+    return;
+  }
   for (int b0 = 0; b0 < nb; b0 += per) {
     int nbt = nb - b0 < per ? nb - b0 : per;
     for (int r0 = 0; r0 < OH; r0 += rows) {
@@ -568,6 +633,7 @@ static inline __m256 exp256(__m256 x) {
 void group_norm_batch(float *y, const float *x, int C, int nb, int HW, int groups, const weight *gamma,
                       const weight *beta, float eps, int with_silu) {
   const float *g = vector_f32(gamma, SCR_GAMMA, C, 1), *bt = vector_f32(beta, SCR_BETA, C, 0);
+  if (!g || !bt) return;
   int cpg = C / groups, jobs = groups * nb;
   size_t n = (size_t)cpg * HW, cs = (size_t)nb * HW; /* values per group; channel stride */
 #pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)C * HW * nb > PAR_N)
@@ -619,6 +685,7 @@ void group_norm_silu(float *y, const float *x, int C, int HW, int groups, const 
 
 void layer_norm(float *y, const float *x, int n, int dim, const weight *gamma, const weight *beta, float eps) {
   const float *g = vector_f32(gamma, SCR_GAMMA, dim, 1), *bt = vector_f32(beta, SCR_BETA, dim, 0);
+  if (!g || !bt) return;
 #pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)n * dim > PAR_N)
   for (int r = 0; r < n; r++) {
     const float *xr = x + (size_t)r * dim;
@@ -740,11 +807,12 @@ static inline float hmax256(__m256 v) {
 
 /* One head, queries [i0, i0+nqt): out rows accumulate Σ softmax·v over key tiles with the
  * running max m and running sum l of each row (flash-attention's online softmax). */
-static void attention_tile(float *out, int out_stride, const float *q, int q_stride, const float *k,
-                           const float *v, int kv_stride, int i0, int nqt, int nk, int head_dim, float scale,
-                           int causal) {
+static int attention_tile(float *out, int out_stride, const float *q, int q_stride, const float *k,
+                          const float *v, int kv_stride, int i0, int nqt, int nk, int head_dim, float scale,
+                          int causal) {
   float *S = scratch(SCR_ATT_S, (size_t)ATT_QT * ATT_KT);
   float *ml = scratch(SCR_ATT_ML, 2 * ATT_QT);
+  if (!S || !ml) return 0;
   float *m = ml, *l = ml + ATT_QT;
   for (int i = 0; i < nqt; i++) {
     m[i] = -INFINITY;
@@ -794,20 +862,25 @@ static void attention_tile(float *out, int out_stride, const float *q, int q_str
     float inv = l[i] > 0 ? 1.0f / l[i] : 0.0f, *o = out + (size_t)i * out_stride;
     for (int d = 0; d < head_dim; d++) o[d] *= inv;
   }
+  return 1;
 }
 
 void attention(float *out, const float *q, int q_stride, const float *k, const float *v, int kv_stride, int nq,
                int nk, int heads, int head_dim, float scale, int causal) {
   int qtiles = (nq + ATT_QT - 1) / ATT_QT, out_stride = heads * head_dim;
-  int jobs = heads * qtiles;
+  int jobs = heads * qtiles, oom = 0;
 #pragma omp parallel for num_threads(a2i2a_get_threads()) schedule(dynamic) if (jobs > 1)
   for (int job = 0; job < jobs; job++) {
     int h = job / qtiles, i0 = job % qtiles * ATT_QT;
     int nqt = nq - i0 < ATT_QT ? nq - i0 : ATT_QT;
     size_t ho = (size_t)h * head_dim;
-    attention_tile(out + (size_t)i0 * out_stride + ho, out_stride, q + (size_t)i0 * q_stride + ho, q_stride,
-                   k + ho, v + ho, kv_stride, i0, nqt, nk, head_dim, scale, causal);
+    if (!attention_tile(out + (size_t)i0 * out_stride + ho, out_stride, q + (size_t)i0 * q_stride + ho, q_stride,
+                        k + ho, v + ho, kv_stride, i0, nqt, nk, head_dim, scale, causal)) {
+#pragma omp atomic write
+      oom = 1;
+    }
   }
+  if (oom) note_failure((size_t)ATT_QT * ATT_KT + 2 * ATT_QT);
 }
 
 /* ------------------------------------------------------------------ layout */

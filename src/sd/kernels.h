@@ -2,7 +2,8 @@
  * (one batch element at a time: [C][H][W]), sequences [tokens][channels]. Weights are
  * `weight` views that may stay F16/BF16 in memory (converted per use). All kernels use OpenMP
  * / OpenBLAS with a2i2a_get_threads() threads and allocate nothing per call beyond the
- * thread-local scratch of kernels.c. y may alias x only where a comment says so.
+ * thread-local scratch of kernels.c (kernels_check reports when it could not grow). y may
+ * alias x only where a comment says so.
  *
  * THIS SIGNATURE SET IS SHARED by the VAE, CLIP and UNet code: extend it, do not change it. */
 #ifndef A2I2A_KERNELS_H
@@ -19,6 +20,17 @@ typedef struct {
   int ndim;
   int64_t shape[4];
 } weight;
+
+/* Out of memory: the kernels return nothing and never abort. One that cannot get its scratch
+ * skips its work (its output is then meaningless) and records the failure on the calling
+ * thread. kernels_check returns A2I2A_ERR_NOMEM ("out of memory: kernel scratch of N MB") when
+ * a kernel failed since the last check or reset, and clears the record; the networks reset at
+ * the start of a forward pass and check after each block. */
+void kernels_reset(void);
+a2i2a_status kernels_check(void);
+/* For tests: while on, the scratch of the calling thread and of its OpenMP team cannot grow
+ * (a2i2a_release_scratch first, so that they have none). Other threads' jobs are not affected. */
+void kernels_refuse_scratch(int on);
 
 /* A view of a checkpoint tensor (no copy). Fails (A2I2A_ERR_MODEL, naming the tensor) if it is
  * not a float tensor or its element count is not numel (numel 0 = any). */

@@ -14,9 +14,8 @@
  *    512-pixel "base" models are epsilon) and epsilon for SD 1.x. */
 #include "sd/model.h"
 #include "common/err.h"
+#include "hub/hub.h"
 
-#include <ctype.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,67 +206,6 @@ static a2i2a_status open_single(const char *path, sd_model *m) {
   return A2I2A_OK;
 }
 
-/* ------------------------------------------------------------------ Hugging Face cache */
-
-static int looks_like_repo(const char *s) {
-  const char *slash = strchr(s, '/');
-  if (!slash || slash == s || !slash[1] || strchr(slash + 1, '/')) return 0;
-  for (const char *c = s; *c; c++)
-    if (!(isalnum((unsigned char)*c) || *c == '-' || *c == '_' || *c == '.' || *c == '/')) return 0;
-  return s[0] != '.' && !strstr(s, "..");
-}
-
-static a2i2a_status resolve_hf(const char *repo, char *out, size_t n) {
-  char hub[4096];
-  const char *e = getenv("HF_HUB_CACHE");
-  if (e && *e) snprintf(hub, sizeof hub, "%s", e);
-  else if ((e = getenv("HF_HOME")) && *e) snprintf(hub, sizeof hub, "%s/hub", e);
-  else {
-    const char *home = getenv("HOME");
-    snprintf(hub, sizeof hub, "%s/.cache/huggingface/hub", home && *home ? home : ".");
-  }
-  char base[4400], org[256];
-  const char *slash = strchr(repo, '/');
-  snprintf(org, sizeof org, "%.*s", (int)(slash - repo), repo);
-  snprintf(base, sizeof base, "%s/models--%s--%s", hub, org, slash + 1);
-  if (!is_dir(base))
-    return fail(A2I2A_ERR_MODEL,
-                "%s: no such file or folder, and not in the Hugging Face cache (%s); download it with "
-                "`huggingface-cli download %s` or give a path",
-                repo, base, repo);
-  char refp[4500], rev[256] = "";
-  snprintf(refp, sizeof refp, "%s/refs/main", base);
-  FILE *f = fopen(refp, "r");
-  if (f) {
-    if (!fgets(rev, sizeof rev, f)) rev[0] = 0;
-    fclose(f);
-    size_t l = strlen(rev);
-    while (l && isspace((unsigned char)rev[l - 1])) rev[--l] = 0;
-  }
-  if (!rev[0]) { /* no refs/main: accept a single snapshot */
-    char sd[4500];
-    snprintf(sd, sizeof sd, "%s/snapshots", base);
-    DIR *d = opendir(sd);
-    int count = 0;
-    if (d) {
-      struct dirent *de;
-      while ((de = readdir(d)))
-        if (de->d_name[0] != '.') {
-          count++;
-          snprintf(rev, sizeof rev, "%s", de->d_name);
-        }
-      closedir(d);
-    }
-    if (count != 1)
-      return fail(A2I2A_ERR_MODEL, "%s: %s has no refs/main and %d snapshots; give the snapshot folder's path",
-                  repo, base, count);
-  }
-  if (snprintf(out, n, "%s/snapshots/%s", base, rev) >= (int)n)
-    return fail(A2I2A_ERR_LIMIT, "%s: cache path too long (%s)", repo, base);
-  if (!is_dir(out)) return fail(A2I2A_ERR_MODEL, "%s: refs/main names snapshot %s, which is missing (%s)", repo, rev, out);
-  return A2I2A_OK;
-}
-
 /* ------------------------------------------------------------------ open / close */
 
 a2i2a_status sd_model_open(const char *path_or_repo, sd_model *m) {
@@ -289,9 +227,9 @@ a2i2a_status sd_model_open(const char *path_or_repo, sd_model *m) {
       m->layout = SD_LAYOUT_LDM;
       st = open_single(p, m);
     }
-  } else if (looks_like_repo(p)) {
+  } else if (hub_repo_valid(p)) {
     char snap[4096];
-    if ((st = resolve_hf(p, snap, sizeof snap))) return st;
+    if ((st = hub_snapshot(NULL, p, snap, sizeof snap))) return st;
     snprintf(m->path, sizeof m->path, "%s", snap);
     snprintf(m->name, sizeof m->name, "%s", p);
     m->layout = SD_LAYOUT_DIFFUSERS;

@@ -16,23 +16,20 @@
 #define LDM_PREFIX "model.diffusion_model."
 #define FF_CHUNK 2048 /* tokens per feed-forward pass (the hidden then fits where q/k/v/attention were) */
 
-/* Optional time profile by kind of work (A2I2A_UNET_PROFILE=1 prints it after each forward). */
-enum { P_CONV3, P_CONV1, P_NORM, P_QKV, P_ATT_SELF, P_ATT_CROSS, P_FF, P_GEGLU, P_OTHER, P_N };
-static const char *prof_names[P_N] = {"conv3x3", "conv1x1+sampling", "norms", "q/k/v/out+proj", "self-attention",
-                                      "cross-attention", "feed-forward", "geglu", "other"};
-static double prof_t[P_N];
-static int prof_on = -1;
-static int prof_cpu; /* A2I2A_UNET_PROFILE=cpu: process CPU time (all threads) instead of wall time */
-static double prof_now(void) {
+/* The optional time profile by kind of work (unet_set_profile): it belongs to the handle. */
+const char *const unet_profile_names[UNET_PROF_N] = {
+    "conv3x3", "conv1x1+sampling", "norms", "q/k/v/out+proj", "self-attention", "cross-attention", "feed-forward",
+    "geglu", "other"};
+static double prof_now(const unet_profile *p) {
   struct timespec ts;
-  clock_gettime(prof_cpu ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
+  clock_gettime(p->cpu ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
-#define P(k, call)                          \
-  do {                                      \
-    double t0_ = prof_on ? prof_now() : 0;  \
-    call;                                   \
-    if (prof_on) prof_t[k] += prof_now() - t0_; \
+#define P(k, call)                                                \
+  do {                                                            \
+    double t0_ = u->prof ? prof_now(u->prof) : 0;                 \
+    call;                                                         \
+    if (u->prof) u->prof->kind[UNET_PROF_##k] += prof_now(u->prof) - t0_; \
   } while (0)
 
 typedef struct {
@@ -83,6 +80,7 @@ struct unet {
   float *s1, *s2;         /* resnet scratch, upsample scratch */
   float *tT, *tN, *tG;    /* transformer: residual stream, normed/temporary, GEGLU output */
   float *tQ, *tK, *tV, *tA, *tF; /* tF overlays tQ..: the FF runs after the attention */
+  unet_profile *prof;     /* the caller's, or NULL */
 };
 
 /* ------------------------------------------------------------------------ config */
@@ -548,6 +546,7 @@ void unet_free(unet *u) {
 }
 
 int unet_context_dim(const unet *u) { return u->cfg.cross_attention_dim; }
+void unet_set_profile(unet *u, unet_profile *p) { u->prof = p; }
 const unet_config *unet_get_config(const unet *u) { return &u->cfg; }
 size_t unet_buffer_bytes(const unet *u) { return u->bytes; }
 
@@ -671,20 +670,20 @@ static void resnet_forward(unet *u, const resnet *r, const float *x, int nb, int
   const unet_config *c = &u->cfg;
   int hw = H * W, cin = r->cin, cout = r->cout;
   float *n1 = u->s1, *h = u->s2;
-  P(P_NORM, group_norm_batch(n1, x, cin, nb, hw, c->norm_groups, &r->norm1.w, &r->norm1.b, c->norm_eps, 1));
-  P(P_CONV3, conv2d_batch(h, n1, nb, cin, H, W, &r->conv1.w, &r->conv1.b, cout, 3, 1, 1, 1, 0));
+  P(NORM, group_norm_batch(n1, x, cin, nb, hw, c->norm_groups, &r->norm1.w, &r->norm1.b, c->norm_eps, 1));
+  P(CONV3, conv2d_batch(h, n1, nb, cin, H, W, &r->conv1.w, &r->conv1.b, cout, 3, 1, 1, 1, 0));
   linear(u->tvec, u->temb_silu, nb, c->time_embed_dim, cout, &r->temb.w, &r->temb.b);
   for (int ch = 0; ch < cout; ch++)
     for (int b = 0; b < nb; b++) {
       float tv = u->tvec[(size_t)b * cout + ch], *hc = h + ((size_t)ch * nb + b) * hw;
       for (int i = 0; i < hw; i++) hc[i] += tv;
     }
-  P(P_NORM, group_norm_batch(h, h, cout, nb, hw, c->norm_groups, &r->norm2.w, &r->norm2.b, c->norm_eps, 1));
+  P(NORM, group_norm_batch(h, h, cout, nb, hw, c->norm_groups, &r->norm2.w, &r->norm2.b, c->norm_eps, 1));
   /* the shortcut first, then conv2 accumulated onto it */
   if (r->shortcut.w.data)
-    P(P_CONV1, conv2d_batch(out, x, nb, cin, H, W, &r->shortcut.w, &r->shortcut.b, cout, 1, 1, 0, 1, 0));
+    P(CONV1, conv2d_batch(out, x, nb, cin, H, W, &r->shortcut.w, &r->shortcut.b, cout, 1, 1, 0, 1, 0));
   else memcpy(out, x, sizeof(float) * (size_t)cout * nb * hw);
-  P(P_CONV3, conv2d_batch(out, h, nb, cout, H, W, &r->conv2.w, &r->conv2.b, cout, 3, 1, 1, 1, 1));
+  P(CONV3, conv2d_batch(out, h, nb, cout, H, W, &r->conv2.w, &r->conv2.b, cout, 3, 1, 1, 1, 1));
 }
 
 /* Spatial transformer, in place on x [C][nb][hw]: x += proj_out(blocks(proj_in(GN(x)))).
@@ -696,51 +695,51 @@ static void xformer_forward(unet *u, const xformer *t, float *x, int nb, int hw,
   float scale = 1.0f / sqrtf((float)hd);
   size_t n = (size_t)C * nt, img = (size_t)hw * C, kv = (size_t)n_ctx * C;
   float *S = u->s1, *T = u->tT, *N = u->tN;
-  P(P_NORM, group_norm_batch(S, x, C, nb, hw, c->norm_groups, &t->norm.w, &t->norm.b, 1e-6f, 0));
+  P(NORM, group_norm_batch(S, x, C, nb, hw, c->norm_groups, &t->norm.w, &t->norm.b, 1e-6f, 0));
   if (c->linear_projection) {
-    P(P_OTHER, transpose_chw_hwc(N, S, C, nt));
-    P(P_QKV, linear(T, N, nt, C, C, &t->proj_in.w, &t->proj_in.b));
+    P(OTHER, transpose_chw_hwc(N, S, C, nt));
+    P(QKV, linear(T, N, nt, C, C, &t->proj_in.w, &t->proj_in.b));
   } else {
-    P(P_QKV, conv2d(N, S, C, 1, nt, &t->proj_in.w, &t->proj_in.b, C, 1, 1, 0, 0, 0, 0));
-    P(P_OTHER, transpose_chw_hwc(T, N, C, nt));
+    P(QKV, conv2d(N, S, C, 1, nt, &t->proj_in.w, &t->proj_in.b, C, 1, 1, 0, 0, 0, 0));
+    P(OTHER, transpose_chw_hwc(T, N, C, nt));
   }
   for (int d = 0; d < t->depth; d++) {
     const tblock *b = &t->blocks[d];
     /* self-attention */
-    P(P_NORM, layer_norm(N, T, nt, C, &b->norm1.w, &b->norm1.b, 1e-5f));
-    P(P_QKV, linear(u->tQ, N, nt, C, C, &b->q1.w, NULL));
-    P(P_QKV, linear(u->tK, N, nt, C, C, &b->k1.w, NULL));
-    P(P_QKV, linear(u->tV, N, nt, C, C, &b->v1.w, NULL));
+    P(NORM, layer_norm(N, T, nt, C, &b->norm1.w, &b->norm1.b, 1e-5f));
+    P(QKV, linear(u->tQ, N, nt, C, C, &b->q1.w, NULL));
+    P(QKV, linear(u->tK, N, nt, C, C, &b->k1.w, NULL));
+    P(QKV, linear(u->tV, N, nt, C, C, &b->v1.w, NULL));
     for (int i = 0; i < nb; i++)
-      P(P_ATT_SELF, attention(u->tA + i * img, u->tQ + i * img, C, u->tK + i * img, u->tV + i * img, C, hw, hw,
+      P(ATT_SELF, attention(u->tA + i * img, u->tQ + i * img, C, u->tK + i * img, u->tV + i * img, C, hw, hw,
                               t->heads, hd, scale, 0));
-    P(P_QKV, linear_add(T, u->tA, nt, C, C, &b->o1.w, &b->o1.b));
+    P(QKV, linear_add(T, u->tA, nt, C, C, &b->o1.w, &b->o1.b));
     /* cross-attention on the text */
-    P(P_NORM, layer_norm(N, T, nt, C, &b->norm2.w, &b->norm2.b, 1e-5f));
-    P(P_QKV, linear(u->tQ, N, nt, C, C, &b->q2.w, NULL));
-    P(P_QKV, linear(u->tK, ctx, nb * n_ctx, dctx, C, &b->k2.w, NULL));
-    P(P_QKV, linear(u->tV, ctx, nb * n_ctx, dctx, C, &b->v2.w, NULL));
+    P(NORM, layer_norm(N, T, nt, C, &b->norm2.w, &b->norm2.b, 1e-5f));
+    P(QKV, linear(u->tQ, N, nt, C, C, &b->q2.w, NULL));
+    P(QKV, linear(u->tK, ctx, nb * n_ctx, dctx, C, &b->k2.w, NULL));
+    P(QKV, linear(u->tV, ctx, nb * n_ctx, dctx, C, &b->v2.w, NULL));
     for (int i = 0; i < nb; i++)
-      P(P_ATT_CROSS, attention(u->tA + i * img, u->tQ + i * img, C, u->tK + i * kv, u->tV + i * kv, C, hw, n_ctx,
+      P(ATT_CROSS, attention(u->tA + i * img, u->tQ + i * img, C, u->tK + i * kv, u->tV + i * kv, C, hw, n_ctx,
                                t->heads, hd, scale, 0));
-    P(P_QKV, linear_add(T, u->tA, nt, C, C, &b->o2.w, &b->o2.b));
+    P(QKV, linear_add(T, u->tA, nt, C, C, &b->o2.w, &b->o2.b));
     /* GEGLU feed-forward */
-    P(P_NORM, layer_norm(N, T, nt, C, &b->norm3.w, &b->norm3.b, 1e-5f));
+    P(NORM, layer_norm(N, T, nt, C, &b->norm3.w, &b->norm3.b, 1e-5f));
     for (int r0 = 0; r0 < nt; r0 += FF_CHUNK) { /* in token chunks: the 8C-wide hidden stays small */
       int nr = nt - r0 < FF_CHUNK ? nt - r0 : FF_CHUNK;
-      P(P_FF, linear(u->tF, N + (size_t)r0 * C, nr, C, 8 * C, &b->ff1.w, &b->ff1.b));
-      P(P_GEGLU, geglu(u->tG, u->tF, nr, 4 * C));
-      P(P_FF, linear_add(T + (size_t)r0 * C, u->tG, nr, 4 * C, C, &b->ff2.w, &b->ff2.b));
+      P(FF, linear(u->tF, N + (size_t)r0 * C, nr, C, 8 * C, &b->ff1.w, &b->ff1.b));
+      P(GEGLU, geglu(u->tG, u->tF, nr, 4 * C));
+      P(FF, linear_add(T + (size_t)r0 * C, u->tG, nr, 4 * C, C, &b->ff2.w, &b->ff2.b));
     }
   }
   if (c->linear_projection) {
-    P(P_QKV, linear(N, T, nt, C, C, &t->proj_out.w, &t->proj_out.b));
-    P(P_OTHER, transpose_hwc_chw(S, N, C, nt));
+    P(QKV, linear(N, T, nt, C, C, &t->proj_out.w, &t->proj_out.b));
+    P(OTHER, transpose_hwc_chw(S, N, C, nt));
   } else {
-    P(P_OTHER, transpose_hwc_chw(N, T, C, nt));
-    P(P_QKV, conv2d(S, N, C, 1, nt, &t->proj_out.w, &t->proj_out.b, C, 1, 1, 0, 0, 0, 0));
+    P(OTHER, transpose_hwc_chw(N, T, C, nt));
+    P(QKV, conv2d(S, N, C, 1, nt, &t->proj_out.w, &t->proj_out.b, C, 1, 1, 0, 0, 0, 0));
   }
-  P(P_OTHER, add(x, S, n));
+  P(OTHER, add(x, S, n));
 }
 
 a2i2a_status unet_forward_batch(unet *u, int nb, const float *x, int h, int w, const float *t, const float *ctx,
@@ -750,13 +749,13 @@ a2i2a_status unet_forward_batch(unet *u, int nb, const float *x, int h, int w, c
     return fail(A2I2A_ERR_PARAM, "UNet: bad input: %d images of %dx%d with %d context tokens", nb, w, h, n_ctx);
   a2i2a_status st = ensure_buffers(u, h, w, n_ctx, nb);
   if (st) return st;
-  if (prof_on < 0) {
-    const char *e = getenv("A2I2A_UNET_PROFILE");
-    prof_on = e && *e && strcmp(e, "0");
-    prof_cpu = e && !strcmp(e, "cpu");
+  /* a kernel that cannot get its scratch skips its work: checked after every block */
+  kernels_reset();
+  double t_start = 0;
+  if (u->prof) {
+    memset(u->prof->kind, 0, sizeof u->prof->kind);
+    t_start = prof_now(u->prof);
   }
-  double t_start = prof_on ? prof_now() : 0;
-  if (prof_on) memset(prof_t, 0, sizeof prof_t);
   int n = c->n_levels, lpb = c->layers_per_block, td = c->time_embed_dim;
   size_t hw0 = (size_t)h * w;
 
@@ -775,7 +774,7 @@ a2i2a_status unet_forward_batch(unet *u, int nb, const float *x, int h, int w, c
   float *sp = u->arena;
   int H, W, ch = c->block_out_channels[0];
   level_size(u, h, w, 0, &H, &W);
-  P(P_CONV3, conv2d_batch(sp, u->xin, nb, c->in_channels, H, W, &u->conv_in.w, &u->conv_in.b, ch, 3, 1, 1, 1, 0));
+  P(CONV3, conv2d_batch(sp, u->xin, nb, c->in_channels, H, W, &u->conv_in.w, &u->conv_in.b, ch, 3, 1, 1, 1, 0));
   stack[nsk++] = (skip){sp, ch, H, W};
   sp += (size_t)ch * nb * H * W;
   for (int i = 0; i < n; i++) {
@@ -785,13 +784,14 @@ a2i2a_status unet_forward_batch(unet *u, int nb, const float *x, int h, int w, c
       resnet_forward(u, &b->res[j], in->p, nb, H, W, sp);
       ch = b->res[j].cout;
       if (b->attn[j].blocks) xformer_forward(u, &b->attn[j], sp, nb, H * W, ctx, n_ctx);
+      if ((st = kernels_check())) return st;
       stack[nsk++] = (skip){sp, ch, H, W};
       sp += (size_t)ch * nb * H * W;
     }
     if (b->sampler.w.data) {
       int H2, W2;
       level_size(u, h, w, i + 1, &H2, &W2);
-      P(P_CONV1, conv2d_batch(sp, stack[nsk - 1].p, nb, ch, H, W, &b->sampler.w, &b->sampler.b, ch, 3, 2, 1, 1, 0));
+      P(CONV1, conv2d_batch(sp, stack[nsk - 1].p, nb, ch, H, W, &b->sampler.w, &b->sampler.b, ch, 3, 2, 1, 1, 0));
       H = H2;
       W = W2;
       stack[nsk++] = (skip){sp, ch, H, W};
@@ -804,6 +804,7 @@ a2i2a_status unet_forward_batch(unet *u, int nb, const float *x, int h, int w, c
   resnet_forward(u, &u->mid_res[0], stack[nsk - 1].p, nb, H, W, nxt);
   xformer_forward(u, &u->mid_attn, nxt, nb, H * W, ctx, n_ctx);
   resnet_forward(u, &u->mid_res[1], nxt, nb, H, W, cur);
+  if ((st = kernels_check())) return st;
 
   /* up path: cur holds h at its front; the skip goes right behind it: cat([h, skip]) */
   for (int lv = n - 1; lv >= 0; lv--) {
@@ -814,16 +815,17 @@ a2i2a_status unet_forward_batch(unet *u, int nb, const float *x, int h, int w, c
       resnet_forward(u, &b->res[j], cur, nb, H, W, nxt);
       ch = b->res[j].cout;
       if (b->attn[j].blocks) xformer_forward(u, &b->attn[j], nxt, nb, H * W, ctx, n_ctx);
+      if ((st = kernels_check())) return st;
       tmp = cur, cur = nxt, nxt = tmp;
     }
     if (b->sampler.w.data) {
       /* nearest-neighbour up to the exact size of the skip it meets next (×2 when it divides) */
       int H2 = stack[nsk - 1].h, W2 = stack[nsk - 1].w;
       if (H2 == 2 * H && W2 == 2 * W) {
-        P(P_CONV1, conv2d_batch(nxt, cur, nb, ch, H, W, &b->sampler.w, &b->sampler.b, ch, 3, 1, 1, 2, 0));
+        P(CONV1, conv2d_batch(nxt, cur, nb, ch, H, W, &b->sampler.w, &b->sampler.b, ch, 3, 1, 1, 2, 0));
       } else {
-        P(P_OTHER, upsample_nearest(u->s1, cur, ch * nb, H, W, H2, W2));
-        P(P_CONV1, conv2d_batch(nxt, u->s1, nb, ch, H2, W2, &b->sampler.w, &b->sampler.b, ch, 3, 1, 1, 1, 0));
+        P(OTHER, upsample_nearest(u->s1, cur, ch * nb, H, W, H2, W2));
+        P(CONV1, conv2d_batch(nxt, u->s1, nb, ch, H2, W2, &b->sampler.w, &b->sampler.b, ch, 3, 1, 1, 1, 0));
       }
       H = H2;
       W = W2;
@@ -832,20 +834,13 @@ a2i2a_status unet_forward_batch(unet *u, int nb, const float *x, int h, int w, c
   }
 
   /* out, back to [nb][C][h][w] */
-  P(P_NORM, group_norm_batch(u->s1, cur, ch, nb, H * W, c->norm_groups, &u->norm_out.w, &u->norm_out.b, c->norm_eps, 1));
-  P(P_CONV3, conv2d_batch(u->xin, u->s1, nb, ch, H, W, &u->conv_out.w, &u->conv_out.b, c->out_channels, 3, 1, 1, 1, 0));
+  P(NORM, group_norm_batch(u->s1, cur, ch, nb, H * W, c->norm_groups, &u->norm_out.w, &u->norm_out.b, c->norm_eps, 1));
+  P(CONV3, conv2d_batch(u->xin, u->s1, nb, ch, H, W, &u->conv_out.w, &u->conv_out.b, c->out_channels, 3, 1, 1, 1, 0));
+  if ((st = kernels_check())) return st;
   for (int co = 0; co < c->out_channels; co++)
     for (int i = 0; i < nb; i++)
       memcpy(out + ((size_t)i * c->out_channels + co) * hw0, u->xin + ((size_t)co * nb + i) * hw0, hw0 * sizeof(float));
-  if (prof_on) {
-    double total = prof_now() - t_start, acc = 0;
-    fprintf(stderr, "unet %dx%d x%d: %.3f s%s:", h, w, nb, total, prof_cpu ? " CPU" : "");
-    for (int k = 0; k < P_N; k++) {
-      fprintf(stderr, " %s %.3f", prof_names[k], prof_t[k]);
-      acc += prof_t[k];
-    }
-    fprintf(stderr, " untimed %.3f\n", total - acc);
-  }
+  if (u->prof) u->prof->total = prof_now(u->prof) - t_start;
   return A2I2A_OK;
 }
 

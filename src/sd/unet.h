@@ -64,4 +64,18 @@ double unet_flops(const unet *u, int h, int w, int n_ctx);
 /* Bytes of activation buffers held for the last (h, w, n_ctx) (reused while the size stays). */
 size_t unet_buffer_bytes(const unet *u);
 
+/* Where a forward pass spends its time, by kind of work (bench/bench_unet prints it). */
+enum {
+  UNET_PROF_CONV3, UNET_PROF_CONV1, UNET_PROF_NORM, UNET_PROF_QKV, UNET_PROF_ATT_SELF, UNET_PROF_ATT_CROSS,
+  UNET_PROF_FF, UNET_PROF_GEGLU, UNET_PROF_OTHER, UNET_PROF_N
+};
+extern const char *const unet_profile_names[UNET_PROF_N]; /* "conv3x3", "norms", ... */
+typedef struct {
+  int cpu;                  /* 1: process CPU time (all threads) instead of wall time */
+  double total;             /* seconds of the last forward */
+  double kind[UNET_PROF_N]; /* of which, by kind of work (the rest is untimed) */
+} unet_profile;
+/* Times every later forward of u into *p (the caller's; NULL stops). */
+void unet_set_profile(unet *u, unet_profile *p);
+
 #endif

@@ -401,6 +401,14 @@ static int attention_block(vae *v, const attn_w *a, float *x, int H, int W) {
   return ok;
 }
 
+/* A kernel that cannot get its scratch skips its work (kernels.h): stop after the block. The
+ * activations are the pool's, freed by pool_clear whichever way encode/decode return. */
+#define KERNELS_CHECK()                       \
+  do {                                        \
+    a2i2a_status kst_ = kernels_check();      \
+    if (kst_) return kst_;                    \
+  } while (0)
+
 static a2i2a_status encode(vae *v, const float *image, int H, int W, float *mean, float *logvar) {
   int f = 1 << (v->nblocks - 1);
   if (H < f || W < f || H % f || W % f)
@@ -411,6 +419,7 @@ static a2i2a_status encode(vae *v, const float *image, int H, int W, float *mean
   for (int i = 0; i < v->nblocks; i++) {
     for (int j = 0; j < v->layers; j++)
       if (!(x = resnet(v, &v->enc_res[i][j], x, H, W))) return A2I2A_ERR_NOMEM;
+    KERNELS_CHECK();
     if (i < v->nblocks - 1) { /* pad right and bottom by one, 3x3 stride 2 */
       float *y = act(v, (size_t)v->ch[i] * (H / 2) * (W / 2));
       if (!y) return rel(v, x), A2I2A_ERR_NOMEM;
@@ -424,12 +433,14 @@ static a2i2a_status encode(vae *v, const float *image, int H, int W, float *mean
   if (!(x = resnet(v, &v->enc_mid[0], x, H, W))) return A2I2A_ERR_NOMEM;
   if (!attention_block(v, &v->enc_attn, x, H, W)) return rel(v, x), A2I2A_ERR_NOMEM;
   if (!(x = resnet(v, &v->enc_mid[1], x, H, W))) return A2I2A_ERR_NOMEM;
+  KERNELS_CHECK();
   group_norm_silu(x, x, top, (int)hw, v->groups, &v->enc_norm.g, &v->enc_norm.b, VAE_EPS);
   float *e = act(v, 2 * L * hw), *moments = act(v, 2 * L * hw);
   if (!e || !moments) return rel(v, x), rel(v, e), rel(v, moments), A2I2A_ERR_NOMEM;
   conv3(e, x, top, H, W, &v->enc_out, 2 * L);
   rel(v, x);
   conv2d(moments, e, 2 * L, H, W, &v->quant.w, &v->quant.b, 2 * L, 1, 1, 0, 0, 0, 0);
+  KERNELS_CHECK();
   memcpy(mean, moments, L * hw * sizeof(float));
   memcpy(logvar, moments + L * hw, L * hw * sizeof(float));
   vae_clamp_logvar(logvar, L * hw);
@@ -448,10 +459,12 @@ static a2i2a_status decode(vae *v, const float *latent, int h, int w, float *ima
   if (!(x = resnet(v, &v->dec_mid[0], x, H, W))) return A2I2A_ERR_NOMEM;
   if (!attention_block(v, &v->dec_attn, x, H, W)) return rel(v, x), A2I2A_ERR_NOMEM;
   if (!(x = resnet(v, &v->dec_mid[1], x, H, W))) return A2I2A_ERR_NOMEM;
+  KERNELS_CHECK();
   for (int i = 0; i < n; i++) {
     int c = v->ch[n - 1 - i];
     for (int j = 0; j <= v->layers; j++)
       if (!(x = resnet(v, &v->dec_res[i][j], x, H, W))) return A2I2A_ERR_NOMEM;
+    KERNELS_CHECK();
     if (i < n - 1) { /* nearest x2 fused into the 3x3 conv's im2col */
       float *y = act(v, (size_t)c * 4 * H * W);
       if (!y) return rel(v, x), A2I2A_ERR_NOMEM;
@@ -463,16 +476,18 @@ static a2i2a_status decode(vae *v, const float *latent, int h, int w, float *ima
   group_norm_silu(x, x, v->ch[0], H * W, v->groups, &v->dec_norm.g, &v->dec_norm.b, VAE_EPS);
   conv3(image, x, v->ch[0], H, W, &v->dec_out, v->out_ch);
   rel(v, x);
-  return A2I2A_OK;
+  return kernels_check();
 }
 
 a2i2a_status vae_encode(vae *v, const float *image, int H, int W, float *mean, float *logvar) {
+  kernels_reset();
   a2i2a_status st = encode(v, image, H, W, mean, logvar);
   pool_clear(v);
   return st;
 }
 
 a2i2a_status vae_decode(vae *v, const float *latent, int h, int w, float *image) {
+  kernels_reset();
   a2i2a_status st = decode(v, latent, h, w, image);
   pool_clear(v);
   return st;

@@ -1,9 +1,10 @@
-/* `a2i2a models pull`: the Hugging Face Hub client (see hub.h for the cache layout).
+/* The Hugging Face cache and Hub client behind `a2i2a models` and ORG/NAME model names (see
+ * hub.h for the cache layout).
  *
  * Per file, as huggingface_hub does it: a HEAD on $ENDPOINT/ORG/NAME/resolve/REV/PATH without
  * following redirects gives the blob's etag (X-Linked-Etag for LFS files = the SHA-256 of the
  * content, else ETag) and size; the GET then follows redirects (to the CDN for LFS files). */
-#include "chain/hub.h"
+#include "hub/hub.h"
 #include "common/err.h"
 #include "common/job.h"
 #include "common/sha256.h"
@@ -11,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -45,6 +47,61 @@ int hub_repo_valid(const char *s) {
   for (const char *c = s; *c; c++)
     if (!(isalnum((unsigned char)*c) || *c == '-' || *c == '_' || *c == '.' || *c == '/')) return 0;
   return s[0] != '.' && slash[1] != '.' && !strstr(s, "..") && !strstr(s, "--");
+}
+
+static int is_dir(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* models--ORG--NAME under the cache folder */
+static void repo_folder(const char *hub, const char *repo, char *out, size_t n) {
+  const char *slash = strchr(repo, '/');
+  snprintf(out, n, "%s/models--%.*s--%s", hub, (int)(slash - repo), repo, slash + 1);
+}
+
+a2i2a_status hub_snapshot(const char *cache_dir, const char *repo, char *out, size_t n) {
+  char hub[4096], base[4400];
+  if (cache_dir && *cache_dir) snprintf(hub, sizeof hub, "%s", cache_dir);
+  else hub_cache_dir(hub, sizeof hub);
+  if (!hub_repo_valid(repo)) return fail(A2I2A_ERR_PARAM, "'%s' is not a Hugging Face model name (ORG/NAME)", repo);
+  repo_folder(hub, repo, base, sizeof base);
+  if (!is_dir(base))
+    return fail(A2I2A_ERR_MODEL,
+                "%s: no such file or folder, and not in the Hugging Face cache (%s); download it with "
+                "`a2i2a models pull %s` or give a path",
+                repo, base, repo);
+  char refp[4500], rev[256] = "";
+  snprintf(refp, sizeof refp, "%s/refs/main", base);
+  FILE *f = fopen(refp, "r");
+  if (f) {
+    if (!fgets(rev, sizeof rev, f)) rev[0] = 0;
+    fclose(f);
+    size_t l = strlen(rev);
+    while (l && isspace((unsigned char)rev[l - 1])) rev[--l] = 0;
+  }
+  if (!rev[0]) { /* no refs/main: accept a single snapshot */
+    char sd[4500];
+    snprintf(sd, sizeof sd, "%s/snapshots", base);
+    DIR *d = opendir(sd);
+    int count = 0;
+    if (d) {
+      struct dirent *de;
+      while ((de = readdir(d)))
+        if (de->d_name[0] != '.') {
+          count++;
+          snprintf(rev, sizeof rev, "%s", de->d_name);
+        }
+      closedir(d);
+    }
+    if (count != 1)
+      return fail(A2I2A_ERR_MODEL, "%s: %s has no refs/main and %d snapshots; give the snapshot folder's path",
+                  repo, base, count);
+  }
+  if (snprintf(out, n, "%s/snapshots/%s", base, rev) >= (int)n)
+    return fail(A2I2A_ERR_LIMIT, "%s: cache path too long (%s)", repo, base);
+  if (!is_dir(out)) return fail(A2I2A_ERR_MODEL, "%s: refs/main names snapshot %s, which is missing (%s)", repo, rev, out);
+  return A2I2A_OK;
 }
 
 /* ------------------------------------------------------------------ which files */
@@ -117,7 +174,7 @@ typedef struct {
   char endpoint[1024];
   const char *token;
   char auth[4200];
-  int progress_mode, tty;
+  a2i2a_job *job;
 } hub_session;
 
 typedef struct {
@@ -286,45 +343,41 @@ static int normalise_etag(const char *raw, char *out, size_t n) {
 
 /* ------------------------------------------------------------------ progress */
 
-typedef struct {
-  hub_session *s;
-  const char *name;
-  long long offset, total; /* bytes already on disk when this transfer began; expected size */
-  double t0, last;
-} xfer_progress;
-
 static void human(long long b, char *out, size_t n) {
   if (b >= (1LL << 30)) snprintf(out, n, "%.2f GB", b / 1073741824.0);
   else if (b >= (1LL << 20)) snprintf(out, n, "%.1f MB", b / 1048576.0);
   else snprintf(out, n, "%.1f kB", b / 1024.0);
 }
 
+static int kib(long long bytes) { return bytes > 0 ? (int)((bytes + 1023) / 1024) : 0; }
+
+/* One file's transfers: its progress in KiB only grows (a server that restarts a resumed file
+ * from byte 0 holds it where it was until the new transfer passes it). */
+typedef struct {
+  hub_session *s;
+  long long offset; /* bytes already on disk when this transfer began */
+  int total_kib;    /* the file's size (0: unknown) */
+  int *step;        /* the KiB reported so far */
+  double last;
+} xfer_progress;
+
+/* libcurl calls it many times a second during a transfer: the cancel is noticed here (a non-zero
+ * return aborts the transfer with CURLE_ABORTED_BY_CALLBACK); progress at most 10 times a second. */
 static int on_xfer(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
   (void)ultotal;
   (void)ulnow;
   (void)dltotal;
   xfer_progress *x = ud;
-  if (x->s->progress_mode != 0 || !x->s->tty) return 0;
+  if (job_check(x->s->job)) return 1;
   double t = now_seconds();
-  if (t - x->last < 0.2) return 0;
-  x->last = t;
-  long long done = x->offset + (long long)dlnow;
-  double rate = t > x->t0 ? (double)dlnow / (t - x->t0) : 0;
-  char a[32], b[32], r[32];
-  human(done, a, sizeof a);
-  human(x->total, b, sizeof b);
-  human((long long)rate, r, sizeof r);
-  int width = 24, fill = x->total > 0 ? (int)(width * (double)done / (double)x->total) : 0;
-  if (fill > width) fill = width;
-  char bar[32];
-  for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
-  bar[width] = 0;
-  const char *name = x->name;
-  size_t len = strlen(name);
-  if (len > 40) name += len - 40;
-  fprintf(stderr, "\r  %-40s [%s] %3d%%  %s / %s  %s/s   ", name, bar,
-          x->total > 0 ? (int)(100.0 * (double)done / (double)x->total) : 0, a, b, r);
-  fflush(stderr);
+  if (t - x->last < 0.1) return 0;
+  int done = (int)((x->offset + (long long)dlnow) / 1024);
+  if (x->total_kib > 0 && done > x->total_kib) done = x->total_kib;
+  if (x->total_kib > 0 && done > *x->step) {
+    *x->step = done;
+    x->last = t;
+    job_step(x->s->job, done);
+  }
   return 0;
 }
 
@@ -401,7 +454,9 @@ static int transient(CURLcode rc) {
          rc == CURLE_HTTP2_STREAM;
 }
 
-/* Fetches rf into blobs/<etag> (nothing to do if it is there). The caller holds the blob's lock. */
+/* Fetches rf into blobs/<etag> (nothing to do if it is there). The caller holds the blob's lock.
+ * A cancel stops the transfer and keeps blobs/<etag>.incomplete: that is how the cache resumes
+ * (huggingface_hub does the same), so the next pull continues where this one stopped. */
 static a2i2a_status fetch_blob_locked(hub_session *s, const char *repo, const char *rev_esc, const char *blobs,
                                       const remote_file *rf, int retries, int *downloaded) {
   char blob[4700], part[4800];
@@ -416,6 +471,7 @@ static a2i2a_status fetch_blob_locked(hub_session *s, const char *repo, const ch
   FILE *f = fopen(part, "ab+");
   if (!f) return fail(A2I2A_ERR_IO, "%s: cannot write: %s", part, strerror(errno));
   a2i2a_status st = A2I2A_OK;
+  int step = 0;
   for (int attempt = 0;; attempt++) {
     long long offset = file_size(part);
     if (offset < 0) offset = 0;
@@ -430,8 +486,7 @@ static a2i2a_status fetch_blob_locked(hub_session *s, const char *repo, const ch
     http_headers h;
     struct curl_slist *list = setup(s, url, &h);
     download_sink sink = {.f = f, .curl = s->curl, .offset = offset, .h = &h};
-    xfer_progress xp = {.s = s, .name = rf->path, .offset = offset, .total = rf->size, .t0 = now_seconds()};
-    xp.last = xp.t0; /* first bar after 0.2 s: small files do not flash one */
+    xfer_progress xp = {.s = s, .offset = offset, .total_kib = kib(rf->size), .step = &step};
     char range[64];
     if (offset > 0) {
       snprintf(range, sizeof range, "%lld-", offset);
@@ -447,10 +502,10 @@ static a2i2a_status fetch_blob_locked(hub_session *s, const char *repo, const ch
     CURLcode rc = curl_easy_perform(s->curl);
     curl_slist_free_all(list);
     fflush(f);
-    if (s->progress_mode == 0 && s->tty) fprintf(stderr, "\r%120s\r", "");
     long code = 0;
     curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
     if (rc == CURLE_OK) break;
+    if (rc == CURLE_ABORTED_BY_CALLBACK && (st = job_check(s->job))) break;
     if (rc == CURLE_HTTP_RETURNED_ERROR && code == 416 && offset > 0 && attempt < retries) {
       if (ftruncate(fileno(f), 0) != 0) { /* the server cannot resume from there: start again */
         st = fail(A2I2A_ERR_IO, "%s: %s", part, strerror(errno));
@@ -474,8 +529,8 @@ static a2i2a_status fetch_blob_locked(hub_session *s, const char *repo, const ch
       break;
     }
     if (transient(rc) && attempt < retries) {
-      if (s->progress_mode >= 0)
-        fprintf(stderr, "a2i2a: %s: %s; resuming (%d of %d)\n", rf->path, curl_easy_strerror(rc), attempt + 1, retries);
+      job_log(s->job, A2I2A_LOG_NOTE, "%s: %s; resuming (%d of %d)", rf->path, curl_easy_strerror(rc), attempt + 1,
+              retries);
       struct timespec ts = {0, 300000000L * (attempt + 1)};
       nanosleep(&ts, NULL);
       continue;
@@ -524,11 +579,22 @@ static a2i2a_status fetch_blob(hub_session *s, const char *repo, const char *rev
   int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return fail(A2I2A_ERR_IO, "%s: cannot create the download lock: %s", lock, strerror(errno));
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    if (s->progress_mode >= 0) fprintf(stderr, "a2i2a: %s: waiting for another download of it to finish\n", rf->path);
-    if (flock(fd, LOCK_EX) != 0) {
-      int e = errno;
-      close(fd);
-      return fail(A2I2A_ERR_IO, "%s: cannot lock: %s", lock, strerror(e));
+    job_log(s->job, A2I2A_LOG_NOTE, "%s: waiting for another download of it to finish", rf->path);
+    /* polled rather than blocking, so that a cancel is noticed while waiting */
+    for (;;) {
+      a2i2a_status st = job_check(s->job);
+      if (st) {
+        close(fd);
+        return st;
+      }
+      if (flock(fd, LOCK_EX | LOCK_NB) == 0) break;
+      if (errno != EWOULDBLOCK && errno != EINTR) {
+        int e = errno;
+        close(fd);
+        return fail(A2I2A_ERR_IO, "%s: cannot lock: %s", lock, strerror(e));
+      }
+      struct timespec ts = {0, 100000000L};
+      nanosleep(&ts, NULL);
     }
   }
   a2i2a_status st = fetch_blob_locked(s, repo, rev_esc, blobs, rf, retries, downloaded);
@@ -611,8 +677,7 @@ static a2i2a_status list_repo(hub_session *s, const char *repo, const char *rev_
   return A2I2A_OK;
 }
 
-a2i2a_status hub_pull(const hub_pull_params *p, char *snapshot, size_t n) {
-  const char *repo = p->repo;
+a2i2a_status hub_pull(const char *repo, const a2i2a_pull_params *p, char *snapshot, size_t n, a2i2a_job *job) {
   if (!hub_repo_valid(repo)) return fail(A2I2A_ERR_PARAM, "'%s' is not a Hugging Face model name (ORG/NAME)", repo ? repo : "");
   const char *offline = getenv("HF_HUB_OFFLINE");
   if (offline && *offline && strcmp(offline, "0"))
@@ -620,6 +685,7 @@ a2i2a_status hub_pull(const hub_pull_params *p, char *snapshot, size_t n) {
   const char *rev = p->revision && *p->revision ? p->revision : "main";
   if (strstr(rev, "..") || rev[0] == '/' || strlen(rev) > 200)
     return fail(A2I2A_ERR_PARAM, "'%s' is not a valid revision", rev);
+  if (job_check(job)) return A2I2A_ERR_CANCELLED;
   hub_session s = {0};
   const char *ep = p->endpoint && *p->endpoint ? p->endpoint : getenv("HF_ENDPOINT");
   snprintf(s.endpoint, sizeof s.endpoint, "%s", ep && *ep ? ep : "https://huggingface.co");
@@ -633,16 +699,16 @@ a2i2a_status hub_pull(const hub_pull_params *p, char *snapshot, size_t n) {
       if ((unsigned char)*c < 0x21 || (unsigned char)*c > 0x7e) return fail(A2I2A_ERR_PARAM, "HF_TOKEN contains spaces or control characters");
     snprintf(s.auth, sizeof s.auth, "Authorization: Bearer %s", s.token);
   }
-  s.progress_mode = p->progress;
-  s.tty = isatty(2);
+  s.job = job;
   int retries = p->retries > 0 ? p->retries : 3;
   char hub[4096], base[4400], blobs[4500], locks[4500];
   if (p->cache_dir && *p->cache_dir) snprintf(hub, sizeof hub, "%s", p->cache_dir);
   else hub_cache_dir(hub, sizeof hub);
-  const char *slash = strchr(repo, '/');
-  snprintf(base, sizeof base, "%s/models--%.*s--%s", hub, (int)(slash - repo), repo, slash + 1);
+  repo_folder(hub, repo, base, sizeof base);
   snprintf(blobs, sizeof blobs, "%s/blobs", base);
-  snprintf(locks, sizeof locks, "%s/.locks/models--%.*s--%s", hub, (int)(slash - repo), repo, slash + 1);
+  char lock_root[4200];
+  snprintf(lock_root, sizeof lock_root, "%s/.locks", hub);
+  repo_folder(lock_root, repo, locks, sizeof locks);
 
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return fail(A2I2A_ERR_INTERNAL, "libcurl failed to start");
   s.curl = curl_easy_init();
@@ -688,11 +754,17 @@ a2i2a_status hub_pull(const hub_pull_params *p, char *snapshot, size_t n) {
   /* the commit a branch name points to is pinned for every file: resolve through it */
   char commit_esc[256];
   escape_path(s.curl, commit, 0, commit_esc, sizeof commit_esc);
+  /* progress: the listing and each file's size take the first 2 %, the downloads the rest,
+   * each file its share by size */
+  job_span whole = job_enter(job, 0, 0.02);
+  job_stage(job, "listing", repo, nf);
   long long total = 0;
   for (int i = 0; i < nf; i++) {
-    if ((st = head_file(&s, repo, commit_esc, &files[i]))) goto done;
+    if ((st = job_check(job)) || (st = head_file(&s, repo, commit_esc, &files[i]))) goto done;
     if (files[i].size > 0) total += files[i].size;
+    job_step(job, i + 1);
   }
+  job_leave(job, whole);
   /* enough room for what is still missing (plus 1 %), before anything is written */
   long long missing = 0;
   for (int i = 0; i < nf; i++) {
@@ -713,30 +785,51 @@ a2i2a_status hub_pull(const hub_pull_params *p, char *snapshot, size_t n) {
       goto done;
     }
   }
-  if (s.progress_mode >= 0) {
-    char tb[32];
-    human(total, tb, sizeof tb);
-    fprintf(stderr, "%s (%s, commit %.12s): %d files, %s\n", repo, rev, commit, nf, tb);
-  }
+  char tb[32];
+  human(total, tb, sizeof tb);
+  job_log(job, A2I2A_LOG_INFO, "%s (%s, commit %.12s): %d files, %s", repo, rev, commit, nf, tb);
   int fetched = 0;
+  double weight = 0, before = 0; /* a small file still moves the fraction a little */
+  for (int i = 0; i < nf; i++) weight += (double)(files[i].size > 0 ? files[i].size : 0) + 65536;
   for (int i = 0; i < nf; i++) {
+    if ((st = job_check(job))) goto done;
+    double share = ((double)(files[i].size > 0 ? files[i].size : 0) + 65536) / weight;
+    job_span span = job_enter(job, 0.02 + 0.98 * before, 0.02 + 0.98 * (before + share));
+    before += share;
     int got = 0;
-    if ((st = fetch_blob(&s, repo, commit_esc, blobs, locks, &files[i], retries, &got))) goto done;
+    job_stage(job, "download", files[i].path, kib(files[i].size));
+    st = fetch_blob(&s, repo, commit_esc, blobs, locks, &files[i], retries, &got);
+    if (st) goto done;
+    job_step(job, kib(files[i].size));
+    job_leave(job, span);
     fetched += got;
-    if (got && (s.progress_mode == 1 || (s.progress_mode == 0 && s.tty))) {
+    if (got) {
       char sz[32];
       human(files[i].size > 0 ? files[i].size : 0, sz, sizeof sz);
-      fprintf(stderr, "  %s (%s)\n", files[i].path, sz);
+      job_log(job, A2I2A_LOG_INFO, "%s (%s)", files[i].path, sz);
     }
   }
-  /* only now, with every blob in place, does the snapshot appear */
+  /* only now, with every blob in place, does the snapshot appear; from here on the pull is not
+   * cancelled, so that the links and the ref are all made or none */
   for (int i = 0; i < nf; i++)
     if ((st = link_snapshot(base, commit, &files[i]))) goto done;
   if (strcmp(rev, commit) != 0 && (st = write_ref(base, rev, commit))) goto done;
   if (snapshot) snprintf(snapshot, n, "%s/snapshots/%s", base, commit);
-  if (s.progress_mode >= 0) fprintf(stderr, "%s: %d downloaded, %d already in the cache\n", repo, fetched, nf - fetched);
+  job_log(job, A2I2A_LOG_INFO, "%s: %d downloaded, %d already in the cache", repo, fetched, nf - fetched);
 done:
   cJSON_Delete(json);
   curl_easy_cleanup(s.curl);
   return st;
+}
+
+a2i2a_pull_params a2i2a_pull_default_params(void) {
+  a2i2a_pull_params p = {0};
+  return p;
+}
+
+a2i2a_status a2i2a_models_pull(const char *repo, const a2i2a_pull_params *params, char *snapshot,
+                               size_t snapshot_size, a2i2a_job *job) {
+  job_begin(job);
+  a2i2a_pull_params defaults = a2i2a_pull_default_params();
+  return job_end(job, hub_pull(repo, params ? params : &defaults, snapshot, snapshot_size, job));
 }

@@ -1,4 +1,4 @@
-#include "sd/verify.h"
+#include "verify/verify.h"
 #include "common/err.h"
 
 #include <math.h>

@@ -12,7 +12,7 @@
 #include "common/err.h"
 #include "sd/safetensors.h"
 #include "sd/scheduler.h"
-#include "sd/verify.h"
+#include "verify/verify.h"
 
 typedef struct {
   const st_file *f;

@@ -19,7 +19,7 @@
 #include "sd/pipeline.h"
 #include "sd/safetensors.h"
 #include "sd/sd_image.h"
-#include "sd/verify.h"
+#include "verify/verify.h"
 
 typedef struct {
   verify_ctx *v;

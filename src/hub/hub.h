@@ -1,5 +1,5 @@
-/* Downloading Stable Diffusion pipelines from the Hugging Face Hub into the Hugging Face
- * cache, in the layout huggingface_hub/diffusers use, so both share the files:
+/* The Hugging Face cache: downloading Stable Diffusion pipelines from the Hub into it, and
+ * finding them there, in the layout huggingface_hub/diffusers use, so both share the files:
  *
  *   $HF_HUB_CACHE (or $HF_HOME/hub, default ~/.cache/huggingface/hub)
  *     models--ORG--NAME/blobs/<etag>                 the content (etag = SHA-256 for LFS files)
@@ -13,22 +13,16 @@
  * and resume from it (HTTP Range); LFS files are checked against their SHA-256 before they
  * enter the cache (a mismatch deletes the download). HF_ENDPOINT (default
  * https://huggingface.co) and HF_TOKEN (sent as "Authorization: Bearer", never to another
- * host after a redirect) are honoured. No locking: do not run two pulls of one model at once. */
+ * host after a redirect) are honoured. Each blob is downloaded under an exclusive lock in
+ * <cache>/.locks/models--ORG--NAME/, where huggingface_hub keeps its own.
+ *
+ * Opening ORG/NAME (sd/model.c) resolves it here too, so the cache's location and layout are
+ * known in this one place. */
 #ifndef A2I2A_HUB_H
 #define A2I2A_HUB_H
 
 #include <stddef.h>
 #include "a2i2a.h"
-
-typedef struct {
-  const char *repo;      /* ORG/NAME */
-  const char *revision;  /* branch, tag or commit; NULL = "main" */
-  const char *endpoint;  /* NULL = $HF_ENDPOINT or https://huggingface.co */
-  const char *token;     /* NULL = $HF_TOKEN (none if unset) */
-  const char *cache_dir; /* hub cache folder; NULL = hub_cache_dir() */
-  int progress;          /* 0 = a live bar on stderr when it is a terminal, 1 = plain lines, -1 = quiet */
-  int retries;           /* times an interrupted transfer is resumed before giving up (0 = 3) */
-} hub_pull_params;
 
 /* The hub cache folder from the environment, as huggingface_hub computes it. */
 void hub_cache_dir(char *out, size_t n);
@@ -36,12 +30,18 @@ void hub_cache_dir(char *out, size_t n);
 /* 1 if s has the ORG/NAME shape the Hub accepts (letters, digits, '-', '_', '.'). */
 int hub_repo_valid(const char *s);
 
+/* The snapshot folder ORG/NAME's refs/main names in the cache (cache_dir NULL = hub_cache_dir()),
+ * or its only snapshot when there is no refs/main. A2I2A_ERR_MODEL naming the repository when
+ * it is not in the cache. */
+a2i2a_status hub_snapshot(const char *cache_dir, const char *repo, char *out, size_t n);
+
 /* The relative paths hub_pull would fetch from a repository listing (siblings' rfilename):
  * returns how many were chosen (≤ max) into chosen[] (pointers into files[]), or -1 with an
  * error naming repo if a needed part is missing (e.g. only .bin weights). */
 int hub_select_files(const char *repo, const char *const *files, int nfiles, const char **chosen, int max);
 
-/* Downloads (or completes) the pipeline; snapshot (may be NULL) receives the snapshot folder. */
-a2i2a_status hub_pull(const hub_pull_params *p, char *snapshot, size_t n);
+/* Downloads (or completes) the pipeline repo; snapshot (may be NULL) receives the snapshot
+ * folder. Progress, notes and cancel through job (a2i2a_models_pull's contract). */
+a2i2a_status hub_pull(const char *repo, const a2i2a_pull_params *p, char *snapshot, size_t n, a2i2a_job *job);
 
 #endif

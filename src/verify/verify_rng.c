@@ -5,7 +5,7 @@
 #include "common/err.h"
 #include "common/rng.h"
 #include "sd/safetensors.h"
-#include "sd/verify.h"
+#include "verify/verify.h"
 
 /* torch_rng: every "seed<N>.randn_<shape>" tensor with >= 16 values is regenerated from its seed.
  * Bit-exactness would need SLEEF's vector logf/sinf/cosf; glibc's are within 2 ulp (README §8). */

@@ -8,7 +8,7 @@
 
 #include "common/err.h"
 #include "sd/scheduler.h"
-#include "sd/verify.h"
+#include "verify/verify.h"
 
 /* Distance in float32 ulps between two float32 values. */
 static double ulps(float a, float b) {

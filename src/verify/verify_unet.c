@@ -12,7 +12,7 @@
 #include "sd/model.h"
 #include "sd/safetensors.h"
 #include "sd/unet.h"
-#include "sd/verify.h"
+#include "verify/verify.h"
 
 static float *load(const st_file *f, const char *c, const char *what, size_t *numel) {
   char name[256];

@@ -5,7 +5,7 @@
 
 #include "common/err.h"
 #include "sd/clip.h"
-#include "sd/verify.h"
+#include "verify/verify.h"
 
 /* One layout of the case's model: every prompt of input_ids through the encoder, compared with
  * last_hidden_state (the family default), penultimate_hidden_state_final_ln (clip skip 2) and

@@ -6,7 +6,7 @@
 
 #include "common/err.h"
 #include "sd/clip.h"
-#include "sd/verify.h"
+#include "verify/verify.h"
 
 /* Decodes a hex string into a new NUL-terminated buffer (NULL if malformed). */
 static char *hex_decode(const char *hex, size_t *len) {

@@ -3,7 +3,7 @@
  * The model is the case config's _name_or_path ("<model>/vae"); shapes come from the stored
  * tensors. Encode is checked from the stored image, decode from the stored latent (teacher
  * forcing), the posterior helpers from the stored moments and noise. */
-#include "sd/verify.h"
+#include "verify/verify.h"
 #include "common/err.h"
 #include "sd/safetensors.h"
 #include "sd/vae.h"

@@ -1,9 +1,10 @@
 /* How close a reconstruction is to the original sound (bench/RESULTS.md, round-trip tests). */
+#include "support/measure.h"
+
 #include <math.h>
 #include <stdlib.h>
 
 #include "common/err.h"
-#include "readings/readings.h"
 
 /* Mono mix at the given rate. */
 static a2i2a_status mono_at(const audio_buf *a, double rate, audio_buf *out) {
