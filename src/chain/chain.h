@@ -10,7 +10,12 @@
 /* ---------------------------------------------------------------- presets (presets.c) */
 
 typedef struct {
-  const char *name, *summary;
+  union { /* the registry entry: name, one-line summary, JSON of the values it sets */
+    a2i2a_entry entry;
+    struct {
+      const char *name, *summary, *json;
+    };
+  };
   const char *style;           /* a2i style */
   const char *model;           /* Hugging Face ORG/NAME */
   const char *prompt;          /* a named prompt (chain_prompts) */
@@ -29,12 +34,22 @@ const chain_preset *chain_preset_find(const char *name);
 
 /* Named abstract prompts, in the spirit of the notebook's: no objects, no people, no letters. */
 typedef struct {
-  const char *name, *text;
+  union { /* the registry entry: the prompt's text is its description */
+    a2i2a_entry entry;
+    struct {
+      const char *name, *text, *json;
+    };
+  };
 } chain_prompt;
 
 extern const chain_prompt chain_prompts[];
 extern const int chain_nprompts;
 const chain_prompt *chain_prompt_find(const char *name);
+
+/* Their registries (A2I2A_LIST_PRESETS, A2I2A_LIST_PROMPTS; common/registry.h). A preset's
+ * JSON holds the value of every parameter presets set, by run.json key (params.h), and
+ * "prompt", the named prompt. */
+extern const struct registry_table chain_preset_registry, chain_prompt_registry;
 
 /* ---------------------------------------------------------------- clips (clips.c) */
 

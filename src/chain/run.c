@@ -13,6 +13,7 @@
 
 #include "audio/audio.h"
 #include "chain/chain.h"
+#include "chain/params.h"
 #include "common/err.h"
 #include "common/job.h"
 #include "common/outfile.h"
@@ -74,27 +75,10 @@ enum { MAX_READINGS = 64 };
 
 /* The reading names of p->readings ("all" or a comma-separated list) into names[]. */
 static a2i2a_status reading_names(const char *list, char names[][64], int *n) {
-  *n = 0;
-  if (!list || !*list) return fail(A2I2A_ERR_PARAM, "--readings: empty list");
-  if (!strcmp(list, "all")) {
-    for (const reading_def *d; *n < MAX_READINGS && (d = reading_at(*n)); (*n)++) snprintf(names[*n], 64, "%s", d->name);
-    return A2I2A_OK;
-  }
-  for (const char *s = list; *s;) {
-    const char *e = strchr(s, ',');
-    size_t len = e ? (size_t)(e - s) : strlen(s);
-    if (len == 0 || len >= 64 || *n == MAX_READINGS)
-      return fail(A2I2A_ERR_PARAM, "--readings: empty or overlong name in '%s'", list);
-    char name[64];
-    snprintf(name, sizeof name, "%.*s", (int)len, s);
-    int known = reading_find(name) != NULL;
-    if (!known) return fail(A2I2A_ERR_PARAM, "--readings: unknown reading '%.*s' (see 'a2i2a i2a --help')", (int)len, s);
-    int dup = 0;
-    for (int i = 0; i < *n; i++) dup |= strlen(names[i]) == len && !strncmp(names[i], s, len);
-    if (!dup) snprintf(names[(*n)++], 64, "%.*s", (int)len, s);
-    s = e ? e + 1 : s + len;
-  }
-  return A2I2A_OK;
+  const reading_def *defs[MAX_READINGS];
+  a2i2a_status st = reading_list_parse(list, defs, MAX_READINGS, n);
+  for (int i = 0; !st && i < *n; i++) snprintf(names[i], 64, "%s", defs[i]->name);
+  return st;
 }
 
 /* The readings of one painting: NAME.wav for each in dir (a folder that exists). */
@@ -245,14 +229,6 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
 
 /* ---------------------------------------------------------------- one run */
 
-static a2i2a_status check_params(const a2i2a_run_params *p) {
-  if (p->clip_seconds < 0 || p->overlap_seconds < 0 || !isfinite(p->clip_seconds) || !isfinite(p->overlap_seconds))
-    return fail(A2I2A_ERR_PARAM, "--clip and --overlap must be >= 0");
-  if (p->clip_seconds > 0 && p->overlap_seconds * 2 > p->clip_seconds)
-    return fail(A2I2A_ERR_PARAM, "--overlap %g s: at most half of --clip %g s", p->overlap_seconds, p->clip_seconds);
-  return A2I2A_OK;
-}
-
 /* The contact sheet of a finished run in tmp. */
 static a2i2a_status write_sheet(const char *tmp, const char *input, const char *spec, const char *art,
                                 char names[][64], int nread, const a2i2a_run_params *p) {
@@ -284,7 +260,10 @@ static a2i2a_status write_sheet(const char *tmp, const char *input, const char *
 a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *model_sha256, const char *input,
                        const char *input_sha256, const char *outdir, const a2i2a_run_params *p, int force,
                        chain_record *rec_out, a2i2a_job *job) {
-  a2i2a_status st = check_params(p);
+  a2i2a_run_params named = *p;
+  named.model = model_name; /* what run.json records */
+  p = &named;
+  a2i2a_status st = params_check(p);
   if (st) return st;
   char names[MAX_READINGS][64];
   int nread;

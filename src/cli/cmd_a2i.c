@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/registry.h"
 #include "image/image.h"
 
 static void usage(FILE *f) {
@@ -32,7 +33,7 @@ static void usage(FILE *f) {
           "  --force               replace OUTPUT if it exists\n"
           "  -h, --help            this help\n\n"
           "exit status: 0 success, 1 runtime failure (bad input, I/O), 2 usage error\n",
-          colormap_names());
+          registry_names(&colormap_registry, (char[256]){0}, 256));
 }
 
 int cmd_a2i(int argc, char **argv) {
@@ -82,7 +83,7 @@ int cmd_a2i(int argc, char **argv) {
       break;
     case O_CMAP:
       if (!colormap_exists(optarg))
-        return cli_usage_error("a2i", "--colormap: unknown colour map '%s' (%s)", optarg, colormap_names());
+        return cli_usage_error("a2i", "--colormap: unknown colour map '%s' (%s)", optarg, registry_names(&colormap_registry, (char[256]){0}, 256));
       p.colormap = optarg;
       break;
     case O_MAXS:

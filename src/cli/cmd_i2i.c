@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/registry.h"
 #include "common/err.h"
 #include "common/outfile.h"
 #include "sd/scheduler.h"
@@ -46,7 +47,7 @@ static void usage(FILE *f) {
           "  -q, --quiet           no progress and no notes (default: a live line on a terminal)\n"
           "  -h, --help            this help\n\n"
           "exit status: 0 success, 1 runtime failure, 2 usage error\n",
-          d.prompt, d.negative_prompt, d.strength, d.guidance, d.steps, sched_sampler_names(), d.sampler);
+          d.prompt, d.negative_prompt, d.strength, d.guidance, d.steps, registry_names(&sched_sampler_registry, (char[256]){0}, 256), d.sampler);
 }
 
 static uint64_t random_seed(void) {
@@ -103,7 +104,7 @@ int cmd_i2i(int argc, char **argv) {
       break;
     case O_SAMPLER:
       if (!sched_class_of_sampler(optarg))
-        return cli_usage_error("i2i", "--sampler: unknown sampler '%s' (one of: %s)", optarg, sched_sampler_names());
+        return cli_usage_error("i2i", "--sampler: unknown sampler '%s' (one of: %s)", optarg, registry_names(&sched_sampler_registry, (char[256]){0}, 256));
       p.sampler = optarg;
       break;
     case O_SPACING: {
