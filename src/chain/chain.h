@@ -66,11 +66,13 @@ void chain_stitch(const float *const *clips, const int64_t *lens, int nclips, in
 
 #define CHAIN_MAX_OUTPUTS 64
 
-/* Everything run.json holds. Strings are owned by the record (chain_record_free). */
+/* Everything run.json holds: the version and thread count, the input, every parameter (keys
+ * from params.h; p.model is "model.name", the model's absolute path or ORG/NAME), the model's
+ * fingerprint, and each output's. Strings are owned by the record (chain_record_free). */
 typedef struct {
   a2i2a_run_params p;
   char *input_path, *input_sha256;
-  char *model_name, *model_sha256;
+  char *model_sha256;
   char *version;
   int threads;
   int noutputs;
@@ -80,7 +82,9 @@ typedef struct {
 
 /* Writes rec as JSON (atomically). */
 a2i2a_status chain_runjson_write(const char *path, const chain_record *rec, int force);
-/* Reads a run.json; every field must be present and well typed. Errors name the file. */
+/* Reads a run.json; every field must be present (but those added since the first run.json,
+ * which keep 0 or NULL, what the code before them used), well typed and in range. Errors name
+ * the file and the key. */
 a2i2a_status chain_runjson_read(const char *path, chain_record *rec);
 /* Copies s into the record's storage; the copy lives until chain_record_free. */
 const char *chain_record_str(chain_record *rec, const char *s);

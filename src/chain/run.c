@@ -328,7 +328,7 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   /* absolute paths, so that --replay works from any folder */
   char in_abs[4096], model_abs[4096];
   rec.input_path = realpath(input, in_abs) ? in_abs : (char *)input;
-  rec.model_name = stat(model_name, &sb) == 0 && realpath(model_name, model_abs) ? model_abs : (char *)model_name;
+  rec.p.model = stat(model_name, &sb) == 0 && realpath(model_name, model_abs) ? model_abs : model_name;
   rec.input_sha256 = (char *)input_sha256;
   rec.model_sha256 = (char *)model_sha256;
   rec.version = (char *)a2i2a_version();
@@ -383,7 +383,8 @@ a2i2a_status a2i2a_run(a2i2a_model *model, const char *input, const char *outdir
   a2i2a_status st = sha256_file(input, in_hex);
   if (!st) st = a2i2a_model_sha256(model, model_hex);
   job_time(job, hash, t0);
-  if (!st) st = chain_run(model, p->model, model_hex, input, in_hex, outdir, p, force, NULL, job);
+  /* run.json names the model opened when the parameters do not */
+  if (!st) st = chain_run(model, p->model ? p->model : model->m.path, model_hex, input, in_hex, outdir, p, force, NULL, job);
   if (!st && model_is_tiny(&model->m))
     job_log(job, A2I2A_LOG_NOTE,
             "%s is a tiny model with random weights: this run proves the chain, not the art; for real paintings: "
@@ -399,7 +400,7 @@ a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const cha
   a2i2a_status st = chain_runjson_read(run_json, &rec);
   if (st) return job_end(job, st);
   if (!input) input = rec.input_path;
-  if (!model_path) model_path = rec.model_name;
+  if (!model_path) model_path = rec.p.model;
   char hex[65];
   double t0 = now_seconds();
   job_stage(job, "fingerprint", input, 0);
