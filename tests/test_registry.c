@@ -139,8 +139,22 @@ static void check_param_json(void) {
     }
     if (d->type == PARAM_INT || d->type == PARAM_NUMBER)
       CHECK(cJSON_GetObjectItemCaseSensitive(j, "min")->valuedouble == d->min &&
-                cJSON_GetObjectItemCaseSensitive(j, "max")->valuedouble == d->max,
+                cJSON_GetObjectItemCaseSensitive(j, "max")->valuedouble == d->max &&
+                cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(j, "zero")),
             "%s: range", d->entry.name);
+    if (d->type == PARAM_CHOICE)
+      CHECK(cJSON_GetObjectItemCaseSensitive(j, "choices") &&
+                cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(j, "multiple")),
+            "%s: choices", d->entry.name);
+    if (d->type == PARAM_CHOICE || d->type == PARAM_TEXT)
+      CHECK(cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(j, "nullable")), "%s: nullable", d->entry.name);
+    /* every preset names its value of each parameter presets set */
+    for (int k = 0; k < a2i2a_list_count(A2I2A_LIST_PRESETS); k++) {
+      cJSON *pj = cJSON_Parse(a2i2a_list_entry(A2I2A_LIST_PRESETS, k)->json);
+      CHECK(!cJSON_GetObjectItemCaseSensitive(pj, d->entry.name) == !(d->flags & PARAM_PRESET), "preset %s: %s",
+            a2i2a_list_entry(A2I2A_LIST_PRESETS, k)->name, d->entry.name);
+      cJSON_Delete(pj);
+    }
     cJSON_Delete(j);
   }
   const a2i2a_entry *s = a2i2a_list_find(A2I2A_LIST_PARAMS, "i2i.sampler");

@@ -32,9 +32,9 @@ static const param_def params[] = {
     {FIELD("a2i.style", a2i.style, "spectrogram style"), .stage = "a2i", .type = PARAM_CHOICE,
      .choices = &a2i_style_registry, .flags = PARAM_PRESET | PARAM_NULLABLE, .unset = "seed"},
     {FIELD("a2i.width", a2i.width, "spectrogram width in pixels"), .stage = "a2i", .type = PARAM_INT, .min = 1,
-     .max = IMAGE_MAX_SIDE, .flags = PARAM_ZERO, .unset = "the style's (seed 400; the others 100 per second)"},
+     .max = IMAGE_MAX_SIDE, .flags = PARAM_ZERO, .unset = "the style's: seed 400, the others 100 per second"},
     {FIELD("a2i.height", a2i.height, "spectrogram height in pixels"), .stage = "a2i", .type = PARAM_INT, .min = 1,
-     .max = IMAGE_MAX_SIDE, .flags = PARAM_ZERO, .unset = "the style's (seed 300; the others 512)"},
+     .max = IMAGE_MAX_SIDE, .flags = PARAM_ZERO, .unset = "the style's: seed 300, the others 512"},
     {FIELD("a2i.stereo", a2i.stereo, "keep left and right apart (riffusion, fullband)"), .stage = "a2i",
      .type = PARAM_FLAG},
     {FIELD("a2i.db_range", a2i.db_range, "fullband: dynamic range shown, in dB"), .stage = "a2i",
@@ -72,20 +72,20 @@ static const param_def params[] = {
      .type = PARAM_INT, .min = 0, .max = 12, .unset = "the last"},
     {FIELD("i2i.prediction", i2i.prediction, "what the model predicts"), .stage = "i2i", .type = PARAM_CHOICE,
      .choices = &sched_prediction_registry, .flags = PARAM_NULLABLE | PARAM_NEWER,
-     .unset = "the model's scheduler config (a single SD 2.x file: v)"},
+     .unset = "the model's scheduler config; a single SD 2.x file: v"},
     {FIELD("i2i.width", i2i.width, "working width, rounded down to a multiple of 8"), .stage = "i2i",
      .type = PARAM_INT, .min = 8, .max = I2I_MAX_SIDE, .flags = PARAM_ZERO,
-     .unset = "the image's (one side alone keeps the aspect ratio)"},
+     .unset = "the image's; one side alone keeps the aspect ratio"},
     {FIELD("i2i.height", i2i.height, "working height, rounded down to a multiple of 8"), .stage = "i2i",
      .type = PARAM_INT, .min = 8, .max = I2I_MAX_SIDE, .flags = PARAM_ZERO,
-     .unset = "the image's (one side alone keeps the aspect ratio)"},
+     .unset = "the image's; one side alone keeps the aspect ratio"},
 
-    {FIELD("i2a.readings", readings, "comma-separated readings, or all"), .stage = "i2a", .type = PARAM_CHOICE,
+    {FIELD("i2a.readings", readings, "comma-separated readings"), .stage = "i2a", .type = PARAM_CHOICE,
      .choices = &reading_registry, .flags = PARAM_PRESET | PARAM_LIST},
     {FIELD("i2a.seed", i2a.seed, "seed of every random choice of the readings"), .stage = "i2a",
      .type = PARAM_SEED, .flags = PARAM_PRESET},
     {FIELD("i2a.gl_iters", i2a.gl_iters, "Griffin-Lim iterations"), .stage = "i2a", .type = PARAM_INT, .min = 1,
-     .max = 10000, .flags = PARAM_ZERO, .unset = "the reading's (32)"},
+     .max = 10000, .flags = PARAM_ZERO, .unset = "the reading's, 32"},
     {FIELD("i2a.bits", i2a.bits, "sample format: 32 = float, 16 or 24 = TPDF-dithered PCM"), .stage = "i2a",
      .type = PARAM_INT, .min = 16, .max = 32, .step = 8, .flags = PARAM_ZERO, .unset = "32"},
     {FIELD("i2a.seconds", i2a.seconds, "duration of the readings that choose it, in seconds"), .stage = "i2a",
@@ -135,10 +135,10 @@ void param_expect(const param_def *d, char *buf, size_t size) {
       for (double v = d->min; v <= d->max && n < size; v += d->step)
         n += (size_t)snprintf(buf + n, size - n, "%s%g", v == d->min ? "" : v + d->step > d->max ? " or " : ", ", v);
     } else {
-      n = (size_t)snprintf(buf, size, "a whole number in [%g, %g]", d->min, d->max);
+      n = (size_t)snprintf(buf, size, "a whole number in [%.10g, %.10g]", d->min, d->max);
     }
     break;
-  case PARAM_NUMBER: n = (size_t)snprintf(buf, size, "a number in [%g, %g]", d->min, d->max); break;
+  case PARAM_NUMBER: n = (size_t)snprintf(buf, size, "a number in [%.10g, %.10g]", d->min, d->max); break;
   case PARAM_SEED: n = (size_t)snprintf(buf, size, "a whole number >= 0"); break;
   case PARAM_FLAG: n = (size_t)snprintf(buf, size, "true or false"); break;
   default: n = (size_t)snprintf(buf, size, "a text"); break;
