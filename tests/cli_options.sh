@@ -1,5 +1,5 @@
 # The subcommands' option tables: typo suggestions, one line per usage error, help that shows the
-# defaults, and --progress.
+# defaults, the bash completion script written from the same tables, and --progress.
 set -u
 pass=0; fail=0
 ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
@@ -58,6 +58,31 @@ ok "i2a: the readings' own defaults (docs/readings.md)" 'printf "%s\n" "$h" | gr
 ok "i2a: the default reading is red" 'printf "%s\n" "$h" | grep -A1 -- "--reading" | grep -q "(default: red)"'
 h=$("$A2I2A" a2i --help)
 ok "a2i: every style with its description" 'printf "%s\n" "$h" | grep -Eq "^  riffusion +Riffusion" && printf "%s\n" "$h" | grep -q -- "--style NAME .*(default: seed)"'
+
+# --- completion: the same tables as the parser
+S=$("$A2I2A" completion bash); rc=$?
+ok "completion bash" '[ $rc -eq 0 ] && printf "%s\n" "$S" | grep -q "^complete -o filenames -F _a2i2a a2i2a"'
+complete_words() { # complete_words WORD... : what bash offers for the last word
+  bash -c 'source <("$1" completion bash); shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _a2i2a; printf "%s\n" "${COMPREPLY[@]}"' \
+    _ "$A2I2A" "$@" | sort | tr '\n' ' '
+}
+ok "run --sampler offers the samplers" '[ "$(complete_words a2i2a run --sampler "")" = "ddim dpm++2m dpm++2m-karras euler euler-a lcm lms pndm " ]'
+ok "run --sampler e" '[ "$(complete_words a2i2a run --sampler e)" = "euler euler-a " ]'
+ok "i2a -r offers the readings and all" '[ "$(complete_words a2i2a i2a x.png -r "")" = "all bend chirp inverse noise red rgb-mean scan sines " ]'
+ok "a2i --style" '[ "$(complete_words a2i2a a2i x.wav --style "")" = "fullband riffusion seed " ]'
+ok "run --preset and --prompt-preset" '[ "$(complete_words a2i2a run --preset "")" = "riffusion seed turbo " ] && complete_words a2i2a run --prompt-preset "" | grep -q "nebula"'
+ok "--progress" '[ "$(complete_words a2i2a i2i --progress "")" = "auto none plain " ]'
+ok "the commands" '[ "$(complete_words a2i2a "")" = "--help --version a2i completion help i2a i2i models presets run tokenize verify " ]'
+ok "models' actions" '[ "$(complete_words a2i2a models "")" = "list pull " ]'
+ok "run --stre" '[ "$(complete_words a2i2a run --stre)" = "--strength " ]'
+# every option the help of a command shows is one completion offers, and the other way round
+for c in a2i i2i i2a run presets models tokenize verify; do
+  from_help=$("$A2I2A" $c --help | grep -Eo -- "^  (-[a-z], |    )--[a-z-]+|also --[a-z-]+" | grep -Eo -- "--[a-z-]+" |
+    sort | tr '\n' ' ')
+  from_completion=$(complete_words a2i2a $c --)
+  ok "$c: help and completion list the same options ($from_help / $from_completion)" \
+    '[ "$from_completion" = "$from_help" ]'
+done
 
 # --- progress: plain lines on a stderr that is not a terminal; nothing by default; -q: silence
 "$A2I2A" i2a "$IMG" -o "$T/p" --reading bend,scan --progress plain 2>"$T/err" >/dev/null

@@ -121,6 +121,9 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_presets(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 
+/* `a2i2a completion bash`: a bash completion script made from the commands' tables. */
+void cli_completion_bash(FILE *f, const cli_command *const *cmds, int n);
+
 /* Rows every command with a job shares (each applies to run --replay too). */
 #define CLI_OPT_THREADS                                                                                           \
   {.name = "threads", .arg = "N", .id = CLI_ID_THREADS, .help = "threads for the kernels", .dflt = "physical cores", \

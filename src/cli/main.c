@@ -19,6 +19,7 @@ static void usage(FILE *f) {
           "a2i2a %s - sampling across media: sound -> spectrogram -> Stable Diffusion -> sound\n\n"
           "usage: a2i2a <command> [options]\n"
           "       a2i2a <command> --help, a2i2a help <command>\n"
+          "       a2i2a completion bash   (a bash completion script: source <(a2i2a completion bash))\n"
           "       a2i2a --version\n\ncommands:\n",
           a2i2a_version());
   for (int i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-9s %s\n", commands[i].table->name, commands[i].table->summary);
@@ -32,10 +33,10 @@ static int find_command(const char *name) {
 }
 
 static int unknown_command(const char *name) {
-  const char *names[NCOMMANDS + 1];
+  const char *names[NCOMMANDS + 2];
   for (int i = 0; i < NCOMMANDS; i++) names[i] = commands[i].table->name;
-  names[NCOMMANDS] = "help";
-  const char *near = cli_nearest(name, names, NCOMMANDS + 1);
+  names[NCOMMANDS] = "help", names[NCOMMANDS + 1] = "completion";
+  const char *near = cli_nearest(name, names, NCOMMANDS + 2);
   if (near) {
     fprintf(stderr, "a2i2a: unknown command '%s' (did you mean %s?)\n", name, near);
     return EXIT_USAGE;
@@ -61,6 +62,13 @@ int main(int argc, char **argv) {
     if (k < 0) return unknown_command(argv[2]);
     char *help_argv[] = {argv[2], "--help", NULL};
     return commands[k].fn(2, help_argv);
+  }
+  if (!strcmp(argv[1], "completion")) {
+    if (argc != 3 || strcmp(argv[2], "bash")) return cli_usage_error(NULL, "completion: expected 'completion bash'");
+    const cli_command *tables[NCOMMANDS];
+    for (int i = 0; i < NCOMMANDS; i++) tables[i] = commands[i].table;
+    cli_completion_bash(stdout, tables, NCOMMANDS);
+    return EXIT_OK;
   }
   int k = find_command(argv[1]);
   if (k < 0) return unknown_command(argv[1]);
