@@ -57,6 +57,7 @@ h=$("$A2I2A" i2a --help)
 ok "i2a: the readings' own defaults (docs/readings.md)" 'printf "%s\n" "$h" | grep -A1 -- "--seconds" | grep -q "sines 10, noise 10, scan 0.1" && printf "%s\n" "$h" | grep -A1 -- "--fmax" | grep -q "scan 1760"'
 ok "i2a: the default reading is red" 'printf "%s\n" "$h" | grep -A1 -- "--reading" | grep -q "(default: red)"'
 h=$("$A2I2A" a2i --help)
+ok "a2i: each style's limit (docs/styles.md)" 'printf "%s\n" "$h" | tr "\n" " " | tr -s " " | grep -q -- "--max-seconds S .*(default: seed 3600, riffusion 600, fullband 600)"'
 ok "a2i: every style with its description" 'printf "%s\n" "$h" | grep -Eq "^  riffusion +Riffusion" && printf "%s\n" "$h" | grep -q -- "--style NAME .*(default: seed)"'
 
 # --- completion: the same tables as the parser

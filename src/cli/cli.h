@@ -89,9 +89,9 @@ typedef struct {
 typedef int (*cli_handler)(void *ctx, int id, const char *value);
 
 enum { CLI_CONTINUE = -1 };
-/* Parses argv[1..] by cmd's table: parameters into *p, the shared options into *a, the command's
- * own through handle(ctx, ...). Options marked CLI_FIRST are applied first. --help prints the
- * help with the defaults in *dflt (p when NULL). Returns CLI_CONTINUE, or the exit status to
+/* Parses argv[1..] by cmd's table: parameters into *p (NULL for a command without any), the
+ * shared options into *a, the command's own through handle(ctx, ...). Options marked CLI_FIRST
+ * are applied first. --help prints the help with the defaults in *dflt (p when NULL). Returns CLI_CONTINUE, or the exit status to
  * return: EXIT_OK after --help, EXIT_USAGE after one line on stderr (an unknown option with the
  * nearest one, a missing value, a value out of range). */
 int cli_parse(const cli_command *cmd, int argc, char **argv, a2i2a_run_params *p, const a2i2a_run_params *dflt,
@@ -104,6 +104,10 @@ const cli_option *cli_given_without(const cli_command *cmd, const cli_args *a, u
  * when it has one. 0 or EXIT_USAGE after one line. */
 int cli_check_params(const cli_command *cmd, const a2i2a_run_params *p);
 void cli_help(const cli_command *cmd, const a2i2a_run_params *dflt, FILE *f);
+
+/* show_default of an a2i option: each style's default from its registry entry ("seed 3600,
+ * riffusion 600, fullband 600"); the styles that do not take it are left out. */
+void cli_style_defaults(const cli_option *o, char *buf, size_t size);
 
 /* The nearest of words[0..n) to word by edit distance (a swap of two letters counts one), or
  * NULL when none is near enough to be a typo. */

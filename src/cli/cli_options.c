@@ -1,6 +1,7 @@
 /* One option table per subcommand (cli.h): getopt_long's tables, the parsing and checking of
  * each value (ranges and choices of the run parameters from chain/params.h), --help with the
  * defaults, and the nearest option for a typo all come from it. */
+#include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +214,22 @@ int cli_check_params(const cli_command *cmd, const a2i2a_run_params *p) {
 }
 
 /* ---------------------------------------------------------------- help */
+
+void cli_style_defaults(const cli_option *o, char *buf, size_t size) {
+  const char *key = strchr(o->param, '.') + 1; /* "a2i.max_seconds": the styles' "max_seconds" */
+  size_t len = 0;
+  buf[0] = 0;
+  for (int i = 0; i < a2i2a_list_count(A2I2A_LIST_STYLES) && len < size; i++) {
+    const a2i2a_entry *e = a2i2a_list_entry(A2I2A_LIST_STYLES, i);
+    cJSON *j = cJSON_Parse(e->json);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (cJSON_IsNumber(v) && v->valuedouble > 0)
+      len += (size_t)snprintf(buf + len, size - len, "%s%s %g", len ? ", " : "", e->name, v->valuedouble);
+    else if (cJSON_IsString(v))
+      len += (size_t)snprintf(buf + len, size - len, "%s%s %s", len ? ", " : "", e->name, v->valuestring);
+    cJSON_Delete(j);
+  }
+}
 
 enum { HELP_WIDTH = 100, HELP_MAX_LEFT = 26 };
 

@@ -188,10 +188,9 @@ static int models_list(const char *cache, const char *model_dir) {
 }
 
 int cmd_models(int argc, char **argv) {
-  a2i2a_run_params unused;
   models_ctx c = {0};
   cli_args a;
-  int rc = cli_parse(&cli_models, argc, argv, &unused, NULL, &a, handle, &c);
+  int rc = cli_parse(&cli_models, argc, argv, NULL, NULL, &a, handle, &c);
   if (rc != CLI_CONTINUE) return rc;
   const char *revision = c.revision, *cache = c.cache, *model_dir = c.model_dir;
   /* optind: the first operand, as getopt named it */

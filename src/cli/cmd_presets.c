@@ -40,9 +40,8 @@ static void show(const chain_preset *ps) {
 }
 
 int cmd_presets(int argc, char **argv) {
-  a2i2a_run_params p;
   cli_args a;
-  int rc = cli_parse(&cli_presets, argc, argv, &p, NULL, &a, NULL, NULL);
+  int rc = cli_parse(&cli_presets, argc, argv, NULL, NULL, &a, NULL, NULL);
   if (rc != CLI_CONTINUE) return rc;
   if (argc - a.operand > 1) return cli_usage_error("presets", "expected at most one preset name");
   if (a.operand < argc) {

@@ -84,10 +84,9 @@ static char *read_stdin(void) {
 }
 
 int cmd_tokenize(int argc, char **argv) {
-  a2i2a_run_params unused;
   tokenize_ctx c = {0};
   cli_args a;
-  int rc = cli_parse(&cli_tokenize, argc, argv, &unused, NULL, &a, handle, &c);
+  int rc = cli_parse(&cli_tokenize, argc, argv, NULL, NULL, &a, handle, &c);
   if (rc != CLI_CONTINUE) return rc;
   const char *model = c.model;
   int ids_only = c.ids_only, first = a.operand;

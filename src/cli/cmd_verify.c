@@ -26,9 +26,8 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 static int has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
 
 int cmd_verify(int argc, char **argv) {
-  a2i2a_run_params p;
   cli_args a;
-  int rc = cli_parse(&cli_verify, argc, argv, &p, NULL, &a, NULL, NULL);
+  int rc = cli_parse(&cli_verify, argc, argv, NULL, NULL, &a, NULL, NULL);
   if (rc != CLI_CONTINUE) return rc;
   if (a.operand != argc - 1) return cli_usage_error("verify", "expected one fixtures folder");
   const char *dir = argv[a.operand];
