@@ -85,6 +85,12 @@ for c in a2i i2i i2a run presets models tokenize verify; do
     '[ "$from_completion" = "$from_help" ]'
 done
 
+# --- run: --preset is applied first, whatever the order, so that the other options override it
+"$A2I2A" run examples/sampling.wav --strength 0.31 --steps 4 --preset turbo -o "$T/order" -m examples/tiny-sd1 \
+  --readings bend --spec-width 64 --spec-height 64 --no-sheet -q 2>"$T/err"
+ok "options before --preset override it ($(cat "$T/err"))" 'grep -q "\"strength\":[[:space:]]*0.31" "$T/order/run.json" &&
+  grep -q "\"sampler\":[[:space:]]*\"euler\"" "$T/order/run.json" && grep -q "\"preset\":[[:space:]]*\"turbo\"" "$T/order/run.json"'
+
 # --- progress: plain lines on a stderr that is not a terminal; nothing by default; -q: silence
 "$A2I2A" i2a "$IMG" -o "$T/p" --reading bend,scan --progress plain 2>"$T/err" >/dev/null
 ok "--progress plain: lines ($(head -c 200 "$T/err"))" 'grep -q "^a2i2a: \[ *[0-9]*%\] readings" "$T/err" && grep -q "100%" "$T/err"'
