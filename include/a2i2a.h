@@ -128,8 +128,9 @@ A2I2A_API a2i2a_timings a2i2a_job_timings(const a2i2a_job *job);
 
 /* ------------------------------------------------------------------------ registries */
 
-/* Every list a user chooses from lives in one table in the library; the CLI's help and
- * validation, run.json and the studio's forms read them from here. */
+/* Every list a user chooses from lives in one table in the library; the CLI's help, validation
+ * and shell completion, run.json and the studio's forms read them from here. The entries are
+ * static: they may be read from any thread and live as long as the library. */
 typedef enum {
   A2I2A_LIST_STYLES,    /* spectrogram styles of a2i */
   A2I2A_LIST_COLORMAPS, /* colour maps of the fullband style */
@@ -142,11 +143,29 @@ typedef enum {
 } a2i2a_list;
 
 typedef struct {
-  const char *name;        /* what the user types ("euler-a", "strength") */
-  const char *description; /* one line */
-  const char *json;        /* the entry's details and defaults as one JSON object; for
-                              A2I2A_LIST_PARAMS: {"stage", "type": "int"|"number"|"text"|"choice"|
-                              "flag"|"seed", "default", "min", "max", "choices": list name} */
+  const char *name;        /* what the user types ("euler-a"); for A2I2A_LIST_PARAMS the run.json
+                              key, "SECTION.FIELD" or "FIELD" ("i2i.strength", "sheet") */
+  const char *description; /* one line (a named prompt: its text) */
+  const char *json;        /* the entry's details and defaults as one JSON object:
+                              styles: "width", "height" (0: one column per 10 ms), "fixed_size",
+                                "max_seconds", "stereo" (and for fullband "db_range", "fmin",
+                                "fmax", "colormap");
+                              colour maps: "perceptual";
+                              samplers: "class" (diffusers'), "a1111" (its name in A1111's
+                                infotext), "karras_sigmas";
+                              readings: those of "seconds", "sample_rate", "fmin", "fmax" the
+                                reading takes, with its defaults;
+                              presets: "prompt" (a named prompt) and the value of every parameter
+                                presets set, by run.json key;
+                              spacings, prompts: {};
+                              A2I2A_LIST_PARAMS: "stage" ("a2i", "i2i", "i2a", "run"), "type":
+                                "int"|"number"|"text"|"choice"|"flag"|"seed", "default" (the default
+                                preset's value), "preset" (presets set it); int and number: "min",
+                                "max", "step" (ints: min, min + step, ...), "zero" (0 is also
+                                accepted: the stage's own default); choice: "choices" (the list's
+                                name, or null), "values", "multiple" (a comma-separated list of
+                                them, or "all"); text and choice: "nullable"; "unset": what 0 or
+                                null means */
 } a2i2a_entry;
 
 A2I2A_API int a2i2a_list_count(a2i2a_list list);

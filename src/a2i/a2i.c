@@ -2,10 +2,13 @@
  * dispatching to one style per sound. */
 #include "a2i/a2i_internal.h"
 #include "a2i/styles.h"
+#include "chain/params.h"
 #include "common/err.h"
 #include "common/job.h"
 #include "common/outfile.h"
+#include "common/registry.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,17 +104,45 @@ void a2i_melbank_apply(const a2i_melbank *sb, const float *spec, int nt, float *
   }
 }
 
+/* The styles, with their defaults and limits. Adding a style: its file (style_NAME.c), its
+ * declaration in styles.h, a row here. */
 typedef struct {
-  const char *name;
+  a2i2a_entry entry;
   a2i2a_status (*run)(const audio_buf *, const a2i2a_a2i_params *, image_u8 *, png_meta *);
-  double max_seconds; /* default limit */
-} style_entry;
+  int width, height;    /* default size; width 0: one column per 10 ms of sound */
+  int fixed_size;       /* the size cannot be chosen */
+  double max_seconds;   /* default limit */
+  int stereo;           /* takes stereo */
+  double db_range, fmin, fmax; /* defaults of the styles that take them (0: not taken) */
+  const char *colormap;
+} style_def;
 
-static const style_entry STYLES[] = {
-    {"seed", a2i_style_seed, 3600},
-    {"riffusion", a2i_style_riffusion, 600},
-    {"fullband", a2i_style_fullband, 600},
+/* A style's size, limit and stereo (and levels); the JSON of its registry entry is made from the
+ * same tokens. */
+#define SHAPE_JSON(w, h, fixed, max_s, st) \
+  "{\"width\": " w ", \"height\": " h ", \"fixed_size\": " fixed ", \"max_seconds\": " max_s ", \"stereo\": " st
+#define SHAPE(w, h, fixed, max_s, st)                                                \
+  .width = w, .height = h, .fixed_size = fixed, .max_seconds = max_s, .stereo = st, \
+  .entry.json = SHAPE_JSON(#w, #h, #fixed, #max_s, #st) "}"
+#define SHAPE_LEVELS(w, h, fixed, max_s, st, dbr, lo, hi, cmap)                                               \
+  .width = w, .height = h, .fixed_size = fixed, .max_seconds = max_s, .stereo = st, .db_range = dbr,          \
+  .fmin = lo, .fmax = hi, .colormap = cmap,                                                                  \
+  .entry.json = SHAPE_JSON(#w, #h, #fixed, #max_s, #st) ", \"db_range\": " #dbr ", \"fmin\": " #lo ", \"fmax\": " #hi \
+                ", \"colormap\": " #cmap "}"
+
+static const style_def STYLES[] = {
+    {.entry.name = "seed",
+     .entry.description = "the notebook's image: STFT 512, power dB, min-max, 0 Hz at the top, 400x300 grey",
+     .run = a2i_style_seed, SHAPE(400, 300, false, 3600, false)},
+    {.entry.name = "riffusion",
+     .entry.description = "Riffusion's image: 512 HTK mel bands 0-10 kHz, 100 columns/s, loud = black, its EXIF",
+     .run = a2i_style_riffusion, SHAPE(0, 512, true, 600, true)},
+    {.entry.name = "fullband",
+     .entry.description = "ours: 20 Hz-20 kHz mel axis, chosen dB range and colour map, stereo, restorable level",
+     .run = a2i_style_fullband, SHAPE_LEVELS(0, 512, false, 600, true, 80, 20, 20000, "ember")},
 };
+
+const registry_table a2i_style_registry = REGISTRY_TABLE("styles", "style", STYLES, NULL);
 
 /* Where a2i's sound comes from. */
 typedef struct {
@@ -138,26 +169,29 @@ static a2i2a_status a2i_run(const a2i_input *in, const a2i2a_a2i_params *params,
                             void **png, size_t *png_size, a2i2a_job *job) {
   a2i2a_a2i_params p = params ? *params : a2i2a_a2i_default_params();
   if (!p.style) p.style = "seed";
-  const style_entry *s = NULL;
-  for (size_t i = 0; i < sizeof STYLES / sizeof STYLES[0]; i++)
-    if (!strcmp(p.style, STYLES[i].name)) s = &STYLES[i];
-  if (!s) return fail(A2I2A_ERR_PARAM, "unknown style \"%s\" (seed, riffusion, fullband)", p.style);
-  if (p.width < 0 || p.height < 0 || p.width > IMAGE_MAX_SIDE || p.height > IMAGE_MAX_SIDE)
-    return fail(A2I2A_ERR_PARAM, "image size %d×%d out of range (1..%d)", p.width, p.height, IMAGE_MAX_SIDE);
-  if (p.max_seconds < 0) return fail(A2I2A_ERR_PARAM, "max seconds %g is negative", p.max_seconds);
+  a2i2a_status st = params_check_a2i(&p);
+  if (st) return st;
+  const style_def *s = &STYLES[registry_index(&a2i_style_registry, p.style)];
+  /* the style's defaults where the caller left 0 */
+  if (!s->fixed_size && !p.width) p.width = s->width;
+  if (!s->fixed_size && !p.height) p.height = s->height;
+  if (!p.db_range) p.db_range = s->db_range;
+  if (!p.fmin) p.fmin = s->fmin;
+  if (!p.fmax) p.fmax = s->fmax;
+  if (!p.colormap) p.colormap = s->colormap;
   if (p.max_seconds == 0) p.max_seconds = s->max_seconds;
   /* fail early, before decoding, if the output cannot be written */
-  a2i2a_status st = png_path ? outfile_check(png_path, force) : A2I2A_OK;
+  st = png_path ? outfile_check(png_path, force) : A2I2A_OK;
   if (st) return st;
   if ((st = job_check(job))) return st;
-  job_stage(job, "spectrogram", s->name, 2);
+  job_stage(job, "spectrogram", s->entry.name, 2);
   audio_buf a;
   st = a2i_input_read(in, &a);
   if (st) return st;
   job_step(job, 1);
   if ((double)a.frames / a.rate > p.max_seconds) {
     st = fail(A2I2A_ERR_LIMIT, "%s: %.1f s is longer than the %s style's limit of %g s (see --max-seconds)", in->name,
-              (double)a.frames / a.rate, s->name, p.max_seconds);
+              (double)a.frames / a.rate, s->entry.name, p.max_seconds);
     audio_free(&a);
     return st;
   }

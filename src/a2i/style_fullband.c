@@ -5,6 +5,7 @@
 #include "a2i/a2i_internal.h"
 #include "a2i/styles.h"
 #include "common/err.h"
+#include "common/registry.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -14,14 +15,9 @@
 #define FB_RATE 44100
 #define FB_NFFT 4096
 #define FB_HOP 441 /* 10 ms: 100 columns per second */
-#define FB_HEIGHT 512
-#define FB_FMIN 20.0
-#define FB_FMAX 20000.0
-#define FB_DB_RANGE 80.0
 #define FB_DB_FLOOR (-120.0)
 #define FB_POWER_FLOOR 1e-12f
 #define FB_BLOCK 256
-#define FB_COLORMAP "ember"
 
 a2i2a_status a2i_style_fullband(const audio_buf *in, const a2i2a_a2i_params *prm, image_u8 *img, png_meta *meta) {
   a2i_style_params sp;
@@ -32,17 +28,16 @@ a2i2a_status a2i_style_fullband(const audio_buf *in, const a2i2a_a2i_params *prm
   sp.sample_rate = FB_RATE;
   sp.source_sample_rate = in->rate;
   sp.source_channels = in->channels;
-  sp.fmin = prm->fmin > 0 ? prm->fmin : FB_FMIN;
-  sp.fmax = prm->fmax > 0 ? prm->fmax : FB_FMAX;
-  sp.db_range = prm->db_range > 0 ? prm->db_range : FB_DB_RANGE;
-  snprintf(sp.colormap, sizeof sp.colormap, "%s", prm->colormap ? prm->colormap : FB_COLORMAP);
+  /* the style's defaults are filled in (a2i.c) */
+  sp.fmin = prm->fmin;
+  sp.fmax = prm->fmax;
+  sp.db_range = prm->db_range;
+  snprintf(sp.colormap, sizeof sp.colormap, "%s", prm->colormap);
   if (!(sp.fmax <= FB_RATE / 2.0) || !(sp.fmin < sp.fmax))
     return fail(A2I2A_ERR_PARAM, "frequency range %g–%g Hz: need 0 ≤ fmin < fmax ≤ %d", sp.fmin, sp.fmax, FB_RATE / 2);
-  if (sp.db_range < 10 || sp.db_range > 200) return fail(A2I2A_ERR_PARAM, "dB range %g: need 10..200", sp.db_range);
-  if (!colormap_exists(sp.colormap))
-    return fail(A2I2A_ERR_PARAM, "unknown colour map \"%s\" (%s)", sp.colormap, colormap_names());
+  if (!colormap_exists(sp.colormap)) return registry_unknown(&colormap_registry, sp.colormap);
   sp.channels = prm->stereo && in->channels == 2 ? 2 : 1;
-  sp.height = prm->height > 0 ? prm->height : FB_HEIGHT;
+  sp.height = prm->height;
   if (sp.height % sp.channels) return fail(A2I2A_ERR_PARAM, "height %d: stereo needs an even height", sp.height);
   sp.bands = sp.height / sp.channels;
   if (sp.bands < 8) return fail(A2I2A_ERR_PARAM, "height %d: at least 8 rows per channel", sp.height);

@@ -106,7 +106,7 @@ a2i2a_status a2i_style_seed(const audio_buf *a, const a2i2a_a2i_params *prm, ima
   /* row k = bin k (row 0 = 0 Hz at the top, as the notebook), gray → RGB */
   for (size_t i = 0; i < (size_t)B * T; i++) grey.px[3 * i] = grey.px[3 * i + 1] = grey.px[3 * i + 2] = u8[i];
   free(u8);
-  const int W = prm->width > 0 ? prm->width : 400, H = prm->height > 0 ? prm->height : 300;
+  const int W = prm->width, H = prm->height; /* the style's defaults filled in (a2i.c) */
   st = image_resize_bicubic(&grey, W, H, img);
   image_free(&grey);
   if (st) return st;

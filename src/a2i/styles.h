@@ -100,8 +100,12 @@ a2i2a_status riffusion_exif_read(const uint8_t *tiff, size_t len, riffusion_exif
 riffusion_exif riffusion_exif_default(void);
 
 /* ---------------------------------------------------------------- the styles
- * Each takes the decoded audio (any rate, any channel count) and fills img and meta.
- * p has already been given the style's defaults (a2i_style_defaults). */
+ * Their registry (A2I2A_LIST_STYLES; common/registry.h): the table in a2i.c with each
+ * style's defaults and limits. */
+extern const struct registry_table a2i_style_registry;
+
+/* Each takes the decoded audio (any rate, any channel count) and fills img and meta.
+ * p has already been given the style's defaults (the STYLES table in a2i.c). */
 a2i2a_status a2i_style_seed(const audio_buf *a, const a2i2a_a2i_params *p, image_u8 *img, png_meta *meta);
 a2i2a_status a2i_style_riffusion(const audio_buf *a, const a2i2a_a2i_params *p, image_u8 *img, png_meta *meta);
 a2i2a_status a2i_style_fullband(const audio_buf *a, const a2i2a_a2i_params *p, image_u8 *img, png_meta *meta);

@@ -10,7 +10,12 @@
 /* ---------------------------------------------------------------- presets (presets.c) */
 
 typedef struct {
-  const char *name, *summary;
+  union { /* the registry entry: name, one-line summary, JSON of the values it sets */
+    a2i2a_entry entry;
+    struct {
+      const char *name, *summary, *json;
+    };
+  };
   const char *style;           /* a2i style */
   const char *model;           /* Hugging Face ORG/NAME */
   const char *prompt;          /* a named prompt (chain_prompts) */
@@ -29,12 +34,22 @@ const chain_preset *chain_preset_find(const char *name);
 
 /* Named abstract prompts, in the spirit of the notebook's: no objects, no people, no letters. */
 typedef struct {
-  const char *name, *text;
+  union { /* the registry entry: the prompt's text is its description */
+    a2i2a_entry entry;
+    struct {
+      const char *name, *text, *json;
+    };
+  };
 } chain_prompt;
 
 extern const chain_prompt chain_prompts[];
 extern const int chain_nprompts;
 const chain_prompt *chain_prompt_find(const char *name);
+
+/* Their registries (A2I2A_LIST_PRESETS, A2I2A_LIST_PROMPTS; common/registry.h). A preset's
+ * JSON holds the value of every parameter presets set, by run.json key (params.h), and
+ * "prompt", the named prompt. */
+extern const struct registry_table chain_preset_registry, chain_prompt_registry;
 
 /* ---------------------------------------------------------------- clips (clips.c) */
 
@@ -51,11 +66,13 @@ void chain_stitch(const float *const *clips, const int64_t *lens, int nclips, in
 
 #define CHAIN_MAX_OUTPUTS 64
 
-/* Everything run.json holds. Strings are owned by the record (chain_record_free). */
+/* Everything run.json holds: the version and thread count, the input, every parameter (keys
+ * from params.h; p.model is "model.name", the model's absolute path or ORG/NAME), the model's
+ * fingerprint, and each output's. Strings are owned by the record (chain_record_free). */
 typedef struct {
   a2i2a_run_params p;
   char *input_path, *input_sha256;
-  char *model_name, *model_sha256;
+  char *model_sha256;
   char *version;
   int threads;
   int noutputs;
@@ -65,7 +82,9 @@ typedef struct {
 
 /* Writes rec as JSON (atomically). */
 a2i2a_status chain_runjson_write(const char *path, const chain_record *rec, int force);
-/* Reads a run.json; every field must be present and well typed. Errors name the file. */
+/* Reads a run.json; every field must be present (but those added since the first run.json,
+ * which keep 0 or NULL, what the code before them used), well typed and in range. Errors name
+ * the file and the key. */
 a2i2a_status chain_runjson_read(const char *path, chain_record *rec);
 /* Copies s into the record's storage; the copy lives until chain_record_free. */
 const char *chain_record_str(chain_record *rec, const char *s);

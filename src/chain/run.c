@@ -13,6 +13,7 @@
 
 #include "audio/audio.h"
 #include "chain/chain.h"
+#include "chain/params.h"
 #include "common/err.h"
 #include "common/job.h"
 #include "common/outfile.h"
@@ -74,27 +75,10 @@ enum { MAX_READINGS = 64 };
 
 /* The reading names of p->readings ("all" or a comma-separated list) into names[]. */
 static a2i2a_status reading_names(const char *list, char names[][64], int *n) {
-  *n = 0;
-  if (!list || !*list) return fail(A2I2A_ERR_PARAM, "--readings: empty list");
-  if (!strcmp(list, "all")) {
-    for (const reading_def *d; *n < MAX_READINGS && (d = reading_at(*n)); (*n)++) snprintf(names[*n], 64, "%s", d->name);
-    return A2I2A_OK;
-  }
-  for (const char *s = list; *s;) {
-    const char *e = strchr(s, ',');
-    size_t len = e ? (size_t)(e - s) : strlen(s);
-    if (len == 0 || len >= 64 || *n == MAX_READINGS)
-      return fail(A2I2A_ERR_PARAM, "--readings: empty or overlong name in '%s'", list);
-    char name[64];
-    snprintf(name, sizeof name, "%.*s", (int)len, s);
-    int known = reading_find(name) != NULL;
-    if (!known) return fail(A2I2A_ERR_PARAM, "--readings: unknown reading '%.*s' (see 'a2i2a i2a --help')", (int)len, s);
-    int dup = 0;
-    for (int i = 0; i < *n; i++) dup |= strlen(names[i]) == len && !strncmp(names[i], s, len);
-    if (!dup) snprintf(names[(*n)++], 64, "%.*s", (int)len, s);
-    s = e ? e + 1 : s + len;
-  }
-  return A2I2A_OK;
+  const reading_def *defs[MAX_READINGS];
+  a2i2a_status st = reading_list_parse(list, defs, MAX_READINGS, n);
+  for (int i = 0; !st && i < *n; i++) snprintf(names[i], 64, "%s", defs[i]->name);
+  return st;
 }
 
 /* The readings of one painting: NAME.wav for each in dir (a folder that exists). */
@@ -243,14 +227,6 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
 
 /* ---------------------------------------------------------------- one run */
 
-static a2i2a_status check_params(const a2i2a_run_params *p) {
-  if (p->clip_seconds < 0 || p->overlap_seconds < 0 || !isfinite(p->clip_seconds) || !isfinite(p->overlap_seconds))
-    return fail(A2I2A_ERR_PARAM, "--clip and --overlap must be >= 0");
-  if (p->clip_seconds > 0 && p->overlap_seconds * 2 > p->clip_seconds)
-    return fail(A2I2A_ERR_PARAM, "--overlap %g s: at most half of --clip %g s", p->overlap_seconds, p->clip_seconds);
-  return A2I2A_OK;
-}
-
 /* The contact sheet of a finished run in tmp. */
 static a2i2a_status write_sheet(const char *tmp, const char *input, const char *spec, const char *art,
                                 char names[][64], int nread, const a2i2a_run_params *p) {
@@ -282,7 +258,10 @@ static a2i2a_status write_sheet(const char *tmp, const char *input, const char *
 a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *model_sha256, const char *input,
                        const char *input_sha256, const char *outdir, const a2i2a_run_params *p, int force,
                        chain_record *rec_out, a2i2a_job *job) {
-  a2i2a_status st = check_params(p);
+  a2i2a_run_params named = *p;
+  named.model = model_name; /* what run.json records */
+  p = &named;
+  a2i2a_status st = params_check(p);
   if (st) return st;
   char names[MAX_READINGS][64];
   int nread;
@@ -347,7 +326,7 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   /* absolute paths, so that --replay works from any folder */
   char in_abs[4096], model_abs[4096];
   rec.input_path = realpath(input, in_abs) ? in_abs : (char *)input;
-  rec.model_name = stat(model_name, &sb) == 0 && realpath(model_name, model_abs) ? model_abs : (char *)model_name;
+  rec.p.model = stat(model_name, &sb) == 0 && realpath(model_name, model_abs) ? model_abs : model_name;
   rec.input_sha256 = (char *)input_sha256;
   rec.model_sha256 = (char *)model_sha256;
   rec.version = (char *)a2i2a_version();
@@ -402,7 +381,8 @@ a2i2a_status a2i2a_run(a2i2a_model *model, const char *input, const char *outdir
   a2i2a_status st = sha256_file(input, in_hex);
   if (!st) st = a2i2a_model_sha256(model, model_hex);
   job_time(job, hash, t0);
-  if (!st) st = chain_run(model, p->model, model_hex, input, in_hex, outdir, p, force, NULL, job);
+  /* run.json names the model opened when the parameters do not */
+  if (!st) st = chain_run(model, p->model ? p->model : model->m.path, model_hex, input, in_hex, outdir, p, force, NULL, job);
   if (!st && model_is_tiny(&model->m))
     job_log(job, A2I2A_LOG_NOTE,
             "%s is a tiny model with random weights: this run proves the chain, not the art; for real paintings: "
@@ -418,7 +398,7 @@ a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const cha
   a2i2a_status st = chain_runjson_read(run_json, &rec);
   if (st) return job_end(job, st);
   if (!input) input = rec.input_path;
-  if (!model_path) model_path = rec.model_name;
+  if (!model_path) model_path = rec.p.model;
   char hex[65];
   double t0 = now_seconds();
   job_stage(job, "fingerprint", input, 0);

@@ -1,4 +1,6 @@
-/* run.json: everything needed to redo a run, written after it and read by --replay. */
+/* run.json: everything needed to redo a run, written after it and read by --replay. Its
+ * parameters are written and read by the parameters' table (params.h), so that every field of
+ * a2i2a_run_params is recorded and replayed. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
@@ -6,6 +8,7 @@
 #include <string.h>
 
 #include "chain/chain.h"
+#include "chain/params.h"
 #include "common/err.h"
 #include "common/outfile.h"
 
@@ -37,30 +40,18 @@ void chain_record_free(chain_record *rec) {
   memset(rec, 0, sizeof *rec);
 }
 
-/* ---------------------------------------------------------------- writing */
+/* ---------------------------------------------------------------- the layout */
 
-/* Seeds are 64-bit; JSON numbers are doubles, exact only up to 2^53. */
-#define EXACT_INT 9007199254740992.0
-
-static void add_u64(cJSON *o, const char *key, uint64_t v) {
-  if (v <= (1ull << 53)) {
-    cJSON_AddNumberToObject(o, key, (double)v);
-  } else {
-    char b[32];
-    snprintf(b, sizeof b, "%llu", (unsigned long long)v);
-    cJSON_AddStringToObject(o, key, b);
-  }
-}
-
-/* cJSON prints doubles with a tolerance (0.1 + 0.2 comes out as 0.3): print the shortest
- * decimal that reads back as exactly the same double. */
-static void add_num(cJSON *o, const char *key, double v) {
-  char b[40];
-  for (int prec = 15; prec <= 17; prec++) {
-    snprintf(b, sizeof b, "%.*g", prec, v);
-    if (strtod(b, NULL) == v) break;
-  }
-  cJSON_AddRawToObject(o, key, b);
+/* A parameter's place in run.json: its key "SECTION.NAME" (or "NAME" at the top). */
+static cJSON *section_of(cJSON *root, const char *key, const char **name, int create) {
+  const char *dot = strchr(key, '.');
+  *name = dot ? dot + 1 : key;
+  if (!dot) return root;
+  char section[32];
+  snprintf(section, sizeof section, "%.*s", (int)(dot - key), key);
+  cJSON *o = cJSON_GetObjectItemCaseSensitive(root, section);
+  if (!o && create) o = cJSON_AddObjectToObject(root, section);
+  return o;
 }
 
 static void add_str(cJSON *o, const char *key, const char *s) {
@@ -68,58 +59,23 @@ static void add_str(cJSON *o, const char *key, const char *s) {
   else cJSON_AddNullToObject(o, key);
 }
 
+/* ---------------------------------------------------------------- writing */
+
 a2i2a_status chain_runjson_write(const char *path, const chain_record *r, int force) {
-  const a2i2a_run_params *p = &r->p;
   cJSON *root = cJSON_CreateObject();
   cJSON_AddStringToObject(root, "program", "a2i2a");
   add_str(root, "version", r->version);
-  add_num(root, "threads", r->threads);
-  add_str(root, "preset", p->preset);
-
+  cJSON_AddNumberToObject(root, "threads", r->threads);
   cJSON *in = cJSON_AddObjectToObject(root, "input");
   add_str(in, "path", r->input_path);
   add_str(in, "sha256", r->input_sha256);
-
-  cJSON *a = cJSON_AddObjectToObject(root, "a2i");
-  add_str(a, "style", p->a2i.style);
-  add_num(a, "width", p->a2i.width);
-  add_num(a, "height", p->a2i.height);
-  cJSON_AddBoolToObject(a, "stereo", p->a2i.stereo != 0);
-  add_num(a, "db_range", p->a2i.db_range);
-  add_num(a, "fmin", p->a2i.fmin);
-  add_num(a, "fmax", p->a2i.fmax);
-  add_str(a, "colormap", p->a2i.colormap);
-  add_num(a, "max_seconds", p->a2i.max_seconds);
-
-  cJSON *m = cJSON_AddObjectToObject(root, "model");
-  add_str(m, "name", r->model_name);
-  add_str(m, "sha256", r->model_sha256);
-
-  cJSON *i = cJSON_AddObjectToObject(root, "i2i");
-  add_str(i, "prompt", p->i2i.prompt);
-  add_str(i, "negative_prompt", p->i2i.negative_prompt);
-  add_num(i, "strength", p->i2i.strength);
-  add_num(i, "guidance", p->i2i.guidance);
-  add_num(i, "steps", p->i2i.steps);
-  add_str(i, "sampler", p->i2i.sampler);
-  add_str(i, "spacing", p->i2i.spacing);
-  add_u64(i, "seed", p->i2i.seed);
-  add_num(i, "clip_skip", p->i2i.clip_skip);
-  add_str(i, "prediction", p->i2i.prediction);
-  add_num(i, "width", p->i2i.width);
-  add_num(i, "height", p->i2i.height);
-
-  cJSON *o = cJSON_AddObjectToObject(root, "i2a");
-  add_str(o, "readings", p->readings);
-  add_u64(o, "seed", p->i2a.seed);
-  add_num(o, "gl_iters", p->i2a.gl_iters);
-  add_num(o, "bits", p->i2a.bits);
-
-  cJSON *c = cJSON_AddObjectToObject(root, "clips");
-  add_num(c, "seconds", p->clip_seconds);
-  add_num(c, "overlap_seconds", p->overlap_seconds);
-  cJSON_AddBoolToObject(root, "sheet", p->sheet != 0);
-
+  /* every parameter, where its key says */
+  for (int i = 0; i < param_count(); i++) {
+    const char *name;
+    cJSON *o = section_of(root, param_at(i)->entry.name, &name, 1);
+    cJSON_AddItemToObject(o, name, param_to_json(param_at(i), &r->p));
+  }
+  add_str(cJSON_GetObjectItemCaseSensitive(root, "model"), "sha256", r->model_sha256);
   cJSON *outs = cJSON_AddObjectToObject(root, "outputs");
   for (int k = 0; k < r->noutputs; k++) add_str(outs, r->output_name[k], r->output_sha256[k]);
 
@@ -157,58 +113,10 @@ static void bad_type(reader *rd, const char *section, const char *key, const cha
     rd->st = fail(A2I2A_ERR_FORMAT, "%s: '%s%s%s' must be %s", rd->path, section, *section ? "." : "", key, what);
 }
 
-/* a string, or null where nullable */
-static const char *get_str(reader *rd, const cJSON *o, const char *section, const char *key, int nullable) {
+static const char *get_str(reader *rd, const cJSON *o, const char *section, const char *key) {
   cJSON *v = need(rd, o, section, key);
-  if (!v) return NULL;
-  if (cJSON_IsNull(v) && nullable) return NULL;
-  if (!cJSON_IsString(v)) {
-    bad_type(rd, section, key, nullable ? "a string or null" : "a string");
-    return NULL;
-  }
-  return own(rd->rec, v->valuestring);
-}
-
-static double get_num(reader *rd, const cJSON *o, const char *section, const char *key) {
-  cJSON *v = need(rd, o, section, key);
-  if (!v) return 0;
-  if (!cJSON_IsNumber(v)) {
-    bad_type(rd, section, key, "a number");
-    return 0;
-  }
-  return v->valuedouble;
-}
-
-static int get_int(reader *rd, const cJSON *o, const char *section, const char *key) {
-  double d = get_num(rd, o, section, key);
-  if (d != (double)(int)d) bad_type(rd, section, key, "a whole number");
-  return (int)d;
-}
-
-static int get_bool(reader *rd, const cJSON *o, const char *section, const char *key) {
-  cJSON *v = need(rd, o, section, key);
-  if (!v) return 0;
-  if (!cJSON_IsBool(v)) {
-    bad_type(rd, section, key, "true or false");
-    return 0;
-  }
-  return cJSON_IsTrue(v);
-}
-
-static uint64_t get_u64(reader *rd, const cJSON *o, const char *section, const char *key) {
-  cJSON *v = need(rd, o, section, key);
-  if (!v) return 0;
-  if (cJSON_IsString(v)) {
-    char *end;
-    errno = 0;
-    unsigned long long u = strtoull(v->valuestring, &end, 10);
-    if (!errno && end != v->valuestring && !*end && v->valuestring[0] != '-') return u;
-  } else if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= EXACT_INT &&
-             v->valuedouble == (double)(uint64_t)v->valuedouble) {
-    return (uint64_t)v->valuedouble;
-  }
-  bad_type(rd, section, key, "a whole number >= 0");
-  return 0;
+  if (v && !cJSON_IsString(v)) bad_type(rd, section, key, "a string");
+  return cJSON_IsString(v) ? own(rd->rec, v->valuestring) : NULL;
 }
 
 static cJSON *get_obj(reader *rd, const cJSON *o, const char *key) {
@@ -218,6 +126,30 @@ static cJSON *get_obj(reader *rd, const cJSON *o, const char *key) {
     return NULL;
   }
   return v;
+}
+
+/* One parameter: present (every key since the first run.json), or absent from a file written
+ * before it existed (PARAM_NEWER: it keeps 0 or NULL); well typed; in range. */
+static void get_param(reader *rd, cJSON *root, const param_def *d) {
+  const char *name;
+  cJSON *o = section_of(root, d->entry.name, &name, 0);
+  cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, name) : NULL;
+  if (rd->st || (!v && (d->flags & PARAM_NEWER))) return;
+  if (!v) {
+    rd->st = fail(A2I2A_ERR_FORMAT, "%s: '%s' is missing", rd->path, d->entry.name);
+    return;
+  }
+  a2i2a_run_params *p = &rd->rec->p;
+  if ((rd->st = param_from_json(d, v, p))) {
+    fail_prefix(rd->path);
+    return;
+  }
+  if (d->type == PARAM_TEXT || d->type == PARAM_CHOICE) {
+    const char **s = param_field(d, p);
+    *s = *s ? own(rd->rec, *s) : NULL;
+  }
+  /* out of range: the file is what is wrong */
+  if (param_check(d, p)) fail_prefix(rd->path), rd->st = A2I2A_ERR_FORMAT;
 }
 
 a2i2a_status chain_runjson_read(const char *path, chain_record *rec) {
@@ -250,56 +182,19 @@ a2i2a_status chain_runjson_read(const char *path, chain_record *rec) {
     cJSON_Delete(root);
     return fail(A2I2A_ERR_FORMAT, "%s: not a run.json written by a2i2a ('program' is not \"a2i2a\")", path);
   }
-  a2i2a_run_params *p = &rec->p;
-  rec->version = (char *)get_str(&rd, root, "", "version", 0);
-  rec->threads = get_int(&rd, root, "", "threads");
-  p->preset = get_str(&rd, root, "", "preset", 1);
-
+  rec->version = (char *)get_str(&rd, root, "", "version");
+  const cJSON *threads = need(&rd, root, "", "threads");
+  /* the thread count is set for the replay: the CLI's range */
+  if (threads && !(cJSON_IsNumber(threads) && threads->valueint >= 1 && threads->valueint <= 1024 &&
+                   threads->valuedouble == threads->valueint))
+    bad_type(&rd, "", "threads", "a whole number in [1, 1024]");
+  rec->threads = threads ? threads->valueint : 0;
   cJSON *in = get_obj(&rd, root, "input");
-  rec->input_path = (char *)get_str(&rd, in, "input", "path", 0);
-  rec->input_sha256 = (char *)get_str(&rd, in, "input", "sha256", 0);
-
-  cJSON *a = get_obj(&rd, root, "a2i");
-  p->a2i.style = get_str(&rd, a, "a2i", "style", 1);
-  p->a2i.width = get_int(&rd, a, "a2i", "width");
-  p->a2i.height = get_int(&rd, a, "a2i", "height");
-  p->a2i.stereo = get_bool(&rd, a, "a2i", "stereo");
-  p->a2i.db_range = get_num(&rd, a, "a2i", "db_range");
-  p->a2i.fmin = get_num(&rd, a, "a2i", "fmin");
-  p->a2i.fmax = get_num(&rd, a, "a2i", "fmax");
-  p->a2i.colormap = get_str(&rd, a, "a2i", "colormap", 1);
-  p->a2i.max_seconds = get_num(&rd, a, "a2i", "max_seconds");
-
-  cJSON *m = get_obj(&rd, root, "model");
-  rec->model_name = (char *)get_str(&rd, m, "model", "name", 0);
-  rec->model_sha256 = (char *)get_str(&rd, m, "model", "sha256", 0);
-  p->model = rec->model_name;
-
-  cJSON *i = get_obj(&rd, root, "i2i");
-  p->i2i.prompt = get_str(&rd, i, "i2i", "prompt", 1);
-  p->i2i.negative_prompt = get_str(&rd, i, "i2i", "negative_prompt", 1);
-  p->i2i.strength = get_num(&rd, i, "i2i", "strength");
-  p->i2i.guidance = get_num(&rd, i, "i2i", "guidance");
-  p->i2i.steps = get_int(&rd, i, "i2i", "steps");
-  p->i2i.sampler = get_str(&rd, i, "i2i", "sampler", 1);
-  p->i2i.spacing = get_str(&rd, i, "i2i", "spacing", 1);
-  p->i2i.seed = get_u64(&rd, i, "i2i", "seed");
-  p->i2i.clip_skip = get_int(&rd, i, "i2i", "clip_skip");
-  /* absent from run.json files written before it existed: the model's own */
-  p->i2i.prediction = cJSON_GetObjectItemCaseSensitive(i, "prediction") ? get_str(&rd, i, "i2i", "prediction", 1) : NULL;
-  p->i2i.width = get_int(&rd, i, "i2i", "width");
-  p->i2i.height = get_int(&rd, i, "i2i", "height");
-
-  cJSON *o = get_obj(&rd, root, "i2a");
-  p->readings = get_str(&rd, o, "i2a", "readings", 0);
-  p->i2a.seed = get_u64(&rd, o, "i2a", "seed");
-  p->i2a.gl_iters = get_int(&rd, o, "i2a", "gl_iters");
-  p->i2a.bits = get_int(&rd, o, "i2a", "bits");
-
-  cJSON *c = get_obj(&rd, root, "clips");
-  p->clip_seconds = get_num(&rd, c, "clips", "seconds");
-  p->overlap_seconds = get_num(&rd, c, "clips", "overlap_seconds");
-  p->sheet = get_bool(&rd, root, "", "sheet");
+  rec->input_path = (char *)get_str(&rd, in, "input", "path");
+  rec->input_sha256 = (char *)get_str(&rd, in, "input", "sha256");
+  for (int i = 0; i < param_count(); i++) get_param(&rd, root, param_at(i));
+  rec->model_sha256 = (char *)get_str(&rd, get_obj(&rd, root, "model"), "model", "sha256");
+  if (!rd.st && params_check(&rec->p)) fail_prefix(path), rd.st = A2I2A_ERR_FORMAT;
 
   cJSON *outs = get_obj(&rd, root, "outputs");
   for (cJSON *e = outs ? outs->child : NULL; e && !rd.st; e = e->next) {

@@ -1,7 +1,6 @@
 #include "cli/cli.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,26 +27,6 @@ int cli_int(const char *cmd, const char *opt, const char *s, long min, long max,
   long v = strtol(s, &end, 10);
   if (errno || end == s || *end || v < min || v > max)
     return cli_usage_error(cmd, "%s: '%s' is not a whole number in [%ld, %ld]", opt, s, min, max), -1;
-  *out = v;
-  return 0;
-}
-
-int cli_u64(const char *cmd, const char *opt, const char *s, uint64_t *out) {
-  char *end;
-  errno = 0;
-  if (*s == '-') return cli_usage_error(cmd, "%s: '%s' must not be negative", opt, s), -1;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || end == s || *end) return cli_usage_error(cmd, "%s: '%s' is not a whole number", opt, s), -1;
-  *out = (uint64_t)v;
-  return 0;
-}
-
-int cli_double(const char *cmd, const char *opt, const char *s, double min, double max, double *out) {
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (errno || end == s || *end || !isfinite(v) || v < min || v > max)
-    return cli_usage_error(cmd, "%s: '%s' is not a number in [%g, %g]", opt, s, min, max), -1;
   *out = v;
   return 0;
 }

@@ -1,9 +1,13 @@
-/* Shared helpers of the a2i2a subcommands: exit codes, one-line errors, strict numbers. */
+/* Shared helpers of the a2i2a subcommands: exit codes, one-line errors, the option tables from
+ * which each subcommand's parsing, --help, typo suggestions and shell completion are made. */
 #ifndef A2I2A_CLI_H
 #define A2I2A_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
+
 #include "a2i2a.h"
+#include "common/registry.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_CANCELLED = 130 };
 
@@ -12,19 +16,106 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Prints a2i2a_last_error() (one line) and returns EXIT_RUNTIME (EXIT_USAGE for ERR_PARAM). */
 int cli_fail(a2i2a_status st);
 
-/* Strict parsers: the whole string must be a number within [min, max]. 0 on success; on
- * failure they print a usage error naming the option. */
+/* Strict parser: the whole string must be a whole number within [min, max]. 0 on success; on
+ * failure it prints a usage error naming the option. */
 int cli_int(const char *cmd, const char *opt, const char *s, long min, long max, long *out);
-int cli_u64(const char *cmd, const char *opt, const char *s, uint64_t *out);
-int cli_double(const char *cmd, const char *opt, const char *s, double min, double max, double *out);
 
-/* A job for one command: progress on stderr (mode -1 quiet: warnings only; 0 a live line when
- * stderr is a terminal; 1 plain lines), notes and warnings, Ctrl-C/SIGTERM as cancel. NULL on
- * out of memory. cli_job_done clears the live line and frees the job. */
+/* Progress on stderr: a live line when stderr is a terminal (auto), plain lines even when it is
+ * not (plain), none; quiet: no progress and no notes (warnings only). */
+enum { CLI_QUIET = -1, CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_PLAIN = 1, CLI_PROGRESS_NONE = 2 };
+
+/* A job for one command: progress on stderr by mode (above), notes and warnings, Ctrl-C/SIGTERM
+ * as cancel. NULL on out of memory. cli_job_done clears the live line and frees the job. */
 a2i2a_job *cli_job_new(int mode);
 void cli_job_done(a2i2a_job *job);
 
-/* The subcommands: int cmd_NAME(int argc, char **argv), argv[0] = the subcommand name. */
+/* ---------------------------------------------------------------- option tables (cli_options.c) */
+
+/* The options the parser handles itself (cli_option.id). */
+enum { CLI_ID_HELP = -1, CLI_ID_THREADS = -2, CLI_ID_FORCE = -3, CLI_ID_PROGRESS = -4, CLI_ID_QUIET = -5 };
+
+enum {
+  CLI_FIRST = 1 << 0,  /* applied before the others, whatever the order (run's --preset) */
+  CLI_REPLAY = 1 << 1, /* run: allowed with --replay */
+  CLI_OFF = 1 << 2,    /* a flag parameter the option turns off (--no-sheet) */
+  CLI_PATH = 1 << 3,   /* the argument is a file or folder (shell completion) */
+};
+
+typedef struct cli_option {
+  const char *name;    /* long name without "--"; NULL with heading: a heading of the help */
+  char letter;         /* the short option, 0: none */
+  const char *arg;     /* the argument's name in help ("N"); NULL: it takes none */
+  const char *param;   /* the run parameter it sets (a key of chain/params.h): its range,
+                          choices, help line and default come from there */
+  int id;              /* for options without a parameter: what the command's handler gets */
+  const char *help;    /* help line; NULL: the parameter's */
+  const char *dflt;    /* the default as --help shows it; NULL: the parameter's value in the
+                          command's defaults; "": none shown */
+  /* the default, when it is known only at run time (NULL: dflt) */
+  void (*show_default)(const struct cli_option *o, char *buf, size_t size);
+  const registry_table *choices; /* the values of an option without a parameter (checked,
+                                    listed in help, offered by completion) */
+  unsigned flags;
+  const char *alias;   /* another long name for it */
+  const char *heading; /* a heading row: the help's next section */
+} cli_option;
+
+typedef struct {
+  const char *name;           /* "i2i" */
+  const char *summary;        /* one line, for `a2i2a --help` */
+  const char *usage;          /* the usage lines and what the command does, before the options */
+  const char *listing_title;  /* a list the help shows with descriptions, after the usage */
+  const registry_table *listing;
+  const char *footer;         /* after them ("exit status: ...") */
+  const cli_option *options;  /* ends with a row of zeros */
+  int stop_at_operand;        /* options end at the first operand (tokenize's TEXT) */
+  const char *operands;       /* words completion offers for operands ("pull list") */
+  const registry_table *operand_list; /* or the names of a list; neither: files */
+} cli_command;
+
+enum { CLI_MAX_OPTIONS = 96 };
+
+/* What parsing gathered besides the parameters. */
+typedef struct {
+  int threads;             /* --threads N (0: not given: physical cores) */
+  int force;               /* -f, --force */
+  int progress;            /* cli_job_new's mode: --progress, -q */
+  int operand;             /* argv index of the first operand */
+  unsigned char given[CLI_MAX_OPTIONS]; /* the command's options[i] was given */
+} cli_args;
+
+/* The command's handler: the value of one of its own options (id). 0, or an exit status after
+ * printing one line. */
+typedef int (*cli_handler)(void *ctx, int id, const char *value);
+
+enum { CLI_CONTINUE = -1 };
+/* Parses argv[1..] by cmd's table: parameters into *p (NULL for a command without any), the
+ * shared options into *a, the command's own through handle(ctx, ...). Options marked CLI_FIRST
+ * are applied first. --help prints the help with the defaults in *dflt (p when NULL). Returns CLI_CONTINUE, or the exit status to
+ * return: EXIT_OK after --help, EXIT_USAGE after one line on stderr (an unknown option with the
+ * nearest one, a missing value, a value out of range). */
+int cli_parse(const cli_command *cmd, int argc, char **argv, a2i2a_run_params *p, const a2i2a_run_params *dflt,
+              cli_args *a, cli_handler handle, void *ctx);
+/* Whether option NAME (its long name) was given. */
+int cli_given(const cli_command *cmd, const cli_args *a, const char *name);
+/* The first option given that is not marked with flag (NULL: none). */
+const cli_option *cli_given_without(const cli_command *cmd, const cli_args *a, unsigned flag);
+/* Checks p by the parameters' table; an error names the command's option for the parameter
+ * when it has one. 0 or EXIT_USAGE after one line. */
+int cli_check_params(const cli_command *cmd, const a2i2a_run_params *p);
+void cli_help(const cli_command *cmd, const a2i2a_run_params *dflt, FILE *f);
+
+/* show_default of an a2i option: each style's default from its registry entry ("seed 3600,
+ * riffusion 600, fullband 600"); the styles that do not take it are left out. */
+void cli_style_defaults(const cli_option *o, char *buf, size_t size);
+
+/* The nearest of words[0..n) to word by edit distance (a swap of two letters counts one), or
+ * NULL when none is near enough to be a typo. */
+const char *cli_nearest(const char *word, const char *const *words, int n);
+
+/* The subcommands: the table of each, and int cmd_NAME(int argc, char **argv), argv[0] = the
+ * subcommand name. */
+extern const cli_command cli_a2i, cli_i2a, cli_i2i, cli_run, cli_verify, cli_tokenize, cli_presets, cli_models;
 int cmd_a2i(int argc, char **argv);
 int cmd_i2a(int argc, char **argv);
 int cmd_i2i(int argc, char **argv);
@@ -33,5 +124,27 @@ int cmd_verify(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_presets(int argc, char **argv);
 int cmd_models(int argc, char **argv);
+
+/* `a2i2a completion bash`: a bash completion script made from the commands' tables. */
+void cli_completion_bash(FILE *f, const cli_command *const *cmds, int n);
+
+/* Rows every command with a job shares (each applies to run --replay too). */
+#define CLI_OPT_THREADS                                                                                           \
+  {.name = "threads", .arg = "N", .id = CLI_ID_THREADS, .help = "threads for the kernels", .dflt = "physical cores", \
+   .flags = CLI_REPLAY}
+#define CLI_OPT_FORCE \
+  {.name = "force", .letter = 'f', .id = CLI_ID_FORCE, .help = "replace existing outputs", .flags = CLI_REPLAY}
+#define CLI_OPT_PROGRESS                                                                                         \
+  {.name = "progress", .arg = "MODE", .id = CLI_ID_PROGRESS, .choices = &cli_progress_modes, .dflt = "auto",     \
+   .help = "progress on stderr (auto: a live line when stderr is a terminal; plain: lines, also when it is "   \
+           "not)",                                                                                               \
+   .flags = CLI_REPLAY}
+#define CLI_OPT_QUIET                                                                                             \
+  {.name = "quiet", .letter = 'q', .id = CLI_ID_QUIET, .help = "no progress and no notes (warnings and errors only)", \
+   .flags = CLI_REPLAY}
+#define CLI_OPT_HELP {.name = "help", .letter = 'h', .id = CLI_ID_HELP, .help = "this help", .flags = CLI_REPLAY}
+/* All of them: the options of a command that runs a job. */
+#define CLI_OPTS_JOB CLI_OPT_THREADS, CLI_OPT_FORCE, CLI_OPT_PROGRESS, CLI_OPT_QUIET, CLI_OPT_HELP
+extern const registry_table cli_progress_modes;
 
 #endif

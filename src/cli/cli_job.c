@@ -9,7 +9,7 @@
 #include "cli/cli.h"
 
 typedef struct {
-  int mode;            /* -1 quiet, 0 live line on a terminal (else nothing), 1 plain lines */
+  int mode;            /* CLI_QUIET, CLI_PROGRESS_AUTO, _PLAIN or _NONE (cli.h) */
   int tty;
   int live;            /* a live line is on screen */
   char stage[64];      /* the stage of the last line */
@@ -61,7 +61,8 @@ static void download_line(char *what, size_t n, const a2i2a_progress *p) {
 
 static void on_progress(void *user, const a2i2a_progress *p) {
   (void)user;
-  if (state.mode < 0 || (state.mode == 0 && !state.tty)) return;
+  if (state.mode == CLI_QUIET || state.mode == CLI_PROGRESS_NONE || (state.mode == CLI_PROGRESS_AUTO && !state.tty))
+    return;
   char eta[32], what[160];
   fmt_time(eta, sizeof eta, p->eta);
   if (p->total > 0 && !strcmp(p->stage, "download"))
@@ -70,7 +71,7 @@ static void on_progress(void *user, const a2i2a_progress *p) {
     snprintf(what, sizeof what, "%s%s%s %d/%d", p->stage, *p->detail ? " " : "", p->detail, p->step, p->total);
   else
     snprintf(what, sizeof what, "%s%s%s", p->stage, *p->detail ? " " : "", p->detail);
-  if (state.mode == 0) {
+  if (state.mode == CLI_PROGRESS_AUTO) {
     fprintf(stderr, "\r[%3.0f%%] %-58.58s ETA %-12s", 100.0 * p->fraction, what, eta);
     state.live = 1;
   } else {
@@ -86,7 +87,7 @@ static void on_progress(void *user, const a2i2a_progress *p) {
 
 static void on_log(void *user, a2i2a_log_level level, const char *msg) {
   (void)user;
-  if (state.mode < 0 && level != A2I2A_LOG_WARNING) return;
+  if (state.mode == CLI_QUIET && level != A2I2A_LOG_WARNING) return;
   /* several runs of one command say the same thing once */
   if (!strcmp(msg, state.last_log)) return;
   snprintf(state.last_log, sizeof state.last_log, "%s", msg);

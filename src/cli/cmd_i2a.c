@@ -1,113 +1,101 @@
 /* a2i2a i2a IMAGE -o OUT [--reading NAME[,NAME...]|all]: an image read back as sound. */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "chain/params.h"
 #include "cli/cli.h"
+#include "readings/readings.h"
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: a2i2a i2a IMAGE -o OUT [--reading NAME[,NAME...]|all] [options]\n"
-          "       a2i2a i2a --list-readings\n\n"
-          "Reads a PNG or JPEG image back as sound. With one reading OUT is the sound file (WAV, or\n"
-          "FLAC if it ends in .flac); with several, or 'all', OUT is a folder (created if missing)\n"
-          "that receives NAME.wav for each reading. Nothing is written unless every reading works.\n\n"
-          "options:\n"
-          "  -o, --output OUT     output file, or folder for several readings (required)\n"
-          "  -r, --reading LIST   comma-separated readings, or 'all' (default: red)\n"
-          "      --list-readings  print every reading with a one-line description\n"
-          "      --seed N         seed of every random choice (default: 0); same seed, same bytes\n"
-          "      --rng torch      the random generator: PyTorch's CPU generator (the only one, default)\n"
-          "      --bits 16|24|32  sample format: 32 = float (default), 16/24 = TPDF-dithered PCM\n"
-          "      --gl-iters N     Griffin-Lim iterations (default: 32)\n"
-          "      --seconds S      duration for sines and noise (default 10), longest slot for scan (0.1)\n"
-          "      --rate HZ        sample rate of sines, noise, scan, bend (default: 44100)\n"
-          "      --fmin HZ        lowest frequency of sines/noise (55) and scan (110)\n"
-          "      --fmax HZ        highest frequency of sines/noise (14080) and scan (1760)\n"
-          "      --threads N      threads (default: physical cores)\n"
-          "  -f, --force          overwrite existing output files\n"
-          "  -h, --help           this help\n\n"
-          "docs/readings.md describes what each reading hears in the image.\n");
+enum { O_OUTPUT = 1, O_LIST, O_RNG };
+
+/* The defaults of the readings that take a setting: "sines 10, noise 10, scan 0.1". */
+static void reading_defaults(const cli_option *o, char *buf, size_t size) {
+  static const struct {
+    const char *param;
+    size_t field;
+  } settings[] = {{"i2a.seconds", offsetof(reading_def, seconds)},
+                  {"i2a.sample_rate", offsetof(reading_def, sample_rate)},
+                  {"i2a.fmin", offsetof(reading_def, fmin)},
+                  {"i2a.fmax", offsetof(reading_def, fmax)}};
+  size_t len = 0;
+  buf[0] = 0;
+  for (size_t k = 0; k < sizeof settings / sizeof *settings; k++) {
+    if (strcmp(o->param, settings[k].param)) continue;
+    for (int i = 0; i < reading_count() && len < size; i++) {
+      double v = *(const double *)((const char *)reading_at(i) + settings[k].field);
+      if (v > 0) len += (size_t)snprintf(buf + len, size - len, "%s%s %g", len ? ", " : "", reading_at(i)->name, v);
+    }
+  }
+}
+
+static const struct {
+  a2i2a_entry entry;
+} rngs[] = {{{"torch", "PyTorch's CPU generator (torch.manual_seed, torch.rand)", "{}"}}};
+static const registry_table rng_registry = REGISTRY_TABLE(NULL, "generator", rngs, NULL);
+
+static const cli_option options[] = {
+    {.name = "output", .letter = 'o', .arg = "OUT", .id = O_OUTPUT,
+     .help = "output file, or folder for several readings (required)", .flags = CLI_PATH},
+    {.name = "reading", .letter = 'r', .arg = "LIST", .param = "i2a.readings", .alias = "readings"},
+    {.name = "list-readings", .id = O_LIST, .help = "print every reading with a one-line description"},
+    {.name = "seed", .arg = "N", .param = "i2a.seed", .help = "seed of every random choice; same seed, same bytes"},
+    {.name = "rng", .arg = "NAME", .id = O_RNG, .choices = &rng_registry, .dflt = "torch",
+     .help = "the random generator"},
+    {.name = "bits", .arg = "N", .param = "i2a.bits"},
+    {.name = "gl-iters", .arg = "N", .param = "i2a.gl_iters"},
+    {.name = "seconds", .arg = "S", .param = "i2a.seconds", .show_default = reading_defaults,
+     .help = "duration (scan: its longest slot) of the readings that take it"},
+    {.name = "rate", .arg = "HZ", .param = "i2a.sample_rate", .show_default = reading_defaults},
+    {.name = "fmin", .arg = "HZ", .param = "i2a.fmin", .show_default = reading_defaults},
+    {.name = "fmax", .arg = "HZ", .param = "i2a.fmax", .show_default = reading_defaults},
+    CLI_OPTS_JOB,
+    {0},
+};
+
+const cli_command cli_i2a = {
+    .name = "i2a",
+    .summary = "image -> audio through named readings",
+    .usage = "usage: a2i2a i2a IMAGE -o OUT [--reading NAME[,NAME...]|all] [options]\n"
+             "       a2i2a i2a --list-readings\n\n"
+             "Reads a PNG or JPEG image back as sound. With one reading OUT is the sound file (WAV, or\n"
+             "FLAC if it ends in .flac); with several, or 'all', OUT is a folder (created if missing)\n"
+             "that receives NAME.wav for each reading. Nothing is written unless every reading works.\n",
+    .listing_title = "readings (--reading; docs/readings.md describes what each hears in the image):",
+    .listing = &reading_registry,
+    .footer = "exit status: 0 success, 1 runtime failure (bad input, I/O), 2 usage error\n",
+    .options = options,
+};
+
+typedef struct {
+  const char *out;
+  int list;
+} i2a_ctx;
+
+static int handle(void *ctx, int id, const char *value) {
+  i2a_ctx *c = ctx;
+  if (id == O_OUTPUT) c->out = value;
+  if (id == O_LIST) c->list = 1;
+  return 0;
 }
 
 int cmd_i2a(int argc, char **argv) {
-  enum { O_LIST = 256, O_SEED, O_RNG, O_BITS, O_ITERS, O_SECONDS, O_RATE, O_FMIN, O_FMAX, O_THREADS };
-  static const struct option opts[] = {{"output", required_argument, 0, 'o'},
-                                       {"reading", required_argument, 0, 'r'},
-                                       {"readings", required_argument, 0, 'r'},
-                                       {"list-readings", no_argument, 0, O_LIST},
-                                       {"seed", required_argument, 0, O_SEED},
-                                       {"rng", required_argument, 0, O_RNG},
-                                       {"bits", required_argument, 0, O_BITS},
-                                       {"gl-iters", required_argument, 0, O_ITERS},
-                                       {"seconds", required_argument, 0, O_SECONDS},
-                                       {"rate", required_argument, 0, O_RATE},
-                                       {"fmin", required_argument, 0, O_FMIN},
-                                       {"fmax", required_argument, 0, O_FMAX},
-                                       {"threads", required_argument, 0, O_THREADS},
-                                       {"force", no_argument, 0, 'f'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
-  a2i2a_i2a_params p = a2i2a_i2a_default_params();
-  const char *out = NULL, *readings = "red";
-  int force = 0, list = 0;
-  long v, threads = 0;
-  optind = 1;
-  opterr = 0;
-  int c;
-  while ((c = getopt_long(argc, argv, ":o:r:fh", opts, NULL)) != -1) {
-    switch (c) {
-      case 'o': out = optarg; break;
-      case 'r': readings = optarg; break;
-      case 'f': force = 1; break;
-      case 'h': usage(stdout); return EXIT_OK;
-      case O_LIST: list = 1; break;
-      case O_SEED:
-        if (cli_u64("i2a", "--seed", optarg, &p.seed)) return EXIT_USAGE;
-        break;
-      case O_RNG:
-        if (strcmp(optarg, "torch") != 0)
-          return cli_usage_error("i2a", "--rng: '%s' is not a generator this version has (torch)", optarg);
-        break;
-      case O_BITS:
-        if (cli_int("i2a", "--bits", optarg, 16, 32, &v)) return EXIT_USAGE;
-        if (v != 16 && v != 24 && v != 32) return cli_usage_error("i2a", "--bits: %ld is not 16, 24 or 32", v);
-        p.bits = (int)v;
-        break;
-      case O_ITERS:
-        if (cli_int("i2a", "--gl-iters", optarg, 1, 10000, &v)) return EXIT_USAGE;
-        p.gl_iters = (int)v;
-        break;
-      case O_SECONDS:
-        if (cli_double("i2a", "--seconds", optarg, 0.001, 3600, &p.seconds)) return EXIT_USAGE;
-        break;
-      case O_RATE:
-        if (cli_double("i2a", "--rate", optarg, 1000, 384000, &p.sample_rate)) return EXIT_USAGE;
-        break;
-      case O_FMIN:
-        if (cli_double("i2a", "--fmin", optarg, 1, 192000, &p.fmin)) return EXIT_USAGE;
-        break;
-      case O_FMAX:
-        if (cli_double("i2a", "--fmax", optarg, 1, 192000, &p.fmax)) return EXIT_USAGE;
-        break;
-      case O_THREADS:
-        if (cli_int("i2a", "--threads", optarg, 1, 1024, &threads)) return EXIT_USAGE;
-        break;
-      case ':': return cli_usage_error("i2a", "%s needs a value", argv[optind - 1]);
-      default: return cli_usage_error("i2a", "unknown option '%s'", argv[optind - 1]);
-    }
-  }
-  if (list) {
+  a2i2a_run_params p = {.i2a = a2i2a_i2a_default_params(), .readings = "red"};
+  i2a_ctx c = {0};
+  cli_args a;
+  int rc = cli_parse(&cli_i2a, argc, argv, &p, NULL, &a, handle, &c);
+  if (rc != CLI_CONTINUE) return rc;
+  if (c.list) {
     for (int i = 0; a2i2a_list_entry(A2I2A_LIST_READINGS, i); i++)
       printf("%-9s %s\n", a2i2a_list_entry(A2I2A_LIST_READINGS, i)->name, a2i2a_list_entry(A2I2A_LIST_READINGS, i)->description);
     return EXIT_OK;
   }
-  if (optind >= argc) return cli_usage_error("i2a", "no image given");
-  if (optind + 1 < argc) return cli_usage_error("i2a", "one image at a time ('%s' is extra)", argv[optind + 1]);
-  if (!out) return cli_usage_error("i2a", "no output given (-o OUT)");
-  a2i2a_set_threads((int)threads);
-  a2i2a_job *job = cli_job_new(0);
-  a2i2a_status st = a2i2a_i2a_file(argv[optind], readings, out, &p, force, job);
+  if (a.operand >= argc) return cli_usage_error("i2a", "no image given");
+  if (a.operand + 1 < argc) return cli_usage_error("i2a", "one image at a time ('%s' is extra)", argv[a.operand + 1]);
+  if (!c.out) return cli_usage_error("i2a", "no output given (-o OUT)");
+  a2i2a_set_threads(a.threads);
+  a2i2a_job *job = cli_job_new(a.progress);
+  a2i2a_status st = a2i2a_i2a_file(argv[a.operand], p.readings, c.out, &p.i2a, a.force, job);
   cli_job_done(job);
   if (st) return cli_fail(st);
   return EXIT_OK;

@@ -1,6 +1,5 @@
 /* a2i2a models pull ORG/NAME | models list: the Hugging Face Hub downloader and what is here. */
 #include <dirent.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,27 +9,57 @@
 #include "cli/cli.h"
 #include "sd/model.h"
 
-static void usage(FILE *f) {
+enum { O_REVISION = 1, O_CACHE_DIR, O_MODEL_DIR, O_PLAIN };
+
+static void show_cache_dir(const cli_option *o, char *buf, size_t size) {
+  (void)o;
   char hub[4096];
   hub_cache_dir(hub, sizeof hub);
-  fprintf(f,
-          "usage: a2i2a models pull ORG/NAME [options]\n"
-          "       a2i2a models list [--model-dir DIR] [--cache-dir DIR]\n\n"
-          "pull downloads a diffusers Stable Diffusion pipeline from the Hugging Face Hub into the\n"
-          "Hugging Face cache (shared with diffusers), only the files img2img needs, .safetensors\n"
-          "weights only (the .fp16 variant when there is one). Interrupted downloads resume; every\n"
-          "large file is checked against its SHA-256. Then use it as --model ORG/NAME.\n"
-          "list shows the pipelines in the cache, $A2I2A_MODEL and those in --model-dir.\n\n"
-          "  -r, --revision REV   branch, tag or commit to pull (default: main)\n"
-          "      --cache-dir DIR  the hub cache folder (default: %s,\n"
-          "                       from $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)\n"
-          "      --model-dir DIR  list: also look for models in DIR (default: none)\n"
-          "  -q, --quiet          pull: no progress on stderr (default: a progress bar on a terminal)\n"
-          "      --plain          pull: progress as plain lines, also when stderr is not a terminal\n"
-          "  -h, --help           this help\n\n"
-          "environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (for gated or private\n"
-          "models), HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE, A2I2A_MODEL.\n",
-          hub);
+  snprintf(buf, size, "%s, from $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub", hub);
+}
+
+static const cli_option options[] = {
+    {.name = "revision", .letter = 'r', .arg = "REV", .id = O_REVISION, .help = "branch, tag or commit to pull",
+     .dflt = "main"},
+    {.name = "cache-dir", .arg = "DIR", .id = O_CACHE_DIR, .help = "the hub cache folder", .flags = CLI_PATH,
+     .show_default = show_cache_dir},
+    {.name = "model-dir", .arg = "DIR", .id = O_MODEL_DIR, .help = "list: also look for models in DIR",
+     .flags = CLI_PATH, .dflt = "none"},
+    {.name = "quiet", .letter = 'q', .id = CLI_ID_QUIET, .help = "pull: no progress on stderr",
+     .dflt = "a progress bar on a terminal"},
+    {.name = "plain", .id = O_PLAIN, .help = "pull: progress as plain lines, also when stderr is not a terminal"},
+    CLI_OPT_HELP,
+    {0},
+};
+
+const cli_command cli_models = {
+    .name = "models",
+    .summary = "list or download Stable Diffusion models",
+    .usage = "usage: a2i2a models pull ORG/NAME [options]\n"
+             "       a2i2a models list [--model-dir DIR] [--cache-dir DIR]\n\n"
+             "pull downloads a diffusers Stable Diffusion pipeline from the Hugging Face Hub into the\n"
+             "Hugging Face cache (shared with diffusers), only the files img2img needs, .safetensors\n"
+             "weights only (the .fp16 variant when there is one). Interrupted downloads resume; every\n"
+             "large file is checked against its SHA-256. Then use it as --model ORG/NAME.\n"
+             "list shows the pipelines in the cache, $A2I2A_MODEL and those in --model-dir.\n",
+    .footer = "environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (for gated or private\n"
+              "models), HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE, A2I2A_MODEL.\n",
+    .options = options,
+    .operands = "pull list",
+};
+
+typedef struct {
+  const char *revision, *cache, *model_dir;
+  int plain;
+} models_ctx;
+
+static int handle(void *ctx, int id, const char *value) {
+  models_ctx *c = ctx;
+  if (id == O_REVISION) c->revision = value;
+  if (id == O_CACHE_DIR) c->cache = value;
+  if (id == O_MODEL_DIR) c->model_dir = value;
+  if (id == O_PLAIN) c->plain = 1;
+  return 0;
 }
 
 static long long dir_bytes(const char *path) {
@@ -159,24 +188,13 @@ static int models_list(const char *cache, const char *model_dir) {
 }
 
 int cmd_models(int argc, char **argv) {
-  static const struct option opts[] = {{"revision", required_argument, 0, 'r'}, {"cache-dir", required_argument, 0, 'C'},
-                                       {"model-dir", required_argument, 0, 'M'}, {"quiet", no_argument, 0, 'q'},
-                                       {"plain", no_argument, 0, 'P'},          {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
-  const char *revision = NULL, *cache = NULL, *model_dir = NULL;
-  int progress = 0, c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "r:qh", opts, NULL)) != -1) {
-    switch (c) {
-    case 'r': revision = optarg; break;
-    case 'C': cache = optarg; break;
-    case 'M': model_dir = optarg; break;
-    case 'q': progress = -1; break;
-    case 'P': progress = 1; break;
-    case 'h': usage(stdout); return EXIT_OK;
-    default: return cli_usage_error("models", "unknown option");
-    }
-  }
+  models_ctx c = {0};
+  cli_args a;
+  int rc = cli_parse(&cli_models, argc, argv, NULL, NULL, &a, handle, &c);
+  if (rc != CLI_CONTINUE) return rc;
+  const char *revision = c.revision, *cache = c.cache, *model_dir = c.model_dir;
+  /* optind: the first operand, as getopt named it */
+  int progress = a.progress == CLI_QUIET ? -1 : c.plain, optind = a.operand;
   if (optind >= argc) return cli_usage_error("models", "expected 'pull ORG/NAME' or 'list'");
   const char *action = argv[optind++];
   if (!strcmp(action, "list")) {

@@ -1,51 +1,52 @@
-#include <getopt.h>
+/* a2i2a presets [NAME]: the presets of run, with the values they set, and the named prompts. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "chain/chain.h"
+#include "chain/params.h"
 #include "cli/cli.h"
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: a2i2a presets [NAME]\n\n"
-          "Lists the presets of 'a2i2a run' with every value they set (or only preset NAME), and\n"
-          "the named prompts that --prompt-preset accepts. Any option of 'run' overrides a preset.\n\n"
-          "  -h, --help    this help\n");
-}
+static const cli_option options[] = {CLI_OPT_HELP, {0}};
 
-static void show(const chain_preset *p) {
-  printf("%s%s: %s\n", p->name, p == &chain_presets[0] ? " (default)" : "", p->summary);
-  printf("  %-16s %s\n", "--style", p->style);
-  printf("  %-16s %s\n", "--model", p->model);
-  printf("  %-16s %s\n", "--prompt-preset", p->prompt);
-  printf("  %-16s \"%s\"\n", "--negative", p->negative_prompt);
-  printf("  %-16s %g\n", "--strength", p->strength);
-  printf("  %-16s %g\n", "--guidance", p->guidance);
-  printf("  %-16s %d\n", "--steps", p->steps);
-  printf("  %-16s %s\n", "--sampler", p->sampler);
-  printf("  %-16s %llu\n", "--seed", (unsigned long long)p->seed);
-  printf("  %-16s %s\n", "--readings", p->readings);
-  if (p->clip_seconds > 0)
-    printf("  %-16s %g s, overlap (crossfade) %g s\n", "--clip", p->clip_seconds, p->overlap_seconds);
-  else
-    printf("  %-16s none (the whole input in one image)\n", "--clip");
+const cli_command cli_presets = {
+    .name = "presets",
+    .summary = "list the presets of 'run' with their values",
+    .usage = "usage: a2i2a presets [NAME]\n\n"
+             "Lists the presets of 'a2i2a run' with every value they set (or only preset NAME), and\n"
+             "the named prompts that --prompt-preset accepts. Any option of 'run' overrides a preset.\n",
+    .options = options,
+    .operand_list = &chain_preset_registry,
+};
+
+/* The values a preset sets, by the options of 'run' that set them. */
+static void show(const chain_preset *ps) {
+  a2i2a_run_params p;
+  a2i2a_run_preset(ps->name, &p);
+  printf("%s%s: %s\n", ps->name, ps == &chain_presets[0] ? " (default)" : "", ps->summary);
+  for (const cli_option *o = cli_run.options; o->name || o->heading; o++) {
+    const param_def *d = o->param ? param_find(o->param) : NULL;
+    char value[1024];
+    if (o->choices == &chain_prompt_registry) printf("  --%-14s %s\n", o->name, ps->prompt);
+    if (!d || !(d->flags & PARAM_PRESET) || d->offset == offsetof(a2i2a_run_params, overlap_seconds)) continue;
+    param_format(d, &p, value, sizeof value);
+    if (d->offset == offsetof(a2i2a_run_params, clip_seconds) && p.clip_seconds > 0)
+      printf("  --%-14s %g s, overlap (crossfade) %g s\n", o->name, p.clip_seconds, p.overlap_seconds);
+    else if (d->offset == offsetof(a2i2a_run_params, clip_seconds))
+      printf("  --%-14s none (the whole input in one image)\n", o->name);
+    else
+      printf(d->type == PARAM_TEXT ? "  --%-14s \"%s\"\n" : "  --%-14s %s\n", o->name, value);
+  }
 }
 
 int cmd_presets(int argc, char **argv) {
-  static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-  int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (c == 'h') {
-      usage(stdout);
-      return EXIT_OK;
-    }
-    return cli_usage_error("presets", "unknown option");
-  }
-  if (argc - optind > 1) return cli_usage_error("presets", "expected at most one preset name");
-  if (optind < argc) {
-    const chain_preset *p = chain_preset_find(argv[optind]);
-    if (!p) return cli_usage_error("presets", "unknown preset '%s'", argv[optind]);
+  cli_args a;
+  int rc = cli_parse(&cli_presets, argc, argv, NULL, NULL, &a, NULL, NULL);
+  if (rc != CLI_CONTINUE) return rc;
+  if (argc - a.operand > 1) return cli_usage_error("presets", "expected at most one preset name");
+  if (a.operand < argc) {
+    const chain_preset *p = chain_preset_find(argv[a.operand]);
+    if (!p) return cli_usage_error("presets", "unknown preset '%s'", argv[a.operand]);
     show(p);
     return EXIT_OK;
   }

@@ -1,5 +1,4 @@
 /* a2i2a tokenize: shows how a prompt becomes CLIP's 77 token ids. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,20 +8,42 @@
 #include "common/err.h"
 #include "sd/clip.h"
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: a2i2a tokenize [--model M] [--ids] [--] TEXT...\n\n"
-          "Shows the 77 CLIP token ids Stable Diffusion sees for a prompt: <|startoftext|>, at most 75\n"
-          "content tokens, <|endoftext|>, then padding (SD 1.x: 49407, SD 2.x: 0). Several TEXT\n"
-          "arguments are joined with spaces; TEXT '-' reads the prompt from standard input.\n"
-          "A prompt longer than 75 tokens is cut, with a warning on stderr saying how many were dropped.\n\n"
-          "  --model M   a diffusers folder, a .safetensors checkpoint or ORG/NAME in the Hugging Face\n"
-          "              cache; its tokenizer/ (vocab.json + merges.txt) is used when it has one, else\n"
-          "              the bundled OpenAI merges; padding by its family\n"
-          "              (default: $A2I2A_MODEL; without either, the bundled merges with SD 1.x padding)\n"
-          "  --ids       print exactly the 77 ids on one line, separated by spaces, and nothing else\n"
-          "  -h, --help  this help\n\n"
-          "exit status: 0 success, 1 runtime failure (bad model or tokenizer files), 2 usage error\n");
+enum { O_MODEL = 1, O_IDS };
+
+static const cli_option options[] = {
+    {.name = "model", .arg = "M", .id = O_MODEL, .flags = CLI_PATH,
+     .help = "a diffusers folder, a .safetensors checkpoint or ORG/NAME in the Hugging Face cache; its "
+             "tokenizer/ (vocab.json + merges.txt) is used when it has one, else the bundled OpenAI merges; "
+             "padding by its family",
+     .dflt = "$A2I2A_MODEL; without either, the bundled merges with SD 1.x padding"},
+    {.name = "ids", .id = O_IDS, .help = "print exactly the 77 ids on one line, separated by spaces, and nothing else"},
+    CLI_OPT_HELP,
+    {0},
+};
+
+const cli_command cli_tokenize = {
+    .name = "tokenize",
+    .summary = "show how a prompt is tokenized",
+    .usage = "usage: a2i2a tokenize [--model M] [--ids] [--] TEXT...\n\n"
+             "Shows the 77 CLIP token ids Stable Diffusion sees for a prompt: <|startoftext|>, at most 75\n"
+             "content tokens, <|endoftext|>, then padding (SD 1.x: 49407, SD 2.x: 0). Several TEXT\n"
+             "arguments are joined with spaces; TEXT '-' reads the prompt from standard input.\n"
+             "A prompt longer than 75 tokens is cut, with a warning on stderr saying how many were dropped.\n",
+    .footer = "exit status: 0 success, 1 runtime failure (bad model or tokenizer files), 2 usage error\n",
+    .options = options,
+    .stop_at_operand = 1,
+};
+
+typedef struct {
+  const char *model;
+  int ids_only;
+} tokenize_ctx;
+
+static int handle(void *ctx, int id, const char *value) {
+  tokenize_ctx *c = ctx;
+  if (id == O_MODEL) c->model = value;
+  if (id == O_IDS) c->ids_only = 1;
+  return 0;
 }
 
 /* A token's text for a terminal: valid UTF-8 as is, other bytes (a character split across
@@ -63,24 +84,17 @@ static char *read_stdin(void) {
 }
 
 int cmd_tokenize(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"model", required_argument, 0, 'm'}, {"ids", no_argument, 0, 'i'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-  const char *model = NULL;
-  int ids_only = 0, c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-    if (c == 'h') {
-      usage(stdout);
-      return EXIT_OK;
-    } else if (c == 'm') model = optarg;
-    else if (c == 'i') ids_only = 1;
-    else return cli_usage_error("tokenize", "unknown option");
-  }
-  if (optind >= argc) return cli_usage_error("tokenize", "no TEXT given");
+  tokenize_ctx c = {0};
+  cli_args a;
+  int rc = cli_parse(&cli_tokenize, argc, argv, NULL, NULL, &a, handle, &c);
+  if (rc != CLI_CONTINUE) return rc;
+  const char *model = c.model;
+  int ids_only = c.ids_only, first = a.operand;
+  if (first >= argc) return cli_usage_error("tokenize", "no TEXT given");
 
   /* the prompt: the arguments joined with spaces, or standard input */
   char *text;
-  if (optind == argc - 1 && !strcmp(argv[optind], "-")) {
+  if (first == argc - 1 && !strcmp(argv[first], "-")) {
     text = read_stdin();
     if (!text) {
       fprintf(stderr, "a2i2a: standard input: cannot read the prompt\n");
@@ -88,11 +102,11 @@ int cmd_tokenize(int argc, char **argv) {
     }
   } else {
     size_t len = 1;
-    for (int i = optind; i < argc; i++) len += strlen(argv[i]) + 1;
+    for (int i = first; i < argc; i++) len += strlen(argv[i]) + 1;
     text = malloc(len);
     text[0] = 0;
-    for (int i = optind; i < argc; i++) {
-      if (i > optind) strcat(text, " ");
+    for (int i = first; i < argc; i++) {
+      if (i > first) strcat(text, " ");
       strcat(text, argv[i]);
     }
   }

@@ -1,5 +1,4 @@
 #include <dirent.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,44 +7,36 @@
 #include "cli/cli.h"
 #include "verify/verify.h"
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: a2i2a verify DIR [--threads N]\n\n"
-          "Runs every reference case found in DIR, a folder laid out like shared/fixtures/sd:\n"
-          "tokenizer/prompts.json, golden/<case>.json + .safetensors, and the models they name\n"
-          "(tiny-sd1/, tiny-sd2/, tiny-sd1.safetensors). Prints one line per check (name, max abs\n"
-          "error, tolerance from the case's manifest, pass/fail), then 'N passed, N failed, N skipped'.\n\n"
-          "  --threads N   threads for the kernels (default: physical cores)\n"
-          "  -h, --help    this help\n\n"
-          "exit status: 0 if nothing failed, 1 if a check failed, 2 usage error\n");
-}
+static const cli_option options[] = {CLI_OPT_THREADS, CLI_OPT_HELP, {0}};
+
+const cli_command cli_verify = {
+    .name = "verify",
+    .summary = "check the engine against a folder of reference fixtures",
+    .usage = "usage: a2i2a verify DIR [--threads N]\n\n"
+             "Runs every reference case found in DIR, a folder laid out like shared/fixtures/sd:\n"
+             "tokenizer/prompts.json, golden/<case>.json + .safetensors, and the models they name\n"
+             "(tiny-sd1/, tiny-sd2/, tiny-sd1.safetensors). Prints one line per check (name, max abs\n"
+             "error, tolerance from the case's manifest, pass/fail), then 'N passed, N failed, N skipped'.\n",
+    .footer = "exit status: 0 if nothing failed, 1 if a check failed, 2 usage error\n",
+    .options = options,
+};
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static int has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
 
 int cmd_verify(int argc, char **argv) {
-  static const struct option opts[] = {{"threads", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-  int c;
-  long threads = 0;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (c == 'h') {
-      usage(stdout);
-      return EXIT_OK;
-    } else if (c == 't') {
-      if (cli_int("verify", "--threads", optarg, 1, 1024, &threads)) return EXIT_USAGE;
-    } else
-      return cli_usage_error("verify", "unknown option");
-  }
-  if (optind != argc - 1) return cli_usage_error("verify", "expected one fixtures folder");
-  const char *dir = argv[optind];
+  cli_args a;
+  int rc = cli_parse(&cli_verify, argc, argv, NULL, NULL, &a, NULL, NULL);
+  if (rc != CLI_CONTINUE) return rc;
+  if (a.operand != argc - 1) return cli_usage_error("verify", "expected one fixtures folder");
+  const char *dir = argv[a.operand];
   struct stat sb;
   if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
     fprintf(stderr, "a2i2a: %s: not a folder\n", dir);
     return EXIT_RUNTIME;
   }
-  a2i2a_set_threads((int)threads);
+  a2i2a_set_threads(a.threads);
   verify_ctx v = {.dir = dir};
 
   char path[4096];

@@ -5,30 +5,43 @@
 #include "cli/cli.h"
 
 static const struct {
-  const char *name;
+  const cli_command *table;
   int (*fn)(int, char **);
-  const char *help;
 } commands[] = {
-    {"a2i", cmd_a2i, "audio -> spectrogram image"},
-    {"i2i", cmd_i2i, "image -> image with Stable Diffusion img2img"},
-    {"i2a", cmd_i2a, "image -> audio through named readings"},
-    {"run", cmd_run, "the whole chain: audio -> image -> painting -> sounds"},
-    {"presets", cmd_presets, "list the presets of 'run' with their values"},
-    {"models", cmd_models, "list or download Stable Diffusion models"},
-    {"tokenize", cmd_tokenize, "show how a prompt is tokenized"},
-    {"verify", cmd_verify, "check the engine against a folder of reference fixtures"},
+    {&cli_a2i, cmd_a2i},         {&cli_i2i, cmd_i2i},       {&cli_i2a, cmd_i2a},
+    {&cli_run, cmd_run},         {&cli_presets, cmd_presets}, {&cli_models, cmd_models},
+    {&cli_tokenize, cmd_tokenize}, {&cli_verify, cmd_verify},
 };
+enum { NCOMMANDS = sizeof commands / sizeof *commands };
 
 static void usage(FILE *f) {
   fprintf(f,
           "a2i2a %s - sampling across media: sound -> spectrogram -> Stable Diffusion -> sound\n\n"
           "usage: a2i2a <command> [options]\n"
-          "       a2i2a <command> --help\n"
+          "       a2i2a <command> --help, a2i2a help <command>\n"
+          "       a2i2a completion bash   (a bash completion script: source <(a2i2a completion bash))\n"
           "       a2i2a --version\n\ncommands:\n",
           a2i2a_version());
-  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-    fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
+  for (int i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-9s %s\n", commands[i].table->name, commands[i].table->summary);
   fprintf(f, "\nexit status: 0 success, 1 runtime failure (bad input, I/O), 2 usage error\n");
+}
+
+static int find_command(const char *name) {
+  for (int i = 0; i < NCOMMANDS; i++)
+    if (!strcmp(name, commands[i].table->name)) return i;
+  return -1;
+}
+
+static int unknown_command(const char *name) {
+  const char *names[NCOMMANDS + 2];
+  for (int i = 0; i < NCOMMANDS; i++) names[i] = commands[i].table->name;
+  names[NCOMMANDS] = "help", names[NCOMMANDS + 1] = "completion";
+  const char *near = cli_nearest(name, names, NCOMMANDS + 2);
+  if (near) {
+    fprintf(stderr, "a2i2a: unknown command '%s' (did you mean %s?)\n", name, near);
+    return EXIT_USAGE;
+  }
+  return cli_usage_error(NULL, "unknown command '%s'", name);
 }
 
 int main(int argc, char **argv) {
@@ -36,7 +49,7 @@ int main(int argc, char **argv) {
     usage(stderr);
     return EXIT_USAGE;
   }
-  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || (!strcmp(argv[1], "help") && argc == 2)) {
     usage(stdout);
     return EXIT_OK;
   }
@@ -44,7 +57,20 @@ int main(int argc, char **argv) {
     printf("a2i2a %s\n%s\n", a2i2a_version(), a2i2a_blas_kernels());
     return EXIT_OK;
   }
-  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-    if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
-  return cli_usage_error(NULL, "unknown command '%s'", argv[1]);
+  if (!strcmp(argv[1], "help")) {
+    int k = find_command(argv[2]);
+    if (k < 0) return unknown_command(argv[2]);
+    char *help_argv[] = {argv[2], "--help", NULL};
+    return commands[k].fn(2, help_argv);
+  }
+  if (!strcmp(argv[1], "completion")) {
+    if (argc != 3 || strcmp(argv[2], "bash")) return cli_usage_error(NULL, "completion: expected 'completion bash'");
+    const cli_command *tables[NCOMMANDS];
+    for (int i = 0; i < NCOMMANDS; i++) tables[i] = commands[i].table;
+    cli_completion_bash(stdout, tables, NCOMMANDS);
+    return EXIT_OK;
+  }
+  int k = find_command(argv[1]);
+  if (k < 0) return unknown_command(argv[1]);
+  return commands[k].fn(argc - 1, argv + 1);
 }

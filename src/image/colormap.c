@@ -3,6 +3,7 @@
  * every machine uses the same bytes. */
 #include "image/image.h"
 #include "common/err.h"
+#include "common/registry.h"
 
 #include <math.h>
 #include <string.h>
@@ -10,27 +11,25 @@
 #include "image/colormap_tables.h"
 
 typedef struct {
-  const char *name;
+  a2i2a_entry entry;
   const uint8_t (*table)[3]; /* NULL = grey */
 } colormap_def;
 
 static const colormap_def MAPS[] = {
-    {"grey", NULL},
-    {"gray", NULL},
-    {"ember", COLORMAP_EMBER},
-    {"aurora", COLORMAP_AURORA},
+    {{"grey", "grey levels, black to white", "{\"perceptual\": false}"}, NULL},
+    {{"gray", "the same as grey", "{\"perceptual\": false}"}, NULL},
+    {{"ember", "black, violet, red, orange, pale yellow (like inferno)", "{\"perceptual\": true}"}, COLORMAP_EMBER},
+    {{"aurora", "dark blue, teal, green, yellow (like viridis)", "{\"perceptual\": true}"}, COLORMAP_AURORA},
 };
 
+const registry_table colormap_registry = REGISTRY_TABLE("colormaps", "colour map", MAPS, NULL);
+
 static const colormap_def *find_map(const char *name) {
-  if (!name) return NULL;
-  for (size_t i = 0; i < sizeof MAPS / sizeof MAPS[0]; i++)
-    if (!strcmp(MAPS[i].name, name)) return &MAPS[i];
-  return NULL;
+  int i = registry_index(&colormap_registry, name);
+  return i < 0 ? NULL : &MAPS[i];
 }
 
 int colormap_exists(const char *name) { return find_map(name) != NULL; }
-
-const char *colormap_names(void) { return "grey, ember, aurora"; }
 
 static inline int map_index(float v) {
   if (!(v > 0.0f)) return 0; /* also NaN */
@@ -41,7 +40,7 @@ static inline int map_index(float v) {
 
 a2i2a_status colormap_apply(const char *name, const float *v01, size_t n, uint8_t *rgb) {
   const colormap_def *m = find_map(name);
-  if (!m) return fail(A2I2A_ERR_PARAM, "unknown colour map \"%s\" (%s)", name ? name : "(null)", colormap_names());
+  if (!m) return registry_unknown(&colormap_registry, name);
   for (size_t i = 0; i < n; i++) {
     int k = map_index(v01[i]);
     if (m->table) {
@@ -55,7 +54,7 @@ a2i2a_status colormap_apply(const char *name, const float *v01, size_t n, uint8_
 
 a2i2a_status colormap_invert(const char *name, const uint8_t *rgb, size_t n, float *v01) {
   const colormap_def *m = find_map(name);
-  if (!m) return fail(A2I2A_ERR_PARAM, "unknown colour map \"%s\" (%s)", name ? name : "(null)", colormap_names());
+  if (!m) return registry_unknown(&colormap_registry, name);
   if (!m->table) {
     for (size_t i = 0; i < n; i++) {
       int k = (rgb[3 * i] + rgb[3 * i + 1] + rgb[3 * i + 2] + 1) / 3;

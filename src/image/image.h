@@ -95,7 +95,7 @@ a2i2a_status colormap_apply(const char *name, const float *v01, size_t n, uint8_
 a2i2a_status colormap_invert(const char *name, const uint8_t *rgb, size_t n, float *v01);
 /* 1 if name is a known colour map. */
 int colormap_exists(const char *name);
-/* The names, comma-separated, for --help texts. */
-const char *colormap_names(void);
+/* The colour maps' registry (A2I2A_LIST_COLORMAPS; common/registry.h). */
+extern const struct registry_table colormap_registry;
 
 #endif

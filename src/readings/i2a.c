@@ -20,35 +20,9 @@ a2i2a_i2a_params a2i2a_i2a_default_params(void) {
 
 enum { MAX_READINGS = 64 };
 
-/* Splits "a,b,c" or "all" into table entries (no duplicates). */
+/* "a,b,c" or "all" into table entries (no duplicates); none given: red. */
 static a2i2a_status parse_readings(const char *list, const reading_def **out, int *n) {
-  *n = 0;
-  if (!list || !*list) list = "red";
-  if (strcmp(list, "all") == 0) {
-    for (int i = 0; i < reading_count(); i++) out[(*n)++] = reading_at(i);
-    return A2I2A_OK;
-  }
-  const char *s = list;
-  while (*s) {
-    const char *e = strchr(s, ',');
-    size_t len = e ? (size_t)(e - s) : strlen(s);
-    char name[64];
-    if (len == 0 || len >= sizeof name) return fail(A2I2A_ERR_PARAM, "--reading: empty or overlong name in '%s'", list);
-    memcpy(name, s, len);
-    name[len] = 0;
-    const reading_def *d = reading_find(name);
-    if (!d) return fail(A2I2A_ERR_PARAM, "--reading: unknown reading '%s' (see --list-readings)", name);
-    int dup = 0;
-    for (int i = 0; i < *n; i++) dup |= out[i] == d;
-    if (!dup) {
-      if (*n >= MAX_READINGS) return fail(A2I2A_ERR_PARAM, "--reading: too many readings");
-      out[(*n)++] = d;
-    }
-    s += len;
-    if (*s == ',') s++;
-  }
-  if (*n == 0) return fail(A2I2A_ERR_PARAM, "--reading: no reading named in '%s'", list);
-  return A2I2A_OK;
+  return reading_list_parse(list && *list ? list : "red", out, MAX_READINGS, n);
 }
 
 /* The one i2a: the image (a file at path, or size bytes at data) read through defs[0..n) into

@@ -11,7 +11,7 @@
 
 a2i2a_status reading_bend(const reading_input *in, audio_buf *out) {
   const image_u8 *img = in->img;
-  const double sr = reading_param(in->p.sample_rate, 44100);
+  const double sr = reading_settings(in, reading_bend).sample_rate;
   const int64_t n = (int64_t)img->w * img->h * 3;
   if (n < 1) return fail(A2I2A_ERR_UNSUPPORTED, "%s: empty image", in->label);
   a2i2a_status st = audio_alloc(out, 1, n, sr);

@@ -4,15 +4,10 @@
 #include "common/err.h"
 #include "readings/readings.h"
 
-double reading_param(double v, double dflt) { return v > 0 ? v : dflt; }
-
-a2i2a_status reading_band(const reading_input *in, const char *name, double fmin_dflt, double fmax_dflt,
-                          double *fmin, double *fmax) {
-  *fmin = reading_param(in->p.fmin, fmin_dflt);
-  *fmax = reading_param(in->p.fmax, fmax_dflt);
+a2i2a_status reading_band(const reading_input *in, const char *name, const a2i2a_i2a_params *s) {
   if (in->img->w < 1 || in->img->h < 1) return fail(A2I2A_ERR_UNSUPPORTED, "%s: empty image", in->label);
-  if (!(*fmax > *fmin) || *fmin <= 0)
-    return fail(A2I2A_ERR_PARAM, "%s: fmax (%g Hz) must be above fmin (%g Hz)", name, *fmax, *fmin);
+  if (!(s->fmax > s->fmin) || s->fmin <= 0)
+    return fail(A2I2A_ERR_PARAM, "%s: fmax (%g Hz) must be above fmin (%g Hz)", name, s->fmax, s->fmin);
   return A2I2A_OK;
 }
 

@@ -15,10 +15,9 @@ enum { NOISE_NFFT = 2048, NOISE_HOP = 512 };
 a2i2a_status reading_noise(const reading_input *in, audio_buf *out) {
   const image_u8 *img = in->img;
   const int w = img->w, h = img->h;
-  const double sr = reading_param(in->p.sample_rate, 44100);
-  const double seconds = reading_param(in->p.seconds, 10);
-  double fmin, fmax;
-  a2i2a_status st = reading_band(in, "noise", 55, 14080, &fmin, &fmax);
+  const a2i2a_i2a_params set = reading_settings(in, reading_noise);
+  const double sr = set.sample_rate, seconds = set.seconds, fmin = set.fmin, fmax = set.fmax;
+  a2i2a_status st = reading_band(in, "noise", &set);
   if (st) return st;
   int64_t frames = llround(seconds * sr / NOISE_HOP) + 1;
   if (frames < 4 || frames > (int64_t)(sr * 3600 / NOISE_HOP))

@@ -20,10 +20,10 @@ static int64_t slot_len(double b, double dmin, double dmax, double sr) {
 a2i2a_status reading_scan(const reading_input *in, audio_buf *out) {
   const image_u8 *img = in->img;
   const int w = img->w, h = img->h;
-  const double sr = reading_param(in->p.sample_rate, 44100);
-  const double fmin = reading_param(in->p.fmin, 110), fmax = reading_param(in->p.fmax, 1760);
+  const a2i2a_i2a_params set = reading_settings(in, reading_scan);
+  const double sr = set.sample_rate, fmin = set.fmin, fmax = set.fmax;
   /* --seconds sets the longest slot (a fully blue column); the shortest is a tenth of it */
-  const double dmax = in->p.seconds > 0 ? in->p.seconds : 0.1, dmin = dmax / 10;
+  const double dmax = set.seconds, dmin = dmax / 10;
   if (w < 1 || h < 1) return fail(A2I2A_ERR_UNSUPPORTED, "%s: empty image", in->label);
   if (!(fmax > fmin) || fmin <= 0 || 1.5 * fmax >= sr / 2)
     return fail(A2I2A_ERR_PARAM, "scan: need 0 < fmin < fmax and 1.5·fmax below Nyquist (%g, %g Hz)", fmin, fmax);

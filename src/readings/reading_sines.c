@@ -13,10 +13,9 @@ enum { BLOCK = 4096 };
 a2i2a_status reading_sines(const reading_input *in, audio_buf *out) {
   const image_u8 *img = in->img;
   const int w = img->w, h = img->h;
-  const double sr = reading_param(in->p.sample_rate, 44100);
-  const double seconds = reading_param(in->p.seconds, 10);
-  double fmin, fmax;
-  a2i2a_status st = reading_band(in, "sines", 55, 14080, &fmin, &fmax);
+  const a2i2a_i2a_params set = reading_settings(in, reading_sines);
+  const double sr = set.sample_rate, seconds = set.seconds, fmin = set.fmin, fmax = set.fmax;
+  a2i2a_status st = reading_band(in, "sines", &set);
   if (st) return st;
   const int64_t n = llround(seconds * sr);
   if (n < 1 || n > (int64_t)sr * 3600) return fail(A2I2A_ERR_PARAM, "sines: %g s is not a usable duration", seconds);

@@ -21,14 +21,28 @@ typedef struct {
 typedef a2i2a_status (*reading_fn)(const reading_input *in, audio_buf *out);
 
 typedef struct {
-  const char *name;
-  const char *description; /* one line */
+  union { /* the registry entry: name, one-line description, JSON of the settings it takes */
+    a2i2a_entry entry;
+    struct {
+      const char *name, *description, *json;
+    };
+  };
   reading_fn run;
+  /* the defaults of the settings it takes (a2i2a_i2a_params); 0: it does not take it */
+  double seconds, sample_rate, fmin, fmax;
 } reading_def;
 
+/* The readings' registry (A2I2A_LIST_READINGS; common/registry.h). */
+extern const struct registry_table reading_registry;
 const reading_def *reading_find(const char *name);
 int reading_count(void);
 const reading_def *reading_at(int i);
+/* "a,b,c" or "all" into table rows (each once, in the order given; at most max), the one
+ * parser of a reading list (i2a and run). A2I2A_ERR_PARAM naming an unknown or empty name. */
+a2i2a_status reading_list_parse(const char *list, const reading_def **out, int max, int *n);
+/* in->p with each of seconds, sample_rate, fmin and fmax that the reading self takes and that
+ * is 0 replaced by its default from the table. */
+a2i2a_i2a_params reading_settings(const reading_input *in, reading_fn self);
 
 /* The readings (one file each). */
 a2i2a_status reading_red(const reading_input *in, audio_buf *out);
@@ -80,11 +94,9 @@ a2i2a_status mel_invert(const float *fb, int n_freqs, int n_mels, const float *m
 
 /* ---- shared pieces of our own readings (reading_common.c) */
 
-double reading_param(double v, double dflt);       /* v if set (> 0), else dflt */
-/* For readings that give every row a pitch: the image must not be empty, and the band is
- * --fmin/--fmax or the defaults, with 0 < fmin < fmax (errors name the reading). */
-a2i2a_status reading_band(const reading_input *in, const char *name, double fmin_dflt, double fmax_dflt,
-                          double *fmin, double *fmax);
+/* For readings that give every row a pitch: the image must not be empty, and the band of
+ * their settings s (reading_settings) must have 0 < fmin < fmax (errors name the reading). */
+a2i2a_status reading_band(const reading_input *in, const char *name, const a2i2a_i2a_params *s);
 /* Brightness max(R, G, B) as an amplitude on a 60 dB scale: 255 → 1, 1 → 10^-3, 0 → 0. */
 float pixel_level(const uint8_t *rgb);
 /* Colour as equal-power stereo pan: red left, green right, yellow centre; pure red gives

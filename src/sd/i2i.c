@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "a2i2a.h"
+#include "chain/params.h"
 #include "common/err.h"
 #include "common/outfile.h"
 #include "common/job.h"
@@ -25,9 +26,6 @@
   "caffeinated thoughts of a tired college student pulling their 2nd all nighter flying saucers and jellyfish " \
   "living forever spicy pumpkin coffee abstract image no concrete objects"
 #define NOTEBOOK_NEGATIVE "no letters, no people, no recognizable objects"
-
-/* The largest picture side we accept (SD works at 512–1024; far beyond is a mistake). */
-#define I2I_MAX_SIDE 8192
 
 a2i2a_i2i_params a2i2a_i2i_default_params(void) {
   a2i2a_i2i_params p = {
@@ -132,8 +130,7 @@ a2i2a_status a2i2a_model_sha256(a2i2a_model *model, char hex[65]) {
 /* The working size: the requested one, or the picture's, each side rounded down to a
  * multiple of 8; with only one side given, the other keeps the aspect ratio. */
 static a2i2a_status working_size(int w, int h, const a2i2a_i2i_params *p, int *W, int *H) {
-  int tw = p->width, th = p->height;
-  if (tw < 0 || th < 0) return fail(A2I2A_ERR_PARAM, "width and height must be positive (got %dx%d)", tw, th);
+  int tw = p->width, th = p->height; /* in range: check_params */
   if (tw && !th) th = (int)lround((double)h * tw / w);
   if (th && !tw) tw = (int)lround((double)w * th / h);
   if (!tw) tw = w, th = h;
@@ -157,16 +154,12 @@ static a2i2a_status preflight(const a2i2a_model *m, int w, int h, const a2i2a_i2
 }
 
 static a2i2a_status check_params(const a2i2a_i2i_params *p, const a2i2a_model *m, sd_i2i_config *c) {
-  if (!(p->strength >= 0 && p->strength <= 1))
-    return fail(A2I2A_ERR_PARAM, "strength %g: must be between 0 and 1", p->strength);
-  if (!(p->guidance >= 0 && p->guidance <= 100))
-    return fail(A2I2A_ERR_PARAM, "guidance %g: must be between 0 and 100", p->guidance);
-  if (p->steps < 1 || p->steps > 1000) return fail(A2I2A_ERR_PARAM, "steps %d: must be between 1 and 1000", p->steps);
-  if (p->clip_skip < 0 || p->clip_skip > 12) return fail(A2I2A_ERR_PARAM, "clip skip %d: must be 0 to 12", p->clip_skip);
+  a2i2a_status st = params_check_i2i(p); /* the ranges of the parameters' table */
+  if (st) return st;
   c->steps = p->steps;
   c->strength = p->strength;
   c->guidance = p->guidance;
-  a2i2a_status st = sched_config_for_sampler(m->m.scheduler_config, p->sampler ? p->sampler : "pndm", p->spacing, &c->sched);
+  st = sched_config_for_sampler(m->m.scheduler_config, p->sampler ? p->sampler : "pndm", p->spacing, &c->sched);
   if (!st) st = sched_override_prediction(&c->sched, p->prediction);
   if (st) return st;
   /* diffusers would set up the scheduler only now; its refusals (LCM beyond its original
@@ -244,15 +237,6 @@ a2i2a_status a2i2a_i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const a
 
 /* ------------------------------------------------------------------------ the PNG's record */
 
-static const char *a1111_sampler(const char *s) {
-  static const char *map[][2] = {{"pndm", "PLMS"},       {"ddim", "DDIM"},         {"euler", "Euler"},
-                                 {"euler-a", "Euler a"}, {"lms", "LMS"},           {"dpm++2m", "DPM++ 2M"},
-                                 {"dpm++2m-karras", "DPM++ 2M Karras"}, {"lcm", "LCM"}};
-  for (size_t i = 0; i < sizeof map / sizeof *map; i++)
-    if (!strcmp(s, map[i][0])) return map[i][1];
-  return s;
-}
-
 /* A1111 quotes a value holding a comma, colon or newline as a JSON string. */
 static void put_value(char *buf, size_t n, size_t *len, const char *key, const char *v) {
   if (*len >= n) return;
@@ -274,7 +258,7 @@ static char *infotext(const a2i2a_i2i_params *p, const char *sampler, const char
   if (!b) return NULL;
   size_t len = (size_t)snprintf(b, n, "%s\nNegative prompt: %s\nSteps: %d", p->prompt ? p->prompt : "",
                                 p->negative_prompt ? p->negative_prompt : "", p->steps);
-  put_value(b, n, &len, "Sampler", a1111_sampler(sampler));
+  put_value(b, n, &len, "Sampler", sched_a1111_sampler(sampler));
   snprintf(num, sizeof num, "%g", p->guidance);
   put_value(b, n, &len, "CFG scale", num);
   snprintf(num, sizeof num, "%llu", (unsigned long long)p->seed);

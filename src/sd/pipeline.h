@@ -17,6 +17,9 @@
 #include "sd/unet.h"
 #include "sd/vae.h"
 
+/* The largest picture side img2img accepts (SD works at 512–1024; far beyond is a mistake). */
+#define I2I_MAX_SIDE 8192
+
 /* A prompt's embedding, kept by the model for the next calls with the same prompt. */
 typedef struct {
   char *text;

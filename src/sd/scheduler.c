@@ -5,10 +5,12 @@
 #include "sd/scheduler.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
+#include "common/registry.h"
 
 /* ------------------------------------------------------------------------ noise source */
 
@@ -30,45 +32,76 @@ a2i2a_status sd_noise_draw(sd_noise *ns, float *out, size_t n) {
 
 /* ------------------------------------------------------------------------ configuration */
 
+/* One sampler: its diffusers class, Automatic1111's name for it, and whether it forces Karras
+ * sigmas; the JSON of its registry entry is made from the same tokens. Adding a sampler: a row
+ * here, and its step where the class is implemented. */
+#define SAMPLER(name, description, cls, a1111, karras)                                                  \
+  {{name, description, "{\"class\": \"" cls "\", \"a1111\": \"" a1111 "\", \"karras_sigmas\": " #karras "}"}, \
+   cls, a1111, karras}
+
 static const struct {
-  const char *sampler, *cls;
+  a2i2a_entry entry;
+  const char *cls, *a1111;
   int karras;
 } samplers[] = {
-    {"pndm", "PNDMScheduler", 0},
-    {"ddim", "DDIMScheduler", 0},
-    {"euler", "EulerDiscreteScheduler", 0},
-    {"euler-a", "EulerAncestralDiscreteScheduler", 0},
-    {"lms", "LMSDiscreteScheduler", 0},
-    {"dpm++2m", "DPMSolverMultistepScheduler", 0},
-    {"dpm++2m-karras", "DPMSolverMultistepScheduler", 1},
-    {"lcm", "LCMScheduler", 0},
+    SAMPLER("pndm", "PNDM (PLMS): the notebook's and SD 1.5's own", "PNDMScheduler", "PLMS", false),
+    SAMPLER("ddim", "DDIM: deterministic", "DDIMScheduler", "DDIM", false),
+    SAMPLER("euler", "Euler (SD-Turbo, with --spacing trailing)", "EulerDiscreteScheduler", "Euler", false),
+    SAMPLER("euler-a", "Euler ancestral: fresh noise at every step", "EulerAncestralDiscreteScheduler", "Euler a",
+            false),
+    SAMPLER("lms", "linear multistep", "LMSDiscreteScheduler", "LMS", false),
+    SAMPLER("dpm++2m", "DPM-Solver++ 2M (Riffusion's preset)", "DPMSolverMultistepScheduler", "DPM++ 2M", false),
+    SAMPLER("dpm++2m-karras", "DPM-Solver++ 2M with Karras sigmas", "DPMSolverMultistepScheduler", "DPM++ 2M Karras",
+            true),
+    SAMPLER("lcm", "latent consistency, for LCM models (few steps, at most their original 50)", "LCMScheduler", "LCM",
+            false),
 };
-#define NSAMPLERS ((int)(sizeof samplers / sizeof samplers[0]))
+const registry_table sched_sampler_registry = REGISTRY_TABLE("samplers", "sampler", samplers, NULL);
+
+static const struct {
+  a2i2a_entry entry;
+  sched_spacing spacing;
+} spacings[] = {
+    {{"leading", "steps counted up from t = 0 (DDIM's and PNDM's default)", "{}"}, SPACING_LEADING},
+    {{"linspace", "steps spread evenly over the whole range (Euler's, LMS's, DPM++'s default)", "{}"}, SPACING_LINSPACE},
+    {{"trailing", "steps counted down from the last training step (SD-Turbo)", "{}"}, SPACING_TRAILING},
+};
+const registry_table sched_spacing_registry = REGISTRY_TABLE("spacings", "timestep spacing", spacings, NULL);
+
+static const struct {
+  a2i2a_entry entry;
+  sched_prediction prediction;
+} predictions[] = {
+    {{"epsilon", "the model predicts the noise (SD 1.x, SD 2.x-base, SD-Turbo)", "{}"}, PRED_EPSILON},
+    {{"v", "the model predicts v (SD 2.x at 768)", "{}"}, PRED_V},
+};
+const registry_table sched_prediction_registry = REGISTRY_TABLE(NULL, "prediction", predictions, NULL);
 
 const char *sched_class_of_sampler(const char *sampler) {
-  for (int i = 0; i < NSAMPLERS; i++)
-    if (sampler && !strcmp(sampler, samplers[i].sampler)) return samplers[i].cls;
-  return NULL;
+  int i = registry_index(&sched_sampler_registry, sampler);
+  return i < 0 ? NULL : samplers[i].cls;
 }
 
-const char *sched_sampler_names(void) { return "pndm, ddim, euler, euler-a, lms, dpm++2m, dpm++2m-karras, lcm"; }
+const char *sched_a1111_sampler(const char *sampler) {
+  int i = registry_index(&sched_sampler_registry, sampler);
+  return i < 0 ? sampler : samplers[i].a1111;
+}
 
 a2i2a_status sched_parse_spacing(const char *name, sched_spacing *out) {
-  if (!name || !*name) *out = SPACING_DEFAULT;
-  else if (!strcmp(name, "leading")) *out = SPACING_LEADING;
-  else if (!strcmp(name, "linspace")) *out = SPACING_LINSPACE;
-  else if (!strcmp(name, "trailing")) *out = SPACING_TRAILING;
-  else return fail(A2I2A_ERR_PARAM, "unknown timestep spacing '%s' (leading, linspace or trailing)", name);
+  if (!name || !*name) {
+    *out = SPACING_DEFAULT;
+    return A2I2A_OK;
+  }
+  int i = registry_index(&sched_spacing_registry, name);
+  if (i < 0) return registry_unknown(&sched_spacing_registry, name);
+  *out = spacings[i].spacing;
   return A2I2A_OK;
 }
 
 const char *sched_spacing_name(sched_spacing s) {
-  switch (s) {
-  case SPACING_LEADING: return "leading";
-  case SPACING_LINSPACE: return "linspace";
-  case SPACING_TRAILING: return "trailing";
-  default: return "default";
-  }
+  for (int i = 0; i < sched_spacing_registry.count; i++)
+    if (spacings[i].spacing == s) return spacings[i].entry.name;
+  return "default";
 }
 
 /* A config key as from_config sees it: absent when listed in _use_default_values. */
@@ -127,8 +160,9 @@ a2i2a_status sched_config_from_json(const cJSON *cfg, const char *cls, sched_con
     beta_schedule = "scaled_linear";
     set_alpha_to_one = 1;
   } else {
+    char names[256];
     return fail(A2I2A_ERR_UNSUPPORTED, "scheduler class %s is not implemented (samplers: %s)", cls,
-                sched_sampler_names());
+                registry_names(&sched_sampler_registry, names, sizeof names));
   }
   o->num_train_timesteps = (int)cfg_num(cfg, "num_train_timesteps", 1000);
   o->beta_start = cfg_num(cfg, "beta_start", beta_start);
@@ -194,12 +228,9 @@ a2i2a_status sched_config_from_json(const cJSON *cfg, const char *cls, sched_con
 }
 
 a2i2a_status sched_config_for_sampler(const cJSON *cfg, const char *sampler, const char *spacing, sched_config *out) {
-  int i;
-  for (i = 0; i < NSAMPLERS; i++)
-    if (sampler && !strcmp(sampler, samplers[i].sampler)) break;
-  if (i == NSAMPLERS)
-    return fail(A2I2A_ERR_PARAM, "unknown sampler '%s' (one of: %s)", sampler ? sampler : "", sched_sampler_names());
-  sched_spacing sp;
+  int i = registry_index(&sched_sampler_registry, sampler);
+  if (i < 0) return registry_unknown(&sched_sampler_registry, sampler);
+  sched_spacing sp = SPACING_DEFAULT;
   a2i2a_status st = sched_parse_spacing(spacing, &sp);
   if (st) return st;
   st = sched_config_from_json(cfg, samplers[i].cls, out);
@@ -210,11 +241,9 @@ a2i2a_status sched_config_for_sampler(const cJSON *cfg, const char *sampler, con
 }
 
 a2i2a_status sched_parse_prediction(const char *name, sched_prediction *out) {
-  sched_prediction p;
-  if (name && !strcmp(name, "epsilon")) p = PRED_EPSILON;
-  else if (name && !strcmp(name, "v")) p = PRED_V;
-  else return fail(A2I2A_ERR_PARAM, "prediction '%s': must be epsilon or v", name ? name : "");
-  if (out) *out = p;
+  int i = registry_index(&sched_prediction_registry, name);
+  if (i < 0) return registry_unknown(&sched_prediction_registry, name);
+  if (out) *out = predictions[i].prediction;
   return A2I2A_OK;
 }
 

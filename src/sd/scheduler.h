@@ -49,11 +49,15 @@ typedef struct {
 
 a2i2a_status sd_noise_draw(sd_noise *ns, float *out, size_t n);
 
-/* The diffusers class a sampler name stands for ("pndm", "ddim", "euler", "euler-a", "lms",
- * "dpm++2m", "dpm++2m-karras", "lcm"), or NULL if unknown. */
+/* The registries of the samplers (A2I2A_LIST_SAMPLERS), the timestep spacings
+ * (A2I2A_LIST_SPACINGS) and the predictions ("epsilon", "v"); common/registry.h. */
+extern const struct registry_table sched_sampler_registry, sched_spacing_registry, sched_prediction_registry;
+
+/* The diffusers class a sampler name stands for ("pndm" -> "PNDMScheduler"), or NULL if
+ * unknown. */
 const char *sched_class_of_sampler(const char *sampler);
-/* The list of sampler names, comma-separated (for help texts and errors). */
-const char *sched_sampler_names(void);
+/* Automatic1111's name for a sampler ("euler-a" -> "Euler a"); an unknown name as it is. */
+const char *sched_a1111_sampler(const char *sampler);
 
 /* from_config: cfg is a scheduler config (a scheduler_config.json, or a fixture's resolved
  * config; may be NULL = all of class_name's defaults); class_name a diffusers class name.
