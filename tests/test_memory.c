@@ -401,6 +401,19 @@ static void test_bad_images(void) {
   expect_error(a2i2a_i2a_memory(NULL, 5, "null-image", "red", NULL, &s, NULL), A2I2A_ERR_PARAM, "null-image", "NULL");
   expect_error(a2i2a_i2a_memory(NULL, 0, NULL, "red", NULL, &s, NULL), A2I2A_ERR_FORMAT, "image in memory", "no name");
   CHECK(a2i2a_i2a_memory(png, npng, "img", "red", NULL, NULL, NULL) == A2I2A_ERR_PARAM, "out NULL accepted");
+  /* parameters out of the table's ranges are refused before any work, by memory and file alike */
+  a2i2a_i2a_params hostile = a2i2a_i2a_default_params();
+  hostile.gl_iters = 1000000000;
+  expect_error(a2i2a_i2a_memory(png, npng, "img", "red", &hostile, &s, NULL), A2I2A_ERR_PARAM, "gl_iters",
+               "a billion Griffin-Lim iterations");
+  expect_error(a2i2a_i2a_file(shared_path("fixtures/seed/images/i02_gnome_blobs_400x296.png"), "red",
+                              tmp_path("hostile.wav"), &hostile, 1, NULL),
+               A2I2A_ERR_PARAM, "gl_iters", "a billion Griffin-Lim iterations (file)");
+  hostile = a2i2a_i2a_default_params();
+  hostile.bits = 8;
+  expect_error(a2i2a_i2a_file(shared_path("fixtures/seed/images/i02_gnome_blobs_400x296.png"), "red",
+                              tmp_path("hostile.wav"), &hostile, 1, NULL),
+               A2I2A_ERR_PARAM, "bits", "8-bit output");
   free(png), free(jpg), free(wav);
 }
 

@@ -253,6 +253,11 @@ a2i2a_status params_check_i2i(const a2i2a_i2i_params *i) {
   return check_fields(&p, offsetof(a2i2a_run_params, i2i), sizeof *i);
 }
 
+a2i2a_status params_check_i2a(const a2i2a_i2a_params *i) {
+  a2i2a_run_params p = {.i2a = *i};
+  return check_fields(&p, offsetof(a2i2a_run_params, i2a), sizeof *i);
+}
+
 /* ---------------------------------------------------------------- JSON */
 
 /* Seeds are 64-bit; JSON numbers are doubles, exact only up to 2^53. */

@@ -54,6 +54,7 @@ a2i2a_status params_check(const a2i2a_run_params *p);
 /* The fields of one stage's own struct, as the stage's public call receives it. */
 a2i2a_status params_check_a2i(const a2i2a_a2i_params *p);
 a2i2a_status params_check_i2i(const a2i2a_i2i_params *p);
+a2i2a_status params_check_i2a(const a2i2a_i2a_params *p);
 
 /* d's value in p as JSON (NULL strings as null; seeds beyond 2^53 as decimal strings; doubles
  * printed so that they read back exactly). */

@@ -9,6 +9,7 @@
 
 #include "common/err.h"
 #include "common/job.h"
+#include "chain/params.h"
 #include "common/outfile.h"
 #include "readings/readings.h"
 
@@ -33,7 +34,9 @@ static a2i2a_status i2a_sounds(const char *path, const void *data, size_t size, 
                                audio_buf *sounds) {
   image_u8 img = {0};
   png_meta meta;
-  a2i2a_status st = path ? image_read(path, &img, &meta) : image_read_memory(data, size, name, &img, &meta);
+  a2i2a_status st = params_check_i2a(p);
+  if (st) return st;
+  st = path ? image_read(path, &img, &meta) : image_read_memory(data, size, name, &img, &meta);
   if (st) return st;
   if (img.c != 3) st = fail(A2I2A_ERR_INTERNAL, "%s: the image reader returned %d channels", name, img.c);
   reading_input in = {&img, &meta, name, *p, job};
@@ -61,8 +64,7 @@ static a2i2a_status i2a_file(const char *image_path, const char *readings, const
   if (st) return st;
   if (!out || !*out) return fail(A2I2A_ERR_PARAM, "no output given (-o)");
   a2i2a_i2a_params p = params ? *params : a2i2a_i2a_default_params();
-  if (p.bits != 0 && p.bits != 16 && p.bits != 24 && p.bits != 32)
-    return fail(A2I2A_ERR_PARAM, "--bits: %d is not 16, 24 or 32", p.bits);
+  if ((st = params_check_i2a(&p))) return st; /* before any output is checked */
   int multi = n > 1 || (readings && strcmp(readings, "all") == 0);
 
   /* the output names, checked before any work */
