@@ -315,8 +315,10 @@ A2I2A_API a2i2a_status a2i2a_run_preset(const char *name, a2i2a_run_params *para
 A2I2A_API a2i2a_status a2i2a_run(a2i2a_model *model, const char *input, const char *outdir,
                                  const a2i2a_run_params *params, int force, a2i2a_job *job);
 /* Runs again what RUN_JSON records, into OUTDIR, and checks that the outputs have the
- * recorded SHA-256 (A2I2A_ERR_INTERNAL with the first file that differs otherwise).
- * input and model override the recorded paths when not NULL; their SHA-256 must match. */
+ * recorded SHA-256 (A2I2A_ERR_INTERNAL with the first file that differs otherwise; when
+ * another version made the run, A2I2A_ERR_UNSUPPORTED naming both versions: docs/chain.md).
+ * input and model override the recorded paths when not NULL; their SHA-256 must match. The
+ * run uses the recorded thread count (a2i2a_set_threads, restored afterwards). */
 A2I2A_API a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const char *model,
                                         const char *outdir, int force, a2i2a_job *job);
 
