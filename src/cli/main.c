@@ -15,6 +15,7 @@ static const struct {
     {"run", cmd_run, "the whole chain: audio -> image -> painting -> sounds"},
     {"presets", cmd_presets, "list the presets of 'run' with their values"},
     {"models", cmd_models, "list or download Stable Diffusion models"},
+    {"serve", cmd_serve, "the studio: the whole chain in a local web page"},
     {"tokenize", cmd_tokenize, "show how a prompt is tokenized"},
     {"verify", cmd_verify, "check the engine against a folder of reference fixtures"},
 };
