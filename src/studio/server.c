@@ -23,6 +23,7 @@
 #include "studio/studio.h"
 
 enum { MAX_JSON_BODY = 256 * 1024, HEARTBEAT_SECONDS = 10 };
+#define MAX_DROPPED ((uint64_t)64 << 20)
 
 /* the page: no inline script, nothing from elsewhere */
 #define CSP                                                                                              \
@@ -38,6 +39,7 @@ typedef struct {
   studio_upload *upload;
   studio_reply refusal;  /* chosen while the body still comes */
   int refused;
+  uint64_t dropped;      /* body bytes read past the refusal */
   char *body;
   size_t size;
 } request;
@@ -378,21 +380,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   }
   if (*data_size) {
     if (rq->refused) {
-      /* past a limit: drop the rest */
+      /* past a limit: the rest is read and dropped, so that the client gets to read the
+       * refusal; beyond a bound the connection is closed instead */
+      rq->dropped += *data_size;
+      if (rq->dropped > MAX_DROPPED) return MHD_NO;
     } else if (rq->kind == REQ_UPLOAD) {
       reply_init(&rq->refusal);
-      if (studio_upload_data(rq->upload, data, *data_size, &rq->refusal)) {
-        rq->refused = 1;
-        /* say so now and close, rather than read what will be thrown away */
-        *data_size = 0;
-        return refuse(rq, c, &rq->refusal);
-      }
+      if (studio_upload_data(rq->upload, data, *data_size, &rq->refusal)) rq->refused = 1;
     } else if (rq->size + *data_size > MAX_JSON_BODY) {
       reply_init(&rq->refusal);
       studio_reply_error(&rq->refusal, 413, "too_large", "The request is too large.", NULL);
       rq->refused = 1;
-      *data_size = 0;
-      return refuse(rq, c, &rq->refusal);
     } else {
       char *b = realloc(rq->body, rq->size + *data_size + 1);
       if (!b) return MHD_NO;
@@ -404,6 +402,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     *data_size = 0;
     return MHD_YES;
   }
+  if (rq->refused) return refuse(rq, c, &rq->refusal);
   studio_reply r;
   reply_init(&r);
   if (rq->kind == REQ_UPLOAD) {
@@ -430,10 +429,18 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
   if (!rq) return;
   studio_upload_abort(rq->upload);
   free(rq->refusal.body);
-  if (rq->refusal.fd >= 0 && rq->refused) close(rq->refusal.fd);
   free(rq->body);
   free(rq);
   *con_cls = NULL;
+}
+
+/* MHD's own unescaping, except that a URL with an escaped NUL stays escaped: "run.json%00.png"
+ * must not become "run.json" (a name with '%' is no valid name, so it is not found). */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
+  (void)cls, (void)c;
+  for (const char *p = s; (p = strchr(p, '%')); p++)
+    if (p[1] == '0' && p[2] == '0') return strlen(s);
+  return MHD_http_unescape(s);
 }
 
 /* ---------------------------------------------------------------- start and stop */
@@ -540,7 +547,7 @@ a2i2a_status studio_start(const studio_config *cfg, studio **out) {
   if (!st) st = studio_jobs_start(s);
   if (!st) {
     s->mhd = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC, 0, NULL, NULL, handle, s,
-                              MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+                              MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
                               MHD_OPTION_END);
     if (!s->mhd) st = fail(A2I2A_ERR_INTERNAL, "cannot start the HTTP server (libmicrohttpd)");
