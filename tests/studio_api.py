@@ -379,6 +379,11 @@ if True:
     check(srv.alive(), "disconnects: the server still answers")
     check(len(os.listdir(os.path.join(RUNS, ".studio", "uploads"))) == 1, "disconnects: no upload kept")
 
+# a second studio on the same folder is refused (it would take the first one's work for leftovers)
+second = subprocess.run([A2I2A, "serve", "--port", "0", "--dir", RUNS], capture_output=True, text=True, timeout=30)
+check(second.returncode == 1 and "another a2i2a serve" in second.stderr, "a second studio on --dir: %s" % second.stderr)
+check(srv.alive(), "the first one goes on")
+
 # ---------------------------------------------------------------- SIGTERM during a run
 before = set(run_dirs())
 st, j = srv.submit(up["id"], {"i2i.steps": 200, "a2i.width": 96, "a2i.height": 64, "i2a.readings": "red"})

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -508,6 +509,14 @@ static a2i2a_status make_dirs(studio *s) {
   for (int i = 0; i < 3; i++)
     if (mkdirat(s->dirfd, sub[i], 0755) && errno != EEXIST)
       return fail(A2I2A_ERR_IO, "%s/%s: cannot create: %s", s->dir, sub[i], strerror(errno));
+  /* one studio per folder: a second would take the first one's work in progress for leftovers */
+  int fd = openat(s->dirfd, ".studio/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return fail(A2I2A_ERR_IO, "%s/.studio/lock: cannot create: %s", s->dir, strerror(errno));
+  if (flock(fd, LOCK_EX | LOCK_NB)) {
+    close(fd);
+    return fail(A2I2A_ERR_IO, "%s: another a2i2a serve is using this folder", s->dir);
+  }
+  s->lockfd = fd;
   /* what a studio stopped by force left half-done */
   studio_remove_tree(s->dirfd, ".studio/tmp");
   if (mkdirat(s->dirfd, ".studio/tmp", 0755))
@@ -520,7 +529,7 @@ a2i2a_status studio_start(const studio_config *cfg, studio **out) {
   studio *s = xcalloc(1, sizeof *s, "the studio");
   if (!s) return A2I2A_ERR_NOMEM;
   s->cfg = *cfg;
-  s->dirfd = s->listen_fd = -1;
+  s->dirfd = s->listen_fd = s->lockfd = -1;
   s->max_upload_bytes = cfg->max_upload_mb * 1e6;
   pthread_mutex_init(&s->lock, NULL);
   pthread_mutex_init(&s->cache_lock, NULL);
@@ -576,11 +585,12 @@ void studio_stop(studio *s) {
   studio_jobs_stop(s);
   if (s->mhd) MHD_stop_daemon(s->mhd);
   if (s->listen_fd >= 0) close(s->listen_fd);
-  if (s->dirfd >= 0) {
+  if (s->lockfd >= 0) {
     studio_remove_tree(s->dirfd, ".studio/tmp");
     mkdirat(s->dirfd, ".studio/tmp", 0755);
-    close(s->dirfd);
+    close(s->lockfd);
   }
+  if (s->dirfd >= 0) close(s->dirfd);
   studio_cache_free(s);
   pthread_cond_destroy(&s->changed);
   pthread_cond_destroy(&s->work);

@@ -99,6 +99,7 @@ struct studio {
   studio_config cfg;
   char dir[3072];          /* --dir, absolute (short enough for any path below it) */
   int dirfd;
+  int lockfd;              /* --dir/.studio/lock, held while serving */
   char token[80];          /* "" = no token */
   char url[512];
   char host[256];          /* what Host may name besides IP literals and localhost */
