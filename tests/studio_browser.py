@@ -132,7 +132,7 @@ try:
     players = "document.querySelectorAll('#result .player audio')"
     check(js("return %s[0].paused === false && %s[1].paused === true" % (players, players)), "A plays, B waits")
     time.sleep(0.4)
-    shot("03-finished-run.png", 2100)
+    shot("03-finished-run.png", 1500)
     driver.find_element(By.ID, "ab-switch").click()
     check(wait("%s[0].paused && !%s[1].paused" % (players, players), 10), "A/B: B plays, A stops")
     t0 = js("return %s[1].currentTime" % players)

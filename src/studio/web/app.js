@@ -603,7 +603,7 @@ async function openRun(id) {
     h('label', {for: 'matched', title: 'play every reading at the same integrated loudness (EBU R128), measured by the server'},
       matched, 'Same loudness'),
     h('span.hint#loudness-note'),
-    h('div.ab', null, h('span#ab-text.hint'), abButton, h('span.kbd', null, 'X')));
+    h('div.ab', null, h('span#ab-text.hint'), abButton, h('span.hint', null, 'or press X')));
   const players = h('div.players');
   const sounds = d.sounds || [];
   state.ab = {a: sounds[0] ? sounds[0].reading : null, b: sounds[1] ? sounds[1].reading : null};
