@@ -82,9 +82,18 @@ function fmtSeconds(s) {
   return m + ' min' + (r ? ' ' + r + ' s' : '');
 }
 
+// Words for run.json's shorter keys; any other key is its own label.
+const LABELS = {
+  db_range: 'dB range', fmin: 'Lowest Hz', fmax: 'Highest Hz', max_seconds: 'Longest input (s)', gl_iters: 'Griffin-Lim iterations',
+  clip_skip: 'CLIP skip', sample_rate: 'Sample rate (Hz)', 'i2a.seconds': 'Duration (s)', 'clips.seconds': 'Clip length (s)',
+  overlap_seconds: 'Overlap (s)', width: 'Width (px)', height: 'Height (px)', sheet: 'Contact sheet (sheet.png)',
+};
+
 function labelOf(key) {
-  const last = key.split('.').pop().replace(/_/g, ' ');
-  return last.charAt(0).toUpperCase() + last.slice(1);
+  const last = key.split('.').pop();
+  if (LABELS[key] || LABELS[last]) return LABELS[key] || LABELS[last];
+  const words = last.replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 // ---------------------------------------------------------------- the form, from the registries
@@ -157,6 +166,10 @@ function makeField(p) {
     set = v => { cb.checked = !!v; };
   } else if (p.type === 'int' || p.type === 'number' || p.type === 'seed') {
     const num = h('input', {type: 'number', id, step: p.type === 'number' ? 'any' : '1'});
+    // beyond the main settings, 0 means "the stage's default": shown as such
+    const zeroIsDefault = !MAIN.includes(p.key) && p.type !== 'seed';
+    if (zeroIsDefault) num.placeholder = 'default';
+    const shown = v => (zeroIsDefault && Number(v) === 0 ? '' : v);
     if (typeof p.min === 'number') num.min = p.min;
     if (typeof p.max === 'number') num.max = p.max;
     const pair = h('div.pair', null);
@@ -166,9 +179,9 @@ function makeField(p) {
       range.addEventListener('input', () => { num.value = range.value; });
       num.addEventListener('input', () => { range.value = num.value; });
       pair.append(range);
-      set = v => { num.value = v; range.value = v; };
+      set = v => { num.value = shown(v); range.value = v; };
     } else {
-      set = v => { num.value = v; };
+      set = v => { num.value = shown(v); };
     }
     pair.append(num);
     if (p.type === 'seed') {
