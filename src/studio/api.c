@@ -141,11 +141,8 @@ static void job_submit(studio *s, const char *body, size_t size, studio_reply *r
         msg = "This model is not one the studio offers (its --model, the presets' models, or the model of the run "
               "being run again).";
     }
-    const char *name = str_of(req, "input_name");
-    if (!*j->input_name) {
-      const char *base = strrchr(j->input, '/');
-      snprintf(j->input_name, sizeof j->input_name, "%.127s", name ? name : base ? base + 1 : j->input);
-    }
+    const char *name = str_of(req, "input_name"), *base = strrchr(j->input, '/');
+    if (!*j->input_name) studio_printable(name ? name : base ? base + 1 : j->input, j->input_name, sizeof j->input_name);
   }
   cJSON_Delete(req);
   cJSON *o = status ? NULL : studio_job_submit(s, j, err, sizeof err);

@@ -342,13 +342,14 @@ static cJSON *params_json(void) {
     cJSON_AddStringToObject(it, "type", type_names[f->type]);
     cJSON_AddBoolToObject(it, "nullable", f->nullable);
     cJSON_AddStringToObject(it, "description", e && e->description ? e->description : "");
+    /* choices: the list of /api/registry the field is bound to, else the registry's own list */
     if (f->list >= 0) cJSON_AddStringToObject(it, "choices", list_names[f->list]);
-    /* the registry's details, where it has them: default, min, max, choices, stage */
-    for (cJSON *v = d ? d->child : NULL; v; v = v->next)
-      if (strcmp(v->string, "type") && !cJSON_GetObjectItemCaseSensitive(it, v->string))
-        cJSON_AddItemToObject(it, v->string, cJSON_Duplicate(v, 1));
     cJSON *choices = d ? cJSON_GetObjectItemCaseSensitive(d, "choices") : NULL;
-    if (choices) cJSON_ReplaceItemInObjectCaseSensitive(it, "choices", cJSON_Duplicate(choices, 1));
+    if (f->list < 0 && cJSON_IsArray(choices)) cJSON_AddItemToObject(it, "choices", cJSON_Duplicate(choices, 1));
+    /* the registry's other details, where it has them: default, min, max, stage */
+    for (cJSON *v = d ? d->child : NULL; v; v = v->next)
+      if (strcmp(v->string, "type") && strcmp(v->string, "choices") && !cJSON_GetObjectItemCaseSensitive(it, v->string))
+        cJSON_AddItemToObject(it, v->string, cJSON_Duplicate(v, 1));
     cJSON_Delete(d);
     cJSON_AddItemToArray(arr, it);
   }

@@ -359,7 +359,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   (void)version;
   studio *s = cls;
   request *rq = *con_cls;
-  if (s->cfg.log_requests && !rq) fprintf(stderr, "a2i2a serve: %s %s\n", method, url);
+  if (s->cfg.log_requests && !rq) {
+    char shown[256];
+    studio_printable(url, shown, sizeof shown);
+    fprintf(stderr, "a2i2a serve: %s %s\n", method, shown);
+  }
   if (!rq) {
     /* the first call has the headers only: every check happens before any body is read */
     rq = calloc(1, sizeof *rq);

@@ -173,6 +173,9 @@ int studio_upload_data(studio_upload *u, const char *data, size_t n, studio_repl
 void studio_upload_end(studio_upload *u, studio_reply *r);
 void studio_upload_abort(studio_upload *u);
 void studio_upload_file(studio *s, const char *id, studio_reply *r);
+/* in without control characters, quotes and backslashes (for names a client gives, which end
+ * up in JSON and on the terminal), cut to fit n. */
+void studio_printable(const char *in, char *out, size_t n);
 /* The path of upload id, or -1 if there is none. */
 int studio_upload_path(const studio *s, const char *id, char *path, size_t n);
 

@@ -35,20 +35,29 @@ static void too_large(const studio *s, studio_reply *r) {
   studio_reply_error(r, 413, "too_large", msg, NULL);
 }
 
-/* The page sends the name percent-encoded; keep what is printable, for showing only. */
-static void display_name(const char *in, char *out, size_t n) {
+void studio_printable(const char *in, char *out, size_t n) {
   size_t k = 0;
-  for (const char *c = in ? in : ""; *c && k + 1 < n; c++) {
-    unsigned char ch = (unsigned char)*c;
+  for (const char *c = in ? in : ""; *c && k + 1 < n; c++)
+    if ((unsigned char)*c >= 32 && *c != 127 && *c != '"' && *c != '\\') out[k++] = *c;
+  out[k] = 0;
+}
+
+/* The page sends the name percent-encoded: decoded, for showing only. */
+static void display_name(const char *in, char *out, size_t n) {
+  char decoded[512];
+  size_t k = 0;
+  for (const char *c = in ? in : ""; *c && k + 1 < sizeof decoded; c++) {
+    char ch = *c;
     if (ch == '%' && c[1] && c[2]) {
       char hex[3] = {c[1], c[2], 0}, *end;
       long v = strtol(hex, &end, 16);
-      if (!*end) ch = (unsigned char)v, c += 2;
+      if (!*end && v > 0) ch = (char)v, c += 2;
     }
-    if (ch >= 32 && ch != 127 && ch != '"' && ch != '\\') out[k++] = (char)ch;
+    decoded[k++] = ch;
   }
-  out[k] = 0;
-  if (!k) snprintf(out, n, "sound");
+  decoded[k] = 0;
+  studio_printable(decoded, out, n);
+  if (!*out) snprintf(out, n, "sound");
 }
 
 static const char *const known_exts[] = {"wav", "flac", "ogg", "oga", "opus", "mp3", "aif", "aiff", "au", "caf", "w64"};

@@ -149,7 +149,7 @@ function makeField(p) {
       boxes.forEach(([cb]) => { cb.checked = !names || names.includes(cb.value); });
       all.checked = boxes.every(([cb]) => cb.checked);
     };
-  } else if (p.type === 'choice' && choiceNames && choiceNames.length) {
+  } else if ((p.type === 'choice' || p.type === 'text') && choiceNames && choiceNames.length) {
     const sel = h('select', {id});
     if (p.nullable) sel.append(h('option', {value: ''}, '(default)'));
     for (const n of choiceNames) {
