@@ -63,6 +63,9 @@ typedef struct {
   void *strings; /* storage of the strings p points to */
 } chain_record;
 
+/* A 64-bit seed into the cJSON object obj: a number up to 2^53 (exact as a JSON double), a
+ * decimal string beyond. */
+void chain_json_add_u64(void *obj, const char *key, uint64_t v);
 /* Writes rec as JSON (atomically). */
 a2i2a_status chain_runjson_write(const char *path, const chain_record *rec, int force);
 /* Reads a run.json; every field must be present and well typed. Errors name the file. */

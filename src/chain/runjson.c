@@ -42,7 +42,8 @@ void chain_record_free(chain_record *rec) {
 /* Seeds are 64-bit; JSON numbers are doubles, exact only up to 2^53. */
 #define EXACT_INT 9007199254740992.0
 
-static void add_u64(cJSON *o, const char *key, uint64_t v) {
+void chain_json_add_u64(void *obj, const char *key, uint64_t v) {
+  cJSON *o = obj;
   if (v <= (1ull << 53)) {
     cJSON_AddNumberToObject(o, key, (double)v);
   } else {
@@ -103,7 +104,7 @@ a2i2a_status chain_runjson_write(const char *path, const chain_record *r, int fo
   add_num(i, "steps", p->i2i.steps);
   add_str(i, "sampler", p->i2i.sampler);
   add_str(i, "spacing", p->i2i.spacing);
-  add_u64(i, "seed", p->i2i.seed);
+  chain_json_add_u64(i, "seed", p->i2i.seed);
   add_num(i, "clip_skip", p->i2i.clip_skip);
   add_str(i, "prediction", p->i2i.prediction);
   add_num(i, "width", p->i2i.width);
@@ -111,7 +112,7 @@ a2i2a_status chain_runjson_write(const char *path, const chain_record *r, int fo
 
   cJSON *o = cJSON_AddObjectToObject(root, "i2a");
   add_str(o, "readings", p->readings);
-  add_u64(o, "seed", p->i2a.seed);
+  chain_json_add_u64(o, "seed", p->i2a.seed);
   add_num(o, "gl_iters", p->i2a.gl_iters);
   add_num(o, "bits", p->i2a.bits);
 

@@ -25,6 +25,19 @@ int studio_random_hex(char *out, int nbytes) {
   return 0;
 }
 
+const char *studio_content_type(const char *name) {
+  static const char *const types[][2] = {
+      {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},   {".svg", "image/svg+xml"},
+      {".png", "image/png"},                 {".wav", "audio/wav"},
+      {".flac", "audio/flac"},               {".json", "application/json"},
+  };
+  const char *dot = strrchr(name, '.');
+  for (size_t i = 0; dot && i < sizeof types / sizeof *types; i++)
+    if (!strcmp(dot, types[i][0])) return types[i][1];
+  return "application/octet-stream";
+}
+
 void studio_reply_json(studio_reply *r, int status, void *json) {
   r->status = status;
   r->body = cJSON_PrintUnformatted(json);

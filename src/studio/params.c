@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chain/chain.h"
 #include "studio/studio.h"
 
 typedef enum { T_TEXT, T_INT, T_NUMBER, T_FLAG, T_SEED, T_CHOICE, T_LIST } field_type;
@@ -270,17 +271,7 @@ static void add_value(cJSON *o, const char *key, const a2i2a_run_params *p, cons
   case T_FLAG: cJSON_AddBoolToObject(o, key, *(const int *)v != 0); break;
   case T_INT: cJSON_AddNumberToObject(o, key, *(const int *)v); break;
   case T_NUMBER: cJSON_AddNumberToObject(o, key, *(const double *)v); break;
-  case T_SEED: {
-    uint64_t s = *(const uint64_t *)v;
-    if (s <= (1ull << 53)) {
-      cJSON_AddNumberToObject(o, key, (double)s);
-    } else {
-      char b[24];
-      snprintf(b, sizeof b, "%llu", (unsigned long long)s);
-      cJSON_AddStringToObject(o, key, b);
-    }
-    break;
-  }
+  case T_SEED: chain_json_add_u64(o, key, *(const uint64_t *)v); break;
   }
 }
 

@@ -338,16 +338,6 @@ void studio_runs_list(studio *s, const char *query, int limit, studio_reply *r) 
 
 /* ---------------------------------------------------------------- one run */
 
-static const char *content_type(const char *name) {
-  const char *dot = strrchr(name, '.');
-  if (!dot) return "application/octet-stream";
-  if (!strcmp(dot, ".png")) return "image/png";
-  if (!strcmp(dot, ".wav")) return "audio/wav";
-  if (!strcmp(dot, ".flac")) return "audio/flac";
-  if (!strcmp(dot, ".json")) return "application/json";
-  return "application/octet-stream";
-}
-
 static void not_found(studio_reply *r, const char *what) {
   studio_reply_error(r, 404, "not_found", what, NULL);
 }
@@ -437,7 +427,7 @@ void studio_run_file(studio *s, const char *id, const char *name, studio_reply *
   r->status = 200;
   r->fd = fd;
   r->fd_size = sb.st_size;
-  r->type = content_type(name);
+  r->type = studio_content_type(name);
 }
 
 /* ---------------------------------------------------------------- removing */

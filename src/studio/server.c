@@ -184,17 +184,6 @@ static int check(studio *s, struct MHD_Connection *c, const char *url, const cha
 
 /* ---------------------------------------------------------------- the page */
 
-static const char *asset_type(const char *path) {
-  const char *dot = strrchr(path, '.');
-  if (!dot) return "application/octet-stream";
-  if (!strcmp(dot, ".html")) return "text/html; charset=utf-8";
-  if (!strcmp(dot, ".js")) return "text/javascript; charset=utf-8";
-  if (!strcmp(dot, ".css")) return "text/css; charset=utf-8";
-  if (!strcmp(dot, ".svg")) return "image/svg+xml";
-  if (!strcmp(dot, ".png")) return "image/png";
-  return "application/octet-stream";
-}
-
 static enum MHD_Result send_asset(studio *s, struct MHD_Connection *c, const char *url) {
   const char *path = !strcmp(url, "/") ? "/index.html" : url;
   for (int i = 0; i < studio_nassets; i++) {
@@ -203,7 +192,7 @@ static enum MHD_Result send_asset(studio *s, struct MHD_Connection *c, const cha
                                                                 MHD_RESPMEM_PERSISTENT);
     if (!resp) return MHD_NO;
     add_common_headers(resp);
-    MHD_add_response_header(resp, "Content-Type", asset_type(path));
+    MHD_add_response_header(resp, "Content-Type", studio_content_type(path));
     MHD_add_response_header(resp, "Cache-Control", "no-cache");
     MHD_add_response_header(resp, "Content-Security-Policy", CSP);
     unsigned status = 200;

@@ -198,6 +198,8 @@ void studio_reply_error(studio_reply *r, int status, const char *code, const cha
  * are the query's arguments of the same names (NULL when absent). */
 void studio_api(studio *s, const char *method, const char *url, const char *q, const char *limit, const char *body,
                 size_t body_size, studio_reply *r);
+/* The Content-Type of a file name's ending. */
+const char *studio_content_type(const char *name);
 /* Random hex digits from getrandom (2n digits + NUL). */
 int studio_random_hex(char *out, int nbytes);
 

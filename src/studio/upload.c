@@ -245,5 +245,5 @@ void studio_upload_file(studio *s, const char *id, studio_reply *r) {
   r->status = 200;
   r->fd = fd;
   r->fd_size = sb.st_size;
-  r->type = strstr(id, ".wav") ? "audio/wav" : "application/octet-stream";
+  r->type = studio_content_type(id);
 }
