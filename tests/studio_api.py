@@ -105,6 +105,16 @@ if True:
         st, hdr, png = srv.request("GET", previews[-1]["url"])
         check(st == 200 and png[:8] == b"\x89PNG\r\n\x1a\n" and png[16:24] == bytes([0, 0, 0, 12, 0, 0, 0, 8]),
               "preview.png: a 12x8 PNG")
+    # a tab that connects later gets the job's latest state and preview at once
+    late = Events(srv)
+    caught = None
+    for ev, data in late:
+        if ev == "job" and data["id"] == job["id"]:
+            caught = data
+            break
+    late.close()
+    check(caught and caught["state"] == "done" and caught["preview"] and caught["preview"]["step"] == 2,
+          "events: a late tab catches up (%s)" % (caught and caught["state"]))
     run_id = done["run"]
     check(run_dirs() == [run_id], "run: one folder in --dir named by the run (%s)" % run_dirs())
     check(studio_tmp_empty(), "run: nothing left in .studio/tmp")

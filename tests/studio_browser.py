@@ -180,6 +180,15 @@ try:
     check(wait("(() => { const c = " + job_card("running") + "; return c && /painting/.test(c.textContent); })()", 120),
           "second run: painting")
     shot("05-second-run.png")
+    # a tab opened now catches up: the running job, its stage and its latest preview
+    first = driver.current_window_handle
+    driver.switch_to.new_window("tab")
+    driver.get(srv.url.split("?")[0])
+    check(wait("(() => { const c = " + job_card("running") + "; return c && /painting/.test(c.textContent); })()", 30),
+          "a late tab catches up with the running job")
+    check(wait("document.querySelectorAll('.job[data-state=done]').length >= 1", 10), "a late tab sees the finished one")
+    driver.close()
+    driver.switch_to.window(first)
     js(job_card("running") + ".querySelector('button.cancel').click()")
     check(wait(job_card("cancelled"), 60), "second run: cancelled")
     check(run_dirs() == before, "second run: nothing in --dir")
@@ -206,6 +215,20 @@ try:
     check(wait("Array.from(document.querySelectorAll('#result img')).every(i => i.complete && i.naturalWidth > 0)", 30),
           "recording: its pictures loaded")
     shot("07-recorded-run.png")
+
+    # run again with changes: the form takes the run's settings and its sound
+    driver.find_element(By.ID, "run-again").click()
+    check(js("return document.getElementById('f-i2i-steps').value") == "2", "run again: the run's steps in the form")
+    check(js("return Array.from(document.querySelectorAll('#fields-readings input[data-reading]:checked'))"
+             ".map(c => c.value).join(',')") == "red,inverse", "run again: the run's readings in the form")
+    check(("the sound of run " + rec) in js("return document.getElementById('sound-meta').textContent"),
+          "run again: the run's sound")
+    # delete it through the page (after its confirmation)
+    driver.find_element(By.ID, "delete-run").click()
+    driver.switch_to.alert.accept()
+    check(wait("document.getElementById('result').classList.contains('hidden')", 10), "delete: the result closes")
+    check(wait("!document.querySelector('#history .card[data-run=\"%s\"]')" % rec, 10), "delete: gone from the history")
+    check(rec not in run_dirs(), "delete: gone from --dir")
 
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     check(not errors, "no errors in the browser's console (%s)" % errors[:3])
