@@ -94,7 +94,7 @@ if True:
     check("running" in states and states[-1] == "done", "events: running then done (%s)" % states)
     fractions = [d["fraction"] for d in jobs if d["state"] == "running"]
     check(fractions == sorted(fractions) and fractions[-1] > 0.9, "events: progress never goes back")
-    # a tab gets the latest state at most ten times a second: some steps may be folded together
+    # a tab gets the latest state at most five times a second: some steps may be folded together
     stages = {d["stage"] for d in jobs if d["state"] == "running"}
     check(len(stages) >= 2 and any(d["total"] > 0 and d["step"] >= 1 for d in jobs),
           "events: stages and steps k of n (%s)" % sorted(stages))

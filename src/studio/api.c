@@ -56,12 +56,35 @@ void studio_reply_error(studio_reply *r, int status, const char *code, const cha
   studio_reply_json(r, status, o);
 }
 
+void studio_text_add(studio_text *t, const char *s) {
+  size_t n = strlen(s);
+  if (t->failed) return;
+  if (t->len + n + 1 > t->cap) {
+    size_t cap = 2 * (t->len + n + 1);
+    char *b = realloc(t->buf, cap);
+    if (!b) {
+      free(t->buf);
+      memset(t, 0, sizeof *t);
+      t->failed = 1;
+      return;
+    }
+    t->buf = b, t->cap = cap;
+  }
+  memcpy(t->buf + t->len, s, n + 1);
+  t->len += n;
+}
+
 static void reply_text(studio_reply *r, int status, char *text) {
   r->status = text ? status : 500;
   r->body = text;
   r->size = text ? strlen(text) : 0;
   r->type = "application/json";
   r->no_store = 1;
+}
+
+void studio_reply_text(studio_reply *r, int status, studio_text *t) {
+  reply_text(r, status, t->failed ? NULL : t->buf);
+  memset(t, 0, sizeof *t);
 }
 
 /* ---------------------------------------------------------------- jobs */
@@ -178,24 +201,28 @@ static void job_cancel(studio *s, const char *id, studio_reply *r) {
   if (j->state == JOB_QUEUED) {
     j->state = JOB_CANCELLED;
     snprintf(j->error, sizeof j->error, "Cancelled before it started.");
+    studio_queue_moved(s);
   } else if (j->state == JOB_RUNNING) {
     j->cancel_requested = 1;
     a2i2a_job_cancel(j->engine);
   }
-  studio_changed(s);
-  j->version = s->version;
+  studio_job_touch(j);
   cJSON *o = studio_job_json(j);
   pthread_mutex_unlock(&s->lock);
   studio_reply_json(r, 200, o);
 }
 
 static void jobs_list(studio *s, studio_reply *r) {
-  cJSON *root = cJSON_CreateObject();
-  cJSON *arr = cJSON_AddArrayToObject(root, "jobs");
+  studio_text t = {0};
+  studio_text_add(&t, "{\"jobs\":[");
   pthread_mutex_lock(&s->lock);
-  for (studio_job *j = s->jobs; j; j = j->next) cJSON_AddItemToArray(arr, studio_job_json(j));
+  for (studio_job *j = s->jobs; j; j = j->next) {
+    if (j != s->jobs) studio_text_add(&t, ",");
+    studio_text_add(&t, studio_job_text(j));
+  }
   pthread_mutex_unlock(&s->lock);
-  studio_reply_json(r, 200, root);
+  studio_text_add(&t, "]}");
+  studio_reply_text(r, 200, &t);
 }
 
 static void job_get(studio *s, const char *id, const char *what, studio_reply *r) {
@@ -209,9 +236,9 @@ static void job_get(studio *s, const char *id, const char *what, studio_reply *r
     r->type = "image/png";
     r->no_store = 1;
   }
-  cJSON *o = j && !what ? studio_job_json(j) : NULL;
+  char *text = j && !what ? strdup(studio_job_text(j)) : NULL;
   pthread_mutex_unlock(&s->lock);
-  if (o) return studio_reply_json(r, 200, o);
+  if (j && !what) return reply_text(r, 200, text);
   if (!r->status) studio_reply_error(r, 404, "not_found", j ? "This job has no preview yet." : "There is no such job.", NULL);
 }
 

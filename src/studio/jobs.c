@@ -26,9 +26,25 @@ void studio_changed(studio *s) {
   pthread_cond_broadcast(&s->changed);
 }
 
-static void touch(studio_job *j) {
+void studio_job_touch(studio_job *j) {
   studio_changed(j->s);
   j->version = j->s->version;
+}
+
+void studio_queue_moved(studio *s) {
+  for (studio_job *j = s->jobs; j; j = j->next)
+    if (j->state == JOB_QUEUED) studio_job_touch(j);
+}
+
+const char *studio_job_text(studio_job *j) {
+  if (!j->text || j->text_version != j->version) {
+    free(j->text);
+    cJSON *o = studio_job_json(j);
+    j->text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    j->text_version = j->version;
+  }
+  return j->text ? j->text : "{}";
 }
 
 studio_job *studio_job_find(studio *s, const char *id) {
@@ -106,7 +122,7 @@ static void on_progress(void *user, const a2i2a_progress *p) {
   snprintf(j->detail, sizeof j->detail, "%s", p->detail);
   j->step = p->step, j->total = p->total;
   j->fraction = p->fraction, j->eta = p->eta, j->elapsed = p->elapsed;
-  touch(j);
+  studio_job_touch(j);
   pthread_mutex_unlock(&j->s->lock);
 }
 
@@ -170,7 +186,7 @@ static void on_preview(void *user, const a2i2a_preview *p) {
   j->preview_png = png, j->preview_size = size;
   j->preview_step = p->step, j->preview_total = p->total;
   j->preview_w = p->width, j->preview_h = p->height, j->preview_decoded = p->decoded;
-  touch(j);
+  studio_job_touch(j);
   j->preview_version = j->version;
   pthread_mutex_unlock(&j->s->lock);
 }
@@ -190,7 +206,7 @@ static void on_log(void *user, a2i2a_log_level level, const char *message) {
            message);
   pthread_mutex_lock(&j->s->lock);
   add_log(j, line);
-  touch(j);
+  studio_job_touch(j);
   pthread_mutex_unlock(&j->s->lock);
 }
 
@@ -238,7 +254,7 @@ static void set_stage(studio_job *j, const char *stage, const char *detail) {
   snprintf(j->stage, sizeof j->stage, "%s", stage);
   snprintf(j->detail, sizeof j->detail, "%.127s", detail);
   j->step = j->total = 0;
-  touch(j);
+  studio_job_touch(j);
   pthread_mutex_unlock(&j->s->lock);
 }
 
@@ -291,6 +307,7 @@ static studio_job *next_queued(studio *s) {
 
 static void free_job(studio_job *j) {
   free(j->preview_png);
+  free(j->text);
   studio_params_free(&j->params);
   free(j);
 }
@@ -326,7 +343,8 @@ static void *worker_main(void *arg) {
     j->started = wall_now();
     j->engine = engine;
     snprintf(j->stage, sizeof j->stage, "starting");
-    touch(j);
+    studio_job_touch(j);
+    studio_queue_moved(s); /* every waiting job is one place nearer */
     pthread_mutex_unlock(&s->lock);
     fprintf(stderr, "a2i2a serve: %s started (%s)\n", j->run_id, j->input_name);
     outcome out = {"", ""};
@@ -340,7 +358,7 @@ static void *worker_main(void *arg) {
     j->finished = wall_now();
     j->state = !st ? JOB_DONE : st == A2I2A_ERR_CANCELLED ? JOB_CANCELLED : JOB_FAILED;
     if (!st) j->fraction = 1.0, j->eta = 0;
-    touch(j);
+    studio_job_touch(j);
     if (!st) s->runs_version = s->version;
     fprintf(stderr, "a2i2a serve: %s %s in %.1f s%s%s\n", j->run_id, state_names[j->state], j->finished - j->started,
             st && st != A2I2A_ERR_CANCELLED ? ": " : "", st && st != A2I2A_ERR_CANCELLED ? j->error_detail : "");
@@ -365,7 +383,7 @@ void *studio_job_submit(studio *s, studio_job *j, char *err, size_t n) {
   j->state = JOB_QUEUED;
   j->created = wall_now();
   *end = j;
-  touch(j);
+  studio_job_touch(j);
   cJSON *o = studio_job_json(j);
   pthread_cond_signal(&s->work);
   pthread_mutex_unlock(&s->lock);

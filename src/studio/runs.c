@@ -199,8 +199,9 @@ static void iso_time(char *b, size_t n, time_t t) {
   strftime(b, n, "%Y-%m-%dT%H:%M:%S%z", &tm);
 }
 
-/* What the gallery shows of a run; NULL if the folder holds no readable run.json. */
-static cJSON *summary(studio *s, int runfd, const char *id, struct stat *sb) {
+/* What the gallery shows of a run, as JSON text (malloc'd, cached by run.json's size and time);
+ * NULL if the folder holds no readable run.json. */
+static char *summary(studio *s, int runfd, const char *id, struct stat *sb) {
   int fd = open_file_at(runfd, "run.json", sb);
   if (fd < 0) return NULL;
   char key[300];
@@ -208,9 +209,7 @@ static cJSON *summary(studio *s, int runfd, const char *id, struct stat *sb) {
   char *cached = cache_get(s, key, sb);
   if (cached) {
     close(fd);
-    cJSON *j = cJSON_Parse(cached);
-    free(cached);
-    return j;
+    return cached;
   }
   char *text = read_small(fd, MAX_RUNJSON);
   close(fd);
@@ -240,38 +239,41 @@ static cJSON *summary(studio *s, int runfd, const char *id, struct stat *sb) {
   const cJSON *outs = cJSON_GetObjectItemCaseSensitive(run, "outputs");
   for (const cJSON *f = outs ? outs->child : NULL; f; f = f->next) cJSON_AddItemToArray(files, cJSON_CreateString(f->string));
   cJSON_Delete(run);
-  char *t = cJSON_PrintUnformatted(o);
-  if (t) cache_put(s, key, sb, t);
-  free(t);
-  return o;
+  text = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  if (text) cache_put(s, key, sb, text);
+  return text;
 }
 
 static int contains_ci(const char *hay, const char *needle) { return hay && strcasestr(hay, needle) != NULL; }
 
-static int matches(const cJSON *o, const char *q) {
+static int matches(const char *summary_text, const char *q) {
   if (!q || !*q) return 1;
+  cJSON *o = cJSON_Parse(summary_text);
   const cJSON *seed = cJSON_GetObjectItemCaseSensitive(o, "seed");
   char sb[32] = "";
   if (cJSON_IsNumber(seed)) snprintf(sb, sizeof sb, "%.0f", seed->valuedouble);
   else if (cJSON_IsString(seed)) snprintf(sb, sizeof sb, "%s", seed->valuestring);
+  int found = !strcmp(sb, q) || (q[0] == '#' && !strcmp(sb, q + 1));
   static const char *const keys[] = {"prompt", "id", "preset", "input", "model", "style"};
-  for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+  for (size_t i = 0; i < sizeof keys / sizeof *keys && !found; i++) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, keys[i]);
-    if (cJSON_IsString(v) && contains_ci(v->valuestring, q)) return 1;
+    found = cJSON_IsString(v) && contains_ci(v->valuestring, q);
   }
-  return !strcmp(sb, q) || (q[0] == '#' && !strcmp(sb, q + 1));
+  cJSON_Delete(o);
+  return found;
 }
 
 typedef struct {
-  cJSON *item;
+  char *text; /* the summary */
+  char id[300];
   double time;
 } run_item;
 
 static int newest_first(const void *a, const void *b) {
   const run_item *x = a, *y = b;
   if (x->time != y->time) return x->time < y->time ? 1 : -1;
-  return strcmp(cJSON_GetObjectItemCaseSensitive(x->item, "id")->valuestring,
-                cJSON_GetObjectItemCaseSensitive(y->item, "id")->valuestring);
+  return strcmp(x->id, y->id);
 }
 
 static void collect(studio *s, int dirfd, const char *parent, run_item **items, int *n, int *cap, int depth) {
@@ -291,19 +293,22 @@ static void collect(studio *s, int dirfd, const char *parent, run_item **items, 
     if (parent) snprintf(id, sizeof id, "%s:%s", parent, e->d_name);
     else snprintf(id, sizeof id, "%s", e->d_name);
     struct stat sb;
-    cJSON *o = summary(s, fd, id, &sb);
-    if (o) {
+    char *text = summary(s, fd, id, &sb);
+    if (text) {
       if (*n == *cap) {
         int c = *cap ? 2 * *cap : 64;
         run_item *m = realloc(*items, (size_t)c * sizeof *m);
         if (!m) {
-          cJSON_Delete(o);
+          free(text);
           close(fd);
           break;
         }
         *items = m, *cap = c;
       }
-      (*items)[(*n)++] = (run_item){o, (double)sb.st_mtim.tv_sec + 1e-9 * (double)sb.st_mtim.tv_nsec};
+      run_item *it = &(*items)[(*n)++];
+      it->text = text;
+      it->time = (double)sb.st_mtim.tv_sec + 1e-9 * (double)sb.st_mtim.tv_nsec;
+      memcpy(it->id, id, sizeof it->id);
     } else if (depth == 0) {
       collect(s, fd, e->d_name, items, n, cap, 1); /* several runs of one `a2i2a run` */
     }
@@ -317,23 +322,22 @@ void studio_runs_list(studio *s, const char *query, int limit, studio_reply *r) 
   int n = 0, cap = 0;
   collect(s, s->dirfd, NULL, &items, &n, &cap, 0);
   if (n > 1) qsort(items, (size_t)n, sizeof *items, newest_first);
-  cJSON *root = cJSON_CreateObject();
-  cJSON *arr = cJSON_AddArrayToObject(root, "runs");
+  /* the cached texts side by side: many tabs polling cost no JSON building */
+  studio_text t = {0};
+  studio_text_add(&t, "{\"runs\":[");
   int shown = 0, total = 0;
   for (int i = 0; i < n; i++) {
-    if (matches(items[i].item, query)) {
+    if (matches(items[i].text, query)) {
       total++;
-      if (shown < limit) {
-        cJSON_AddItemToArray(arr, items[i].item);
-        shown++;
-        continue;
-      }
+      if (shown++ < limit) studio_text_add(&t, shown > 1 ? "," : ""), studio_text_add(&t, items[i].text);
     }
-    cJSON_Delete(items[i].item);
+    free(items[i].text);
   }
   free(items);
-  cJSON_AddNumberToObject(root, "total", total);
-  studio_reply_json(r, 200, root);
+  char tail[48];
+  snprintf(tail, sizeof tail, "],\"total\":%d}", total);
+  studio_text_add(&t, tail);
+  studio_reply_text(r, 200, &t);
 }
 
 /* ---------------------------------------------------------------- one run */
@@ -383,7 +387,9 @@ void studio_run_detail(studio *s, const char *id, studio_reply *r) {
   int runfd = studio_open_run(s, id);
   if (runfd < 0) return not_found(r, "There is no such run.");
   struct stat sb;
-  cJSON *o = summary(s, runfd, id, &sb);
+  char *text = summary(s, runfd, id, &sb);
+  cJSON *o = text ? cJSON_Parse(text) : NULL;
+  free(text);
   cJSON *run = o ? runjson_at(runfd, &sb) : NULL;
   if (!o || !run) {
     cJSON_Delete(o);

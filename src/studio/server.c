@@ -222,8 +222,8 @@ static enum MHD_Result send_asset(studio *s, struct MHD_Connection *c, const cha
 typedef struct {
   studio *s;
   uint64_t seen;
-  char *buf;
-  size_t len, off, cap;
+  studio_text out;  /* what is still to be sent, from off */
+  size_t off;
   double last;
   int started;
 } events;
@@ -234,33 +234,19 @@ static double mono_now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int append(events *e, const char *a, const char *b, const char *c) {
-  size_t n = strlen(a) + strlen(b) + strlen(c);
-  if (e->len + n + 1 > e->cap) {
-    size_t cap = 2 * (e->len + n + 1);
-    char *m = realloc(e->buf, cap);
-    if (!m) return -1;
-    e->buf = m, e->cap = cap;
-  }
-  e->len += (size_t)snprintf(e->buf + e->len, e->cap - e->len, "%s%s%s", a, b, c);
-  return 0;
-}
-
-static int append_json(events *e, const char *event, cJSON *o) {
-  char *text = cJSON_PrintUnformatted(o);
-  cJSON_Delete(o);
-  char head[64];
-  snprintf(head, sizeof head, "event: %s\ndata: ", event);
-  int st = text ? append(e, head, text, "\n\n") : -1;
-  free(text);
-  return st;
+static void add_event(events *e, const char *event, const char *json) {
+  studio_text_add(&e->out, "event: ");
+  studio_text_add(&e->out, event);
+  studio_text_add(&e->out, "\ndata: ");
+  studio_text_add(&e->out, json);
+  studio_text_add(&e->out, "\n\n");
 }
 
 /* Waits for a change and writes the events; -1 when the server stops. */
 static int next_events(events *e) {
   studio *s = e->s;
-  /* many changes in a burst (Griffin-Lim iterations) reach a tab at most ten times a second */
-  double wait = e->last + 0.1 - mono_now();
+  /* many changes in a burst (Griffin-Lim iterations) reach a tab at most five times a second */
+  double wait = e->last + 0.2 - mono_now();
   if (e->started && wait > 0) {
     struct timespec ts = {0, (long)(wait * 1e9)};
     nanosleep(&ts, NULL);
@@ -278,44 +264,42 @@ static int next_events(events *e) {
     pthread_mutex_unlock(&s->lock);
     return -1;
   }
-  int st = 0;
+  char head[64];
   if (!e->started) {
-    cJSON *hello = cJSON_CreateObject();
-    cJSON_AddNumberToObject(hello, "version", (double)s->version);
-    st |= append(e, "retry: 2000\n", "", "");
-    st |= append_json(e, "hello", hello);
+    snprintf(head, sizeof head, "{\"version\":%llu}", (unsigned long long)s->version);
+    studio_text_add(&e->out, "retry: 2000\n");
+    add_event(e, "hello", head);
   }
-  if (timed_out) st |= append(e, ": keep-alive\n\n", "", "");
-  for (studio_job *j = s->jobs; j && !st; j = j->next)
-    if (j->version > e->seen) st |= append_json(e, "job", studio_job_json(j));
+  if (timed_out) studio_text_add(&e->out, ": keep-alive\n\n");
+  for (studio_job *j = s->jobs; j; j = j->next)
+    if (j->version > e->seen) add_event(e, "job", studio_job_text(j));
   if (s->runs_version > e->seen && e->started) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "version", (double)s->runs_version);
-    st |= append_json(e, "runs", o);
+    snprintf(head, sizeof head, "{\"version\":%llu}", (unsigned long long)s->runs_version);
+    add_event(e, "runs", head);
   }
   e->seen = s->version;
   e->started = 1;
   pthread_mutex_unlock(&s->lock);
   e->last = mono_now();
-  return st;
+  return e->out.failed ? -1 : 0;
 }
 
 static ssize_t events_read(void *cls, uint64_t pos, char *out, size_t max) {
   (void)pos;
   events *e = cls;
-  while (e->off == e->len) {
-    e->off = e->len = 0;
+  while (e->off == e->out.len) {
+    e->off = e->out.len = 0;
     if (next_events(e)) return MHD_CONTENT_READER_END_OF_STREAM;
   }
-  size_t n = e->len - e->off < max ? e->len - e->off : max;
-  memcpy(out, e->buf + e->off, n);
+  size_t n = e->out.len - e->off < max ? e->out.len - e->off : max;
+  memcpy(out, e->out.buf + e->off, n);
   e->off += n;
   return (ssize_t)n;
 }
 
 static void events_free(void *cls) {
   events *e = cls;
-  free(e->buf);
+  free(e->out.buf);
   free(e);
 }
 

@@ -78,6 +78,8 @@ struct studio_job {
   size_t preview_size;
   int preview_step, preview_total, preview_w, preview_h, preview_decoded;
   uint64_t version, preview_version; /* s->version at the last change */
+  char *text;               /* studio_job_text's cache, of text_version */
+  uint64_t text_version;
   char error[512], error_detail[1024];
   char log[STUDIO_MAX_LOG][256];
   int nlog;
@@ -150,7 +152,13 @@ void studio_jobs_stop(studio *s);
 void *studio_job_submit(studio *s, studio_job *j, char *err, size_t errn);
 studio_job *studio_job_find(studio *s, const char *id); /* under s->lock */
 void *studio_job_json(const studio_job *j);              /* under s->lock */
-void studio_changed(studio *s);                           /* under s->lock */
+/* The same as text, made once per change of the job, for every stream (under s->lock). */
+const char *studio_job_text(studio_job *j);
+/* Under s->lock: something changed (wakes the streams); a job changed; the queue's order changed
+ * (every waiting job's position). */
+void studio_changed(studio *s);
+void studio_job_touch(studio_job *j);
+void studio_queue_moved(studio *s);
 
 /* runs.c: every name checked, every file opened below --dir without following links */
 int studio_id_valid(const char *id);
@@ -192,6 +200,15 @@ a2i2a_status studio_loudness_file(const char *path, double *lufs, double *second
 a2i2a_status studio_zip_folder(int runfd, const char *prefix, const char *zip_path);
 
 /* api.c */
+/* A growing text; failed is set (and the text dropped) when memory runs out. */
+typedef struct {
+  char *buf;
+  size_t len, cap;
+  int failed;
+} studio_text;
+void studio_text_add(studio_text *t, const char *s);
+/* t as a JSON reply (takes its buffer). */
+void studio_reply_text(studio_reply *r, int status, studio_text *t);
 void studio_reply_json(studio_reply *r, int status, void *cjson);  /* takes the cJSON */
 void studio_reply_error(studio_reply *r, int status, const char *code, const char *message, const char *detail);
 /* One request of the JSON API (all but the uploads and the events, which stream); q and limit
