@@ -35,7 +35,7 @@ for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "
           "--disable-background-networking", "--disable-component-update", "--disable-sync",
           "--user-data-dir=" + os.path.join(T, "profile"), "--use-fake-device-for-media-stream",
           "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required", "--window-size=1440,1000",
-          "--lang=en-US"):
+          "--lang=en-US", "--disable-dev-shm-usage"):
     opts.add_argument(a)
 opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
 opts.add_experimental_option("prefs", {"download.default_directory": DOWNLOADS, "download.prompt_for_download": False})
