@@ -2,11 +2,9 @@
  * request passes first (Host, Origin, fetch metadata, token), the embedded page, the uploads
  * streamed to disk, the server-sent events, and the replies of the API. */
 #include <arpa/inet.h>
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <math.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
