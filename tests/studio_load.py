@@ -1,7 +1,7 @@
 """a2i2a serve under load on loopback: 50 clients, each streaming the events and polling the queue
 and the history, while a job runs. The job's time (as the server measures it) must grow by less
 than 10 % against the same job alone, no request may fail, and the server's memory (VmRSS) must
-stay flat from one loaded job to the next. Alone and loaded alternate, three times each, and the
+stay flat from one loaded job to the next. Alone and loaded alternate, five times each, and the
 fastest of each kind is compared (other work on the machine only ever slows a job down)."""
 import json
 import os
@@ -17,7 +17,7 @@ from studio_common import MODEL, SOUND, Checks, Server
 
 CLIENTS = 50
 POLL_SECONDS = 0.5
-ROUNDS = 3
+ROUNDS = 5
 # long enough to time (a few seconds), small enough for CI: the seed style's full 400x296
 # spectrogram, 12 steps, one reading
 JOB = {"i2i.steps": 12, "i2a.readings": "inverse", "sheet": False}
