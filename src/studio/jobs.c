@@ -365,6 +365,10 @@ static void *worker_main(void *arg) {
     prune(s);
   }
   pthread_mutex_unlock(&s->lock);
+  /* the model and the kernels' scratch belong to this thread (and its OpenMP team) */
+  if (s->model) a2i2a_model_close(s->model);
+  s->model = NULL;
+  a2i2a_release_scratch();
   return NULL;
 }
 
@@ -415,6 +419,4 @@ void studio_jobs_stop(studio *s) {
   }
   s->jobs = NULL;
   pthread_mutex_unlock(&s->lock);
-  if (s->model) a2i2a_model_close(s->model);
-  s->model = NULL;
 }
