@@ -1,8 +1,8 @@
 """a2i2a serve under load on loopback: 50 clients, each streaming the events and polling the queue
 and the history, while a job runs. The job's time (as the server measures it) must grow by less
 than 10 % against the same job alone, no request may fail, and the server's memory (VmRSS) must
-stay flat from one loaded job to the next. Alone and loaded alternate, five times each, and the
-fastest of each kind is compared (other work on the machine only ever slows a job down)."""
+stay flat from one loaded job to the next. Five rounds of the job alone and the job loaded, side
+by side (in alternating order); the median of the rounds' ratios is the growth."""
 import json
 import os
 import re
@@ -158,20 +158,20 @@ class Load(threading.Thread):
 
 
 run_job()  # the model loads, the kernels' scratch grows: not timed
-alone, loaded, rss, cpu_alone, cpu_loaded, cpu_clients = [], [], [], [], [], []
-for r in range(ROUNDS):
+def timed_alone():
     c0 = cpu_seconds()
     t, _ = run_job()
-    cpu_alone.append(cpu_seconds() - c0)
-    alone.append(t)
+    return t, cpu_seconds() - c0
+
+
+def timed_loaded(r):
     load = Load()
     load.start()
     time.sleep(1.5)  # every client streaming and polling before the job starts
     c0, me = cpu_seconds(), os.times()
     t, job_id = run_job()
-    cpu_loaded.append(cpu_seconds() - c0)
-    cpu_clients.append(os.times().user + os.times().system - me.user - me.system)
-    loaded.append(t)
+    cpu = cpu_seconds() - c0
+    clients = os.times().user + os.times().system - me.user - me.system
     time.sleep(0.5)
     load.close()
     check(load.failures == 0, "round %d: no request failed (%d of %d: %s)" %
@@ -181,16 +181,33 @@ for r in range(ROUNDS):
     check(seen == CLIENTS, "round %d: every stream saw the job end (%d of %d)" % (r + 1, seen, CLIENTS))
     time.sleep(1.0)  # the connections' threads end
     rss.append(srv.rss_kb())
-    print("round %d: job alone %.2f s (server CPU %.2f s), with %d clients %.2f s (server CPU %.2f s, the clients' "
-          "%.2f s; %d requests, %d events), server VmRSS %d KB" %
-          (r + 1, alone[-1], cpu_alone[-1], CLIENTS, loaded[-1], cpu_loaded[-1], cpu_clients[-1], load.requests,
-           load.events(), rss[-1]), flush=True)
+    return t, cpu, clients, load
 
-growth = min(loaded) / min(alone) - 1
-print("job alone %.3f s, with %d clients %.3f s: %+.1f %%" % (min(alone), CLIENTS, min(loaded), 100 * growth))
+
+ratios, rss = [], []
+for r in range(ROUNDS):
+    # the order alternates, so that a drift of the machine favours neither
+    if r % 2 == 0:
+        alone, cpu_alone = timed_alone()
+        loaded, cpu_loaded, cpu_clients, load = timed_loaded(r)
+    else:
+        loaded, cpu_loaded, cpu_clients, load = timed_loaded(r)
+        alone, cpu_alone = timed_alone()
+    ratios.append(loaded / alone)
+    print("round %d: job alone %.2f s (server CPU %.2f s), with %d clients %.2f s (server CPU %.2f s, the clients' "
+          "%.2f s; %d requests, %d events): %+.1f %%; server VmRSS after it %d KB" %
+          (r + 1, alone, cpu_alone, CLIENTS, loaded, cpu_loaded, cpu_clients, load.requests, load.events(),
+           100 * (ratios[-1] - 1), rss[-1]), flush=True)
+
+# Each round's two jobs ran side by side in time, under the same weather of the machine (other
+# work only ever slows a job down, for seconds at a time): the median of the rounds' ratios.
+growth = sorted(ratios)[len(ratios) // 2] - 1
+print("the job's time with %d clients against alone, median of %d rounds: %+.1f %%" % (CLIENTS, ROUNDS, 100 * growth))
 check(growth < 0.10, "the job's time grows by less than 10 %% under load (%+.1f %%)" % (100 * growth))
-print("server VmRSS after each loaded round: %s KB" % rss)
-check(rss[-1] - rss[0] < 8192, "memory stays flat: %+d KB from the first loaded round to the last" % (rss[-1] - rss[0]))
+# the first loaded round fills glibc's per-thread arenas once (a thread per connection); from
+# then on the memory must stay where it is (a leak per request or per event would climb)
+print("server VmRSS after each loaded job: %s KB" % rss)
+check(rss[-1] - rss[1] < 4096, "memory stays flat: %+d KB from the second loaded job to the last" % (rss[-1] - rss[1]))
 check(srv.stop() == 0, "the server stops cleanly")
 shutil.rmtree(T, ignore_errors=True)
 check.done()
