@@ -80,6 +80,8 @@ typedef struct {
   void *strings; /* storage of the strings p points to */
 } chain_record;
 
+/* A 64-bit seed into the cJSON object obj: a number up to 2^53 (exact as a JSON double), a
+ * decimal string beyond. */
 /* Writes rec as JSON (atomically). */
 a2i2a_status chain_runjson_write(const char *path, const chain_record *rec, int force);
 /* Reads a run.json; every field must be present (but those added since the first run.json,

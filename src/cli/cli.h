@@ -115,7 +115,8 @@ const char *cli_nearest(const char *word, const char *const *words, int n);
 
 /* The subcommands: the table of each, and int cmd_NAME(int argc, char **argv), argv[0] = the
  * subcommand name. */
-extern const cli_command cli_a2i, cli_i2a, cli_i2i, cli_run, cli_verify, cli_tokenize, cli_presets, cli_models;
+extern const cli_command cli_a2i, cli_i2a, cli_i2i, cli_run, cli_verify, cli_tokenize, cli_presets, cli_models,
+    cli_serve;
 int cmd_a2i(int argc, char **argv);
 int cmd_i2a(int argc, char **argv);
 int cmd_i2i(int argc, char **argv);
@@ -124,6 +125,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_presets(int argc, char **argv);
 int cmd_models(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* `a2i2a completion bash`: a bash completion script made from the commands' tables. */
 void cli_completion_bash(FILE *f, const cli_command *const *cmds, int n);
