@@ -11,6 +11,8 @@ case "$first" in *"build/a2i2a "*) pass=$((pass+1));; *) echo "README's first co
 # ... and it is the whole chain on the bundled example with the bundled tiny model (offline)
 case "$first" in *"build/a2i2a run examples/sampling.wav "*"--model examples/tiny-sd1"*) pass=$((pass+1));;
   *) echo "README's first command does not run the chain with the bundled tiny model"; fail=$((fail+1));; esac
+# ... and requires the full fixture set, so that no test is skipped there (tests/CMakeLists.txt)
+grep -qx "export A2I2A_FIXTURES_REQUIRED=1" .ci/run && pass=$((pass+1)) || { echo ".ci/run does not require the full fixture set"; fail=$((fail+1)); }
 [ -f examples/tiny-sd1/unet/diffusion_pytorch_model.safetensors ] && pass=$((pass+1)) || { echo "examples/tiny-sd1 missing"; fail=$((fail+1)); }
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

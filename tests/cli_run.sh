@@ -5,10 +5,11 @@ pass=0; fail=0
 ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache" # the model SHA-256 cache
-MODEL="$A2I2A_SHARED/fixtures/sd/tiny-sd1"
+. tests/support/fixtures.sh
+MODEL="$FIXTURES/sd/tiny-sd1"
 # a small spectrogram and few steps keep the test quick; everything else is the preset's
 SMALL="--spec-width 96 --spec-height 64 --steps 4"
-IN="$A2I2A_SHARED/fixtures/seed/audio/a06_espeak_22k05_mono_s16.wav"
+IN="$FIXTURES/seed/audio/a06_espeak_22k05_mono_s16.wav"
 is_png() { [ "$(od -An -tx1 -N8 "$1" | tr -d ' \n')" = "89504e470d0a1a0a" ]; }
 is_wav() { [ "$(head -c4 "$1")" = RIFF ] && [ "$(dd if="$1" bs=1 skip=8 count=4 2>/dev/null)" = WAVE ]; }
 

@@ -8,16 +8,21 @@
 #include "cli/cli.h"
 #include "verify/verify.h"
 
+/* The SD part of the compact fixture set in the source tree (tests/fixtures/README.md). */
+#define COMPACT_SD_FIXTURES A2I2A_FIXTURES_DIR "/sd"
+
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: a2i2a verify DIR [--threads N]\n\n"
+          "usage: a2i2a verify [DIR] [--threads N]\n\n"
           "Runs every reference case found in DIR, a folder laid out like shared/fixtures/sd:\n"
           "tokenizer/prompts.json, golden/<case>.json + .safetensors, and the models they name\n"
           "(tiny-sd1/, tiny-sd2/, tiny-sd1.safetensors). Prints one line per check (name, max abs\n"
-          "error, tolerance from the case's manifest, pass/fail), then 'N passed, N failed, N skipped'.\n\n"
+          "error, tolerance from the case's manifest, pass/fail), then 'N passed, N failed, N skipped'.\n"
+          "Without DIR: the compact fixture set of the source tree, %s.\n\n"
           "  --threads N   threads for the kernels (default: physical cores)\n"
           "  -h, --help    this help\n\n"
-          "exit status: 0 if nothing failed, 1 if a check failed, 2 usage error\n");
+          "exit status: 0 if nothing failed, 1 if a check failed, 2 usage error\n",
+          COMPACT_SD_FIXTURES);
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -38,8 +43,8 @@ int cmd_verify(int argc, char **argv) {
     } else
       return cli_usage_error("verify", "unknown option");
   }
-  if (optind != argc - 1) return cli_usage_error("verify", "expected one fixtures folder");
-  const char *dir = argv[optind];
+  if (optind < argc - 1) return cli_usage_error("verify", "expected at most one fixtures folder");
+  const char *dir = optind < argc ? argv[optind] : COMPACT_SD_FIXTURES;
   struct stat sb;
   if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
     fprintf(stderr, "a2i2a: %s: not a folder\n", dir);
