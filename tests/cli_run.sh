@@ -36,6 +36,12 @@ ok "no temporary folder left" '[ -z "$(ls -A "$T/a" | grep "^\.")" ]'
 ok "replay exits 0 ($(cat "$T/err"))" '[ $rc -eq 0 ]'
 for f in "$T"/a/*.png "$T"/a/*.wav; do ok "replay: $(basename "$f") identical" 'cmp -s "$f" "$T/b/$(basename "$f")"'; done
 
+# an input given through a link: run.json keeps its name (the sheet's title), so the replay is identical
+ln -s "$IN" "$T/link.wav"
+"$A2I2A" run "$T/link.wav" -o "$T/l" --model "$MODEL" $SMALL --readings red 2>"$T/err" \
+  && (cd "$T" && "$A2I2A" run --replay l/run.json -o l2 2>>"$T/err"); rc=$?
+ok "replay of an input given through a link: the same sheet ($(cat "$T/err"))" '[ $rc -eq 0 ] && cmp -s "$T/l/sheet.png" "$T/l2/sheet.png"'
+
 # --prediction overrides the model's (tiny-sd1: epsilon), is recorded, and is replayed
 "$A2I2A" run "$IN" -o "$T/p" --model "$MODEL" $SMALL --readings red --prediction v 2>"$T/err"; rc=$?
 ok "run --prediction v exits 0 ($(cat "$T/err"))" '[ $rc -eq 0 ]'

@@ -10,7 +10,7 @@ verify() {
 }
 verify "$FIXTURES/sd"
 compact=$(cd tests/fixtures/sd && pwd)
-[ "$FIXTURES" = tests/fixtures ] || verify
+[ "$FIXTURES/sd" = "$compact" ] || verify
 # without a folder it is the compact set: its usage says so, and it checks the SD1 img2img run
 "$A2I2A" verify --help | grep -qF "$compact" || { echo "verify --help does not name $compact"; exit 1; }
 printf '%s\n' "$out" | grep -q "img2img_sd1_pndm" || { echo "no img2img_sd1_pndm check"; exit 1; }

@@ -1,7 +1,9 @@
 # Sourced by the CLI tests: the reference fixtures as tests/check.h finds them (see there and
-# tests/fixtures/README.md). $FIXTURES is the folder to read: the full set, or else the compact copy.
+# tests/fixtures/README.md). $FIXTURES is the folder to read, as an absolute path (tests link to
+# its files): the full set, or else the compact copy.
 FIXTURES_FULL=${A2I2A_FIXTURES:-${A2I2A_FIXTURES_CONFIGURED:-../shared/fixtures}}
-if [ -d "$FIXTURES_FULL" ]; then FIXTURES=$FIXTURES_FULL; else FIXTURES=tests/fixtures; fi
+if [ -d "$FIXTURES_FULL" ]; then fixtures_full=1; else fixtures_full=0; fi
+[ $fixtures_full = 1 ] && FIXTURES=$(cd "$FIXTURES_FULL" && pwd) || FIXTURES=$(cd tests/fixtures && pwd)
 fixtures_left_out=0
 
 # One line: who needs the full set, where it was looked for, how to point to it.
@@ -12,14 +14,14 @@ fixtures_say_missing() {
 # fixture_case REL: whether to run a case that reads $FIXTURES/REL: always with the full set (a
 # file missing there fails the case); with the compact set only where it holds REL.
 fixture_case() {
-  [ "$FIXTURES" = "$FIXTURES_FULL" ] || [ -e "$FIXTURES/$1" ] && return 0
+  [ $fixtures_full = 1 ] || [ -e "$FIXTURES/$1" ] && return 0
   fixtures_left_out=$((fixtures_left_out + 1))
   return 1
 }
 
 # For a test that can run nothing without the full set: skipped (exit 77).
 fixtures_need_full() {
-  [ "$FIXTURES" = "$FIXTURES_FULL" ] && return 0
+  [ $fixtures_full = 1 ] && return 0
   fixtures_say_missing "SKIPPED: this test needs"
   exit 77
 }
