@@ -15,9 +15,10 @@ cleanup() { [ -n "$SP" ] && kill "$SP" 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 
 COMMIT=0123456789abcdef0123456789abcdef01234567
-FIX=$(cd "$A2I2A_SHARED/fixtures/sd/tiny-sd1" 2>/dev/null && pwd)
+. tests/support/fixtures.sh
+FIX=$(cd "$FIXTURES/sd/tiny-sd1" 2>/dev/null && pwd)
 # an empty FIX would make the copies below start from / : stop first
-[ -n "$FIX" ] && [ -f "$FIX/model_index.json" ] || { echo "0 passed, 1 failed"; echo "fixture model missing: $A2I2A_SHARED/fixtures/sd/tiny-sd1"; exit 1; }
+[ -n "$FIX" ] && [ -f "$FIX/model_index.json" ] || { echo "0 passed, 1 failed"; echo "fixture model missing: $FIXTURES/sd/tiny-sd1"; exit 1; }
 # the repository: the fixture (as links) plus files a pull must skip or prefer
 mkdir -p "$T/repo"
 cp -rs "$FIX/." "$T/repo/"
@@ -79,8 +80,9 @@ check '[ -z "$(find "$T/hf1" -name "*.incomplete")" ]' "a .incomplete file was l
 # the pulled model is listed and usable by name
 out=$("$A2I2A" models list 2>&1); rc=$?
 check '[ $rc -eq 0 ] && echo "$out" | grep -q "^org/tiny	hf-cache	.*	$SNAP$"' "list: $out"
-out=$(A2I2A_MODEL=org/tiny "$A2I2A" models list --model-dir "$A2I2A_SHARED/fixtures/sd" 2>&1)
-check 'echo "$out" | grep -q "^org/tiny	A2I2A_MODEL" && echo "$out" | grep -q "^tiny-sd1	diffusers" && echo "$out" | grep -q "^tiny-sd1.safetensors	single-file"' "list --model-dir: $out"
+out=$(A2I2A_MODEL=org/tiny "$A2I2A" models list --model-dir "$FIXTURES/sd" 2>&1)
+check 'echo "$out" | grep -q "^org/tiny	A2I2A_MODEL" && echo "$out" | grep -q "^tiny-sd1	diffusers"' "list --model-dir: $out"
+fixture_case sd/tiny-sd1.safetensors && check 'echo "$out" | grep -q "^tiny-sd1.safetensors	single-file"' "list --model-dir: $out"
 # a second pull downloads nothing
 : > "$T/log"
 HF_TOKEN=s3cret "$A2I2A" models pull org/tiny >/dev/null 2>"$T/err"; rc=$?
@@ -168,4 +170,5 @@ HF_ENDPOINT="http://127.0.0.1:$PORT" HF_HOME="$T/hf6" "$A2I2A" models pull org/t
 check '[ $rc -eq 1 ] && grep -q "cannot reach" "$T/err"' "server down: exit $rc: $(cat "$T/err")"
 
 echo "$pass passed, $failn failed"
+fixtures_done
 [ $failn -eq 0 ]

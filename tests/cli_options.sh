@@ -4,7 +4,8 @@ set -u
 pass=0; fail=0
 ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-IMG=$A2I2A_SHARED/fixtures/seed/images/i03_synthetic_400x296.png
+. tests/support/fixtures.sh
+IMG=$FIXTURES/seed/images/i03_synthetic_400x296.png
 # err CMD...: runs it, keeps stderr in $T/err and the exit status in $rc
 err() { "$A2I2A" "$@" >"$T/out" 2>"$T/err"; rc=$?; }
 one_line() { [ "$(wc -l <"$T/err")" -eq 1 ]; }

@@ -15,6 +15,8 @@ case "$first" in *"build/a2i2a run examples/sampling.wav "*"--model examples/tin
 # the third starts the studio with the bundled tiny model
 third=$(printf '%s\n' "$cmds" | sed -n 3p)
 [ "$third" = "build/a2i2a serve --model examples/tiny-sd1" ] && pass=$((pass+1)) || { echo "README's third command is not the studio"; fail=$((fail+1)); }
+# ... and requires the full fixture set, so that no test is skipped there (tests/CMakeLists.txt)
+grep -qx "export A2I2A_FIXTURES_REQUIRED=1" .ci/run && pass=$((pass+1)) || { echo ".ci/run does not require the full fixture set"; fail=$((fail+1)); }
 [ -f examples/tiny-sd1/unet/diffusion_pytorch_model.safetensors ] && pass=$((pass+1)) || { echo "examples/tiny-sd1 missing"; fail=$((fail+1)); }
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

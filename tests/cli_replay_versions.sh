@@ -5,7 +5,8 @@ pass=0; fail=0
 ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache"
-IN="$A2I2A_SHARED/fixtures/seed/audio/a06_espeak_22k05_mono_s16.wav"
+. tests/support/fixtures.sh
+IN="$FIXTURES/seed/audio/a06_espeak_22k05_mono_s16.wav"
 "$A2I2A" run "$IN" -o "$T/a" --model examples/tiny-sd1 --spec-width 96 --spec-height 64 --steps 4 --readings red 2>"$T/err"
 ok "run ($(cat "$T/err"))" '[ -f "$T/a/run.json" ]'
 v=$("$A2I2A" --version | awk '{print $2}')

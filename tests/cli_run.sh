@@ -5,10 +5,11 @@ pass=0; fail=0
 ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache" # the model SHA-256 cache
-MODEL="$A2I2A_SHARED/fixtures/sd/tiny-sd1"
+. tests/support/fixtures.sh
+MODEL="$FIXTURES/sd/tiny-sd1"
 # a small spectrogram and few steps keep the test quick; everything else is the preset's
 SMALL="--spec-width 96 --spec-height 64 --steps 4"
-IN="$A2I2A_SHARED/fixtures/seed/audio/a06_espeak_22k05_mono_s16.wav"
+IN="$FIXTURES/seed/audio/a06_espeak_22k05_mono_s16.wav"
 is_png() { [ "$(od -An -tx1 -N8 "$1" | tr -d ' \n')" = "89504e470d0a1a0a" ]; }
 is_wav() { [ "$(head -c4 "$1")" = RIFF ] && [ "$(dd if="$1" bs=1 skip=8 count=4 2>/dev/null)" = WAVE ]; }
 
@@ -34,6 +35,12 @@ ok "no temporary folder left" '[ -z "$(ls -A "$T/a" | grep "^\.")" ]'
 (cd "$T" && "$A2I2A" run --replay a/run.json -o b 2>"$T/err"); rc=$?
 ok "replay exits 0 ($(cat "$T/err"))" '[ $rc -eq 0 ]'
 for f in "$T"/a/*.png "$T"/a/*.wav; do ok "replay: $(basename "$f") identical" 'cmp -s "$f" "$T/b/$(basename "$f")"'; done
+
+# an input given through a link: run.json keeps its name (the sheet's title), so the replay is identical
+ln -s "$IN" "$T/link.wav"
+"$A2I2A" run "$T/link.wav" -o "$T/l" --model "$MODEL" $SMALL --readings red 2>"$T/err" \
+  && (cd "$T" && "$A2I2A" run --replay l/run.json -o l2 2>>"$T/err"); rc=$?
+ok "replay of an input given through a link: the same sheet ($(cat "$T/err"))" '[ $rc -eq 0 ] && cmp -s "$T/l/sheet.png" "$T/l2/sheet.png"'
 
 # --prediction overrides the model's (tiny-sd1: epsilon), is recorded, and is replayed
 "$A2I2A" run "$IN" -o "$T/p" --model "$MODEL" $SMALL --readings red --prediction v 2>"$T/err"; rc=$?

@@ -15,16 +15,16 @@ static int count_colour(const image_u8 *img, int x0, int y0, int w, int h, const
 
 int main(void) {
   image_u8 spec = {0}, art = {0}, sheet = {0};
-  CHECK(image_read(shared_path("fixtures/seed/a2i/a02_brahms_44k1_stereo_s16/image.png"), &spec, NULL) == A2I2A_OK,
+  CHECK(image_read(fixture("seed/a2i/a06_espeak_22k05_mono_s16/image.png"), &spec, NULL) == A2I2A_OK,
         "%s", a2i2a_last_error());
-  CHECK(image_read(shared_path("fixtures/seed/images/i02_gnome_blobs_400x296.png"), &art, NULL) == A2I2A_OK, "%s",
+  CHECK(image_read(fixture("seed/images/i02_gnome_blobs_400x296.png"), &art, NULL) == A2I2A_OK, "%s",
         a2i2a_last_error());
   chain_sheet_sound sounds[] = {
-      {"red", shared_path("fixtures/seed/i2a/i02_gnome_blobs_400x296/red.wav")},
-      {"rgb_mean", shared_path("fixtures/seed/i2a/i02_gnome_blobs_400x296/rgb_mean.wav")},
-      {"chirp", shared_path("fixtures/seed/i2a/i02_gnome_blobs_400x296/chirp.wav")},
+      {"red", fixture("seed/i2a/i02_gnome_blobs_400x296/red.wav")},
+      {"rgb_mean", fixture("seed/i2a/i02_gnome_blobs_400x296/rgb_mean.wav")},
+      {"chirp", fixture("seed/i2a/i02_gnome_blobs_400x296/chirp.wav")},
   };
-  CHECK(chain_sheet(&spec, &art, "a02_brahms.wav  seed  seed 1234", sounds, 3, &sheet) == A2I2A_OK, "%s",
+  CHECK(chain_sheet(&spec, &art, "a06_espeak.wav  seed  seed 1234", sounds, 3, &sheet) == A2I2A_OK, "%s",
         a2i2a_last_error());
   /* 16 + 24 + (24 + 300 + 16) + 3·(24 + 120 + 16) + 16 */
   CHECK(sheet.w == 848 && sheet.h == 16 + 24 + 340 + 3 * 160 + 16 && sheet.c == 3, "size %dx%d", sheet.w, sheet.h);

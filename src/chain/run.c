@@ -3,6 +3,7 @@
  * at the end, so that a failure leaves nothing behind and nothing is replaced without force. */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +31,17 @@ static void join(char *dst, const char *dir, const char *name) {
   dst[a] = '/';
   memcpy(dst + a + 1, name, b);
   dst[a + 1 + b] = 0;
+}
+
+/* The input's absolute path for run.json, so that --replay works from any folder: its folder
+ * resolved, its own name kept even where it is a link, since the sheet's title shows that name. */
+static const char *input_absolute(const char *input, char abs[PATH_LEN]) {
+  char dir[PATH_LEN], real[PATH_MAX];
+  const char *slash = strrchr(input, '/'), *name = slash ? slash + 1 : input;
+  snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - input) : 1, slash ? input : ".");
+  if (!realpath(dir[0] ? dir : "/", real)) return input;
+  join(abs, strcmp(real, "/") ? real : "", name);
+  return abs;
 }
 
 /* ---------------------------------------------------------------- fingerprints */
@@ -324,8 +336,8 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   memset(&rec, 0, sizeof rec);
   rec.p = *p;
   /* absolute paths, so that --replay works from any folder */
-  char in_abs[4096], model_abs[4096];
-  rec.input_path = realpath(input, in_abs) ? in_abs : (char *)input;
+  char in_abs[PATH_LEN], model_abs[4096];
+  rec.input_path = (char *)input_absolute(input, in_abs);
   rec.p.model = stat(model_name, &sb) == 0 && realpath(model_name, model_abs) ? model_abs : model_name;
   rec.input_sha256 = (char *)input_sha256;
   rec.model_sha256 = (char *)model_sha256;

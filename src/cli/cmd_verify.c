@@ -7,16 +7,20 @@
 #include "cli/cli.h"
 #include "verify/verify.h"
 
+/* The SD part of the compact fixture set in the source tree (tests/fixtures/README.md). */
+#define COMPACT_SD_FIXTURES A2I2A_FIXTURES_DIR "/sd"
+
 static const cli_option options[] = {CLI_OPT_THREADS, CLI_OPT_HELP, {0}};
 
 const cli_command cli_verify = {
     .name = "verify",
     .summary = "check the engine against a folder of reference fixtures",
-    .usage = "usage: a2i2a verify DIR [--threads N]\n\n"
+    .usage = "usage: a2i2a verify [DIR] [--threads N]\n\n"
              "Runs every reference case found in DIR, a folder laid out like shared/fixtures/sd:\n"
              "tokenizer/prompts.json, golden/<case>.json + .safetensors, and the models they name\n"
              "(tiny-sd1/, tiny-sd2/, tiny-sd1.safetensors). Prints one line per check (name, max abs\n"
-             "error, tolerance from the case's manifest, pass/fail), then 'N passed, N failed, N skipped'.\n",
+             "error, tolerance from the case's manifest, pass/fail), then 'N passed, N failed, N skipped'.\n"
+             "Without DIR: the compact fixture set of the source tree, " COMPACT_SD_FIXTURES ".\n",
     .footer = "exit status: 0 if nothing failed, 1 if a check failed, 2 usage error\n",
     .options = options,
 };
@@ -29,8 +33,8 @@ int cmd_verify(int argc, char **argv) {
   cli_args a;
   int rc = cli_parse(&cli_verify, argc, argv, NULL, NULL, &a, NULL, NULL);
   if (rc != CLI_CONTINUE) return rc;
-  if (a.operand != argc - 1) return cli_usage_error("verify", "expected one fixtures folder");
-  const char *dir = argv[a.operand];
+  if (a.operand < argc - 1) return cli_usage_error("verify", "expected at most one fixtures folder");
+  const char *dir = a.operand < argc ? argv[a.operand] : COMPACT_SD_FIXTURES;
   struct stat sb;
   if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
     fprintf(stderr, "a2i2a: %s: not a folder\n", dir);

@@ -1,4 +1,4 @@
-/* `a2i2a verify DIR`: runs every case found in a folder laid out like shared/fixtures/sd.
+/* `a2i2a verify [DIR]`: runs every case found in a folder laid out like shared/fixtures/sd.
  * Each part of the engine contributes a runner in its own file (verify_<part>.c); runners
  * read everything (shapes, settings, tolerances) from the case's files, never hard-code it. */
 #ifndef A2I2A_VERIFY_H
