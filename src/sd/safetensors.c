@@ -1,5 +1,7 @@
 #include "sd/safetensors.h"
 #include "common/err.h"
+#include "common/job.h"
+#include "common/outfile.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -50,9 +52,12 @@ static void free_parsed(st_file *f) {
   }
   free(f->meta_keys);
   free(f->meta_values);
+  for (int i = 0; i < f->nowned; i++) free(f->owned[i]);
+  free(f->owned);
   f->tensors = NULL;
   f->meta_keys = f->meta_values = NULL;
-  f->n = f->nmeta = 0;
+  f->owned = NULL;
+  f->n = f->nmeta = f->nowned = 0;
 }
 
 a2i2a_status st_parse(const uint8_t *buf, size_t len, const char *label, st_file *out) {
@@ -191,8 +196,9 @@ done:
   return st;
 }
 
-a2i2a_status st_open(const char *path, st_file *out) {
-  memset(out, 0, sizeof *out);
+a2i2a_status st_map_file(const char *path, void **map, size_t *len) {
+  *map = NULL;
+  *len = 0;
   int fd = open(path, O_RDONLY);
   if (fd < 0) return fail(A2I2A_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   struct stat sb;
@@ -200,11 +206,22 @@ a2i2a_status st_open(const char *path, st_file *out) {
     close(fd);
     return fail(A2I2A_ERR_IO, "%s: not a regular file", path);
   }
-  size_t len = (size_t)sb.st_size;
-  void *map = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+  size_t n = (size_t)sb.st_size;
+  void *p = n ? mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
   close(fd);
-  if (len && map == MAP_FAILED) return fail(A2I2A_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
-  a2i2a_status st = st_parse(map ? map : (const void *)"", len, path, out);
+  if (n && p == MAP_FAILED) return fail(A2I2A_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
+  *map = p;
+  *len = n;
+  return A2I2A_OK;
+}
+
+a2i2a_status st_open(const char *path, st_file *out) {
+  memset(out, 0, sizeof *out);
+  void *map;
+  size_t len;
+  a2i2a_status st = st_map_file(path, &map, &len);
+  if (st) return st;
+  st = st_parse(map ? map : (const void *)"", len, path, out);
   if (st) {
     if (map) munmap(map, len);
     return st;
@@ -220,6 +237,67 @@ void st_close(st_file *f) {
   free_parsed(f);
   if (f->owns_map && f->map) munmap(f->map, f->map_size);
   f->map = NULL;
+}
+
+/* ------------------------------------------------------------------ writing */
+
+a2i2a_status st_header(const st_tensor *t, int n, char *const *meta_keys, char *const *meta_values, int nmeta,
+                       char **out, size_t *len) {
+  *out = NULL;
+  *len = 0;
+  cJSON *root = cJSON_CreateObject(), *meta = nmeta ? cJSON_AddObjectToObject(root, "__metadata__") : NULL;
+  int ok = root && (!nmeta || meta);
+  for (int i = 0; ok && i < nmeta; i++) ok = cJSON_AddStringToObject(meta, meta_keys[i], meta_values[i]) != NULL;
+  size_t off = 0;
+  for (int i = 0; ok && i < n; i++) {
+    cJSON *e = cJSON_AddObjectToObject(root, t[i].name), *shape = e ? cJSON_AddArrayToObject(e, "shape") : NULL,
+          *offsets = e ? cJSON_AddArrayToObject(e, "data_offsets") : NULL;
+    ok = offsets && cJSON_AddStringToObject(e, "dtype", st_dtype_name(t[i].dtype));
+    for (int d = 0; ok && d < t[i].ndim; d++) ok = cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)t[i].shape[d]));
+    ok = ok && cJSON_AddItemToArray(offsets, cJSON_CreateNumber((double)off)) &&
+         cJSON_AddItemToArray(offsets, cJSON_CreateNumber((double)(off + t[i].nbytes)));
+    off += t[i].nbytes;
+  }
+  char *json = ok ? cJSON_PrintUnformatted(root) : NULL;
+  cJSON_Delete(root);
+  if (!json) return fail(A2I2A_ERR_NOMEM, "out of memory writing a safetensors header");
+  size_t jl = strlen(json), padded = (jl + 7) / 8 * 8;
+  char *buf = malloc(8 + padded);
+  if (!buf) {
+    cJSON_free(json);
+    return fail(A2I2A_ERR_NOMEM, "out of memory writing a safetensors header");
+  }
+  for (int i = 0; i < 8; i++) buf[i] = (char)((uint64_t)padded >> (8 * i));
+  memcpy(buf + 8, json, jl);
+  memset(buf + 8 + jl, ' ', padded - jl);
+  cJSON_free(json);
+  *out = buf;
+  *len = 8 + padded;
+  return A2I2A_OK;
+}
+
+a2i2a_status st_write(const st_file *f, const char *path, int force, a2i2a_job *job) {
+  char *header;
+  size_t hlen;
+  outfile of;
+  a2i2a_status st = st_header(f->tensors, f->n, f->meta_keys, f->meta_values, f->nmeta, &header, &hlen);
+  if (st) return st;
+  if ((st = outfile_open(&of, path, force))) {
+    free(header);
+    return st;
+  }
+  job_stage(job, "writing", path, f->n);
+  int ok = fwrite(header, 1, hlen, of.f) == hlen;
+  free(header);
+  for (int i = 0; ok && i < f->n; i++) {
+    if ((st = job_check(job))) break;
+    ok = fwrite(f->tensors[i].data, 1, f->tensors[i].nbytes, of.f) == f->tensors[i].nbytes;
+    job_step(job, i + 1);
+  }
+  if (!st && !ok) st = fail(A2I2A_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+  if (!st) st = outfile_commit(&of);
+  if (st) outfile_abort(&of);
+  return st;
 }
 
 const st_tensor *st_find(const st_file *f, const char *name) {
