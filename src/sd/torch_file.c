@@ -2,6 +2,8 @@
  * state dict found in it, and its tensors laid out as safetensors' are. */
 #include "sd/torch_file.h"
 #include "common/err.h"
+#include "common/job.h"
+#include "common/outfile.h"
 #include "sd/pickle.h"
 
 #include <stdio.h>
@@ -59,23 +61,29 @@ static int keep(st_file *f, void *p) {
   return 1;
 }
 
-static a2i2a_status add_meta(st_file *f, const pk_machine *m, const pk_obj *key, const pk_obj *value) {
-  char *v = scalar_text(value), *k = v ? text_of(key) : NULL;
-  if (!k) {
-    free(v);
-    return A2I2A_OK; /* not a scalar under a name: not kept */
-  }
-  char **ks = realloc(f->meta_keys, sizeof *ks * (size_t)(f->nmeta + 1));
+/* Adds the pair (k, v), both malloc'd, to f's metadata; takes them over even on failure. */
+static a2i2a_status push_meta(st_file *f, char *k, char *v) {
+  char **ks = k && v ? realloc(f->meta_keys, sizeof *ks * (size_t)(f->nmeta + 1)) : NULL;
   if (ks) f->meta_keys = ks;
   char **vs = ks ? realloc(f->meta_values, sizeof *vs * (size_t)(f->nmeta + 1)) : NULL;
   if (vs) f->meta_values = vs;
   if (!vs) {
     free(k), free(v);
-    return fail(A2I2A_ERR_NOMEM, "%s: out of memory", m->label);
+    return fail(A2I2A_ERR_NOMEM, "%s: out of memory", f->path);
   }
   f->meta_keys[f->nmeta] = k;
   f->meta_values[f->nmeta++] = v;
   return A2I2A_OK;
+}
+
+/* A scalar under a name becomes metadata; anything else is not kept. */
+static a2i2a_status add_meta(st_file *f, const pk_obj *key, const pk_obj *value) {
+  char *v = scalar_text(value), *k = v ? text_of(key) : NULL;
+  if (!k) {
+    free(v);
+    return A2I2A_OK;
+  }
+  return push_meta(f, k, v);
 }
 
 static int contiguous(const pk_tensor *t) {
@@ -114,7 +122,7 @@ static a2i2a_status state_dict(const pk_machine *m, pk_ref root, record_fn recor
   if (found && pk_at(m, inner)->kind == PK_DICT) {
     sd = pk_at(m, inner);
     for (uint32_t i = 0; i < top->n && !st; i++) /* a .ckpt's global_step, epoch, ... */
-      if (top->v.items[2 * i + 1] != inner) st = add_meta(out, m, pk_at(m, top->v.items[2 * i]), pk_at(m, top->v.items[2 * i + 1]));
+      if (top->v.items[2 * i + 1] != inner) st = add_meta(out, pk_at(m, top->v.items[2 * i]), pk_at(m, top->v.items[2 * i + 1]));
   }
   if (st) return st;
   if (!(out->tensors = calloc((size_t)sd->n + 1, sizeof *out->tensors)))
@@ -122,7 +130,7 @@ static a2i2a_status state_dict(const pk_machine *m, pk_ref root, record_fn recor
   for (uint32_t i = 0; i < sd->n && !st; i++) {
     const pk_obj *key = pk_at(m, sd->v.items[2 * i]), *value = pk_at(m, sd->v.items[2 * i + 1]);
     if (value->kind != PK_TENSOR) {
-      st = add_meta(out, m, key, value);
+      st = add_meta(out, key, value);
       continue;
     }
     char *name = text_of(key);
@@ -503,4 +511,45 @@ a2i2a_status weights_open(const char *path, st_file *out) {
     fclose(f);
   }
   return (head[0] == 'P' && head[1] == 'K') || head[0] == 0x80 ? pt_open(path, out) : st_open(path, out);
+}
+
+/* ------------------------------------------------------------------ a2i2a_models_convert */
+
+/* IN with .safetensors for its extension; transformers' pytorch_model[.fp16] is model[.fp16]. */
+static void default_output(const char *in, char *out, size_t n) {
+  char stem[4096];
+  const char *base = strrchr(in, '/'), *dot = strrchr(base ? base : in, '.');
+  snprintf(stem, sizeof stem, "%.*s", (int)(dot ? (size_t)(dot - in) : strlen(in)), in);
+  char *b = strrchr(stem, '/');
+  b = b ? b + 1 : stem;
+  if (!strncmp(b, "pytorch_model", 13) && (!b[13] || !strcmp(b + 13, ".fp16"))) memmove(b, b + 8, strlen(b + 8) + 1);
+  snprintf(out, n, "%s.safetensors", stem);
+}
+
+static a2i2a_status convert(const char *in, const char *out, int force, char *written, size_t written_size,
+                            a2i2a_job *job) {
+  if (!in || !*in) return fail(A2I2A_ERR_PARAM, "no checkpoint given");
+  if (ends_with(in, ".safetensors")) return fail(A2I2A_ERR_PARAM, "%s: already a safetensors file", in);
+  char dflt[4200];
+  if (!out || !*out) {
+    default_output(in, dflt, sizeof dflt);
+    out = dflt;
+  }
+  a2i2a_status st = outfile_check(out, force); /* before the work */
+  if (st) return st;
+  job_stage(job, "reading", in, 0);
+  st_file f;
+  if ((st = pt_open(in, &f))) return st;
+  /* what safetensors.torch writes: the tensors are PyTorch's */
+  if (!st_meta(&f, "format")) st = push_meta(&f, strdup("format"), strdup("pt"));
+  if (!st) st = st_write(&f, out, force, job);
+  st_close(&f);
+  if (!st && written) snprintf(written, written_size, "%s", out);
+  return st;
+}
+
+a2i2a_status a2i2a_models_convert(const char *in, const char *out, int force, char *written, size_t written_size,
+                                  a2i2a_job *job) {
+  job_begin(job);
+  return job_end(job, convert(in, out, force, written, written_size, job));
 }
