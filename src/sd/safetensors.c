@@ -1,7 +1,5 @@
 #include "sd/safetensors.h"
 #include "common/err.h"
-#include "common/job.h"
-#include "common/outfile.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -96,12 +94,7 @@ a2i2a_status st_parse(const uint8_t *buf, size_t len, const char *label, st_file
       }
       for (cJSON *m = e->child; m; m = m->next) {
         if (!cJSON_IsString(m)) continue; /* the format says strings; tolerate others by skipping */
-        int k = out->nmeta;
-        out->meta_keys = realloc(out->meta_keys, sizeof(char *) * (size_t)(k + 1));
-        out->meta_values = realloc(out->meta_values, sizeof(char *) * (size_t)(k + 1));
-        out->meta_keys[k] = strdup(m->string ? m->string : "");
-        out->meta_values[k] = strdup(m->valuestring);
-        out->nmeta++;
+        if ((st = st_add_meta(out, strdup(m->string ? m->string : ""), strdup(m->valuestring)))) goto done;
       }
       continue;
     }
@@ -239,65 +232,18 @@ void st_close(st_file *f) {
   f->map = NULL;
 }
 
-/* ------------------------------------------------------------------ writing */
-
-a2i2a_status st_header(const st_tensor *t, int n, char *const *meta_keys, char *const *meta_values, int nmeta,
-                       char **out, size_t *len) {
-  *out = NULL;
-  *len = 0;
-  cJSON *root = cJSON_CreateObject(), *meta = nmeta ? cJSON_AddObjectToObject(root, "__metadata__") : NULL;
-  int ok = root && (!nmeta || meta);
-  for (int i = 0; ok && i < nmeta; i++) ok = cJSON_AddStringToObject(meta, meta_keys[i], meta_values[i]) != NULL;
-  size_t off = 0;
-  for (int i = 0; ok && i < n; i++) {
-    cJSON *e = cJSON_AddObjectToObject(root, t[i].name), *shape = e ? cJSON_AddArrayToObject(e, "shape") : NULL,
-          *offsets = e ? cJSON_AddArrayToObject(e, "data_offsets") : NULL;
-    ok = offsets && cJSON_AddStringToObject(e, "dtype", st_dtype_name(t[i].dtype));
-    for (int d = 0; ok && d < t[i].ndim; d++) ok = cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)t[i].shape[d]));
-    ok = ok && cJSON_AddItemToArray(offsets, cJSON_CreateNumber((double)off)) &&
-         cJSON_AddItemToArray(offsets, cJSON_CreateNumber((double)(off + t[i].nbytes)));
-    off += t[i].nbytes;
+a2i2a_status st_add_meta(st_file *f, char *k, char *v) {
+  char **ks = k && v ? realloc(f->meta_keys, sizeof *ks * (size_t)(f->nmeta + 1)) : NULL;
+  if (ks) f->meta_keys = ks;
+  char **vs = ks ? realloc(f->meta_values, sizeof *vs * (size_t)(f->nmeta + 1)) : NULL;
+  if (vs) f->meta_values = vs;
+  if (!vs) {
+    free(k), free(v);
+    return fail(A2I2A_ERR_NOMEM, "%s: out of memory", f->path);
   }
-  char *json = ok ? cJSON_PrintUnformatted(root) : NULL;
-  cJSON_Delete(root);
-  if (!json) return fail(A2I2A_ERR_NOMEM, "out of memory writing a safetensors header");
-  size_t jl = strlen(json), padded = (jl + 7) / 8 * 8;
-  char *buf = malloc(8 + padded);
-  if (!buf) {
-    cJSON_free(json);
-    return fail(A2I2A_ERR_NOMEM, "out of memory writing a safetensors header");
-  }
-  for (int i = 0; i < 8; i++) buf[i] = (char)((uint64_t)padded >> (8 * i));
-  memcpy(buf + 8, json, jl);
-  memset(buf + 8 + jl, ' ', padded - jl);
-  cJSON_free(json);
-  *out = buf;
-  *len = 8 + padded;
+  f->meta_keys[f->nmeta] = k;
+  f->meta_values[f->nmeta++] = v;
   return A2I2A_OK;
-}
-
-a2i2a_status st_write(const st_file *f, const char *path, int force, a2i2a_job *job) {
-  char *header;
-  size_t hlen;
-  outfile of;
-  a2i2a_status st = st_header(f->tensors, f->n, f->meta_keys, f->meta_values, f->nmeta, &header, &hlen);
-  if (st) return st;
-  if ((st = outfile_open(&of, path, force))) {
-    free(header);
-    return st;
-  }
-  job_stage(job, "writing", path, f->n);
-  int ok = fwrite(header, 1, hlen, of.f) == hlen;
-  free(header);
-  for (int i = 0; ok && i < f->n; i++) {
-    if ((st = job_check(job))) break;
-    ok = fwrite(f->tensors[i].data, 1, f->tensors[i].nbytes, of.f) == f->tensors[i].nbytes;
-    job_step(job, i + 1);
-  }
-  if (!st && !ok) st = fail(A2I2A_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-  if (!st) st = outfile_commit(&of);
-  if (st) outfile_abort(&of);
-  return st;
 }
 
 const st_tensor *st_find(const st_file *f, const char *name) {

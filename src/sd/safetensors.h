@@ -41,7 +41,7 @@ void st_close(st_file *f);
 /* Maps a whole file read-only (*map NULL for an empty file); st_open's first half. */
 a2i2a_status st_map_file(const char *path, void **map, size_t *len);
 
-/* The bytes that begin a safetensors file holding t[0..n) back to back in that order (each
+/* Writing (convert.c). The bytes that begin a safetensors file holding t[0..n) back to back in that order (each
  * t->nbytes long) with the metadata pairs: the 8-byte length and the JSON header, padded with
  * spaces to a multiple of 8. *out is malloc'd; *len its size. */
 a2i2a_status st_header(const st_tensor *t, int n, char *const *meta_keys, char *const *meta_values, int nmeta,
@@ -53,6 +53,9 @@ a2i2a_status st_write(const st_file *f, const char *path, int force, a2i2a_job *
 
 const st_tensor *st_find(const st_file *f, const char *name);
 const char *st_meta(const st_file *f, const char *key);
+/* Adds the pair (key, value), both malloc'd (NULL: out of memory), to f's metadata; they belong
+ * to f even when this fails. */
+a2i2a_status st_add_meta(st_file *f, char *key, char *value);
 size_t st_dtype_size(st_dtype t);
 const char *st_dtype_name(st_dtype t);
 

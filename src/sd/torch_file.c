@@ -2,8 +2,6 @@
  * state dict found in it, and its tensors laid out as safetensors' are. */
 #include "sd/torch_file.h"
 #include "common/err.h"
-#include "common/job.h"
-#include "common/outfile.h"
 #include "sd/pickle.h"
 
 #include <stdio.h>
@@ -61,21 +59,6 @@ static int keep(st_file *f, void *p) {
   return 1;
 }
 
-/* Adds the pair (k, v), both malloc'd, to f's metadata; takes them over even on failure. */
-static a2i2a_status push_meta(st_file *f, char *k, char *v) {
-  char **ks = k && v ? realloc(f->meta_keys, sizeof *ks * (size_t)(f->nmeta + 1)) : NULL;
-  if (ks) f->meta_keys = ks;
-  char **vs = ks ? realloc(f->meta_values, sizeof *vs * (size_t)(f->nmeta + 1)) : NULL;
-  if (vs) f->meta_values = vs;
-  if (!vs) {
-    free(k), free(v);
-    return fail(A2I2A_ERR_NOMEM, "%s: out of memory", f->path);
-  }
-  f->meta_keys[f->nmeta] = k;
-  f->meta_values[f->nmeta++] = v;
-  return A2I2A_OK;
-}
-
 /* A scalar under a name becomes metadata; anything else is not kept. */
 static a2i2a_status add_meta(st_file *f, const pk_obj *key, const pk_obj *value) {
   char *v = scalar_text(value), *k = v ? text_of(key) : NULL;
@@ -83,7 +66,7 @@ static a2i2a_status add_meta(st_file *f, const pk_obj *key, const pk_obj *value)
     free(v);
     return A2I2A_OK;
   }
-  return push_meta(f, k, v);
+  return st_add_meta(f, k, v);
 }
 
 static int contiguous(const pk_tensor *t) {
@@ -217,9 +200,10 @@ static zip_int64_t mem_source_cb(void *user, void *data, zip_uint64_t n, zip_sou
     return 0;
   }
   case ZIP_SOURCE_TELL: return (zip_int64_t)s->pos;
-  case ZIP_SOURCE_SUPPORTS:
+  case ZIP_SOURCE_SUPPORTS: /* all of "seekable" (libzip 1.7 leaks entries of a source that is not) */
     return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE, ZIP_SOURCE_STAT,
-                                          ZIP_SOURCE_ERROR, ZIP_SOURCE_SEEK, ZIP_SOURCE_TELL, ZIP_SOURCE_SUPPORTS, -1);
+                                          ZIP_SOURCE_ERROR, ZIP_SOURCE_SEEK, ZIP_SOURCE_TELL, ZIP_SOURCE_SUPPORTS,
+                                          ZIP_SOURCE_FREE, -1);
   case ZIP_SOURCE_FREE: return 0;
   default: zip_error_set(&s->error, ZIP_ER_OPNOTSUPP, 0); return -1;
   }
@@ -511,45 +495,4 @@ a2i2a_status weights_open(const char *path, st_file *out) {
     fclose(f);
   }
   return (head[0] == 'P' && head[1] == 'K') || head[0] == 0x80 ? pt_open(path, out) : st_open(path, out);
-}
-
-/* ------------------------------------------------------------------ a2i2a_models_convert */
-
-/* IN with .safetensors for its extension; transformers' pytorch_model[.fp16] is model[.fp16]. */
-static void default_output(const char *in, char *out, size_t n) {
-  char stem[4096];
-  const char *base = strrchr(in, '/'), *dot = strrchr(base ? base : in, '.');
-  snprintf(stem, sizeof stem, "%.*s", (int)(dot ? (size_t)(dot - in) : strlen(in)), in);
-  char *b = strrchr(stem, '/');
-  b = b ? b + 1 : stem;
-  if (!strncmp(b, "pytorch_model", 13) && (!b[13] || !strcmp(b + 13, ".fp16"))) memmove(b, b + 8, strlen(b + 8) + 1);
-  snprintf(out, n, "%s.safetensors", stem);
-}
-
-static a2i2a_status convert(const char *in, const char *out, int force, char *written, size_t written_size,
-                            a2i2a_job *job) {
-  if (!in || !*in) return fail(A2I2A_ERR_PARAM, "no checkpoint given");
-  if (ends_with(in, ".safetensors")) return fail(A2I2A_ERR_PARAM, "%s: already a safetensors file", in);
-  char dflt[4200];
-  if (!out || !*out) {
-    default_output(in, dflt, sizeof dflt);
-    out = dflt;
-  }
-  a2i2a_status st = outfile_check(out, force); /* before the work */
-  if (st) return st;
-  job_stage(job, "reading", in, 0);
-  st_file f;
-  if ((st = pt_open(in, &f))) return st;
-  /* what safetensors.torch writes: the tensors are PyTorch's */
-  if (!st_meta(&f, "format")) st = push_meta(&f, strdup("format"), strdup("pt"));
-  if (!st) st = st_write(&f, out, force, job);
-  st_close(&f);
-  if (!st && written) snprintf(written, written_size, "%s", out);
-  return st;
-}
-
-a2i2a_status a2i2a_models_convert(const char *in, const char *out, int force, char *written, size_t written_size,
-                                  a2i2a_job *job) {
-  job_begin(job);
-  return job_end(job, convert(in, out, force, written, written_size, job));
 }
