@@ -73,6 +73,8 @@ res=$(tensors "$T/model.safetensors" "$FX/tiny-sd1/text_encoder/model.safetensor
 check '[ "${res%% *}" = same ]' "pytorch_model.bin → model.safetensors: $res"
 out=$("$A2I2A" models convert 2>&1); rc=$?
 check '[ $rc = 2 ]' "convert without IN: exit $rc"
+out=$(HF_HOME="$T/hf" "$A2I2A" models list --model-dir "$PF" 2>&1)
+check 'echo "$out" | grep -q "^tiny-sd1-bin	diffusers" && echo "$out" | grep -q "^tiny-sd1.ckpt	single-file"' "models list --model-dir: $out"
 
 # ---------------------------------------------------------------- hostile files
 check '[ ! -e "$MARK" ]' "$MARK exists before the hostile files are read"
