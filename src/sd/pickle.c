@@ -15,8 +15,8 @@
 #define PK_MAX_STACK 65536u
 #define PK_MAX_MARKS 256u
 #define PK_MAX_MEMO (1u << 20)
-#define PK_MAX_OBJECTS (1u << 21)
-#define PK_MAX_ITEMS (1u << 23)
+#define PK_MAX_OBJECTS (1u << 20)
+#define PK_MAX_ITEMS (1u << 22)
 #define PK_MAX_NAME 256 /* a GLOBAL's module or name */
 
 enum { REF_NONE, REF_FALSE, REF_TRUE }; /* the first three objects of every machine */
@@ -60,8 +60,7 @@ static a2i2a_status bad(const pk_machine *m, size_t at, const char *fmt, ...) {
   return fail(A2I2A_ERR_FORMAT, "%s: not a valid PyTorch checkpoint: %s (pickle byte %zu)", m->label, msg, at);
 }
 
-/* s[0..n) for a message: at most 100 bytes, anything unprintable as '?' */
-static void printable(char *out, const uint8_t *s, size_t n) {
+void pk_printable(char out[101], const uint8_t *s, size_t n) {
   if (n > 100) n = 100;
   for (size_t i = 0; i < n; i++) out[i] = s[i] >= 0x20 && s[i] < 0x7f ? (char)s[i] : '?';
   out[n] = 0;
@@ -69,8 +68,8 @@ static void printable(char *out, const uint8_t *s, size_t n) {
 
 static a2i2a_status refuse_call(const pk_machine *m, const uint8_t *module, size_t ml, const uint8_t *name, size_t nl) {
   char a[101], b[101];
-  printable(a, module, ml);
-  printable(b, name, nl);
+  pk_printable(a, module, ml);
+  pk_printable(b, name, nl);
   return fail(A2I2A_ERR_FORMAT, "%s: not a weights file: it calls %s.%s", m->label, a, b);
 }
 
@@ -121,9 +120,8 @@ static a2i2a_status new_obj(pk_machine *m, size_t at, pk_kind kind, pk_ref *out)
 
 /* Gives container o room for n items more. */
 static a2i2a_status reserve_items(pk_machine *m, size_t at, pk_obj *o, uint32_t n) {
-  uint32_t per = o->kind == PK_DICT ? 2 : 1, used = o->n * per;
-  if (n > PK_MAX_ITEMS || used + n <= o->cap) return n > PK_MAX_ITEMS ? bad(m, at, "a container too large") : A2I2A_OK;
-  uint32_t old = o->cap;
+  uint32_t per = o->kind == PK_DICT ? 2 : 1, used = o->n * per, old = o->cap;
+  if (used + n <= o->cap) return A2I2A_OK; /* used and n are at most PK_MAX_ITEMS each: no overflow */
   if (!grow((void **)&o->v.items, &o->cap, used + n, sizeof(pk_ref), PK_MAX_ITEMS))
     return bad(m, at, "containers of more than %u items", PK_MAX_ITEMS);
   m->items += o->cap - old;
@@ -310,7 +308,7 @@ static a2i2a_status persistent_load(pk_machine *m, size_t at) {
   if (cls->kind != PK_GLOBAL || accepted[cls->v.id].kind != G_STORAGE) return bad(m, at, "a storage without a storage class");
   if (key->kind != PK_STR) return bad(m, at, "a storage whose key is a %s", kind_name(key->kind));
   char k[101];
-  printable(k, key->v.s, key->n);
+  pk_printable(k, key->v.s, key->n);
   int64_t count;
   st_dtype dtype = accepted[cls->v.id].dtype;
   if (!as_int(numel, &count) || count < 0 || (uint64_t)count > SIZE_MAX / st_dtype_size(dtype))
@@ -358,7 +356,7 @@ static a2i2a_status rebuild_tensor(pk_machine *m, size_t at, const pk_ref *args)
     return bad(m, at, "a tensor whose offset, shape or strides are not %d whole numbers >= 0", ST_MAX_DIMS);
   const pk_storage *s = &m->storages[so->v.id];
   char k[101];
-  printable(k, s->key, s->keylen);
+  pk_printable(k, s->key, s->keylen);
   t.storage = so->v.id;
   t.offset = (uint64_t)off;
   uint64_t numel = 1, last = t.offset;

@@ -81,6 +81,8 @@ void pk_free(pk_machine *m);
 a2i2a_status pk_run(pk_machine *m, const uint8_t *buf, size_t len, size_t *used, pk_ref *root);
 
 static inline const pk_obj *pk_at(const pk_machine *m, pk_ref r) { return &m->obj[r]; }
+/* s[0..n) for a message: at most 100 bytes, anything unprintable as '?'. */
+void pk_printable(char out[101], const uint8_t *s, size_t n);
 /* 1 if o is the string s. */
 int pk_is_str(const pk_obj *o, const char *s);
 /* The value for string key in a dict (the last one set, as in Python), or 0 with *found = 0. */

@@ -19,11 +19,7 @@
 /* Where a storage's bytes are: the container's part of the work. */
 typedef a2i2a_status (*record_fn)(void *ctx, const pk_storage *s, const uint8_t **data, size_t *bytes);
 
-static void key_text(char *out, const pk_storage *s) {
-  size_t n = s->keylen > 100 ? 100 : s->keylen;
-  for (size_t i = 0; i < n; i++) out[i] = s->key[i] >= 0x20 && s->key[i] < 0x7f ? (char)s->key[i] : '?';
-  out[n] = 0;
-}
+static void key_text(char out[101], const pk_storage *s) { pk_printable(out, s->key, s->keylen); }
 
 /* ------------------------------------------------------------------ the state dict */
 
@@ -381,9 +377,8 @@ static a2i2a_status legacy_layout(const pk_machine *m, const pk_obj *keys, const
     named_storage want = {k->v.s, k->n, 0};
     const named_storage *found = bsearch(&want, named, m->nstorages, sizeof want, cmp_named);
     const pk_storage *s = found ? &m->storages[found->storage] : NULL;
-    pk_storage shown = {0, k->v.s, k->n, 0};
     char kt[101];
-    key_text(kt, &shown);
+    pk_printable(kt, k->v.s, k->n);
     if (!s) {
       st = fail(A2I2A_ERR_FORMAT, "%s: not a valid PyTorch checkpoint: storage '%s' is listed but not used", m->label, kt);
       break;
