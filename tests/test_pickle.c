@@ -161,7 +161,8 @@ static void test_state_dicts(void) {
   same_tensors(&legacy, &gold, "tensors-legacy.bin");
   CHECK(gold.n == 15, "the golden file has %d tensors", gold.n);
   /* contiguous tensors stay in the file (the shared storage once), strided views are copies */
-  const st_tensor *rows = st_find(&zip, "view_rows"), *a = st_find(&zip, "shared_a"), *tr = st_find(&zip, "view_transposed");
+  const st_tensor *rows = st_find(&zip, "view_rows"), *a = st_find(&zip, "shared_a"),
+                  *tr = st_find(&zip, "view_transposed");
   CHECK(rows && a && inside(&zip, rows->data) && inside(&zip, a->data) &&
             (const uint8_t *)rows->data == (const uint8_t *)a->data + 20 * st_dtype_size(a->dtype),
         "view_rows is not shared_a's storage at offset 20");
@@ -173,8 +174,8 @@ static void test_state_dicts(void) {
   for (int i = 0; i < 2; i++) {
     char out[4300], written[4300];
     snprintf(out, sizeof out, "%s/conv%d.safetensors", tmp, i);
-    CHECK(a2i2a_models_convert(shared_path(ins[i]), out, 0, written, sizeof written, NULL) == A2I2A_OK, "convert %s: %s",
-          ins[i], a2i2a_last_error());
+    CHECK(a2i2a_models_convert(shared_path(ins[i]), out, 0, written, sizeof written, NULL) == A2I2A_OK,
+          "convert %s: %s", ins[i], a2i2a_last_error());
     CHECK(!strcmp(written, out), "written: %s", written);
     CHECK(st_open(out, &conv) == A2I2A_OK, "%s", a2i2a_last_error());
     same_tensors(&conv, &gold, ins[i]);
@@ -183,7 +184,8 @@ static void test_state_dicts(void) {
     /* nothing replaced without force */
     CHECK(a2i2a_models_convert(shared_path(ins[i]), out, 0, NULL, 0, NULL) == A2I2A_ERR_EXISTS, "%s: overwritten",
           ins[i]);
-    CHECK(a2i2a_models_convert(shared_path(ins[i]), out, 1, NULL, 0, NULL) == A2I2A_OK, "force: %s", a2i2a_last_error());
+    CHECK(a2i2a_models_convert(shared_path(ins[i]), out, 1, NULL, 0, NULL) == A2I2A_OK, "force: %s",
+          a2i2a_last_error());
   }
   /* the default output: beside the input, transformers' pytorch_model named model */
   char cmd[9000], path[4300], written[4300];
@@ -194,7 +196,8 @@ static void test_state_dicts(void) {
   CHECK(a2i2a_models_convert(path, NULL, 0, written, sizeof written, NULL) == A2I2A_OK, "%s", a2i2a_last_error());
   snprintf(path, sizeof path, "%s/te/model.safetensors", tmp);
   CHECK(!strcmp(written, path) && exists(path), "default output %s", written);
-  CHECK(a2i2a_models_convert(shared_path("fixtures/pickle/tensors.safetensors"), NULL, 0, NULL, 0, NULL) == A2I2A_ERR_PARAM,
+  CHECK(a2i2a_models_convert(shared_path("fixtures/pickle/tensors.safetensors"), NULL, 0, NULL, 0, NULL) ==
+            A2I2A_ERR_PARAM,
         "converting a safetensors file");
   st_close(&gold), st_close(&zip), st_close(&legacy);
 }
@@ -204,7 +207,8 @@ static void test_tiny_model(void) {
   CHECK(sd_model_open(shared_path("fixtures/sd/tiny-sd1"), &st_folder) == A2I2A_OK, "%s", a2i2a_last_error());
   CHECK(sd_model_open(shared_path("fixtures/pickle/tiny-sd1-bin"), &bin_folder) == A2I2A_OK, "tiny-sd1-bin: %s",
         a2i2a_last_error());
-  CHECK(sd_model_open(shared_path("fixtures/sd/tiny-sd1.safetensors"), &st_single) == A2I2A_OK, "%s", a2i2a_last_error());
+  CHECK(sd_model_open(shared_path("fixtures/sd/tiny-sd1.safetensors"), &st_single) == A2I2A_OK, "%s",
+        a2i2a_last_error());
   CHECK(sd_model_open(shared_path("fixtures/pickle/tiny-sd1.ckpt"), &ckpt) == A2I2A_OK, "tiny-sd1.ckpt: %s",
         a2i2a_last_error());
   CHECK(bin_folder.layout == SD_LAYOUT_DIFFUSERS && bin_folder.family == 1 && ckpt.layout == SD_LAYOUT_LDM &&
@@ -343,8 +347,10 @@ static void test_machine(void) {
 
 /* A legacy file around main (one storage 'k' of FloatStorage, count values 1, 2, 3, ...). */
 static uint8_t *legacy_file(const char *main, size_t main_len, uint64_t count, size_t nvalues, size_t *len) {
-  static const uint8_t head[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, '.',
-                                 0x80, 0x02, 'M', 0xe9, 0x03, '.', 0x80, 0x02, '}', '.'};
+  static const uint8_t head[] = {
+      0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, '.', /* the magic number */
+      0x80, 0x02, 'M',  0xe9, 0x03, '.',                                                     /* version 1001 */
+      0x80, 0x02, '}',  '.'};                                                                /* sys_info */
   static const char keys[] = "\x80\x02]X\x01\x00\x00\x00ka.";
   *len = sizeof head + main_len + sizeof keys - 1 + 8 + 4 * nvalues;
   uint8_t *b = malloc(*len), *p = b;

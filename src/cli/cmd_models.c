@@ -28,7 +28,8 @@ static const cli_option options[] = {
      .flags = CLI_PATH, .dflt = "none"},
     {.name = "quiet", .letter = 'q', .id = CLI_ID_QUIET, .help = "pull, convert: no progress on stderr",
      .dflt = "a progress bar on a terminal"},
-    {.name = "plain", .id = O_PLAIN, .help = "pull, convert: progress as plain lines, also when stderr is not a terminal"},
+    {.name = "plain", .id = O_PLAIN,
+     .help = "pull, convert: progress as plain lines, also when stderr is not a terminal"},
     {.name = "force", .letter = 'f', .id = CLI_ID_FORCE, .help = "convert: replace an existing OUT"},
     CLI_OPT_HELP,
     {0},
@@ -159,7 +160,8 @@ static int list_dir(const char *dir) {
       print_size(dir_bytes(p));
       printf("\t%s\n", p);
       n++;
-    } else if (((l > 12 && !strcmp(e->d_name + l - 12, ".safetensors")) || (l > 5 && !strcmp(e->d_name + l - 5, ".ckpt"))) &&
+    } else if (((l > 12 && !strcmp(e->d_name + l - 12, ".safetensors")) ||
+                (l > 5 && !strcmp(e->d_name + l - 5, ".ckpt"))) &&
                is_file(p)) {
       struct stat st;
       stat(p, &st);
@@ -208,7 +210,8 @@ int cmd_models(int argc, char **argv) {
   if (a.force && strcmp(action, "convert")) return cli_usage_error("models", "--force is for convert");
   if (!strcmp(action, "convert")) {
     if (optind >= argc || argc - optind > 2) return cli_usage_error("models", "convert takes IN and an optional OUT");
-    if (revision || model_dir || cache) return cli_usage_error("models", "convert takes no --revision, --model-dir or --cache-dir");
+    if (revision || model_dir || cache)
+      return cli_usage_error("models", "convert takes no --revision, --model-dir or --cache-dir");
     a2i2a_job *job = cli_job_new(progress);
     if (!job) return cli_fail(A2I2A_ERR_NOMEM);
     char written[4200];

@@ -26,7 +26,8 @@ a2i2a_status st_header(const st_tensor *t, int n, char *const *meta_keys, char *
     cJSON *e = cJSON_AddObjectToObject(root, t[i].name), *shape = e ? cJSON_AddArrayToObject(e, "shape") : NULL,
           *offsets = e ? cJSON_AddArrayToObject(e, "data_offsets") : NULL;
     ok = offsets && cJSON_AddStringToObject(e, "dtype", st_dtype_name(t[i].dtype));
-    for (int d = 0; ok && d < t[i].ndim; d++) ok = cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)t[i].shape[d]));
+    for (int d = 0; ok && d < t[i].ndim; d++)
+      ok = cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)t[i].shape[d]));
     ok = ok && cJSON_AddItemToArray(offsets, cJSON_CreateNumber((double)off)) &&
          cJSON_AddItemToArray(offsets, cJSON_CreateNumber((double)(off + t[i].nbytes)));
     off += t[i].nbytes;
@@ -90,7 +91,8 @@ static a2i2a_status convert(const char *in, const char *out, int force, char *wr
                             a2i2a_job *job) {
   if (!in || !*in) return fail(A2I2A_ERR_PARAM, "no checkpoint given");
   size_t n = strlen(in);
-  if (n >= 12 && !strcasecmp(in + n - 12, ".safetensors")) return fail(A2I2A_ERR_PARAM, "%s: already a safetensors file", in);
+  if (n >= 12 && !strcasecmp(in + n - 12, ".safetensors"))
+    return fail(A2I2A_ERR_PARAM, "%s: already a safetensors file", in);
   char dflt[4200];
   if (!out || !*out) {
     default_output(in, dflt, sizeof dflt);

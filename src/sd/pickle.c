@@ -21,7 +21,9 @@
 
 enum { REF_NONE, REF_FALSE, REF_TRUE }; /* the first three objects of every machine */
 
-typedef enum { G_ORDERED_DICT, G_REBUILD_TENSOR_V2, G_REBUILD_TENSOR, G_REBUILD_PARAMETER, G_SIZE, G_PARAMETER, G_STORAGE } global_kind;
+typedef enum {
+  G_ORDERED_DICT, G_REBUILD_TENSOR_V2, G_REBUILD_TENSOR, G_REBUILD_PARAMETER, G_SIZE, G_PARAMETER, G_STORAGE
+} global_kind;
 
 /* The only globals a pickle may name. */
 static const struct {
@@ -261,13 +263,15 @@ static a2i2a_status memo_put(pk_machine *m, size_t at, uint64_t idx) {
 }
 
 static a2i2a_status memo_get(pk_machine *m, size_t at, uint64_t idx) {
-  if (idx >= m->capmemo || m->memo[idx] == PK_EMPTY) return bad(m, at, "memo entry %llu is not set", (unsigned long long)idx);
+  if (idx >= m->capmemo || m->memo[idx] == PK_EMPTY)
+    return bad(m, at, "memo entry %llu is not set", (unsigned long long)idx);
   return push(m, at, m->memo[idx]);
 }
 
 /* ------------------------------------------------------------------ globals, storages, tensors */
 
-static a2i2a_status push_global(pk_machine *m, size_t at, const uint8_t *module, size_t ml, const uint8_t *name, size_t nl) {
+static a2i2a_status push_global(pk_machine *m, size_t at, const uint8_t *module, size_t ml, const uint8_t *name,
+                                size_t nl) {
   for (int i = 0; i < NACCEPTED; i++)
     if (strlen(accepted[i].module) == ml && !memcmp(accepted[i].module, module, ml) && strlen(accepted[i].name) == nl &&
         !memcmp(accepted[i].name, name, nl)) {
@@ -280,7 +284,8 @@ static a2i2a_status push_global(pk_machine *m, size_t at, const uint8_t *module,
 }
 
 /* One line of a GLOBAL or INST argument: its bytes, without the newline. */
-static a2i2a_status read_line(const pk_machine *m, const uint8_t *buf, size_t len, size_t *pos, const uint8_t **s, size_t *n) {
+static a2i2a_status read_line(const pk_machine *m, const uint8_t *buf, size_t len, size_t *pos, const uint8_t **s,
+                              size_t *n) {
   const uint8_t *p = buf + *pos, *nl = memchr(p, '\n', len - *pos < PK_MAX_NAME ? len - *pos : PK_MAX_NAME);
   if (!nl) return bad(m, *pos, "a global's name is not a line of at most %d bytes", PK_MAX_NAME);
   *s = p;
@@ -305,7 +310,8 @@ static a2i2a_status persistent_load(pk_machine *m, size_t at) {
   if (pid->kind != PK_TUPLE || (pid->n != 5 && pid->n != 6) || !pk_is_str(pk_at(m, pid->v.items[0]), "storage"))
     return bad(m, at, "a persistent id that is not a storage");
   const pk_obj *cls = pk_at(m, pid->v.items[1]), *key = pk_at(m, pid->v.items[2]), *numel = pk_at(m, pid->v.items[4]);
-  if (cls->kind != PK_GLOBAL || accepted[cls->v.id].kind != G_STORAGE) return bad(m, at, "a storage without a storage class");
+  if (cls->kind != PK_GLOBAL || accepted[cls->v.id].kind != G_STORAGE)
+    return bad(m, at, "a storage without a storage class");
   if (key->kind != PK_STR) return bad(m, at, "a storage whose key is a %s", kind_name(key->kind));
   char k[101];
   pk_printable(k, key->v.s, key->n);
@@ -314,8 +320,8 @@ static a2i2a_status persistent_load(pk_machine *m, size_t at) {
   if (!as_int(numel, &count) || count < 0 || (uint64_t)count > SIZE_MAX / st_dtype_size(dtype))
     return bad(m, at, "storage '%s' has an impossible size", k);
   if (pid->n == 6 && pk_at(m, pid->v.items[5])->kind != PK_NONE)
-    return fail(A2I2A_ERR_UNSUPPORTED, "%s: storage '%s' is a view of another storage (an old PyTorch format), not supported",
-                m->label, k);
+    return fail(A2I2A_ERR_UNSUPPORTED,
+                "%s: storage '%s' is a view of another storage (an old PyTorch format), not supported", m->label, k);
   if (!grow((void **)&m->storages, &m->capstorages, m->nstorages + 1, sizeof *m->storages, PK_MAX_OBJECTS))
     return fail(A2I2A_ERR_NOMEM, "%s: out of memory reading the pickle", m->label);
   m->storages[m->nstorages] = (pk_storage){dtype, key->v.s, key->n, (uint64_t)count};
@@ -340,7 +346,8 @@ static int dims_of(const pk_machine *m, const pk_obj *o, uint64_t *out, int *n) 
 static void dims_text(char *out, size_t size, const uint64_t *d, int n) {
   size_t k = 0;
   out[0] = 0;
-  for (int i = 0; i < n && k < size; i++) k += (size_t)snprintf(out + k, size - k, "%s%llu", i ? " x " : "", (unsigned long long)d[i]);
+  for (int i = 0; i < n && k < size; i++)
+    k += (size_t)snprintf(out + k, size - k, "%s%llu", i ? " x " : "", (unsigned long long)d[i]);
 }
 
 /* _rebuild_tensor_v2(storage, storage_offset, size, stride, ...): the view is checked against the
@@ -364,7 +371,8 @@ static a2i2a_status rebuild_tensor(pk_machine *m, size_t at, const pk_ref *args)
   for (int d = 0; d < t.ndim; d++) overflow |= __builtin_mul_overflow(numel, t.shape[d], &numel);
   for (int d = 0; d < t.ndim && numel; d++) {
     uint64_t reach;
-    overflow |= __builtin_mul_overflow(t.shape[d] - 1, t.stride[d], &reach) || __builtin_add_overflow(last, reach, &last);
+    overflow |=
+        __builtin_mul_overflow(t.shape[d] - 1, t.stride[d], &reach) || __builtin_add_overflow(last, reach, &last);
   }
   char shape[200];
   dims_text(shape, sizeof shape, t.shape, t.ndim);
@@ -405,12 +413,14 @@ static a2i2a_status reduce(pk_machine *m, size_t at) {
   case G_SIZE: {
     uint64_t dims[ST_MAX_DIMS];
     int nd;
-    if (n != 1 || !dims_of(m, pk_at(m, args[0]), dims, &nd)) return bad(m, at, "torch.Size of something else than sizes");
+    if (n != 1 || !dims_of(m, pk_at(m, args[0]), dims, &nd))
+      return bad(m, at, "torch.Size of something else than sizes");
     return push(m, at, args[0]);
   }
   case G_PARAMETER:
   case G_REBUILD_PARAMETER:
-    if (n < 1 || n > 3 || pk_at(m, args[0])->kind != PK_TENSOR) return bad(m, at, "%s of something else than a tensor", name);
+    if (n < 1 || n > 3 || pk_at(m, args[0])->kind != PK_TENSOR)
+      return bad(m, at, "%s of something else than a tensor", name);
     return push(m, at, args[0]);
   case G_REBUILD_TENSOR:
     if (n != 4) return bad(m, at, "%s with %u arguments", name, n);
@@ -538,7 +548,8 @@ a2i2a_status pk_run(pk_machine *m, const uint8_t *buf, size_t len, size_t *used,
       pos += w;
       if (op == 'T' && n > INT32_MAX) return bad(m, at, "BINSTRING of negative length");
       NEED(n);
-      st = push_bytes(m, at, op == 'X' || op == 'T' || op == 0x8c || op == 'U' || op == 0x8d ? PK_STR : PK_BYTES, buf + pos, n);
+      st = push_bytes(m, at, op == 'X' || op == 'T' || op == 0x8c || op == 'U' || op == 0x8d ? PK_STR : PK_BYTES,
+                      buf + pos, n);
       pos += n;
       break;
     }
@@ -570,7 +581,8 @@ a2i2a_status pk_run(pk_machine *m, const uint8_t *buf, size_t len, size_t *used,
       uint32_t k = want == PK_DICT ? 2 : 1;
       if (m->nstack - fence(m) < k + 1) return bad(m, at, "the stack is empty");
       r = m->stack[m->nstack - k - 1];
-      if (m->obj[r].kind != want) return bad(m, at, "%s into a %s", op == 'a' ? "APPEND" : "SETITEM", kind_name(m->obj[r].kind));
+      if (m->obj[r].kind != want)
+        return bad(m, at, "%s into a %s", op == 'a' ? "APPEND" : "SETITEM", kind_name(m->obj[r].kind));
       st = append_items(m, at, r, m->stack + m->nstack - k, k);
       m->nstack -= k;
       break;
@@ -580,7 +592,8 @@ a2i2a_status pk_run(pk_machine *m, const uint8_t *buf, size_t len, size_t *used,
       if ((st = pop_mark(m, at, &first))) return st;
       if (first <= fence(m)) return bad(m, at, "the stack is empty");
       r = m->stack[first - 1];
-      if (m->obj[r].kind != want) return bad(m, at, "%s into a %s", op == 'e' ? "APPENDS" : "SETITEMS", kind_name(m->obj[r].kind));
+      if (m->obj[r].kind != want)
+        return bad(m, at, "%s into a %s", op == 'e' ? "APPENDS" : "SETITEMS", kind_name(m->obj[r].kind));
       if (want == PK_DICT && (m->nstack - first) % 2) return bad(m, at, "SETITEMS with an odd number of items");
       st = append_items(m, at, r, m->stack + first, m->nstack - first);
       m->nstack = first;

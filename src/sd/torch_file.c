@@ -93,15 +93,18 @@ static int cmp_name(const void *a, const void *b) {
 static a2i2a_status state_dict(const pk_machine *m, pk_ref root, record_fn record, void *ctx, size_t budget,
                                st_file *out) {
   const pk_obj *top = pk_at(m, root), *sd = top;
-  if (top->kind != PK_DICT) return fail(A2I2A_ERR_FORMAT, "%s: not a state dict (the pickle holds a %s)", m->label,
-                                        top->kind == PK_LIST ? "list" : top->kind == PK_TUPLE ? "tuple" : "single value");
+  if (top->kind != PK_DICT) {
+    const char *what = top->kind == PK_LIST ? "list" : top->kind == PK_TUPLE ? "tuple" : "single value";
+    return fail(A2I2A_ERR_FORMAT, "%s: not a state dict (the pickle holds a %s)", m->label, what);
+  }
   int found;
   pk_ref inner = pk_dict_get(m, top, "state_dict", &found);
   a2i2a_status st = A2I2A_OK;
   if (found && pk_at(m, inner)->kind == PK_DICT) {
     sd = pk_at(m, inner);
     for (uint32_t i = 0; i < top->n && !st; i++) /* a .ckpt's global_step, epoch, ... */
-      if (top->v.items[2 * i + 1] != inner) st = add_meta(out, pk_at(m, top->v.items[2 * i]), pk_at(m, top->v.items[2 * i + 1]));
+      if (top->v.items[2 * i + 1] != inner)
+        st = add_meta(out, pk_at(m, top->v.items[2 * i]), pk_at(m, top->v.items[2 * i + 1]));
   }
   if (st) return st;
   if (!(out->tensors = calloc((size_t)sd->n + 1, sizeof *out->tensors)))
@@ -228,7 +231,8 @@ static a2i2a_status entry_bytes(zip_ctx *z, zip_int64_t idx, const char *name, c
   *data = s->buf;
   if (!zs.size) return A2I2A_OK;
   zip_file_t *zf = zip_fopen_index(z->za, (zip_uint64_t)idx, ZIP_FL_COMPRESSED);
-  if (!zf) return fail(A2I2A_ERR_FORMAT, "%s: not a valid PyTorch checkpoint: %s: %s", z->label, name, zip_strerror(z->za));
+  if (!zf)
+    return fail(A2I2A_ERR_FORMAT, "%s: not a valid PyTorch checkpoint: %s: %s", z->label, name, zip_strerror(z->za));
   uint8_t probe[64];
   zip_uint64_t want = zs.size < sizeof probe ? zs.size : sizeof probe;
   s->first_read = -1;
@@ -246,11 +250,14 @@ static a2i2a_status zip_record(void *ctx, const pk_storage *s, const uint8_t **d
   zip_ctx *z = ctx;
   char name[512], k[101];
   key_text(k, s);
-  if (snprintf(name, sizeof name, "%s/data/%.*s", z->prefix, (int)s->keylen, (const char *)s->key) >= (int)sizeof name ||
+  if (snprintf(name, sizeof name, "%s/data/%.*s", z->prefix, (int)s->keylen, (const char *)s->key) >=
+          (int)sizeof name ||
       memchr(s->key, 0, s->keylen))
     return fail(A2I2A_ERR_FORMAT, "%s: not a valid PyTorch checkpoint: storage key '%s'", z->label, k);
   zip_int64_t idx = zip_name_locate(z->za, name, 0);
-  if (idx < 0) return fail(A2I2A_ERR_FORMAT, "%s: not a valid PyTorch checkpoint: no record %s for storage '%s'", z->label, name, k);
+  if (idx < 0)
+    return fail(A2I2A_ERR_FORMAT, "%s: not a valid PyTorch checkpoint: no record %s for storage '%s'", z->label, name,
+                k);
   return entry_bytes(z, idx, name, data, bytes);
 }
 
@@ -380,7 +387,8 @@ static a2i2a_status legacy_layout(const pk_machine *m, const pk_obj *keys, const
     char kt[101];
     pk_printable(kt, k->v.s, k->n);
     if (!s) {
-      st = fail(A2I2A_ERR_FORMAT, "%s: not a valid PyTorch checkpoint: storage '%s' is listed but not used", m->label, kt);
+      st = fail(A2I2A_ERR_FORMAT, "%s: not a valid PyTorch checkpoint: storage '%s' is listed but not used", m->label,
+                kt);
       break;
     }
     size_t es = st_dtype_size(s->dtype);
@@ -427,7 +435,7 @@ static a2i2a_status parse_legacy(const uint8_t *buf, size_t len, const char *lab
       if (o->kind != PK_DICT || (found && pk_at(&m, le)->kind == PK_BOOL && !pk_at(&m, le)->v.i))
         st = fail(A2I2A_ERR_UNSUPPORTED, "%s: a big-endian checkpoint (only little-endian ones are read)", label);
     } else if (i == 4 && o->kind != PK_LIST)
-      st = fail(A2I2A_ERR_FORMAT, "%s: not a valid PyTorch checkpoint: no list of storages after the state dict", label);
+      st = fail(A2I2A_ERR_FORMAT, "%s: not a valid PyTorch checkpoint: no storage list after the state dict", label);
   }
   legacy_ctx c = {label, NULL, 0};
   if (!st) st = legacy_layout(&m, pk_at(&m, r[4]), buf, len, pos, &c);
@@ -445,7 +453,9 @@ a2i2a_status pt_parse(const uint8_t *buf, size_t len, const char *label, st_file
   a2i2a_status st;
   if (len >= 4 && buf[0] == 'P' && buf[1] == 'K') st = parse_zip(buf, len, label, out);
   else if (len >= 2 && buf[0] == 0x80) st = parse_legacy(buf, len, label, out);
-  else st = fail(A2I2A_ERR_FORMAT, "%s: not a PyTorch checkpoint (neither the zip nor the legacy format of torch.save)", label);
+  else
+    st = fail(A2I2A_ERR_FORMAT, "%s: not a PyTorch checkpoint (neither the zip nor the legacy format of torch.save)",
+              label);
   if (st) {
     char path[sizeof out->path];
     memcpy(path, out->path, sizeof path);
