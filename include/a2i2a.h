@@ -340,6 +340,17 @@ A2I2A_API a2i2a_pull_params a2i2a_pull_default_params(void);
 A2I2A_API a2i2a_status a2i2a_models_pull(const char *repo, const a2i2a_pull_params *params, char *snapshot,
                                          size_t snapshot_size, a2i2a_job *job);
 
+/* Writes the .safetensors equivalent of the PyTorch checkpoint IN (.bin, .ckpt, .pt, .pth, read
+ * without running anything, as every model call reads them): the same tensor names, dtypes and
+ * values (strided views made contiguous), a .ckpt's other entries that are numbers, booleans or
+ * strings as metadata, so that later loads are memory-mapped. out NULL: IN's name with
+ * .safetensors for its extension (pytorch_model becomes model, as transformers names it), so
+ * that converting each weights file of a diffusers folder in place makes a safetensors folder.
+ * Written under a temporary name and renamed into place; an existing file is replaced only with
+ * force. written (may be NULL) receives the output's path. Progress: stage "writing". */
+A2I2A_API a2i2a_status a2i2a_models_convert(const char *in, const char *out, int force, char *written,
+                                            size_t written_size, a2i2a_job *job);
+
 #ifdef __cplusplus
 }
 #endif

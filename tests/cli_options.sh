@@ -75,7 +75,7 @@ ok "a2i --style" '[ "$(complete_words a2i2a a2i x.wav --style "")" = "fullband r
 ok "run --preset and --prompt-preset" '[ "$(complete_words a2i2a run --preset "")" = "riffusion seed turbo " ] && complete_words a2i2a run --prompt-preset "" | grep -q "nebula"'
 ok "--progress" '[ "$(complete_words a2i2a i2i --progress "")" = "auto none plain " ]'
 ok "the commands" '[ "$(complete_words a2i2a "")" = "--help --version a2i completion help i2a i2i models presets run serve tokenize verify " ]'
-ok "models' actions" '[ "$(complete_words a2i2a models "")" = "list pull " ]'
+ok "models' actions" '[ "$(complete_words a2i2a models "")" = "convert list pull " ]'
 ok "run --stre" '[ "$(complete_words a2i2a run --stre)" = "--strength " ]'
 # every option the help of a command shows is one completion offers, and the other way round
 for c in a2i i2i i2a run presets models tokenize verify; do

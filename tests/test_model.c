@@ -1,6 +1,7 @@
 /* sd_model_open on every layout: the tiny diffusers folders, the single-file LDM checkpoint,
  * ORG/NAME in a fake Hugging Face cache (symlinks into the fixtures), and the refusals:
- * .ckpt, missing parts, a single file without a VAE. */
+ * a .ckpt that is not a PyTorch checkpoint, missing parts, a single file without a VAE. (PyTorch
+ * checkpoints themselves: test_pickle.c.) */
 #include "check.h"
 #include "sd/model.h"
 #include "common/err.h"
@@ -105,13 +106,13 @@ static void test_cache_and_errors(void) {
   snprintf(p, sizeof p, "%s/novae", tmp);
   CHECK(sd_model_open(p, &m) == A2I2A_ERR_MODEL && strstr(a2i2a_last_error(), "vae/"), "missing part: %s",
         a2i2a_last_error());
-  /* .ckpt is refused with advice */
+  /* a .ckpt that only starts like a zip archive */
   snprintf(p, sizeof p, "%s/model.ckpt", tmp);
   FILE *f = fopen(p, "wb");
   fputs("PK", f);
   fclose(f);
-  CHECK(sd_model_open(p, &m) == A2I2A_ERR_UNSUPPORTED && strstr(a2i2a_last_error(), "model.ckpt") &&
-            strstr(a2i2a_last_error(), "convert"),
+  CHECK(sd_model_open(p, &m) == A2I2A_ERR_FORMAT && strstr(a2i2a_last_error(), "model.ckpt") &&
+            strstr(a2i2a_last_error(), "not a PyTorch checkpoint"),
         "ckpt: %s", a2i2a_last_error());
   /* single files with parts missing */
   const char *unet_only[] = {"cond_stage_model.transformer.x", "model.diffusion_model.x"};

@@ -1,4 +1,5 @@
-/* a2i2a models pull ORG/NAME | models list: the Hugging Face Hub downloader and what is here. */
+/* a2i2a models pull ORG/NAME | models list | models convert IN [OUT]: the Hugging Face Hub
+ * downloader, what is here, and PyTorch checkpoints made into safetensors. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +26,11 @@ static const cli_option options[] = {
      .show_default = show_cache_dir},
     {.name = "model-dir", .arg = "DIR", .id = O_MODEL_DIR, .help = "list: also look for models in DIR",
      .flags = CLI_PATH, .dflt = "none"},
-    {.name = "quiet", .letter = 'q', .id = CLI_ID_QUIET, .help = "pull: no progress on stderr",
+    {.name = "quiet", .letter = 'q', .id = CLI_ID_QUIET, .help = "pull, convert: no progress on stderr",
      .dflt = "a progress bar on a terminal"},
-    {.name = "plain", .id = O_PLAIN, .help = "pull: progress as plain lines, also when stderr is not a terminal"},
+    {.name = "plain", .id = O_PLAIN,
+     .help = "pull, convert: progress as plain lines, also when stderr is not a terminal"},
+    {.name = "force", .letter = 'f', .id = CLI_ID_FORCE, .help = "convert: replace an existing OUT"},
     CLI_OPT_HELP,
     {0},
 };
@@ -36,16 +39,21 @@ const cli_command cli_models = {
     .name = "models",
     .summary = "list or download Stable Diffusion models",
     .usage = "usage: a2i2a models pull ORG/NAME [options]\n"
-             "       a2i2a models list [--model-dir DIR] [--cache-dir DIR]\n\n"
+             "       a2i2a models list [--model-dir DIR] [--cache-dir DIR]\n"
+             "       a2i2a models convert IN [OUT.safetensors] [--force]\n\n"
              "pull downloads a diffusers Stable Diffusion pipeline from the Hugging Face Hub into the\n"
-             "Hugging Face cache (shared with diffusers), only the files img2img needs, .safetensors\n"
-             "weights only (the .fp16 variant when there is one). Interrupted downloads resume; every\n"
-             "large file is checked against its SHA-256. Then use it as --model ORG/NAME.\n"
-             "list shows the pipelines in the cache, $A2I2A_MODEL and those in --model-dir.\n",
+             "Hugging Face cache (shared with diffusers), only the files img2img needs: .safetensors\n"
+             "weights (the .fp16 variant when there is one), else PyTorch .bin weights. Interrupted\n"
+             "downloads resume; every large file is checked against its SHA-256. Then use it as\n"
+             "--model ORG/NAME.\n"
+             "list shows the pipelines in the cache, $A2I2A_MODEL and those in --model-dir.\n"
+             "convert writes the .safetensors equivalent of a PyTorch checkpoint (.bin, .ckpt, .pt,\n"
+             ".pth; read without running anything), by default next to it (pytorch_model.bin becomes\n"
+             "model.safetensors), so that later loads are memory-mapped.\n",
     .footer = "environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (for gated or private\n"
               "models), HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE, A2I2A_MODEL.\n",
     .options = options,
-    .operands = "pull list",
+    .operands = "pull list convert",
 };
 
 typedef struct {
@@ -152,7 +160,9 @@ static int list_dir(const char *dir) {
       print_size(dir_bytes(p));
       printf("\t%s\n", p);
       n++;
-    } else if (l > 12 && !strcmp(e->d_name + l - 12, ".safetensors") && is_file(p)) {
+    } else if (((l > 12 && !strcmp(e->d_name + l - 12, ".safetensors")) ||
+                (l > 5 && !strcmp(e->d_name + l - 5, ".ckpt"))) &&
+               is_file(p)) {
       struct stat st;
       stat(p, &st);
       printf("%s\tsingle-file\t", e->d_name);
@@ -195,14 +205,29 @@ int cmd_models(int argc, char **argv) {
   const char *revision = c.revision, *cache = c.cache, *model_dir = c.model_dir;
   /* optind: the first operand, as getopt named it */
   int progress = a.progress == CLI_QUIET ? -1 : c.plain, optind = a.operand;
-  if (optind >= argc) return cli_usage_error("models", "expected 'pull ORG/NAME' or 'list'");
+  if (optind >= argc) return cli_usage_error("models", "expected 'pull ORG/NAME', 'list' or 'convert IN'");
   const char *action = argv[optind++];
+  if (a.force && strcmp(action, "convert")) return cli_usage_error("models", "--force is for convert");
+  if (!strcmp(action, "convert")) {
+    if (optind >= argc || argc - optind > 2) return cli_usage_error("models", "convert takes IN and an optional OUT");
+    if (revision || model_dir || cache)
+      return cli_usage_error("models", "convert takes no --revision, --model-dir or --cache-dir");
+    a2i2a_job *job = cli_job_new(progress);
+    if (!job) return cli_fail(A2I2A_ERR_NOMEM);
+    char written[4200];
+    a2i2a_status st = a2i2a_models_convert(argv[optind], optind + 1 < argc ? argv[optind + 1] : NULL, a.force, written,
+                                           sizeof written, job);
+    cli_job_done(job);
+    if (st) return cli_fail(st);
+    printf("%s\n", written);
+    return EXIT_OK;
+  }
   if (!strcmp(action, "list")) {
     if (optind < argc) return cli_usage_error("models", "list takes no arguments (got '%s')", argv[optind]);
     if (revision) return cli_usage_error("models", "--revision is for pull");
     return models_list(cache, model_dir);
   }
-  if (strcmp(action, "pull")) return cli_usage_error("models", "unknown action '%s' (pull, list)", action);
+  if (strcmp(action, "pull")) return cli_usage_error("models", "unknown action '%s' (pull, list, convert)", action);
   if (optind >= argc) return cli_usage_error("models", "pull needs ORG/NAME");
   if (argc - optind > 1) return cli_usage_error("models", "pull takes one ORG/NAME");
   if (model_dir) return cli_usage_error("models", "--model-dir is for list");

@@ -47,8 +47,8 @@ a2i2a_i2i_params a2i2a_i2i_default_params(void) {
 a2i2a_status a2i2a_model_open(const char *path_or_repo, a2i2a_model **model) {
   if (!path_or_repo || !*path_or_repo)
     return fail(A2I2A_ERR_PARAM,
-                "no model given: pass --model (a diffusers folder, a .safetensors checkpoint or ORG/NAME in "
-                "the Hugging Face cache) or set A2I2A_MODEL; get one with `a2i2a models pull "
+                "no model given: pass --model (a diffusers folder, a .safetensors or .ckpt checkpoint or "
+                "ORG/NAME in the Hugging Face cache) or set A2I2A_MODEL; get one with `a2i2a models pull "
                 "stable-diffusion-v1-5/stable-diffusion-v1-5`, see what is here with `a2i2a models list`");
   return sd_pipeline_open(path_or_repo, model);
 }
