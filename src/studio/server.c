@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/outfile.h"
 #include "studio/studio.h"
 
 enum { MAX_JSON_BODY = 256 * 1024, HEARTBEAT_SECONDS = 10 };
@@ -493,7 +494,7 @@ static a2i2a_status make_dirs(studio *s) {
   }
   s->lockfd = fd;
   /* what a studio stopped by force left half-done */
-  studio_remove_tree(s->dirfd, ".studio/tmp");
+  remove_tree_at(s->dirfd, ".studio/tmp");
   if (mkdirat(s->dirfd, ".studio/tmp", 0755))
     return fail(A2I2A_ERR_IO, "%s/.studio/tmp: cannot create: %s", s->dir, strerror(errno));
   return A2I2A_OK;
@@ -561,7 +562,7 @@ void studio_stop(studio *s) {
   if (s->mhd) MHD_stop_daemon(s->mhd);
   if (s->listen_fd >= 0) close(s->listen_fd);
   if (s->lockfd >= 0) {
-    studio_remove_tree(s->dirfd, ".studio/tmp");
+    remove_tree_at(s->dirfd, ".studio/tmp");
     mkdirat(s->dirfd, ".studio/tmp", 0755);
     close(s->lockfd);
   }
