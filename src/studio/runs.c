@@ -373,11 +373,6 @@ static cJSON *sound_info(studio *s, int runfd, const char *id, const char *name)
   return o;
 }
 
-static int ends_with(const char *s, const char *suffix) {
-  size_t n = strlen(s), m = strlen(suffix);
-  return n >= m && !strcmp(s + n - m, suffix);
-}
-
 void studio_run_detail(studio *s, const char *id, studio_reply *r) {
   int runfd = studio_open_run(s, id);
   if (runfd < 0) return not_found(r, "There is no such run.");
@@ -405,7 +400,7 @@ void studio_run_detail(studio *s, const char *id, studio_reply *r) {
   cJSON *readings = cJSON_AddArrayToObject(o, "sounds");
   for (int k = 0; k < rec.noutputs; k++) {
     const char *file = rec.output_name[k];
-    if (!ends_with(file, ".wav") && !ends_with(file, ".flac")) continue;
+    if (strncmp(studio_content_type(file), "audio/", 6)) continue;
     cJSON *it = sound_info(s, runfd, id, file);
     if (!it) continue;
     char reading[128];

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/job.h"
 #include "common/outfile.h"
 #include "studio/studio.h"
 
@@ -227,12 +228,6 @@ typedef struct {
   int started;
 } events;
 
-static double mono_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void add_event(events *e, const char *event, const char *json) {
   studio_text_add(&e->out, "event: ");
   studio_text_add(&e->out, event);
@@ -245,7 +240,7 @@ static void add_event(events *e, const char *event, const char *json) {
 static int next_events(events *e) {
   studio *s = e->s;
   /* many changes in a burst (Griffin-Lim iterations) reach a tab at most five times a second */
-  double wait = e->last + 0.2 - mono_now();
+  double wait = e->last + 0.2 - now_seconds();
   if (e->started && wait > 0) {
     struct timespec ts = {0, (long)(wait * 1e9)};
     nanosleep(&ts, NULL);
@@ -279,7 +274,7 @@ static int next_events(events *e) {
   e->seen = s->version;
   e->started = 1;
   pthread_mutex_unlock(&s->lock);
-  e->last = mono_now();
+  e->last = now_seconds();
   return e->out.failed ? -1 : 0;
 }
 
