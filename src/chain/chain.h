@@ -50,6 +50,9 @@ const chain_prompt *chain_prompt_find(const char *name);
  * JSON holds the value of every parameter presets set, by run.json key (params.h), and
  * "prompt", the named prompt. */
 extern const struct registry_table chain_preset_registry, chain_prompt_registry;
+/* The table behind a public list (registry.c), with its name as the PARAMS rows' "choices" give
+ * it; NULL for a value that names no list. */
+const struct registry_table *chain_list_table(a2i2a_list list);
 
 /* ---------------------------------------------------------------- clips (clips.c) */
 

@@ -1,6 +1,7 @@
 #include "common/outfile.h"
 #include "common/err.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -158,4 +159,26 @@ a2i2a_status make_output_dir(const char *path) {
   }
   if (mkdir(path, 0777) != 0) return fail(A2I2A_ERR_IO, "%s: cannot create folder: %s", path, strerror(errno));
   return A2I2A_OK;
+}
+
+void remove_tree_at(int dirfd, const char *name) {
+  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    unlinkat(dirfd, name, 0);
+    return;
+  }
+  DIR *d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return;
+  }
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    struct stat sb;
+    if (fstatat(fd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode)) remove_tree_at(fd, e->d_name);
+    else unlinkat(fd, e->d_name, 0);
+  }
+  closedir(d);
+  unlinkat(dirfd, name, AT_REMOVEDIR);
 }

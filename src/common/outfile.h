@@ -32,5 +32,9 @@ void outfile_abort(outfile *of);
 
 /* Creates a folder for several outputs (ok if it exists and is a folder). */
 a2i2a_status make_output_dir(const char *path);
+/* Removes the folder name below dirfd (AT_FDCWD: name is a path) and everything in it, without
+ * following links (a link is removed, not what it points to); a file or link named name is
+ * removed too. For temporary folders: what cannot be removed is left, silently. */
+void remove_tree_at(int dirfd, const char *name);
 
 #endif
