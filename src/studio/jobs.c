@@ -79,6 +79,15 @@ void *studio_job_json(const studio_job *j) {
   cJSON_AddNumberToObject(o, "total", j->total);
   cJSON_AddNumberToObject(o, "fraction", j->fraction);
   cJSON_AddNumberToObject(o, "eta", j->eta);
+  cJSON *stages = cJSON_AddArrayToObject(o, "stages");
+  for (int i = 0; i < j->nstages; i++) {
+    cJSON *st = cJSON_CreateObject();
+    cJSON_AddStringToObject(st, "name", j->stages[i].name);
+    cJSON_AddNumberToObject(st, "step", j->stages[i].step);
+    cJSON_AddNumberToObject(st, "total", j->stages[i].total);
+    cJSON_AddNumberToObject(st, "seconds", j->stages[i].seconds);
+    cJSON_AddItemToArray(stages, st);
+  }
   cJSON_AddBoolToObject(o, "cancelling", j->cancel_requested && j->state == JOB_RUNNING);
   if (j->preview_png) {
     cJSON *p = cJSON_AddObjectToObject(o, "preview");
@@ -124,6 +133,18 @@ static void on_progress(void *user, const a2i2a_progress *p) {
   snprintf(j->detail, sizeof j->detail, "%s", p->detail);
   j->step = p->step, j->total = p->total;
   j->fraction = p->fraction, j->eta = p->eta, j->elapsed = p->elapsed;
+  int last = j->nstages - 1;
+  if ((last < 0 || strcmp(j->stages[last].name, j->stage)) && j->nstages < STUDIO_MAX_STAGES) {
+    last = j->nstages++;
+    snprintf(j->stages[last].name, sizeof j->stages[last].name, "%s", j->stage);
+    j->stages[last].step = j->stages[last].total = 0;
+    j->stages[last].entered = p->elapsed, j->stages[last].seconds = 0;
+  }
+  if (last >= 0 && !strcmp(j->stages[last].name, j->stage)) {
+    if (p->step > j->stages[last].step) j->stages[last].step = p->step;
+    j->stages[last].total = p->total;
+    j->stages[last].seconds = p->elapsed - j->stages[last].entered;
+  }
   studio_job_touch(j);
   pthread_mutex_unlock(&j->s->lock);
 }

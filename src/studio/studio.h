@@ -42,7 +42,7 @@ void studio_stop(studio *s);
 
 /* ------------------------------------------------------------------ internals */
 
-enum { STUDIO_PATH = 4096, STUDIO_MAX_LOG = 8 };
+enum { STUDIO_PATH = 4096, STUDIO_MAX_LOG = 8, STUDIO_MAX_STAGES = 16 };
 
 typedef enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED, JOB_CANCELLED } studio_job_state;
 
@@ -74,6 +74,10 @@ struct studio_job {
   char stage[64], detail[128];
   int step, total;
   double fraction, eta, elapsed;
+  /* every stage entered, in order, with the furthest step it reached: a tab sees the latest
+   * state at most five times a second, and a fast stage must not vanish from what it shows */
+  struct { char name[64]; int step, total; double entered, seconds; } stages[STUDIO_MAX_STAGES];
+  int nstages;
   uint8_t *preview_png;     /* the latest preview */
   size_t preview_size;
   int preview_step, preview_total, preview_w, preview_h, preview_decoded;
