@@ -26,6 +26,10 @@ a2i2a_status audio_read(const char *path, audio_buf *out);
  * A2I2A_ERR_FORMAT (empty, not audio, corrupt, truncated: fewer frames than the header
  * promises, or no samples at all), A2I2A_ERR_UNSUPPORTED (> 64 channels), A2I2A_ERR_LIMIT
  * (> 2^31 frames). Any channel count 1..64 is returned as is: callers downmix. */
+/* The length (frames per channel), rate and channel count of a sound file from its header,
+ * without decoding it (a file whose header does not say is decoded to count); audio_read's
+ * errors for a file it cannot open or recognise. For checks before the work. */
+a2i2a_status audio_probe(const char *path, int64_t *frames, double *rate, int *channels);
 /* audio_read on an encoded file held in memory (the same decoder, checks and errors); name
  * (NULL: "audio in memory") names it in errors, and its ending ".mp3" lets data no format
  * recognises be tried as MPEG, as a file's name does. data NULL: A2I2A_ERR_PARAM. */

@@ -304,22 +304,64 @@ static a2i2a_status decode(audio_source *src, const char *name, audio_buf *out) 
   return st;
 }
 
-a2i2a_status audio_read(const char *path, audio_buf *out) {
-  memset(out, 0, sizeof *out);
+/* Opens path for the decoder: src->f and src->size. */
+static a2i2a_status open_source(const char *path, audio_source *src) {
+  memset(src, 0, sizeof *src);
   struct stat sb;
   if (stat(path, &sb) != 0) return fail(A2I2A_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   if (S_ISDIR(sb.st_mode)) return fail(A2I2A_ERR_IO, "%s: is a folder, not a sound", path);
-  audio_source src = {.f = fopen(path, "rb")};
-  if (!src.f) return fail(A2I2A_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  src.size = fseeko(src.f, 0, SEEK_END) == 0 ? (sf_count_t)ftello(src.f) : -1;
-  a2i2a_status st = src.size < 0 ? fail(A2I2A_ERR_IO, "%s: cannot read: %s", path, strerror(errno))
-                                 : decode(&src, path, out);
+  if (!(src->f = fopen(path, "rb"))) return fail(A2I2A_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  src->size = fseeko(src->f, 0, SEEK_END) == 0 ? (sf_count_t)ftello(src->f) : -1;
+  if (src->size < 0) {
+    fclose(src->f);
+    return fail(A2I2A_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+  }
+  return A2I2A_OK;
+}
+
+a2i2a_status audio_read(const char *path, audio_buf *out) {
+  memset(out, 0, sizeof *out);
+  audio_source src;
+  a2i2a_status st = open_source(path, &src);
+  if (st) return st;
+  st = decode(&src, path, out);
   if (ferror(src.f)) {
     audio_free(out);
     st = fail(A2I2A_ERR_IO, "%s: cannot read (an I/O error)", path);
   }
   fclose(src.f);
   return st;
+}
+
+a2i2a_status audio_probe(const char *path, int64_t *frames, double *rate, int *channels) {
+  *frames = 0, *rate = 0, *channels = 0;
+  audio_source src;
+  a2i2a_status st = open_source(path, &src);
+  if (st) return st;
+  decoder d;
+  memset(&d, 0, sizeof d);
+  if (src.size == 0) st = fail(A2I2A_ERR_FORMAT, "%s: empty file", path);
+  else if (is_mpeg(&src)) st = open_mpg123(&d, &src, path);
+  else {
+    st = open_libsndfile(&d, &src, path);
+    if (st && !d.sf && ends_with_ci(path, ".mp3")) st = open_mpg123(&d, &src, path);
+  }
+  int known = !st && d.frames > 0 && d.frames < AUDIO_MAX_FRAMES;
+  if (!st && !(d.samplerate > 0)) st = fail(A2I2A_ERR_FORMAT, "%s: invalid sample rate %d", path, d.samplerate);
+  if (!st && (d.channels < 1 || d.channels > AUDIO_MAX_CHANNELS))
+    st = fail(A2I2A_ERR_UNSUPPORTED, "%s: %d channels (at most %d supported)", path, d.channels, AUDIO_MAX_CHANNELS);
+  if (!st && known) {
+    *frames = d.frames, *rate = d.samplerate, *channels = d.channels;
+  }
+  decoder_close(&d);
+  fclose(src.f);
+  if (st || known) return st;
+  /* the header does not say: count by decoding */
+  audio_buf a;
+  if ((st = audio_read(path, &a))) return st;
+  *frames = a.frames, *rate = a.rate, *channels = a.channels;
+  audio_free(&a);
+  return A2I2A_OK;
 }
 
 a2i2a_status audio_read_memory(const void *data, size_t size, const char *name, audio_buf *out) {

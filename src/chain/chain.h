@@ -108,6 +108,14 @@ a2i2a_status chain_sheet(const image_u8 *spectrogram, const image_u8 *art, const
  * paintings prove the chain, not the art. */
 int chain_model_is_tiny(const char *path_or_repo);
 
+/* Everything a run can check before its work, in the user's terms: the parameters, the outputs
+ * (not there unless force), and from the input's length alone the style's limits, an input
+ * too short for the chain (A2I2A_ERR_LIMIT), a painting too wide or too large for the memory
+ * available (A2I2A_ERR_NOMEM), the inverse reading's limit; each with a clip length that
+ * would do where one would. p->model must be set (run.json's name for it). */
+a2i2a_status chain_preflight(const a2i2a_model *model, const char *input, const char *outdir,
+                             const a2i2a_run_params *p, int force);
+
 /* One run with the fingerprints already known (a2i2a_run computes them); rec_out, when not
  * NULL, receives what run.json records (free with chain_record_free). */
 a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *model_sha256, const char *input,

@@ -234,8 +234,17 @@ static a2i2a_status check_fields(const a2i2a_run_params *p, size_t from, size_t 
   return A2I2A_OK;
 }
 
+/* What ties the a2i fields together: only the stereo styles take stereo. */
+static a2i2a_status check_a2i_together(const a2i2a_a2i_params *a) {
+  if (a->stereo && !a2i_style_stereo(a->style))
+    return fail(A2I2A_ERR_PARAM, "a2i.stereo: the %s style is mono (its picture has one channel)",
+                a->style ? a->style : "seed");
+  return A2I2A_OK;
+}
+
 a2i2a_status params_check(const a2i2a_run_params *p) {
   a2i2a_status st = check_fields(p, 0, sizeof *p);
+  if (!st) st = check_a2i_together(&p->a2i);
   if (st) return st;
   if (p->clip_seconds > 0 && p->overlap_seconds * 2 > p->clip_seconds)
     return fail(A2I2A_ERR_PARAM, "clips.overlap_seconds: %g s is more than half of clips.seconds (%g s)",
@@ -245,7 +254,8 @@ a2i2a_status params_check(const a2i2a_run_params *p) {
 
 a2i2a_status params_check_a2i(const a2i2a_a2i_params *a) {
   a2i2a_run_params p = {.a2i = *a};
-  return check_fields(&p, offsetof(a2i2a_run_params, a2i), sizeof *a);
+  a2i2a_status st = check_fields(&p, offsetof(a2i2a_run_params, a2i), sizeof *a);
+  return st ? st : check_a2i_together(a);
 }
 
 a2i2a_status params_check_i2i(const a2i2a_i2i_params *i) {

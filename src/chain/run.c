@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "a2i/styles.h"
 #include "audio/audio.h"
 #include "chain/chain.h"
 #include "chain/params.h"
@@ -225,6 +226,129 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
   return st;
 }
 
+/* ---------------------------------------------------------------- the outputs */
+
+enum { MAXOUT = MAX_READINGS + 5 };
+
+/* The files a run writes besides run.json, into out[]; their count. */
+static int output_names(const a2i2a_run_params *p, char names[][64], int nread, char out[][64]) {
+  int nout = 0;
+  snprintf(out[nout++], 64, "spectrogram.png");
+  snprintf(out[nout++], 64, "art.png");
+  for (int r = 0; r < nread; r++) snprintf(out[nout++], 64, "%.59s.wav", names[r]);
+  if (p->sheet) snprintf(out[nout++], 64, "sheet.png");
+  return nout;
+}
+
+/* None of them, nor run.json, exists in outdir unless force. */
+static a2i2a_status check_outputs(const char *outdir, char out[][64], int nout, int force) {
+  char path[PATH_LEN];
+  a2i2a_status st = A2I2A_OK;
+  for (int k = 0; k < nout && !st; k++) {
+    join(path, outdir, out[k]);
+    st = outfile_check(path, force);
+  }
+  join(path, outdir, "run.json");
+  return st ? st : outfile_check(path, force);
+}
+
+/* ---------------------------------------------------------------- before the work */
+
+/* Whether a sound (the input, or one clip) can go through the chain. */
+typedef enum { FIT_OK, FIT_SHORT, FIT_WIDE, FIT_MEMORY, FIT_INVERSE } fit;
+
+typedef struct {
+  const a2i2a_model *model;
+  const a2i2a_run_params *p;
+  const char *input;
+  double rate;
+  int channels;
+  int inverse;   /* the readings include inverse */
+  double have;   /* bytes of memory available (0: unknown) */
+  a2i_plan plan; /* what the last sound_fits found */
+  int W, H;      /* the painting's size */
+  double need;   /* its memory */
+} preflight;
+
+static a2i2a_status sound_fits(preflight *f, int64_t frames, fit *how) {
+  const a2i2a_run_params *p = f->p;
+  *how = FIT_OK;
+  a2i2a_status st = a2i_plan_sound(&p->a2i, frames, f->rate, f->channels, f->input, &f->plan);
+  if (st) return st;
+  if (frames < f->plan.min_frames) return *how = FIT_SHORT, A2I2A_OK;
+  if (!p->i2i.width && !p->i2i.height && (f->plan.width > I2I_MAX_SIDE || f->plan.height > I2I_MAX_SIDE))
+    return *how = FIT_WIDE, A2I2A_OK;
+  if ((st = sd_i2i_check(f->model, &p->i2i, f->plan.width, f->plan.height, &f->W, &f->H))) return st;
+  f->need = sd_i2i_memory_estimate(f->model, f->H, f->W);
+  if (f->have > 0 && f->need > f->have) return *how = FIT_MEMORY, A2I2A_OK;
+  /* the inverse reading rebuilds the seed style's STFT of the whole sound, the others' from the
+   * painting's columns */
+  int seed = !p->a2i.style || !strcmp(p->a2i.style, "seed");
+  if (f->inverse && (int64_t)f->plan.bins * (seed ? f->plan.columns : f->W) > READING_INVERSE_MAX_CELLS)
+    *how = FIT_INVERSE;
+  return A2I2A_OK;
+}
+
+/* The longest sound, in seconds, no longer than frames that fits; 0 if none does. */
+static double longest_fitting(preflight *f, int64_t frames) {
+  preflight g = *f;
+  fit how;
+  int64_t lo = 1, hi = frames;
+  if (sound_fits(&g, lo, &how) || how == FIT_SHORT) lo = g.plan.min_frames;
+  if (lo > hi || sound_fits(&g, lo, &how) || how != FIT_OK) return 0;
+  while (lo < hi) { /* lo fits, the answer is in [lo, hi] */
+    int64_t mid = lo + (hi - lo + 1) / 2;
+    if (!sound_fits(&g, mid, &how) && how == FIT_OK) lo = mid;
+    else hi = mid - 1;
+  }
+  double s = floor(100 * lo / f->rate) / 100; /* a round number that still fits */
+  return s > 0 ? s : lo / f->rate;
+}
+
+a2i2a_status chain_preflight(const a2i2a_model *model, const char *input, const char *outdir,
+                             const a2i2a_run_params *p, int force) {
+  a2i2a_status st = params_check(p);
+  if (st) return st;
+  char names[MAX_READINGS][64], out[MAXOUT][64];
+  int nread;
+  if ((st = reading_names(p->readings, names, &nread))) return st;
+  if (strlen(outdir) > 3000) return fail(A2I2A_ERR_PARAM, "%.60s...: output folder path too long", outdir);
+  struct stat sb;
+  if (stat(outdir, &sb) == 0 && (st = check_outputs(outdir, out, output_names(p, names, nread, out), force))) return st;
+
+  preflight f = {.model = model, .p = p, .input = input, .have = sd_memory_available()};
+  for (int r = 0; r < nread; r++) f.inverse |= !strcmp(names[r], "inverse");
+  int64_t frames;
+  if ((st = audio_probe(input, &frames, &f.rate, &f.channels))) return st;
+  int clips = p->clip_seconds > 0;
+  int64_t len = clips ? (int64_t)llround(p->clip_seconds * f.rate) : frames;
+  fit how;
+  if ((st = sound_fits(&f, len, &how)) || how == FIT_OK) return st;
+
+  /* in the user's terms: the sound, the limit, and a clip length that would do */
+  const char *style = p->a2i.style ? p->a2i.style : "seed";
+  double seconds = len / f.rate, fits = how == FIT_SHORT ? 0 : longest_fitting(&f, len);
+  char what[160], advice[160];
+  if (clips) snprintf(what, sizeof what, "%s: clips of %g s", input, p->clip_seconds);
+  else snprintf(what, sizeof what, "%s: %.3g s", input, seconds);
+  if (fits > 0) snprintf(advice, sizeof advice, ": %s (--clip %g)", clips ? "use shorter clips" : "split it into clips", fits);
+  else snprintf(advice, sizeof advice, ": make the picture smaller (--spec-width, --spec-height)");
+  switch (how) {
+  case FIT_SHORT:
+    return fail(A2I2A_ERR_LIMIT, "%s %s too short for the %s style (at least %.3g s)", what, clips ? "are" : "is",
+                style, f.plan.min_frames / f.rate);
+  case FIT_WIDE:
+    return fail(A2I2A_ERR_LIMIT, "%s make%s a picture %d pixels wide, more than the %d a painting may be%s", what,
+                clips ? "" : "s", f.plan.width, I2I_MAX_SIDE, advice);
+  case FIT_MEMORY:
+    return fail(A2I2A_ERR_NOMEM, "%s: painting %s as one %dx%d picture needs about %.1f GB, %.1f GB are available%s",
+                what, clips ? "each" : "it", f.W, f.H, f.need / 1e9, f.have / 1e9, advice);
+  default:
+    return fail(A2I2A_ERR_LIMIT, "%s %s too long for the inverse reading of a %s picture%s, or leave inverse out",
+                what, clips ? "are" : "is", style, advice);
+  }
+}
+
 /* ---------------------------------------------------------------- one run */
 
 /* The contact sheet of a finished run in tmp. */
@@ -273,21 +397,9 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   if ((st = make_output_dir(outdir))) return st;
 
   /* every output, checked before any work */
-  enum { MAXOUT = MAX_READINGS + 5 };
-  char out[MAXOUT][64];
-  int nout = 0;
-  snprintf(out[nout++], 64, "spectrogram.png");
-  snprintf(out[nout++], 64, "art.png");
-  for (int r = 0; r < nread; r++) snprintf(out[nout++], 64, "%.59s.wav", names[r]);
-  if (p->sheet) snprintf(out[nout++], 64, "sheet.png");
-  char path[PATH_LEN], tmp[PATH_LEN];
-  for (int k = 0; k < nout && !st; k++) {
-    join(path, outdir, out[k]);
-    st = outfile_check(path, force);
-  }
-  join(path, outdir, "run.json");
-  if (!st) st = outfile_check(path, force);
-  if (st) {
+  char out[MAXOUT][64], path[PATH_LEN], tmp[PATH_LEN];
+  int nout = output_names(p, names, nread, out);
+  if ((st = check_outputs(outdir, out, nout, force))) {
     if (made_dir) rmdir(outdir);
     return st;
   }
@@ -376,13 +488,17 @@ a2i2a_status a2i2a_run(a2i2a_model *model, const char *input, const char *outdir
                        int force, a2i2a_job *job) {
   char in_hex[65], model_hex[65];
   job_begin(job);
+  if (!model || !input || !outdir || !p) return job_end(job, fail(A2I2A_ERR_PARAM, "a2i2a_run: a NULL argument"));
+  /* run.json names the model opened when the parameters do not */
+  a2i2a_run_params named = *p;
+  if (!named.model) named.model = model->m.path;
+  a2i2a_status st = chain_preflight(model, input, outdir, &named, force);
   double t0 = now_seconds();
-  job_stage(job, "fingerprint", input, 0);
-  a2i2a_status st = sha256_file(input, in_hex);
+  if (!st) job_stage(job, "fingerprint", input, 0);
+  if (!st) st = sha256_file(input, in_hex);
   if (!st) st = a2i2a_model_sha256(model, model_hex);
   job_time(job, hash, t0);
-  /* run.json names the model opened when the parameters do not */
-  if (!st) st = chain_run(model, p->model ? p->model : model->m.path, model_hex, input, in_hex, outdir, p, force, NULL, job);
+  if (!st) st = chain_run(model, named.model, model_hex, input, in_hex, outdir, &named, force, NULL, job);
   if (!st && model_is_tiny(&model->m))
     job_log(job, A2I2A_LOG_NOTE,
             "%s is a tiny model with random weights: this run proves the chain, not the art; for real paintings: "
@@ -399,22 +515,22 @@ a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const cha
   if (st) return job_end(job, st);
   if (!input) input = rec.input_path;
   if (!model_path) model_path = rec.p.model;
-  char hex[65];
+  a2i2a_model *model = NULL;
   double t0 = now_seconds();
-  job_stage(job, "fingerprint", input, 0);
-  st = sha256_file(input, hex);
+  job_stage(job, "loading", model_path, 0);
+  st = a2i2a_model_open(model_path, &model);
+  job_time(job, load, t0);
+  rec.p.model = model_path;
+  if (!st) st = chain_preflight(model, input, outdir, &rec.p, force);
+  char hex[65];
+  t0 = now_seconds();
+  if (!st) job_stage(job, "fingerprint", input, 0);
+  if (!st) st = sha256_file(input, hex);
   job_time(job, hash, t0);
   if (!st && strcmp(hex, rec.input_sha256))
     st = fail(A2I2A_ERR_PARAM, "%s: not the input %s records (SHA-256 %s, recorded %s)", input, run_json, hex,
               rec.input_sha256);
   char mhex[65];
-  a2i2a_model *model = NULL;
-  if (!st) {
-    t0 = now_seconds();
-    job_stage(job, "loading", model_path, 0);
-    st = a2i2a_model_open(model_path, &model);
-    job_time(job, load, t0);
-  }
   if (!st) {
     t0 = now_seconds();
     job_stage(job, "fingerprint", model_path, 0);
@@ -430,7 +546,6 @@ a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const cha
     /* the same thread count: sums split across threads may round differently */
     int threads = a2i2a_get_threads();
     a2i2a_set_threads(rec.threads);
-    rec.p.model = model_path;
     st = chain_run(model, model_path, mhex, input, hex, outdir, &rec.p, force, &done, job);
     a2i2a_set_threads(threads);
   }

@@ -36,6 +36,10 @@ a2i2a_status image_read_memory(const void *data, size_t size, const char *name, 
 a2i2a_status png_write_memory(const image_u8 *img, const png_meta *meta, void **png, size_t *size);
 
 a2i2a_status image_alloc(image_u8 *img, int w, int h, int c);
+/* image_alloc without the limit on each side (the pixel count still holds): a working picture
+ * that is resized, never written (a long spectrogram's STFT frames, one column each). The
+ * resizes make their outputs with it. */
+a2i2a_status image_alloc_wide(image_u8 *img, int w, int h, int c);
 void image_free(image_u8 *img);
 
 void png_meta_init(png_meta *m);

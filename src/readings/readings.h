@@ -32,6 +32,9 @@ typedef struct {
   double seconds, sample_rate, fmin, fmax;
 } reading_def;
 
+/* The largest STFT (bins × frames) the inverse reading rebuilds with Griffin-Lim. */
+#define READING_INVERSE_MAX_CELLS ((int64_t)1 << 25)
+
 /* The readings' registry (A2I2A_LIST_READINGS; common/registry.h). */
 extern const struct registry_table reading_registry;
 const reading_def *reading_find(const char *name);

@@ -176,6 +176,12 @@ static a2i2a_status check_params(const a2i2a_i2i_params *p, const a2i2a_model *m
   return A2I2A_OK;
 }
 
+a2i2a_status sd_i2i_check(const a2i2a_model *m, const a2i2a_i2i_params *p, int w, int h, int *W, int *H) {
+  sd_i2i_config c;
+  a2i2a_status st = check_params(p, m, &c);
+  return st ? st : working_size(w, h, p, W, H);
+}
+
 static a2i2a_status i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const a2i2a_i2i_params *p, uint8_t **out,
                        int *out_w, int *out_h, a2i2a_job *job) {
   *out = NULL;
