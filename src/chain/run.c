@@ -1,7 +1,6 @@
 /* a2i2a run: sound → spectrogram (a2i) → painting (i2i) → sounds (i2a), a contact sheet and
  * run.json, all written into a private temporary folder inside OUTDIR and moved into place
  * at the end, so that a failure leaves nothing behind and nothing is replaced without force. */
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -49,25 +48,6 @@ int chain_model_is_tiny(const char *path_or_repo) {
   int tiny = model_is_tiny(&m);
   sd_model_close(&m);
   return tiny;
-}
-
-/* ---------------------------------------------------------------- the private folder */
-
-/* Removes the temporary folder and what this run put in it (one level of sub-folders). */
-static void remove_tree(const char *dir) {
-  DIR *d = opendir(dir);
-  if (!d) return;
-  struct dirent *e;
-  char path[PATH_LEN];
-  while ((e = readdir(d))) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    join(path, dir, e->d_name);
-    struct stat sb;
-    if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) remove_tree(path);
-    else unlink(path);
-  }
-  closedir(d);
-  rmdir(dir);
 }
 
 /* ---------------------------------------------------------------- readings */
@@ -397,19 +377,21 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   if ((st = make_output_dir(outdir))) return st;
 
   /* every output, checked before any work */
-  char out[MAXOUT][64], path[PATH_LEN], tmp[PATH_LEN];
+  char out[MAXOUT][64], path[PATH_LEN];
   int nout = output_names(p, names, nread, out);
   if ((st = check_outputs(outdir, out, nout, force))) {
     if (made_dir) rmdir(outdir);
     return st;
   }
 
-  join(tmp, outdir, ".a2i2a-run.XXXXXX");
-  if (!mkdtemp(tmp)) {
-    st = fail(A2I2A_ERR_IO, "%s: cannot create a temporary folder: %s", outdir, strerror(errno));
+  /* what runs killed before their end left here goes first */
+  run_folder_sweep(outdir);
+  run_folder td;
+  if ((st = run_folder_create(&td, outdir))) {
     if (made_dir) rmdir(outdir);
     return st;
   }
+  const char *tmp = td.path;
 
   char spec[PATH_LEN], art[PATH_LEN];
   join(spec, tmp, "spectrogram.png");
@@ -469,7 +451,7 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
     if (!st) st = outfile_commit_all(of, nout + 1);
     free(of);
   }
-  remove_tree(tmp);
+  run_folder_remove(&td);
   if (st && made_dir) rmdir(outdir);
   if (!st && rec_out) {
     /* a copy that owns its strings */
