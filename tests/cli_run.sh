@@ -83,7 +83,12 @@ ok "seeds differ" '! cmp -s "$T/g/p1_seed1/art.png" "$T/g/p1_seed2/art.png"'
 
 # a long input in clips, crossfade-stitched (the machinery of the riffusion preset, here on
 # small seed-style images to stay quick): 6.22 s in 2.5 s clips overlapping by 0.25 s
-"$A2I2A" run "$IN" -o "$T/h" --model "$MODEL" $SMALL --readings red,chirp --clip 2.5 --overlap 0.25 2>"$T/err"; rc=$?
+"$A2I2A" run "$IN" -o "$T/h" --model "$MODEL" $SMALL --readings red,chirp --clip 2.5 --overlap 0.25 --progress plain \
+  2>"$T/err"; rc=$?
+# progress: the painting's steps with the whole run's ETA, and which clip
+ok "clips: progress names the painting's steps k/n and an ETA" 'grep -Eq "^a2i2a: \[ *[0-9]+%\] painting [0-9]+/[0-9]+  ETA [0-9]+ s$" "$T/err"'
+ok "clips: progress names clip k of n with an ETA" 'grep -Eq "clip 3 of 3 .* ETA [0-9]+ s$" "$T/err"'
+ok "clips: progress reaches 100 %" 'grep -q "\[100%\]" "$T/err"'
 ok "clips: exit 0 ($(tail -1 "$T/err"))" '[ $rc -eq 0 ] && is_wav "$T/h/red.wav" && is_wav "$T/h/chirp.wav" && is_png "$T/h/sheet.png"'
 ok "clips: images side by side (3 x 96 wide)" '[ "$(od -An -tx1 -j16 -N8 "$T/h/art.png" | tr -d " \n")" = "0000012000000040" ]'
 ok "clips: recorded in run.json" 'grep -q "\"seconds\":[[:space:]]*2.5" "$T/h/run.json"'
