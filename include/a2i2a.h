@@ -187,7 +187,8 @@ typedef struct {
 
 A2I2A_API a2i2a_a2i_params a2i2a_a2i_default_params(void);
 /* Reads any audio file libsndfile reads and writes a PNG that carries its own parameters (a
- * text chunk "a2i2a" with JSON; Riffusion's eXIf for the riffusion style). Fails, leaving no
+ * text chunk "a2i2a" with JSON; Riffusion's eXIf for the riffusion style); a png_path with
+ * another extension than .png is refused (A2I2A_ERR_PARAM), as by a2i2a_i2i_file. Fails, leaving no
  * file, on unreadable/empty/corrupt/truncated input (A2I2A_ERR_IO/FORMAT), inputs beyond
  * max_seconds (A2I2A_ERR_LIMIT), bad parameters (A2I2A_ERR_PARAM), an output folder that is
  * missing or not writable (A2I2A_ERR_IO). An existing output is only replaced when force is
@@ -223,9 +224,11 @@ typedef struct {
 
 A2I2A_API a2i2a_i2a_params a2i2a_i2a_default_params(void);
 /* Reads IMAGE through the comma-separated readings (or "all"). With one reading, out is a
- * file (WAV, or FLAC if it ends in .flac); with several, a folder (created if missing) that
- * receives NAME.wav for each. Nothing is written unless every reading succeeds; existing
- * files are only replaced when force is non-zero. */
+ * file in the format its extension names: .wav, .flac, .ogg (Vorbis), .opus, .mp3 (any other
+ * extension, or none: A2I2A_ERR_PARAM); with several, a folder (created if missing) that
+ * receives NAME.wav for each (a name ending in a sound format's extension: A2I2A_ERR_PARAM).
+ * Nothing is written unless every reading succeeds; existing files are only replaced when
+ * force is non-zero. */
 A2I2A_API a2i2a_status a2i2a_i2a_file(const char *image_path, const char *readings, const char *out,
                                       const a2i2a_i2a_params *params, int force, a2i2a_job *job);
 

@@ -216,7 +216,8 @@ static a2i2a_status a2i_run(const a2i_input *in, const a2i2a_a2i_params *params,
   a2i2a_status st = with_defaults(params, &p, &s);
   if (st) return st;
   /* fail early, before decoding, if the output cannot be written */
-  st = png_path ? outfile_check(png_path, force) : A2I2A_OK;
+  st = png_path ? png_name_check(png_path) : A2I2A_OK;
+  if (!st && png_path) st = outfile_check(png_path, force);
   if (st) return st;
   if ((st = job_check(job))) return st;
   job_stage(job, "spectrogram", s->entry.name, 2);

@@ -116,10 +116,19 @@ int chain_model_is_tiny(const char *path_or_repo);
 a2i2a_status chain_preflight(const a2i2a_model *model, const char *input, const char *outdir,
                              const a2i2a_run_params *p, int force);
 
-/* One run with the fingerprints already known (a2i2a_run computes them); rec_out, when not
+/* a2i2a_run and a2i2a_run_replay for an input known by another name than its path (NULL: the
+ * path): what run.json records and the contact sheet shows; "-" is stdin, copied to a private
+ * file by the caller. A replay of a run.json whose input is "-" needs the input again. */
+a2i2a_status chain_run_named(a2i2a_model *model, const char *input, const char *input_name, const char *outdir,
+                             const a2i2a_run_params *p, int force, a2i2a_job *job);
+a2i2a_status chain_replay_named(const char *run_json, const char *input, const char *input_name, const char *model_path,
+                                const char *outdir, int force, a2i2a_job *job);
+
+/* One run with the fingerprints already known (a2i2a_run computes them), input_name as in
+ * chain_run_named; rec_out, when not
  * NULL, receives what run.json records (free with chain_record_free). */
 a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *model_sha256, const char *input,
-                       const char *input_sha256, const char *outdir, const a2i2a_run_params *p, int force,
+                       const char *input_name, const char *input_sha256, const char *outdir, const a2i2a_run_params *p, int force,
                        chain_record *rec_out, a2i2a_job *job);
 
 #endif

@@ -360,7 +360,7 @@ static a2i2a_status write_sheet(const char *tmp, const char *input, const char *
 }
 
 a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *model_sha256, const char *input,
-                       const char *input_sha256, const char *outdir, const a2i2a_run_params *p, int force,
+                       const char *input_name, const char *input_sha256, const char *outdir, const a2i2a_run_params *p, int force,
                        chain_record *rec_out, a2i2a_job *job) {
   a2i2a_run_params named = *p;
   named.model = model_name; /* what run.json records */
@@ -409,7 +409,8 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   double t_sheet = now_seconds();
   if (!st && p->sheet) {
     job_stage(job, "sheet", NULL, 0);
-    st = write_sheet(tmp, input, spec, art, names, nread, p);
+    st = write_sheet(tmp, input_name ? (strcmp(input_name, "-") ? input_name : "stdin") : input, spec, art, names,
+                     nread, p);
   }
   job_time(job, sheet, t_sheet);
 
@@ -419,7 +420,7 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   rec.p = *p;
   /* absolute paths, so that --replay works from any folder */
   char in_abs[4096], model_abs[4096];
-  rec.input_path = realpath(input, in_abs) ? in_abs : (char *)input;
+  rec.input_path = input_name ? (char *)input_name : realpath(input, in_abs) ? in_abs : (char *)input;
   rec.p.model = stat(model_name, &sb) == 0 && realpath(model_name, model_abs) ? model_abs : model_name;
   rec.input_sha256 = (char *)input_sha256;
   rec.model_sha256 = (char *)model_sha256;
@@ -468,6 +469,11 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
 
 a2i2a_status a2i2a_run(a2i2a_model *model, const char *input, const char *outdir, const a2i2a_run_params *p,
                        int force, a2i2a_job *job) {
+  return chain_run_named(model, input, NULL, outdir, p, force, job);
+}
+
+a2i2a_status chain_run_named(a2i2a_model *model, const char *input, const char *input_name, const char *outdir,
+                             const a2i2a_run_params *p, int force, a2i2a_job *job) {
   char in_hex[65], model_hex[65];
   job_begin(job);
   if (!model || !input || !outdir || !p) return job_end(job, fail(A2I2A_ERR_PARAM, "a2i2a_run: a NULL argument"));
@@ -480,21 +486,34 @@ a2i2a_status a2i2a_run(a2i2a_model *model, const char *input, const char *outdir
   if (!st) st = sha256_file(input, in_hex);
   if (!st) st = a2i2a_model_sha256(model, model_hex);
   job_time(job, hash, t0);
-  if (!st) st = chain_run(model, named.model, model_hex, input, in_hex, outdir, &named, force, NULL, job);
-  if (!st && model_is_tiny(&model->m))
+  if (!st) st = chain_run(model, named.model, model_hex, input, input_name, in_hex, outdir, &named, force, NULL, job);
+  if (!st && model_is_tiny(&model->m)) {
+    /* the model the preset paints with is the one worth fetching */
+    const chain_preset *ps = chain_preset_find(p->preset ? p->preset : chain_presets[0].name);
     job_log(job, A2I2A_LOG_NOTE,
-            "%s is a tiny model with random weights: this run proves the chain, not the art; for real paintings: "
-            "a2i2a models pull stable-diffusion-v1-5/stable-diffusion-v1-5 (about 2 GB)",
-            a2i2a_model_name(model));
+            "%s is a tiny model with random weights: this run proves the chain, not the art; for real paintings "
+            "(the %s preset's model): a2i2a models pull %s",
+            a2i2a_model_name(model), ps ? ps->name : chain_presets[0].name, ps ? ps->model : chain_presets[0].model);
+  }
   return job_end(job, st);
 }
 
 a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const char *model_path, const char *outdir,
                               int force, a2i2a_job *job) {
+  return chain_replay_named(run_json, input, NULL, model_path, outdir, force, job);
+}
+
+a2i2a_status chain_replay_named(const char *run_json, const char *input, const char *input_name, const char *model_path,
+                                const char *outdir, int force, a2i2a_job *job) {
   job_begin(job);
   chain_record rec;
   a2i2a_status st = chain_runjson_read(run_json, &rec);
   if (st) return job_end(job, st);
+  if (!input && !strcmp(rec.input_path, "-")) {
+    st = fail(A2I2A_ERR_PARAM, "%s: the input was read from stdin: give it again (INPUT, or - for stdin)", run_json);
+    chain_record_free(&rec);
+    return job_end(job, st);
+  }
   if (!input) input = rec.input_path;
   if (!model_path) model_path = rec.p.model;
   a2i2a_model *model = NULL;
@@ -528,7 +547,7 @@ a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const cha
     /* the same thread count: sums split across threads may round differently */
     int threads = a2i2a_get_threads();
     a2i2a_set_threads(rec.threads);
-    st = chain_run(model, model_path, mhex, input, hex, outdir, &rec.p, force, &done, job);
+    st = chain_run(model, model_path, mhex, input, input_name, hex, outdir, &rec.p, force, &done, job);
     a2i2a_set_threads(threads);
   }
   if (model) a2i2a_model_close(model);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "a2i2a.h"
+#include "common/outfile.h"
 #include "common/registry.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_CANCELLED = 130 };
@@ -28,6 +29,35 @@ enum { CLI_QUIET = -1, CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_PLAIN = 1, CLI_PROGRE
  * as cancel. NULL on out of memory. cli_job_done clears the live line and frees the job. */
 a2i2a_job *cli_job_new(int mode);
 void cli_job_done(a2i2a_job *job);
+
+/* ---------------------------------------------------------------- "-" for stdin and stdout (cli_io.c) */
+
+int cli_dash(const char *s);
+/* A private file: in a locked folder of our own (common/outfile.h), removed with it. */
+typedef struct {
+  run_folder folder;
+  char path[4500];
+} cli_temp;
+/* Copies stdin into t->path, in a private folder in dir (NULL: $TMPDIR, else /tmp). An exit
+ * status after one line (an empty stdin is refused). */
+int cli_stdin_to_file(const char *cmd, cli_temp *t, const char *dir);
+/* A private file NAME for an output meant for stdout (refused when stdout is a terminal). */
+int cli_stdout_file(const char *cmd, cli_temp *t, const char *name);
+int cli_file_to_stdout(const char *cmd, const cli_temp *t);
+void cli_temp_remove(cli_temp *t);
+/* cli_fail, the message naming `as` ("stdin") where it names t's private file. */
+int cli_fail_as(a2i2a_status st, const cli_temp *t, const char *as);
+
+/* One input and one output, each a path or "-": in and out are what to hand the library. */
+typedef struct {
+  const char *in, *out;
+  cli_temp in_temp, out_temp;
+} cli_stdio;
+/* out_name: the private output's file name (its extension picks the format). */
+int cli_stdio_open(const char *cmd, cli_stdio *s, const char *in, const char *out, const char *out_name);
+/* After the library's call: the output to stdout, or the error (naming stdin, not the private
+ * copy); removes the private files. The exit status. */
+int cli_stdio_close(const char *cmd, cli_stdio *s, a2i2a_status st);
 
 /* ---------------------------------------------------------------- option tables (cli_options.c) */
 

@@ -36,7 +36,7 @@ static const registry_table rng_registry = REGISTRY_TABLE(NULL, "generator", rng
 
 static const cli_option options[] = {
     {.name = "output", .letter = 'o', .arg = "OUT", .id = O_OUTPUT,
-     .help = "output file, or folder for several readings (required)", .flags = CLI_PATH},
+     .help = "output file (its extension picks the format), or folder for several readings; - for stdout (required)", .flags = CLI_PATH},
     {.name = "reading", .letter = 'r', .arg = "LIST", .param = "i2a.readings", .alias = "readings"},
     {.name = "list-readings", .id = O_LIST, .help = "print every reading with a one-line description"},
     {.name = "seed", .arg = "N", .param = "i2a.seed", .help = "seed of every random choice; same seed, same bytes"},
@@ -58,9 +58,11 @@ const cli_command cli_i2a = {
     .summary = "image -> audio through named readings",
     .usage = "usage: a2i2a i2a IMAGE -o OUT [--reading NAME[,NAME...]|all] [options]\n"
              "       a2i2a i2a --list-readings\n\n"
-             "Reads a PNG or JPEG image back as sound. With one reading OUT is the sound file (WAV, or\n"
-             "FLAC if it ends in .flac); with several, or 'all', OUT is a folder (created if missing)\n"
-             "that receives NAME.wav for each reading. Nothing is written unless every reading works.\n",
+             "Reads a PNG or JPEG image back as sound. With one reading OUT is the sound file, in the\n"
+             "format of its extension: .wav, .flac, .ogg (Vorbis), .opus or .mp3; with several, or 'all',\n"
+             "OUT is a folder (created if missing) that receives NAME.wav for each reading (a sound\n"
+             "file's name is refused). Nothing is written unless every reading works. IMAGE - reads\n"
+             "stdin; -o - writes one reading to stdout as WAV.\n",
     .listing_title = "readings (--reading; docs/readings.md describes what each hears in the image):",
     .listing = &reading_registry,
     .footer = "exit status: 0 success, 1 runtime failure (bad input, I/O), 2 usage error\n",
@@ -93,10 +95,13 @@ int cmd_i2a(int argc, char **argv) {
   if (a.operand >= argc) return cli_usage_error("i2a", "no image given");
   if (a.operand + 1 < argc) return cli_usage_error("i2a", "one image at a time ('%s' is extra)", argv[a.operand + 1]);
   if (!c.out) return cli_usage_error("i2a", "no output given (-o OUT)");
+  if (cli_dash(c.out) && (strchr(p.readings, ',') || !strcmp(p.readings, "all")))
+    return cli_usage_error("i2a", "-o - (stdout) takes one reading, not '%s'", p.readings);
   a2i2a_set_threads(a.threads);
+  cli_stdio io;
+  if ((rc = cli_stdio_open("i2a", &io, argv[a.operand], c.out, "sound.wav"))) return rc;
   a2i2a_job *job = cli_job_new(a.progress);
-  a2i2a_status st = a2i2a_i2a_file(argv[a.operand], p.readings, c.out, &p.i2a, a.force, job);
+  a2i2a_status st = a2i2a_i2a_file(io.in, p.readings, io.out, &p.i2a, a.force, job);
   cli_job_done(job);
-  if (st) return cli_fail(st);
-  return EXIT_OK;
+  return cli_stdio_close("i2a", &io, st);
 }

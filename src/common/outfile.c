@@ -216,7 +216,7 @@ a2i2a_status run_folder_create(run_folder *t, const char *parent) {
 }
 
 void run_folder_remove(run_folder *t) {
-  if (t->lock < 0) return;
+  if (t->lock < 0 || !t->path[0]) return;
   remove_tree(t->path);
   close(t->lock); /* the lock goes last: a sweep never sees a half-removed folder as stale */
   t->lock = -1;

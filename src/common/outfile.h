@@ -39,7 +39,8 @@ typedef struct {
   int lock; /* the open, locked folder; -1: none */
 } run_folder;
 a2i2a_status run_folder_create(run_folder *t, const char *parent);
-/* Removes the folder with everything in it, then releases it. Safe after a failed create. */
+/* Removes the folder with everything in it, then releases it. Safe after a failed create, and
+ * on a zeroed run_folder. */
 void run_folder_remove(run_folder *t);
 /* Removes every PARENT/.a2i2a-run.XXXXXX folder (that exact pattern, owned by this user) no
  * live process holds: what runs that were killed left. Returns how many. */

@@ -73,7 +73,13 @@ static a2i2a_status i2a_file(const char *image_path, const char *readings, const
   int made_dir = 0;
   struct stat sb;
   if (multi) {
-    if (stat(out, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+    int exists = stat(out, &sb) == 0;
+    if (!exists && audio_format_of(out) >= AUDIO_UNWRITTEN) {
+      free(paths);
+      return fail(A2I2A_ERR_PARAM, "%s: several readings go into a folder, one NAME.wav each: name a folder, not a sound "
+                  "file", out);
+    }
+    if (exists && !S_ISDIR(sb.st_mode)) {
       free(paths);
       return fail(A2I2A_ERR_IO, "%s: exists and is not a folder (several readings write NAME.wav into a folder)", out);
     }
@@ -90,7 +96,7 @@ static a2i2a_status i2a_file(const char *image_path, const char *readings, const
     }
   } else {
     snprintf(paths[0], sizeof paths[0], "%s", out);
-    if ((st = outfile_check(paths[0], force))) return free(paths), st;
+    if ((st = audio_format_check(out, p.bits)) || (st = outfile_check(paths[0], force))) return free(paths), st;
   }
 
   audio_buf *sounds = calloc(n, sizeof *sounds);

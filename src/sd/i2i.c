@@ -47,9 +47,8 @@ a2i2a_i2i_params a2i2a_i2i_default_params(void) {
 a2i2a_status a2i2a_model_open(const char *path_or_repo, a2i2a_model **model) {
   if (!path_or_repo || !*path_or_repo)
     return fail(A2I2A_ERR_PARAM,
-                "no model given: pass --model (a diffusers folder, a .safetensors checkpoint or ORG/NAME in "
-                "the Hugging Face cache) or set A2I2A_MODEL; get one with `a2i2a models pull "
-                "stable-diffusion-v1-5/stable-diffusion-v1-5`, see what is here with `a2i2a models list`");
+                "no model given: pass --model M or set A2I2A_MODEL ('a2i2a models list' shows them, "
+                "'a2i2a models pull ORG/NAME' gets one)");
   return sd_pipeline_open(path_or_repo, model);
 }
 
@@ -316,7 +315,8 @@ cJSON *sd_i2i_settings_json(struct a2i2a_model *m, const a2i2a_i2i_params *p, co
 
 static a2i2a_status i2i_file(a2i2a_model *m, const char *image_path, const char *png_path,
                              const a2i2a_i2i_params *p, int force, a2i2a_job *job) {
-  a2i2a_status st = outfile_check(png_path, force);
+  a2i2a_status st = png_name_check(png_path);
+  if (!st) st = outfile_check(png_path, force);
   if (st) return st;
   sd_i2i_config c;
   if ((st = check_params(p, m, &c))) return st;
