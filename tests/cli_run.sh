@@ -5,6 +5,7 @@ pass=0; fail=0
 ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache" # the model SHA-256 cache
+unset A2I2A_MODEL                 # the preset's model is what these runs expect
 MODEL="$A2I2A_SHARED/fixtures/sd/tiny-sd1"
 # a small spectrogram and few steps keep the test quick; everything else is the preset's
 SMALL="--spec-width 96 --spec-height 64 --steps 4"
@@ -67,6 +68,26 @@ ok "bad input: nothing left" '[ -z "$(ls -A "$T/d" 2>/dev/null)" ]'
 HF_HOME="$T/nohub" "$A2I2A" run "$IN" -o "$T/e" 2>"$T/err"; rc=$?
 ok "missing model: exit 1" '[ $rc -eq 1 ]'
 ok "missing model: says how to get it" 'grep -q "a2i2a models pull stable-diffusion-v1-5/stable-diffusion-v1-5" "$T/err"'
+ok "missing model: one short line naming our own command ($(wc -c <"$T/err") bytes)" \
+  '[ $(wc -l <"$T/err") -eq 1 ] && [ $(wc -c <"$T/err") -lt 160 ] && ! grep -q "huggingface-cli" "$T/err"'
+HF_HOME="$T/nohub" "$A2I2A" run "$IN" -o "$T/e" --preset riffusion 2>"$T/err"
+ok "missing model of a preset: its own ($(cat "$T/err"))" 'grep -q "a2i2a models pull riffusion/riffusion-model-v1" "$T/err"'
+
+# A2I2A_MODEL is the model when --model is not given, as for i2i
+A2I2A_MODEL="$MODEL" HF_HOME="$T/nohub" "$A2I2A" run "$IN" -o "$T/env" $SMALL --readings red --no-sheet 2>"$T/err"; rc=$?
+ok "A2I2A_MODEL honoured ($(tail -1 "$T/err"))" '[ $rc -eq 0 ] && grep -q "\"name\":[[:space:]]*\"[^\"]*tiny-sd1\"" "$T/env/run.json"'
+ok "run --help names A2I2A_MODEL" '"$A2I2A" run --help | grep -A2 -- "--model M" | grep -q "A2I2A_MODEL"'
+# the closing note names the model the run used and the preset's model to pull
+"$A2I2A" run "$IN" -o "$T/riff" --model "$MODEL" --preset riffusion --steps 2 --readings red --no-sheet 2>"$T/err"; rc=$?
+ok "--preset riffusion: the note follows its model ($(grep note "$T/err"))" \
+  '[ $rc -eq 0 ] && grep -q "note: tiny-sd1 .*a2i2a models pull riffusion/riffusion-model-v1" "$T/err" && ! grep -q "stable-diffusion-v1-5" "$T/err"'
+
+# --stereo with a mono style: refused in one line (the library's check, so run.json agrees)
+"$A2I2A" run "$IN" -o "$T/st" --model "$MODEL" --stereo 2>"$T/err"; rc=$?
+ok "--stereo with the seed style refused ($(cat "$T/err"))" \
+  '[ $rc -eq 2 ] && [ $(wc -l <"$T/err") -eq 1 ] && grep -q -- "--stereo: the seed style is mono" "$T/err" && [ ! -e "$T/st" ]'
+"$A2I2A" a2i "$IN" -o "$T/st.png" --stereo 2>"$T/err"; rc=$?
+ok "a2i --stereo with the seed style refused ($(cat "$T/err"))" '[ $rc -eq 2 ] && [ ! -e "$T/st.png" ]'
 
 # usage errors
 "$A2I2A" run "$IN" --model "$MODEL" 2>/dev/null; ok "no -o: exit 2" '[ $? -eq 2 ]'
