@@ -7,7 +7,7 @@
 #include "cli/cli.h"
 #include "readings/readings.h"
 
-enum { O_OUTPUT = 1, O_LIST, O_RNG };
+enum { O_OUTPUT = 1, O_RNG };
 
 /* The defaults of the readings that take a setting: "sines 10, noise 10, scan 0.1". */
 static void reading_defaults(const cli_option *o, char *buf, size_t size) {
@@ -38,7 +38,8 @@ static const cli_option options[] = {
     {.name = "output", .letter = 'o', .arg = "OUT", .id = O_OUTPUT,
      .help = "output file (its extension picks the format), or folder for several readings; - for stdout (required)", .flags = CLI_PATH},
     {.name = "reading", .letter = 'r', .arg = "LIST", .param = "i2a.readings", .alias = "readings"},
-    {.name = "list-readings", .id = O_LIST, .help = "print every reading with a one-line description"},
+    CLI_OPT_LIST("readings"),
+    CLI_OPT_JSON,
     {.name = "seed", .arg = "N", .param = "i2a.seed", .help = "seed of every random choice; same seed, same bytes"},
     {.name = "rng", .arg = "NAME", .id = O_RNG, .choices = &rng_registry, .dflt = "torch",
      .help = "the random generator"},
@@ -53,11 +54,17 @@ static const cli_option options[] = {
     {0},
 };
 
+static void defaults(a2i2a_run_params *p) {
+  memset(p, 0, sizeof *p);
+  p->i2a = a2i2a_i2a_default_params();
+  p->readings = "red";
+}
+
 const cli_command cli_i2a = {
     .name = "i2a",
     .summary = "image -> audio through named readings",
     .usage = "usage: a2i2a i2a IMAGE -o OUT [--reading NAME[,NAME...]|all] [options]\n"
-             "       a2i2a i2a --list-readings\n\n"
+             "       a2i2a i2a --list-readings [--json]\n\n"
              "Reads a PNG or JPEG image back as sound. With one reading OUT is the sound file, in the\n"
              "format of its extension: .wav, .flac, .ogg (Vorbis), .opus or .mp3; with several, or 'all',\n"
              "OUT is a folder (created if missing) that receives NAME.wav for each reading (a sound\n"
@@ -67,37 +74,33 @@ const cli_command cli_i2a = {
     .listing = &reading_registry,
     .footer = "exit status: 0 success, 1 runtime failure (bad input, I/O), 2 usage error\n",
     .options = options,
+    .defaults = defaults,
 };
 
 typedef struct {
   const char *out;
-  int list;
 } i2a_ctx;
 
 static int handle(void *ctx, int id, const char *value) {
   i2a_ctx *c = ctx;
   if (id == O_OUTPUT) c->out = value;
-  if (id == O_LIST) c->list = 1;
   return 0;
 }
 
 int cmd_i2a(int argc, char **argv) {
-  a2i2a_run_params p = {.i2a = a2i2a_i2a_default_params(), .readings = "red"};
+  a2i2a_run_params p;
+  defaults(&p);
   i2a_ctx c = {0};
   cli_args a;
   int rc = cli_parse(&cli_i2a, argc, argv, &p, NULL, &a, handle, &c);
-  if (rc != CLI_CONTINUE) return rc;
-  if (c.list) {
-    for (int i = 0; a2i2a_list_entry(A2I2A_LIST_READINGS, i); i++)
-      printf("%-9s %s\n", a2i2a_list_entry(A2I2A_LIST_READINGS, i)->name, a2i2a_list_entry(A2I2A_LIST_READINGS, i)->description);
-    return EXIT_OK;
-  }
+  if (rc != CLI_CONTINUE || (rc = cli_listing(&cli_i2a, &a, A2I2A_LIST_READINGS)) != CLI_CONTINUE) return rc;
   if (a.operand >= argc) return cli_usage_error("i2a", "no image given");
   if (a.operand + 1 < argc) return cli_usage_error("i2a", "one image at a time ('%s' is extra)", argv[a.operand + 1]);
   if (!c.out) return cli_usage_error("i2a", "no output given (-o OUT)");
   if (cli_dash(c.out) && (strchr(p.readings, ',') || !strcmp(p.readings, "all")))
     return cli_usage_error("i2a", "-o - (stdout) takes one reading, not '%s'", p.readings);
   a2i2a_set_threads(a.threads);
+  cli_verbose(a.verbose);
   cli_stdio io;
   if ((rc = cli_stdio_open("i2a", &io, argv[a.operand], c.out, "sound.wav"))) return rc;
   a2i2a_job *job = cli_job_new(a.progress);

@@ -40,14 +40,23 @@ static const cli_option options[] = {
      "and SD-Turbo files need epsilon)"},
     {.name = "width", .arg = "N", .param = "i2i.width"},
     {.name = "height", .arg = "N", .param = "i2i.height"},
+    CLI_OPT_LIST("samplers"),
+    CLI_OPT_JSON,
     CLI_OPTS_JOB,
     {0},
 };
 
+static void defaults(a2i2a_run_params *p) {
+  memset(p, 0, sizeof *p);
+  p->i2i = a2i2a_i2i_default_params();
+  p->model = getenv("A2I2A_MODEL");
+}
+
 const cli_command cli_i2i = {
     .name = "i2i",
     .summary = "image -> image with Stable Diffusion img2img",
-    .usage = "usage: a2i2a i2i IMAGE -o ART.png --model M [options]\n\n"
+    .usage = "usage: a2i2a i2i IMAGE -o ART.png --model M [options]\n"
+             "       a2i2a i2i --list-samplers [--json]\n\n"
              "Repaints IMAGE (PNG or JPEG) with Stable Diffusion img2img, exactly as diffusers'\n"
              "StableDiffusionImg2ImgPipeline does on the CPU: the same seed gives the same picture.\n"
              "The PNG records every setting (Automatic1111 'parameters' text and an 'a2i2a' JSON chunk).\n"
@@ -56,6 +65,7 @@ const cli_command cli_i2i = {
     .listing = &sched_sampler_registry,
     .footer = "exit status: 0 success, 1 runtime failure, 2 usage error\n",
     .options = options,
+    .defaults = defaults,
 };
 
 static uint64_t random_seed(void) {
@@ -72,16 +82,18 @@ static int handle(void *ctx, int id, const char *value) {
 }
 
 int cmd_i2i(int argc, char **argv) {
-  a2i2a_run_params p = {.i2i = a2i2a_i2i_default_params(), .model = getenv("A2I2A_MODEL")};
+  a2i2a_run_params p;
+  defaults(&p);
   const char *out = NULL;
   cli_args a;
   int rc = cli_parse(&cli_i2i, argc, argv, &p, NULL, &a, handle, &out);
-  if (rc != CLI_CONTINUE) return rc;
+  if (rc != CLI_CONTINUE || (rc = cli_listing(&cli_i2i, &a, A2I2A_LIST_SAMPLERS)) != CLI_CONTINUE) return rc;
   if (a.operand != argc - 1) return cli_usage_error("i2i", a.operand < argc ? "expected one IMAGE" : "no IMAGE given");
   if (!out) return cli_usage_error("i2i", "no output given (-o ART.png)");
   const char *image = argv[a.operand];
   int have_seed = cli_given(&cli_i2i, &a, "seed");
   a2i2a_set_threads(a.threads);
+  cli_verbose(a.verbose);
   /* the cheap refusals first: an existing output, nothing to denoise */
   a2i2a_status st = cli_dash(out) ? A2I2A_OK : outfile_check(out, a.force);
   if (!st && !cli_dash(out)) st = png_name_check(out);
@@ -95,6 +107,7 @@ int cmd_i2i(int argc, char **argv) {
     cli_stdio_close("i2i", &io, A2I2A_OK);
     return cli_fail(st);
   }
+  cli_describe_model(m);
   a2i2a_job *job = cli_job_new(a.progress);
   st = a2i2a_i2i_file(m, io.in, io.out, &p.i2i, a.force, job);
   cli_job_done(job);

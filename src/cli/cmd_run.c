@@ -26,6 +26,8 @@ static void model_default(const cli_option *o, char *buf, size_t size) {
   else snprintf(buf, size, "$A2I2A_MODEL, else the preset's: %s", p.model);
 }
 
+static void run_defaults(a2i2a_run_params *p) { a2i2a_run_preset(NULL, p); }
+
 static const cli_option options[] = {
     {.name = "output", .letter = 'o', .arg = "DIR", .id = O_OUTPUT, .help = "output folder (created if missing)",
      .flags = CLI_PATH | CLI_REPLAY},
@@ -90,6 +92,7 @@ const cli_command cli_run = {
     .listing = &chain_preset_registry,
     .footer = "exit status: 0 success, 1 runtime failure, 2 usage error\n",
     .options = options,
+    .defaults = run_defaults,
 };
 
 enum { MAX_LIST = 256 };
@@ -220,6 +223,7 @@ int cmd_run(int argc, char **argv) {
   if (!c.outdir) return cli_usage_error(C, "no output folder (-o OUTDIR)");
   if (cli_dash(c.outdir)) return cli_usage_error(C, "-o -: run writes a folder of files, not one stream (give OUTDIR)");
   a2i2a_set_threads(a.threads);
+  cli_verbose(a.verbose);
   double t_start = now_seconds();
   /* the model: --model, else $A2I2A_MODEL (as i2i), else the preset's */
   const char *env_model = getenv("A2I2A_MODEL");
@@ -272,6 +276,7 @@ int cmd_run(int argc, char **argv) {
   run_one *runs = calloc((size_t)nruns, sizeof *runs);
   if (!job || !runs) st = fail(A2I2A_ERR_NOMEM, "out of memory");
   if (!st) st = a2i2a_model_open(p.model, &model);
+  if (!st) cli_describe_model(model);
   double load_seconds = now_seconds() - t_load;
   int n = 0;
   for (int i = 0; i < ninputs && !st; i++)
