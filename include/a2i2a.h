@@ -220,6 +220,12 @@ typedef struct {
   double seconds;       /* duration of the sound */
   double sample_rate;   /* Hz */
   double fmin, fmax;    /* frequency range in Hz */
+  /* Every reading, once made (docs/readings.md); 0 = as the reading makes it. */
+  double output_rate;   /* Hz, 1000..384000: resampled to this rate (soxr), the duration kept */
+  double loudness;      /* LUFS, -70..-1: brought to this EBU R128 integrated loudness
+                           (a mono reading measured as dual mono), unless ... */
+  double true_peak;     /* ... its true peak would exceed this ceiling, dBTP -20..-0.1 (0 = -1):
+                           then it stays quieter. Only with loudness. */
 } a2i2a_i2a_params;
 
 A2I2A_API a2i2a_i2a_params a2i2a_i2a_default_params(void);

@@ -77,6 +77,11 @@ typedef struct {
   int threads;
   int noutputs;
   char *output_name[CHAIN_MAX_OUTPUTS], *output_sha256[CHAIN_MAX_OUTPUTS];
+  /* what the readings measure as written (written, not read back): the integrated loudness in
+   * LUFS and the true peak in dBTP of output k, for the outputs with measured[k] */
+  int measured[CHAIN_MAX_OUTPUTS];
+  double lufs[CHAIN_MAX_OUTPUTS], dbtp[CHAIN_MAX_OUTPUTS];
+  int sheet_layout; /* how sheet.png was drawn (CHAIN_SHEET_LAYOUT); 1 for a file without it */
   void *strings; /* storage of the strings p points to */
 } chain_record;
 
@@ -95,12 +100,30 @@ void chain_record_free(chain_record *rec);
 typedef struct {
   const char *name;  /* the reading's name */
   const char *wav;   /* its sound */
+  int has_lufs;      /* show its loudness after its peak */
+  double lufs;       /* its integrated loudness (LOUDNESS_NONE: none to measure) */
 } chain_sheet_sound;
 
-/* Lays out the spectrogram, the painting and, for each sound, its name, its waveform and its
- * spectrogram, labelled, in one RGB image. */
-a2i2a_status chain_sheet(const image_u8 *spectrogram, const image_u8 *art, const char *title,
+/* Lays out nheader lines of text (each cut with "..." where it would leave the sheet), the
+ * spectrogram, the painting and, for each sound, its name, its waveform and its spectrogram,
+ * labelled, in one RGB image. */
+a2i2a_status chain_sheet(const image_u8 *spectrogram, const image_u8 *art, const char *const *header, int nheader,
                          const chain_sheet_sound *sounds, int nsounds, image_u8 *sheet);
+
+/* One run of a batch in the index sheet: its painting and a few lines about it. */
+enum { CHAIN_INDEX_LINES = 4 };
+typedef struct {
+  const char *art;                       /* the painting's file */
+  const char *lines[CHAIN_INDEX_LINES];  /* NULL: no more lines */
+} chain_index_row;
+
+/* The index of a batch: a title, then one row per run, the painting's thumbnail and its lines. */
+a2i2a_status chain_index(const char *title, const chain_index_row *rows, int nrows, image_u8 *sheet);
+
+/* How sheet.png is drawn, recorded in run.json ("sheet_layout") so that a replay draws it the
+ * same way: 1, the first (run.json files without the key): a title line; 2: two header lines
+ * (input, preset, seed, steps, model; the prompt) and each reading's loudness. */
+enum { CHAIN_SHEET_LAYOUT = 2 };
 
 /* ---------------------------------------------------------------- the run (run.c) */
 
@@ -125,10 +148,10 @@ a2i2a_status chain_replay_named(const char *run_json, const char *input, const c
                                 const char *outdir, int force, a2i2a_job *job);
 
 /* One run with the fingerprints already known (a2i2a_run computes them), input_name as in
- * chain_run_named; rec_out, when not
+ * chain_run_named, sheet.png drawn in sheet_layout; rec_out, when not
  * NULL, receives what run.json records (free with chain_record_free). */
 a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *model_sha256, const char *input,
                        const char *input_name, const char *input_sha256, const char *outdir, const a2i2a_run_params *p, int force,
-                       chain_record *rec_out, a2i2a_job *job);
+                       int sheet_layout, chain_record *rec_out, a2i2a_job *job);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "a2i/styles.h"
 #include "audio/audio.h"
+#include "audio/loudness.h"
 #include "chain/chain.h"
 #include "chain/params.h"
 #include "common/err.h"
@@ -131,6 +132,9 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
   char(*spec)[PATH_LEN] = calloc((size_t)n, sizeof *spec), (*art)[PATH_LEN] = calloc((size_t)n, sizeof *art);
   char(*dir)[PATH_LEN] = calloc((size_t)n, sizeof *dir);
   audio_buf clip = {0};
+  /* each clip's readings at their own level: the loudness asked for is the whole sound's */
+  a2i2a_run_params per_clip = *p;
+  per_clip.i2a.loudness = per_clip.i2a.true_peak = 0;
   if (!spec || !art || !dir) st = fail(A2I2A_ERR_NOMEM, "out of memory");
   if (!st) st = audio_alloc(&clip, in.channels, len, in.rate);
   for (int k = 0; k < n && !st; k++) {
@@ -151,7 +155,7 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
     if (!st) st = make_output_dir(dir[k]);
     if (!st) {
       job_span sp = job_enter(job, 0.97 * k / n, 0.97 * (k + 1) / n);
-      st = run_stages(model, wav, spec[k], art[k], dir[k], names, nread, p, job);
+      st = run_stages(model, wav, spec[k], art[k], dir[k], names, nread, &per_clip, job);
       job_leave(job, sp);
     }
     if (st && st != A2I2A_ERR_CANCELLED) fail_prefix(label);
@@ -186,6 +190,7 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
       for (int k = 0; k < n; k++) chan[k] = parts[k].x + (size_t)c * parts[k].frames, lens[k] = parts[k].frames;
       chain_stitch(chan, lens, n, hop_out, ov_out, total, whole.x + (size_t)c * total);
     }
+    if (!st) st = reading_loudness(&whole, &p->i2a, names[r], job);
     if (!st) {
       join(path, tmp, wname);
       st = audio_write(path, &whole, p->i2a.bits, p->i2a.seed, 1);
@@ -331,26 +336,34 @@ a2i2a_status chain_preflight(const a2i2a_model *model, const char *input, const 
 
 /* ---------------------------------------------------------------- one run */
 
-/* The contact sheet of a finished run in tmp. */
-static a2i2a_status write_sheet(const char *tmp, const char *input, const char *spec, const char *art,
-                                char names[][64], int nread, const a2i2a_run_params *p) {
+/* The contact sheet of a finished run in tmp, in the layout asked for (chain.h). */
+static a2i2a_status write_sheet(const char *tmp, const char *input, const char *model, const char *spec, const char *art,
+                                char names[][64], int nread, const a2i2a_run_params *p, int layout,
+                                const double *lufs) {
   image_u8 si = {0}, ai = {0}, sheet = {0};
   chain_sheet_sound snd[MAX_READINGS];
   char(*wav)[PATH_LEN] = calloc(MAX_READINGS, sizeof *wav);
   if (!wav) return fail(A2I2A_ERR_NOMEM, "out of memory");
-  char title[512], path[PATH_LEN];
+  char head[2][1024], path[PATH_LEN];
   for (int r = 0; r < nread; r++) {
     char wname[80];
     snprintf(wname, sizeof wname, "%.59s.wav", names[r]);
     join(wav[r], tmp, wname);
-    snd[r].name = names[r];
-    snd[r].wav = wav[r];
+    snd[r] = (chain_sheet_sound){.name = names[r], .wav = wav[r], .has_lufs = layout >= 2, .lufs = lufs[r]};
   }
   const char *base = strrchr(input, '/') ? strrchr(input, '/') + 1 : input;
-  snprintf(title, sizeof title, "%s  %s  seed %llu", base, p->preset ? p->preset : "", (unsigned long long)p->i2i.seed);
+  if (layout < 2) {
+    snprintf(head[0], sizeof head[0], "%s  %s  seed %llu", base, p->preset ? p->preset : "",
+             (unsigned long long)p->i2i.seed);
+  } else {
+    snprintf(head[0], sizeof head[0], "%s  preset %s  seed %llu  %d steps  %s", base, p->preset ? p->preset : "none",
+             (unsigned long long)p->i2i.seed, p->i2i.steps, model);
+    snprintf(head[1], sizeof head[1], "\"%s\"", p->i2i.prompt ? p->i2i.prompt : "");
+  }
+  const char *header[2] = {head[0], head[1]};
   a2i2a_status st = image_read(spec, &si, NULL);
   if (!st) st = image_read(art, &ai, NULL);
-  if (!st) st = chain_sheet(&si, &ai, title, snd, nread, &sheet);
+  if (!st) st = chain_sheet(&si, &ai, header, layout < 2 ? 1 : 2, snd, nread, &sheet);
   if (!st) join(path, tmp, "sheet.png"), st = png_write(path, &sheet, NULL, 1);
   image_free(&si);
   image_free(&ai);
@@ -359,9 +372,23 @@ static a2i2a_status write_sheet(const char *tmp, const char *input, const char *
   return st;
 }
 
+/* Each reading's loudness and true peak as written in tmp. */
+static a2i2a_status measure_readings(const char *tmp, char names[][64], int nread, double *lufs, double *dbtp) {
+  a2i2a_status st = A2I2A_OK;
+  for (int r = 0; r < nread && !st; r++) {
+    char wname[80], path[PATH_LEN];
+    snprintf(wname, sizeof wname, "%.59s.wav", names[r]);
+    join(path, tmp, wname);
+    audio_buf a;
+    if (!(st = audio_read(path, &a))) st = loudness_measure(&a, &lufs[r], &dbtp[r]);
+    audio_free(&a);
+  }
+  return st;
+}
+
 a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *model_sha256, const char *input,
                        const char *input_name, const char *input_sha256, const char *outdir, const a2i2a_run_params *p, int force,
-                       chain_record *rec_out, a2i2a_job *job) {
+                       int sheet_layout, chain_record *rec_out, a2i2a_job *job) {
   a2i2a_run_params named = *p;
   named.model = model_name; /* what run.json records */
   p = &named;
@@ -406,11 +433,12 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
     job_leave(job, sp);
   }
 
-  double t_sheet = now_seconds();
+  double t_sheet = now_seconds(), lufs[MAX_READINGS], dbtp[MAX_READINGS];
+  if (!st) st = measure_readings(tmp, names, nread, lufs, dbtp);
   if (!st && p->sheet) {
     job_stage(job, "sheet", NULL, 0);
-    st = write_sheet(tmp, input_name ? (strcmp(input_name, "-") ? input_name : "stdin") : input, spec, art, names,
-                     nread, p);
+    st = write_sheet(tmp, input_name ? (strcmp(input_name, "-") ? input_name : "stdin") : input,
+                     a2i2a_model_name(model), spec, art, names, nread, p, sheet_layout, lufs);
   }
   job_time(job, sheet, t_sheet);
 
@@ -426,6 +454,9 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   rec.model_sha256 = (char *)model_sha256;
   rec.version = (char *)a2i2a_version();
   rec.threads = a2i2a_get_threads();
+  rec.sheet_layout = sheet_layout;
+  for (int r = 0; r < nread; r++) /* the readings follow the spectrogram and the painting */
+    rec.measured[2 + r] = 1, rec.lufs[2 + r] = lufs[r], rec.dbtp[2 + r] = dbtp[r];
   char hex[MAXOUT][65];
   for (int k = 0; k < nout && !st; k++) {
     join(path, tmp, out[k]);
@@ -486,7 +517,8 @@ a2i2a_status chain_run_named(a2i2a_model *model, const char *input, const char *
   if (!st) st = sha256_file(input, in_hex);
   if (!st) st = a2i2a_model_sha256(model, model_hex);
   job_time(job, hash, t0);
-  if (!st) st = chain_run(model, named.model, model_hex, input, input_name, in_hex, outdir, &named, force, NULL, job);
+  if (!st) st = chain_run(model, named.model, model_hex, input, input_name, in_hex, outdir, &named, force, CHAIN_SHEET_LAYOUT,
+                           NULL, job);
   if (!st && model_is_tiny(&model->m)) {
     /* the model the preset paints with is the one worth fetching */
     const chain_preset *ps = chain_preset_find(p->preset ? p->preset : chain_presets[0].name);
@@ -547,7 +579,7 @@ a2i2a_status chain_replay_named(const char *run_json, const char *input, const c
     /* the same thread count: sums split across threads may round differently */
     int threads = a2i2a_get_threads();
     a2i2a_set_threads(rec.threads);
-    st = chain_run(model, model_path, mhex, input, input_name, hex, outdir, &rec.p, force, &done, job);
+    st = chain_run(model, model_path, mhex, input, input_name, hex, outdir, &rec.p, force, rec.sheet_layout, &done, job);
     a2i2a_set_threads(threads);
   }
   if (model) a2i2a_model_close(model);

@@ -27,6 +27,7 @@ static void reading_defaults(const cli_option *o, char *buf, size_t size) {
       if (v > 0) len += (size_t)snprintf(buf + len, size - len, "%s%s %g", len ? ", " : "", reading_at(i)->name, v);
     }
   }
+
 }
 
 static const struct {
@@ -47,9 +48,12 @@ static const cli_option options[] = {
     {.name = "gl-iters", .arg = "N", .param = "i2a.gl_iters"},
     {.name = "seconds", .arg = "S", .param = "i2a.seconds", .show_default = reading_defaults,
      .help = "duration (scan: its longest slot) of the readings that take it"},
-    {.name = "rate", .arg = "HZ", .param = "i2a.sample_rate", .show_default = reading_defaults},
+    {.name = "reading-rate", .arg = "HZ", .param = "i2a.sample_rate", .show_default = reading_defaults},
     {.name = "fmin", .arg = "HZ", .param = "i2a.fmin", .show_default = reading_defaults},
     {.name = "fmax", .arg = "HZ", .param = "i2a.fmax", .show_default = reading_defaults},
+    {.name = "rate", .arg = "HZ", .param = "i2a.output_rate"},
+    {.name = "loudness", .arg = "LUFS", .param = "i2a.loudness"},
+    {.name = "true-peak", .arg = "DBTP", .param = "i2a.true_peak"},
     CLI_OPTS_JOB,
     {0},
 };

@@ -73,6 +73,9 @@ static const cli_option options[] = {
     {.name = "readings", .arg = "LIST", .param = "i2a.readings"},
     {.name = "gl-iters", .arg = "N", .param = "i2a.gl_iters"},
     {.name = "bits", .arg = "N", .param = "i2a.bits"},
+    {.name = "rate", .arg = "HZ", .param = "i2a.output_rate"},
+    {.name = "loudness", .arg = "LUFS", .param = "i2a.loudness"},
+    {.name = "true-peak", .arg = "DBTP", .param = "i2a.true_peak"},
     {0},
 };
 
