@@ -187,6 +187,37 @@ static void batch_dir(char *dir, size_t size, const char *outdir, char **inputs,
   snprintf(dir, size, "%s/%s", outdir, sub);
 }
 
+/* OUTDIR/index.png of a batch: a row per run with its painting and what made it. */
+static a2i2a_status write_index(const char *outdir, const run_one *runs, int nruns, char **inputs, const char *model,
+                                int force) {
+  chain_index_row *rows = calloc((size_t)nruns, sizeof *rows);
+  char(*text)[4][600] = calloc((size_t)nruns, sizeof *text);
+  char(*art)[4200] = calloc((size_t)nruns, sizeof *art);
+  a2i2a_status st = rows && text && art ? A2I2A_OK : fail(A2I2A_ERR_NOMEM, "out of memory");
+  for (int r = 0; r < nruns && !st; r++) {
+    const a2i2a_run_params *q = &runs[r].q;
+    const char *sub = strrchr(runs[r].dir, '/') ? strrchr(runs[r].dir, '/') + 1 : runs[r].dir;
+    const char *in = cli_dash(inputs[runs[r].input]) ? "stdin" : inputs[runs[r].input];
+    snprintf(art[r], sizeof art[r], "%s/art.png", runs[r].dir);
+    snprintf(text[r][0], sizeof text[r][0], "%s", sub);
+    snprintf(text[r][1], sizeof text[r][1], "seed %llu  %d steps  strength %g", (unsigned long long)q->i2i.seed,
+             q->i2i.steps, q->i2i.strength);
+    snprintf(text[r][2], sizeof text[r][2], "\"%s\"", q->i2i.prompt ? q->i2i.prompt : "");
+    snprintf(text[r][3], sizeof text[r][3], "%s", strrchr(in, '/') ? strrchr(in, '/') + 1 : in);
+    rows[r].art = art[r];
+    for (int k = 0; k < 4; k++) rows[r].lines[k] = text[r][k];
+  }
+  char title[1024], path[4200];
+  image_u8 sheet = {0};
+  snprintf(title, sizeof title, "%d runs  preset %s  %s", nruns, runs[0].q.preset ? runs[0].q.preset : "none", model);
+  snprintf(path, sizeof path, "%s/index.png", outdir);
+  if (!st) st = chain_index(title, rows, nruns, &sheet);
+  if (!st) st = png_write(path, &sheet, NULL, force);
+  image_free(&sheet);
+  free(rows), free(text), free(art);
+  return st;
+}
+
 static int replay(const run_ctx *c, const cli_args *a, int argc, char **argv, const a2i2a_run_params *p,
                   double t_start) {
   const char *C = "run";
@@ -268,6 +299,10 @@ int cmd_run(int argc, char **argv) {
   int made_outdir = stat(c.outdir, &sb) != 0, nruns = ninputs * nprompts * nseeds;
   cli_temp spool = {0};
   a2i2a_status st = A2I2A_OK;
+  /* a batch's index: not over an earlier one without --force */
+  char index[4200];
+  snprintf(index, sizeof index, "%s/index.png", c.outdir);
+  if (nruns > 1 && !made_outdir && (st = outfile_check(index, a.force))) return cli_fail(st);
   if ((stdin_input >= 0 || nruns > 1) && (st = make_output_dir(c.outdir))) return cli_fail(st);
   if (stdin_input >= 0 && (rc = cli_stdin_to_file(C, &spool, c.outdir))) {
     if (made_outdir) rmdir(c.outdir);
@@ -304,6 +339,9 @@ int cmd_run(int argc, char **argv) {
     st = chain_run_named(model, std_in ? spool.path : inputs[runs[done].input], std_in ? "-" : NULL, runs[done].dir,
                          &runs[done].q, a.force, job);
   }
+  if (!st && nruns > 1) {
+    st = write_index(c.outdir, runs, nruns, inputs, a2i2a_model_name(model), a.force);
+  }
   a2i2a_model_close(model);
   if (c.timings && job) print_timings(job, load_seconds, now_seconds() - t_start);
   if (job) cli_job_done(job);
@@ -311,6 +349,8 @@ int cmd_run(int argc, char **argv) {
   cli_temp_remove(&spool);
   if (st && made_outdir) rmdir(c.outdir); /* only if nothing is in it */
   free(runs);
+  if (!st && nruns > 1 && a.progress != CLI_QUIET)
+    fprintf(stderr, "a2i2a run: wrote %d runs in %s (see index.png)\n", nruns, c.outdir);
   if (!st && nruns == 1 && a.progress != CLI_QUIET) fprintf(stderr, "a2i2a run: wrote %s (see sheet.png, run.json)\n", c.outdir);
   return rc;
 }
