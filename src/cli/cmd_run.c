@@ -87,13 +87,17 @@ const cli_command cli_run = {
              "The whole chain: each INPUT sound becomes a spectrogram (a2i), Stable Diffusion repaints\n"
              "it (i2i), and the painting is read back as sounds (i2a). OUTDIR receives spectrogram.png,\n"
              "art.png, READING.wav for each reading, sheet.png (a contact sheet of it all) and run.json\n"
-             "(everything needed to redo the run). Several inputs, prompts or seeds: one sub-folder per\n"
-             "run, the model loaded once. The defaults are the seed preset's; 'a2i2a presets' lists the\n"
+             "(everything needed to redo the run; it also records each reading's loudness). Several\n"
+             "inputs, prompts or seeds: one sub-folder per run, the model loaded once, and index.png, a\n"
+             "row per run. What can be known before the work (an input too short or too long for the\n"
+             "style, a painting too large for the memory, existing outputs) is refused before it starts.\n"
+             "The defaults are the seed preset's; 'a2i2a presets' lists the\n"
              "presets; any option overrides them. INPUT - reads stdin (kept in OUTDIR while the run\n"
              "reads it; run.json records it as -, and --replay takes it again as INPUT or -).\n",
     .listing_title = "presets (--preset):",
     .listing = &chain_preset_registry,
-    .footer = "exit status: 0 success, 1 runtime failure, 2 usage error\n",
+    .footer = "exit status: 0 success, 1 runtime failure, 2 usage error, 130 interrupted (nothing\n"
+              "left behind)\n",
     .options = options,
     .defaults = run_defaults,
 };

@@ -24,7 +24,7 @@ static void usage(FILE *f) {
           "       a2i2a --version [-v]        (-v: also the BLAS kernels and threads)\n\ncommands:\n",
           a2i2a_version());
   for (int i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-9s %s\n", commands[i].table->name, commands[i].table->summary);
-  fprintf(f, "\nexit status: 0 success, 1 runtime failure (bad input, I/O), 2 usage error\n");
+  fprintf(f, "\nexit status: 0 success, 1 runtime failure (bad input, I/O), 2 usage error, 130 interrupted\n");
 }
 
 static int find_command(const char *name) {
