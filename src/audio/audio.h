@@ -64,9 +64,6 @@ a2i2a_status audio_write(const char *path, const audio_buf *a, int bits, uint64_
  * until outfile_commit (or outfile_commit_all for several files at once); outfile_abort drops it. */
 a2i2a_status audio_write_pending(outfile *pending, const char *path, const audio_buf *a, int bits,
                                  uint64_t dither_seed, int force);
-/* The bytes audio_write would write for format f, into *bytes (malloc'ed, *size bytes). */
-a2i2a_status audio_write_memory(const audio_buf *a, audio_format f, int bits, uint64_t dither_seed, void **bytes,
-                                size_t *size);
 a2i2a_status audio_alloc(audio_buf *a, int channels, int64_t frames, double rate);
 void audio_free(audio_buf *a);
 

@@ -511,60 +511,15 @@ static double written_rate(audio_format f, double rate) {
   return 48000;
 }
 
-/* Virtual I/O on a growing buffer in memory: WAV headers are written last, at the start. */
-typedef struct {
-  uint8_t *data;
-  sf_count_t size, cap, pos;
-  int oom;
-} sink;
-
-static sf_count_t sink_length(void *user) { return ((sink *)user)->size; }
-static sf_count_t sink_tell(void *user) { return ((sink *)user)->pos; }
-static sf_count_t sink_seek(sf_count_t offset, int whence, void *user) {
-  sink *s = user;
-  sf_count_t to = whence == SEEK_SET ? offset : whence == SEEK_CUR ? s->pos + offset : s->size + offset;
-  if (to < 0) return -1;
-  return s->pos = to;
-}
-static sf_count_t sink_read(void *ptr, sf_count_t count, void *user) {
-  sink *s = user;
-  if (s->pos >= s->size || count <= 0) return 0;
-  if (count > s->size - s->pos) count = s->size - s->pos;
-  memcpy(ptr, s->data + s->pos, (size_t)count);
-  s->pos += count;
-  return count;
-}
-static sf_count_t sink_write(const void *ptr, sf_count_t count, void *user) {
-  sink *s = user;
-  if (s->pos + count > s->cap) {
-    sf_count_t cap = s->cap ? s->cap : 1 << 16;
-    while (cap < s->pos + count) cap *= 2;
-    uint8_t *d = realloc(s->data, (size_t)cap);
-    if (!d) return s->oom = 1, 0;
-    memset(d + s->cap, 0, (size_t)(cap - s->cap));
-    s->data = d, s->cap = cap;
-  }
-  memcpy(s->data + s->pos, ptr, (size_t)count);
-  s->pos += count;
-  if (s->pos > s->size) s->size = s->pos;
-  return count;
-}
-
-/* Opens a libsndfile writer for a's samples as format f, into the file tmp or (tmp NULL) the
- * sink; *rate receives the rate it is written at. */
-static SNDFILE *open_writer(const char *tmp, sink *to, audio_format f, int bits, const audio_buf *a, double *rate) {
+/* Opens a libsndfile writer of the file tmp for a's samples as format f. */
+static SNDFILE *open_writer(const char *tmp, audio_format f, int bits, const audio_buf *a) {
   SF_INFO info;
   memset(&info, 0, sizeof info);
   info.channels = a->channels;
-  *rate = written_rate(f, a->rate);
-  info.samplerate = (int)lrint(*rate);
+  info.samplerate = (int)lrint(a->rate);
   info.format = major_of(f);
   if (f == AUDIO_WAV || f == AUDIO_FLAC)
     info.format |= bits == 16 ? SF_FORMAT_PCM_16 : bits == 24 ? SF_FORMAT_PCM_24 : SF_FORMAT_FLOAT;
-  if (!tmp) {
-    SF_VIRTUAL_IO io = {sink_length, sink_seek, sink_read, sink_write, sink_tell};
-    return sf_open_virtual(&io, SFM_WRITE, &info, to);
-  }
   return sf_open(tmp, SFM_WRITE, &info);
 }
 
@@ -605,13 +560,13 @@ static a2i2a_status write_samples(SNDFILE *sf, const char *name, const audio_buf
   return A2I2A_OK;
 }
 
-/* The checks of every writer; bits 0 → 32, FLAC's 32 → 24; *f the format. */
-static a2i2a_status writer_setup(const char *name, const audio_buf *a, int *bits, audio_format *f) {
+/* The checks before writing f; bits 0 → 32, FLAC's 32 → 24, the compressed formats float. */
+static a2i2a_status writer_setup(const char *name, const audio_buf *a, int *bits, audio_format f) {
   if (*bits == 0) *bits = 32;
   if (*bits != 16 && *bits != 24 && *bits != 32)
     return fail(A2I2A_ERR_PARAM, "%s: unsupported bit depth %d (16, 24 or 32)", name, *bits);
-  if (*f == AUDIO_FLAC && *bits == 32) *bits = 24; /* FLAC has no float samples: 24-bit is its finest */
-  if (*f != AUDIO_WAV && *f != AUDIO_FLAC) *bits = 32; /* the compressed formats take floats */
+  if (f == AUDIO_FLAC && *bits == 32) *bits = 24; /* FLAC has no float samples: 24-bit is its finest */
+  if (f != AUDIO_WAV && f != AUDIO_FLAC) *bits = 32; /* the compressed formats take floats */
   if (a->channels < 1 || a->frames < 0 || !(a->rate >= 1) || a->rate > 1e6)
     return fail(A2I2A_ERR_PARAM, "%s: invalid audio (%d channels, %g Hz)", name, a->channels, a->rate);
   return A2I2A_OK;
@@ -641,7 +596,7 @@ a2i2a_status audio_write_pending(outfile *pending, const char *path, const audio
   memset(pending, 0, sizeof *pending);
   audio_format f = audio_format_of(path);
   a2i2a_status st = audio_format_check(path, bits);
-  if (!st) st = writer_setup(path, a, &bits, &f);
+  if (!st) st = writer_setup(path, a, &bits, f);
   if (st) return st;
   outfile of;
   if ((st = outfile_reserve(&of, path, force))) return st;
@@ -651,8 +606,7 @@ a2i2a_status audio_write_pending(outfile *pending, const char *path, const audio
     outfile_abort(&of);
     return st;
   }
-  double rate;
-  SNDFILE *sf = open_writer(of.tmp, NULL, f, bits, w, &rate);
+  SNDFILE *sf = open_writer(of.tmp, f, bits, w);
   if (!sf) {
     st = fail(A2I2A_ERR_IO, "%s: cannot write: %s", path, sf_strerror(NULL));
   } else {
@@ -665,34 +619,5 @@ a2i2a_status audio_write_pending(outfile *pending, const char *path, const audio
     return st;
   }
   *pending = of;
-  return A2I2A_OK;
-}
-
-a2i2a_status audio_write_memory(const audio_buf *a, audio_format f, int bits, uint64_t dither_seed, void **bytes,
-                                size_t *size) {
-  *bytes = NULL, *size = 0;
-  const char *name = "sound in memory";
-  a2i2a_status st = writer_setup(name, a, &bits, &f);
-  if (!st && !major_of(f)) st = fail(A2I2A_ERR_PARAM, "%s: not a format a2i2a writes", name);
-  if (st) return st;
-  audio_buf resampled;
-  const audio_buf *w;
-  if ((st = at_written_rate(a, f, &resampled, &w))) return st;
-  sink to = {0};
-  double rate;
-  SNDFILE *sf = open_writer(NULL, &to, f, bits, w, &rate);
-  if (!sf) {
-    st = fail(A2I2A_ERR_IO, "%s: cannot encode: %s", name, sf_strerror(NULL));
-  } else {
-    st = write_samples(sf, name, w, bits, dither_seed);
-    if (sf_close(sf) != 0 && !st) st = fail(A2I2A_ERR_IO, "%s: encoding failed while closing", name);
-  }
-  audio_free(&resampled);
-  if (!st && to.oom) st = fail(A2I2A_ERR_NOMEM, "%s: out of memory", name);
-  if (st) {
-    free(to.data);
-    return st;
-  }
-  *bytes = to.data, *size = (size_t)to.size;
   return A2I2A_OK;
 }
