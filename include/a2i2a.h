@@ -320,11 +320,16 @@ typedef struct {
 A2I2A_API a2i2a_status a2i2a_run_preset(const char *name, a2i2a_run_params *params);
 /* Runs the chain on INPUT with an open model and writes into OUTDIR (created if missing):
  * spectrogram.png, art.png, READING.wav for each reading, sheet.png, run.json. Nothing is
- * replaced without force, and nothing is left behind on failure. */
+ * replaced without force, and nothing is left behind on failure. What can be known before the
+ * work is refused before it, in one line: existing outputs (A2I2A_ERR_EXISTS), an input beyond
+ * the style's limit or too short for the chain (A2I2A_ERR_LIMIT), steps × strength < 1
+ * (A2I2A_ERR_PARAM), a painting too large for the memory available (A2I2A_ERR_NOMEM, naming a
+ * clip length that fits). Private folders OUTDIR/.a2i2a-run.XXXXXX that killed runs left are
+ * removed. */
 A2I2A_API a2i2a_status a2i2a_run(a2i2a_model *model, const char *input, const char *outdir,
                                  const a2i2a_run_params *params, int force, a2i2a_job *job);
-/* Runs again what RUN_JSON records, into OUTDIR, and checks that the outputs have the
- * recorded SHA-256 (A2I2A_ERR_INTERNAL with the first file that differs otherwise).
+/* Runs again what RUN_JSON records, into OUTDIR (with a2i2a_run's checks), and checks that the
+ * outputs have the recorded SHA-256 (A2I2A_ERR_INTERNAL with the first file that differs otherwise).
  * input and model override the recorded paths when not NULL; their SHA-256 must match. */
 A2I2A_API a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const char *model,
                                         const char *outdir, int force, a2i2a_job *job);
