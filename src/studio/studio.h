@@ -191,13 +191,8 @@ void studio_printable(const char *in, char *out, size_t n);
 /* The path of upload id, or -1 if there is none. */
 int studio_upload_path(const studio *s, const char *id, char *path, size_t n);
 
-/* loudness.c */
-/* Integrated loudness (ITU-R BS.1770-4 / EBU R128): K-weighting, 400 ms blocks with 75 %
- * overlap, the absolute gate at -70 LUFS and the relative gate 10 LU below. Interleaved
- * samples; channel weights 1 (and 1.41 for the surround channels of 5.1). Returns LUFS, or
- * -HUGE_VAL when no block passes the absolute gate (silence). */
-double studio_loudness(const float *x, int64_t frames, int channels, double rate);
-/* The same for a sound file; *lufs = -HUGE_VAL for silence. */
+/* loudness.c: a sound file's integrated loudness in LUFS (-HUGE_VAL for silence; a sound
+ * shorter than 0.4 s looped to 0.4 s), its duration and sample peak. */
 a2i2a_status studio_loudness_file(const char *path, double *lufs, double *seconds, double *peak);
 
 /* zip.c: the files of an open run folder into a zip file at zip_path (prefix/NAME each). */
