@@ -92,10 +92,9 @@ void sd_latent_preview(const float *x0, int h, int w, uint8_t *rgb);
  * and its guided output at timestep t, whatever the sampler: what the picture will become. */
 void sd_estimate_x0(const sched *s, double t, const float *xt, const float *out, float *x0, size_t n);
 
-/* An estimate of the memory (bytes) a run at H×W needs: weights, UNet and VAE activations. */
+/* An estimate of the memory (bytes) a run at H×W needs: weights, UNet and VAE activations
+ * (checked against common/memory.h's memory_available). */
 double sd_i2i_memory_estimate(const struct a2i2a_model *mdl, int H, int W);
-/* Memory available to us (bytes): MemAvailable, the cgroup limit, or A2I2A_MEMORY_MB if set. */
-double sd_memory_available(void);
 
 /* The text chunk of a painting that holds its img2img settings as JSON (beside the picture's own
  * chunks, e.g. a spectrogram's "a2i2a", and Automatic1111's "parameters"). */
