@@ -16,10 +16,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-/* Longest input accepted at all: 2^31 frames per channel (13.5 hours at 44.1 kHz). Styles set
- * their own, much lower limits. */
-#define AUDIO_MAX_FRAMES ((int64_t)1 << 31)
-#define AUDIO_MAX_CHANNELS 64
 
 a2i2a_status audio_alloc(audio_buf *a, int channels, int64_t frames, double rate) {
   memset(a, 0, sizeof *a);
