@@ -53,6 +53,10 @@ extern const struct registry_table chain_preset_registry, chain_prompt_registry;
 
 /* ---------------------------------------------------------------- clips (clips.c) */
 
+/* The shortest clip (clips.seconds): a tenth of a second, 10 columns of the riffusion and
+ * fullband styles. */
+#define CHAIN_MIN_CLIP_SECONDS 0.1
+
 /* Clips of len samples starting every len − overlap samples, covering total samples; the
  * last one may run past the end (it is zero-padded). At least 1. 0 if len <= overlap. */
 int64_t chain_clip_count(int64_t total, int64_t len, int64_t overlap);

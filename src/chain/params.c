@@ -99,9 +99,10 @@ static const param_def params[] = {
     {FIELD("i2a.fmax", i2a.fmax, "highest frequency of the readings that choose it, in Hz"), .stage = "i2a",
      .type = PARAM_NUMBER, .min = 1, .max = 192000, .flags = PARAM_ZERO | PARAM_NEWER, .unset = "the reading's"},
 
+    /* at least 10 columns of the riffusion and fullband styles (100 per second) */
     {FIELD("clips.seconds", clip_seconds, "split the input into clips this long, crossfade-stitch the sounds"),
-     .stage = "run", .type = PARAM_NUMBER, .min = 0, .max = 3600, .flags = PARAM_PRESET,
-     .unset = "the whole input in one image"},
+     .stage = "run", .type = PARAM_NUMBER, .min = CHAIN_MIN_CLIP_SECONDS, .max = 3600,
+     .flags = PARAM_PRESET | PARAM_ZERO, .unset = "the whole input in one image"},
     {FIELD("clips.overlap_seconds", overlap_seconds, "overlap (and crossfade) between consecutive clips"),
      .stage = "run", .type = PARAM_NUMBER, .min = 0, .max = 1800, .flags = PARAM_PRESET},
     {FIELD("sheet", sheet, "write sheet.png, a contact sheet of the run"), .stage = "run", .type = PARAM_FLAG},

@@ -115,6 +115,7 @@ static a2i2a_status run_stages(a2i2a_model *model, const char *wav, const char *
 
 /* Side by side, same height (the clips' images all have the same size). */
 static a2i2a_status concat_png(char paths[][PATH_LEN], int n, const char *out) {
+  if (n < 1) return fail(A2I2A_ERR_INTERNAL, "%s: no clip images to put side by side", out);
   image_u8 *im = calloc((size_t)n, sizeof *im), all = {0};
   if (!im) return fail(A2I2A_ERR_NOMEM, "out of memory");
   a2i2a_status st = A2I2A_OK;
@@ -146,6 +147,13 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
   if (st) return st;
   int64_t len = (int64_t)llround(p->clip_seconds * in.rate), ov = (int64_t)llround(p->overlap_seconds * in.rate);
   int64_t hop = len - ov;
+  /* clips.seconds has its minimum, but a sound at a few hertz still makes clips of no samples */
+  if (len < 2 || hop < 1) {
+    st = fail(A2I2A_ERR_PARAM, "%s: clips of %g s overlapping by %g s are %lld samples at %g Hz: too short",
+              input, p->clip_seconds, p->overlap_seconds, (long long)len, in.rate);
+    audio_free(&in);
+    return st;
+  }
   int n = (int)chain_clip_count(in.frames, len, ov);
   char(*spec)[PATH_LEN] = calloc((size_t)n, sizeof *spec), (*art)[PATH_LEN] = calloc((size_t)n, sizeof *art);
   char(*dir)[PATH_LEN] = calloc((size_t)n, sizeof *dir);
