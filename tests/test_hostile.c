@@ -1,0 +1,331 @@
+/* Hostile inputs (issue 15): each crafted input that once crashed, overflowed or took all the
+ * memory, now a one-line error before any work.
+ *  1. a Riffusion eXIf block whose IFD0 offset is 0xFFFFFFFE or 0xFFFFFFFF (the bound check
+ *     wrapped in 32 bits and the reader went 4 GB past the block), and values outside their
+ *     bounds (a DOUBLE 1e300 as the sample rate);
+ *  2. a run.json asking for clips shorter than one sample (concat_png read an empty array);
+ *  3. the fullband chunk's "samples" (1e9 made inverse allocate 4.5 GB, 9e15 failed deep inside)
+ *     and its other numbers, bounded as the CLI bounds its options;
+ *  4. an image whose reading does not fit in memory (A2I2A_MEMORY_MB), refused with the estimate;
+ *  5. a corrupt Ogg: a clean error (the leak behind it is libsndfile's, tests/lsan.supp). */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "a2i/styles.h"
+#include "a2i2a.h"
+#include "audio/audio.h"
+#include "check.h"
+#include "image/image.h"
+
+static char dir[] = "/tmp/a2i2a_test_hostile_XXXXXX";
+
+static const char *tmp_path(const char *name) {
+  static char buf[4][4096];
+  static int k;
+  char *b = buf[k++ & 3];
+  snprintf(b, 4096, "%s/%s", dir, name);
+  return b;
+}
+
+/* A w×h PNG in memory with a gradient and meta's chunks. */
+static void *make_png(int w, int h, const png_meta *meta, size_t *size) {
+  image_u8 img;
+  void *png = NULL;
+  *size = 0;
+  if (image_alloc(&img, w, h, 3)) return NULL;
+  for (size_t i = 0; i < (size_t)w * h * 3; i++) img.px[i] = (uint8_t)((i * 7) % 251);
+  png_write_memory(&img, meta, &png, size);
+  image_free(&img);
+  return png;
+}
+
+/* One reading of png; the status, and the last error in err. */
+static a2i2a_status read_png(const void *png, size_t size, const char *reading, char *err, size_t n) {
+  a2i2a_sound s;
+  a2i2a_status st = a2i2a_i2a_memory(png, size, "hostile.png", reading, NULL, &s, NULL);
+  snprintf(err, n, "%s", st ? a2i2a_last_error() : "");
+  if (!st) a2i2a_free(s.samples);
+  return st;
+}
+
+/* ------------------------------------------------------------------ 1. eXIf */
+
+static void put32be(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v; }
+
+static void test_exif(void) {
+  char err[1024];
+  /* IFD0 offsets that wrap a 32-bit bound check, big- and little-endian */
+  const uint32_t offsets[] = {0xFFFFFFFEu, 0xFFFFFFFFu, 0xFFFFFFF8u};
+  for (int k = 0; k < 3; k++)
+    for (int le = 0; le < 2; le++) {
+      uint8_t b[32] = {0};
+      memcpy(b, le ? "II*\0" : "MM\0*", 4);
+      uint32_t v = offsets[k];
+      if (le) b[4] = (uint8_t)v, b[5] = (uint8_t)(v >> 8), b[6] = (uint8_t)(v >> 16), b[7] = (uint8_t)(v >> 24);
+      else put32be(b + 4, v);
+      riffusion_exif e;
+      a2i2a_status st = riffusion_exif_read(b, sizeof b, &e);
+      CHECK(st == A2I2A_ERR_FORMAT && strstr(a2i2a_last_error(), "IFD0 offset"), "offset 0x%08X (%s): %d '%s'", v,
+            le ? "II" : "MM", st, a2i2a_last_error());
+      /* the same block in a painting: not Riffusion's, so inverse reads it by the seed convention */
+      png_meta meta;
+      png_meta_init(&meta);
+      png_meta_set_exif(&meta, b, sizeof b);
+      size_t n;
+      void *png = make_png(40, 30, &meta, &n);
+      CHECK(png && read_png(png, n, "inverse", err, sizeof err) == A2I2A_OK, "offset 0x%08X in a PNG: %s", v, err);
+      free(png);
+      png_meta_free(&meta);
+    }
+
+  /* Riffusion's block with a DOUBLE 1e300 as its sample rate: refused by its bounds, whole */
+  riffusion_exif e = riffusion_exif_default();
+  uint8_t b[256 + 8];
+  size_t len = riffusion_exif_write(&e, b);
+  uint8_t *entry = b + 10; /* tag 11000 */
+  entry[2] = 0, entry[3] = 12;
+  put32be(entry + 8, (uint32_t)len);
+  double huge = 1e300;
+  uint64_t u;
+  memcpy(&u, &huge, 8);
+  put32be(b + len, (uint32_t)(u >> 32)), put32be(b + len + 4, (uint32_t)u);
+  a2i2a_status st = riffusion_exif_read(b, len + 8, &e);
+  CHECK(st == A2I2A_ERR_FORMAT && strstr(a2i2a_last_error(), "sample_rate") &&
+            strstr(a2i2a_last_error(), "not a whole number in [1000, 384000]"),
+        "sample rate 1e300: %d '%s'", st, a2i2a_last_error());
+  png_meta meta;
+  png_meta_init(&meta);
+  png_meta_set_exif(&meta, b, len + 8);
+  size_t n;
+  void *png = make_png(40, 30, &meta, &n);
+  st = read_png(png, n, "inverse", err, sizeof err);
+  CHECK(st == A2I2A_ERR_FORMAT && strstr(err, "hostile.png") && strstr(err, "sample_rate"),
+        "a painting with it: %d '%s'", st, err);
+  free(png);
+  png_meta_free(&meta);
+  /* and a value just inside the bounds is read */
+  len = riffusion_exif_write(&e, b);
+  CHECK(riffusion_exif_read(b, len, &e) == A2I2A_OK, "Riffusion's own block: %s", a2i2a_last_error());
+}
+
+/* ------------------------------------------------------------------ 3. the fullband chunk */
+
+/* A fullband spectrogram of a second of tone, its "a2i2a" chunk's key set to value (JSON text;
+ * NULL: unchanged), as PNG bytes. */
+static void *fullband_png(const char *key, const char *value, size_t *size) {
+  enum { RATE = 16000 };
+  static float pcm[RATE];
+  for (int i = 0; i < RATE; i++) pcm[i] = 0.5f * (float)sin(2 * M_PI * 440.0 * i / RATE);
+  a2i2a_a2i_params ap = a2i2a_a2i_default_params();
+  ap.style = "fullband";
+  ap.height = 64;
+  void *png = NULL;
+  *size = 0;
+  if (a2i2a_a2i_pcm(pcm, RATE, 1, RATE, &ap, &png, size, NULL)) return NULL;
+  if (!key) return png;
+  image_u8 img;
+  png_meta meta;
+  if (image_read_memory(png, *size, "fullband", &img, &meta)) return a2i2a_free(png), NULL;
+  a2i2a_free(png);
+  cJSON *o = cJSON_Parse(png_meta_get(&meta, A2I_JSON_KEY));
+  cJSON_ReplaceItemInObjectCaseSensitive(o, key, cJSON_Parse(value));
+  char *text = cJSON_PrintUnformatted(o);
+  png_meta_set(&meta, A2I_JSON_KEY, text);
+  png = NULL;
+  png_write_memory(&img, &meta, &png, size);
+  free(text);
+  cJSON_Delete(o);
+  image_free(&img);
+  png_meta_free(&meta);
+  return png;
+}
+
+static void expect_chunk_refused(const char *key, const char *value, const char *says) {
+  size_t n;
+  char err[1024];
+  void *png = fullband_png(key, value, &n);
+  a2i2a_status st = png ? read_png(png, n, "inverse", err, sizeof err) : A2I2A_ERR_INTERNAL;
+  CHECK(st == A2I2A_ERR_FORMAT && strstr(err, "hostile.png") && strstr(err, says), "\"%s\": %s: %d '%s' (want '%s')",
+        key, value, st, err, says);
+  free(png);
+}
+
+static void test_fullband_chunk(void) {
+  size_t n;
+  char err[1024];
+  void *png = fullband_png(NULL, NULL, &n);
+  CHECK(png && read_png(png, n, "inverse", err, sizeof err) == A2I2A_OK, "the chunk as a2i wrote it: %s", err);
+  free(png);
+  /* more samples than its columns hold: 1e9 was 4.5 GB, 9e15 an allocation that failed */
+  expect_chunk_refused("samples", "1e9", "samples do not fit");
+  expect_chunk_refused("samples", "9e15", "\"samples\": 9e+15 is not a whole number in [1, 2147483648]");
+  expect_chunk_refused("samples", "-1", "\"samples\": -1 is not a whole number");
+  expect_chunk_refused("samples", "\"many\"", "\"samples\" is missing or not a number");
+  expect_chunk_refused("hop", "1e300", "\"hop\": 1e+300 is not a whole number in [1, 16777216]");
+  expect_chunk_refused("n_fft", "2.5", "\"n_fft\": 2.5 is not a whole number");
+  expect_chunk_refused("width", "70000", "\"width\": 70000 is not a whole number in [1, 65536]");
+  expect_chunk_refused("db_range", "1e300", "\"db_range\" 1e+300 are not numbers in");
+  expect_chunk_refused("db_max", "-1e300", "\"db_max\" -1e+300");
+  expect_chunk_refused("peak", "1e400", "\"peak\""); /* cJSON reads 1e400 as inf */
+}
+
+/* ------------------------------------------------------------------ 2. clips of no samples */
+
+static void write_tone(const char *path, int rate, int frames) {
+  float *x = malloc(sizeof(float) * frames);
+  for (int i = 0; i < frames; i++) x[i] = 0.3f * (float)sin(0.3 * i);
+  audio_buf a = {1, frames, rate, x};
+  CHECK(audio_write(path, &a, 16, 0, 1) == A2I2A_OK, "%s: %s", path, a2i2a_last_error());
+  free(x);
+}
+
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  static char text[1 << 16];
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[n] = 0;
+  return text;
+}
+
+static void test_clips(void) {
+  a2i2a_model *m = NULL;
+  CHECK(a2i2a_model_open("examples/tiny-sd1", &m) == A2I2A_OK, "tiny model: %s", a2i2a_last_error());
+  if (!m) return;
+  char wav[4200], slow[4200];
+  snprintf(wav, sizeof wav, "%s", tmp_path("tone.wav"));
+  snprintf(slow, sizeof slow, "%s", tmp_path("slow.wav"));
+  write_tone(wav, 16000, 4000);
+  a2i2a_run_params p;
+  a2i2a_run_preset("seed", &p);
+  p.model = "examples/tiny-sd1";
+  p.readings = "red";
+  p.i2i.steps = 2, p.i2i.width = 64, p.i2i.height = 48;
+  p.i2a.gl_iters = 2;
+  p.sheet = 0;
+  a2i2a_status st = a2i2a_run(m, wav, tmp_path("run"), &p, 1, NULL);
+  CHECK(st == A2I2A_OK, "the run to replay: %s", a2i2a_last_error());
+
+  /* its run.json asking for clips of 10 µs: 0.16 samples at 16 kHz */
+  cJSON *root = cJSON_Parse(slurp(tmp_path("run/run.json")));
+  cJSON *clips = cJSON_GetObjectItemCaseSensitive(root, "clips");
+  cJSON_ReplaceItemInObjectCaseSensitive(clips, "seconds", cJSON_CreateNumber(1e-5));
+  char *text = cJSON_Print(root), json[4200];
+  snprintf(json, sizeof json, "%s", tmp_path("tiny-clips.json"));
+  FILE *f = fopen(json, "w");
+  if (f) fputs(text, f), fclose(f);
+  free(text);
+  cJSON_Delete(root);
+  st = a2i2a_run_replay(json, NULL, NULL, tmp_path("replayed"), 0, NULL);
+  CHECK(st == A2I2A_ERR_FORMAT && strstr(a2i2a_last_error(), json) &&
+            strstr(a2i2a_last_error(), "clips.seconds: 1e-05 is not a number in [0.1, 3600] (or 0)"),
+        "replay of 10 µs clips: %d '%s'", st, a2i2a_last_error());
+  CHECK(access(tmp_path("replayed"), F_OK) != 0, "a refused replay left its folder");
+
+  /* the same from the library's call, and the shortest clip accepted on a sound too slow to
+   * give it a sample (8 Hz: 0.1 s is 0.8 of a sample) */
+  p.clip_seconds = 1e-5;
+  st = a2i2a_run(m, wav, tmp_path("short"), &p, 1, NULL);
+  CHECK(st == A2I2A_ERR_PARAM && strstr(a2i2a_last_error(), "clips.seconds"), "10 µs clips: %d '%s'", st,
+        a2i2a_last_error());
+  write_tone(slow, 8, 40);
+  p.clip_seconds = 0.1;
+  st = a2i2a_run(m, slow, tmp_path("slow"), &p, 1, NULL);
+  CHECK(st == A2I2A_ERR_PARAM && strstr(a2i2a_last_error(), "too short"), "0.1 s clips at 8 Hz: %d '%s'", st,
+        a2i2a_last_error());
+  CHECK(access(tmp_path("slow"), F_OK) != 0, "a refused run left its folder");
+  a2i2a_model_close(m);
+}
+
+/* ------------------------------------------------------------------ 4. memory */
+
+static long max_rss_kb(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+
+static void test_memory(void) {
+  size_t n;
+  char err[1024];
+  void *big = make_png(1024, 1024, NULL, &n);
+  /* the estimate is not below what the reading takes (the peak's growth in this process) */
+  long before = max_rss_kb();
+  a2i2a_i2a_params ip = a2i2a_i2a_default_params();
+  ip.gl_iters = 1;
+  a2i2a_sound s;
+  CHECK(a2i2a_i2a_memory(big, n, "big.png", "red", &ip, &s, NULL) == A2I2A_OK, "red of 1024x1024: %s",
+        a2i2a_last_error());
+  a2i2a_free(s.samples);
+  double grew_mb = (max_rss_kb() - before) / 1024.0;
+  setenv("A2I2A_MEMORY_MB", "1", 1);
+  a2i2a_status st = read_png(big, n, "red", err, sizeof err);
+  double estimate_mb = -1;
+  const char *about = strstr(err, "needs about ");
+  if (about) estimate_mb = atof(about + strlen("needs about "));
+  CHECK(st == A2I2A_ERR_NOMEM && strstr(err, "hostile.png: reading red of a 1024x1024 image") &&
+            strstr(err, "MB are available"),
+        "red of 1024x1024 in 1 MB: %d '%s'", st, err);
+  CHECK(estimate_mb >= grew_mb && estimate_mb < 4 * grew_mb + 16, "estimate %.0f MB, the reading grew by %.0f MB",
+        estimate_mb, grew_mb);
+  /* in 64 MB: the big image is refused, every reading of a small one fits */
+  setenv("A2I2A_MEMORY_MB", "64", 1);
+  st = read_png(big, n, "red", err, sizeof err);
+  CHECK(st == A2I2A_ERR_NOMEM, "red of 1024x1024 in 64 MB: %d '%s'", st, err);
+  void *small = make_png(64, 48, NULL, &n);
+  for (int i = 0; i < a2i2a_list_count(A2I2A_LIST_READINGS); i++) {
+    const char *name = a2i2a_list_entry(A2I2A_LIST_READINGS, i)->name;
+    CHECK(read_png(small, n, name, err, sizeof err) == A2I2A_OK, "%s of 64x48 in 64 MB: %s", name, err);
+  }
+  /* several readings count together */
+  a2i2a_i2a_params p = a2i2a_i2a_default_params();
+  setenv("A2I2A_MEMORY_MB", "2", 1);
+  st = a2i2a_i2a_file(tmp_path("small.png"), "all", tmp_path("all"), &p, 0, NULL);
+  CHECK(st != A2I2A_OK, "no such file");
+  FILE *f = fopen(tmp_path("small.png"), "wb");
+  if (f) fwrite(small, 1, n, f), fclose(f);
+  st = a2i2a_i2a_file(tmp_path("small.png"), "all", tmp_path("all"), &p, 0, NULL);
+  CHECK(st == A2I2A_ERR_NOMEM && strstr(a2i2a_last_error(), "8 readings of a 64x48 image needs about"),
+        "all of 64x48 in 2 MB: %d '%s'", st, a2i2a_last_error());
+  CHECK(access(tmp_path("all"), F_OK) != 0, "a refused i2a left its folder");
+  unsetenv("A2I2A_MEMORY_MB");
+  free(big);
+  free(small);
+}
+
+/* ------------------------------------------------------------------ 5. a corrupt Ogg */
+
+static void test_corrupt_ogg(void) {
+  FILE *f = fopen(shared_path("fixtures/seed/audio/a03_humpback_22k05_mono.ogg"), "rb");
+  uint8_t head[100];
+  size_t n = f ? fread(head, 1, sizeof head, f) : 0;
+  if (f) fclose(f);
+  CHECK(n == sizeof head, "the Ogg fixture");
+  audio_buf a;
+  a2i2a_status st = audio_read_memory(head, n, "cut.ogg", &a);
+  CHECK(st == A2I2A_ERR_FORMAT && strstr(a2i2a_last_error(), "cut.ogg: not a readable audio file"),
+        "100 bytes of an Ogg: %d '%s'", st, a2i2a_last_error());
+  void *png = NULL;
+  size_t size = 0;
+  st = a2i2a_a2i_memory(head, n, "cut.ogg", NULL, &png, &size, NULL);
+  CHECK(st == A2I2A_ERR_FORMAT && !png, "a2i of it: %d", st);
+}
+
+int main(void) {
+  CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+  test_memory(); /* first: it measures this process's peak */
+  test_exif();
+  test_fullband_chunk();
+  test_clips();
+  test_corrupt_ogg();
+  char cmd[4200];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd)) fprintf(stderr, "could not remove %s\n", dir);
+  return check_done();
+}
