@@ -299,6 +299,22 @@ static void test_memory(void) {
   free(small);
 }
 
+/* Decoding grows its buffer as samples arrive, within the memory available. */
+static void test_decode_memory(void) {
+  const char *wav = tmp_path("ten.wav");
+  write_tone(wav, 44100, 441000); /* 10 s: 1.7 MB of float samples */
+  audio_buf a;
+  setenv("A2I2A_MEMORY_MB", "1", 1);
+  a2i2a_status st = audio_read(wav, &a);
+  CHECK(st == A2I2A_ERR_NOMEM && strstr(a2i2a_last_error(), "ten.wav: decoding 441001 frames needs 2 MB of memory and 1 MB are available"),
+        "10 s in 1 MB: %d '%s'", st, a2i2a_last_error());
+  setenv("A2I2A_MEMORY_MB", "4", 1);
+  st = audio_read(wav, &a);
+  CHECK(st == A2I2A_OK && a.frames == 441000, "10 s in 4 MB: %d '%s'", st, a2i2a_last_error());
+  audio_free(&a);
+  unsetenv("A2I2A_MEMORY_MB");
+}
+
 /* ------------------------------------------------------------------ 5. a corrupt Ogg */
 
 static void test_corrupt_ogg(void) {
@@ -323,6 +339,7 @@ int main(void) {
   test_exif();
   test_fullband_chunk();
   test_clips();
+  test_decode_memory();
   test_corrupt_ogg();
   char cmd[4200];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

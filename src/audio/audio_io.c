@@ -1,6 +1,7 @@
 /* Decoding (libsndfile; MPEG through mpg123), resampling (soxr) and writing (libsndfile, atomically). */
 #include "audio/audio.h"
 #include "common/err.h"
+#include "common/memory.h"
 #include "common/outfile.h"
 #include "common/rng.h"
 
@@ -208,9 +209,18 @@ static void deinterleave(const float *in, int64_t n, int C, float *planar, int64
   }
 }
 
+/* Whether frames × channels float samples fit in the memory available (common/memory.h). */
+static a2i2a_status fits(const char *name, int64_t frames, int channels) {
+  const double need = (double)frames * channels * sizeof(float), have = memory_available();
+  if (have > 0 && need > have)
+    return fail(A2I2A_ERR_NOMEM, "%s: decoding %lld frames needs %.0f MB of memory and %.0f MB are available", name,
+                (long long)frames, need / 1048576.0, have / 1048576.0);
+  return A2I2A_OK;
+}
+
 /* libsndfile's float reading already scales PCM exactly as torchaudio does: s / 2^(bits-1)
  * (24-bit is read as s·256 / 2^31, the same number), and float files are passed through. */
-static a2i2a_status decode_samples(decoder *d, const char *name, audio_buf *out) {
+static a2i2a_status decode_samples(decoder *d, int64_t encoded_bytes, const char *name, audio_buf *out) {
   if (d->channels < 1 || d->channels > AUDIO_MAX_CHANNELS)
     return fail(A2I2A_ERR_UNSUPPORTED, "%s: %d channels (at most %d supported)", name, d->channels, AUDIO_MAX_CHANNELS);
   if (!(d->samplerate > 0)) return fail(A2I2A_ERR_FORMAT, "%s: invalid sample rate %d", name, d->samplerate);
@@ -220,11 +230,17 @@ static a2i2a_status decode_samples(decoder *d, const char *name, audio_buf *out)
   enum { CHUNK = 16384 };
   const int C = d->channels;
   const int declared = d->frames > 0 && d->frames < AUDIO_MAX_FRAMES;
-  int64_t cap = declared ? d->frames + 1 : 1 << 20;
+  /* the header's count sizes the buffer only as far as the data could hold it (64 frames a
+   * byte is beyond any codec's usual ratio): a few bytes claiming hours get the buffer grown
+   * as samples really arrive, up to the memory available */
+  const int64_t plausible = encoded_bytes > 0 && encoded_bytes < AUDIO_MAX_FRAMES / 64 ? 64 * encoded_bytes : AUDIO_MAX_FRAMES;
+  int64_t cap = declared && d->frames < plausible ? d->frames + 1 : plausible < 1 << 20 ? plausible : 1 << 20;
   int64_t n = 0;
-  float *planar = malloc((size_t)cap * C * sizeof(float));
+  float *planar = NULL;
   float *inter = malloc((size_t)CHUNK * C * sizeof(float));
-  a2i2a_status st = A2I2A_OK;
+  a2i2a_status st = fits(name, cap, C);
+  if (st) goto done;
+  planar = malloc((size_t)cap * C * sizeof(float));
   if (!planar || !inter) {
     st = fail(A2I2A_ERR_NOMEM, "%s: out of memory for %lld frames", name, (long long)cap);
     goto done;
@@ -238,6 +254,7 @@ static a2i2a_status decode_samples(decoder *d, const char *name, audio_buf *out)
         goto done;
       }
       int64_t ncap = cap * 2 > AUDIO_MAX_FRAMES ? AUDIO_MAX_FRAMES : cap * 2;
+      if ((st = fits(name, ncap, C))) goto done;
       float *p = realloc(planar, (size_t)ncap * C * sizeof(float));
       if (!p) {
         st = fail(A2I2A_ERR_NOMEM, "%s: out of memory for %lld frames", name, (long long)ncap);
@@ -295,7 +312,7 @@ static a2i2a_status decode(audio_source *src, const char *name, audio_buf *out) 
      * lenient, so a name ending in .mp3 gets mpg123's try */
     if (st && !d.sf && ends_with_ci(name, ".mp3")) st = open_mpg123(&d, src, name);
   }
-  if (!st) st = decode_samples(&d, name, out);
+  if (!st) st = decode_samples(&d, src->size, name, out);
   decoder_close(&d);
   return st;
 }
