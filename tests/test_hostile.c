@@ -21,6 +21,8 @@
 #include "audio/audio.h"
 #include "check.h"
 #include "image/image.h"
+#include "sd/clip.h"
+#include "sd/scheduler.h"
 
 static char dir[] = "/tmp/a2i2a_test_hostile_XXXXXX";
 
@@ -315,6 +317,102 @@ static void test_decode_memory(void) {
   unsetenv("A2I2A_MEMORY_MB");
 }
 
+/* ------------------------------------------------------------------ 3. model configs */
+
+/* A copy of the tiny model (weights linked) whose PART/FILE has key set to value (JSON). */
+static const char *model_with(const char *part, const char *file, const char *key, const char *value) {
+  static const char *parts[] = {"unet", "vae", "text_encoder", "scheduler", "tokenizer"};
+  static char dir[4200];
+  char cmd[16384];
+  snprintf(dir, sizeof dir, "%s", tmp_path("model"));
+  snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir '%s' && cp examples/tiny-sd1/model_index.json '%s'/", dir, dir, dir);
+  CHECK(system(cmd) == 0, "%s", cmd);
+  for (int i = 0; i < 5; i++) {
+    snprintf(cmd, sizeof cmd, "mkdir '%s/%s' && for f in examples/tiny-sd1/%s/*; do ln -s \"$PWD/$f\" '%s/%s'/; done",
+             dir, parts[i], parts[i], dir, parts[i]);
+    CHECK(system(cmd) == 0, "%s", cmd);
+  }
+  char src[4200], dst[8600];
+  snprintf(src, sizeof src, "examples/tiny-sd1/%s/%s", part, file);
+  snprintf(dst, sizeof dst, "%s/%s/%s", dir, part, file);
+  cJSON *o = cJSON_Parse(slurp(src));
+  cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+  cJSON_AddItemToObject(o, key, cJSON_Parse(value));
+  char *text = cJSON_Print(o);
+  unlink(dst);
+  FILE *f = fopen(dst, "w");
+  if (f) fputs(text, f), fclose(f);
+  free(text);
+  cJSON_Delete(o);
+  return dir;
+}
+
+static void expect_model_refused(const char *part, const char *file, const char *key, const char *value,
+                                 const char *says) {
+  a2i2a_model *m = NULL;
+  a2i2a_status st = a2i2a_model_open(model_with(part, file, key, value), &m);
+  CHECK(st == A2I2A_ERR_MODEL && strstr(a2i2a_last_error(), says), "%s/%s %s = %s: %d '%s' (want '%s')", part, file,
+        key, value, st, a2i2a_last_error(), says);
+  if (m) a2i2a_model_close(m);
+}
+
+static void test_model_configs(void) {
+  a2i2a_model *m = NULL;
+  CHECK(a2i2a_model_open(model_with("unet", "config.json", "norm_num_groups", "32"), &m) == A2I2A_OK,
+        "the copy as it is: %s", a2i2a_last_error());
+  if (m) a2i2a_model_close(m);
+  /* 0 groups divided by zero; the others were taken as they came */
+  expect_model_refused("unet", "config.json", "norm_num_groups", "0", "config.json: norm_num_groups: 0 is not a whole number in [1, 1024]");
+  expect_model_refused("unet", "config.json", "block_out_channels", "[32, 32, 32, 1e12]", "block_out_channels[3]: 1e+12 is not a whole number in [1, 16384]");
+  expect_model_refused("unet", "config.json", "attention_head_dim", "-8", "attention_head_dim: -8 is not a whole number in [1, 1024]");
+  expect_model_refused("unet", "config.json", "freq_shift", "16", "freq_shift: 16 is not a whole number in [0, 1]");
+  expect_model_refused("unet", "config.json", "norm_eps", "1e300", "norm_eps: 1e+300 is not a number");
+  expect_model_refused("vae", "config.json", "scaling_factor", "1e300", "scaling_factor: 1e+300 is not a number in [1e-06, 1000]");
+  expect_model_refused("vae", "config.json", "latent_channels", "100000", "latent_channels: 100000 is not a whole number in [1, 64]");
+  expect_model_refused("text_encoder", "config.json", "num_attention_heads", "1e10", "num_attention_heads: 1e+10 is not a whole number");
+  expect_model_refused("text_encoder", "config.json", "hidden_size", "\"wide\"", "hidden_size is not a number");
+  /* the scheduler's numbers are read when a sampler is built from them */
+  const char *cfg = "{\"_class_name\": \"LCMScheduler\", \"original_inference_steps\": 0}";
+  cJSON *o = cJSON_Parse(cfg);
+  sched_config sc;
+  a2i2a_status st = sched_config_from_json(o, "LCMScheduler", &sc);
+  CHECK(st == A2I2A_ERR_MODEL && strstr(a2i2a_last_error(), "original_inference_steps: 0 is not a whole number in [1, 1000]"),
+        "LCM with 0 original steps (divided by zero): %d '%s'", st, a2i2a_last_error());
+  cJSON_Delete(o);
+  o = cJSON_Parse("{\"num_train_timesteps\": 1e300, \"steps_offset\": 5}");
+  st = sched_config_from_json(o, "PNDMScheduler", &sc);
+  CHECK(st == A2I2A_ERR_MODEL && strstr(a2i2a_last_error(), "num_train_timesteps: 1e+300 is not a whole number in [2, 100000]"),
+        "1e300 training steps: %d '%s'", st, a2i2a_last_error());
+  cJSON_Delete(o);
+}
+
+/* ------------------------------------------------------------------ found by fuzzing */
+
+/* vocab.json with a repeated id or a bad one: the error names the entry (fuzz_tokenizer found
+ * the message reading it after the JSON was freed). */
+static void test_vocab_errors(void) {
+  char *text = malloc(1 << 16);
+  size_t n = 0;
+  n += (size_t)sprintf(text + n, "{");
+  for (int i = 0; i < 600; i++) n += (size_t)sprintf(text + n, "\"tok%d\": %d, ", i, i);
+  sprintf(text + n, "\"again\": 5}");
+  FILE *f = fopen(tmp_path("vocab.json"), "w");
+  if (f) fputs(text, f), fclose(f);
+  f = fopen(tmp_path("merges.txt"), "w");
+  if (f) fputs("#version: 0.2\n", f), fclose(f);
+  clip_tokenizer *t = NULL;
+  a2i2a_status st = tokenizer_load_dir(&t, dir, 1);
+  CHECK(st == A2I2A_ERR_FORMAT && strstr(a2i2a_last_error(), "'again' or its id 5 appears twice"), "repeated id: %d '%s'",
+        st, a2i2a_last_error());
+  sprintf(text + n, "\"negative\": -5}");
+  f = fopen(tmp_path("vocab.json"), "w");
+  if (f) fputs(text, f), fclose(f);
+  st = tokenizer_load_dir(&t, dir, 1);
+  CHECK(st == A2I2A_ERR_FORMAT && strstr(a2i2a_last_error(), "the id of 'negative' is not a whole number in [0, 1048575]"),
+        "negative id: %d '%s'", st, a2i2a_last_error());
+  free(text);
+}
+
 /* ------------------------------------------------------------------ 5. a corrupt Ogg */
 
 static void test_corrupt_ogg(void) {
@@ -340,6 +438,8 @@ int main(void) {
   test_fullband_chunk();
   test_clips();
   test_decode_memory();
+  test_model_configs();
+  test_vocab_errors();
   test_corrupt_ogg();
   char cmd[4200];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
