@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "a2i/styles.h"
 #include "a2i2a.h"
@@ -413,6 +414,43 @@ static void test_vocab_errors(void) {
   free(text);
 }
 
+/* 220 bytes of PNG whose tEXt chunk declares 2 GB: libpng allocated and cleared all of it
+ * before finding the data missing (fuzz_image, as a timeout). */
+static void test_png_chunk_length(void) {
+  static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  uint8_t png[220] = {0};
+  memcpy(png, sig, 8);
+  uint8_t *ihdr = png + 8;
+  put32be(ihdr, 13), memcpy(ihdr + 4, "IHDR", 4);
+  put32be(ihdr + 8, 4), put32be(ihdr + 12, 93), ihdr[16] = 8, ihdr[17] = 6;
+  put32be(ihdr + 21, (uint32_t)crc32(0, ihdr + 4, 17));
+  uint8_t *text = ihdr + 25;
+  put32be(text, 2103640118u), memcpy(text + 4, "tEXtparameters", 14);
+  long before = max_rss_kb();
+  char err[1024];
+  a2i2a_status st = read_png(png, sizeof png, "bend", err, sizeof err);
+  CHECK(st == A2I2A_ERR_FORMAT && strstr(err, "a chunk runs past the end of the data"), "a 2 GB tEXt in 220 bytes: %d '%s'",
+        st, err);
+  CHECK(max_rss_kb() - before < 64 * 1024, "reading it grew the process by %ld MB", (max_rss_kb() - before) / 1024);
+  /* the same length in a PNG long enough to hold it would be refused by size: 8 MB at most */
+  put32be(text, 9000000);
+  uint8_t *big = calloc(1, 9100000);
+  memcpy(big, png, sizeof png);
+  st = read_png(big, 9100000, "bend", err, sizeof err);
+  CHECK(st == A2I2A_ERR_FORMAT && strstr(err, "a chunk larger than 8 MB"), "a 9 MB tEXt: %d '%s'", st, err);
+  free(big);
+}
+
+/* 14 bytes mpg123 decodes to 2304 frames: more than one growth of the buffer sized from them
+ * (fuzz_audio found the overflow in this branch's size-bounded buffer). */
+static void test_mp3_growth(void) {
+  static const uint8_t mp3[14] = {0xff, 0xec, 0x04, 0x65, 0x01, 0x73, 0x66, 0xff, 0xec, 0x04, 0x5c, 0x65, 0x00, 0xfb};
+  audio_buf a;
+  a2i2a_status st = audio_read_memory(mp3, sizeof mp3, "tiny.mp3", &a);
+  CHECK(st == A2I2A_OK && a.frames > 64 * (int64_t)sizeof mp3, "14 bytes of MPEG: %d '%s'", st, st ? a2i2a_last_error() : "");
+  if (!st) audio_free(&a);
+}
+
 /* ------------------------------------------------------------------ 5. a corrupt Ogg */
 
 static void test_corrupt_ogg(void) {
@@ -440,6 +478,8 @@ int main(void) {
   test_decode_memory();
   test_model_configs();
   test_vocab_errors();
+  test_png_chunk_length();
+  test_mp3_growth();
   test_corrupt_ogg();
   char cmd[4200];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

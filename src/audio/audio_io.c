@@ -249,11 +249,13 @@ static a2i2a_status decode_samples(decoder *d, int64_t encoded_bytes, const char
     sf_count_t got = decoder_read(d, inter, CHUNK);
     if (got <= 0) break;
     if (n + got > cap) {
-      if (cap >= AUDIO_MAX_FRAMES) {
+      int64_t ncap = cap;
+      while (ncap < n + got) ncap *= 2; /* a chunk may be larger than the whole buffer */
+      if (ncap > AUDIO_MAX_FRAMES) ncap = AUDIO_MAX_FRAMES;
+      if (ncap < n + got) {
         st = fail(A2I2A_ERR_LIMIT, "%s: longer than %lld frames", name, (long long)AUDIO_MAX_FRAMES);
         goto done;
       }
-      int64_t ncap = cap * 2 > AUDIO_MAX_FRAMES ? AUDIO_MAX_FRAMES : cap * 2;
       if ((st = fits(name, ncap, C))) goto done;
       float *p = realloc(planar, (size_t)ncap * C * sizeof(float));
       if (!p) {
