@@ -56,12 +56,14 @@ static int header_truncated(SNDFILE *sf) {
 
 /* ------------------------------------------------------------------ sources */
 
-/* Where encoded audio is read from: an open file or bytes in memory. libsndfile (virtual I/O)
- * and mpg123 (its reader) both read through it, so files and buffers share one decoder. */
+/* Where encoded audio is read from: an open file or bytes in memory, seen from start on for
+ * size bytes (a view: the data after leading ID3 tags, or a WAV's data chunk). libsndfile
+ * (virtual I/O) and mpg123 (its reader) both read through it, so files and buffers share one
+ * decoder. */
 typedef struct {
   FILE *f;             /* a file, or NULL for: */
   const uint8_t *data; /* bytes in memory */
-  sf_count_t size, pos;
+  sf_count_t start, size, pos;
 } audio_source;
 
 static sf_count_t source_length(void *user) { return ((audio_source *)user)->size; }
@@ -69,7 +71,7 @@ static sf_count_t source_length(void *user) { return ((audio_source *)user)->siz
 static sf_count_t source_seek(sf_count_t offset, int whence, void *user) {
   audio_source *s = user;
   sf_count_t to = whence == SEEK_SET ? offset : whence == SEEK_CUR ? s->pos + offset : s->size + offset;
-  if (to < 0 || (s->f && fseeko(s->f, (off_t)to, SEEK_SET) != 0)) return -1;
+  if (to < 0 || (s->f && fseeko(s->f, (off_t)(s->start + to), SEEK_SET) != 0)) return -1;
   s->pos = to;
   return to;
 }
@@ -81,12 +83,21 @@ static sf_count_t source_read(void *ptr, sf_count_t count, void *user) {
   if (s->f)
     count = (sf_count_t)fread(ptr, 1, (size_t)count, s->f);
   else
-    memcpy(ptr, s->data + s->pos, (size_t)count);
+    memcpy(ptr, s->data + s->start + s->pos, (size_t)count);
   s->pos += count;
   return count;
 }
 
 static sf_count_t source_tell(void *user) { return ((audio_source *)user)->pos; }
+
+/* The part of s from `from` on, `n` bytes (clipped to s). */
+static audio_source source_view(const audio_source *s, sf_count_t from, sf_count_t n) {
+  audio_source v = *s;
+  v.start = s->start + from;
+  v.size = n < s->size - from ? n : s->size - from;
+  v.pos = 0;
+  return v;
+}
 
 static ssize_t mpg123_source_read(void *user, void *buf, size_t n) {
   return (ssize_t)source_read(buf, (sf_count_t)n, user);
@@ -103,18 +114,46 @@ static int mpeg_frame_header(const uint8_t *b) {
          (b[2] & 0xF0) != 0xF0 && (b[2] & 0x0C) != 0x0C;
 }
 
-/* Whether libsndfile would hand the data to mpg123 (guess_file_type): an MPEG frame header at
- * the start or right after ID3v2 tags. No other format it knows begins with a frame sync. */
-static int is_mpeg(audio_source *s) {
+/* The leading ID3v2 tags' length (id3.c, id3_skip: the size counts the bytes after the tag's
+ * 10-byte header, a footer adds 10), and whether an MPEG frame header follows them: what
+ * libsndfile would hand to mpg123 (guess_file_type). */
+static int is_mpeg(audio_source *s, sf_count_t *tags) {
   sf_count_t at = 0;
+  *tags = 0;
   for (;;) {
     uint8_t b[12];
     if (source_seek(at, SEEK_SET, s) < 0 || source_read(b, sizeof b, s) != (sf_count_t)sizeof b) return 0;
     if (!(b[0] == 'I' && b[1] == 'D' && b[2] == '3' && b[3] >= 2 && b[3] <= 4)) return mpeg_frame_header(b);
-    /* the tag's size counts the bytes after its 10-byte header (id3.c, id3_skip) */
-    at += 10 + ((sf_count_t)(b[6] & 0x7f) << 21 | (b[7] & 0x7f) << 14 | (b[8] & 0x7f) << 7 | (b[9] & 0x7f));
+    at += 10 + (b[5] & 0x10 ? 10 : 0) +
+          ((sf_count_t)(b[6] & 0x7f) << 21 | (b[7] & 0x7f) << 14 | (b[8] & 0x7f) << 7 | (b[9] & 0x7f));
     if (at >= s->size) return 0;
+    *tags = at;
   }
+}
+
+/* A WAV (RIFF, RIFX or RF64) whose audio is MPEG layer 3 (format tag 0x55): libsndfile would
+ * decode its data chunk with mpg123; *data receives that chunk. */
+static int is_mpeg_in_wav(audio_source *s, audio_source *data) {
+  uint8_t h[12], c[8];
+  if (source_seek(0, SEEK_SET, s) < 0 || source_read(h, 12, s) != 12 || memcmp(h + 8, "WAVE", 4)) return 0;
+  const int be = !memcmp(h, "RIFX", 4);
+  if (!be && memcmp(h, "RIFF", 4) && memcmp(h, "RF64", 4)) return 0;
+  int mpeg = 0;
+  for (sf_count_t at = 12; at + 8 <= s->size;) {
+    if (source_seek(at, SEEK_SET, s) < 0 || source_read(c, 8, s) != 8) return 0;
+    sf_count_t n = be ? (sf_count_t)c[4] << 24 | c[5] << 16 | c[6] << 8 | c[7]
+                      : (sf_count_t)c[7] << 24 | c[6] << 16 | c[5] << 8 | c[4];
+    if (!memcmp(c, "fmt ", 4)) {
+      uint8_t tag[2];
+      if (source_read(tag, 2, s) != 2) return 0;
+      mpeg = (be ? tag[0] << 8 | tag[1] : tag[1] << 8 | tag[0]) == 0x55;
+    } else if (!memcmp(c, "data", 4)) {
+      *data = source_view(s, at + 8, n ? n : s->size); /* RF64 keeps its size elsewhere */
+      return mpeg;
+    }
+    at += 8 + n + (n & 1);
+  }
+  return 0;
 }
 
 /* ------------------------------------------------------------------ decoders */
@@ -306,10 +345,18 @@ static a2i2a_status decode(audio_source *src, const char *name, audio_buf *out) 
   decoder d;
   memset(&d, 0, sizeof d);
   a2i2a_status st;
-  if (is_mpeg(src)) {
+  /* libsndfile must never meet MPEG audio, which it would decode with a mpg123 it cannot make
+   * quiet: MPEG streams (after their ID3 tags) and MPEG in WAV go to our own mpg123, and
+   * libsndfile sees the data after any ID3 tags (it would guess MPEG behind some of them) */
+  sf_count_t tags;
+  audio_source view;
+  if (is_mpeg(src, &tags)) {
     st = open_mpg123(&d, src, name);
+  } else if (is_mpeg_in_wav(src, &view)) {
+    st = open_mpg123(&d, &view, name);
   } else {
-    st = open_libsndfile(&d, src, name);
+    view = source_view(src, tags, src->size);
+    st = open_libsndfile(&d, &view, name);
     /* what libsndfile does with a file it cannot identify by its contents: MPEG streams are
      * lenient, so a name ending in .mp3 gets mpg123's try */
     if (st && !d.sf && ends_with_ci(name, ".mp3")) st = open_mpg123(&d, src, name);
