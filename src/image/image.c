@@ -153,7 +153,7 @@ size_t image_source_read(image_source *src, void *buf, size_t n) {
     n = fread(buf, 1, n, src->f);
   } else {
     if (n > src->size - src->pos) n = src->size - src->pos;
-    memcpy(buf, src->data + src->pos, n);
+    if (n) memcpy(buf, src->data + src->pos, n); /* data may be NULL when size is 0 */
   }
   src->pos += n;
   return n;
