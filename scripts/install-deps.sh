@@ -4,7 +4,8 @@
 set -eu
 PKGS="build-essential cmake pkg-config \
   libsndfile1-dev libmpg123-dev libsoxr-dev libfftw3-dev libsleef-dev libpng-dev libjpeg-dev \
-  libopenblas-openmp-dev libcjson-dev libutf8proc-dev libcurl4-openssl-dev zlib1g-dev"
+  libopenblas-openmp-dev libcjson-dev libutf8proc-dev libcurl4-openssl-dev zlib1g-dev \
+  clang libclang-rt-14-dev libomp-14-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
