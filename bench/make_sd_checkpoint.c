@@ -1,6 +1,8 @@
 /* Writes a full-size Stable Diffusion checkpoint with random weights, in the single-file LDM
  * naming most downloads use, F16, so that speed and memory can be measured without the real
- * weights:
+ * weights. OUT.safetensors, or OUT.ckpt in the zip format torch.save writes (protocol-2 pickle
+ * {"state_dict": OrderedDict(name: _rebuild_tensor_v2(...)), "global_step": 0}, one stored record
+ * per tensor, 64-byte aligned, zip64 past 4 GiB), with the same tensors and values:
  *   make_sd_checkpoint sd15 OUT.safetensors   SD 1.5: UNet 320/640/1280/1280, 8 heads, context
  *                                             768, conv proj_in/out; VAE 128/256/512/512; CLIP
  *                                             ViT-L/14 text encoder (12 layers, 768 wide)
@@ -19,6 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
+
+#include "sd/safetensors.h"
 
 typedef struct {
   char name[160];
@@ -288,12 +293,18 @@ static int ends(const char *s, const char *suf) {
 
 static int f32; /* --f32: float32 weights, as in the official full-precision downloads */
 
+static uLong crc; /* of what put() wrote since it was reset: a zip record's CRC-32 */
+static void put(FILE *f, const void *p, size_t n) {
+  fwrite(p, 1, n, f);
+  crc = crc32(crc, p, (uInt)n); /* n < 4 GiB: at most 1<<17 bytes a call */
+}
+
 static void write_tensor(FILE *f, const tdesc *t) {
   size_t n = numel(t);
   if (t->i64) {
     for (size_t i = 0; i < n; i++) {
       int64_t v = (int64_t)i;
-      fwrite(&v, 8, 1, f);
+      put(f, &v, 8);
     }
     return;
   }
@@ -310,26 +321,214 @@ static void write_tensor(FILE *f, const tdesc *t) {
     size_t m = n - i0 < (1 << 16) ? n - i0 : (1 << 16);
     for (size_t i = 0; i < m; i++) fb[i] = amp ? ((float)rnd32() * (2.0f / 4294967296.0f) - 1.0f) * amp : fill;
     if (f32) {
-      fwrite(fb, 4, m, f);
+      put(f, fb, 4 * m);
       continue;
     }
     size_t i = 0;
     for (; i + 8 <= m; i += 8)
       _mm_storeu_si128((__m128i *)(buf + i), _mm256_cvtps_ph(_mm256_loadu_ps(fb + i), _MM_FROUND_TO_NEAREST_INT));
     for (; i < m; i++) buf[i] = (uint16_t)_cvtss_sh(fb[i], _MM_FROUND_TO_NEAREST_INT);
-    fwrite(buf, 2, m, f);
+    put(f, buf, 2 * m);
   }
 }
 
 static int cmp_name(const void *a, const void *b) { return strcmp(((const tdesc *)a)->name, ((const tdesc *)b)->name); }
+
+static size_t bytes_of(const tdesc *t) { return numel(t) * (t->i64 ? 8 : f32 ? 4 : 2); }
+
+/* ------------------------------------------------------------------ .ckpt: torch.save's zip format */
+
+static uint8_t *pk; /* the pickle being built */
+static size_t pkn, pkcap;
+
+static void pbytes(const void *p, size_t n) {
+  if (pkn + n > pkcap) {
+    pkcap = 2 * (pkn + n);
+    pk = realloc(pk, pkcap);
+  }
+  memcpy(pk + pkn, p, n);
+  pkn += n;
+}
+static void pbyte(int c) {
+  uint8_t b = (uint8_t)c;
+  pbytes(&b, 1);
+}
+static void pstr(const char *s) { /* BINUNICODE */
+  uint32_t n = (uint32_t)strlen(s);
+  pbyte('X');
+  pbytes(&n, 4);
+  pbytes(s, n);
+}
+static void pint(int64_t v) { /* BININT1, BININT or LONG1 */
+  if (v >= 0 && v < 256) {
+    pbyte('K');
+    pbyte((int)v);
+  } else if (v >= INT32_MIN && v <= INT32_MAX) {
+    int32_t w = (int32_t)v;
+    pbyte('J');
+    pbytes(&w, 4);
+  } else {
+    pbyte(0x8a);
+    pbyte(8);
+    pbytes(&v, 8);
+  }
+}
+static void pglobal(const char *module, const char *name) {
+  pbyte('c');
+  pbytes(module, strlen(module));
+  pbyte('\n');
+  pbytes(name, strlen(name));
+  pbyte('\n');
+}
+static void ptuple(const int64_t *v, int n) {
+  if (!n) {
+    pbyte(')');
+    return;
+  }
+  pbyte('(');
+  for (int i = 0; i < n; i++) pint(v[i]);
+  pbyte('t');
+}
+
+/* What torch.save pickles for {"state_dict": the tensors, "global_step": 0}: each tensor a
+ * _rebuild_tensor_v2 of storage "i" (record data/i), contiguous, SETITEMS in batches of 1000. */
+static void state_dict_pickle(void) {
+  pbytes("\x80\x02}(", 4);
+  pstr("state_dict");
+  pglobal("collections", "OrderedDict");
+  pbytes(")R", 2);
+  for (int i = 0; i < nt; i++) {
+    if (i % 1000 == 0) pbyte('(');
+    char key[16];
+    snprintf(key, sizeof key, "%d", i);
+    int64_t stride[4];
+    for (int d = T[i].ndim - 1, s = 1; d >= 0; s *= (int)T[i].shape[d], d--) stride[d] = s;
+    pstr(T[i].name);
+    pglobal("torch._utils", "_rebuild_tensor_v2");
+    pbytes("((", 2);
+    pstr("storage");
+    pglobal("torch", T[i].i64 ? "LongStorage" : f32 ? "FloatStorage" : "HalfStorage");
+    pstr(key);
+    pstr("cpu");
+    pint((int64_t)numel(&T[i]));
+    pbytes("tQ", 2);
+    pint(0);
+    ptuple(T[i].shape, T[i].ndim);
+    ptuple(stride, T[i].ndim);
+    pbyte(0x89);
+    pglobal("collections", "OrderedDict");
+    pbytes(")RtR", 4);
+    if (i % 1000 == 999 || i == nt - 1) pbyte('u');
+  }
+  pstr("global_step");
+  pint(0);
+  pbytes("u.", 2);
+}
+
+typedef struct {
+  char name[64];
+  uint64_t offset, size;
+  uint32_t crc;
+} zentry;
+static zentry *Z;
+static int nz;
+
+static void le(uint8_t *p, uint64_t v, int n) {
+  for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A stored entry's local header, its data to start 64-byte aligned as PyTorch's writer does
+ * (padding in an "FB" extra field); sizes past 4 GiB in a zip64 extra field. */
+static void local_header(FILE *f, const char *name, uint64_t size, uint32_t c) {
+  uint64_t off = (uint64_t)ftello(f);
+  size_t nl = strlen(name), z64 = size >= 0xffffffffu ? 20 : 0, pad = (64 - (off + 30 + nl + z64 + 4) % 64) % 64;
+  uint8_t h[30 + 20 + 4 + 64];
+  le(h, 0x04034b50, 4), le(h + 4, z64 ? 45 : 20, 2), le(h + 6, 0, 2), le(h + 8, 0, 2), le(h + 10, 0, 2);
+  le(h + 12, 0x21, 2), le(h + 14, c, 4), le(h + 18, z64 ? 0xffffffffu : size, 4), le(h + 22, z64 ? 0xffffffffu : size, 4);
+  le(h + 26, nl, 2), le(h + 28, z64 + 4 + pad, 2);
+  fwrite(h, 1, 30, f);
+  fwrite(name, 1, nl, f);
+  size_t e = 0;
+  if (z64) le(h, 1, 2), le(h + 2, 16, 2), le(h + 4, size, 8), le(h + 12, size, 8), e = 20;
+  le(h + e, 0x4246, 2), le(h + e + 2, pad, 2);
+  memset(h + e + 4, 'Z', pad);
+  fwrite(h, 1, e + 4 + pad, f);
+  Z = realloc(Z, sizeof *Z * (size_t)(nz + 1));
+  Z[nz] = (zentry){"", off, size, c};
+  snprintf(Z[nz++].name, sizeof Z->name, "%s", name);
+}
+
+static void small_entry(FILE *f, const char *name, const void *data, size_t n) {
+  local_header(f, name, n, (uint32_t)crc32(0, data, (uInt)n));
+  fwrite(data, 1, n, f);
+}
+
+static void central_directory(FILE *f) {
+  uint64_t cd = (uint64_t)ftello(f);
+  uint8_t h[64];
+  for (int i = 0; i < nz; i++) {
+    int zs = Z[i].size >= 0xffffffffu, zo = Z[i].offset >= 0xffffffffu;
+    size_t nl = strlen(Z[i].name), ex = zs || zo ? 4 + 8 * (2 * zs + zo) : 0;
+    le(h, 0x02014b50, 4), le(h + 4, 45, 2), le(h + 6, ex ? 45 : 20, 2), le(h + 8, 0, 4), le(h + 12, 0, 2);
+    le(h + 14, 0x21, 2), le(h + 16, Z[i].crc, 4), le(h + 20, zs ? 0xffffffffu : Z[i].size, 4);
+    le(h + 24, zs ? 0xffffffffu : Z[i].size, 4), le(h + 28, nl, 2), le(h + 30, ex, 2), le(h + 32, 0, 10);
+    le(h + 42, zo ? 0xffffffffu : Z[i].offset, 4);
+    fwrite(h, 1, 46, f);
+    fwrite(Z[i].name, 1, nl, f);
+    if (!ex) continue;
+    size_t k = 4;
+    le(h, 1, 2), le(h + 2, ex - 4, 2);
+    if (zs) le(h + k, Z[i].size, 8), le(h + k + 8, Z[i].size, 8), k += 16;
+    if (zo) le(h + k, Z[i].offset, 8), k += 8;
+    fwrite(h, 1, k, f);
+  }
+  uint64_t end = (uint64_t)ftello(f), size = end - cd;
+  int z64 = cd >= 0xffffffffu || size >= 0xffffffffu || nz >= 0xffff;
+  if (z64) { /* the zip64 end of central directory record and its locator */
+    le(h, 0x06064b50, 4), le(h + 4, 44, 8), le(h + 12, 45, 2), le(h + 14, 45, 2), le(h + 16, 0, 8);
+    le(h + 24, nz, 8), le(h + 32, nz, 8), le(h + 40, size, 8), le(h + 48, cd, 8);
+    fwrite(h, 1, 56, f);
+    le(h, 0x07064b50, 4), le(h + 4, 0, 4), le(h + 8, end, 8), le(h + 16, 1, 4);
+    fwrite(h, 1, 20, f);
+  }
+  le(h, 0x06054b50, 4), le(h + 4, 0, 4), le(h + 8, z64 ? 0xffff : nz, 2), le(h + 10, z64 ? 0xffff : nz, 2);
+  le(h + 12, z64 ? 0xffffffffu : size, 4), le(h + 16, z64 ? 0xffffffffu : cd, 4), le(h + 20, 0, 2);
+  fwrite(h, 1, 22, f);
+}
+
+static void write_ckpt(FILE *f) {
+  state_dict_pickle();
+  small_entry(f, "archive/data.pkl", pk, pkn);
+  small_entry(f, "archive/byteorder", "little", 6);
+  for (int i = 0; i < nt; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "archive/data/%d", i);
+    local_header(f, name, bytes_of(&T[i]), 0);
+    crc = crc32(0, NULL, 0);
+    write_tensor(f, &T[i]);
+    /* the CRC is known now: into the local header (the central directory is written last) */
+    Z[nz - 1].crc = (uint32_t)crc;
+    uint8_t c[4];
+    le(c, crc, 4);
+    off_t here = ftello(f);
+    fseeko(f, (off_t)Z[nz - 1].offset + 14, SEEK_SET);
+    fwrite(c, 1, 4, f);
+    fseeko(f, here, SEEK_SET);
+  }
+  small_entry(f, "archive/version", "3\n", 2);
+  central_directory(f);
+}
+
+/* ------------------------------------------------------------------ main */
 
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "--f32")) {
     f32 = 1;
     argv++, argc--;
   }
-  if (argc != 3 || (strcmp(argv[1], "sd15") && strcmp(argv[1], "sd21"))) {
-    fprintf(stderr, "usage: %s [--f32] sd15|sd21 OUT.safetensors\n", argv[0]);
+  if (argc != 3 || (strcmp(argv[1], "sd15") && strcmp(argv[1], "sd21")) ||
+      (!ends(argv[2], ".safetensors") && !ends(argv[2], ".ckpt"))) {
+    fprintf(stderr, "usage: %s [--f32] sd15|sd21 OUT.safetensors|OUT.ckpt\n", argv[0]);
     return 2;
   }
   int sd2 = !strcmp(argv[1], "sd21");
@@ -338,33 +537,38 @@ int main(int argc, char **argv) {
   if (sd2) openclip_vit_h();
   else clip_vit_l();
   qsort(T, nt, sizeof *T, cmp_name);
-  /* header */
-  size_t hcap = (size_t)nt * 256 + 256, hl = 0, off = 0, params = 0;
-  char *h = malloc(hcap);
-  hl += sprintf(h + hl, "{\"__metadata__\":{\"format\":\"pt\",\"note\":\"random weights, a2i2a bench\"}");
-  for (int i = 0; i < nt; i++) {
-    size_t n = numel(&T[i]), bytes = n * (T[i].i64 ? 8 : f32 ? 4 : 2);
-    params += T[i].i64 ? 0 : n;
-    hl += sprintf(h + hl, ",\"%s\":{\"dtype\":\"%s\",\"shape\":[", T[i].name, T[i].i64 ? "I64" : f32 ? "F32" : "F16");
-    for (int d = 0; d < T[i].ndim; d++) hl += sprintf(h + hl, "%s%lld", d ? "," : "", (long long)T[i].shape[d]);
-    hl += sprintf(h + hl, "],\"data_offsets\":[%zu,%zu]}", off, off + bytes);
-    off += bytes;
-  }
-  h[hl++] = '}';
-  while (hl % 8) h[hl++] = ' ';
+  size_t params = 0, total = 0;
+  for (int i = 0; i < nt; i++) params += T[i].i64 ? 0 : numel(&T[i]), total += bytes_of(&T[i]);
   FILE *f = fopen(argv[2], "wb");
   if (!f) {
     perror(argv[2]);
     return 1;
   }
-  uint64_t len = hl;
-  fwrite(&len, 8, 1, f);
-  fwrite(h, 1, hl, f);
-  for (int i = 0; i < nt; i++) write_tensor(f, &T[i]);
+  if (ends(argv[2], ".ckpt")) {
+    write_ckpt(f);
+  } else { /* the header from the library's writer, then the data in the same order */
+    st_tensor *st = calloc((size_t)nt, sizeof *st);
+    for (int i = 0; i < nt; i++) {
+      st[i] = (st_tensor){.name = T[i].name, .dtype = T[i].i64 ? ST_I64 : f32 ? ST_F32 : ST_F16, .ndim = T[i].ndim,
+                          .numel = numel(&T[i]), .nbytes = bytes_of(&T[i])};
+      memcpy(st[i].shape, T[i].shape, sizeof T[i].shape);
+    }
+    char *keys[] = {"format", "note"}, *values[] = {"pt", "random weights, a2i2a bench"};
+    char *header;
+    size_t hlen;
+    if (st_header(st, nt, keys, values, 2, &header, &hlen)) {
+      fprintf(stderr, "%s\n", a2i2a_last_error());
+      return 1;
+    }
+    fwrite(header, 1, hlen, f);
+    for (int i = 0; i < nt; i++) write_tensor(f, &T[i]);
+  }
+  long long size = (long long)ftello(f);
   if (fclose(f)) {
     perror(argv[2]);
     return 1;
   }
-  printf("%s: %d tensors, %.1fM parameters, %.2f GB\n", argv[2], nt, params / 1e6, (8 + hl + off) / 1e9);
+  printf("%s: %d tensors, %.1fM parameters, %.2f GB (%.2f GB of weights)\n", argv[2], nt, params / 1e6, size / 1e9,
+         total / 1e9);
   return 0;
 }

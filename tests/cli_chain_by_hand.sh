@@ -7,7 +7,8 @@ ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache"
 MODEL=examples/tiny-sd1
-IN="$A2I2A_SHARED/fixtures/seed/audio/a06_espeak_22k05_mono_s16.wav"
+. tests/support/fixtures.sh
+IN="$FIXTURES/seed/audio/a06_espeak_22k05_mono_s16.wav"
 for style in seed riffusion fullband; do
   size=""; [ $style = seed ] && size="--width 96 --height 64"
   runsize=""; [ $style = seed ] && runsize="--spec-width 96 --spec-height 64"

@@ -15,9 +15,10 @@ cleanup() { [ -n "$SP" ] && kill "$SP" 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 
 COMMIT=0123456789abcdef0123456789abcdef01234567
-FIX=$(cd "$A2I2A_SHARED/fixtures/sd/tiny-sd1" 2>/dev/null && pwd)
+. tests/support/fixtures.sh
+FIX=$(cd "$FIXTURES/sd/tiny-sd1" 2>/dev/null && pwd)
 # an empty FIX would make the copies below start from / : stop first
-[ -n "$FIX" ] && [ -f "$FIX/model_index.json" ] || { echo "0 passed, 1 failed"; echo "fixture model missing: $A2I2A_SHARED/fixtures/sd/tiny-sd1"; exit 1; }
+[ -n "$FIX" ] && [ -f "$FIX/model_index.json" ] || { echo "0 passed, 1 failed"; echo "fixture model missing: $FIXTURES/sd/tiny-sd1"; exit 1; }
 # the repository: the fixture (as links) plus files a pull must skip or prefer
 mkdir -p "$T/repo"
 cp -rs "$FIX/." "$T/repo/"
@@ -25,9 +26,17 @@ echo "not a pickle, but named like one" > "$T/repo/unet/diffusion_pytorch_model.
 cp "$FIX/vae/diffusion_pytorch_model.safetensors" "$T/repo/vae/diffusion_pytorch_model.fp16.safetensors"
 mkdir -p "$T/repo/safety_checker" && echo x > "$T/repo/safety_checker/model.safetensors"
 echo "# readme" > "$T/repo/README.md"
-# a repository whose UNet only has pickle weights
-mkdir -p "$T/binrepo" && cp -rs "$FIX/." "$T/binrepo/" && rm "$T/binrepo/unet/diffusion_pytorch_model.safetensors"
-echo junk > "$T/binrepo/unet/diffusion_pytorch_model.bin"
+# a repository whose text encoder and UNet only have PyTorch weights (the pickle fixture's, which
+# hold the same weights): pulled and usable
+binrepo=0
+if fixture_case pickle/tiny-sd1-bin; then
+  PFIX=$(cd "$FIXTURES/pickle/tiny-sd1-bin" && pwd)
+  mkdir -p "$T/binrepo" && cp -rs "$FIX/." "$T/binrepo/"
+  rm "$T/binrepo/unet/diffusion_pytorch_model.safetensors" "$T/binrepo/text_encoder/model.safetensors"
+  ln -s "$PFIX/unet/diffusion_pytorch_model.bin" "$T/binrepo/unet/"
+  ln -s "$PFIX/text_encoder/pytorch_model.bin" "$T/binrepo/text_encoder/"
+  binrepo=1
+fi
 
 start_server() { # ROOT [options]
   local root=$1; shift
@@ -79,8 +88,9 @@ check '[ -z "$(find "$T/hf1" -name "*.incomplete")" ]' "a .incomplete file was l
 # the pulled model is listed and usable by name
 out=$("$A2I2A" models list 2>&1); rc=$?
 check '[ $rc -eq 0 ] && echo "$out" | grep -q "^org/tiny	hf-cache	.*	$SNAP$"' "list: $out"
-out=$(A2I2A_MODEL=org/tiny "$A2I2A" models list --model-dir "$A2I2A_SHARED/fixtures/sd" 2>&1)
-check 'echo "$out" | grep -q "^org/tiny	A2I2A_MODEL" && echo "$out" | grep -q "^tiny-sd1	diffusers" && echo "$out" | grep -q "^tiny-sd1.safetensors	single-file"' "list --model-dir: $out"
+out=$(A2I2A_MODEL=org/tiny "$A2I2A" models list --model-dir "$FIXTURES/sd" 2>&1)
+check 'echo "$out" | grep -q "^org/tiny	A2I2A_MODEL" && echo "$out" | grep -q "^tiny-sd1	diffusers"' "list --model-dir: $out"
+fixture_case sd/tiny-sd1.safetensors && check 'echo "$out" | grep -q "^tiny-sd1.safetensors	single-file"' "list --model-dir: $out"
 # a second pull downloads nothing
 : > "$T/log"
 HF_TOKEN=s3cret "$A2I2A" models pull org/tiny >/dev/null 2>"$T/err"; rc=$?
@@ -157,15 +167,22 @@ check '[ $rc -eq 2 ]' "unknown action: exit $rc"
 out=$(HF_HUB_OFFLINE=1 "$A2I2A" models pull org/tiny 2>&1); rc=$?
 check '[ $rc -ne 0 ] && echo "$out" | grep -q OFFLINE' "HF_HUB_OFFLINE: exit $rc: $out"
 stop_server
+if [ $binrepo = 1 ]; then
 start_server "$T/binrepo"
 export HF_HOME="$T/hf5"
-out=$("$A2I2A" models pull org/binonly 2>&1); rc=$?
-check '[ $rc -eq 1 ] && echo "$out" | grep -q "pickle" && echo "$out" | grep -q "org/binonly"' "pickle-only repo: exit $rc: $out"
-check '[ ! -e "$T/hf5/hub/models--org--binonly/blobs" ] || [ -z "$(ls "$T/hf5/hub/models--org--binonly/blobs")" ]' "pickle-only repo downloaded something"
+out=$("$A2I2A" models pull org/binonly 2>"$T/err"); rc=$?
+SNAP5="$T/hf5/hub/models--org--binonly/snapshots/$COMMIT"
+check '[ $rc -eq 0 ] && [ "$out" = "$SNAP5" ]' ".bin-only repo: exit $rc: $out $(cat "$T/err")"
+for f in unet/diffusion_pytorch_model.bin text_encoder/pytorch_model.bin vae/diffusion_pytorch_model.safetensors; do
+  check 'cmp -s "$SNAP5/$f" "$T/binrepo/$f"' ".bin-only repo: $f missing or different in the snapshot"
+done
+check 'grep -q "SD 1.x" "$T/err"' ".bin-only repo: the pulled model was not opened: $(cat "$T/err")"
 stop_server
+fi
 # nothing listening
 HF_ENDPOINT="http://127.0.0.1:$PORT" HF_HOME="$T/hf6" "$A2I2A" models pull org/tiny >/dev/null 2>"$T/err"; rc=$?
 check '[ $rc -eq 1 ] && grep -q "cannot reach" "$T/err"' "server down: exit $rc: $(cat "$T/err")"
 
 echo "$pass passed, $failn failed"
+fixtures_done
 [ $failn -eq 0 ]

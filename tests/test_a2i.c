@@ -35,17 +35,19 @@ static void test_seed(int f) {
   char rel[512], stem[256];
   snprintf(stem, sizeof stem, "%s", NAMES[f]);
   *strrchr(stem, '.') = 0;
-  snprintf(rel, sizeof rel, "fixtures/seed/audio/%s", NAMES[f]);
+  snprintf(rel, sizeof rel, "seed/a2i/%s/a2i.safetensors", stem);
+  if (!fixture_case(rel)) return;
+  snprintf(rel, sizeof rel, "seed/audio/%s", NAMES[f]);
   char audio_path[4096];
-  snprintf(audio_path, sizeof audio_path, "%s", shared_path(rel));
+  snprintf(audio_path, sizeof audio_path, "%s", fixture(rel));
   audio_buf a;
   if (audio_read(audio_path, &a)) {
     CHECK(0, "%s", a2i2a_last_error());
     return;
   }
   st_file sf;
-  snprintf(rel, sizeof rel, "fixtures/seed/a2i/%s/a2i.safetensors", stem);
-  if (st_open(shared_path(rel), &sf)) {
+  snprintf(rel, sizeof rel, "seed/a2i/%s/a2i.safetensors", stem);
+  if (st_open(fixture(rel), &sf)) {
     CHECK(0, "%s", a2i2a_last_error());
     audio_free(&a);
     return;
@@ -92,10 +94,10 @@ static void test_seed(int f) {
 
   /* 3. uint8 from the fixture's dB: exact; from ours: ≤ 2 levels on ≤ 3 % of pixels */
   image_u8 spec_png, img_png;
-  snprintf(rel, sizeof rel, "fixtures/seed/a2i/%s/spec_u8.png", stem);
-  CHECK(image_read_grey(shared_path(rel), &spec_png, NULL) == A2I2A_OK, "%s", a2i2a_last_error());
-  snprintf(rel, sizeof rel, "fixtures/seed/a2i/%s/image.png", stem);
-  CHECK(image_read(shared_path(rel), &img_png, NULL) == A2I2A_OK, "%s", a2i2a_last_error());
+  snprintf(rel, sizeof rel, "seed/a2i/%s/spec_u8.png", stem);
+  CHECK(image_read_grey(fixture(rel), &spec_png, NULL) == A2I2A_OK, "%s", a2i2a_last_error());
+  snprintf(rel, sizeof rel, "seed/a2i/%s/image.png", stem);
+  CHECK(image_read(fixture(rel), &img_png, NULL) == A2I2A_OK, "%s", a2i2a_last_error());
   CHECK(spec_png.w == T && spec_png.h == B, "%s: spec_u8.png is %d×%d", stem, spec_png.w, spec_png.h);
   uint8_t *u8 = malloc(n), *u8own = malloc(n);
   seed_db_to_u8(ref_db, n, u8);
@@ -151,9 +153,10 @@ out:
 
 static void test_riffusion(const char *dir, int expect_w) {
   char rel[512];
-  snprintf(rel, sizeof rel, "fixtures/seed/riffusion/%s/riffusion.safetensors", dir);
+  snprintf(rel, sizeof rel, "seed/riffusion/%s/riffusion.safetensors", dir);
+  if (!fixture_case(rel)) return;
   st_file sf;
-  if (st_open(shared_path(rel), &sf)) {
+  if (st_open(fixture(rel), &sf)) {
     CHECK(0, "%s", a2i2a_last_error());
     return;
   }
@@ -161,9 +164,9 @@ static void test_riffusion(const char *dir, int expect_w) {
   const int64_t W = mt->shape[2];
   CHECK(W == expect_w, "%s: fixture width %lld", dir, (long long)W);
   float *ref = st_load_f32(&sf, "mel", 512 * W);
-  snprintf(rel, sizeof rel, "fixtures/seed/riffusion/%s/clip.wav", dir);
+  snprintf(rel, sizeof rel, "seed/riffusion/%s/clip.wav", dir);
   char clip[4096];
-  snprintf(clip, sizeof clip, "%s", shared_path(rel));
+  snprintf(clip, sizeof clip, "%s", fixture(rel));
   audio_buf a;
   if (audio_read(clip, &a)) {
     CHECK(0, "%s", a2i2a_last_error());
@@ -194,8 +197,8 @@ static void test_riffusion(const char *dir, int expect_w) {
   image_u8 fix, im;
   png_meta meta;
   png_meta_init(&meta);
-  snprintf(rel, sizeof rel, "fixtures/seed/riffusion/%s/image.png", dir);
-  CHECK(image_read(shared_path(rel), &fix, &meta) == A2I2A_OK, "%s", a2i2a_last_error());
+  snprintf(rel, sizeof rel, "seed/riffusion/%s/image.png", dir);
+  CHECK(image_read(fixture(rel), &fix, &meta) == A2I2A_OK, "%s", a2i2a_last_error());
   image_alloc(&im, (int)W, 512, 3);
   riffusion_mel_to_image(ref, 1, W, mx, &im);
   int md;

@@ -35,7 +35,7 @@ int main(void) {
   CHECK(!strcmp(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"), "million a: %s", hex);
 
   /* files: every hash the seed fixtures' manifest lists for a few of its files */
-  FILE *f = fopen(shared_path("fixtures/seed/manifest.json"), "rb");
+  FILE *f = fopen(fixture("seed/manifest.json"), "rb");
   CHECK(f != NULL, "cannot open the seed manifest");
   if (f) {
     static char js[1 << 22];
@@ -50,8 +50,9 @@ int main(void) {
       const char *want = cJSON_GetStringValue(cJSON_GetObjectItem(e, "sha256"));
       if (!path || !want) continue;
       char rel[4096];
-      snprintf(rel, sizeof rel, "fixtures/seed/%s", path);
-      CHECK(sha256_file(shared_path(rel), hex) == A2I2A_OK, "%s: %s", rel, a2i2a_last_error());
+      snprintf(rel, sizeof rel, "seed/%s", path);
+      if (!fixture_here(rel)) continue; /* the compact set: the first six files it holds */
+      CHECK(sha256_file(fixture(rel), hex) == A2I2A_OK, "%s: %s", rel, a2i2a_last_error());
       CHECK(!strcmp(hex, want), "%s: %s, manifest says %s", rel, hex, want);
       checked++;
     }

@@ -183,14 +183,15 @@ static void compare(const sd_model *m, const cJSON *config, const st_file *gold,
 }
 
 int main(void) {
+  fixtures_need_full(); /* tiny-sd2 and the single-file tiny-sd1 */
   st_file src, gold;
-  CHECK(st_open(shared_path("fixtures/sd/tiny-sd2/text_encoder/model.safetensors"), &src) == A2I2A_OK, "%s",
+  CHECK(st_open(fixture("sd/tiny-sd2/text_encoder/model.safetensors"), &src) == A2I2A_OK, "%s",
         a2i2a_last_error());
-  CHECK(st_open(shared_path("fixtures/sd/golden/text_encoder_sd2.safetensors"), &gold) == A2I2A_OK, "%s",
+  CHECK(st_open(fixture("sd/golden/text_encoder_sd2.safetensors"), &gold) == A2I2A_OK, "%s",
         a2i2a_last_error());
   char *js = NULL;
   {
-    FILE *f = fopen(shared_path("fixtures/sd/golden/text_encoder_sd2.json"), "rb");
+    FILE *f = fopen(fixture("sd/golden/text_encoder_sd2.json"), "rb");
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -263,8 +264,8 @@ int main(void) {
 
   /* diffusers folder vs single file of tiny-sd1: same numbers (README §5.1) */
   sd_model a, b;
-  CHECK(sd_model_open(shared_path("fixtures/sd/tiny-sd1"), &a) == A2I2A_OK, "%s", a2i2a_last_error());
-  CHECK(sd_model_open(shared_path("fixtures/sd/tiny-sd1.safetensors"), &b) == A2I2A_OK, "%s", a2i2a_last_error());
+  CHECK(sd_model_open(fixture("sd/tiny-sd1"), &a) == A2I2A_OK, "%s", a2i2a_last_error());
+  CHECK(sd_model_open(fixture("sd/tiny-sd1.safetensors"), &b) == A2I2A_OK, "%s", a2i2a_last_error());
   clip_text *ca = NULL, *cb = NULL;
   CHECK(clip_load(&ca, &a) == A2I2A_OK, "%s", a2i2a_last_error());
   CHECK(clip_load_config(&cb, &b, a.config[SD_TEXT]) == A2I2A_OK, "%s", a2i2a_last_error());

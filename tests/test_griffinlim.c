@@ -41,17 +41,18 @@ static void compare(const char *what, const float *y, const float *ref, int64_t 
 }
 
 int main(void) {
+  fixtures_need_full(); /* gl.safetensors of i01 and i03 */
   for (int i = 0; i < 3; i += 2) {
     char p[512];
-    snprintf(p, sizeof p, "fixtures/seed/images/%s", image_files[i]);
+    snprintf(p, sizeof p, "seed/images/%s", image_files[i]);
     image_u8 img;
-    if (load_rgb(shared_path(p), &img)) {
+    if (load_rgb(fixture(p), &img)) {
       CHECK(0, "cannot read %s", p);
       continue;
     }
-    snprintf(p, sizeof p, "fixtures/seed/i2a/%s/gl.safetensors", images[i]);
+    snprintf(p, sizeof p, "seed/i2a/%s/gl.safetensors", images[i]);
     st_file f;
-    if (st_open(shared_path(p), &f)) {
+    if (st_open(fixture(p), &f)) {
       CHECK(0, "cannot open %s", p);
       continue;
     }

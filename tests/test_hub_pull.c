@@ -35,7 +35,7 @@ static int start_server(server *s, const char *name, const char *delay_ms) {
   snprintf(logfile, sizeof logfile, "%s/%s.log", tmp, name);
   s->pid = fork();
   if (s->pid == 0) {
-    const char *root = shared_path("fixtures/sd/tiny-sd1");
+    const char *root = fixture("sd/tiny-sd1");
     if (delay_ms) execl(exe, exe, root, COMMIT, portfile, logfile, "--delay", delay_ms, (char *)NULL);
     else execl(exe, exe, root, COMMIT, portfile, logfile, (char *)NULL);
     _exit(127);
@@ -163,7 +163,7 @@ static void test_progress(const char *endpoint) {
     CHECK(s.step[i] == s.total[i], "%s: ended at step %d of %d", s.file[i], s.step[i], s.total[i]);
   }
   snprintf(path, sizeof path, "%s/unet/diffusion_pytorch_model.safetensors", snap);
-  CHECK(size_of(path) == size_of(shared_path("fixtures/sd/tiny-sd1/unet/diffusion_pytorch_model.safetensors")),
+  CHECK(size_of(path) == size_of(fixture("sd/tiny-sd1/unet/diffusion_pytorch_model.safetensors")),
         "the UNet weights arrived incomplete");
   a2i2a_job_free(job);
 }
@@ -195,7 +195,7 @@ static void test_cancel(const char *slow_endpoint, const char *endpoint) {
   st = pull(endpoint, cache, NULL, snap, &printed);
   CHECK(st == A2I2A_OK, "pull after the cancel: %s", a2i2a_last_error());
   snprintf(path, sizeof path, "%s/model_index.json", snap);
-  CHECK(size_of(path) == size_of(shared_path("fixtures/sd/tiny-sd1/model_index.json")), "%s after the cancel", path);
+  CHECK(size_of(path) == size_of(fixture("sd/tiny-sd1/model_index.json")), "%s after the cancel", path);
 
   /* a job cancelled before the call: nothing is created */
   snprintf(cache, sizeof cache, "%s/cache3", tmp);

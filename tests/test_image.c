@@ -59,7 +59,7 @@ static int images_equal(const image_u8 *a, const image_u8 *b, int *ndiff, int *m
 static void test_bicubic_a2i(void) {
   glob_t g;
   int found = 0;
-  if (glob(shared_path("fixtures/seed/a2i/*/spec_u8.png"), 0, NULL, &g) == 0) {
+  if (glob(fixture("seed/a2i/*/spec_u8.png"), 0, NULL, &g) == 0) {
     for (size_t i = 0; i < g.gl_pathc; i++) {
       char ref_path[4096];
       snprintf(ref_path, sizeof ref_path, "%s", g.gl_pathv[i]);
@@ -88,20 +88,20 @@ static void test_bicubic_a2i(void) {
     }
     globfree(&g);
   }
-  CHECK(found >= 9, "only %d a2i fixture folders found under %s", found, shared_path("fixtures/seed/a2i"));
+  CHECK(found >= fixtures_expect(9, 2), "only %d a2i fixture folders found under %s", found, fixture("seed/a2i"));
 }
 
 static void test_bicubic_i2a(void) {
   glob_t g;
   int found = 0;
-  if (glob(shared_path("fixtures/seed/i2a/*/chirp_resized.png"), 0, NULL, &g) == 0) {
+  if (glob(fixture("seed/i2a/*/chirp_resized.png"), 0, NULL, &g) == 0) {
     for (size_t i = 0; i < g.gl_pathc; i++) {
       char name[256], src_path[4096];
       const char *p = g.gl_pathv[i] + strlen(g.gl_pathv[i]) - strlen("/chirp_resized.png");
       const char *q = p - 1;
       while (q > g.gl_pathv[i] && *q != '/') q--;
       snprintf(name, sizeof name, "%.*s", (int)(p - q - 1), q + 1);
-      snprintf(src_path, sizeof src_path, "%s/%s.png", shared_path("fixtures/seed/images"), name);
+      snprintf(src_path, sizeof src_path, "%s/%s.png", fixture("seed/images"), name);
       image_u8 src, ref, out;
       CHECK(image_read(src_path, &src, NULL) == A2I2A_OK, "%s", a2i2a_last_error());
       CHECK(image_read(g.gl_pathv[i], &ref, NULL) == A2I2A_OK, "%s", a2i2a_last_error());
@@ -121,7 +121,7 @@ static void test_bicubic_i2a(void) {
     }
     globfree(&g);
   }
-  CHECK(found >= 3, "only %d chirp_resized fixtures found", found);
+  CHECK(found >= fixtures_expect(3, 1), "only %d chirp_resized fixtures found", found);
 }
 
 /* Hand-computed property checks of the resampler: a constant image stays constant under both
@@ -444,7 +444,7 @@ static void test_png_foreign_chunks(void) {
 static void test_riffusion_exif(void) {
   glob_t g;
   int found = 0;
-  if (glob(shared_path("fixtures/seed/riffusion/*/image.png"), 0, NULL, &g) == 0) {
+  if (glob(fixture("seed/riffusion/*/image.png"), 0, NULL, &g) == 0) {
     for (size_t i = 0; i < g.gl_pathc; i++) {
       image_u8 im;
       png_meta m;
@@ -473,7 +473,7 @@ static void test_riffusion_exif(void) {
     }
     globfree(&g);
   }
-  CHECK(found >= 2, "riffusion images found: %d", found);
+  CHECK(found >= fixtures_expect(2, 1), "riffusion images found: %d", found);
 }
 
 /* ------------------------------------------------------------------ JPEG */

@@ -47,11 +47,12 @@ int main(void) {
   const double riffusion[2] = {0.099, 0.306};
   for (int i = 0; i < 2; i++) {
     char p[512];
-    snprintf(p, sizeof p, "fixtures/seed/riffusion/%s/image.png", clips[i]);
+    snprintf(p, sizeof p, "seed/riffusion/%s/image.png", clips[i]);
+    if (!fixture_case(p)) continue;
     image_u8 img;
     png_meta meta;
     png_meta_init(&meta);
-    if (image_read(shared_path(p), &img, &meta)) {
+    if (image_read(fixture(p), &img, &meta)) {
       CHECK(0, "%s: %s", p, a2i2a_last_error());
       continue;
     }

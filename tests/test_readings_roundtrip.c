@@ -16,7 +16,9 @@
 
 static void trip(const char *sound, const char *style, double max_sc, double max_lsd, double max_level) {
   char in[1024], png[64];
-  snprintf(in, sizeof in, "%s", shared_path("fixtures/seed/audio/"));
+  snprintf(in, sizeof in, "seed/audio/%s", sound);
+  if (!fixture_case(in)) return;
+  snprintf(in, sizeof in, "%s", fixture("seed/audio/"));
   snprintf(in + strlen(in), sizeof in - strlen(in), "%s", sound);
   snprintf(png, sizeof png, "/tmp/a2i2a_rt_%d_%s.png", (int)getpid(), style);
   a2i2a_a2i_params ap = a2i2a_a2i_default_params();

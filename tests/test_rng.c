@@ -21,7 +21,7 @@ int main(void) {
   }
 
   st_file f;
-  a2i2a_status st = st_open(shared_path("fixtures/sd/golden/torch_rng.safetensors"), &f);
+  a2i2a_status st = st_open(fixture("sd/golden/torch_rng.safetensors"), &f);
   CHECK(st == A2I2A_OK, "open torch_rng: %s", a2i2a_last_error());
   if (!st) {
     int cases = 0;

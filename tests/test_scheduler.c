@@ -19,8 +19,8 @@ static cJSON *read_json(const char *path) {
 }
 
 int main(void) {
-  cJSON *sd15 = read_json(shared_path("fixtures/sd/tiny-sd1/scheduler/scheduler_config.json"));
-  cJSON *sd21 = read_json(shared_path("fixtures/sd/tiny-sd2/scheduler/scheduler_config.json"));
+  cJSON *sd15 = read_json(fixture("sd/tiny-sd1/scheduler/scheduler_config.json"));
+  cJSON *sd21 = read_json(fixture("sd/tiny-sd2/scheduler/scheduler_config.json"));
   CHECK(sd15 && sd21, "scheduler configs of the tiny models");
   sched_config c;
 

@@ -36,7 +36,7 @@ static a2i2a_status run(nets *n, int which, float *out) {
 int main(void) {
   sd_model m;
   nets n = {0};
-  if (sd_model_open(shared_path("fixtures/sd/tiny-sd1"), &m)) {
+  if (sd_model_open(fixture("sd/tiny-sd1"), &m)) {
     CHECK(0, "open tiny-sd1: %s", a2i2a_last_error());
     return check_done();
   }

@@ -133,7 +133,7 @@ static void errors(void) {
   CHECK(tokenizer_load_dir(&t, dir, 1) == A2I2A_ERR_FORMAT && strstr(a2i2a_last_error(), "vocab.json"),
         "broken vocab: %s", a2i2a_last_error());
   /* the real vocabulary with a broken merges file */
-  char *v = slurp(shared_path("fixtures/sd/tiny-sd1/tokenizer/vocab.json"));
+  char *v = slurp(fixture("sd/tiny-sd1/tokenizer/vocab.json"));
   write_file(vocab, v);
   free(v);
   write_file(merges, "#version: 0.2\ni n\nt h\nthis is not a merge\n");
@@ -167,7 +167,7 @@ static void errors(void) {
 }
 
 int main(void) {
-  char *json = slurp(shared_path("fixtures/sd/tokenizer/prompts.json"));
+  char *json = slurp(fixture("sd/tokenizer/prompts.json"));
   CHECK(json != NULL, "prompts.json missing");
   if (!json) return check_done();
   cJSON *j = cJSON_Parse(json);
@@ -176,9 +176,9 @@ int main(void) {
   CHECK(cJSON_GetArraySize(prompts) == 30, "30 prompts");
 
   clip_tokenizer *sd1 = NULL, *sd2 = NULL, *b1 = NULL, *b2 = NULL;
-  CHECK(tokenizer_load_dir(&sd1, shared_path("fixtures/sd/tiny-sd1/tokenizer"), 0) == A2I2A_OK, "%s",
+  CHECK(tokenizer_load_dir(&sd1, fixture("sd/tiny-sd1/tokenizer"), 0) == A2I2A_OK, "%s",
         a2i2a_last_error());
-  CHECK(tokenizer_load_dir(&sd2, shared_path("fixtures/sd/tiny-sd2/tokenizer"), 0) == A2I2A_OK, "%s",
+  CHECK(tokenizer_load_dir(&sd2, fixture("sd/tiny-sd2/tokenizer"), 0) == A2I2A_OK, "%s",
         a2i2a_last_error());
   CHECK(tokenizer_load_dir(&b1, NULL, 1) == A2I2A_OK, "%s", a2i2a_last_error());
   CHECK(tokenizer_load_dir(&b2, NULL, 2) == A2I2A_OK, "%s", a2i2a_last_error());

@@ -25,9 +25,10 @@ static double maxdiff(const float *a, const float *b, size_t n) {
 
 static void run_case(const char *stem, const char *model_path) {
   char p[4096];
-  snprintf(p, sizeof p, "fixtures/sd/golden/%s.safetensors", stem);
+  snprintf(p, sizeof p, "sd/golden/%s.safetensors", stem);
+  if (!fixture_case(p)) return;
   st_file g;
-  if (st_open(shared_path(p), &g)) {
+  if (st_open(fixture(p), &g)) {
     CHECK(0, "%s", a2i2a_last_error());
     return;
   }
@@ -42,9 +43,9 @@ static void run_case(const char *stem, const char *model_path) {
   size_t n = lt->numel, npx = pt->numel;
 
   /* pre-processing from the PNG */
-  snprintf(p, sizeof p, "fixtures/sd/golden/%s_init.png", stem);
+  snprintf(p, sizeof p, "sd/golden/%s_init.png", stem);
   image_u8 img;
-  CHECK(image_read(shared_path(p), &img, NULL) == A2I2A_OK, "%s", a2i2a_last_error());
+  CHECK(image_read(fixture(p), &img, NULL) == A2I2A_OK, "%s", a2i2a_last_error());
   float *x = NULL;
   int PH = 0, PW = 0;
   CHECK(sd_image_preprocess(&img, &x, &PH, &PW) == A2I2A_OK && PH == H && PW == W, "%s: preprocess %dx%d", stem,
@@ -90,9 +91,9 @@ static void run_case(const char *stem, const char *model_path) {
 }
 
 int main(void) {
-  run_case("img2img_sd1_pndm", shared_path("fixtures/sd/tiny-sd1"));
-  run_case("img2img_sd1_euler_ancestral", shared_path("fixtures/sd/tiny-sd1.safetensors"));
-  run_case("img2img_sd2_ddim", shared_path("fixtures/sd/tiny-sd2"));
+  run_case("img2img_sd1_pndm", fixture("sd/tiny-sd1"));
+  run_case("img2img_sd1_euler_ancestral", fixture("sd/tiny-sd1.safetensors"));
+  run_case("img2img_sd2_ddim", fixture("sd/tiny-sd2"));
   int W, H;
   CHECK(sd_image_size(99, 75, &W, &H) == A2I2A_OK && W == 96 && H == 72, "size 99x75");
   CHECK(sd_image_size(7, 100, &W, &H) == A2I2A_ERR_PARAM, "size 7x100 refused");

@@ -2,21 +2,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "verify/verify.h"
 
-static const cli_option options[] = {CLI_OPT_THREADS, CLI_OPT_HELP, {0}};
+/* The SD part of the compact fixture set in the source tree (tests/fixtures/README.md). */
+#define COMPACT_SD_FIXTURES A2I2A_FIXTURES_DIR "/sd"
+
+enum { O_MODEL_DIR = 1 };
+
+static const cli_option options[] = {
+    {.name = "model-dir", .arg = "DIR", .id = O_MODEL_DIR, .flags = CLI_PATH, .dflt = "none",
+     .help = "also run each case on its model's forms in DIR: folders NAME and NAME-SUFFIX, files NAME.ckpt, "
+             ".safetensors, .pt, .pth, .bin (e.g. shared/fixtures/pickle)"},
+    CLI_OPT_THREADS,
+    {.name = "quiet", .letter = 'q', .id = CLI_ID_QUIET, .help = "only the summary line (the exit status says the rest)"},
+    {.name = "verbose", .letter = 'v', .id = CLI_ID_VERBOSE,
+     .help = "the version, BLAS kernels and threads on stderr first"},
+    CLI_OPT_HELP,
+    {0},
+};
 
 const cli_command cli_verify = {
     .name = "verify",
     .summary = "check the engine against a folder of reference fixtures",
-    .usage = "usage: a2i2a verify DIR [--threads N]\n\n"
+    .usage = "usage: a2i2a verify [DIR] [--model-dir DIR2] [--threads N]\n\n"
              "Runs every reference case found in DIR, a folder laid out like shared/fixtures/sd:\n"
              "tokenizer/prompts.json, golden/<case>.json + .safetensors, and the models they name\n"
              "(tiny-sd1/, tiny-sd2/, tiny-sd1.safetensors). Prints one line per check (name, max abs\n"
-             "error, tolerance from the case's manifest, pass/fail), then 'N passed, N failed, N skipped'.\n",
+             "error, tolerance from the case's manifest, pass/fail), then 'N passed, N failed, N skipped'.\n"
+             "Without DIR: the compact fixture set of the source tree, " COMPACT_SD_FIXTURES ".\n",
     .footer = "exit status: 0 if nothing failed, 1 if a check failed, 2 usage error\n",
     .options = options,
 };
@@ -25,19 +43,34 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 
 static int has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
 
+static int handle(void *ctx, int id, const char *value) {
+  if (id == O_MODEL_DIR) *(const char **)ctx = value;
+  return 0;
+}
+
 int cmd_verify(int argc, char **argv) {
   cli_args a;
-  int rc = cli_parse(&cli_verify, argc, argv, NULL, NULL, &a, NULL, NULL);
+  const char *model_dir = NULL;
+  int rc = cli_parse(&cli_verify, argc, argv, NULL, NULL, &a, handle, &model_dir);
   if (rc != CLI_CONTINUE) return rc;
-  if (a.operand != argc - 1) return cli_usage_error("verify", "expected one fixtures folder");
-  const char *dir = argv[a.operand];
+  if (a.operand < argc - 1) return cli_usage_error("verify", "expected at most one fixtures folder");
+  const char *dir = a.operand < argc ? argv[a.operand] : COMPACT_SD_FIXTURES;
   struct stat sb;
   if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
     fprintf(stderr, "a2i2a: %s: not a folder\n", dir);
     return EXIT_RUNTIME;
   }
+  if (model_dir && (stat(model_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+    fprintf(stderr, "a2i2a: %s: --model-dir is not a folder\n", model_dir);
+    return EXIT_RUNTIME;
+  }
   a2i2a_set_threads(a.threads);
-  verify_ctx v = {.dir = dir};
+  cli_verbose(a.verbose);
+  /* -q: the checks' lines go nowhere, the summary to stdout */
+  fflush(stdout);
+  int saved = a.quiet ? dup(STDOUT_FILENO) : -1, null = a.quiet ? open("/dev/null", O_WRONLY) : -1;
+  if (null >= 0) dup2(null, STDOUT_FILENO), close(null);
+  verify_ctx v = {.dir = dir, .model_dir = model_dir};
 
   char path[4096];
   snprintf(path, sizeof path, "%s/tokenizer/prompts.json", dir);
@@ -74,6 +107,8 @@ int cmd_verify(int argc, char **argv) {
     free(names[i]);
   }
   free(names);
+  fflush(stdout);
+  if (saved >= 0) dup2(saved, STDOUT_FILENO), close(saved);
   if (v.pass + v.fail + v.skip == 0) {
     fprintf(stderr, "a2i2a: %s: no reference cases found (expected golden/*.json or tokenizer/prompts.json)\n", dir);
     return EXIT_RUNTIME;

@@ -67,10 +67,7 @@ a2i2a_status hub_snapshot(const char *cache_dir, const char *repo, char *out, si
   if (!hub_repo_valid(repo)) return fail(A2I2A_ERR_PARAM, "'%s' is not a Hugging Face model name (ORG/NAME)", repo);
   repo_folder(hub, repo, base, sizeof base);
   if (!is_dir(base))
-    return fail(A2I2A_ERR_MODEL,
-                "%s: no such file or folder, and not in the Hugging Face cache (%s); download it with "
-                "`a2i2a models pull %s` or give a path",
-                repo, base, repo);
+    return fail(A2I2A_ERR_MODEL, "%s: not in the Hugging Face cache; 'a2i2a models pull %s' gets it", repo, repo);
   char refp[4500], rev[256] = "";
   snprintf(refp, sizeof refp, "%s/refs/main", base);
   FILE *f = fopen(refp, "r");
@@ -146,26 +143,21 @@ int hub_select_files(const char *repo, const char *const *files, int nfiles, con
     fail(A2I2A_ERR_MODEL, "%s: the repository has no tokenizer/ files", repo);
     return -1;
   }
-  static const char *parts[][2] = {{"text_encoder", "model"}, {"unet", "diffusion_pytorch_model"},
-                                   {"vae", "diffusion_pytorch_model"}};
+  /* per part: safetensors (the fp16 variant first: half the download, and a2i2a computes in
+   * float32 anyway), else PyTorch's .bin, which a2i2a reads without running it (sd/torch_file.h) */
+  static const char *parts[][3] = {{"text_encoder", "model", "pytorch_model"},
+                                   {"unet", "diffusion_pytorch_model", "diffusion_pytorch_model"},
+                                   {"vae", "diffusion_pytorch_model", "diffusion_pytorch_model"}};
   for (int p = 0; p < 3; p++) {
-    char fp16[256], plain[256];
-    snprintf(fp16, sizeof fp16, "%s/%s.fp16.safetensors", parts[p][0], parts[p][1]);
-    snprintf(plain, sizeof plain, "%s/%s.safetensors", parts[p][0], parts[p][1]);
-    int i = has_file(files, nfiles, fp16);
-    if (i < 0) i = has_file(files, nfiles, plain);
+    char names[4][256];
+    snprintf(names[0], sizeof names[0], "%s/%s.fp16.safetensors", parts[p][0], parts[p][1]);
+    snprintf(names[1], sizeof names[1], "%s/%s.safetensors", parts[p][0], parts[p][1]);
+    snprintf(names[2], sizeof names[2], "%s/%s.fp16.bin", parts[p][0], parts[p][2]);
+    snprintf(names[3], sizeof names[3], "%s/%s.bin", parts[p][0], parts[p][2]);
+    int i = -1;
+    for (int k = 0; k < 4 && i < 0; k++) i = has_file(files, nfiles, names[k]);
     if (i < 0) {
-      int pickles = 0;
-      size_t pl = strlen(parts[p][0]);
-      for (int k = 0; k < nfiles; k++)
-        if (!strncmp(files[k], parts[p][0], pl) && files[k][pl] == '/' && is_pickle(files[k])) pickles++;
-      if (pickles)
-        fail(A2I2A_ERR_UNSUPPORTED,
-             "%s: %s has only PyTorch pickle weights (.bin), which a2i2a does not load (they can run code); "
-             "look for a revision with .safetensors weights",
-             repo, parts[p][0]);
-      else
-        fail(A2I2A_ERR_MODEL, "%s: the repository has no %s (or its .fp16 variant)", repo, plain);
+      fail(A2I2A_ERR_MODEL, "%s: the repository has no %s (or its .fp16 or .bin forms)", repo, names[1]);
       return -1;
     }
     if (n < max) chosen[n++] = files[i];

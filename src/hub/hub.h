@@ -8,8 +8,9 @@
  *
  * Only what a2i2a's img2img pipeline needs is fetched: model_index.json,
  * scheduler/scheduler_config.json, the files in tokenizer/, and config.json + weights of text_encoder,
- * unet and vae. Weights are .safetensors only (never .bin/.ckpt: pickles can run code), the
- * *.fp16.safetensors variant when the repository has one. Downloads go to blobs/<etag>.incomplete
+ * unet and vae. Weights are .safetensors, the *.fp16.safetensors variant when the repository has
+ * one, else PyTorch's .bin (fp16 variant first), which sd/torch_file.h reads without running
+ * anything. Downloads go to blobs/<etag>.incomplete
  * and resume from it (HTTP Range); LFS files are checked against their SHA-256 before they
  * enter the cache (a mismatch deletes the download). HF_ENDPOINT (default
  * https://huggingface.co) and HF_TOKEN (sent as "Authorization: Bearer", never to another
@@ -37,7 +38,7 @@ a2i2a_status hub_snapshot(const char *cache_dir, const char *repo, char *out, si
 
 /* The relative paths hub_pull would fetch from a repository listing (siblings' rfilename):
  * returns how many were chosen (≤ max) into chosen[] (pointers into files[]), or -1 with an
- * error naming repo if a needed part is missing (e.g. only .bin weights). */
+ * error naming repo if a needed part is missing. */
 int hub_select_files(const char *repo, const char *const *files, int nfiles, const char **chosen, int max);
 
 /* Downloads (or completes) the pipeline repo; snapshot (may be NULL) receives the snapshot

@@ -22,7 +22,7 @@
 
 /* Largest STFT (bins × frames) the Griffin-Lim based readings take on: 3 complex double
  * buffers of this size is ~800 MB. */
-#define INVERSE_MAX_CELLS ((int64_t)1 << 25)
+#define INVERSE_MAX_CELLS READING_INVERSE_MAX_CELLS
 
 /* Sets the peak to −1 dBFS if it is above it (or always, when the level is unknown). */
 static void settle_level(audio_buf *a, int level_known) {

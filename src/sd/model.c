@@ -1,6 +1,8 @@
 /* Opening a Stable Diffusion checkpoint in the layouts people have: a diffusers folder, a
- * single-file .safetensors in the original LDM naming, or ORG/NAME in the Hugging Face cache.
- * Tensors stay memory-mapped in their stored dtype; nothing is converted here.
+ * single file in the original LDM naming, or ORG/NAME in the Hugging Face cache. Weights are
+ * .safetensors or PyTorch checkpoints (.bin, .ckpt, .pt, .pth: read by torch_file.c, which runs
+ * nothing); a folder with both uses the safetensors. Tensors stay memory-mapped in their
+ * stored dtype; nothing is converted here.
  *
  * Family (SD 1.x / 2.x) and prediction type:
  *  - diffusers: the text encoder's hidden_act (OpenCLIP ViT-H, SD 2.x, uses "gelu"; OpenAI CLIP
@@ -15,6 +17,7 @@
 #include "sd/model.h"
 #include "common/err.h"
 #include "hub/hub.h"
+#include "sd/torch_file.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -33,10 +36,6 @@ static int is_dir(const char *p) {
 static int is_file(const char *p) {
   struct stat s;
   return stat(p, &s) == 0 && S_ISREG(s.st_mode);
-}
-static int ends_with(const char *s, const char *suffix) {
-  size_t n = strlen(s), k = strlen(suffix);
-  return n >= k && strcasecmp(s + n - k, suffix) == 0;
 }
 
 static const char *base_name(const char *p) {
@@ -103,10 +102,6 @@ a2i2a_status sd_config_int(const cJSON *cfg, const char *where, const char *key,
   return st;
 }
 
-static const char *convert_advice =
-    "convert it to .safetensors first (diffusers' scripts/convert_original_stable_diffusion_to_diffusers.py "
-    "--checkpoint_path FILE --dump_path FOLDER, or torch.load + safetensors.torch.save_file on the state_dict)";
-
 a2i2a_status sd_config_ints(const cJSON *cfg, const char *where, const char *key, int n, int dflt, int lo, int hi,
                             int *out) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
@@ -139,28 +134,21 @@ static a2i2a_status open_diffusers(const char *dir, sd_model *m) {
     if (!is_dir(p))
       return fail(A2I2A_ERR_MODEL, "%s: not a complete diffusers model: the %s/ folder is missing", dir,
                   part_dir[part]);
+    /* safetensors first, the fp16 variants after the full ones (diffusers' order) */
     static const char *names[] = {"diffusion_pytorch_model.safetensors", "model.safetensors",
-                                  "diffusion_pytorch_model.fp16.safetensors", "model.fp16.safetensors"};
+                                  "diffusion_pytorch_model.fp16.safetensors", "model.fp16.safetensors",
+                                  "diffusion_pytorch_model.bin", "pytorch_model.bin",
+                                  "diffusion_pytorch_model.fp16.bin", "pytorch_model.fp16.bin"};
     int found = 0;
     for (size_t i = 0; i < sizeof names / sizeof *names && !found; i++) {
       snprintf(p, sizeof p, "%s/%s/%s", dir, part_dir[part], names[i]);
       if (is_file(p)) found = 1;
     }
-    if (!found) {
-      static const char *pickles[] = {"diffusion_pytorch_model.bin", "pytorch_model.bin",
-                                      "diffusion_pytorch_model.fp16.bin", "pytorch_model.fp16.bin"};
-      for (size_t i = 0; i < sizeof pickles / sizeof *pickles; i++) {
-        snprintf(p, sizeof p, "%s/%s/%s", dir, part_dir[part], pickles[i]);
-        if (is_file(p))
-          return fail(A2I2A_ERR_UNSUPPORTED,
-                      "%s: PyTorch pickle weights are not loaded (they can run code); %s", p,
-                      "save them as .safetensors (e.g. diffusers' pipe.save_pretrained(FOLDER, "
-                      "safe_serialization=True))");
-      }
-      return fail(A2I2A_ERR_MODEL, "%s/%s: no weights (diffusion_pytorch_model.safetensors or model.safetensors)",
+    if (!found)
+      return fail(A2I2A_ERR_MODEL,
+                  "%s/%s: no weights (diffusion_pytorch_model.safetensors, model.safetensors or their .bin forms)",
                   dir, part_dir[part]);
-    }
-    a2i2a_status st = st_open(p, &m->file[part]);
+    a2i2a_status st = weights_open(p, &m->file[part]);
     if (st) return st;
     snprintf(p, sizeof p, "%s/%s/config.json", dir, part_dir[part]);
     if (!is_file(p)) return fail(A2I2A_ERR_MODEL, "%s: missing (every diffusers part has a config.json)", p);
@@ -224,7 +212,7 @@ static cJSON *default_scheduler(int family, int v_prediction) {
 }
 
 static a2i2a_status open_single(const char *path, sd_model *m) {
-  a2i2a_status st = st_open(path, &m->file[0]);
+  a2i2a_status st = weights_open(path, &m->file[0]);
   if (st) return st;
   const st_file *f = &m->file[0];
   if (has_prefix_key(f, "conditioner.embedders."))
@@ -258,9 +246,6 @@ a2i2a_status sd_model_open(const char *path_or_repo, sd_model *m) {
   const char *p = path_or_repo;
   a2i2a_status st;
   if (!p || !*p) return fail(A2I2A_ERR_PARAM, "no model given");
-  if (ends_with(p, ".ckpt") || ends_with(p, ".pt") || ends_with(p, ".pth") || ends_with(p, ".bin"))
-    return fail(A2I2A_ERR_UNSUPPORTED, "%s: PyTorch pickle checkpoints are not loaded (they can run code); %s", p,
-                convert_advice);
   struct stat s;
   if (stat(p, &s) == 0) {
     snprintf(m->path, sizeof m->path, "%s", p);
@@ -342,8 +327,9 @@ void sd_model_release(const sd_model *m, sd_part part) {
     const uint8_t *a = NULL, *b = NULL;
     for (int i = 0; i < f->n; i++) {
       const st_tensor *t = &f->tensors[i];
-      if (strncmp(t->name, prefix[part], np) || !t->nbytes) continue;
       const uint8_t *p = t->data;
+      /* a copy of a strided PyTorch view lies outside the mapping: never dropped */
+      if (strncmp(t->name, prefix[part], np) || !t->nbytes || p < lo || p >= hi) continue;
       if (!a || p < a) a = p;
       if (!b || p + t->nbytes > b) b = p + t->nbytes;
     }

@@ -26,8 +26,9 @@ typedef struct {
   int v_prediction;         /* 1 = v-prediction, 0 = epsilon */
 } sd_model;
 
-/* Opens path_or_repo: a diffusers folder, a .safetensors file, or ORG/NAME resolved in the
- * Hugging Face cache (hub_snapshot). .ckpt pickles are refused with advice. */
+/* Opens path_or_repo: a diffusers folder, a single file (.safetensors, or a PyTorch .ckpt, .pt,
+ * .pth or .bin read without running anything: torch_file.h), or ORG/NAME resolved in the
+ * Hugging Face cache (hub_snapshot). */
 a2i2a_status sd_model_open(const char *path_or_repo, sd_model *m);
 void sd_model_close(sd_model *m);
 

@@ -50,9 +50,12 @@ static void free_parsed(st_file *f) {
   }
   free(f->meta_keys);
   free(f->meta_values);
+  for (int i = 0; i < f->nowned; i++) free(f->owned[i]);
+  free(f->owned);
   f->tensors = NULL;
   f->meta_keys = f->meta_values = NULL;
-  f->n = f->nmeta = 0;
+  f->owned = NULL;
+  f->n = f->nmeta = f->nowned = 0;
 }
 
 a2i2a_status st_parse(const uint8_t *buf, size_t len, const char *label, st_file *out) {
@@ -91,12 +94,7 @@ a2i2a_status st_parse(const uint8_t *buf, size_t len, const char *label, st_file
       }
       for (cJSON *m = e->child; m; m = m->next) {
         if (!cJSON_IsString(m)) continue; /* the format says strings; tolerate others by skipping */
-        int k = out->nmeta;
-        out->meta_keys = realloc(out->meta_keys, sizeof(char *) * (size_t)(k + 1));
-        out->meta_values = realloc(out->meta_values, sizeof(char *) * (size_t)(k + 1));
-        out->meta_keys[k] = strdup(m->string ? m->string : "");
-        out->meta_values[k] = strdup(m->valuestring);
-        out->nmeta++;
+        if ((st = st_add_meta(out, strdup(m->string ? m->string : ""), strdup(m->valuestring)))) goto done;
       }
       continue;
     }
@@ -191,8 +189,9 @@ done:
   return st;
 }
 
-a2i2a_status st_open(const char *path, st_file *out) {
-  memset(out, 0, sizeof *out);
+a2i2a_status st_map_file(const char *path, void **map, size_t *len) {
+  *map = NULL;
+  *len = 0;
   int fd = open(path, O_RDONLY | O_NONBLOCK); /* a FIFO where a file should be: refused below, not waited on */
   if (fd < 0) return fail(A2I2A_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   struct stat sb;
@@ -200,11 +199,22 @@ a2i2a_status st_open(const char *path, st_file *out) {
     close(fd);
     return fail(A2I2A_ERR_IO, "%s: not a regular file", path);
   }
-  size_t len = (size_t)sb.st_size;
-  void *map = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+  size_t n = (size_t)sb.st_size;
+  void *p = n ? mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
   close(fd);
-  if (len && map == MAP_FAILED) return fail(A2I2A_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
-  a2i2a_status st = st_parse(map ? map : (const void *)"", len, path, out);
+  if (n && p == MAP_FAILED) return fail(A2I2A_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
+  *map = p;
+  *len = n;
+  return A2I2A_OK;
+}
+
+a2i2a_status st_open(const char *path, st_file *out) {
+  memset(out, 0, sizeof *out);
+  void *map;
+  size_t len;
+  a2i2a_status st = st_map_file(path, &map, &len);
+  if (st) return st;
+  st = st_parse(map ? map : (const void *)"", len, path, out);
   if (st) {
     if (map) munmap(map, len);
     return st;
@@ -220,6 +230,20 @@ void st_close(st_file *f) {
   free_parsed(f);
   if (f->owns_map && f->map) munmap(f->map, f->map_size);
   f->map = NULL;
+}
+
+a2i2a_status st_add_meta(st_file *f, char *k, char *v) {
+  char **ks = k && v ? realloc(f->meta_keys, sizeof *ks * (size_t)(f->nmeta + 1)) : NULL;
+  if (ks) f->meta_keys = ks;
+  char **vs = ks ? realloc(f->meta_values, sizeof *vs * (size_t)(f->nmeta + 1)) : NULL;
+  if (vs) f->meta_values = vs;
+  if (!vs) {
+    free(k), free(v);
+    return fail(A2I2A_ERR_NOMEM, "%s: out of memory", f->path);
+  }
+  f->meta_keys[f->nmeta] = k;
+  f->meta_values[f->nmeta++] = v;
+  return A2I2A_OK;
 }
 
 const st_tensor *st_find(const st_file *f, const char *name) {

@@ -30,15 +30,32 @@ typedef struct {
   st_tensor *tensors; /* sorted by name */
   int nmeta;
   char **meta_keys, **meta_values;
+  int nowned;
+  void **owned; /* copies made for this file (strided views of PyTorch storages), freed with it */
 } st_file;
 
 /* Parses buf[0..len) (not copied: tensors point into it). label names the file in errors. */
 a2i2a_status st_parse(const uint8_t *buf, size_t len, const char *label, st_file *out);
 a2i2a_status st_open(const char *path, st_file *out);
 void st_close(st_file *f);
+/* Maps a whole file read-only (*map NULL for an empty file); st_open's first half. */
+a2i2a_status st_map_file(const char *path, void **map, size_t *len);
+
+/* Writing (convert.c). The bytes that begin a safetensors file holding t[0..n) back to back in that order (each
+ * t->nbytes long) with the metadata pairs: the 8-byte length and the JSON header, padded with
+ * spaces to a multiple of 8. *out is malloc'd; *len its size. */
+a2i2a_status st_header(const st_tensor *t, int n, char *const *meta_keys, char *const *meta_values, int nmeta,
+                       char **out, size_t *len);
+/* Writes f's tensors (in its order) and metadata as a safetensors file at path, under a
+ * temporary name renamed into place; an existing file is replaced only with force. Progress as
+ * stage "writing", one step per tensor; cancel checked between tensors. */
+a2i2a_status st_write(const st_file *f, const char *path, int force, a2i2a_job *job);
 
 const st_tensor *st_find(const st_file *f, const char *name);
 const char *st_meta(const st_file *f, const char *key);
+/* Adds the pair (key, value), both malloc'd (NULL: out of memory), to f's metadata; they belong
+ * to f even when this fails. */
+a2i2a_status st_add_meta(st_file *f, char *key, char *value);
 size_t st_dtype_size(st_dtype t);
 const char *st_dtype_name(st_dtype t);
 

@@ -1,10 +1,12 @@
 #include "verify/verify.h"
 #include "common/err.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void verify_line(verify_ctx *v, const char *name, double max_abs, double tol, int ok) {
   printf("%-48s max_abs %-10.3g tol %-10.3g %s\n", name, max_abs, tol, ok ? "pass" : "FAIL");
@@ -88,4 +90,49 @@ int verify_compare(verify_ctx *v, const char *name, const float *got, const floa
   int ok = !nan && m <= tol;
   verify_line(v, name, nan ? NAN : m, tol, ok);
   return ok;
+}
+
+static int add_form(verify_form *out, int n, int max, const char *dir, const char *name, int folders_only, int extra) {
+  struct stat sb;
+  if (n >= max) return n;
+  verify_form *f = &out[n];
+  snprintf(f->path, sizeof f->path, "%s/%s", dir, name);
+  if (stat(f->path, &sb) != 0 || (!S_ISDIR(sb.st_mode) && (folders_only || !S_ISREG(sb.st_mode)))) return n;
+  snprintf(f->name, sizeof f->name, "%s", name);
+  f->folder = S_ISDIR(sb.st_mode);
+  f->extra = extra;
+  return n + 1;
+}
+
+static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int verify_model_forms(const verify_ctx *v, const char *model, int folders_only, verify_form *out, int max) {
+  char name[128];
+  int n = add_form(out, 0, max, v->dir, model, folders_only, 0);
+  snprintf(name, sizeof name, "%s.safetensors", model);
+  n = add_form(out, n, max, v->dir, name, folders_only, 0);
+  if (!v->model_dir) return n;
+  /* the folders NAME and NAME-SUFFIX, in a stable order */
+  DIR *d = opendir(v->model_dir);
+  char *names[64];
+  int k = 0;
+  size_t ml = strlen(model);
+  struct dirent *e;
+  while (d && (e = readdir(d)) && k < 64)
+    if (!strncmp(e->d_name, model, ml) && (!e->d_name[ml] || e->d_name[ml] == '-')) names[k++] = strdup(e->d_name);
+  if (d) closedir(d);
+  qsort(names, (size_t)k, sizeof *names, cmp_name);
+  for (int i = 0; i < k; i++) {
+    char idx[4700];
+    struct stat sb;
+    snprintf(idx, sizeof idx, "%s/%s/model_index.json", v->model_dir, names[i]);
+    if (names[i] && stat(idx, &sb) == 0) n = add_form(out, n, max, v->model_dir, names[i], 1, 1);
+    free(names[i]);
+  }
+  static const char *ext[] = {".safetensors", ".ckpt", ".pt", ".pth", ".bin"};
+  for (size_t i = 0; i < sizeof ext / sizeof *ext && !folders_only; i++) {
+    snprintf(name, sizeof name, "%s%s", model, ext[i]);
+    n = add_form(out, n, max, v->model_dir, name, 0, 1);
+  }
+  return n;
 }

@@ -1,4 +1,4 @@
-/* `a2i2a verify DIR`: runs every case found in a folder laid out like shared/fixtures/sd.
+/* `a2i2a verify [DIR]`: runs every case found in a folder laid out like shared/fixtures/sd.
  * Each part of the engine contributes a runner in its own file (verify_<part>.c); runners
  * read everything (shapes, settings, tolerances) from the case's files, never hard-code it. */
 #ifndef A2I2A_VERIFY_H
@@ -8,9 +8,25 @@
 #include <stddef.h>
 
 typedef struct {
-  const char *dir; /* the fixtures folder */
+  const char *dir;       /* the fixtures folder */
+  const char *model_dir; /* --model-dir: more forms of the cases' models, or NULL */
   int pass, fail, skip;
 } verify_ctx;
+
+/* One form of a case's model: a diffusers folder or a single file. */
+typedef struct {
+  char path[4200];
+  char name[128]; /* its folder or file name: "tiny-sd1", "tiny-sd1.safetensors", "tiny-sd1.ckpt" */
+  int folder;
+  int extra;      /* found in model_dir */
+} verify_form;
+
+/* The forms of model NAME a case runs on: the fixtures folder's NAME/ and NAME.safetensors, then
+ * model_dir's diffusers folders NAME and NAME-SUFFIX (holding a model_index.json) and single files
+ * NAME.safetensors, .ckpt, .pt, .pth and .bin (shared/fixtures/pickle holds tiny-sd1-bin/ and
+ * tiny-sd1.ckpt: the same weights as PyTorch checkpoints). folders_only: diffusers folders only.
+ * Returns how many were found, at most max. */
+int verify_model_forms(const verify_ctx *v, const char *model, int folders_only, verify_form *out, int max);
 
 /* One line: name, max abs error, tolerance, pass/fail. */
 void verify_line(verify_ctx *v, const char *name, double max_abs, double tol, int ok);

@@ -225,6 +225,76 @@ done:
   free(got), free(gg), free(lat), free(buf);
 }
 
+/* Every pass of the case on one form of its model (c->stem labels the lines). */
+static void run_model(icase *c, const cJSON *set, const sd_i2i_config *cfg, const char *model_path) {
+  verify_ctx *v = c->v;
+  const char *stem = c->stem;
+  struct a2i2a_model *mdl = NULL;
+  float *embeds = NULL, *mine = NULL;
+  if (sd_pipeline_open(model_path, &mdl)) {
+    verify_error(v, stem, a2i2a_last_error());
+    goto done;
+  }
+
+  /* text: ids from the prompts, embeddings [negative, prompt] */
+  int hidden = sd_context_dim(mdl), ok = 1;
+  int ids_p[CLIP_CTX], ids_n[CLIP_CTX], my_p[CLIP_CTX], my_n[CLIP_CTX], dropped;
+  ids_of(c, "prompt_ids", ids_p, &ok);
+  ids_of(c, "negative_prompt_ids", ids_n, &ok);
+  char label[512];
+  snprintf(label, sizeof label, "%s.text.prompt_ids", stem);
+  if (!ok || tokenizer_encode(mdl->tok, setting_str(set, "prompt"), my_p, &dropped) ||
+      tokenizer_encode(mdl->tok, setting_str(set, "negative_prompt") ? setting_str(set, "negative_prompt") : "", my_n,
+                       &dropped)) {
+    verify_error(v, label, ok ? a2i2a_last_error() : "ids missing");
+    goto done;
+  }
+  int diff = memcmp(ids_p, my_p, sizeof ids_p) != 0 || memcmp(ids_n, my_n, sizeof ids_n) != 0;
+  verify_line(v, label, diff, 0, !diff);
+  size_t ne = (size_t)2 * CLIP_CTX * hidden;
+  embeds = get(c, "prompt_embeds", ne);
+  mine = malloc(ne * sizeof(float));
+  if (!embeds || !mine || clip_encode(mdl->clip, ids_n, 0, mine) ||
+      clip_encode(mdl->clip, ids_p, 0, mine + (size_t)CLIP_CTX * hidden)) {
+    verify_error(v, stem, embeds ? a2i2a_last_error() : "prompt_embeds missing or of another width");
+    goto done;
+  }
+  cmp(c, "text", "prompt_embeds", mine, embeds, ne, "prompt_embeds", 5e-5);
+
+  run_teacher(c, mdl, cfg, embeds, CLIP_CTX);
+
+  /* end to end, recorded noise in draw order: VAE sample, add_noise, then the steps' */
+  size_t n1 = numel_of(c, "vae_sample_noise"), n2 = numel_of(c, "img2img_noise"), n3 = numel_of(c, "step_noise");
+  float *rec = malloc((n1 + n2 + n3 + 1) * sizeof(float));
+  float *a = get(c, "vae_sample_noise", 0), *b = get(c, "img2img_noise", 0), *s3 = n3 ? get(c, "step_noise", 0) : NULL;
+  if (rec && a && b && (!n3 || s3)) {
+    memcpy(rec, a, n1 * 4);
+    memcpy(rec + n1, b, n2 * 4);
+    if (n3) memcpy(rec + n1 + n2, s3, n3 * 4);
+    sd_noise replay = {.replay = rec, .replay_len = n1 + n2 + n3};
+    run_end_to_end(c, mdl, cfg, mine + (size_t)CLIP_CTX * hidden, mine, "recorded", &replay);
+  } else {
+    verify_error(v, stem, "recorded noise tensors missing");
+  }
+  free(rec), free(a), free(b), free(s3);
+
+  /* end to end from the seed */
+  const cJSON *seed = cJSON_GetObjectItemCaseSensitive(set, "seed");
+  if (cJSON_IsNumber(seed)) {
+    torch_rng g;
+    rng_seed(&g, (uint64_t)seed->valuedouble);
+    sd_noise seeded = {.rng = &g};
+    run_end_to_end(c, mdl, cfg, mine + (size_t)CLIP_CTX * hidden, mine, "seeded", &seeded);
+  } else {
+    verify_skip(v, stem, "no seed in the settings");
+  }
+
+done:
+  free(embeds);
+  free(mine);
+  sd_pipeline_close(mdl);
+}
+
 void verify_img2img(verify_ctx *v, const char *json_path, const char *stem) {
   icase c = {.v = v, .stem = stem};
   cJSON *manifest = verify_read_json(json_path);
@@ -247,79 +317,26 @@ void verify_img2img(verify_ctx *v, const char *json_path, const char *stem) {
       .strength = setting_num(set, "strength", -1),
       .guidance = setting_num(set, "guidance_scale", 0),
   };
-  struct a2i2a_model *mdl = NULL;
-  float *embeds = NULL, *mine = NULL;
   if (!model || !cls || cfg.steps < 1 || cfg.strength < 0) {
     verify_error(v, stem, "settings incomplete (model, scheduler_class, num_inference_steps, strength)");
-    goto done;
-  }
-  if (sched_config_from_json(cJSON_GetObjectItemCaseSensitive(set, "scheduler_config"), cls, &cfg.sched)) {
+  } else if (sched_config_from_json(cJSON_GetObjectItemCaseSensitive(set, "scheduler_config"), cls, &cfg.sched)) {
     verify_error(v, stem, a2i2a_last_error());
-    goto done;
-  }
-  snprintf(path, sizeof path, "%s/%s", v->dir, model);
-  if (sd_pipeline_open(path, &mdl)) {
-    verify_error(v, stem, a2i2a_last_error());
-    goto done;
-  }
-
-  /* text: ids from the prompts, embeddings [negative, prompt] */
-  int hidden = sd_context_dim(mdl), ok = 1;
-  int ids_p[CLIP_CTX], ids_n[CLIP_CTX], my_p[CLIP_CTX], my_n[CLIP_CTX], dropped;
-  ids_of(&c, "prompt_ids", ids_p, &ok);
-  ids_of(&c, "negative_prompt_ids", ids_n, &ok);
-  char label[512];
-  snprintf(label, sizeof label, "%s.text.prompt_ids", stem);
-  if (!ok || tokenizer_encode(mdl->tok, setting_str(set, "prompt"), my_p, &dropped) ||
-      tokenizer_encode(mdl->tok, setting_str(set, "negative_prompt") ? setting_str(set, "negative_prompt") : "", my_n,
-                       &dropped)) {
-    verify_error(v, label, ok ? a2i2a_last_error() : "ids missing");
-    goto done;
-  }
-  int diff = memcmp(ids_p, my_p, sizeof ids_p) != 0 || memcmp(ids_n, my_n, sizeof ids_n) != 0;
-  verify_line(v, label, diff, 0, !diff);
-  size_t ne = (size_t)2 * CLIP_CTX * hidden;
-  embeds = get(&c, "prompt_embeds", ne);
-  mine = malloc(ne * sizeof(float));
-  if (!embeds || !mine || clip_encode(mdl->clip, ids_n, 0, mine) ||
-      clip_encode(mdl->clip, ids_p, 0, mine + (size_t)CLIP_CTX * hidden)) {
-    verify_error(v, stem, embeds ? a2i2a_last_error() : "prompt_embeds missing or of another width");
-    goto done;
-  }
-  cmp(&c, "text", "prompt_embeds", mine, embeds, ne, "prompt_embeds", 5e-5);
-
-  run_teacher(&c, mdl, &cfg, embeds, CLIP_CTX);
-
-  /* end to end, recorded noise in draw order: VAE sample, add_noise, then the steps' */
-  size_t n1 = numel_of(&c, "vae_sample_noise"), n2 = numel_of(&c, "img2img_noise"), n3 = numel_of(&c, "step_noise");
-  float *rec = malloc((n1 + n2 + n3 + 1) * sizeof(float));
-  float *a = get(&c, "vae_sample_noise", 0), *b = get(&c, "img2img_noise", 0), *s3 = n3 ? get(&c, "step_noise", 0) : NULL;
-  if (rec && a && b && (!n3 || s3)) {
-    memcpy(rec, a, n1 * 4);
-    memcpy(rec + n1, b, n2 * 4);
-    if (n3) memcpy(rec + n1 + n2, s3, n3 * 4);
-    sd_noise replay = {.replay = rec, .replay_len = n1 + n2 + n3};
-    run_end_to_end(&c, mdl, &cfg, mine + (size_t)CLIP_CTX * hidden, mine, "recorded", &replay);
   } else {
-    verify_error(v, stem, "recorded noise tensors missing");
+    /* diffusers folders only: a single file lacks the tiny text encoder's config */
+    verify_form forms[8];
+    int nforms = verify_model_forms(v, model, 1, forms, 8);
+    char label[256];
+    for (int i = 0; i < nforms; i++) {
+      if (forms[i].extra) snprintf(label, sizeof label, "%s[%s]", stem, forms[i].name);
+      else snprintf(label, sizeof label, "%s", stem);
+      c.stem = label;
+      run_model(&c, set, &cfg, forms[i].path);
+    }
+    if (!nforms) {
+      snprintf(path, sizeof path, "%s/%s: the case's model folder is missing", v->dir, model);
+      verify_error(v, stem, path);
+    }
   }
-  free(rec), free(a), free(b), free(s3);
-
-  /* end to end from the seed */
-  const cJSON *seed = cJSON_GetObjectItemCaseSensitive(set, "seed");
-  if (cJSON_IsNumber(seed)) {
-    torch_rng g;
-    rng_seed(&g, (uint64_t)seed->valuedouble);
-    sd_noise seeded = {.rng = &g};
-    run_end_to_end(&c, mdl, &cfg, mine + (size_t)CLIP_CTX * hidden, mine, "seeded", &seeded);
-  } else {
-    verify_skip(v, stem, "no seed in the settings");
-  }
-
-done:
-  free(embeds);
-  free(mine);
-  sd_pipeline_close(mdl);
   st_close(&c.f);
   cJSON_Delete(manifest);
 }

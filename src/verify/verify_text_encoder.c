@@ -1,7 +1,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/err.h"
 #include "sd/clip.h"
@@ -74,8 +73,8 @@ done:
 }
 
 /* text_encoder_sd{1,2}: the model folder comes from config._name_or_path ("tiny-sd1/text_encoder"
- * -> tiny-sd1/, relative to the fixtures folder); the same weights as a single file
- * (tiny-sd1.safetensors) are checked too when present. */
+ * -> tiny-sd1/, relative to the fixtures folder); the same weights in its other forms
+ * (tiny-sd1.safetensors, and those of --model-dir: verify_model_forms) are checked too. */
 void verify_text_encoder(verify_ctx *v, const char *json_path, const char *stem) {
   cJSON *j = verify_read_json(json_path);
   if (!j) {
@@ -98,22 +97,18 @@ void verify_text_encoder(verify_ctx *v, const char *json_path, const char *stem)
     cJSON_Delete(j);
     return;
   }
-  char path[4700], label[700];
-  int found = 0;
-  snprintf(path, sizeof path, "%s/%s", v->dir, folder);
-  if (access(path, F_OK) == 0) {
-    run_layout(v, j, &gold, stem, path, config);
-    found = 1;
+  char label[256];
+  verify_form forms[8];
+  int nforms = verify_model_forms(v, folder, 0, forms, 8);
+  for (int i = 0; i < nforms; i++) {
+    if (forms[i].folder && !forms[i].extra) snprintf(label, sizeof label, "%s", stem);
+    else snprintf(label, sizeof label, "%s[%s]", stem, forms[i].name);
+    run_layout(v, j, &gold, label, forms[i].path, config);
   }
-  snprintf(path, sizeof path, "%s/%s.safetensors", v->dir, folder);
-  if (access(path, F_OK) == 0) {
-    snprintf(label, sizeof label, "%s[%s.safetensors]", stem, folder);
-    run_layout(v, j, &gold, label, path, config);
-    found = 1;
-  }
-  if (!found) {
-    snprintf(label, sizeof label, "model %s/ not found in %s", folder, v->dir);
-    verify_error(v, stem, label);
+  if (!nforms) {
+    char why[4700];
+    snprintf(why, sizeof why, "model %s/ not found in %s", folder, v->dir);
+    verify_error(v, stem, why);
   }
   st_close(&gold);
   cJSON_Delete(j);

@@ -1,12 +1,11 @@
 /* unet_* cases (README §4.3): every case "<c>.sample" in the golden file is run through the UNet
  * one batch element at a time and compared with "<c>.output" (and "<c>.time_proj",
  * "<c>.time_embedding" where stored), with the manifest's tolerances. The model is the folder
- * the manifest's config names (_name_or_path "tiny-sd1/unet" -> DIR/tiny-sd1), and also its
- * single-file twin DIR/tiny-sd1.safetensors where that exists. */
+ * the manifest's config names (_name_or_path "tiny-sd1/unet" -> DIR/tiny-sd1), and also its other
+ * forms where they exist (verify_model_forms: DIR/tiny-sd1.safetensors, those of --model-dir). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "common/err.h"
 #include "sd/model.h"
@@ -161,24 +160,17 @@ void verify_unet(verify_ctx *v, const char *json_path, const char *stem) {
     cJSON_Delete(man);
     return;
   }
-  int any = 0;
-  struct stat sb;
-  char label[512];
-  snprintf(path, sizeof path, "%s/%s", v->dir, model);
-  if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-    snprintf(label, sizeof label, "%s[%s]", stem, model);
-    run_model(v, man, &g, path, label);
-    any = 1;
+  char label[256];
+  verify_form forms[8];
+  int nforms = verify_model_forms(v, model, 0, forms, 8);
+  for (int i = 0; i < nforms; i++) {
+    snprintf(label, sizeof label, "%s[%s]", stem, forms[i].name);
+    run_model(v, man, &g, forms[i].path, label);
   }
-  snprintf(path, sizeof path, "%s/%s.safetensors", v->dir, model);
-  if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) {
-    snprintf(label, sizeof label, "%s[%s.safetensors]", stem, model);
-    run_model(v, man, &g, path, label);
-    any = 1;
-  }
-  if (!any) {
-    snprintf(label, sizeof label, "model %s not found in %s", model, v->dir);
-    verify_skip(v, stem, label);
+  if (!nforms) {
+    char why[4700];
+    snprintf(why, sizeof why, "model %s not found in %s", model, v->dir);
+    verify_skip(v, stem, why);
   }
   st_close(&g);
   cJSON_Delete(man);

@@ -1,5 +1,6 @@
-/* vae_*: the VAE against the reference, from every layout of the case's model found in the
- * fixtures folder: the diffusers folder <model>/ and the single file <model>.safetensors.
+/* vae_*: the VAE against the reference, from every form of the case's model found
+ * (verify_model_forms): the diffusers folder <model>/, the single file <model>.safetensors, and
+ * those of --model-dir.
  * The model is the case config's _name_or_path ("<model>/vae"); shapes come from the stored
  * tensors. Encode is checked from the stored image, decode from the stored latent (teacher
  * forcing), the posterior helpers from the stored moments and noise. */
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 typedef struct {
   verify_ctx *v;
@@ -180,21 +180,13 @@ void verify_vae(verify_ctx *v, const char *json_path, const char *stem) {
     vcase c = {v, manifest, &golden, label};
     snprintf(label, sizeof label, "%s", stem);
     run_posterior(&c);
-    int found = 0;
-    struct stat s;
-    snprintf(path, sizeof path, "%s/%s", v->dir, model);
-    if (stat(path, &s) == 0 && S_ISDIR(s.st_mode)) {
-      snprintf(label, sizeof label, "%s[%s/]", stem, model);
-      run_layout(&c, path);
-      found++;
+    verify_form forms[8];
+    int nforms = verify_model_forms(v, model, 0, forms, 8);
+    for (int i = 0; i < nforms; i++) {
+      snprintf(label, sizeof label, "%s[%s%s]", stem, forms[i].name, forms[i].folder ? "/" : "");
+      run_layout(&c, forms[i].path);
     }
-    snprintf(path, sizeof path, "%s/%s.safetensors", v->dir, model);
-    if (stat(path, &s) == 0 && S_ISREG(s.st_mode)) {
-      snprintf(label, sizeof label, "%s[%s.safetensors]", stem, model);
-      run_layout(&c, path);
-      found++;
-    }
-    if (!found) {
+    if (!nforms) {
       snprintf(path, sizeof path, "model %s (folder or .safetensors) not found in %s", model, v->dir);
       verify_error(v, stem, path);
     }

@@ -19,8 +19,7 @@ import zlib
 ROOT = os.getcwd()
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 A2I2A = os.path.join(BUILD, "a2i2a")
-SHARED = os.environ.get("A2I2A_SHARED", os.path.join(ROOT, "..", "shared"))
-FX = os.path.join(SHARED, "fixtures")
+FX = os.environ.get("A2I2A_FIXTURES") or os.path.join(ROOT, "..", "shared", "fixtures")
 OUT = os.path.join(ROOT, "tests", "fuzz", "corpus")
 TMP = tempfile.mkdtemp(prefix="a2i2a_corpus_")
 
