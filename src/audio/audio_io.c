@@ -6,6 +6,7 @@
 #include "common/rng.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <mpg123.h>
 #include <sndfile.h>
@@ -16,6 +17,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 
 a2i2a_status audio_alloc(audio_buf *a, int channels, int64_t frames, double rate) {
@@ -568,8 +570,39 @@ static double written_rate(audio_format f, double rate) {
   return 48000;
 }
 
-/* Opens a libsndfile writer of the file tmp for a's samples as format f. */
-static SNDFILE *open_writer(const char *tmp, audio_format f, int bits, const audio_buf *a) {
+/* Where libsndfile writes: a file descriptor whose first failed write is kept, since some of
+ * libsndfile's encoders (MP3) go on as if it had worked. */
+typedef struct {
+  int fd;
+  int error; /* errno of the first failure, 0 if none */
+} audio_sink;
+
+static sf_count_t sink_write(const void *p, sf_count_t n, void *user) {
+  audio_sink *s = user;
+  sf_count_t done = 0;
+  while (done < n && !s->error) {
+    ssize_t w = write(s->fd, (const char *)p + done, (size_t)(n - done));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) s->error = w < 0 ? errno : EIO;
+    else done += w;
+  }
+  return done;
+}
+static sf_count_t sink_read(void *p, sf_count_t n, void *user) {
+  ssize_t r = read(((audio_sink *)user)->fd, p, (size_t)n);
+  return r < 0 ? 0 : r;
+}
+static sf_count_t sink_seek(sf_count_t offset, int whence, void *user) {
+  return lseek(((audio_sink *)user)->fd, offset, whence);
+}
+static sf_count_t sink_tell(void *user) { return lseek(((audio_sink *)user)->fd, 0, SEEK_CUR); }
+static sf_count_t sink_length(void *user) {
+  struct stat sb;
+  return fstat(((audio_sink *)user)->fd, &sb) == 0 ? sb.st_size : -1;
+}
+
+/* Opens a libsndfile writer of the file tmp, through sink, for a's samples as format f. */
+static SNDFILE *open_writer(const char *tmp, audio_format f, int bits, const audio_buf *a, audio_sink *sink) {
   SF_INFO info;
   memset(&info, 0, sizeof info);
   info.channels = a->channels;
@@ -577,7 +610,12 @@ static SNDFILE *open_writer(const char *tmp, audio_format f, int bits, const aud
   info.format = major_of(f);
   if (f == AUDIO_WAV || f == AUDIO_FLAC)
     info.format |= bits == 16 ? SF_FORMAT_PCM_16 : bits == 24 ? SF_FORMAT_PCM_24 : SF_FORMAT_FLOAT;
-  return sf_open(tmp, SFM_WRITE, &info);
+  sink->error = 0;
+  if ((sink->fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0) return NULL;
+  SF_VIRTUAL_IO io = {sink_length, sink_seek, sink_read, sink_write, sink_tell};
+  SNDFILE *sf = sf_open_virtual(&io, SFM_WRITE, &info, sink);
+  if (!sf) close(sink->fd);
+  return sf;
 }
 
 /* Writes a's samples through sf: float, or TPDF-dithered PCM of bits bits. */
@@ -663,12 +701,17 @@ a2i2a_status audio_write_pending(outfile *pending, const char *path, const audio
     outfile_abort(&of);
     return st;
   }
-  SNDFILE *sf = open_writer(of.tmp, f, bits, w);
+  audio_sink sink;
+  SNDFILE *sf = open_writer(of.tmp, f, bits, w, &sink);
   if (!sf) {
-    st = fail(A2I2A_ERR_IO, "%s: cannot write: %s", path, sf_strerror(NULL));
+    st = fail(A2I2A_ERR_IO, "%s: cannot write: %s", path, sink.fd < 0 ? strerror(errno) : sf_strerror(NULL));
   } else {
     st = write_samples(sf, path, w, bits, dither_seed);
-    if (sf_close(sf) != 0 && !st) st = fail(A2I2A_ERR_IO, "%s: write failed while closing", path);
+    int closed = sf_close(sf) == 0;
+    if (close(sink.fd) != 0 && !sink.error) sink.error = errno;
+    /* the system's reason first: libsndfile's words for it vary by format */
+    if (sink.error) st = fail(A2I2A_ERR_IO, "%s: write failed: %s", path, strerror(sink.error));
+    else if (!closed && !st) st = fail(A2I2A_ERR_IO, "%s: write failed while closing", path);
   }
   audio_free(&resampled);
   if (st) {

@@ -423,12 +423,17 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   struct stat sb;
   int made_dir = stat(outdir, &sb) != 0;
   if ((st = make_output_dir(outdir))) return st;
+  /* one run at a time in a folder: a second fails here, before any work, and leaves the
+   * folder alone (the first may be about to fill it) */
+  int outdir_lock;
+  if ((st = output_dir_lock(outdir, &outdir_lock))) return st;
 
   /* every output, checked before any work */
   char out[MAXOUT][64], path[PATH_LEN];
   int nout = output_names(p, names, nread, out);
   if ((st = check_outputs(outdir, out, nout, force))) {
     if (made_dir) rmdir(outdir);
+    output_dir_unlock(outdir_lock);
     return st;
   }
 
@@ -437,6 +442,7 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   run_folder td;
   if ((st = run_folder_create(&td, outdir))) {
     if (made_dir) rmdir(outdir);
+    output_dir_unlock(outdir_lock);
     return st;
   }
   const char *tmp = td.path;
@@ -506,6 +512,7 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   }
   run_folder_remove(&td);
   if (st && made_dir) rmdir(outdir);
+  output_dir_unlock(outdir_lock);
   if (!st && rec_out) {
     /* a copy that owns its strings */
     memset(rec_out, 0, sizeof *rec_out);

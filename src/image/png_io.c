@@ -6,6 +6,7 @@
 #include "common/err.h"
 #include "common/outfile.h"
 
+#include <errno.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdlib.h>
@@ -201,7 +202,7 @@ typedef struct {
 static void write_sink(png_structp png, png_bytep data, size_t n) {
   png_sink *s = png_get_io_ptr(png);
   if (s->f) {
-    if (fwrite(data, 1, n, s->f) != n) png_error(png, "Write Error");
+    if (fwrite(data, 1, n, s->f) != n) png_error(png, strerror(errno)); /* e.g. "No space left on device" */
     return;
   }
   if (n > s->cap - s->len) {
