@@ -343,6 +343,15 @@ static void test_machine(void) {
     CHECK(0, "protocol 4: used %zu of %zu bytes", used, sizeof p4 - 1);
   }
   pk_free(&m);
+
+  /* APPENDS of no items to an empty list (whose items are NULL): accepted, and no arithmetic
+   * on a null pointer (UBSan in the sanitizer build; fuzz_pickle found it) */
+  static const char empty_appends[] = "\x80\x02](e.";
+  pk_init(&m, "empty appends");
+  CHECK(pk_run(&m, (const uint8_t *)empty_appends, sizeof empty_appends - 1, &used, &root) == A2I2A_OK &&
+            pk_at(&m, root)->kind == PK_LIST && pk_at(&m, root)->n == 0,
+        "APPENDS of nothing: %s", a2i2a_last_error());
+  pk_free(&m);
 }
 
 /* A legacy file around main (one storage 'k' of FloatStorage, count values 1, 2, 3, ...). */

@@ -3,6 +3,7 @@
 #ifndef A2I2A_CHAIN_H
 #define A2I2A_CHAIN_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "a2i2a.h"
 #include "image/image.h"
@@ -56,6 +57,10 @@ const struct registry_table *chain_list_table(a2i2a_list list);
 
 /* ---------------------------------------------------------------- clips (clips.c) */
 
+/* The shortest clip (clips.seconds): a tenth of a second, 10 columns of the riffusion and
+ * fullband styles. */
+#define CHAIN_MIN_CLIP_SECONDS 0.1
+
 /* Clips of len samples starting every len − overlap samples, covering total samples; the
  * last one may run past the end (it is zero-padded). At least 1. 0 if len <= overlap. */
 int64_t chain_clip_count(int64_t total, int64_t len, int64_t overlap);
@@ -96,6 +101,8 @@ a2i2a_status chain_runjson_write(const char *path, const chain_record *rec, int 
  * which keep 0 or NULL, what the code before them used), well typed and in range. Errors name
  * the file and the key. */
 a2i2a_status chain_runjson_read(const char *path, chain_record *rec);
+/* The same on n bytes of text held in memory (no NUL needed); path names it in errors. */
+a2i2a_status chain_runjson_parse(const char *text, size_t n, const char *path, chain_record *rec);
 /* Copies s into the record's storage; the copy lives until chain_record_free. */
 const char *chain_record_str(chain_record *rec, const char *s);
 void chain_record_free(chain_record *rec);

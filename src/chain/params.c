@@ -38,7 +38,8 @@ static const param_def params[] = {
     {FIELD("a2i.stereo", a2i.stereo, "keep left and right apart (riffusion, fullband)"), .stage = "a2i",
      .type = PARAM_FLAG},
     {FIELD("a2i.db_range", a2i.db_range, "fullband: dynamic range shown, in dB"), .stage = "a2i",
-     .type = PARAM_NUMBER, .min = 10, .max = 200, .flags = PARAM_ZERO, .unset = "the style's"},
+     .type = PARAM_NUMBER, .min = A2I_DB_RANGE_MIN, .max = A2I_DB_RANGE_MAX, .flags = PARAM_ZERO,
+     .unset = "the style's"},
     {FIELD("a2i.fmin", a2i.fmin, "fullband: lowest frequency of the axis, in Hz"), .stage = "a2i",
      .type = PARAM_NUMBER, .min = 0, .max = 1e6, .flags = PARAM_ZERO, .unset = "the style's"},
     {FIELD("a2i.fmax", a2i.fmax, "fullband: highest frequency of the axis, in Hz"), .stage = "a2i",
@@ -107,9 +108,10 @@ static const param_def params[] = {
      .stage = "i2a", .type = PARAM_NUMBER, .min = -20, .max = -0.1, .flags = PARAM_ZERO | PARAM_NEWER,
      .unset = "-1"},
 
+    /* at least 10 columns of the riffusion and fullband styles (100 per second) */
     {FIELD("clips.seconds", clip_seconds, "split the input into clips this long, crossfade-stitch the sounds"),
-     .stage = "run", .type = PARAM_NUMBER, .min = 0, .max = 3600, .flags = PARAM_PRESET,
-     .unset = "the whole input in one image"},
+     .stage = "run", .type = PARAM_NUMBER, .min = CHAIN_MIN_CLIP_SECONDS, .max = 3600,
+     .flags = PARAM_PRESET | PARAM_ZERO, .unset = "the whole input in one image"},
     {FIELD("clips.overlap_seconds", overlap_seconds, "overlap (and crossfade) between consecutive clips"),
      .stage = "run", .type = PARAM_NUMBER, .min = 0, .max = 1800, .flags = PARAM_PRESET},
     {FIELD("sheet", sheet, "write sheet.png, a contact sheet of the run"), .stage = "run", .type = PARAM_FLAG},

@@ -18,6 +18,7 @@
 #include "chain/params.h"
 #include "common/err.h"
 #include "common/job.h"
+#include "common/memory.h"
 #include "common/outfile.h"
 #include "common/sha256.h"
 #include "sd/model.h"
@@ -109,6 +110,7 @@ static a2i2a_status run_stages(a2i2a_model *model, const char *wav, const char *
 
 /* Side by side, same height (the clips' images all have the same size). */
 static a2i2a_status concat_png(char paths[][PATH_LEN], int n, const char *out) {
+  if (n < 1) return fail(A2I2A_ERR_INTERNAL, "%s: no clip images to put side by side", out);
   image_u8 *im = calloc((size_t)n, sizeof *im), all = {0};
   if (!im) return fail(A2I2A_ERR_NOMEM, "out of memory");
   a2i2a_status st = A2I2A_OK;
@@ -140,6 +142,13 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
   if (st) return st;
   int64_t len = (int64_t)llround(p->clip_seconds * in.rate), ov = (int64_t)llround(p->overlap_seconds * in.rate);
   int64_t hop = len - ov;
+  /* clips.seconds has its minimum, but a sound at a few hertz still makes clips of no samples */
+  if (len < 2 || hop < 1) {
+    st = fail(A2I2A_ERR_PARAM, "%s: clips of %g s overlapping by %g s are %lld samples at %g Hz: too short",
+              input, p->clip_seconds, p->overlap_seconds, (long long)len, in.rate);
+    audio_free(&in);
+    return st;
+  }
   int n = (int)chain_clip_count(in.frames, len, ov);
   char(*spec)[PATH_LEN] = calloc((size_t)n, sizeof *spec), (*art)[PATH_LEN] = calloc((size_t)n, sizeof *art);
   char(*dir)[PATH_LEN] = calloc((size_t)n, sizeof *dir);
@@ -313,7 +322,7 @@ a2i2a_status chain_preflight(const a2i2a_model *model, const char *input, const 
   struct stat sb;
   if (stat(outdir, &sb) == 0 && (st = check_outputs(outdir, out, output_names(p, names, nread, out), force))) return st;
 
-  preflight f = {.model = model, .p = p, .input = input, .have = sd_memory_available()};
+  preflight f = {.model = model, .p = p, .input = input, .have = memory_available()};
   for (int r = 0; r < nread; r++) f.inverse |= !strcmp(names[r], "inverse");
   int64_t frames;
   if ((st = audio_probe(input, &frames, &f.rate, &f.channels))) return st;
@@ -414,12 +423,17 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   struct stat sb;
   int made_dir = stat(outdir, &sb) != 0;
   if ((st = make_output_dir(outdir))) return st;
+  /* one run at a time in a folder: a second fails here, before any work, and leaves the
+   * folder alone (the first may be about to fill it) */
+  int outdir_lock;
+  if ((st = output_dir_lock(outdir, &outdir_lock))) return st;
 
   /* every output, checked before any work */
   char out[MAXOUT][64], path[PATH_LEN];
   int nout = output_names(p, names, nread, out);
   if ((st = check_outputs(outdir, out, nout, force))) {
     if (made_dir) rmdir(outdir);
+    output_dir_unlock(outdir_lock);
     return st;
   }
 
@@ -428,6 +442,7 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   run_folder td;
   if ((st = run_folder_create(&td, outdir))) {
     if (made_dir) rmdir(outdir);
+    output_dir_unlock(outdir_lock);
     return st;
   }
   const char *tmp = td.path;
@@ -497,6 +512,7 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   }
   run_folder_remove(&td);
   if (st && made_dir) rmdir(outdir);
+  output_dir_unlock(outdir_lock);
   if (!st && rec_out) {
     /* a copy that owns its strings */
     memset(rec_out, 0, sizeof *rec_out);

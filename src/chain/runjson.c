@@ -185,9 +185,14 @@ a2i2a_status chain_runjson_read(const char *path, chain_record *rec) {
     free(text);
     return fail(err ? A2I2A_ERR_IO : A2I2A_ERR_LIMIT, "%s: %s", path, err ? "read error" : "larger than 1 MiB, not a run.json");
   }
-  text[n] = 0;
-  cJSON *root = cJSON_ParseWithLength(text, n);
+  a2i2a_status st = chain_runjson_parse(text, n, path, rec);
   free(text);
+  return st;
+}
+
+a2i2a_status chain_runjson_parse(const char *text, size_t n, const char *path, chain_record *rec) {
+  memset(rec, 0, sizeof *rec);
+  cJSON *root = cJSON_ParseWithLength(text, n);
   if (!root || !cJSON_IsObject(root)) {
     cJSON_Delete(root);
     return fail(A2I2A_ERR_FORMAT, "%s: not a JSON object", path);

@@ -14,7 +14,8 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_CANCELLED = 130 };
 
 /* "a2i2a: <message>" on stderr; returns EXIT_USAGE, with a hint to --help. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Prints a2i2a_last_error() (one line) and returns EXIT_RUNTIME (EXIT_USAGE for ERR_PARAM). */
+/* Prints a2i2a_last_error() (one line) and returns EXIT_RUNTIME (EXIT_USAGE for ERR_PARAM,
+ * cli_cancelled_exit() for ERR_CANCELLED). */
 int cli_fail(a2i2a_status st);
 
 /* Strict parser: the whole string must be a whole number within [min, max]. 0 on success; on
@@ -30,6 +31,9 @@ enum { CLI_QUIET = -1, CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_PLAIN = 1, CLI_PROGRE
  * -v, it first prints the job's stage timings). */
 a2i2a_job *cli_job_new(int mode);
 void cli_job_done(a2i2a_job *job);
+/* The exit status of a cancelled command: 128 + the signal that cancelled it, as a shell reports
+ * a process that signal ended (130 for SIGINT, 143 for SIGTERM); 130 if none did. */
+int cli_cancelled_exit(void);
 /* -v: one line on stderr with the version, the BLAS kernels and the thread count, now; and the
  * timings of each job at cli_job_done. */
 void cli_verbose(int on);

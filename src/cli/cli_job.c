@@ -29,8 +29,10 @@ static a2i2a_job *current;
 static int verbose;
 static double job_t0;
 
+static volatile sig_atomic_t caught_signal;
+
 static void on_sigint(int sig) {
-  (void)sig;
+  caught_signal = sig;
   a2i2a_job_cancel(current);
   signal(SIGINT, SIG_DFL); /* the second one ends the process */
   signal(SIGTERM, SIG_DFL);
@@ -126,6 +128,8 @@ static void print_timings(const a2i2a_job *job) {
           "RSS %.0f MB\n",
           now_seconds() - job_t0, t.a2i, t.i2i, t.i2a, t.sheet, t.hash, t.load, ru.ru_maxrss / 1024.0);
 }
+
+int cli_cancelled_exit(void) { return caught_signal ? 128 + caught_signal : EXIT_CANCELLED; }
 
 a2i2a_job *cli_job_new(int mode) {
   memset(&state, 0, sizeof state);

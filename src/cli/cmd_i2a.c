@@ -76,8 +76,8 @@ const cli_command cli_i2a = {
              "stdin; -o - writes one reading to stdout as WAV.\n",
     .listing_title = "readings (--reading; docs/readings.md describes what each hears in the image):",
     .listing = &reading_registry,
-    .footer = "exit status: 0 success, 1 runtime failure (bad input, I/O), 2 usage error, 130 interrupted (nothing\n"
-              "left behind)\n",
+    .footer = "exit status: 0 success, 1 runtime failure (bad input, I/O), 2 usage error, 130 or 143\n"
+              "interrupted by SIGINT (Ctrl-C) or SIGTERM (nothing left behind)\n",
     .options = options,
     .defaults = defaults,
 };

@@ -63,8 +63,8 @@ const cli_command cli_i2i = {
              "IMAGE - reads stdin, -o - writes stdout (the random seed, if any, then goes to stderr).\n",
     .listing_title = "samplers (--sampler):",
     .listing = &sched_sampler_registry,
-    .footer = "exit status: 0 success, 1 runtime failure, 2 usage error, 130 interrupted (nothing\n"
-              "left behind)\n",
+    .footer = "exit status: 0 success, 1 runtime failure, 2 usage error, 130 or 143\n"
+              "interrupted by SIGINT (Ctrl-C) or SIGTERM (nothing left behind)\n",
     .options = options,
     .defaults = defaults,
 };

@@ -96,8 +96,8 @@ const cli_command cli_run = {
              "reads it; run.json records it as -, and --replay takes it again as INPUT or -).\n",
     .listing_title = "presets (--preset):",
     .listing = &chain_preset_registry,
-    .footer = "exit status: 0 success, 1 runtime failure, 2 usage error, 130 interrupted (nothing\n"
-              "left behind)\n",
+    .footer = "exit status: 0 success, 1 runtime failure, 2 usage error, 130 or 143\n"
+              "interrupted by SIGINT (Ctrl-C) or SIGTERM (nothing left behind)\n",
     .options = options,
     .defaults = run_defaults,
 };

@@ -95,6 +95,12 @@ a2i2a_status hub_snapshot(const char *cache_dir, const char *repo, char *out, si
       return fail(A2I2A_ERR_MODEL, "%s: %s has no refs/main and %d snapshots; give the snapshot folder's path",
                   repo, base, count);
   }
+  /* a commit's name, not a path: what refs/main says must not lead out of snapshots/ */
+  int plain = strcmp(rev, ".") && strcmp(rev, "..");
+  for (const char *c = rev; *c && plain; c++) plain = isalnum((unsigned char)*c) || strchr("._-", *c);
+  if (!plain)
+    return fail(A2I2A_ERR_MODEL, "%s: %s names '%.60s', not a commit (letters, digits, '.', '_', '-')", repo, refp,
+                rev);
   if (snprintf(out, n, "%s/snapshots/%s", base, rev) >= (int)n)
     return fail(A2I2A_ERR_LIMIT, "%s: cache path too long (%s)", repo, base);
   if (!is_dir(out)) return fail(A2I2A_ERR_MODEL, "%s: refs/main names snapshot %s, which is missing (%s)", repo, rev, out);

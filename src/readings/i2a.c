@@ -10,6 +10,7 @@
 #include "audio/loudness.h"
 #include "common/err.h"
 #include "common/job.h"
+#include "common/memory.h"
 #include "chain/params.h"
 #include "common/outfile.h"
 #include "readings/readings.h"
@@ -25,6 +26,27 @@ enum { MAX_READINGS = 64 };
 /* "a,b,c" or "all" into table entries (no duplicates); none given: red. */
 static a2i2a_status parse_readings(const char *list, const reading_def **out, int *n) {
   return reading_list_parse(list && *list ? list : "red", out, MAX_READINGS, n);
+}
+
+/* Whether the readings fit in the memory available, from the image's size, before any of them
+ * runs: the image, every sound (all are kept until the files are written) and the largest
+ * working memory of one reading. */
+static a2i2a_status check_memory(const reading_input *in, const reading_def **defs, int n) {
+  double sounds = 0, work = 0;
+  for (int i = 0; i < n; i++) {
+    reading_memory m = defs[i]->memory(in);
+    sounds += m.sound;
+    work = m.work > work ? m.work : work;
+  }
+  const double need = 3.0 * in->img->w * in->img->h + sounds + work, have = memory_available();
+  if (have > 0 && need > have) {
+    char what[96];
+    if (n == 1) snprintf(what, sizeof what, "reading %s", defs[0]->name);
+    else snprintf(what, sizeof what, "%d readings", n);
+    return fail(A2I2A_ERR_NOMEM, "%s: %s of a %dx%d image needs about %.0f MB of memory and %.0f MB are available",
+                in->label, what, in->img->w, in->img->h, need / 1048576.0, have / 1048576.0);
+  }
+  return A2I2A_OK;
 }
 
 a2i2a_status reading_loudness(audio_buf *sound, const a2i2a_i2a_params *p, const char *name, a2i2a_job *job) {
@@ -69,6 +91,7 @@ static a2i2a_status i2a_sounds(const char *path, const void *data, size_t size, 
   if (st) return st;
   if (img.c != 3) st = fail(A2I2A_ERR_INTERNAL, "%s: the image reader returned %d channels", name, img.c);
   reading_input in = {&img, &meta, name, *p, job};
+  if (!st) st = check_memory(&in, defs, n);
   for (int i = 0; i < n && !st; i++) {
     job_stage(job, "readings", defs[i]->name, n);
     job_step(job, i);

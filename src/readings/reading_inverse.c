@@ -32,20 +32,29 @@ static void settle_level(audio_buf *a, int level_known) {
   if (!level_known || peak > 0.891251) normalise_to(a->x, n, 0.891251f);
 }
 
+/* Riffusion's STFT in samples, from its milliseconds. */
+static void riffusion_stft(const riffusion_exif *r, int *n_fft, int *hop, int *win) {
+  const double sr = r->sample_rate;
+  *n_fft = (int)lround(r->padded_duration_ms * sr / 1000);
+  *hop = (int)lround(r->step_size_ms * sr / 1000);
+  *win = (int)lround(r->window_duration_ms * sr / 1000);
+}
+
 static a2i2a_status inverse_riffusion(const reading_input *in, const riffusion_exif *r, audio_buf *out) {
   const image_u8 *img = in->img;
   const int H = img->h, W = img->w;
   const double sr = r->sample_rate;
-  const int n_fft = (int)lround(r->padded_duration_ms * sr / 1000), hop = (int)lround(r->step_size_ms * sr / 1000),
-            win = (int)lround(r->window_duration_ms * sr / 1000);
+  int n_fft, hop, win;
+  riffusion_stft(r, &n_fft, &hop, &win);
   if (!(sr >= 1000 && sr <= 384000) || n_fft < 16 || n_fft % 2 || hop < 1 || win < 2 || win > n_fft ||
       !(r->power_for_image > 0) || r->max_frequency <= r->min_frequency || r->max_frequency > sr / 2)
     return fail(A2I2A_ERR_FORMAT, "%s: Riffusion EXIF with unusable parameters (%g Hz, n_fft %d, hop %d, window %d)",
                 in->label, sr, n_fft, hop, win);
   if (H < 2 || W < 3) return fail(A2I2A_ERR_UNSUPPORTED, "%s: %dx%d is too small to invert", in->label, W, H);
   const int bins = n_fft / 2 + 1, channels = r->stereo ? 2 : 1;
-  if ((int64_t)bins * W > INVERSE_MAX_CELLS)
-    return fail(A2I2A_ERR_LIMIT, "%s: %d columns of %d bins are more than this reading takes on", in->label, W, bins);
+  if ((int64_t)bins * W > INVERSE_MAX_CELLS || (int64_t)bins * H > INVERSE_MAX_CELLS)
+    return fail(A2I2A_ERR_LIMIT, "%s: %d columns or %d rows of %d bins are more than this reading takes on", in->label,
+                W, H, bins);
   const double max_value = r->has_max_value && r->max_value > 0 ? r->max_value : 30e6;
   float *fb = xmalloc(sizeof(float) * (size_t)bins * H, "inverse: mel filter bank");
   float *mel = xmalloc(sizeof(float) * (size_t)H * W, "inverse: mel");
@@ -121,8 +130,9 @@ static a2i2a_status inverse_fullband(const reading_input *in, const a2i_style_pa
   const int W = sp->width, H = sp->height, C = sp->channels, B = sp->bands;
   const int bins = sp->n_fft / 2 + 1;
   const double sr = sp->sample_rate;
-  if ((int64_t)bins * W > INVERSE_MAX_CELLS)
-    return fail(A2I2A_ERR_LIMIT, "%s: %d columns of %d bins are more than this reading takes on", in->label, W, bins);
+  if ((int64_t)bins * W > INVERSE_MAX_CELLS || (int64_t)bins * B > INVERSE_MAX_CELLS)
+    return fail(A2I2A_ERR_LIMIT, "%s: %d columns or %d bands of %d bins are more than this reading takes on", in->label,
+                W, B, bins);
   if (W < 3) return fail(A2I2A_ERR_UNSUPPORTED, "%s: %d columns are too few to invert", in->label, W);
   const int64_t n_gl = (int64_t)sp->hop * (W - 1), n = sp->samples > 0 ? sp->samples : n_gl;
   a2i2a_status st;
@@ -220,27 +230,82 @@ static a2i2a_status inverse_seed_style(const reading_input *in, const a2i_style_
   return st;
 }
 
+/* ---------------------------------------------------------------- which of them */
+
+typedef enum { SAYS_BROKEN, SAYS_FULLBAND, SAYS_SEED_STYLE, SAYS_RIFFUSION, SAYS_NOTHING } image_says;
+
+/* What the image says about itself, in the order of the comment at the top: our chunk (sp),
+ * Riffusion's eXIf (r; also for our riffusion-style chunk without one), or nothing.
+ * SAYS_BROKEN, with the error recorded, when what it says cannot be read. */
+static image_says what_image_says(const reading_input *in, a2i_style_params *sp, riffusion_exif *r) {
+  int has_json = in->meta && png_meta_get(in->meta, A2I_JSON_KEY);
+  if (has_json) {
+    if (a2i_style_params_from_png_meta(in->meta, sp)) {
+      fail_prefix(in->label);
+      return SAYS_BROKEN;
+    }
+    if (!strcmp(sp->style, "fullband")) return SAYS_FULLBAND;
+    if (!strcmp(sp->style, "seed")) return SAYS_SEED_STYLE;
+  }
+  if (in->meta && in->meta->exif) {
+    if (!riffusion_exif_read(in->meta->exif, in->meta->exif_len, r)) return SAYS_RIFFUSION;
+    if (r->tags) { /* Riffusion's block, but broken: not another program's EXIF to pass over */
+      fail_prefix(in->label);
+      return SAYS_BROKEN;
+    }
+  }
+  if (has_json && !strcmp(sp->style, "riffusion")) { /* the EXIF went missing: Riffusion's defaults */
+    *r = riffusion_exif_default();
+    r->sample_rate = (int)sp->sample_rate;
+    r->stereo = sp->channels == 2;
+    return SAYS_RIFFUSION;
+  }
+  fail_clear();
+  return SAYS_NOTHING;
+}
+
 a2i2a_status reading_inverse(const reading_input *in, audio_buf *out) {
   a2i_style_params sp;
   riffusion_exif r;
-  int has_json = in->meta && png_meta_get(in->meta, A2I_JSON_KEY);
-  if (has_json) {
-    a2i2a_status st = a2i_style_params_from_png_meta(in->meta, &sp);
-    if (st) {
-      fail_prefix(in->label);
-      return st;
-    }
-    if (!strcmp(sp.style, "fullband")) return inverse_fullband(in, &sp, out);
-    if (!strcmp(sp.style, "seed")) return inverse_seed_style(in, &sp, out);
+  switch (what_image_says(in, &sp, &r)) {
+  case SAYS_FULLBAND: return inverse_fullband(in, &sp, out);
+  case SAYS_SEED_STYLE: return inverse_seed_style(in, &sp, out);
+  case SAYS_RIFFUSION: return inverse_riffusion(in, &r, out);
+  case SAYS_NOTHING: return inverse_seed(in, out);
+  default: return A2I2A_ERR_FORMAT;
   }
-  if (in->meta && in->meta->exif && riffusion_exif_read(in->meta->exif, in->meta->exif_len, &r) == A2I2A_OK)
-    return inverse_riffusion(in, &r, out);
-  if (has_json && !strcmp(sp.style, "riffusion")) { /* the EXIF went missing: Riffusion's defaults */
-    r = riffusion_exif_default();
-    r.sample_rate = (int)sp.sample_rate;
-    r.stereo = sp.channels == 2;
-    return inverse_riffusion(in, &r, out);
+}
+
+/* Each way's buffers as allocated above, with Griffin-Lim's and the mel inversion's (its
+ * n_mels² Gram matrix); nothing when the metadata is broken (the reading refuses it). */
+reading_memory reading_inverse_memory(const reading_input *in) {
+  a2i_style_params sp;
+  riffusion_exif r;
+  const image_u8 *img = in->img;
+  const double H = img->h, W = img->w;
+  switch (what_image_says(in, &sp, &r)) {
+  case SAYS_FULLBAND: {
+    const double bins = sp.n_fft / 2 + 1, B = sp.bands, w = sp.width, n_gl = (double)sp.hop * (sp.width - 1);
+    const double n = sp.samples > 0 ? (double)sp.samples : n_gl;
+    const double sized = img->w != sp.width || img->h != sp.height ? image_resize_memory(img, sp.width, sp.height) : 0;
+    const double work = sized + 4 * (w * sp.height + bins * B + B * w + bins * w + n_gl) + 8 * B * B +
+                        griffinlim_memory(sp.n_fft, sp.hop, sp.width);
+    return (reading_memory){4 * sp.channels * n, work};
   }
-  fail_clear();
-  return inverse_seed(in, out);
+  case SAYS_SEED_STYLE: {
+    const int bins = sp.n_fft / 2 + 1, T = (int)fmin(1 + (double)sp.samples / sp.hop, 1 << 30);
+    const double n_gl = (double)sp.hop * (T - 1);
+    const double work = image_resize_memory(img, T, bins) + 4.0 * bins * T + 4 * n_gl + griffinlim_memory(sp.n_fft, sp.hop, T);
+    return (reading_memory){4 * fmax((double)sp.samples, n_gl), work};
+  }
+  case SAYS_RIFFUSION: {
+    int n_fft, hop, win;
+    riffusion_stft(&r, &n_fft, &hop, &win);
+    const double bins = n_fft / 2 + 1;
+    const double work = 4 * (bins * H + H * W + bins * W) + 8 * H * H + griffinlim_memory(n_fft, hop, img->w);
+    return (reading_memory){4.0 * (r.stereo ? 2 : 1) * hop * (W - 1), work};
+  }
+  case SAYS_NOTHING: return (reading_memory){4 * (H - 1) * (W - 1), seed_griffinlim_memory(img)};
+  default: return (reading_memory){0, 0};
+  }
 }

@@ -20,6 +20,16 @@ typedef struct {
 /* Fills out (allocated by the reading) with the sound; on failure out is left empty. */
 typedef a2i2a_status (*reading_fn)(const reading_input *in, audio_buf *out);
 
+/* What a reading takes at its peak, in bytes: the sound it returns (kept until i2a has run
+ * every reading asked for) and the working memory it frees before returning. Estimated from
+ * the image's size (inverse: and its metadata) before any reading runs, so that i2a can
+ * refuse a job that does not fit (common/memory.h). An image the reading would refuse may
+ * give any estimate: the reading's own error is the one the user sees. */
+typedef struct {
+  double sound, work;
+} reading_memory;
+typedef reading_memory (*reading_memory_fn)(const reading_input *in);
+
 typedef struct {
   union { /* the registry entry: name, one-line description, JSON of the settings it takes */
     a2i2a_entry entry;
@@ -28,6 +38,7 @@ typedef struct {
     };
   };
   reading_fn run;
+  reading_memory_fn memory;
   /* the defaults of the settings it takes (a2i2a_i2a_params); 0: it does not take it */
   double seconds, sample_rate, fmin, fmax;
 } reading_def;
@@ -52,7 +63,7 @@ a2i2a_status reading_list_parse(const char *list, const reading_def **out, int m
  * is 0 replaced by its default from the table. */
 a2i2a_i2a_params reading_settings(const reading_input *in, reading_fn self);
 
-/* The readings (one file each). */
+/* The readings (one file each), each with its memory estimate. */
 a2i2a_status reading_red(const reading_input *in, audio_buf *out);
 a2i2a_status reading_rgb_mean(const reading_input *in, audio_buf *out);
 a2i2a_status reading_chirp(const reading_input *in, audio_buf *out);
@@ -61,6 +72,14 @@ a2i2a_status reading_sines(const reading_input *in, audio_buf *out);
 a2i2a_status reading_noise(const reading_input *in, audio_buf *out);
 a2i2a_status reading_scan(const reading_input *in, audio_buf *out);
 a2i2a_status reading_bend(const reading_input *in, audio_buf *out);
+reading_memory reading_red_memory(const reading_input *in);
+reading_memory reading_rgb_mean_memory(const reading_input *in);
+reading_memory reading_chirp_memory(const reading_input *in);
+reading_memory reading_inverse_memory(const reading_input *in);
+reading_memory reading_sines_memory(const reading_input *in);
+reading_memory reading_noise_memory(const reading_input *in);
+reading_memory reading_scan_memory(const reading_input *in);
+reading_memory reading_bend_memory(const reading_input *in);
 
 /* ---- shared pieces of the notebook's readings (reading_seed.c) */
 
@@ -69,9 +88,11 @@ a2i2a_status reading_bend(const reading_input *in, audio_buf *out);
 void seed_magnitude(const image_u8 *img, int channel, float *mag);
 void seed_magnitude_lut(float lut[256]); /* the 256 values of M per 8-bit level */
 /* Griffin-Lim of one channel with the notebook's settings (n_fft 2(H−1), hop H−1, 32
- * iterations unless iters > 0), random start from rng; y gets (H−1)(W−1) samples. */
+ * iterations unless iters > 0), random start from rng; y gets (H−1)(W−1) samples.
+ * seed_griffinlim_memory: what it takes besides y. */
 a2i2a_status seed_griffinlim(const image_u8 *img, int channel, int iters, torch_rng *rng, a2i2a_job *job,
                              float *y);
+double seed_griffinlim_memory(const image_u8 *img);
 /* Checks the image is large enough for the notebook's Griffin-Lim geometry. */
 a2i2a_status seed_check_geometry(const reading_input *in);
 /* Advances the generator by n torch.rand floats (n 32-bit outputs). */
