@@ -262,6 +262,16 @@ A2I2A_API a2i2a_status a2i2a_model_open(const char *path_or_repo, a2i2a_model **
 /* Frees the model, its cached prompt embeddings and the calling thread's kernel scratch. */
 A2I2A_API void a2i2a_model_close(a2i2a_model *model);
 
+/* A LoRA: low-rank patches merged into the model's weights for a job (docs/library.md). The
+ * kohya-ss naming (lora_unet_*, lora_te_*: lora_down, lora_up, alpha) and the diffusers/PEFT
+ * naming (unet.*, text_encoder.*: lora_A, lora_B), F16, BF16 or F32, Linear and Conv2d layers. */
+typedef struct {
+  const char *path;  /* a .safetensors file; with data: only the name shown and recorded (may be NULL) */
+  const void *data;  /* or the file's bytes in memory (size of them), read during the call only */
+  size_t size;
+  double scale;      /* the patches' weight: 1 = as trained, 0 = off; several LoRAs add up */
+} a2i2a_lora;
+
 typedef struct {
   const char *prompt, *negative_prompt;
   double strength, guidance;
@@ -273,6 +283,13 @@ typedef struct {
   const char *prediction; /* "epsilon" or "v": what the UNet predicts; NULL = the model's (its
                              scheduler config; a single SD 2.x file: v, as diffusers assumes) */
   int width, height;    /* 0 = the image's size rounded down to a multiple of 8 */
+  /* LoRAs merged into the model before the run (W += scale·alpha/rank·up·down, in float32,
+   * stored back in the model's dtype); the model keeps them merged until a job asks for another
+   * set, so repeated jobs with the same list pay nothing. A file that is not a LoRA, a layer
+   * whose shape does not fit the model's (another family), or no layer matching fails before
+   * anything changes; some layers not matching is a warning on the job's log. */
+  const a2i2a_lora *loras;
+  int nloras;
 } a2i2a_i2i_params;
 
 /* The notebook's settings: its prompt and negative prompt, strength 0.9, guidance 2.5, 50 steps,

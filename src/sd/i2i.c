@@ -210,6 +210,7 @@ static a2i2a_status i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const 
     goto out;
   }
   if ((st = job_check(job))) goto out;
+  if ((st = sd_lora_apply(m, p->loras, p->nloras, job))) goto out;
   job_stage(job, "prompt", NULL, 0);
   if ((st = sd_prompt_embedding(m, p->prompt, p->clip_skip, "prompt", job, &cond))) goto out;
   if (c.guidance > 1.0 && (st = sd_prompt_embedding(m, p->negative_prompt, p->clip_skip, "negative prompt", job, &uncond)))
@@ -257,11 +258,17 @@ static void put_value(char *buf, size_t n, size_t *len, const char *key, const c
 }
 
 static char *infotext(const a2i2a_i2i_params *p, const char *sampler, const char *spacing, int W, int H,
-                      const char *model, const char *sha) {
-  size_t n = strlen(p->prompt ? p->prompt : "") + strlen(p->negative_prompt ? p->negative_prompt : "") + 2048;
-  char *b = malloc(n), num[64];
-  if (!b) return NULL;
-  size_t len = (size_t)snprintf(b, n, "%s\nNegative prompt: %s\nSteps: %d", p->prompt ? p->prompt : "",
+                      const char *model, const char *sha, const sd_lora_set *loras) {
+  /* A1111 keeps the LoRA tags in the prompt and their hashes in "Lora hashes" */
+  size_t extra = (size_t)loras->n * 600 + 1, n;
+  char *tags = malloc(extra), *hashes = malloc(extra), *b = NULL, num[64];
+  if (!tags || !hashes) goto out;
+  sd_lora_prompt_suffix(loras, tags, extra);
+  sd_lora_a1111_hashes(loras, hashes, extra);
+  n = strlen(p->prompt ? p->prompt : "") + strlen(p->negative_prompt ? p->negative_prompt : "") + 2 * extra + 2048;
+  if (!(b = malloc(n))) goto out;
+  const char *prompt = p->prompt ? p->prompt : "";
+  size_t len = (size_t)snprintf(b, n, "%s%s\nNegative prompt: %s\nSteps: %d", prompt, *prompt ? tags : tags + !!*tags,
                                 p->negative_prompt ? p->negative_prompt : "", p->steps);
   put_value(b, n, &len, "Sampler", sched_a1111_sampler(sampler));
   snprintf(num, sizeof num, "%g", p->guidance);
@@ -279,11 +286,14 @@ static char *infotext(const a2i2a_i2i_params *p, const char *sampler, const char
     snprintf(num, sizeof num, "%d", p->clip_skip);
     put_value(b, n, &len, "Clip skip", num);
   }
+  if (*hashes) put_value(b, n, &len, "Lora hashes", hashes);
   put_value(b, n, &len, "Timestep spacing", spacing);
   put_value(b, n, &len, "Model SHA256", sha);
   put_value(b, n, &len, "RNG", "torch CPU");
   snprintf(num, sizeof num, "a2i2a %s", a2i2a_version());
   put_value(b, n, &len, "Version", num);
+out:
+  free(tags), free(hashes);
   return b;
 }
 
@@ -310,6 +320,16 @@ cJSON *sd_i2i_settings_json(struct a2i2a_model *m, const a2i2a_i2i_params *p, co
   cJSON_AddStringToObject(j, "rng", "torch");
   cJSON_AddStringToObject(j, "model", a2i2a_model_name(m));
   cJSON_AddStringToObject(j, "model_sha256", sha);
+  if (m->loras.n) { /* only then: paintings without LoRAs keep their bytes */
+    cJSON *a = cJSON_AddArrayToObject(j, "loras");
+    for (int i = 0; i < m->loras.n; i++) {
+      cJSON *l = cJSON_CreateObject();
+      cJSON_AddStringToObject(l, "name", m->loras.info[i].name);
+      cJSON_AddStringToObject(l, "sha256", m->loras.info[i].sha256);
+      cJSON_AddNumberToObject(l, "scale", m->loras.info[i].scale);
+      cJSON_AddItemToArray(a, l);
+    }
+  }
   return j;
 }
 
@@ -320,6 +340,9 @@ static a2i2a_status i2i_file(a2i2a_model *m, const char *image_path, const char 
   if (st) return st;
   sd_i2i_config c;
   if ((st = check_params(p, m, &c))) return st;
+  /* a LoRA that does not fit is refused before the picture is read (and merged once: i2i
+   * finds the set in place) */
+  if ((st = sd_lora_apply(m, p->loras, p->nloras, job))) return st;
   image_u8 in = {0};
   /* the painting keeps what the picture said about itself (a spectrogram's "a2i2a" chunk,
    * Riffusion's eXIf: what the readings need) and gets its own settings beside it */
@@ -353,7 +376,7 @@ static a2i2a_status i2i_file(a2i2a_model *m, const char *image_path, const char 
   }
   const char *sampler = p->sampler ? p->sampler : "pndm";
   const char *spacing = sched_spacing_name(c.sched.spacing);
-  char *info = infotext(p, sampler, spacing, W, H, a2i2a_model_name(m), sha);
+  char *info = infotext(p, sampler, spacing, W, H, a2i2a_model_name(m), sha, &m->loras);
   /* no paths: the same painting from the same picture and settings gives the same bytes,
    * whether made by `i2i` or inside `run` */
   cJSON *j = sd_i2i_settings_json(m, p, spacing, NULL, W, H, sha);
