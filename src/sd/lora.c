@@ -199,7 +199,7 @@ static void layer_key(const char *base, int peft, char *key, size_t n) {
 /* Matches every layer of file f (label names it) to the model's weights and checks its shapes;
  * adds the patches. No layer matching is an error, some: one warning. */
 static a2i2a_status match_file(const st_file *f, const char *label, double scale, const targets *ts, patches *ps,
-                               a2i2a_job *job) {
+                               int *merged, a2i2a_job *job) {
   int layers = 0, matched = 0, unmatched = 0;
   char first[3][512] = {{0}}, base[512], name[600], key[512], s1[64], s2[64];
   for (int i = 0; i < f->n; i++) {
@@ -257,6 +257,7 @@ static a2i2a_status match_file(const st_file *f, const char *label, double scale
   if (!matched)
     return fail(A2I2A_ERR_MODEL, "%s: none of the LoRA's %d layers matches a layer of the model (the first: %s)", label,
                 layers, first[0]);
+  *merged = matched;
   if (unmatched)
     job_log(job, A2I2A_LOG_WARNING, "%s: %d of %d LoRA layers match no layer of the model and are ignored: %s%s%s%s%s%s",
             label, unmatched, layers, first[0], unmatched > 1 ? ", " : "", first[1], unmatched > 2 ? ", " : "", first[2],
@@ -443,7 +444,7 @@ a2i2a_status sd_lora_apply(struct a2i2a_model *mdl, const a2i2a_lora *loras, int
     }
     hash_bytes(bytes, len, &info[i]);
     if ((st = st_parse(bytes, len, label, &files[i]))) break;
-    if ((st = match_file(&files[i], label, info[i].scale, &ts, &ps, job))) break;
+    if ((st = match_file(&files[i], label, info[i].scale, &ts, &ps, &info[i].layers, job))) break;
     if ((st = job_check(job))) break;
   }
 

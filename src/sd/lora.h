@@ -15,6 +15,7 @@ typedef struct {
   char sha256[65];       /* of the whole file */
   char short_hash[13];   /* A1111's "Lora hashes": SHA-256 of the bytes after the header, 12 digits */
   double scale;
+  int layers;            /* its layers merged (those matching a layer of the model) */
   long long size, mtime; /* a file's identity: the next job with the same list reuses the merge */
   const void *data;      /* the caller's buffer (only compared, never read after the call) */
 } sd_lora_info;
