@@ -6,6 +6,7 @@
 
 #include <cblas.h>
 #include <errno.h>
+#include <immintrin.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "common/err.h"
 #include "common/job.h"
 #include "common/sha256.h"
+#include "sd/kernels.h"
 #include "sd/pipeline.h"
 
 /* ------------------------------------------------------------------------ the model's layers */
@@ -34,7 +36,9 @@ typedef struct {
 } targets;
 
 static int add_target(targets *ts, const char *key, const char *label, const st_tensor *t, int64_t row0, int64_t rows) {
-  if (!t || t->ndim < 2 || !rows || t->numel % (size_t)t->shape[0]) return 0;
+  if (!t || t->ndim < 2 || !rows || t->numel % (size_t)t->shape[0] ||
+      (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16))
+    return 0;
   if (ts->n == ts->cap) {
     int cap = ts->cap ? 2 * ts->cap : 512;
     target *v = realloc(ts->v, (size_t)cap * sizeof *v);
@@ -275,6 +279,23 @@ static uint16_t f32_to_bf16(float f) {
   return (uint16_t)(u >> 16);
 }
 
+/* float32 → the tensor's dtype, both rounding to nearest even as torch does (F16C in hardware),
+ * split over the threads: the stores of a full-size merge are most of its time. */
+static void store_as(const float *w, uint16_t *h, size_t n, st_dtype dt) {
+  int nt = n < (1u << 16) ? 1 : a2i2a_get_threads();
+#pragma omp parallel for num_threads(nt)
+  for (int t = 0; t < nt; t++) {
+    size_t i = n * t / nt & ~(size_t)7, e = t == nt - 1 ? n : n * (t + 1) / nt & ~(size_t)7;
+    if (dt == ST_F16) {
+      for (; i + 8 <= e; i += 8)
+        _mm_storeu_si128((__m128i *)(h + i), _mm256_cvtps_ph(_mm256_loadu_ps(w + i), _MM_FROUND_TO_NEAREST_INT));
+      for (; i < e; i++) h[i] = f32_to_f16(w[i]);
+    } else {
+      for (; i < e; i++) h[i] = f32_to_bf16(w[i]);
+    }
+  }
+}
+
 static int cmp_patch(const void *a, const void *b) {
   const patch *x = a, *y = b;
   if (x->tg->t != y->tg->t) return x->tg->t < y->tg->t ? -1 : 1;
@@ -293,8 +314,10 @@ static void *merge_tensor(const st_tensor *t, const void *orig, const patch *p, 
   float *w = malloc(t->numel * sizeof(float));
   if (!w) return NULL;
   st_tensor view = *t;
+  weight wv;
   view.data = orig;
-  st_to_f32(&view, w);
+  weight_from_tensor(&wv, &view, 0); /* a float tensor: the caller matched it */
+  weight_to_f32(&wv, w);
   for (int i = 0; i < np; i++) {
     const target *g = p[i].tg;
     int r = (int)p[i].rank;
@@ -311,12 +334,7 @@ static void *merge_tensor(const st_tensor *t, const void *orig, const patch *p, 
   }
   if (t->dtype == ST_F32) return w;
   uint16_t *h = malloc(t->numel * sizeof *h);
-  if (h) {
-    if (t->dtype == ST_F16)
-      for (size_t i = 0; i < t->numel; i++) h[i] = f32_to_f16(w[i]);
-    else
-      for (size_t i = 0; i < t->numel; i++) h[i] = f32_to_bf16(w[i]);
-  }
+  if (h) store_as(w, h, t->numel, t->dtype);
   free(w);
   return h;
 }

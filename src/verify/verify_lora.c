@@ -134,18 +134,29 @@ static void check_unet(verify_ctx *v, const char *stem, const cJSON *manifest, s
   free(xs), free(cs), free(want), free(got);
 }
 
-void verify_lora(verify_ctx *v, const char *json_path, const char *stem) {
-  char model[4400], lora[4400], path[4096];
-  double scale;
-  if (!lora_fixture(v, stem, model, sizeof model, lora, sizeof lora, &scale)) return;
-  cJSON *manifest = verify_read_json(json_path);
-  st_file f = {0};
+/* The case's base model, LoRA and scale, its manifest and its tensors (0 after reporting). */
+static int open_case(verify_ctx *v, const char *json_path, const char *stem, char model[4400], char lora[4400],
+                     double *scale, cJSON **manifest, st_file *f) {
+  char path[4096];
+  memset(f, 0, sizeof *f);
+  *manifest = NULL;
+  if (!lora_fixture(v, stem, model, 4400, lora, 4400, scale)) return 0;
+  *manifest = verify_read_json(json_path);
   snprintf(path, sizeof path, "%.*s.safetensors", (int)(strlen(json_path) - 5), json_path);
-  if (!manifest || st_open(path, &f)) {
+  if (!*manifest || st_open(path, f)) {
     verify_error(v, stem, a2i2a_last_error());
-    cJSON_Delete(manifest);
-    return;
+    cJSON_Delete(*manifest);
+    return 0;
   }
+  return 1;
+}
+
+void verify_lora(verify_ctx *v, const char *json_path, const char *stem) {
+  char model[4400], lora[4400];
+  double scale;
+  cJSON *manifest;
+  st_file f;
+  if (!open_case(v, json_path, stem, model, lora, &scale, &manifest, &f)) return;
   /* the case names its LoRA and scale; models.json's are the fallback */
   const char *file = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(manifest, "lora_file"));
   const cJSON *s = cJSON_GetObjectItemCaseSensitive(manifest, "lora_scale");
@@ -166,17 +177,11 @@ void verify_lora(verify_ctx *v, const char *json_path, const char *stem) {
 }
 
 void verify_img2img_lora(verify_ctx *v, const char *json_path, const char *stem) {
-  char model[4400], lora[4400], path[4096];
+  char model[4400], lora[4400];
   double scale;
-  if (!lora_fixture(v, stem, model, sizeof model, lora, sizeof lora, &scale)) return;
-  cJSON *manifest = verify_read_json(json_path);
-  st_file f = {0};
-  snprintf(path, sizeof path, "%.*s.safetensors", (int)(strlen(json_path) - 5), json_path);
-  if (!manifest || st_open(path, &f)) {
-    verify_error(v, stem, a2i2a_last_error());
-    cJSON_Delete(manifest);
-    return;
-  }
+  cJSON *manifest;
+  st_file f;
+  if (!open_case(v, json_path, stem, model, lora, &scale, &manifest, &f)) return;
   const cJSON *set = cJSON_GetObjectItemCaseSensitive(manifest, "settings");
   const cJSON *steps = cJSON_GetObjectItemCaseSensitive(set, "num_inference_steps"),
               *strength = cJSON_GetObjectItemCaseSensitive(set, "strength"),
