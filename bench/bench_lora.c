@@ -220,18 +220,21 @@ int main(int argc, char **argv) {
         *ctx = malloc((size_t)2 * CLIP_CTX * ctxd * sizeof *ctx), t[2] = {500, 500};
   for (size_t i = 0; i < 2 * nl; i++) x[i] = rnd() * 50;
   for (size_t i = 0; i < (size_t)2 * CLIP_CTX * ctxd; i++) ctx[i] = rnd() * 50;
-  double step[2][64];
+  double step[2][64], step_cpu[2][64];
   for (int r = 0; r < reps; r++)
     for (int with = 0; with < 2; with++) {
       if (sd_lora_apply(m, with ? &l : NULL, with, NULL)) return 1;
       unet_forward_batch(m->unet, 2, x, h, w, t, ctx, CLIP_CTX, y); /* buffers for this size */
-      double w0 = now();
+      double w0 = now(), c0 = cpu_now();
       unet_forward_batch(m->unet, 2, x, h, w, t, ctx, CLIP_CTX, y);
       step[with][r] = now() - w0;
-      printf("step %s LoRA: %.3f s\n", with ? "with" : "without", step[with][r]);
+      step_cpu[with][r] = cpu_now() - c0;
+      printf("step %s LoRA: %.3f s wall, %.3f s CPU\n", with ? "with" : "without", step[with][r], step_cpu[with][r]);
     }
   double s0 = median(step[0], reps), s1 = median(step[1], reps);
   printf("guided step at %dx%d latents, median: without %.3f s, with %.3f s (ratio %.3f)\n", h, w, s0, s1, s1 / s0);
+  double c0 = median(step_cpu[0], reps), c1 = median(step_cpu[1], reps);
+  printf("guided step CPU, median: without %.3f s, with %.3f s (ratio %.3f)\n", c0, c1, c1 / c0);
   free(x), free(y), free(ctx), free(bytes);
   sd_pipeline_close(m);
   return 0;

@@ -389,12 +389,11 @@ int main(void) {
   CHECK(!a2i2a_job_new(&(a2i2a_callbacks){.log = on_log}, &job), "job");
   a2i2a_lora partial = {.path = "partial.safetensors", .data = r, .size = len, .scale = 1};
   a2i2a_i2i_params p = a2i2a_i2i_default_params();
-  p.loras = &partial;
-  p.nloras = 1;
   p.steps = 2;
   uint8_t px[16 * 16 * 3] = {0}, *out = NULL;
   int w, h;
-  st = a2i2a_i2i(m, px, 16, 16, &p, &out, &w, &h, job);
+  st = a2i2a_model_set_loras(m, &partial, 1, job);
+  if (!st) st = a2i2a_i2i(m, px, 16, 16, &p, &out, &w, &h, job);
   CHECK(!st && warnings == 1 && strstr(last_warning, "partial.safetensors: 5 of 295 LoRA layers match no layer") &&
             strstr(last_warning, "lora_unet_nowhere_"),
         "partial match: %s; %d warnings: %s", st ? a2i2a_last_error() : "ok", warnings, last_warning);

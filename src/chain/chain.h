@@ -86,8 +86,9 @@ typedef struct {
   int measured[CHAIN_MAX_OUTPUTS];
   double lufs[CHAIN_MAX_OUTPUTS], dbtp[CHAIN_MAX_OUTPUTS];
   int sheet_layout; /* how sheet.png was drawn (CHAIN_SHEET_LAYOUT); 1 for a file without it */
-  /* the LoRAs of the painting ("i2i.loras", only when there are some): p.i2i.loras and
-   * p.i2i.nloras; read back, they point to lora[] */
+  /* the LoRAs merged into the model for the painting ("i2i.loras", only when there are some):
+   * path (absolute; NULL for bytes given in memory) and scale, and the file's SHA-256 */
+  int nloras;
   a2i2a_lora lora[CHAIN_MAX_LORAS];
   char *lora_sha256[CHAIN_MAX_LORAS];
   void *strings; /* storage of the strings p points to */

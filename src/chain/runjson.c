@@ -77,13 +77,13 @@ a2i2a_status chain_runjson_write(const char *path, const chain_record *r, int fo
     cJSON_AddItemToObject(o, name, param_to_json(param_at(i), &r->p));
   }
   add_str(cJSON_GetObjectItemCaseSensitive(root, "model"), "sha256", r->model_sha256);
-  if (r->p.i2i.nloras) { /* only then: runs without LoRAs keep their run.json */
+  if (r->nloras) { /* only then: runs without LoRAs keep their run.json */
     cJSON *a = cJSON_AddArrayToObject(cJSON_GetObjectItemCaseSensitive(root, "i2i"), "loras");
-    for (int k = 0; k < r->p.i2i.nloras; k++) {
+    for (int k = 0; k < r->nloras; k++) {
       cJSON *l = cJSON_CreateObject();
-      add_str(l, "path", r->p.i2i.loras[k].path);
+      add_str(l, "path", r->lora[k].path);
       add_str(l, "sha256", r->lora_sha256[k]);
-      cJSON_AddNumberToObject(l, "scale", r->p.i2i.loras[k].scale);
+      cJSON_AddNumberToObject(l, "scale", r->lora[k].scale);
       cJSON_AddItemToArray(a, l);
     }
   }
@@ -225,15 +225,16 @@ a2i2a_status chain_runjson_read(const char *path, chain_record *rec) {
   if (loras && (!cJSON_IsArray(loras) || cJSON_GetArraySize(loras) > CHAIN_MAX_LORAS))
     bad_type(&rd, "i2i", "loras", "a list of at most 16 LoRAs");
   for (const cJSON *l = cJSON_IsArray(loras) ? loras->child : NULL; l && !rd.st; l = l->next) {
-    int k = rec->p.i2i.nloras++;
+    int k = rec->nloras++;
     const cJSON *scale = cJSON_GetObjectItemCaseSensitive(l, "scale");
-    rec->lora[k].path = get_str(&rd, l, "i2i.loras", "path");
+    /* null: bytes given in memory (a replay refuses them) */
+    rec->lora[k].path = cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(l, "path")) ? NULL
+                                                                                 : get_str(&rd, l, "i2i.loras", "path");
     rec->lora_sha256[k] = (char *)get_str(&rd, l, "i2i.loras", "sha256");
     if (!cJSON_IsNumber(scale)) bad_type(&rd, "i2i.loras", "scale", "a number");
     else rec->lora[k].scale = scale->valuedouble;
     if (!rd.st && strlen(rec->lora_sha256[k]) != 64) bad_type(&rd, "i2i.loras", "sha256", "64 hex digits");
   }
-  rec->p.i2i.loras = rec->p.i2i.nloras ? rec->lora : NULL;
   /* files written before the sheet's layout was recorded drew the first one */
   const cJSON *layout = cJSON_GetObjectItemCaseSensitive(root, "sheet_layout");
   rec->sheet_layout = 1;

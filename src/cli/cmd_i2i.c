@@ -125,8 +125,8 @@ static int run_i2i(int argc, char **argv, a2i2a_run_params *pp, cli_args *ap, i2
   if (!st && !cli_dash(out)) st = png_name_check(out);
   if (st) return cli_fail(st);
   if (!have_seed) p.i2i.seed = random_seed();
-  if ((rc = cli_lora_list("i2i", &ctx->loras, p.model, &p.i2i.prompt, loras, &p.i2i.nloras))) return rc;
-  p.i2i.loras = loras;
+  int nloras;
+  if ((rc = cli_lora_list("i2i", &ctx->loras, p.model, &p.i2i.prompt, loras, &nloras))) return rc;
 
   cli_stdio io;
   if ((rc = cli_stdio_open("i2i", &io, image, out, "art.png"))) return rc;
@@ -137,7 +137,8 @@ static int run_i2i(int argc, char **argv, a2i2a_run_params *pp, cli_args *ap, i2
   }
   cli_describe_model(m);
   a2i2a_job *job = cli_job_new(a.progress);
-  st = a2i2a_i2i_file(m, io.in, io.out, &p.i2i, a.force, job);
+  st = a2i2a_model_set_loras(m, loras, nloras, job);
+  if (!st) st = a2i2a_i2i_file(m, io.in, io.out, &p.i2i, a.force, job);
   cli_job_done(job);
   a2i2a_model_close(m);
   rc = cli_stdio_close("i2i", &io, st);

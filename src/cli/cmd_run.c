@@ -172,7 +172,8 @@ typedef struct {
   int input;        /* argv index */
   char dir[4096];
   a2i2a_run_params q;
-  a2i2a_lora loras[CLI_MAX_LORAS]; /* q.i2i.loras: --lora's and the prompt's tags */
+  a2i2a_lora loras[CLI_MAX_LORAS]; /* --lora's and the prompt's tags */
+  int nloras;
 } run_one;
 
 /* The sub-folder of run (i, k, s) of a batch: what varies, joined by "_". */
@@ -341,8 +342,7 @@ static int run_cmd(int argc, char **argv, cli_loras *loras) {
         runs[n].input = i;
         runs[n].q = p;
         runs[n].q.i2i.prompt = prompts[k];
-        if (!rc) rc = cli_lora_list(C, c.loras, p.model, &runs[n].q.i2i.prompt, runs[n].loras, &runs[n].q.i2i.nloras);
-        runs[n].q.i2i.loras = runs[n].loras;
+        if (!rc) rc = cli_lora_list(C, c.loras, p.model, &runs[n].q.i2i.prompt, runs[n].loras, &runs[n].nloras);
         runs[n].q.i2i.seed = runs[n].q.i2a.seed = seeds[s];
         if (nruns > 1) batch_dir(runs[n].dir, sizeof runs[n].dir, c.outdir, inputs, ninputs, i, nprompts, k, nseeds, seeds[s]);
         else snprintf(runs[n].dir, sizeof runs[n].dir, "%s", c.outdir);
@@ -352,13 +352,17 @@ static int run_cmd(int argc, char **argv, cli_loras *loras) {
   for (int r = 0; r < nruns && !st; r++) {
     const char *in = runs[r].input == stdin_input ? spool.path : inputs[runs[r].input];
     st = chain_preflight(model, in, runs[r].dir, &runs[r].q, a.force);
+    /* a LoRA that does not fit is refused now (the same list again merges nothing) */
+    if (!st) st = a2i2a_model_set_loras(model, runs[r].loras, runs[r].nloras, job);
   }
   int done = 0;
   for (; done < nruns && !st; done++) {
     int std_in = runs[done].input == stdin_input;
     if (nruns > 1) fprintf(stderr, "a2i2a run: %d/%d -> %s\n", done + 1, nruns, runs[done].dir);
-    st = chain_run_named(model, std_in ? spool.path : inputs[runs[done].input], std_in ? "-" : NULL, runs[done].dir,
-                         &runs[done].q, a.force, job);
+    st = a2i2a_model_set_loras(model, runs[done].loras, runs[done].nloras, job);
+    if (!st)
+      st = chain_run_named(model, std_in ? spool.path : inputs[runs[done].input], std_in ? "-" : NULL, runs[done].dir,
+                           &runs[done].q, a.force, job);
   }
   if (!st && nruns > 1) {
     st = write_index(c.outdir, runs, nruns, inputs, a2i2a_model_name(model), a.force);

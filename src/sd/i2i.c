@@ -59,6 +59,12 @@ void a2i2a_model_close(a2i2a_model *model) {
 
 const char *a2i2a_model_name(const a2i2a_model *model) { return model->m.name; }
 
+a2i2a_status a2i2a_model_set_loras(a2i2a_model *model, const a2i2a_lora *loras, int n, a2i2a_job *job) {
+  job_begin(job);
+  if (!model) return job_end(job, fail(A2I2A_ERR_PARAM, "a2i2a_model_set_loras: no model"));
+  return job_end(job, sd_lora_apply(model, loras, n, job));
+}
+
 /* ------------------------------------------------------------------------ SHA-256 cache */
 
 static void cache_path(char *buf, size_t n) {
@@ -210,7 +216,6 @@ static a2i2a_status i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const 
     goto out;
   }
   if ((st = job_check(job))) goto out;
-  if ((st = sd_lora_apply(m, p->loras, p->nloras, job))) goto out;
   job_stage(job, "prompt", NULL, 0);
   if ((st = sd_prompt_embedding(m, p->prompt, p->clip_skip, "prompt", job, &cond))) goto out;
   if (c.guidance > 1.0 && (st = sd_prompt_embedding(m, p->negative_prompt, p->clip_skip, "negative prompt", job, &uncond)))
@@ -340,9 +345,6 @@ static a2i2a_status i2i_file(a2i2a_model *m, const char *image_path, const char 
   if (st) return st;
   sd_i2i_config c;
   if ((st = check_params(p, m, &c))) return st;
-  /* a LoRA that does not fit is refused before the picture is read (and merged once: i2i
-   * finds the set in place) */
-  if ((st = sd_lora_apply(m, p->loras, p->nloras, job))) return st;
   image_u8 in = {0};
   /* the painting keeps what the picture said about itself (a spectrogram's "a2i2a" chunk,
    * Riffusion's eXIf: what the readings need) and gets its own settings beside it */

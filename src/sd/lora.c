@@ -310,9 +310,7 @@ static const void *original_data(const sd_lora_set *s, const st_tensor *t) {
 
 /* The merged copy of one tensor: its original values in float32, every patch added (in the
  * LoRAs' order), then stored back in its dtype. */
-static void *merge_tensor(const st_tensor *t, const void *orig, const patch *p, int np) {
-  float *w = malloc(t->numel * sizeof(float));
-  if (!w) return NULL;
+static void *merge_tensor(const st_tensor *t, const void *orig, const patch *p, int np, float *w) {
   st_tensor view = *t;
   weight wv;
   view.data = orig;
@@ -323,7 +321,7 @@ static void *merge_tensor(const st_tensor *t, const void *orig, const patch *p, 
     int r = (int)p[i].rank;
     float *up = malloc(p[i].up->numel * sizeof(float)), *down = malloc(p[i].down->numel * sizeof(float));
     if (!up || !down) {
-      free(up), free(down), free(w);
+      free(up), free(down);
       return NULL;
     }
     st_to_f32(p[i].up, up);
@@ -332,10 +330,13 @@ static void *merge_tensor(const st_tensor *t, const void *orig, const patch *p, 
                 (int)g->cols, 1.0f, w + g->row0 * g->cols, (int)g->cols);
     free(up), free(down);
   }
-  if (t->dtype == ST_F32) return w;
+  if (t->dtype == ST_F32) {
+    float *copy = malloc(t->numel * sizeof *copy);
+    if (copy) memcpy(copy, w, t->numel * sizeof *copy);
+    return copy;
+  }
   uint16_t *h = malloc(t->numel * sizeof *h);
   if (h) store_as(w, h, t->numel, t->dtype);
-  free(w);
   return h;
 }
 
@@ -442,6 +443,7 @@ a2i2a_status sd_lora_apply(struct a2i2a_model *mdl, const a2i2a_lora *loras, int
   size_t *map_len = n ? calloc((size_t)n, sizeof *map_len) : NULL;
   targets ts = {0};
   patches ps = {0};
+  float *scratch = NULL;
   sd_lora_set next = {.n = n, .info = info};
   if (n && (!files || !maps || !map_len)) st = fail(A2I2A_ERR_NOMEM, "out of memory reading the LoRAs");
   if (!st && n && !(st = unet_targets(&mdl->m, &ts)) && !(st = text_targets(&mdl->m, &ts)))
@@ -471,8 +473,13 @@ a2i2a_status sd_lora_apply(struct a2i2a_model *mdl, const a2i2a_lora *loras, int
     qsort(ps.v, (size_t)ps.n, sizeof *ps.v, cmp_patch);
     int distinct = 0;
     for (int i = 0; i < ps.n; i++) distinct += i == 0 || ps.v[i].tg->t != ps.v[i - 1].tg->t;
+    size_t largest = 0;
+    for (int i = 0; i < ps.n; i++)
+      if (ps.v[i].tg->t->numel > largest) largest = ps.v[i].tg->t->numel;
+    /* one float32 buffer for every tensor: page faults are a good part of a full-size merge */
+    scratch = malloc(largest * sizeof *scratch);
     next.patch = calloc((size_t)distinct, sizeof *next.patch);
-    if (!next.patch) st = fail(A2I2A_ERR_NOMEM, "out of memory merging the LoRAs");
+    if (!next.patch || !scratch) st = fail(A2I2A_ERR_NOMEM, "out of memory merging the LoRAs");
     for (int i = 0; i < ps.n && !st;) {
       int j = i;
       while (j < ps.n && ps.v[j].tg->t == ps.v[i].tg->t) j++;
@@ -480,7 +487,7 @@ a2i2a_status sd_lora_apply(struct a2i2a_model *mdl, const a2i2a_lora *loras, int
       sd_lora_patch *lp = &next.patch[next.npatches++];
       lp->t = t;
       lp->orig = original_data(&mdl->loras, t);
-      lp->merged = merge_tensor(t, lp->orig, ps.v + i, j - i);
+      lp->merged = merge_tensor(t, lp->orig, ps.v + i, j - i, scratch);
       if (!lp->merged) st = fail(A2I2A_ERR_NOMEM, "out of memory merging the LoRAs into %s", ps.v[i].tg->label);
       if (!st) st = job_check(job);
       i = j;
@@ -490,7 +497,7 @@ a2i2a_status sd_lora_apply(struct a2i2a_model *mdl, const a2i2a_lora *loras, int
     if (files) st_close(&files[i]);
     if (maps && maps[i]) munmap(maps[i], map_len[i]);
   }
-  free(files), free(maps), free(map_len), free(ts.v), free(ps.v);
+  free(files), free(maps), free(map_len), free(ts.v), free(ps.v), free(scratch);
   if (st) {
     for (int i = 0; i < next.npatches; i++) free(next.patch[i].merged);
     free(next.patch);
