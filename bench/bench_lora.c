@@ -184,6 +184,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: bench_lora MODEL [--rank N] [--locon] [--threads N] [--reps N] [--size HxW]\n");
     return 2;
   }
+  setvbuf(stdout, NULL, _IOLBF, 0); /* each line as it comes: runs on a busy machine are long */
   if (threads) a2i2a_set_threads(threads);
   struct a2i2a_model *m = NULL;
   double t0 = now();

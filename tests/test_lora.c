@@ -273,6 +273,93 @@ static void write_model_as(const char *dir, st_dtype dt) {
   }
 }
 
+/* ------------------------------------------------------------------------ SD 2.x */
+
+typedef struct {
+  char **v;
+  int n;
+} name_list;
+
+static void collect(const char *name, size_t numel, void *arg) {
+  (void)numel;
+  name_list *l = arg;
+  l->v = realloc(l->v, (size_t)(l->n + 1) * sizeof *l->v);
+  l->v[l->n++] = strdup(name);
+}
+
+static float det(unsigned k) { /* a fixed pseudo-random value in [-0.05, 0.05) */
+  k = k * 2654435761u + 12345u;
+  k ^= k >> 13;
+  return ((k & 0xffff) / 65536.0f - 0.5f) * 0.1f;
+}
+
+static void sd2_lora(struct a2i2a_model *m, maker *mk) {
+  name_list names = {0};
+  CHECK(!unet_list_tensor_names(&m->m, 0, collect, &names), "%s", a2i2a_last_error());
+  const float alpha = 1.0f, scale = 0.7f;
+  const int rank = 2;
+  int layers = 0;
+  char key[600], name[700];
+  const st_tensor *proj_in = NULL;
+  float *pu = NULL, *pd = NULL;
+  for (int i = 0; i < names.n; i++) {
+    const char *n = names.v[i];
+    const st_tensor *t = sd_tensor(&m->m, SD_UNET, n);
+    if (!strstr(n, ".attentions.") || !t || t->ndim != 2 || !strstr(n, ".weight")) continue;
+    if (strstr(n, "norm")) continue;
+    int k = snprintf(key, sizeof key, "lora_unet_");
+    for (const char *p = n; *p && strcmp(p, ".weight"); p++) key[k++] = *p == '.' ? '_' : *p;
+    key[k] = 0;
+    int64_t down[2] = {rank, t->shape[1]}, up[2] = {t->shape[0], rank};
+    float *d = malloc((size_t)(rank * t->shape[1]) * sizeof *d), *u = malloc((size_t)(rank * t->shape[0]) * sizeof *u);
+    for (int64_t j = 0; j < rank * t->shape[1]; j++) d[j] = det((unsigned)(j + 7 * i));
+    for (int64_t j = 0; j < rank * t->shape[0]; j++) u[j] = det((unsigned)(j + 13 * i + 1));
+    snprintf(name, sizeof name, "%s.lora_down.weight", key);
+    put(mk, name, ST_F32, 2, down, d);
+    snprintf(name, sizeof name, "%s.lora_up.weight", key);
+    put(mk, name, ST_F32, 2, up, u);
+    snprintf(name, sizeof name, "%s.alpha", key);
+    put(mk, name, ST_F32, 0, NULL, &alpha);
+    layers++;
+    if (!proj_in && strstr(n, ".proj_in.")) {
+      proj_in = t;
+      pu = u, pd = d;
+    } else {
+      free(u), free(d);
+    }
+  }
+  CHECK(proj_in && proj_in->ndim == 2, "tiny-sd2 has no linear proj_in");
+  size_t len;
+  uint8_t *b = bytes_of(mk, &len);
+  /* the expected proj_in: the checkpoint's values plus the patch, in double */
+  double *want = NULL;
+  if (proj_in) {
+    float *w0 = f32_of(proj_in);
+    int64_t out = proj_in->shape[0], in = proj_in->shape[1];
+    want = malloc((size_t)(out * in) * sizeof *want);
+    for (int64_t o = 0; o < out; o++)
+      for (int64_t c = 0; c < in; c++) {
+        double acc = 0;
+        for (int r = 0; r < rank; r++) acc += (double)pu[o * rank + r] * pd[r * in + c];
+        want[o * in + c] = w0[o * in + c] + scale * alpha / rank * acc;
+      }
+    free(w0);
+  }
+  CHECK(!apply1(m, "sd2.safetensors", b, len, scale), "SD 2.x: %s", a2i2a_last_error());
+  CHECK(m->loras.n == 1 && m->loras.info[0].layers == layers && layers > 10, "SD 2.x: %d of %d layers merged",
+        m->loras.n ? m->loras.info[0].layers : 0, layers);
+  if (proj_in && want) {
+    float *got = f32_of(proj_in);
+    double worst = 0;
+    for (size_t i = 0; i < proj_in->numel; i++) worst = fmax(worst, fabs(got[i] - want[i]));
+    CHECK(worst < 1e-6, "SD 2.x: the linear proj_in is off by %g", worst);
+    free(got);
+  }
+  free(want), free(pu), free(pd), free(b);
+  for (int i = 0; i < names.n; i++) free(names.v[i]);
+  free(names.v);
+}
+
 /* ------------------------------------------------------------------------ log capture */
 
 static int warnings;
@@ -403,6 +490,12 @@ int main(void) {
   free(r);
   sd_pipeline_close(m);
   sd_pipeline_close(plain);
+
+  /* 6. SD 2.x (tiny-sd2: linear proj_in/proj_out, its own widths): a rank-2 LoRA on every
+   * attention weight and the first text-encoder layer, made here, against the formula in double */
+  struct a2i2a_model *m2 = open_model(fixture("sd/tiny-sd2"));
+  if (m2) sd2_lora(m2, mk);
+  sd_pipeline_close(m2);
 
   /* 6. the single LDM file: the same layers under the original names */
   struct a2i2a_model *ldm = calloc(1, sizeof *ldm);
