@@ -262,6 +262,16 @@ A2I2A_API a2i2a_status a2i2a_model_open(const char *path_or_repo, a2i2a_model **
 /* Frees the model, its cached prompt embeddings and the calling thread's kernel scratch. */
 A2I2A_API void a2i2a_model_close(a2i2a_model *model);
 
+/* A LoRA: low-rank patches merged into the model's weights (docs/library.md, docs/lora.md). The
+ * kohya-ss naming (lora_unet_*, lora_te_*: lora_down, lora_up, alpha) and the diffusers/PEFT
+ * naming (unet.*, text_encoder.*: lora_A, lora_B), F16, BF16 or F32, Linear and Conv2d layers. */
+typedef struct {
+  const char *path;  /* a .safetensors file; with data: only the name shown and recorded (may be NULL) */
+  const void *data;  /* or the file's bytes in memory (size of them), read during the call only */
+  size_t size;
+  double scale;      /* the patches' weight: 1 = as trained, 0 = off; several LoRAs add up */
+} a2i2a_lora;
+
 typedef struct {
   const char *prompt, *negative_prompt;
   double strength, guidance;
@@ -283,6 +293,14 @@ A2I2A_API a2i2a_i2i_params a2i2a_i2i_default_params(void);
  * (a single file: the file; a diffusers folder: its UNet weights file), as 64 hex digits.
  * Hashes are cached in $XDG_CACHE_HOME/a2i2a/sha256.tsv (default ~/.cache/a2i2a) by path,
  * size and modification time, so a multi-GB checkpoint is read once, not on every run. */
+/* Makes loras[0..n) the LoRAs merged into the model's weights for the jobs that follow (n = 0:
+ * none): W += scale·alpha/rank·up·down in float32, stored back in the model's dtype. Nothing
+ * happens when they already are (same files unchanged, same scales); otherwise the checkpoint's
+ * weights come back first and the cached prompt embeddings are dropped. A file that is not a
+ * LoRA (A2I2A_ERR_FORMAT), a layer whose shape does not fit the model's (another family) or no
+ * layer matching (A2I2A_ERR_MODEL) is refused before anything changes; some layers matching
+ * nothing is one warning on the job's log. The paintings and run.json record the set. */
+A2I2A_API a2i2a_status a2i2a_model_set_loras(a2i2a_model *model, const a2i2a_lora *loras, int n, a2i2a_job *job);
 A2I2A_API const char *a2i2a_model_name(const a2i2a_model *model);
 A2I2A_API a2i2a_status a2i2a_model_sha256(a2i2a_model *model, char hex[65]);
 

@@ -73,6 +73,7 @@ void chain_stitch(const float *const *clips, const int64_t *lens, int nclips, in
 /* ---------------------------------------------------------------- run.json (runjson.c) */
 
 #define CHAIN_MAX_OUTPUTS 64
+#define CHAIN_MAX_LORAS 16
 
 /* Everything run.json holds: the version and thread count, the input, every parameter (keys
  * from params.h; p.model is "model.name", the model's absolute path or ORG/NAME), the model's
@@ -90,6 +91,11 @@ typedef struct {
   int measured[CHAIN_MAX_OUTPUTS];
   double lufs[CHAIN_MAX_OUTPUTS], dbtp[CHAIN_MAX_OUTPUTS];
   int sheet_layout; /* how sheet.png was drawn (CHAIN_SHEET_LAYOUT); 1 for a file without it */
+  /* the LoRAs merged into the model for the painting ("i2i.loras", only when there are some):
+   * path (absolute; NULL for bytes given in memory) and scale, and the file's SHA-256 */
+  int nloras;
+  a2i2a_lora lora[CHAIN_MAX_LORAS];
+  char *lora_sha256[CHAIN_MAX_LORAS];
   void *strings; /* storage of the strings p points to */
 } chain_record;
 

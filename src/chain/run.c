@@ -415,6 +415,8 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   p = &named;
   a2i2a_status st = params_check(p);
   if (st) return st;
+  if (model->loras.n > CHAIN_MAX_LORAS)
+    return fail(A2I2A_ERR_LIMIT, "%d LoRAs: run.json records at most %d", model->loras.n, CHAIN_MAX_LORAS);
   char names[MAX_READINGS][64];
   int nread;
   if ((st = reading_names(p->readings, names, &nread))) return st;
@@ -482,6 +484,15 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   rec.version = (char *)a2i2a_version();
   rec.threads = a2i2a_get_threads();
   rec.sheet_layout = sheet_layout;
+  /* the model's LoRAs by absolute path (for --replay from anywhere), scale and hash */
+  char lora_abs[CHAIN_MAX_LORAS][4096];
+  rec.nloras = model->loras.n;
+  for (int k = 0; k < rec.nloras; k++) {
+    const sd_lora_info *li = &model->loras.info[k];
+    rec.lora[k].path = li->data ? NULL : realpath(li->path, lora_abs[k]) ? lora_abs[k] : li->path;
+    rec.lora[k].scale = li->scale;
+    rec.lora_sha256[k] = (char *)li->sha256;
+  }
   for (int r = 0; r < nread; r++) /* the readings follow the spectrogram and the painting */
     rec.measured[2 + r] = 1, rec.lufs[2 + r] = lufs[r], rec.dbtp[2 + r] = dbtp[r];
   char hex[MAXOUT][65];
@@ -601,6 +612,20 @@ a2i2a_status chain_replay_named(const char *run_json, const char *input, const c
   if (!st && strcmp(mhex, rec.model_sha256))
     st = fail(A2I2A_ERR_MODEL, "%s: not the model %s records (SHA-256 %s, recorded %s)", model_path, run_json, mhex,
               rec.model_sha256);
+  /* each LoRA must be the file the run merged */
+  for (int k = 0; k < rec.nloras && !st; k++) {
+    const char *lp = rec.lora[k].path;
+    if (!lp) {
+      st = fail(A2I2A_ERR_PARAM, "%s: LoRA %d was given as bytes, not a file: it cannot be replayed", run_json, k + 1);
+      break;
+    }
+    char lhex[65];
+    job_stage(job, "fingerprint", lp, 0);
+    if (!(st = sha256_file(lp, lhex)) && strcmp(lhex, rec.lora_sha256[k]))
+      st = fail(A2I2A_ERR_MODEL, "%s: not the LoRA %s records (SHA-256 %s, recorded %s): the file changed since the run",
+                lp, run_json, lhex, rec.lora_sha256[k]);
+  }
+  if (!st) st = sd_lora_apply(model, rec.lora, rec.nloras, job);
   chain_record done;
   memset(&done, 0, sizeof done);
   if (!st) {

@@ -228,4 +228,34 @@ extern int cli_writing_manpage;
 #define CLI_OPTS_JOB CLI_OPT_THREADS, CLI_OPT_FORCE, CLI_OPT_PROGRESS, CLI_OPT_QUIET, CLI_OPT_VERBOSE, CLI_OPT_HELP
 extern const registry_table cli_progress_modes;
 
+/* ---------------------------------------------------------------- LoRAs (cli_lora.c) */
+
+/* --lora PATH[:SCALE] (repeatable) and --lora-dir DIR, the rows of i2i and run; the command's
+ * handler passes them to cli_lora_option with its own ids. */
+#define CLI_OPTS_LORA(lora_id, dir_id)                                                                          \
+  {.name = "lora", .arg = "PATH[:SCALE]", .id = lora_id, .flags = CLI_PATH, .dflt = "none",                     \
+   .help = "merge a LoRA into the model at SCALE (default 1); repeat for several; <lora:NAME:SCALE> in the "    \
+           "prompt does the same with --lora-dir's NAME.safetensors"},                                          \
+  {.name = "lora-dir", .arg = "DIR", .id = dir_id, .flags = CLI_PATH,                                            \
+   .dflt = "$A2I2A_LORA_DIR, else loras/ beside the model", .help = "where <lora:NAME:SCALE> tags find NAME.safetensors"}
+
+enum { CLI_MAX_LORAS = 16 };
+typedef struct {
+  const char *dir; /* --lora-dir, or NULL */
+  int n;           /* --lora, in the order given */
+  const char *path[CLI_MAX_LORAS];
+  double scale[CLI_MAX_LORAS];
+  char **owned;    /* strings made for the lists (cli_lora_free) */
+  int nowned;
+} cli_loras;
+
+/* --lora's value (dir 0) or --lora-dir's (dir 1): 0, or an exit status after a usage error. */
+int cli_lora_option(const char *cmd, cli_loras *o, int dir, const char *value);
+/* The LoRAs of one painting: --lora's, then the tags of *prompt, each NAME.safetensors in the
+ * LoRA folder (--lora-dir, else $A2I2A_LORA_DIR, else loras/ beside model); *prompt becomes
+ * the prompt without its tags. list gets CLI_MAX_LORAS at most (*n). 0, or an exit status after
+ * one line. */
+int cli_lora_list(const char *cmd, cli_loras *o, const char *model, const char **prompt, a2i2a_lora *list, int *n);
+void cli_lora_free(cli_loras *o);
+
 #endif

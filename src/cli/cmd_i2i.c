@@ -11,7 +11,7 @@
 #include "image/image.h"
 #include "sd/scheduler.h"
 
-enum { O_OUTPUT = 1, O_RNG };
+enum { O_OUTPUT = 1, O_RNG, O_LORA, O_LORA_DIR };
 
 static const struct {
   a2i2a_entry entry;
@@ -40,6 +40,7 @@ static const cli_option options[] = {
      "and SD-Turbo files need epsilon)"},
     {.name = "width", .arg = "N", .param = "i2i.width"},
     {.name = "height", .arg = "N", .param = "i2i.height"},
+    CLI_OPTS_LORA(O_LORA, O_LORA_DIR),
     CLI_OPT_LIST("samplers"),
     CLI_OPT_JSON,
     CLI_OPTS_JOB,
@@ -77,18 +78,42 @@ static uint64_t random_seed(void) {
   return s; /* torch seeds MT19937 with the low 32 bits: larger seeds would only alias these */
 }
 
+typedef struct {
+  const char *out;
+  cli_loras loras;
+} i2i_ctx;
+
 static int handle(void *ctx, int id, const char *value) {
-  if (id == O_OUTPUT) *(const char **)ctx = value;
+  i2i_ctx *c = ctx;
+  if (id == O_OUTPUT) c->out = value;
+  if (id == O_LORA || id == O_LORA_DIR) return cli_lora_option("i2i", &c->loras, id == O_LORA_DIR, value);
   return 0;
 }
+
+static int run_i2i(int argc, char **argv, a2i2a_run_params *pp, cli_args *ap, i2i_ctx *ctx);
 
 int cmd_i2i(int argc, char **argv) {
   a2i2a_run_params p;
   defaults(&p);
-  const char *out = NULL;
+  i2i_ctx ctx = {0};
   cli_args a;
-  int rc = cli_parse(&cli_i2i, argc, argv, &p, NULL, &a, handle, &out);
-  if (rc != CLI_CONTINUE || (rc = cli_listing(&cli_i2i, &a, A2I2A_LIST_SAMPLERS)) != CLI_CONTINUE) return rc;
+  int rc = cli_parse(&cli_i2i, argc, argv, &p, NULL, &a, handle, &ctx);
+  if (rc == CLI_CONTINUE) rc = cli_listing(&cli_i2i, &a, A2I2A_LIST_SAMPLERS);
+  if (rc != CLI_CONTINUE) {
+    cli_lora_free(&ctx.loras);
+    return rc;
+  }
+  rc = run_i2i(argc, argv, &p, &a, &ctx);
+  cli_lora_free(&ctx.loras);
+  return rc;
+}
+
+static int run_i2i(int argc, char **argv, a2i2a_run_params *pp, cli_args *ap, i2i_ctx *ctx) {
+  a2i2a_run_params p = *pp;
+  cli_args a = *ap;
+  const char *out = ctx->out;
+  int rc;
+  a2i2a_lora loras[CLI_MAX_LORAS];
   if (a.operand != argc - 1) return cli_usage_error("i2i", a.operand < argc ? "expected one IMAGE" : "no IMAGE given");
   if (!out) return cli_usage_error("i2i", "no output given (-o ART.png)");
   const char *image = argv[a.operand];
@@ -100,6 +125,8 @@ int cmd_i2i(int argc, char **argv) {
   if (!st && !cli_dash(out)) st = png_name_check(out);
   if (st) return cli_fail(st);
   if (!have_seed) p.i2i.seed = random_seed();
+  int nloras;
+  if ((rc = cli_lora_list("i2i", &ctx->loras, p.model, &p.i2i.prompt, loras, &nloras))) return rc;
 
   cli_stdio io;
   if ((rc = cli_stdio_open("i2i", &io, image, out, "art.png"))) return rc;
@@ -110,7 +137,8 @@ int cmd_i2i(int argc, char **argv) {
   }
   cli_describe_model(m);
   a2i2a_job *job = cli_job_new(a.progress);
-  st = a2i2a_i2i_file(m, io.in, io.out, &p.i2i, a.force, job);
+  st = a2i2a_model_set_loras(m, loras, nloras, job);
+  if (!st) st = a2i2a_i2i_file(m, io.in, io.out, &p.i2i, a.force, job);
   cli_job_done(job);
   a2i2a_model_close(m);
   rc = cli_stdio_close("i2i", &io, st);

@@ -14,7 +14,7 @@
 #include "common/job.h"
 #include "audio/audio.h"
 
-enum { O_OUTPUT = 1, O_PRESET, O_TIMINGS, O_REPLAY, O_PROMPT, O_PROMPT_PRESET, O_SEEDS, O_VARIATIONS };
+enum { O_OUTPUT = 1, O_PRESET, O_TIMINGS, O_REPLAY, O_PROMPT, O_PROMPT_PRESET, O_SEEDS, O_VARIATIONS, O_LORA, O_LORA_DIR };
 
 /* --model's default: $A2I2A_MODEL when set (as for i2i), else the preset's. */
 static void model_default(const cli_option *o, char *buf, size_t size) {
@@ -69,6 +69,7 @@ static const cli_option options[] = {
     {.name = "seed", .arg = "N", .param = "i2i.seed", .help = "seed of the painting and the readings"},
     {.name = "seeds", .arg = "A,B,...", .id = O_SEEDS, .help = "several seeds, one run each"},
     {.name = "variations", .arg = "N", .id = O_VARIATIONS, .help = "N runs with seeds SEED, SEED+1, ..."},
+    CLI_OPTS_LORA(O_LORA, O_LORA_DIR),
     {.heading = "sounds (i2a):"},
     {.name = "readings", .arg = "LIST", .param = "i2a.readings"},
     {.name = "gl-iters", .arg = "N", .param = "i2a.gl_iters"},
@@ -110,6 +111,7 @@ typedef struct {
   int nprompts, timings, nseeds;
   uint64_t seeds[MAX_LIST];
   long variations;
+  cli_loras *loras;
 } run_ctx;
 
 static int handle(void *ctx, int id, const char *v) {
@@ -140,6 +142,8 @@ static int handle(void *ctx, int id, const char *v) {
   case O_VARIATIONS:
     if (cli_int("run", "--variations", v, 1, MAX_LIST, &c->variations)) return EXIT_USAGE;
     break;
+  case O_LORA:
+  case O_LORA_DIR: return cli_lora_option("run", c->loras, id == O_LORA_DIR, v);
   }
   return 0;
 }
@@ -168,6 +172,8 @@ typedef struct {
   int input;        /* argv index */
   char dir[4096];
   a2i2a_run_params q;
+  a2i2a_lora loras[CLI_MAX_LORAS]; /* --lora's and the prompt's tags */
+  int nloras;
 } run_one;
 
 /* The sub-folder of run (i, k, s) of a batch: what varies, joined by "_". */
@@ -249,12 +255,21 @@ static int replay(const run_ctx *c, const cli_args *a, int argc, char **argv, co
   return rc;
 }
 
+static int run_cmd(int argc, char **argv, cli_loras *loras);
+
 int cmd_run(int argc, char **argv) {
+  cli_loras loras = {0};
+  int rc = run_cmd(argc, argv, &loras);
+  cli_lora_free(&loras);
+  return rc;
+}
+
+static int run_cmd(int argc, char **argv, cli_loras *loras) {
   const char *C = "run";
   a2i2a_run_params p, dflt;
   a2i2a_run_preset(NULL, &p);
   dflt = p;
-  run_ctx c = {.p = &p};
+  run_ctx c = {.p = &p, .loras = loras};
   cli_args a;
   int rc = cli_parse(&cli_run, argc, argv, &p, &dflt, &a, handle, &c);
   if (rc != CLI_CONTINUE) return rc;
@@ -327,21 +342,27 @@ int cmd_run(int argc, char **argv) {
         runs[n].input = i;
         runs[n].q = p;
         runs[n].q.i2i.prompt = prompts[k];
+        if (!rc) rc = cli_lora_list(C, c.loras, p.model, &runs[n].q.i2i.prompt, runs[n].loras, &runs[n].nloras);
         runs[n].q.i2i.seed = runs[n].q.i2a.seed = seeds[s];
         if (nruns > 1) batch_dir(runs[n].dir, sizeof runs[n].dir, c.outdir, inputs, ninputs, i, nprompts, k, nseeds, seeds[s]);
         else snprintf(runs[n].dir, sizeof runs[n].dir, "%s", c.outdir);
       }
+  if (rc) st = A2I2A_ERR_PARAM; /* a LoRA tag's line is out */
   /* every run's checks before the first one's work */
   for (int r = 0; r < nruns && !st; r++) {
     const char *in = runs[r].input == stdin_input ? spool.path : inputs[runs[r].input];
     st = chain_preflight(model, in, runs[r].dir, &runs[r].q, a.force);
+    /* a LoRA that does not fit is refused now (the same list again merges nothing) */
+    if (!st) st = a2i2a_model_set_loras(model, runs[r].loras, runs[r].nloras, job);
   }
   int done = 0;
   for (; done < nruns && !st; done++) {
     int std_in = runs[done].input == stdin_input;
     if (nruns > 1) fprintf(stderr, "a2i2a run: %d/%d -> %s\n", done + 1, nruns, runs[done].dir);
-    st = chain_run_named(model, std_in ? spool.path : inputs[runs[done].input], std_in ? "-" : NULL, runs[done].dir,
-                         &runs[done].q, a.force, job);
+    st = a2i2a_model_set_loras(model, runs[done].loras, runs[done].nloras, job);
+    if (!st)
+      st = chain_run_named(model, std_in ? spool.path : inputs[runs[done].input], std_in ? "-" : NULL, runs[done].dir,
+                           &runs[done].q, a.force, job);
   }
   if (!st && nruns > 1) {
     st = write_index(c.outdir, runs, nruns, inputs, a2i2a_model_name(model), a.force);
@@ -349,7 +370,7 @@ int cmd_run(int argc, char **argv) {
   a2i2a_model_close(model);
   if (c.timings && job) print_timings(job, load_seconds, now_seconds() - t_start);
   if (job) cli_job_done(job);
-  rc = st ? cli_fail_as(st, &spool, "stdin") : EXIT_OK;
+  if (!rc) rc = st ? cli_fail_as(st, &spool, "stdin") : EXIT_OK;
   cli_temp_remove(&spool);
   if (st && made_outdir) rmdir(c.outdir); /* only if nothing is in it */
   free(runs);

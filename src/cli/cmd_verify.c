@@ -102,6 +102,8 @@ int cmd_verify(int argc, char **argv) {
     else if (has_prefix(stem, "unet_")) verify_unet(&v, path, stem);
     else if (!strcmp(stem, "schedulers")) verify_schedulers(&v, path, stem);
     else if (has_prefix(stem, "schedulers_steps")) verify_scheduler_steps(&v, path, stem);
+    else if (has_prefix(stem, "lora_")) verify_lora(&v, path, stem);
+    else if (has_prefix(stem, "img2img_") && strstr(stem, "_lora")) verify_img2img_lora(&v, path, stem);
     else if (has_prefix(stem, "img2img_")) verify_img2img(&v, path, stem);
     else verify_skip(&v, stem, "unknown kind of case");
     free(names[i]);

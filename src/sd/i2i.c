@@ -60,6 +60,12 @@ void a2i2a_model_close(a2i2a_model *model) {
 
 const char *a2i2a_model_name(const a2i2a_model *model) { return model->m.name; }
 
+a2i2a_status a2i2a_model_set_loras(a2i2a_model *model, const a2i2a_lora *loras, int n, a2i2a_job *job) {
+  job_begin(job);
+  if (!model) return job_end(job, fail(A2I2A_ERR_PARAM, "a2i2a_model_set_loras: no model"));
+  return job_end(job, sd_lora_apply(model, loras, n, job));
+}
+
 /* ------------------------------------------------------------------------ SHA-256 cache */
 
 static void cache_path(char *buf, size_t n) {
@@ -258,11 +264,17 @@ static void put_value(char *buf, size_t n, size_t *len, const char *key, const c
 }
 
 static char *infotext(const a2i2a_i2i_params *p, const char *sampler, const char *spacing, int W, int H,
-                      const char *model, const char *sha) {
-  size_t n = strlen(p->prompt ? p->prompt : "") + strlen(p->negative_prompt ? p->negative_prompt : "") + 2048;
-  char *b = malloc(n), num[64];
-  if (!b) return NULL;
-  size_t len = (size_t)snprintf(b, n, "%s\nNegative prompt: %s\nSteps: %d", p->prompt ? p->prompt : "",
+                      const char *model, const char *sha, const sd_lora_set *loras) {
+  /* A1111 keeps the LoRA tags in the prompt and their hashes in "Lora hashes" */
+  size_t extra = (size_t)loras->n * 600 + 1, n;
+  char *tags = malloc(extra), *hashes = malloc(extra), *b = NULL, num[64];
+  if (!tags || !hashes) goto out;
+  sd_lora_prompt_suffix(loras, tags, extra);
+  sd_lora_a1111_hashes(loras, hashes, extra);
+  n = strlen(p->prompt ? p->prompt : "") + strlen(p->negative_prompt ? p->negative_prompt : "") + 2 * extra + 2048;
+  if (!(b = malloc(n))) goto out;
+  const char *prompt = p->prompt ? p->prompt : "";
+  size_t len = (size_t)snprintf(b, n, "%s%s\nNegative prompt: %s\nSteps: %d", prompt, *prompt ? tags : tags + !!*tags,
                                 p->negative_prompt ? p->negative_prompt : "", p->steps);
   put_value(b, n, &len, "Sampler", sched_a1111_sampler(sampler));
   snprintf(num, sizeof num, "%g", p->guidance);
@@ -280,11 +292,14 @@ static char *infotext(const a2i2a_i2i_params *p, const char *sampler, const char
     snprintf(num, sizeof num, "%d", p->clip_skip);
     put_value(b, n, &len, "Clip skip", num);
   }
+  if (*hashes) put_value(b, n, &len, "Lora hashes", hashes);
   put_value(b, n, &len, "Timestep spacing", spacing);
   put_value(b, n, &len, "Model SHA256", sha);
   put_value(b, n, &len, "RNG", "torch CPU");
   snprintf(num, sizeof num, "a2i2a %s", a2i2a_version());
   put_value(b, n, &len, "Version", num);
+out:
+  free(tags), free(hashes);
   return b;
 }
 
@@ -311,6 +326,16 @@ cJSON *sd_i2i_settings_json(struct a2i2a_model *m, const a2i2a_i2i_params *p, co
   cJSON_AddStringToObject(j, "rng", "torch");
   cJSON_AddStringToObject(j, "model", a2i2a_model_name(m));
   cJSON_AddStringToObject(j, "model_sha256", sha);
+  if (m->loras.n) { /* only then: paintings without LoRAs keep their bytes */
+    cJSON *a = cJSON_AddArrayToObject(j, "loras");
+    for (int i = 0; i < m->loras.n; i++) {
+      cJSON *l = cJSON_CreateObject();
+      cJSON_AddStringToObject(l, "name", m->loras.info[i].name);
+      cJSON_AddStringToObject(l, "sha256", m->loras.info[i].sha256);
+      cJSON_AddNumberToObject(l, "scale", m->loras.info[i].scale);
+      cJSON_AddItemToArray(a, l);
+    }
+  }
   return j;
 }
 
@@ -354,7 +379,7 @@ static a2i2a_status i2i_file(a2i2a_model *m, const char *image_path, const char 
   }
   const char *sampler = p->sampler ? p->sampler : "pndm";
   const char *spacing = sched_spacing_name(c.sched.spacing);
-  char *info = infotext(p, sampler, spacing, W, H, a2i2a_model_name(m), sha);
+  char *info = infotext(p, sampler, spacing, W, H, a2i2a_model_name(m), sha, &m->loras);
   /* no paths: the same painting from the same picture and settings gives the same bytes,
    * whether made by `i2i` or inside `run` */
   cJSON *j = sd_i2i_settings_json(m, p, spacing, NULL, W, H, sha);

@@ -44,6 +44,7 @@ void sd_pipeline_close(struct a2i2a_model *mdl) {
   clip_free(mdl->clip);
   unet_free(mdl->unet);
   vae_free(mdl->vae);
+  sd_lora_set_free(&mdl->loras);
   sd_model_close(&mdl->m);
   free(mdl);
 }

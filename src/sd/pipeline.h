@@ -12,6 +12,7 @@
 
 #include "a2i2a.h"
 #include "sd/clip.h"
+#include "sd/lora.h"
 #include "sd/model.h"
 #include "sd/scheduler.h"
 #include "sd/unet.h"
@@ -41,6 +42,7 @@ struct a2i2a_model {
   char sha256[65]; /* "" until a2i2a_model_sha256 computed it */
   sd_cached_prompt prompts[SD_MAX_CACHED_PROMPTS];
   int nprompts;
+  sd_lora_set loras; /* merged into the checkpoint's UNet and text encoder weights (lora.h) */
 };
 
 /* Opens and loads a model (the networks keep views of the mapped checkpoint). */

@@ -383,14 +383,16 @@ static float torch_expf(float d) {
   return ldexpf(u, (int)q);
 }
 
-static a2i2a_status load(unet **out, const sd_model *m, void (*list)(const char *, size_t, void *), void *arg) {
+/* ldm_names: the names to look up (or list): the LDM keys or the diffusers ones */
+static a2i2a_status load_named(unet **out, const sd_model *m, int ldm_names,
+                               void (*list)(const char *, size_t, void *), void *arg) {
   *out = NULL;
   unet *u = calloc(1, sizeof *u);
   if (!u) return fail(A2I2A_ERR_NOMEM, "out of memory loading the UNet");
   a2i2a_status st = unet_config_read(m, &u->cfg);
   if (st) goto bad;
   const unet_config *c = &u->cfg;
-  loader L = {m, m->layout == SD_LAYOUT_LDM, list, arg};
+  loader L = {m, ldm_names, list, arg};
   int n = c->n_levels, lpb = c->layers_per_block, td = c->time_embed_dim, c0 = c->block_out_channels[0];
   char p[256];
   /* time embedding, conv_in, output */
@@ -493,7 +495,19 @@ bad:
   return st;
 }
 
+static a2i2a_status load(unet **out, const sd_model *m, void (*list)(const char *, size_t, void *), void *arg) {
+  return load_named(out, m, m->layout == SD_LAYOUT_LDM, list, arg);
+}
+
 a2i2a_status unet_load(unet **out, const sd_model *m) { return load(out, m, NULL, NULL); }
+
+a2i2a_status unet_list_tensor_names(const sd_model *m, int ldm_names, void (*fn)(const char *name, size_t numel, void *arg),
+                                    void *arg) {
+  unet *u;
+  a2i2a_status st = load_named(&u, m, ldm_names, fn, arg);
+  unet_free(u);
+  return st;
+}
 
 a2i2a_status unet_list_tensors(const sd_model *m, void (*fn)(const char *name, size_t numel, void *arg), void *arg) {
   unet *u;

@@ -50,5 +50,9 @@ void verify_unet(verify_ctx *v, const char *json_path, const char *stem);
 void verify_schedulers(verify_ctx *v, const char *json_path, const char *stem);
 void verify_scheduler_steps(verify_ctx *v, const char *json_path, const char *stem);
 void verify_img2img(verify_ctx *v, const char *json_path, const char *stem);
+/* shared/fixtures/sd-ext's LoRA cases (verify_lora.c): lora_* (merged weights, text encoder,
+ * UNet) and img2img_*_lora (the whole run), on the base model its models.json names. */
+void verify_lora(verify_ctx *v, const char *json_path, const char *stem);
+void verify_img2img_lora(verify_ctx *v, const char *json_path, const char *stem);
 
 #endif

@@ -20,6 +20,7 @@
 #include "sd/safetensors.h"
 #include "sd/sd_image.h"
 #include "verify/verify.h"
+#include "verify/verify_img2img.h"
 
 typedef struct {
   verify_ctx *v;
@@ -152,6 +153,13 @@ static void run_end_to_end(icase *c, struct a2i2a_model *mdl, const sd_i2i_confi
     }
   }
   free(ls), free(fl), free(dec), free(outf), free(chw);
+}
+
+void verify_img2img_end_to_end(verify_ctx *v, const char *stem, const cJSON *manifest, const st_file *f,
+                               struct a2i2a_model *mdl, const sd_i2i_config *cfg, const float *cond,
+                               const float *uncond, const char *pass, sd_noise *noise) {
+  icase c = {.v = v, .stem = stem, .manifest = manifest, .f = *f};
+  run_end_to_end(&c, mdl, cfg, cond, uncond, pass, noise);
 }
 
 /* embeds: [negative, prompt], each [nctx][hidden] */
