@@ -315,6 +315,7 @@ static int is_csv(const char *path) {
 static a2i2a_status row_params(const char *source, const source_rows *r, const source_row *row, const batch_settings *s,
                                a2i2a_run_params *q, int *set_prompt, int *set_seed) {
   *q = *s->p;
+  q->i2a.seed = q->i2i.seed;
   *set_prompt = *set_seed = 0;
   if (!row->cells) return A2I2A_OK;
   const char *other;
@@ -345,7 +346,7 @@ static a2i2a_status row_params(const char *source, const source_rows *r, const s
     *set_seed |= !strcmp(d->entry.name, "i2i.seed");
     readings_seed |= !strcmp(d->entry.name, "i2a.seed");
   }
-  if (*set_seed && !readings_seed) q->i2a.seed = q->i2i.seed; /* as run's --seed */
+  if (!readings_seed) q->i2a.seed = q->i2i.seed; /* the readings follow the painting's seed, as in run */
   a2i2a_status st = params_check(q);
   if (st) {
     char msg[600];
