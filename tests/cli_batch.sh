@@ -130,6 +130,12 @@ ok "again: nothing to do, the failure kept (exit 1)" '[ $rc -eq 1 ] && grep -q "
 "$A2I2A" batch "$T/lib2" -o "$T/bad" $QUICK --retry-failed 2>"$T/err"; rc=$?
 ok "--retry-failed: the failed item alone runs (and fails again)" '[ $rc -eq 1 ] && [ "$(ran_ids "$T/err" | wc -l)" -eq 1 ]'
 
+# a list naming a sound that is not there: that item fails, naming it; the others run
+printf 'tone1.wav\nmissing.wav\n' > "$T/lib/gone.txt"
+"$A2I2A" batch "$T/lib/gone.txt" -o "$T/gone" $QUICK 2>"$T/err"; rc=$?
+ok "a missing sound: its item fails, the other is done ($(grep failed: "$T/err"))" \
+  '[ $rc -eq 1 ] && grep -q "failed: .*missing.wav" "$T/err" && [ -f "$T/gone/$(sed -n 2p "$T/folder.ids")/run.json" ] && [ "$(head -1 "$("$A2I2A" batch --status "$T/gone" > "$T/out"; echo "$T/out")")" = "2 items: 1 done, 1 failed, 0 pending" ]'
+
 # --- --item: one item; an unknown one is a usage error
 one=$(sed -n 2p "$T/folder.ids")
 "$A2I2A" batch "$T/lib" -o "$T/one" $QUICK --item "$one" 2>"$T/err"; rc=$?
