@@ -83,6 +83,10 @@ ok "a second run: nothing rewritten" '[ "$(tree_digest "$T/whole")" = "$before" 
 "$A2I2A" batch --status "$T/whole" >"$T/out" 2>"$T/err"; rc=$?
 ok "--status: 6 done ($(cat "$T/out"))" '[ $rc -eq 0 ] && [ "$(head -1 "$T/out")" = "6 items: 6 done, 0 failed, 0 pending" ]'
 
+# --force: done items run again (one here), to the same bytes
+"$A2I2A" batch "$T/lib" -o "$T/whole" $QUICK --seeds 1,2 --item "$(ids "$T/lib" $QUICK --seeds 1,2 | tail -1)" --force 2>"$T/err"; rc=$?
+ok "--force: a done item runs again, the same bytes" '[ $rc -eq 0 ] && [ "$(ran_ids "$T/err" | wc -l)" -eq 1 ] && [ "$(tree_digest "$T/whole")" = "$before" ]'
+
 # --- an output changed behind the batch's back: that item alone runs again, and comes back
 victim=$(ids "$T/lib" $QUICK --seeds 1,2 | head -1)
 printf 'x' >> "$T/whole/$victim/red.wav"

@@ -169,9 +169,10 @@ int cmd_batch(int argc, char **argv) {
   for (int i = 0; i < nmine && !st; i++) {
     const batch_item *it = &plan.items[mine[i]];
     batch_state bs = batch_item_state(c.outdir, it->id, it->input_sha256, 1, NULL, 0);
-    done += bs == BATCH_DONE;
-    failed += bs == BATCH_FAILED && !c.retry;
-    if (c.retry ? bs == BATCH_FAILED : bs == BATCH_PENDING) todo[ntodo++] = mine[i];
+    int run = a.force || (c.retry ? bs == BATCH_FAILED : bs == BATCH_PENDING); /* --force: all again */
+    done += bs == BATCH_DONE && !run;
+    failed += bs == BATCH_FAILED && !run;
+    if (run) todo[ntodo++] = mine[i];
   }
   if (!st) st = batch_write_json(c.outdir, &plan);
   if (!st && !ntodo) {
