@@ -256,11 +256,13 @@ static a2i2a_status read_csv(const char *source, FILE *f, source_rows *r) {
   if (got <= 0) return fail(A2I2A_ERR_FORMAT, "%s: no header row (a \"path\" column, then settings)", source);
   r->columns = cells, r->ncolumns = ncells, r->path_column = -1;
   for (int c = 0; c < ncells; c++) {
-    if (!strcmp(cells[c], "path") || !strcmp(cells[c], "input")) {
-      if (r->path_column >= 0) return fail(A2I2A_ERR_FORMAT, "%s:1: two path columns ('%s')", source, cells[c]);
-      r->path_column = c;
-      continue;
-    }
+    if (strcmp(cells[c], "path") && strcmp(cells[c], "input")) continue;
+    if (r->path_column >= 0) return fail(A2I2A_ERR_FORMAT, "%s:1: two path columns ('%s')", source, cells[c]);
+    r->path_column = c;
+  }
+  if (r->path_column < 0) return fail(A2I2A_ERR_FORMAT, "%s:1: no \"path\" column", source);
+  for (int c = 0; c < ncells; c++) {
+    if (c == r->path_column) continue;
     const char *other;
     const param_def *d = column_param(cells[c], &other);
     if (!d) return fail(A2I2A_ERR_FORMAT, "%s:1: column '%s' is no setting (run.json's keys: i2i.steps or steps, ...)", source, cells[c]);
@@ -268,7 +270,6 @@ static a2i2a_status read_csv(const char *source, FILE *f, source_rows *r) {
     if (!strcmp(d->entry.name, "model.name"))
       return fail(A2I2A_ERR_FORMAT, "%s:1: column '%s': one model per batch (give --model)", source, cells[c]);
   }
-  if (r->path_column < 0) return fail(A2I2A_ERR_FORMAT, "%s:1: no \"path\" column", source);
   for (;;) {
     got = csv_record(f, &cells, &ncells, &line, &at);
     if (got == 0) return A2I2A_OK;
