@@ -86,7 +86,7 @@ submit() { # submit OUTDIR LOGDIR: the array's job id
 }
 # 4 sounds x 2 seeds: 8 items of a few seconds each (enough steps that a cancel lands mid-item)
 sounds "$T/lib" 4
-SLOW="${QUICK/--steps 2/--steps 100}"
+SLOW="${QUICK/--steps 2/--steps 200}"
 "$A2I2A" batch "$T/lib" $SLOW --seeds 1,2 --list > "$T/ids"
 
 # --- an array of 4 tasks over 8 items: each item once
