@@ -87,6 +87,12 @@ ok "--status: 6 done ($(cat "$T/out"))" '[ $rc -eq 0 ] && [ "$(head -1 "$T/out")
 "$A2I2A" batch "$T/lib" -o "$T/whole" $QUICK --seeds 1,2 --item "$(ids "$T/lib" $QUICK --seeds 1,2 | tail -1)" --force 2>"$T/err"; rc=$?
 ok "--force: a done item runs again, the same bytes" '[ $rc -eq 0 ] && [ "$(ran_ids "$T/err" | wc -l)" -eq 1 ] && [ "$(tree_digest "$T/whole")" = "$before" ]'
 
+# OUTDIR inside SOURCE: its readings are outputs, not sounds of the library
+cp -r "$T/lib" "$T/inside"
+"$A2I2A" batch "$T/inside" -o "$T/inside/out" $QUICK -q; rc=$?
+"$A2I2A" batch "$T/inside" -o "$T/inside/out" $QUICK 2>"$T/err"; rc2=$?
+ok "OUTDIR inside SOURCE: 3 items, then nothing to do" '[ $rc -eq 0 ] && [ $rc2 -eq 0 ] && grep -q "nothing to do: 3 of 3" "$T/err"'
+
 # --- an output changed behind the batch's back: that item alone runs again, and comes back
 victim=$(ids "$T/lib" $QUICK --seeds 1,2 | head -1)
 printf 'x' >> "$T/whole/$victim/red.wav"

@@ -132,11 +132,13 @@ static int by_path(const void *a, const void *b) {
 /* Every sound below dir (formats libsndfile reads, by extension), links to folders not followed. */
 static a2i2a_status scan_folder(const char *dir, source_rows *r, int depth) {
   if (depth > 64) return fail(A2I2A_ERR_LIMIT, "%s: folders nested too deep", dir);
+  char path[PATH_LEN];
+  snprintf(path, sizeof path, "%s/" STATE_DIR, dir);
+  if (depth > 0 && access(path, F_OK) == 0) return A2I2A_OK; /* a batch's OUTDIR: its sounds are outputs */
   DIR *d = opendir(dir);
   if (!d) return fail(A2I2A_ERR_IO, "%s: cannot read the folder: %s", dir, strerror(errno));
   a2i2a_status st = A2I2A_OK;
   struct dirent *e;
-  char path[PATH_LEN];
   while (!st && (e = readdir(d))) {
     if (e->d_name[0] == '.') continue; /* hidden, and our own .a2i2a-* folders */
     if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path) continue;

@@ -38,7 +38,7 @@ typedef struct {
 } batch_settings;
 
 /* The items of SOURCE, in a stable order: a folder (every sound in it, recursively, by path in
- * byte order, hidden names skipped), a .csv file (a header row with a "path" or "input" column,
+ * byte order, hidden names and batch folders (OUTDIR may lie inside SOURCE) skipped), a .csv file (a header row with a "path" or "input" column,
  * the others run.json keys or their last part — "prompt", "seed", "steps", "preset", "readings"
  * — overriding the settings for that row; an empty cell overrides nothing), or any other file,
  * a list of paths one a line (blank lines and lines starting with # skipped). Paths in a list
