@@ -167,12 +167,13 @@ const char *cli_nearest(const char *word, const char *const *words, int n);
 
 /* The subcommands: the table of each, and int cmd_NAME(int argc, char **argv), argv[0] = the
  * subcommand name. */
-extern const cli_command cli_a2i, cli_i2a, cli_i2i, cli_run, cli_verify, cli_tokenize, cli_presets, cli_models,
+extern const cli_command cli_a2i, cli_i2a, cli_i2i, cli_run, cli_batch, cli_verify, cli_tokenize, cli_presets, cli_models,
     cli_serve;
 int cmd_a2i(int argc, char **argv);
 int cmd_i2a(int argc, char **argv);
 int cmd_i2i(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_batch(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_presets(int argc, char **argv);

@@ -9,22 +9,14 @@
 #include "chain/chain.h"
 #include "chain/params.h"
 #include "cli/cli.h"
+#include "cli/cli_chain.h"
 #include "common/err.h"
 #include "common/outfile.h"
 #include "common/job.h"
 #include "audio/audio.h"
 
-enum { O_OUTPUT = 1, O_PRESET, O_TIMINGS, O_REPLAY, O_PROMPT, O_PROMPT_PRESET, O_SEEDS, O_VARIATIONS, O_LORA, O_LORA_DIR };
+enum { O_OUTPUT = 1, O_PRESET, O_TIMINGS, O_REPLAY, O_LORA, O_LORA_DIR };
 
-/* --model's default: $A2I2A_MODEL when set (as for i2i), else the preset's. */
-static void model_default(const cli_option *o, char *buf, size_t size) {
-  (void)o;
-  const char *env = getenv("A2I2A_MODEL");
-  a2i2a_run_params p;
-  a2i2a_run_preset(NULL, &p);
-  if (env && *env) snprintf(buf, size, "$A2I2A_MODEL (now %s), else the preset's", env);
-  else snprintf(buf, size, "$A2I2A_MODEL, else the preset's: %s", p.model);
-}
 
 static void run_defaults(a2i2a_run_params *p) { a2i2a_run_preset(NULL, p); }
 
@@ -39,44 +31,9 @@ static const cli_option options[] = {
     {.name = "replay", .arg = "RUN.JSON", .id = O_REPLAY, .flags = CLI_PATH | CLI_REPLAY,
      .help = "run again what RUN.JSON records and check that the outputs are byte-identical (INPUT and --model "
              "override the recorded paths; their SHA-256 must match)"},
-    {.heading = "spectrogram (a2i):"},
-    {.name = "style", .arg = "NAME", .param = "a2i.style"},
-    {.name = "colormap", .arg = "NAME", .param = "a2i.colormap", .show_default = cli_style_defaults},
-    {.name = "stereo", .param = "a2i.stereo"},
-    {.name = "db-range", .arg = "DB", .param = "a2i.db_range", .show_default = cli_style_defaults},
-    {.name = "fmin", .arg = "HZ", .param = "a2i.fmin", .show_default = cli_style_defaults},
-    {.name = "fmax", .arg = "HZ", .param = "a2i.fmax", .show_default = cli_style_defaults},
-    {.name = "spec-width", .arg = "N", .param = "a2i.width"},
-    {.name = "spec-height", .arg = "N", .param = "a2i.height"},
-    {.name = "max-seconds", .arg = "S", .param = "a2i.max_seconds", .show_default = cli_style_defaults},
-    {.name = "clip", .arg = "S", .param = "clips.seconds"},
-    {.name = "overlap", .arg = "S", .param = "clips.overlap_seconds"},
-    {.heading = "painting (i2i):"},
-    {.name = "model", .letter = 'm', .arg = "M", .param = "model.name", .flags = CLI_PATH | CLI_REPLAY,
-     .show_default = model_default},
-    {.name = "prompt", .arg = "TEXT", .id = O_PROMPT, .help = "a prompt of your own (repeat for several)",
-     .dflt = "the preset's"},
-    {.name = "prompt-preset", .arg = "NAME", .id = O_PROMPT_PRESET, .choices = &chain_prompt_registry,
-     .help = "a named abstract prompt (repeat for several; 'a2i2a presets' shows them)", .dflt = "the preset's"},
-    {.name = "negative", .arg = "TEXT", .param = "i2i.negative_prompt"},
-    {.name = "strength", .arg = "X", .param = "i2i.strength"},
-    {.name = "guidance", .arg = "X", .param = "i2i.guidance"},
-    {.name = "steps", .arg = "N", .param = "i2i.steps"},
-    {.name = "sampler", .arg = "NAME", .param = "i2i.sampler"},
-    {.name = "spacing", .arg = "NAME", .param = "i2i.spacing"},
-    {.name = "clip-skip", .arg = "N", .param = "i2i.clip_skip"},
-    {.name = "prediction", .arg = "P", .param = "i2i.prediction"},
-    {.name = "seed", .arg = "N", .param = "i2i.seed", .help = "seed of the painting and the readings"},
-    {.name = "seeds", .arg = "A,B,...", .id = O_SEEDS, .help = "several seeds, one run each"},
-    {.name = "variations", .arg = "N", .id = O_VARIATIONS, .help = "N runs with seeds SEED, SEED+1, ..."},
+    CLI_OPTS_CHAIN,
+    {.heading = "LoRA (painting):"},
     CLI_OPTS_LORA(O_LORA, O_LORA_DIR),
-    {.heading = "sounds (i2a):"},
-    {.name = "readings", .arg = "LIST", .param = "i2a.readings"},
-    {.name = "gl-iters", .arg = "N", .param = "i2a.gl_iters"},
-    {.name = "bits", .arg = "N", .param = "i2a.bits"},
-    {.name = "rate", .arg = "HZ", .param = "i2a.output_rate"},
-    {.name = "loudness", .arg = "LUFS", .param = "i2a.loudness"},
-    {.name = "true-peak", .arg = "DBTP", .param = "i2a.true_peak"},
     {0},
 };
 
@@ -103,14 +60,11 @@ const cli_command cli_run = {
     .defaults = run_defaults,
 };
 
-enum { MAX_LIST = 256 };
-
 typedef struct {
   a2i2a_run_params *p;
-  const char *outdir, *replay, *prompts[MAX_LIST];
-  int nprompts, timings, nseeds;
-  uint64_t seeds[MAX_LIST];
-  long variations;
+  const char *outdir, *replay;
+  int timings;
+  cli_cross cross;
   cli_loras *loras;
 } run_ctx;
 
@@ -121,29 +75,9 @@ static int handle(void *ctx, int id, const char *v) {
   case O_PRESET: a2i2a_run_preset(v, c->p); break; /* applied first: the other options override it */
   case O_TIMINGS: c->timings = 1; break;
   case O_REPLAY: c->replay = v; break;
-  case O_PROMPT:
-  case O_PROMPT_PRESET:
-    if (c->nprompts == MAX_LIST) return cli_usage_error("run", "at most %d prompts", MAX_LIST);
-    c->prompts[c->nprompts++] = id == O_PROMPT ? v : chain_prompt_find(v)->text;
-    break;
-  case O_SEEDS: {
-    /* each seed as --seed takes it */
-    a2i2a_run_params one;
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", v);
-    for (char *save, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-      if (c->nseeds == MAX_LIST) return cli_usage_error("run", "--seeds: at most %d seeds", MAX_LIST);
-      if (param_parse(param_find("i2i.seed"), t, &one)) return cli_usage_error("run", "--seeds: %s", a2i2a_last_error());
-      c->seeds[c->nseeds++] = one.i2i.seed;
-    }
-    if (!c->nseeds) return cli_usage_error("run", "--seeds: no seed in '%s'", v);
-    break;
-  }
-  case O_VARIATIONS:
-    if (cli_int("run", "--variations", v, 1, MAX_LIST, &c->variations)) return EXIT_USAGE;
-    break;
   case O_LORA:
   case O_LORA_DIR: return cli_lora_option("run", c->loras, id == O_LORA_DIR, v);
+  default: return cli_cross_option("run", &c->cross, id, v);
   }
   return 0;
 }
@@ -292,18 +226,10 @@ static int run_cmd(int argc, char **argv, cli_loras *loras) {
     if (stdin_input >= 0) return cli_usage_error(C, "stdin (-) can be read once, not twice");
     stdin_input = i;
   }
-  const char **prompts = c.prompts;
-  uint64_t *seeds = c.seeds;
-  int nprompts = c.nprompts, nseeds = c.nseeds;
-  if (!nprompts) prompts[nprompts++] = p.i2i.prompt;
-  if (c.variations) {
-    if (nseeds) return cli_usage_error(C, "--seeds and --variations cannot be combined");
-    for (long i = 0; i < c.variations; i++) seeds[nseeds++] = p.i2i.seed + (uint64_t)i;
-  } else if (!nseeds) {
-    seeds[nseeds++] = p.i2i.seed;
-  } else if (cli_given(&cli_run, &a, "seed")) {
-    return cli_usage_error(C, "--seed and --seeds cannot be combined");
-  }
+  if ((rc = cli_cross_finish(C, &cli_run, &a, &p, &c.cross))) return rc;
+  const char **prompts = c.cross.prompts;
+  uint64_t *seeds = c.cross.seeds;
+  int nprompts = c.cross.nprompts, nseeds = c.cross.nseeds;
   /* every input must be a readable sound before the model is loaded */
   for (int i = 0; i < ninputs; i++) {
     int64_t frames;
