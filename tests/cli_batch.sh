@@ -112,12 +112,12 @@ ok "resumed: the $((6 - ndone)) missing items run ($(tail -1 "$T/err"))" '[ $rc 
 ok "resumed: no private folder left" '[ -z "$(find "$T/killed" -name ".a2i2a-run.*")" ]'
 ok "resumed: byte for byte the uninterrupted batch" '[ "$(tree_digest "$T/killed")" = "$before" ] && diff -r -x .a2i2a-batch "$T/whole" "$T/killed" >/dev/null'
 
-# --- SIGTERM: exit 130, the running item leaves nothing, the next run finishes
+# --- SIGTERM: exit 143 (128 + 15), the running item leaves nothing, the next run finishes
 "$A2I2A" batch "$T/lib" -o "$T/term" $QUICK --seeds 1,2 --progress plain 2>"$T/err" &
 pid=$!
 for i in $(seq 600); do grep -q "2/6" "$T/err" && break; sleep 0.05; done
 kill -TERM $pid; wait $pid; rc=$?
-ok "SIGTERM: exit 130" '[ $rc -eq 130 ]'
+ok "SIGTERM: exit 143" '[ $rc -eq 143 ]'
 "$A2I2A" batch "$T/lib" -o "$T/term" $QUICK --seeds 1,2 -q; rc=$?
 ok "SIGTERM then resumed: the uninterrupted batch" '[ $rc -eq 0 ] && [ "$(tree_digest "$T/term")" = "$before" ]'
 

@@ -53,7 +53,7 @@ const cli_command cli_batch = {
     .listing_title = "presets (--preset):",
     .listing = &chain_preset_registry,
     .footer = "exit status: 0 every item done, 1 an item failed (the others ran) or a runtime failure,\n"
-              "2 usage error, 130 interrupted (the running item leaves nothing behind)\n",
+              "2 usage error, 130 interrupted (143 by SIGTERM; the running item leaves nothing behind)\n",
     .options = options,
     .defaults = batch_defaults,
 };
