@@ -50,5 +50,6 @@ void verify_unet(verify_ctx *v, const char *json_path, const char *stem);
 void verify_schedulers(verify_ctx *v, const char *json_path, const char *stem);
 void verify_scheduler_steps(verify_ctx *v, const char *json_path, const char *stem);
 void verify_img2img(verify_ctx *v, const char *json_path, const char *stem);
+void verify_vocoder(verify_ctx *v, const char *json_path, const char *stem);
 
 #endif
