@@ -54,6 +54,29 @@ a2i2a_status reading_noise(const reading_input *in, audio_buf *out);
 a2i2a_status reading_scan(const reading_input *in, audio_buf *out);
 a2i2a_status reading_bend(const reading_input *in, audio_buf *out);
 
+/* ---- the spectrogram an image describes (reading_inverse.c): what `inverse` hears before it
+ * recovers the phases, and what the vocoder reading gives a vocoder. */
+typedef struct {
+  float *mag;           /* [channels][bins][frames] linear STFT magnitudes: bin k is k·rate/n_fft Hz,
+                           frame t is centred on sample t·hop (torch.stft's centred frames) */
+  int channels, bins, frames;
+  int n_fft, hop, win_length; /* the STFT: a periodic Hann of win_length centred in n_fft */
+  double rate;          /* Hz */
+  int64_t samples;      /* the sound's length (Griffin-Lim's hop·(frames − 1), cut or padded) */
+  float unit;           /* mag × unit is in full-scale units (±1 samples) */
+  int level_known;      /* 0: the image does not say how loud (the seed conventions, Riffusion
+                           without MAX_VALUE) */
+  int silent;           /* an image of silence: every magnitude 0 */
+  uint64_t rng_skip;    /* generator draws before each channel's Griffin-Lim (Riffusion's
+                           InverseMelScale start) */
+  const char *style;    /* "fullband", "seed", "riffusion", or NULL: no metadata, the seed convention */
+} image_spectrogram;
+
+/* The spectrogram of in's image, by its metadata (reading_inverse.c's header says how); errors name
+ * the image. image_spectrogram_free frees mag. */
+a2i2a_status image_spectrogram_estimate(const reading_input *in, image_spectrogram *s);
+void image_spectrogram_free(image_spectrogram *s);
+
 /* ---- shared pieces of the notebook's readings (reading_seed.c) */
 
 /* The Griffin-Lim target of one channel (0 = R, 1 = G, 2 = B), README §5.1:
