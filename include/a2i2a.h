@@ -219,10 +219,14 @@ typedef struct {
   double seconds;       /* duration of the sound */
   double sample_rate;   /* Hz */
   double fmin, fmax;    /* frequency range in Hz */
+  const char *vocoder;  /* the vocoder reading's vocoder: a Vocos or HiFi-GAN folder (or a weights
+                           file in one), or ORG/NAME in the Hugging Face cache. NULL: "all" leaves
+                           that reading out, and naming it is an error */
 } a2i2a_i2a_params;
 
 A2I2A_API a2i2a_i2a_params a2i2a_i2a_default_params(void);
-/* Reads IMAGE through the comma-separated readings (or "all"). With one reading, out is a
+/* Reads IMAGE through the comma-separated readings (or "all": every reading, the vocoder one only
+ * when params->vocoder is set). With one reading, out is a
  * file (WAV, or FLAC if it ends in .flac); with several, a folder (created if missing) that
  * receives NAME.wav for each. Nothing is written unless every reading succeeds; existing
  * files are only replaced when force is non-zero. */

@@ -97,6 +97,9 @@ static const param_def params[] = {
      .type = PARAM_NUMBER, .min = 1, .max = 192000, .flags = PARAM_ZERO | PARAM_NEWER, .unset = "the reading's"},
     {FIELD("i2a.fmax", i2a.fmax, "highest frequency of the readings that choose it, in Hz"), .stage = "i2a",
      .type = PARAM_NUMBER, .min = 1, .max = 192000, .flags = PARAM_ZERO | PARAM_NEWER, .unset = "the reading's"},
+    {FIELD("i2a.vocoder", i2a.vocoder, "the vocoder reading's vocoder: a Vocos or HiFi-GAN folder, or ORG/NAME"),
+     .stage = "i2a", .type = PARAM_TEXT, .flags = PARAM_NULLABLE | PARAM_NEWER,
+     .unset = "none: 'all' leaves the vocoder reading out"},
 
     {FIELD("clips.seconds", clip_seconds, "split the input into clips this long, crossfade-stitch the sounds"),
      .stage = "run", .type = PARAM_NUMBER, .min = 0, .max = 3600, .flags = PARAM_PRESET,

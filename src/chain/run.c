@@ -86,9 +86,9 @@ static void remove_tree(const char *dir) {
 enum { MAX_READINGS = 64 };
 
 /* The reading names of p->readings ("all" or a comma-separated list) into names[]. */
-static a2i2a_status reading_names(const char *list, char names[][64], int *n) {
+static a2i2a_status reading_names(const a2i2a_run_params *p, char names[][64], int *n) {
   const reading_def *defs[MAX_READINGS];
-  a2i2a_status st = reading_list_parse(list, defs, MAX_READINGS, n);
+  a2i2a_status st = reading_list_parse(p->readings, &p->i2a, defs, MAX_READINGS, n);
   for (int i = 0; !st && i < *n; i++) snprintf(names[i], 64, "%s", defs[i]->name);
   return st;
 }
@@ -277,7 +277,7 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   if (st) return st;
   char names[MAX_READINGS][64];
   int nread;
-  if ((st = reading_names(p->readings, names, &nread))) return st;
+  if ((st = reading_names(p, names, &nread))) return st;
   if (strlen(outdir) > 3000) return fail(A2I2A_ERR_PARAM, "%.60s...: output folder path too long", outdir);
   if ((st = job_check(job))) return st;
   struct stat sb;

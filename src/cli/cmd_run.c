@@ -59,6 +59,8 @@ static const cli_option options[] = {
     {.name = "readings", .arg = "LIST", .param = "i2a.readings"},
     {.name = "gl-iters", .arg = "N", .param = "i2a.gl_iters"},
     {.name = "bits", .arg = "N", .param = "i2a.bits"},
+    {.name = "vocoder", .arg = "PATH", .param = "i2a.vocoder", .flags = CLI_PATH,
+     .help = "the vocoder reading's Vocos or HiFi-GAN: a folder, or ORG/NAME from 'a2i2a models pull'"},
     {0},
 };
 

@@ -26,14 +26,6 @@
  * buffers of this size is ~800 MB. */
 #define INVERSE_MAX_CELLS ((int64_t)1 << 25)
 
-/* Sets the peak to −1 dBFS if it is above it (or always, when the level is unknown). */
-static void settle_level(audio_buf *a, int level_known) {
-  const int64_t n = (int64_t)a->channels * a->frames;
-  double peak = 0;
-  for (int64_t i = 0; i < n; i++) peak = fmax(peak, fabs(a->x[i]));
-  if (!level_known || peak > 0.891251) normalise_to(a->x, n, 0.891251f);
-}
-
 static a2i2a_status spectrogram_riffusion(const reading_input *in, const riffusion_exif *r, image_spectrogram *s) {
   const image_u8 *img = in->img;
   const int H = img->h, W = img->w;
