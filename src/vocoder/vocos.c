@@ -133,7 +133,8 @@ typedef struct {
   yaml_document_t doc;
 } yaml_config;
 
-/* The scalar at a dotted path of mappings ("backbone.init_args.dim"), or NULL. */
+/* The scalar at a dotted path of mappings ("backbone.init_args.dim"), or NULL when there is none;
+ * a list or mapping there reads as a text no number check accepts. */
 static const char *yaml_scalar(yaml_config *c, const char *dotted) {
   yaml_node_t *node = yaml_document_get_root_node(&c->doc);
   for (const char *key = dotted; node && *key;) {
@@ -149,7 +150,8 @@ static const char *yaml_scalar(yaml_config *c, const char *dotted) {
     node = next;
     key += len + (key[len] == '.');
   }
-  return node && node->type == YAML_SCALAR_NODE ? (const char *)node->data.scalar.value : NULL;
+  if (!node) return NULL;
+  return node->type == YAML_SCALAR_NODE ? (const char *)node->data.scalar.value : "(a list or mapping)";
 }
 
 static a2i2a_status yaml_int(yaml_config *c, const char *key, int lo, int hi, int dflt, int *out) {
