@@ -1,5 +1,5 @@
-# cmake --install: the a2i2a program, liba2i2a (shared and static), a2i2a.h, a2i2a.pc for
-# pkg-config and the CMake package (find_package(a2i2a) → the imported target a2i2a::a2i2a, the
+# cmake --install: the a2i2a program, its bash and zsh completions and man page, liba2i2a
+# (shared and static), a2i2a.h, a2i2a.pc for pkg-config and the CMake package (find_package(a2i2a) → the imported target a2i2a::a2i2a, the
 # shared library). Everything installed finds the rest relative to itself, so
 # `cmake --install build --prefix DIR` works for any DIR.
 include(CMakePackageConfigHelpers)
@@ -10,6 +10,21 @@ install(TARGETS a2i2a_shared EXPORT a2i2a-targets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES include/a2i2a.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY data/ DESTINATION ${CMAKE_INSTALL_DATADIR}/a2i2a OPTIONAL)
+
+# The bash and zsh completions and the man page, written by the program from its option tables
+# at build time (cmake/generate.cmake), where bash-completion, zsh and man look for them.
+set(A2I2A_SHELL_FILES ${CMAKE_CURRENT_BINARY_DIR}/a2i2a.bash ${CMAKE_CURRENT_BINARY_DIR}/_a2i2a
+  ${CMAKE_CURRENT_BINARY_DIR}/a2i2a.1)
+add_custom_command(OUTPUT ${A2I2A_SHELL_FILES}
+  COMMAND ${CMAKE_COMMAND} -DPROGRAM=$<TARGET_FILE:a2i2a_cli> -DOUTDIR=${CMAKE_CURRENT_BINARY_DIR}
+    -P ${CMAKE_CURRENT_SOURCE_DIR}/cmake/generate.cmake
+  DEPENDS a2i2a_cli ${CMAKE_CURRENT_SOURCE_DIR}/cmake/generate.cmake
+  COMMENT "Writing the completions and the man page" VERBATIM)
+add_custom_target(a2i2a_shell_files ALL DEPENDS ${A2I2A_SHELL_FILES})
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/a2i2a.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
+  RENAME a2i2a)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/_a2i2a DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/site-functions)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/a2i2a.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 
 # pkg-config. Libs.private: what linking the static library needs, i.e. the Debian packages'
 # own link flags (as pkg_check_modules found them), OpenBLAS's OpenMP build, OpenMP and libm.

@@ -187,7 +187,8 @@ typedef struct {
 
 A2I2A_API a2i2a_a2i_params a2i2a_a2i_default_params(void);
 /* Reads any audio file libsndfile reads and writes a PNG that carries its own parameters (a
- * text chunk "a2i2a" with JSON; Riffusion's eXIf for the riffusion style). Fails, leaving no
+ * text chunk "a2i2a" with JSON; Riffusion's eXIf for the riffusion style); a png_path with
+ * another extension than .png is refused (A2I2A_ERR_PARAM), as by a2i2a_i2i_file. Fails, leaving no
  * file, on unreadable/empty/corrupt/truncated input (A2I2A_ERR_IO/FORMAT), inputs beyond
  * max_seconds (A2I2A_ERR_LIMIT), bad parameters (A2I2A_ERR_PARAM), an output folder that is
  * missing or not writable (A2I2A_ERR_IO). An existing output is only replaced when force is
@@ -222,14 +223,21 @@ typedef struct {
   const char *vocoder;  /* the vocoder reading's vocoder: a Vocos or HiFi-GAN folder (or a weights
                            file in one), or ORG/NAME in the Hugging Face cache. NULL: "all" leaves
                            that reading out, and naming it is an error */
+  /* Every reading, once made (docs/readings.md); 0 = as the reading makes it. */
+  double output_rate;   /* Hz, 1000..384000: resampled to this rate (soxr), the duration kept */
+  double loudness;      /* LUFS, -70..-1: brought to this EBU R128 integrated loudness
+                           (a mono reading measured as dual mono), unless ... */
+  double true_peak;     /* ... its true peak would exceed this ceiling, dBTP -20..-0.1 (0 = -1):
+                           then it stays quieter. Only with loudness. */
 } a2i2a_i2a_params;
 
 A2I2A_API a2i2a_i2a_params a2i2a_i2a_default_params(void);
 /* Reads IMAGE through the comma-separated readings (or "all": every reading, the vocoder one only
- * when params->vocoder is set). With one reading, out is a
- * file (WAV, or FLAC if it ends in .flac); with several, a folder (created if missing) that
- * receives NAME.wav for each. Nothing is written unless every reading succeeds; existing
- * files are only replaced when force is non-zero. */
+ * when params->vocoder is set). With one reading, out is a file in the format its extension
+ * names: .wav, .flac, .ogg (Vorbis), .opus, .mp3 (any other extension, or none:
+ * A2I2A_ERR_PARAM); with several, a folder (created if missing) that receives NAME.wav for each
+ * (a name ending in a sound format's extension: A2I2A_ERR_PARAM). Nothing is written unless
+ * every reading succeeds; existing files are only replaced when force is non-zero. */
 A2I2A_API a2i2a_status a2i2a_i2a_file(const char *image_path, const char *readings, const char *out,
                                       const a2i2a_i2a_params *params, int force, a2i2a_job *job);
 
@@ -315,14 +323,19 @@ typedef struct {
 A2I2A_API a2i2a_status a2i2a_run_preset(const char *name, a2i2a_run_params *params);
 /* Runs the chain on INPUT with an open model and writes into OUTDIR (created if missing):
  * spectrogram.png, art.png, READING.wav for each reading, sheet.png, run.json. Nothing is
- * replaced without force, and nothing is left behind on failure. */
+ * replaced without force, and nothing is left behind on failure. What can be known before the
+ * work is refused before it, in one line: existing outputs (A2I2A_ERR_EXISTS), an input beyond
+ * the style's limit or too short for the chain (A2I2A_ERR_LIMIT), steps × strength < 1
+ * (A2I2A_ERR_PARAM), a painting too large for the memory available (A2I2A_ERR_NOMEM, naming a
+ * clip length that fits). Private folders OUTDIR/.a2i2a-run.XXXXXX that killed runs left are
+ * removed. */
 A2I2A_API a2i2a_status a2i2a_run(a2i2a_model *model, const char *input, const char *outdir,
                                  const a2i2a_run_params *params, int force, a2i2a_job *job);
-/* Runs again what RUN_JSON records, into OUTDIR, and checks that the outputs have the
- * recorded SHA-256 (A2I2A_ERR_INTERNAL with the first file that differs otherwise; when
- * another version made the run, A2I2A_ERR_UNSUPPORTED naming both versions: docs/chain.md).
- * input and model override the recorded paths when not NULL; their SHA-256 must match. The
- * run uses the recorded thread count (a2i2a_set_threads, restored afterwards). */
+/* Runs again what RUN_JSON records, into OUTDIR (with a2i2a_run's checks), and checks that the
+ * outputs have the recorded SHA-256 (A2I2A_ERR_INTERNAL with the first file that differs
+ * otherwise; when another version made the run, A2I2A_ERR_UNSUPPORTED naming both versions:
+ * docs/chain.md). input and model override the recorded paths when not NULL; their SHA-256 must
+ * match. The run uses the recorded thread count (a2i2a_set_threads, restored afterwards). */
 A2I2A_API a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const char *model,
                                         const char *outdir, int force, a2i2a_job *job);
 

@@ -22,9 +22,15 @@ ok "the header has a version ($version)" '[ -n "$major" ] && [ -n "$minor" ] && 
 ok "cmake --install exits 0 ($(tail -1 "$T/install.log"))" '[ $rc -eq 0 ]'
 for f in bin/a2i2a include/a2i2a.h lib/liba2i2a.a lib/liba2i2a.so "lib/$soname" "lib/liba2i2a.so.$version" \
          lib/pkgconfig/a2i2a.pc lib/cmake/a2i2a/a2i2a-config.cmake lib/cmake/a2i2a/a2i2a-config-version.cmake \
-         share/a2i2a/clip/bpe_simple_vocab_16e6.txt.gz; do
+         share/a2i2a/clip/bpe_simple_vocab_16e6.txt.gz share/bash-completion/completions/a2i2a \
+         share/zsh/site-functions/_a2i2a share/man/man1/a2i2a.1; do
   ok "installed: $f" '[ -e "$P/$f" ]'
 done
+ok "the installed completions and man page are the program's own" \
+   'cmp -s "$P/share/bash-completion/completions/a2i2a" <(env -u A2I2A_MODEL "$P/bin/a2i2a" completion bash) &&
+    cmp -s "$P/share/zsh/site-functions/_a2i2a" <(env -u A2I2A_MODEL "$P/bin/a2i2a" completion zsh) &&
+    grep -q "^\.TH A2I2A 1" "$P/share/man/man1/a2i2a.1"'
+ok "the man page names no path of the build machine" '! grep -q "$HOME/\|/work/" "$P/share/man/man1/a2i2a.1"'
 ok "the installed program is version $version" '"$P/bin/a2i2a" --version | head -1 | grep -qx "a2i2a $version"'
 ok "the shared library's soname is $soname" 'readelf -d "$P/lib/liba2i2a.so" | grep -q "SONAME.*\[$soname\]"'
 export PKG_CONFIG_PATH="$P/lib/pkgconfig"

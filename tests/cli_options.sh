@@ -74,7 +74,8 @@ ok "i2a -r offers the readings and all" '[ "$(complete_words a2i2a i2a x.png -r 
 ok "a2i --style" '[ "$(complete_words a2i2a a2i x.wav --style "")" = "fullband riffusion seed " ]'
 ok "run --preset and --prompt-preset" '[ "$(complete_words a2i2a run --preset "")" = "riffusion seed turbo " ] && complete_words a2i2a run --prompt-preset "" | grep -q "nebula"'
 ok "--progress" '[ "$(complete_words a2i2a i2i --progress "")" = "auto none plain " ]'
-ok "the commands" '[ "$(complete_words a2i2a "")" = "--help --version a2i completion help i2a i2i models presets run serve tokenize verify " ]'
+ok "the commands" '[ "$(complete_words a2i2a "")" = "--help --version a2i completion help i2a i2i manpage models presets run serve tokenize verify " ]'
+ok "completion's shells" '[ "$(complete_words a2i2a completion "")" = "bash zsh " ]'
 ok "models' actions" '[ "$(complete_words a2i2a models "")" = "convert list pull " ]'
 ok "run --stre" '[ "$(complete_words a2i2a run --stre)" = "--strength " ]'
 # every option the help of a command shows is one completion offers, and the other way round
@@ -85,6 +86,63 @@ for c in a2i i2i i2a run presets models tokenize verify; do
   ok "$c: help and completion list the same options ($from_help / $from_completion)" \
     '[ "$from_completion" = "$from_help" ]'
 done
+
+# --- zsh completion and the man page: from the same tables
+Z=$("$A2I2A" completion zsh); rc=$?
+ok "completion zsh" '[ $rc -eq 0 ] && [ "$(printf "%s\n" "$Z" | head -1)" = "#compdef a2i2a" ]'
+M=$("$A2I2A" manpage); rc=$?
+ok "manpage" '[ $rc -eq 0 ] && printf "%s\n" "$M" | grep -q "^\.TH A2I2A 1 "'
+printf "%s\n" "$M" >"$T/a2i2a.1"
+ok "the man page is clean roff ($(groff -man -ww -z "$T/a2i2a.1" 2>&1 | head -2))" '[ -z "$(groff -man -ww -z "$T/a2i2a.1" 2>&1)" ]'
+man_text=$(MANWIDTH=200 man -l "$T/a2i2a.1" 2>/dev/null)
+for c in a2i i2i i2a run presets models tokenize verify; do
+  from_help=$("$A2I2A" $c --help | grep -Eo -- "^  (-[a-z], |    )--[a-z-]+" | grep -Eo -- "--[a-z-]+" | sort -u | tr '\n' ' ')
+  with_aliases=$("$A2I2A" $c --help | grep -Eo -- "^  (-[a-z], |    )--[a-z-]+|also --[a-z-]+" | grep -Eo -- "--[a-z-]+" |
+    sort -u | tr '\n' ' ')
+  # the command's part of each: zsh from "    CMD)" to ";;", the man page from "a2i2a CMD" to the next
+  from_zsh=$(printf "%s\n" "$Z" | sed -n "/^    $c)/,/^      ;;/p" | grep -Eo -- "'\*--[a-z-]+" | tr -d "'*" | sort -u | tr '\n' ' ')
+  # (the option list's entries: the line after each .TP, not the usage text, which may break a
+  # line before an option it names)
+  from_man=$(printf "%s\n" "$M" | sed -n "/^\.SS \"a2i2a $c\"\$/,/^\.S[SH] /p" | sed -n '/^\.TP$/{n;p}' |
+    sed 's/\\f[BIR]//g; s/\\-/-/g' | grep -Eo -- "^(-[a-z], )?--[a-z-]+" | grep -Eo -- "--[a-z-]+" | sort -u | tr '\n' ' ')
+  ok "$c: zsh offers the options of its help" '[ "$from_zsh" = "$with_aliases" ]'
+  ok "$c: the man page lists the options of its help" '[ "$from_man" = "$from_help" ]'
+  ok "$c: -q and -v" 'printf "%s" "$from_help" | grep -q -- "--quiet --" && printf "%s" "$from_help" | grep -q -- "--verbose"'
+done
+ok "the man page shows the defaults (--steps 50)" 'printf "%s\n" "$man_text" | grep -A1 -- "--steps N" | grep -q "default: 50"'
+if command -v zsh >/dev/null; then
+  printf "%s\n" "$Z" >"$T/_a2i2a"
+  ok "zsh reads the script" 'zsh -n "$T/_a2i2a" && zsh -fc "autoload -U compinit; compinit -u -D; source $T/_a2i2a; [[ \${_comps[a2i2a]} = _a2i2a ]]"'
+fi
+
+# --- --version: one line; -v adds the BLAS kernels
+out=$("$A2I2A" --version)
+ok "--version: one line ($out)" '[ "$(printf "%s\n" "$out" | wc -l)" -eq 1 ] && printf "%s" "$out" | grep -Eq "^a2i2a [0-9]+\.[0-9]+\.[0-9]+$"'
+out=$("$A2I2A" --version -v)
+ok "--version -v: the kernels too" '[ "$(printf "%s\n" "$out" | wc -l)" -eq 2 ] && printf "%s" "$out" | grep -q "kernels"'
+ok "-v --version too" '[ "$("$A2I2A" -v --version)" = "$out" ]'
+
+# --- -q and -v do what they say
+"$A2I2A" a2i examples/sampling.wav -o "$T/v.png" -v 2>"$T/err"
+ok "a2i -v: the version and kernels first, the timings last ($(head -c 300 "$T/err"))" \
+  'head -1 "$T/err" | grep -q "^a2i2a [0-9.]*, .*kernels, [0-9]* threads$" && tail -1 "$T/err" | grep -q "timings: .* a2i [0-9.]*"'
+"$A2I2A" i2i "$IMG" -o "$T/v2.png" -m examples/tiny-sd1 --steps 2 --seed 1 -v 2>"$T/err" >/dev/null
+ok "i2i -v: the model's description" 'grep -q "model: tiny-sd1: .*SD 1.x" "$T/err"'
+ok "presets -q: the names" '[ "$("$A2I2A" presets -q | tr "\n" " ")" = "seed riffusion turbo " ]'
+ok "presets -v: what each value means" '"$A2I2A" presets seed -v 2>/dev/null | grep -q "# img2img strength"'
+
+# --- --json for scripts, from the registries
+json_ok() { python3 -c "import json, sys; d = json.load(sys.stdin); $1" 2>"$T/err"; }
+ok "presets --json" '"$A2I2A" presets --json | json_ok "assert [p[\"name\"] for p in d[\"presets\"]] == [\"seed\", \"riffusion\", \"turbo\"]; assert d[\"presets\"][0][\"i2i.steps\"] == 50; assert any(p[\"name\"] == \"ink\" for p in d[\"prompts\"])"'
+ok "presets turbo --json" '"$A2I2A" presets turbo --json | json_ok "assert d[\"name\"] == \"turbo\" and d[\"i2i.steps\"] == 2"'
+ok "i2a --list-readings --json" '"$A2I2A" i2a --list-readings --json | json_ok "assert len(d) == 8 and d[0][\"name\"] == \"red\" and d[0][\"description\"]"'
+ok "i2i --list-samplers --json" '"$A2I2A" i2i --list-samplers --json | json_ok "assert [s[\"a1111\"] for s in d if s[\"name\"] == \"pndm\"] == [\"PLMS\"]"'
+ok "a2i --list-styles --json" '"$A2I2A" a2i --list-styles --json | json_ok "assert {s[\"name\"]: s[\"max_seconds\"] for s in d} == {\"seed\": 3600, \"riffusion\": 600, \"fullband\": 600}"'
+ok "a2i --list-styles" '"$A2I2A" a2i --list-styles | grep -Eq "^riffusion +Riffusion"'
+ok "models list --json" 'A2I2A_MODEL=org/tiny "$A2I2A" models list --json --model-dir "$FIXTURES/sd" --cache-dir "$T/nohub" |
+  json_ok "k = {m[\"name\"]: m for m in d}; assert k[\"org/tiny\"][\"kind\"] == \"A2I2A_MODEL\" and k[\"tiny-sd1\"][\"bytes\"] > 0"'
+err a2i --json
+ok "--json without a list: one line" '[ $rc -eq 2 ] && one_line'
 
 # --- run: --preset is applied first, whatever the order, so that the other options override it
 "$A2I2A" run examples/sampling.wav --strength 0.31 --steps 4 --preset turbo -o "$T/order" -m examples/tiny-sd1 \

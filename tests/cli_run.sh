@@ -6,11 +6,40 @@ ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache" # the model SHA-256 cache
 . tests/support/fixtures.sh
+unset A2I2A_MODEL                 # the preset's model is what these runs expect
 MODEL="$FIXTURES/sd/tiny-sd1"
 # a small spectrogram and few steps keep the test quick; everything else is the preset's
 SMALL="--spec-width 96 --spec-height 64 --steps 4"
 IN="$FIXTURES/seed/audio/a06_espeak_22k05_mono_s16.wav"
 is_png() { [ "$(od -An -tx1 -N8 "$1" | tr -d ' \n')" = "89504e470d0a1a0a" ]; }
+png_size() { od -An -tu1 -j16 -N8 "$1" | awk '{print $3*256+$4 "x" $7*256+$8}'; }
+# rows_differ A B Y0 Y1: whether rows Y0..Y1-1 of two 8-bit RGB PNGs differ
+rows_differ() { python3 - "$@" <<'PY'
+import struct, sys, zlib
+def rows(path):
+    b = open(path, 'rb').read(); i, idat = 8, b''
+    while i < len(b):
+        n, t = struct.unpack('>I', b[i:i+4])[0], b[i+4:i+8]
+        if t == b'IHDR': w, h = struct.unpack('>II', b[i+8:i+16])
+        if t == b'IDAT': idat += b[i+8:i+8+n]
+        i += 12 + n
+    raw, stride, out, prev = zlib.decompress(idat), w * 3, [], bytearray(w * 3)
+    for y in range(h):
+        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for x in range(stride):
+            a = line[x - 3] if x >= 3 else 0; up = prev[x]; c = prev[x - 3] if x >= 3 else 0
+            if f == 1: line[x] = (line[x] + a) & 255
+            elif f == 2: line[x] = (line[x] + up) & 255
+            elif f == 3: line[x] = (line[x] + (a + up) // 2) & 255
+            elif f == 4:
+                p = a + up - c; pa, pb, pc = abs(p - a), abs(p - up), abs(p - c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else up if pb <= pc else c)) & 255
+        out.append(bytes(line)); prev = line
+    return out
+a, b, y0, y1 = rows(sys.argv[1]), rows(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+sys.exit(0 if a[y0:y1] != b[y0:y1] else 1)
+PY
+}
 is_wav() { [ "$(head -c4 "$1")" = RIFF ] && [ "$(dd if="$1" bs=1 skip=8 count=4 2>/dev/null)" = WAVE ]; }
 
 # the seed preset with the tiny model
@@ -74,6 +103,26 @@ ok "bad input: nothing left" '[ -z "$(ls -A "$T/d" 2>/dev/null)" ]'
 HF_HOME="$T/nohub" "$A2I2A" run "$IN" -o "$T/e" 2>"$T/err"; rc=$?
 ok "missing model: exit 1" '[ $rc -eq 1 ]'
 ok "missing model: says how to get it" 'grep -q "a2i2a models pull stable-diffusion-v1-5/stable-diffusion-v1-5" "$T/err"'
+ok "missing model: one short line naming our own command ($(wc -c <"$T/err") bytes)" \
+  '[ $(wc -l <"$T/err") -eq 1 ] && [ $(wc -c <"$T/err") -lt 160 ] && ! grep -q "huggingface-cli" "$T/err"'
+HF_HOME="$T/nohub" "$A2I2A" run "$IN" -o "$T/e" --preset riffusion 2>"$T/err"
+ok "missing model of a preset: its own ($(cat "$T/err"))" 'grep -q "a2i2a models pull riffusion/riffusion-model-v1" "$T/err"'
+
+# A2I2A_MODEL is the model when --model is not given, as for i2i
+A2I2A_MODEL="$MODEL" HF_HOME="$T/nohub" "$A2I2A" run "$IN" -o "$T/env" $SMALL --readings red --no-sheet 2>"$T/err"; rc=$?
+ok "A2I2A_MODEL honoured ($(tail -1 "$T/err"))" '[ $rc -eq 0 ] && grep -q "\"name\":[[:space:]]*\"[^\"]*tiny-sd1\"" "$T/env/run.json"'
+ok "run --help names A2I2A_MODEL" '"$A2I2A" run --help | grep -A2 -- "--model M" | grep -q "A2I2A_MODEL"'
+# the closing note names the model the run used and the preset's model to pull
+"$A2I2A" run "$IN" -o "$T/riff" --model "$MODEL" --preset riffusion --steps 2 --readings red --no-sheet 2>"$T/err"; rc=$?
+ok "--preset riffusion: the note follows its model ($(grep note "$T/err"))" \
+  '[ $rc -eq 0 ] && grep -q "note: tiny-sd1 .*a2i2a models pull riffusion/riffusion-model-v1" "$T/err" && ! grep -q "stable-diffusion-v1-5" "$T/err"'
+
+# --stereo with a mono style: refused in one line (the library's check, so run.json agrees)
+"$A2I2A" run "$IN" -o "$T/st" --model "$MODEL" --stereo 2>"$T/err"; rc=$?
+ok "--stereo with the seed style refused ($(cat "$T/err"))" \
+  '[ $rc -eq 2 ] && [ $(wc -l <"$T/err") -eq 1 ] && grep -q -- "--stereo: the seed style is mono" "$T/err" && [ ! -e "$T/st" ]'
+"$A2I2A" a2i "$IN" -o "$T/st.png" --stereo 2>"$T/err"; rc=$?
+ok "a2i --stereo with the seed style refused ($(cat "$T/err"))" '[ $rc -eq 2 ] && [ ! -e "$T/st.png" ]'
 
 # usage errors
 "$A2I2A" run "$IN" --model "$MODEL" 2>/dev/null; ok "no -o: exit 2" '[ $? -eq 2 ]'
@@ -87,10 +136,31 @@ ok "missing model: says how to get it" 'grep -q "a2i2a models pull stable-diffus
 ok "seeds x prompts: exit 0 ($(tail -1 "$T/err"))" '[ $rc -eq 0 ]'
 for d in p1_seed1 p1_seed2 p2_seed1 p2_seed2; do ok "sub-folder $d" 'is_png "$T/g/$d/art.png" && is_wav "$T/g/$d/red.wav"'; done
 ok "seeds differ" '! cmp -s "$T/g/p1_seed1/art.png" "$T/g/p1_seed2/art.png"'
+# the batch's index: a title and a row of 150 + 16 pixels per run
+ok "index.png: one row per run" 'is_png "$T/g/index.png" && [ "$(png_size "$T/g/index.png")" = "848x$((16 + 24 + 4 * 166 + 16))" ]'
+before=$(sha256sum "$T/g/p1_seed1/red.wav")
+"$A2I2A" run "$IN" -o "$T/g" --model "$MODEL" $SMALL --readings red --no-sheet --seeds 1,2 --prompt-preset ink \
+  --prompt "wet slate" 2>"$T/err"; rc=$?
+ok "an existing index.png: refused before any run ($(cat "$T/err"))" \
+  '[ $rc -eq 1 ] && grep -q "index.png: already exists" "$T/err" && ! grep -q "1/4" "$T/err" && [ "$(sha256sum "$T/g/p1_seed1/red.wav")" = "$before" ]'
+# each run's sheet: two header lines, the first naming input, preset, seed, steps and model, the
+# second the prompt: a change of seed shows in the first, a change of prompt in the second only
+"$A2I2A" run "$IN" -o "$T/hs" --model "$MODEL" $SMALL --readings red --seeds 1,2 --prompt-preset ink --prompt "wet slate" \
+  2>"$T/err"
+ok "the sheet: two header lines ($(png_size "$T/hs/p1_seed1/sheet.png"))" '[ "$(png_size "$T/hs/p1_seed1/sheet.png")" = "848x$((16 + 48 + 340 + 160 + 16))" ]'
+ok "the seed in the first header line, not the second" \
+  'rows_differ "$T/hs/p1_seed1/sheet.png" "$T/hs/p1_seed2/sheet.png" 16 30 && ! rows_differ "$T/hs/p1_seed1/sheet.png" "$T/hs/p1_seed2/sheet.png" 40 54'
+ok "the prompt in the second header line, not the first" \
+  '! rows_differ "$T/hs/p1_seed1/sheet.png" "$T/hs/p2_seed1/sheet.png" 16 30 && rows_differ "$T/hs/p1_seed1/sheet.png" "$T/hs/p2_seed1/sheet.png" 40 54'
 
 # a long input in clips, crossfade-stitched (the machinery of the riffusion preset, here on
 # small seed-style images to stay quick): 6.22 s in 2.5 s clips overlapping by 0.25 s
-"$A2I2A" run "$IN" -o "$T/h" --model "$MODEL" $SMALL --readings red,chirp --clip 2.5 --overlap 0.25 2>"$T/err"; rc=$?
+"$A2I2A" run "$IN" -o "$T/h" --model "$MODEL" $SMALL --readings red,chirp --clip 2.5 --overlap 0.25 --progress plain \
+  2>"$T/err"; rc=$?
+# progress: the painting's steps with the whole run's ETA, and which clip
+ok "clips: progress names the painting's steps k/n and an ETA" 'grep -Eq "^a2i2a: \[ *[0-9]+%\] painting [0-9]+/[0-9]+  ETA [0-9]+ s$" "$T/err"'
+ok "clips: progress names clip k of n with an ETA" 'grep -Eq "clip 3 of 3 .* ETA [0-9]+ s$" "$T/err"'
+ok "clips: progress reaches 100 %" 'grep -q "\[100%\]" "$T/err"'
 ok "clips: exit 0 ($(tail -1 "$T/err"))" '[ $rc -eq 0 ] && is_wav "$T/h/red.wav" && is_wav "$T/h/chirp.wav" && is_png "$T/h/sheet.png"'
 ok "clips: images side by side (3 x 96 wide)" '[ "$(od -An -tx1 -j16 -N8 "$T/h/art.png" | tr -d " \n")" = "0000012000000040" ]'
 ok "clips: recorded in run.json" 'grep -q "\"seconds\":[[:space:]]*2.5" "$T/h/run.json"'

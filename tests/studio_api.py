@@ -49,14 +49,28 @@ if True:
     check(info["limits"]["max_upload_bytes"] == 2e6 and info["limits"]["max_upload_seconds"] == 30, "info: limits")
     st, reg = srv.json("GET", "/api/registry")
     check(st == 200, "registry: %s" % st)
-    presets = {p["name"]: p for p in reg["lists"]["presets"]}
+    lists = reg["lists"]
+    check({"styles", "colormaps", "samplers", "spacings", "readings", "presets", "prompts", "params"} <= set(lists),
+          "registry: every list (%s)" % sorted(lists))
+    presets = {p["name"]: p for p in lists["presets"]}
     check({"seed", "riffusion", "turbo"} <= set(presets), "registry: the presets %s" % sorted(presets))
-    check(presets["seed"]["values"]["i2i.steps"] == 50 and presets["turbo"]["values"]["i2i.steps"] == 2,
-          "registry: preset values from a2i2a_run_preset")
-    keys = {p["key"] for p in reg["params"]}
-    check({"i2i.prompt", "i2i.strength", "i2i.steps", "i2i.sampler", "i2i.seed", "i2a.readings", "a2i.style",
-           "model"} <= keys, "registry: the form's parameters")
-    check([r["name"] for r in reg["lists"]["readings"]][:3] == ["red", "rgb-mean", "chirp"], "registry: readings")
+    check(presets["seed"]["details"]["i2i.steps"] == 50 and presets["turbo"]["details"]["i2i.steps"] == 2 and
+          presets["riffusion"]["details"]["clips.seconds"] == 5.11, "registry: the presets' values (docs/chain.md)")
+    params = {p["name"]: p["details"] for p in lists["params"]}
+    check({"preset", "i2i.prompt", "i2i.strength", "i2i.steps", "i2i.sampler", "i2i.seed", "i2a.readings", "a2i.style",
+           "model.name", "sheet"} <= set(params), "registry: the chain's parameters by run.json key")
+    # the ranges and choices `a2i2a run` enforces (docs/cli.md), as the table gives them
+    check(params["a2i.db_range"]["type"] == "number" and params["a2i.db_range"]["min"] == 10 and
+          params["a2i.db_range"]["max"] == 200 and params["a2i.db_range"]["zero"] is True,
+          "registry: a2i.db_range in [10, 200] or 0 (%s)" % params["a2i.db_range"])
+    check(params["i2i.strength"]["min"] == 0 and params["i2i.strength"]["max"] == 1 and
+          params["i2i.strength"]["zero"] is False, "registry: i2i.strength in [0, 1]")
+    check(params["i2i.sampler"]["type"] == "choice" and params["i2i.sampler"]["choices"] == "samplers" and
+          params["i2a.readings"]["multiple"] is True and params["i2a.readings"]["choices"] == "readings",
+          "registry: choices name their list")
+    check(all(d.get("choices") is None or d["choices"] in lists for d in params.values()),
+          "registry: every list a parameter names is served")
+    check([r["name"] for r in lists["readings"]][:3] == ["red", "rgb-mean", "chirp"], "registry: readings")
     check(reg["models"][0] == MODEL and reg["model"] == MODEL, "registry: the server's model first")
 
     # ---------------------------------------------------------------- upload
@@ -94,10 +108,17 @@ if True:
     check("running" in states and states[-1] == "done", "events: running then done (%s)" % states)
     fractions = [d["fraction"] for d in jobs if d["state"] == "running"]
     check(fractions == sorted(fractions) and fractions[-1] > 0.9, "events: progress never goes back")
-    # a tab gets the latest state at most five times a second: some steps may be folded together
-    stages = {d["stage"] for d in jobs if d["state"] == "running"}
-    check(len(stages) >= 2 and any(d["total"] > 0 and d["step"] >= 1 for d in jobs),
-          "events: stages and steps k of n (%s)" % sorted(stages))
+    # a tab gets the latest state at most five times a second: steps may be folded together,
+    # and the job's stage list keeps every stage it went through with the furthest step
+    final = jobs[-1].get("stages", [])
+    names = [st["name"] for st in final]
+    painting = [st for st in final if st["name"] == "painting"]
+    order = [n for n in names if n in ("spectrogram", "painting", "readings")]
+    check(order == ["spectrogram", "painting", "readings"] and len(painting) == 1
+          and 1 <= painting[0]["total"] <= SMALL["i2i.steps"]
+          and painting[0]["step"] == painting[0]["total"]
+          and all(st["seconds"] >= 0 for st in final),
+          "events: stages in order, the painting's steps k of n (%s)" % final)
     previews = [d["preview"] for d in jobs if d["preview"]]
     check(len(previews) >= 1 and previews[-1]["width"] == 12 and previews[-1]["height"] == 8,
           "events: a preview at 1/8 size (%s)" % (previews[-1:] or None))
@@ -292,9 +313,14 @@ if True:
     # ---------------------------------------------------------------- bad settings
     for params, code in (({"nope": 1}, 422), ({"i2i.strength": "strong"}, 422), ({"i2i.sampler": "sideways"}, 422),
                          ({"i2i.steps": 2.5}, 422), ({"i2a.readings": "red,nope"}, 422), ({"preset": "nope"}, 422),
-                         ({"model": "/etc"}, 403), ({"model": "someone/else"}, 403)):
+                         ({"a2i.db_range": 5}, 422), ({"i2a.bits": 20}, 422), ({"i2i.steps": 0}, 422),
+                         ({"i2i.seed": -1}, 422), ({"i2i.prompt": 3}, 422), ({"model": "x"}, 422),
+                         ({"clips.seconds": 1, "clips.overlap_seconds": 0.8}, 422),
+                         ({"model.name": "/etc"}, 403), ({"model.name": "someone/else"}, 403)):
         st, e = srv.submit(up["id"], params)
         check(st == code and e.get("error"), "bad settings %s: %s %s" % (params, st, e))
+        check(code != 422 or e.get("code") == "bad_params" and list(params)[-1] in e["error"],
+              "bad settings %s: the error names the setting (%s)" % (params, e.get("error")))
     st, e = srv.json("POST", "/api/jobs", {"input": {"upload": "0123456789abcdef.wav"}, "params": {}})
     check(st == 404, "unknown upload: %s" % st)
     st, e = srv.json("POST", "/api/jobs", {"input": {"upload": "../../etc/passwd"}, "params": {}})

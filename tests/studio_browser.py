@@ -96,11 +96,32 @@ try:
     check(js("return document.querySelectorAll('#fields-readings input[data-reading]').length") >= 8,
           "one chip per reading from the registry")
     shot("01-start.png")
+    # the settings as the registry describes them: ranges, 0 shown as an empty "default", choices
+    js("document.getElementById('more').open = true")
+    db = js("const e = document.getElementById('f-a2i-db_range'); return [e.min, e.max, e.placeholder, e.value]")
+    check(db == ["10", "200", "default", ""], "a2i.db_range: [10, 200], 0 shown as the default (%s)" % db)
+    bits = js("return Array.from(document.getElementById('f-i2a-bits').options).map(o => o.value)")
+    check(bits == ["0", "16", "24", "32"], "i2a.bits: the default, 16, 24 or 32 (%s)" % bits)
+    samplers = js("return Array.from(document.getElementById('f-i2i-sampler').options).map(o => o.value || o.text)")
+    check(samplers[:4] == ["default", "pndm", "ddim", "euler"] and "dpm++2m-karras" in samplers,
+          "i2i.sampler: the default (null) and every sampler (%s)" % samplers)
+    shot("01-settings.png", 2300)
+    js("document.getElementById('more').open = false")
 
     # ---------------------------------------------------------------- upload and a 2-step run
     driver.find_element(By.ID, "file-input").send_keys(os.path.abspath(SOUND))
     check(wait("!document.getElementById('sound').classList.contains('hidden')", 30), "upload: the sound is shown")
     check("6.2 s" in js("return document.getElementById('sound-meta').textContent"), "upload: its duration")
+    # a value the table refuses is caught in the page: said, and nothing sent
+    set_field("a2i.db_range", 5)
+    driver.find_element(By.ID, "start").click()
+    check(wait("!document.getElementById('form-error').classList.contains('hidden')", 10) and
+          "[10, 200]" in js("return document.getElementById('form-error').textContent") and
+          js("return document.activeElement.id") == "f-a2i-db_range", "an out-of-range value is said and focused")
+    time.sleep(0.5)
+    check(js("return document.querySelectorAll('.job').length") == 0, "an out-of-range value is not sent")
+    set_field("a2i.db_range", "")
+    js("document.getElementById('more').open = false; document.getElementById('new-run').scrollTop = 0")
     set_field("i2i.steps", 2)
     driver.find_element(By.ID, "start").click()
     check(wait(job_card("running") + " || " + job_card("done"), 30), "the job is running")

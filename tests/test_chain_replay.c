@@ -1,13 +1,15 @@
 /* a2i2a_run_replay of a run that sets every run.json field to a value other than its default
  * (the tiny model, few steps; readings that take seconds, sample_rate, fmin and fmax): the
  * replay makes the same bytes, and each field read back is what the run used. A run.json
- * written before the newer keys existed (here: the same file without them) still replays. */
+ * written before the newer keys existed (here: the same file without them) still replays, and
+ * one without "sheet_layout" draws the first layout of sheet.png again. */
 #include <cjson/cJSON.h>
 #include <unistd.h>
 
 #include "chain/chain.h"
 #include "chain/params.h"
 #include "check.h"
+#include "common/sha256.h"
 
 static char dir[] = "/tmp/a2i2a_replay_XXXXXX";
 
@@ -79,7 +81,7 @@ int main(void) {
                              .height = 48};
   p.readings = "sines,noise,scan";
   p.i2a = (a2i2a_i2a_params){.seed = 7, .gl_iters = 5, .bits = 24, .seconds = 0.5, .sample_rate = 16000,
-                             .fmin = 100, .fmax = 4000};
+                             .fmin = 100, .fmax = 4000, .output_rate = 22050, .loudness = -20, .true_peak = -3};
   p.clip_seconds = 2.5;
   p.overlap_seconds = 0.25;
   p.sheet = 0;
@@ -103,6 +105,7 @@ int main(void) {
    * file, replayed byte for byte */
   p.i2i.prediction = NULL;
   p.i2a.seconds = p.i2a.sample_rate = p.i2a.fmin = p.i2a.fmax = 0;
+  p.i2a.output_rate = p.i2a.loudness = p.i2a.true_peak = 0;
   p.clip_seconds = 0;
   char json[4200], cmd[4400];
   run_and_replay(m, &p, "older", &rec);
@@ -123,15 +126,56 @@ int main(void) {
     cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, section), dot + 1);
     removed++;
   }
+  cJSON_DeleteItemFromObjectCaseSensitive(root, "sheet_layout");
+  cJSON_DeleteItemFromObjectCaseSensitive(root, "loudness");
   char *older = cJSON_Print(root);
   cJSON_Delete(root);
   f = fopen(json, "w");
   fputs(older, f);
   fclose(f);
   cJSON_free(older);
-  CHECK(removed == 5 && !strstr(text, "\"seconds\":\t0.5"), "five newer keys removed");
+  CHECK(removed == 8 && !strstr(text, "\"seconds\":\t0.5"), "eight newer keys removed");
   snprintf(cmd, sizeof cmd, "%s/older-replayed", dir);
   CHECK(a2i2a_run_replay(json, NULL, NULL, cmd, 0, NULL) == A2I2A_OK, "an older run.json: %s", a2i2a_last_error());
+
+  /* a run with a sheet drawn in the first layout (a one-line title, no loudness), its run.json
+   * without "sheet_layout", as written before the layout was recorded: the replay draws it again */
+  p.sheet = 1;
+  p.readings = "bend";
+  char mhex[65], ihex[65], first[4200];
+  CHECK(a2i2a_model_sha256(m, mhex) == A2I2A_OK && sha256_file("examples/sampling.wav", ihex) == A2I2A_OK, "sha256");
+  snprintf(first, sizeof first, "%s/first", dir);
+  CHECK(chain_run(m, "examples/tiny-sd1", mhex, "examples/sampling.wav", NULL, ihex, first, &p, 0, 1, NULL, NULL) ==
+            A2I2A_OK, "first layout: %s", a2i2a_last_error());
+  snprintf(json, sizeof json, "%s/first/run.json", dir);
+  f = fopen(json, "r");
+  n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+  if (f) fclose(f);
+  text[n] = 0;
+  CHECK(strstr(text, "\"sheet_layout\":\t1"), "the layout recorded");
+  root = cJSON_Parse(text);
+  cJSON_DeleteItemFromObjectCaseSensitive(root, "sheet_layout");
+  older = cJSON_Print(root);
+  cJSON_Delete(root);
+  f = fopen(json, "w");
+  fputs(older, f);
+  fclose(f);
+  cJSON_free(older);
+  snprintf(cmd, sizeof cmd, "%s/first-replayed", dir);
+  CHECK(a2i2a_run_replay(json, NULL, NULL, cmd, 0, NULL) == A2I2A_OK, "a run.json without its sheet's layout: %s",
+        a2i2a_last_error());
+  image_u8 s1 = {0}, s2 = {0};
+  char sheet[4400];
+  snprintf(sheet, sizeof sheet, "%s/first/sheet.png", dir);
+  CHECK(image_read(sheet, &s1, NULL) == A2I2A_OK, "%s", a2i2a_last_error());
+  /* the first layout: one header line, so 24 pixels shorter than the same run drawn today */
+  snprintf(cmd, sizeof cmd, "%s/today", dir);
+  CHECK(a2i2a_run(m, "examples/sampling.wav", cmd, &p, 0, NULL) == A2I2A_OK, "%s", a2i2a_last_error());
+  snprintf(sheet, sizeof sheet, "%s/today/sheet.png", dir);
+  CHECK(image_read(sheet, &s2, NULL) == A2I2A_OK, "%s", a2i2a_last_error());
+  CHECK(s1.w == s2.w && s1.h + 24 == s2.h, "first layout %dx%d, today's %dx%d", s1.w, s1.h, s2.w, s2.h);
+  image_free(&s1);
+  image_free(&s2);
 
   a2i2a_model_close(m);
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

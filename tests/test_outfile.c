@@ -1,10 +1,12 @@
 /* Outputs written beside their final names and renamed in: one file (outfile_open/commit) and a
  * group (outfile_commit_all), including a group that fails half-way, which must leave every file
- * as it was: replaced ones restored, new ones gone, no temporary or backup file left. */
+ * as it was: replaced ones restored, new ones gone, no temporary or backup file left; and a
+ * temporary folder removed (remove_tree_at) without following links out of it. */
 #include "check.h"
 #include "common/outfile.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -95,6 +97,28 @@ int main(void) {
   unlink(sub);
   snprintf(sub, sizeof sub, "%s/f.txt", dir);
   rmdir(sub);
+
+  /* a temporary folder removed with what is in it, two levels deep, without following a link
+   * out of it (what the link points to stays); a missing one is no error */
+  char tree[4200], p[4300];
+  snprintf(tree, sizeof tree, "%s/tmp", dir);
+  mkdir(tree, 0755);
+  snprintf(p, sizeof p, "%s/sub", tree), mkdir(p, 0755);
+  snprintf(p, sizeof p, "%s/sub/deeper", tree), mkdir(p, 0755);
+  put("tmp/x.txt", "x"), put("tmp/sub/y.txt", "y"), put("tmp/sub/deeper/z.txt", "z");
+  snprintf(p, sizeof p, "%s/link-to-dir", tree), symlink(dir, p);
+  snprintf(p, sizeof p, "%s/sub/link-to-file", tree), symlink("../../a.txt", p);
+  remove_tree_at(AT_FDCWD, tree);
+  CHECK(!strcmp(get("tmp"), ""), "the folder is gone");
+  CHECK(!strcmp(get("a.txt"), "new a") && !strcmp(get("b.txt"), "new b"), "what its links point to is kept");
+  remove_tree_at(AT_FDCWD, tree);
+  int fd = open(dir, O_RDONLY | O_DIRECTORY);
+  mkdir(tree, 0755);
+  put("tmp/x.txt", "x");
+  remove_tree_at(fd, "tmp");
+  CHECK(!strcmp(get("tmp"), ""), "the folder is gone, named below a folder's fd");
+  close(fd);
+
   const char *names[] = {"a.txt", "b.txt", "c.txt", "d.txt"};
   for (int i = 0; i < 4; i++) {
     snprintf(sub, sizeof sub, "%s/%s", dir, names[i]);

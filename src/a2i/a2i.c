@@ -109,6 +109,7 @@ void a2i_melbank_apply(const a2i_melbank *sb, const float *spec, int nt, float *
 typedef struct {
   a2i2a_entry entry;
   a2i2a_status (*run)(const audio_buf *, const a2i2a_a2i_params *, image_u8 *, png_meta *);
+  void (*plan)(const a2i2a_a2i_params *, int64_t, double, a2i_plan *);
   int width, height;    /* default size; width 0: one column per 10 ms of sound */
   int fixed_size;       /* the size cannot be chosen */
   double max_seconds;   /* default limit */
@@ -133,13 +134,13 @@ typedef struct {
 static const style_def STYLES[] = {
     {.entry.name = "seed",
      .entry.description = "the notebook's image: STFT 512, power dB, min-max, 0 Hz at the top, 400x300 grey",
-     .run = a2i_style_seed, SHAPE(400, 300, false, 3600, false)},
+     .run = a2i_style_seed, .plan = a2i_plan_seed, SHAPE(400, 300, false, 3600, false)},
     {.entry.name = "riffusion",
      .entry.description = "Riffusion's image: 512 HTK mel bands 0-10 kHz, 100 columns/s, loud = black, its EXIF",
-     .run = a2i_style_riffusion, SHAPE(0, 512, true, 600, true)},
+     .run = a2i_style_riffusion, .plan = a2i_plan_riffusion, SHAPE(0, 512, true, 600, true)},
     {.entry.name = "fullband",
      .entry.description = "ours: 20 Hz-20 kHz mel axis, chosen dB range and colour map, stereo, restorable level",
-     .run = a2i_style_fullband, SHAPE_LEVELS(0, 512, false, 600, true, 80, 20, 20000, "ember")},
+     .run = a2i_style_fullband, .plan = a2i_plan_fullband, SHAPE_LEVELS(0, 512, false, 600, true, 80, 20, 20000, "ember")},
 };
 
 const registry_table a2i_style_registry = REGISTRY_TABLE("styles", "style", STYLES, NULL);
@@ -164,24 +165,59 @@ static a2i2a_status a2i_input_read(const a2i_input *in, audio_buf *a) {
   }
 }
 
+/* p with its style's defaults where the caller left 0, checked; its style's row. */
+static a2i2a_status with_defaults(const a2i2a_a2i_params *params, a2i2a_a2i_params *p, const style_def **style) {
+  *p = params ? *params : a2i2a_a2i_default_params();
+  if (!p->style) p->style = "seed";
+  a2i2a_status st = params_check_a2i(p);
+  if (st) return st;
+  const style_def *s = *style = &STYLES[registry_index(&a2i_style_registry, p->style)];
+  if (!s->fixed_size && !p->width) p->width = s->width;
+  if (!s->fixed_size && !p->height) p->height = s->height;
+  if (!p->db_range) p->db_range = s->db_range;
+  if (!p->fmin) p->fmin = s->fmin;
+  if (!p->fmax) p->fmax = s->fmax;
+  if (!p->colormap) p->colormap = s->colormap;
+  if (p->max_seconds == 0) p->max_seconds = s->max_seconds;
+  return A2I2A_OK;
+}
+
+int a2i_style_stereo(const char *style) {
+  int i = registry_index(&a2i_style_registry, style ? style : "seed");
+  return i >= 0 && STYLES[i].stereo;
+}
+
+static a2i2a_status check_length(const char *name, int64_t frames, double rate, const a2i2a_a2i_params *p) {
+  if ((double)frames / rate > p->max_seconds)
+    return fail(A2I2A_ERR_LIMIT, "%s: %.1f s is longer than the %s style's limit of %g s (see --max-seconds)", name,
+                (double)frames / rate, p->style, p->max_seconds);
+  return A2I2A_OK;
+}
+
+a2i2a_status a2i_plan_sound(const a2i2a_a2i_params *params, int64_t frames, double rate, int channels,
+                            const char *name, a2i_plan *plan) {
+  (void)channels;
+  memset(plan, 0, sizeof *plan);
+  a2i2a_a2i_params p;
+  const style_def *s;
+  a2i2a_status st = with_defaults(params, &p, &s);
+  if (!st && s->fixed_size && (p.width || p.height))
+    st = fail(A2I2A_ERR_PARAM, "the %s style's picture size is fixed (a2i.width, a2i.height)", s->entry.name);
+  if (!st) st = check_length(name, frames, rate, &p);
+  if (!st) s->plan(&p, frames, rate, plan);
+  return st;
+}
+
 /* The one a2i: a sound from any input into a PNG file (png_path) or into memory (*png). */
 static a2i2a_status a2i_run(const a2i_input *in, const a2i2a_a2i_params *params, const char *png_path, int force,
                             void **png, size_t *png_size, a2i2a_job *job) {
-  a2i2a_a2i_params p = params ? *params : a2i2a_a2i_default_params();
-  if (!p.style) p.style = "seed";
-  a2i2a_status st = params_check_a2i(&p);
+  a2i2a_a2i_params p;
+  const style_def *s;
+  a2i2a_status st = with_defaults(params, &p, &s);
   if (st) return st;
-  const style_def *s = &STYLES[registry_index(&a2i_style_registry, p.style)];
-  /* the style's defaults where the caller left 0 */
-  if (!s->fixed_size && !p.width) p.width = s->width;
-  if (!s->fixed_size && !p.height) p.height = s->height;
-  if (!p.db_range) p.db_range = s->db_range;
-  if (!p.fmin) p.fmin = s->fmin;
-  if (!p.fmax) p.fmax = s->fmax;
-  if (!p.colormap) p.colormap = s->colormap;
-  if (p.max_seconds == 0) p.max_seconds = s->max_seconds;
   /* fail early, before decoding, if the output cannot be written */
-  st = png_path ? outfile_check(png_path, force) : A2I2A_OK;
+  st = png_path ? png_name_check(png_path) : A2I2A_OK;
+  if (!st && png_path) st = outfile_check(png_path, force);
   if (st) return st;
   if ((st = job_check(job))) return st;
   job_stage(job, "spectrogram", s->entry.name, 2);
@@ -189,9 +225,7 @@ static a2i2a_status a2i_run(const a2i_input *in, const a2i2a_a2i_params *params,
   st = a2i_input_read(in, &a);
   if (st) return st;
   job_step(job, 1);
-  if ((double)a.frames / a.rate > p.max_seconds) {
-    st = fail(A2I2A_ERR_LIMIT, "%s: %.1f s is longer than the %s style's limit of %g s (see --max-seconds)", in->name,
-              (double)a.frames / a.rate, s->entry.name, p.max_seconds);
+  if ((st = check_length(in->name, a.frames, a.rate, &p))) {
     audio_free(&a);
     return st;
   }

@@ -19,6 +19,25 @@
 #define FB_POWER_FLOOR 1e-12f
 #define FB_BLOCK 256
 
+void a2i_plan_fullband(const a2i2a_a2i_params *p, int64_t frames, double rate, a2i_plan *plan) {
+  const int64_t n = a2i_frames_at(frames, rate, FB_RATE);
+  int64_t hop = FB_HOP, n_fft = FB_NFFT;
+  if (p->width > 1 && n >= p->width - 1) { /* a2i_style_fullband's choice for a width asked for */
+    hop = n / (p->width - 1);
+    if (hop > FB_NFFT / 2) n_fft = 2 * hop;
+  }
+  const int64_t np = n > n_fft / 2 ? n : n_fft / 2 + 1;
+  plan->columns = 1 + np / hop;
+  if (p->width > 0 && plan->columns > p->width) plan->columns = p->width;
+  plan->width = (int)(plan->columns < INT32_MAX ? plan->columns : INT32_MAX);
+  plan->height = p->height;
+  plan->bins = (int)(n_fft / 2 + 1);
+  /* a painting at least 8 columns wide, 100 columns a second */
+  int64_t least = 7 * FB_HOP;
+  if (p->width - 1 > least) least = p->width - 1;
+  plan->min_frames = a2i_frames_for(least, rate, FB_RATE);
+}
+
 a2i2a_status a2i_style_fullband(const audio_buf *in, const a2i2a_a2i_params *prm, image_u8 *img, png_meta *meta) {
   a2i_style_params sp;
   memset(&sp, 0, sizeof sp);

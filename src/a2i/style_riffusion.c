@@ -119,6 +119,19 @@ a2i2a_status riffusion_samples(const audio_buf *in, int stereo, float **out, int
   return A2I2A_OK;
 }
 
+void a2i_plan_riffusion(const a2i2a_a2i_params *p, int64_t frames, double rate, a2i_plan *plan) {
+  (void)p;
+  int64_t n = a2i_frames_at(frames, rate, RIFF_RATE);
+  if (n < RIFF_NFFT / 2 + 1) n = RIFF_NFFT / 2 + 1; /* riffusion_mel's padding */
+  plan->columns = 1 + n / RIFF_HOP;
+  plan->width = (int)(plan->columns < INT32_MAX ? plan->columns : INT32_MAX);
+  plan->height = RIFF_MELS;
+  plan->bins = RIFF_NFFT / 2 + 1;
+  /* the painting (the width rounded down to a multiple of 8) read back by Griffin-Lim needs
+   * hop·(W − 1) > n_fft/2, W ≥ 22: a picture 24 columns wide */
+  plan->min_frames = a2i_frames_for(23 * RIFF_HOP, rate, RIFF_RATE);
+}
+
 a2i2a_status a2i_style_riffusion(const audio_buf *in, const a2i2a_a2i_params *prm, image_u8 *img, png_meta *meta) {
   if (prm->width > 0 || prm->height > 0)
     return fail(A2I2A_ERR_PARAM, "the riffusion style has a fixed height of 512 and one column per 10 ms");

@@ -78,37 +78,40 @@ void seed_db_to_u8(const float *db, size_t n, uint8_t *u8) {
   }
 }
 
+void a2i_plan_seed(const a2i2a_a2i_params *p, int64_t frames, double rate, a2i_plan *plan) {
+  (void)rate;
+  const int64_t n = frames > SEED_NFFT / 2 ? frames : SEED_NFFT / 2 + 1; /* seed_power's padding */
+  plan->width = p->width;
+  plan->height = p->height;
+  plan->columns = 1 + n / SEED_HOP;
+  plan->bins = SEED_NFFT / 2 + 1;
+  plan->min_frames = 2 * SEED_HOP; /* the inverse reading's Griffin-Lim needs 3 frames */
+}
+
 a2i2a_status a2i_style_seed(const audio_buf *a, const a2i2a_a2i_params *prm, image_u8 *img, png_meta *meta) {
   float *p;
   int64_t T;
   a2i2a_status st = seed_power(a, &p, &T);
   if (st) return st;
   const int B = SEED_NFFT / 2 + 1;
-  if (T > IMAGE_MAX_SIDE) {
-    free(p);
-    return fail(A2I2A_ERR_LIMIT, "%lld STFT frames: longer than the %d columns the seed style can resize",
-                (long long)T, IMAGE_MAX_SIDE);
-  }
   power_to_db(p, (size_t)B * T, p);
-  image_u8 grey;
-  st = image_alloc(&grey, (int)T, B, 3);
-  if (st) {
-    free(p);
-    return st;
-  }
   uint8_t *u8 = xmalloc((size_t)B * T, "seed image");
   if (!u8) {
-    free(p), image_free(&grey);
+    free(p);
     return A2I2A_ERR_NOMEM;
   }
   seed_db_to_u8(p, (size_t)B * T, u8);
   free(p);
-  /* row k = bin k (row 0 = 0 Hz at the top, as the notebook), gray → RGB */
-  for (size_t i = 0; i < (size_t)B * T; i++) grey.px[3 * i] = grey.px[3 * i + 1] = grey.px[3 * i + 2] = u8[i];
-  free(u8);
+  /* row k = bin k (row 0 = 0 Hz at the top, as the notebook). The full-size grey picture is
+   * only resized, never stored: it may be wider than an image may be (an hour at 48 kHz is
+   * 675001 columns), so it is not made with image_alloc. One channel resizes exactly as each of
+   * three equal ones would. */
+  image_u8 grey = {.w = (int)T, .h = B, .c = 1, .px = u8}, small = {0};
   const int W = prm->width, H = prm->height; /* the style's defaults filled in (a2i.c) */
-  st = image_resize_bicubic(&grey, W, H, img);
-  image_free(&grey);
+  st = image_resize_bicubic(&grey, W, H, &small);
+  free(u8);
+  if (!st) st = image_convert(&small, 3, img);
+  image_free(&small);
   if (st) return st;
   a2i_style_params sp;
   memset(&sp, 0, sizeof sp);

@@ -104,6 +104,40 @@ riffusion_exif riffusion_exif_default(void);
  * style's defaults and limits. */
 extern const struct registry_table a2i_style_registry;
 
+/* What a style makes of a sound, known from its length alone, before any work (a2i2a_run's
+ * preflight): the picture, the STFT behind it (what the inverse reading rebuilds), and the
+ * shortest sound the whole chain can take in the style (the painting is at least 8 pixels wide
+ * and the inverse reading needs a few STFT frames). */
+typedef struct {
+  int width, height;  /* the picture */
+  int64_t columns;    /* its STFT frames (seed: before the resize to width) */
+  int bins;           /* n_fft/2 + 1 of that STFT */
+  int64_t min_frames; /* the shortest sound, in frames at its own rate */
+} a2i_plan;
+
+/* The plan of p's style for a sound of frames × channels at rate Hz (name names it in errors):
+ * A2I2A_ERR_LIMIT when it is longer than the style's limit (p->max_seconds or the style's), with
+ * a2i's own message; A2I2A_ERR_PARAM for parameters the style refuses. */
+a2i2a_status a2i_plan_sound(const a2i2a_a2i_params *p, int64_t frames, double rate, int channels, const char *name,
+                            a2i_plan *plan);
+/* Whether the style (NULL: seed) keeps left and right apart (a2i.stereo). */
+int a2i_style_stereo(const char *style);
+/* Each style's plan; p has the style's defaults filled in. */
+void a2i_plan_seed(const a2i2a_a2i_params *p, int64_t frames, double rate, a2i_plan *plan);
+void a2i_plan_riffusion(const a2i2a_a2i_params *p, int64_t frames, double rate, a2i_plan *plan);
+void a2i_plan_fullband(const a2i2a_a2i_params *p, int64_t frames, double rate, a2i_plan *plan);
+/* Frames at rate to after soxr's one-shot resampling (audio_resample). */
+static inline int64_t a2i_frames_at(int64_t frames, double rate, double to) {
+  return rate == to ? frames : (int64_t)((double)frames * to / rate + 0.5);
+}
+/* The fewest frames at rate that become at least n frames at to. */
+static inline int64_t a2i_frames_for(int64_t n, double rate, double to) {
+  int64_t f = (int64_t)((double)n * rate / to);
+  while (f > 0 && a2i_frames_at(f - 1, rate, to) >= n) f--;
+  while (a2i_frames_at(f, rate, to) < n) f++;
+  return f;
+}
+
 /* Each takes the decoded audio (any rate, any channel count) and fills img and meta.
  * p has already been given the style's defaults (the STYLES table in a2i.c). */
 a2i2a_status a2i_style_seed(const audio_buf *a, const a2i2a_a2i_params *p, image_u8 *img, png_meta *meta);

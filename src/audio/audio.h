@@ -26,6 +26,10 @@ a2i2a_status audio_read(const char *path, audio_buf *out);
  * A2I2A_ERR_FORMAT (empty, not audio, corrupt, truncated: fewer frames than the header
  * promises, or no samples at all), A2I2A_ERR_UNSUPPORTED (> 64 channels), A2I2A_ERR_LIMIT
  * (> 2^31 frames). Any channel count 1..64 is returned as is: callers downmix. */
+/* The length (frames per channel), rate and channel count of a sound file from its header,
+ * without decoding it (a file whose header does not say is decoded to count); audio_read's
+ * errors for a file it cannot open or recognise. For checks before the work. */
+a2i2a_status audio_probe(const char *path, int64_t *frames, double *rate, int *channels);
 /* audio_read on an encoded file held in memory (the same decoder, checks and errors); name
  * (NULL: "audio in memory") names it in errors, and its ending ".mp3" lets data no format
  * recognises be tried as MPEG, as a file's name does. data NULL: A2I2A_ERR_PARAM. */
@@ -36,12 +40,25 @@ a2i2a_status audio_from_interleaved(const float *pcm, int64_t frames, int channe
                                     audio_buf *out);
 /* soxr, very high quality; out gets the same channels. */
 a2i2a_status audio_resample(const audio_buf *in, double rate, audio_buf *out);
-/* Writes atomically: WAV (or FLAC if path ends in .flac), bits = 32 (float), 16 or 24
- * (TPDF-dithered with the torch generator seeded by dither_seed). bits 0 means 32; FLAC has no
- * float format, so FLAC with 32 is written as 24-bit. Dither: per sample, in frame order then
- * channel order, d = u1 − u2 with two rng_uniform draws (triangular, ±1 LSB), then
- * q = floor(x·2^(bits−1) + d + 0.5) clamped to the integer range. Float WAV keeps values as is
- * (also beyond ±1). */
+/* The sound format a file name asks for by its extension (case-insensitive): .wav, .flac,
+ * .ogg/.oga (Ogg Vorbis), .opus (Ogg Opus), .mp3; AUDIO_UNWRITTEN for a sound format a2i2a does
+ * not write (.aiff, .m4a, ...), AUDIO_UNKNOWN for any other extension, AUDIO_NO_EXTENSION. */
+typedef enum {
+  AUDIO_NO_EXTENSION = -3, AUDIO_UNKNOWN = -2, AUDIO_UNWRITTEN = -1,
+  AUDIO_WAV = 0, AUDIO_FLAC, AUDIO_OGG, AUDIO_OPUS, AUDIO_MP3
+} audio_format;
+audio_format audio_format_of(const char *path);
+/* Whether path names a format audio_write writes, with bits (0 or 32: float; 16, 24: WAV and
+ * FLAC only): A2I2A_ERR_PARAM with one line naming the file otherwise. */
+a2i2a_status audio_format_check(const char *path, int bits);
+/* Writes atomically in the format of path's extension (audio_format_check): WAV and FLAC with
+ * bits = 32 (float), 16 or 24 (TPDF-dithered with the torch generator seeded by dither_seed),
+ * bits 0 meaning 32, FLAC's 32 written as 24 (FLAC has no float format); Ogg Vorbis, Ogg Opus
+ * and MP3 (LAME) from the float samples, at libsndfile's default quality. Opus is written at
+ * 8, 12, 16, 24 or 48 kHz and MP3 at an MPEG rate up to 48 kHz: other rates are resampled to
+ * 48 kHz (soxr) first. Dither: per sample, in frame order then channel order, d = u1 − u2 with
+ * two rng_uniform draws (triangular, ±1 LSB), then q = floor(x·2^(bits−1) + d + 0.5) clamped
+ * to the integer range. Float WAV keeps values as is (also beyond ±1). */
 a2i2a_status audio_write(const char *path, const audio_buf *a, int bits, uint64_t dither_seed, int force);
 /* audio_write up to the last step: the file is complete in pending->tmp, and path is untouched
  * until outfile_commit (or outfile_commit_all for several files at once); outfile_abort drops it. */

@@ -304,22 +304,64 @@ static a2i2a_status decode(audio_source *src, const char *name, audio_buf *out) 
   return st;
 }
 
-a2i2a_status audio_read(const char *path, audio_buf *out) {
-  memset(out, 0, sizeof *out);
+/* Opens path for the decoder: src->f and src->size. */
+static a2i2a_status open_source(const char *path, audio_source *src) {
+  memset(src, 0, sizeof *src);
   struct stat sb;
   if (stat(path, &sb) != 0) return fail(A2I2A_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   if (S_ISDIR(sb.st_mode)) return fail(A2I2A_ERR_IO, "%s: is a folder, not a sound", path);
-  audio_source src = {.f = fopen(path, "rb")};
-  if (!src.f) return fail(A2I2A_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  src.size = fseeko(src.f, 0, SEEK_END) == 0 ? (sf_count_t)ftello(src.f) : -1;
-  a2i2a_status st = src.size < 0 ? fail(A2I2A_ERR_IO, "%s: cannot read: %s", path, strerror(errno))
-                                 : decode(&src, path, out);
+  if (!(src->f = fopen(path, "rb"))) return fail(A2I2A_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  src->size = fseeko(src->f, 0, SEEK_END) == 0 ? (sf_count_t)ftello(src->f) : -1;
+  if (src->size < 0) {
+    fclose(src->f);
+    return fail(A2I2A_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+  }
+  return A2I2A_OK;
+}
+
+a2i2a_status audio_read(const char *path, audio_buf *out) {
+  memset(out, 0, sizeof *out);
+  audio_source src;
+  a2i2a_status st = open_source(path, &src);
+  if (st) return st;
+  st = decode(&src, path, out);
   if (ferror(src.f)) {
     audio_free(out);
     st = fail(A2I2A_ERR_IO, "%s: cannot read (an I/O error)", path);
   }
   fclose(src.f);
   return st;
+}
+
+a2i2a_status audio_probe(const char *path, int64_t *frames, double *rate, int *channels) {
+  *frames = 0, *rate = 0, *channels = 0;
+  audio_source src;
+  a2i2a_status st = open_source(path, &src);
+  if (st) return st;
+  decoder d;
+  memset(&d, 0, sizeof d);
+  if (src.size == 0) st = fail(A2I2A_ERR_FORMAT, "%s: empty file", path);
+  else if (is_mpeg(&src)) st = open_mpg123(&d, &src, path);
+  else {
+    st = open_libsndfile(&d, &src, path);
+    if (st && !d.sf && ends_with_ci(path, ".mp3")) st = open_mpg123(&d, &src, path);
+  }
+  int known = !st && d.frames > 0 && d.frames < AUDIO_MAX_FRAMES;
+  if (!st && !(d.samplerate > 0)) st = fail(A2I2A_ERR_FORMAT, "%s: invalid sample rate %d", path, d.samplerate);
+  if (!st && (d.channels < 1 || d.channels > AUDIO_MAX_CHANNELS))
+    st = fail(A2I2A_ERR_UNSUPPORTED, "%s: %d channels (at most %d supported)", path, d.channels, AUDIO_MAX_CHANNELS);
+  if (!st && known) {
+    *frames = d.frames, *rate = d.samplerate, *channels = d.channels;
+  }
+  decoder_close(&d);
+  fclose(src.f);
+  if (st || known) return st;
+  /* the header does not say: count by decoding */
+  audio_buf a;
+  if ((st = audio_read(path, &a))) return st;
+  *frames = a.frames, *rate = a.rate, *channels = a.channels;
+  audio_free(&a);
+  return A2I2A_OK;
 }
 
 a2i2a_status audio_read_memory(const void *data, size_t size, const char *name, audio_buf *out) {
@@ -403,37 +445,86 @@ a2i2a_status audio_downmix(const audio_buf *in, audio_buf *out) {
   return A2I2A_OK;
 }
 
-/* TPDF dither: the sum of two independent uniform draws of ±½ LSB each, drawn from the torch
- * generator in frame order, channel order, two draws per sample. */
-a2i2a_status audio_write(const char *path, const audio_buf *a, int bits, uint64_t dither_seed, int force) {
-  outfile of;
-  a2i2a_status st = audio_write_pending(&of, path, a, bits, dither_seed, force);
-  return st ? st : outfile_commit(&of);
+/* ------------------------------------------------------------------ writing */
+
+/* The formats a name asks for, by extension, as sox and ffmpeg choose them. */
+static const struct {
+  const char *ext;
+  audio_format format;
+  int major; /* libsndfile's container | codec; 0: a sound format we do not write */
+} EXTENSIONS[] = {
+    {"wav", AUDIO_WAV, SF_FORMAT_WAV},
+    {"flac", AUDIO_FLAC, SF_FORMAT_FLAC},
+    {"ogg", AUDIO_OGG, SF_FORMAT_OGG | SF_FORMAT_VORBIS},
+    {"oga", AUDIO_OGG, SF_FORMAT_OGG | SF_FORMAT_VORBIS},
+    {"opus", AUDIO_OPUS, SF_FORMAT_OGG | SF_FORMAT_OPUS},
+    {"mp3", AUDIO_MP3, SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III},
+    {"aif", AUDIO_UNWRITTEN, 0}, {"aiff", AUDIO_UNWRITTEN, 0}, {"aifc", AUDIO_UNWRITTEN, 0},
+    {"au", AUDIO_UNWRITTEN, 0}, {"caf", AUDIO_UNWRITTEN, 0}, {"w64", AUDIO_UNWRITTEN, 0},
+    {"m4a", AUDIO_UNWRITTEN, 0}, {"aac", AUDIO_UNWRITTEN, 0}, {"mp4", AUDIO_UNWRITTEN, 0},
+    {"wma", AUDIO_UNWRITTEN, 0}, {"wv", AUDIO_UNWRITTEN, 0}, {"ape", AUDIO_UNWRITTEN, 0},
+    {"mp2", AUDIO_UNWRITTEN, 0}, {"webm", AUDIO_UNWRITTEN, 0}, {"mka", AUDIO_UNWRITTEN, 0},
+};
+enum { NEXTENSIONS = sizeof EXTENSIONS / sizeof *EXTENSIONS };
+
+/* The extension of path's last component ("" if none). */
+static const char *extension_of(const char *path) {
+  const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path, *dot = strrchr(base, '.');
+  return dot && dot != base ? dot + 1 : "";
 }
 
-a2i2a_status audio_write_pending(outfile *pending, const char *path, const audio_buf *a, int bits,
-                                 uint64_t dither_seed, int force) {
-  memset(pending, 0, sizeof *pending);
-  if (bits == 0) bits = 32;
-  int flac = ends_with_ci(path, ".flac");
-  if (bits != 16 && bits != 24 && bits != 32) return fail(A2I2A_ERR_PARAM, "%s: unsupported bit depth %d (16, 24 or 32)", path, bits);
-  if (flac && bits == 32) bits = 24; /* FLAC has no float samples: 24-bit is its finest */
-  if (a->channels < 1 || a->frames < 0 || !(a->rate >= 1) || a->rate > 1e6)
-    return fail(A2I2A_ERR_PARAM, "%s: invalid audio (%d channels, %g Hz)", path, a->channels, a->rate);
-  outfile of;
-  a2i2a_status st = outfile_reserve(&of, path, force);
-  if (st) return st;
+audio_format audio_format_of(const char *path) {
+  const char *ext = extension_of(path);
+  if (!*ext) return AUDIO_NO_EXTENSION;
+  for (int i = 0; i < NEXTENSIONS; i++)
+    if (!strcasecmp(ext, EXTENSIONS[i].ext)) return EXTENSIONS[i].format;
+  return AUDIO_UNKNOWN;
+}
+
+static int major_of(audio_format f) {
+  for (int i = 0; i < NEXTENSIONS; i++)
+    if (EXTENSIONS[i].format == f) return EXTENSIONS[i].major;
+  return 0;
+}
+
+a2i2a_status audio_format_check(const char *path, int bits) {
+  audio_format f = audio_format_of(path);
+  const char *ext = extension_of(path), *which = "write .wav, .flac, .ogg (Vorbis), .opus or .mp3";
+  if (f == AUDIO_NO_EXTENSION) return fail(A2I2A_ERR_PARAM, "%s: no extension to tell the sound format (%s)", path, which);
+  if (f == AUDIO_UNKNOWN) return fail(A2I2A_ERR_PARAM, "%s: '.%s' is not a sound format (%s)", path, ext, which);
+  if (f == AUDIO_UNWRITTEN) return fail(A2I2A_ERR_PARAM, "%s: a2i2a does not write .%s (%s)", path, ext, which);
+  if (bits && bits != 32 && f != AUDIO_WAV && f != AUDIO_FLAC)
+    return fail(A2I2A_ERR_PARAM, "%s: %d bits: a bit depth (--bits) is for WAV and FLAC, not .%s", path, bits, ext);
+  return A2I2A_OK;
+}
+
+/* The rate a format is written at: Opus takes 8, 12, 16, 24 or 48 kHz, MP3 (LAME) the MPEG
+ * rates up to 48 kHz; other rates are resampled to 48 kHz. */
+static double written_rate(audio_format f, double rate) {
+  static const double opus[] = {8000, 12000, 16000, 24000, 48000},
+                      mp3[] = {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000};
+  const double *ok = f == AUDIO_OPUS ? opus : mp3;
+  int n = f == AUDIO_OPUS ? 5 : f == AUDIO_MP3 ? 9 : 0;
+  if (!n) return rate;
+  for (int i = 0; i < n; i++)
+    if (rate == ok[i]) return rate;
+  return 48000;
+}
+
+/* Opens a libsndfile writer of the file tmp for a's samples as format f. */
+static SNDFILE *open_writer(const char *tmp, audio_format f, int bits, const audio_buf *a) {
   SF_INFO info;
   memset(&info, 0, sizeof info);
   info.channels = a->channels;
   info.samplerate = (int)lrint(a->rate);
-  info.format = (flac ? SF_FORMAT_FLAC : SF_FORMAT_WAV) |
-                (bits == 16 ? SF_FORMAT_PCM_16 : bits == 24 ? SF_FORMAT_PCM_24 : SF_FORMAT_FLOAT);
-  SNDFILE *sf = sf_open(of.tmp, SFM_WRITE, &info);
-  if (!sf) {
-    outfile_abort(&of);
-    return fail(A2I2A_ERR_IO, "%s: cannot write: %s", path, sf_strerror(NULL));
-  }
+  info.format = major_of(f);
+  if (f == AUDIO_WAV || f == AUDIO_FLAC)
+    info.format |= bits == 16 ? SF_FORMAT_PCM_16 : bits == 24 ? SF_FORMAT_PCM_24 : SF_FORMAT_FLOAT;
+  return sf_open(tmp, SFM_WRITE, &info);
+}
+
+/* Writes a's samples through sf: float, or TPDF-dithered PCM of bits bits. */
+static a2i2a_status write_samples(SNDFILE *sf, const char *name, const audio_buf *a, int bits, uint64_t dither_seed) {
   /* no PEAK chunk in float WAVs: it holds the time of writing, and `run --replay` promises
    * the same bytes for the same samples */
   sf_command(sf, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
@@ -445,7 +536,7 @@ a2i2a_status audio_write_pending(outfile *pending, const char *path, const audio
   int ibuf[CHUNK];
   int64_t per = CHUNK / C;
   const double scale = bits == 16 ? 32768.0 : 8388608.0, qmax = scale - 1, qmin = -scale;
-  for (int64_t i0 = 0; i0 < a->frames && !st; i0 += per) {
+  for (int64_t i0 = 0; i0 < a->frames; i0 += per) {
     int64_t m = a->frames - i0 < per ? a->frames - i0 : per;
     sf_count_t wrote;
     if (bits == 32) {
@@ -464,9 +555,65 @@ a2i2a_status audio_write_pending(outfile *pending, const char *path, const audio
         }
       wrote = sf_writef_int(sf, ibuf, m);
     }
-    if (wrote != m) st = fail(A2I2A_ERR_IO, "%s: write failed: %s", path, sf_strerror(sf));
+    if (wrote != m) return fail(A2I2A_ERR_IO, "%s: write failed: %s", name, sf_strerror(sf));
   }
-  if (sf_close(sf) != 0 && !st) st = fail(A2I2A_ERR_IO, "%s: write failed while closing", path);
+  return A2I2A_OK;
+}
+
+/* The checks before writing f; bits 0 → 32, FLAC's 32 → 24, the compressed formats float. */
+static a2i2a_status writer_setup(const char *name, const audio_buf *a, int *bits, audio_format f) {
+  if (*bits == 0) *bits = 32;
+  if (*bits != 16 && *bits != 24 && *bits != 32)
+    return fail(A2I2A_ERR_PARAM, "%s: unsupported bit depth %d (16, 24 or 32)", name, *bits);
+  if (f == AUDIO_FLAC && *bits == 32) *bits = 24; /* FLAC has no float samples: 24-bit is its finest */
+  if (f != AUDIO_WAV && f != AUDIO_FLAC) *bits = 32; /* the compressed formats take floats */
+  if (a->channels < 1 || a->frames < 0 || !(a->rate >= 1) || a->rate > 1e6)
+    return fail(A2I2A_ERR_PARAM, "%s: invalid audio (%d channels, %g Hz)", name, a->channels, a->rate);
+  return A2I2A_OK;
+}
+
+/* a at the rate format f is written at (a itself, or a resampled copy in *tmp). */
+static a2i2a_status at_written_rate(const audio_buf *a, audio_format f, audio_buf *tmp, const audio_buf **out) {
+  *out = a;
+  memset(tmp, 0, sizeof *tmp);
+  double rate = written_rate(f, a->rate);
+  if (rate == a->rate) return A2I2A_OK;
+  a2i2a_status st = audio_resample(a, rate, tmp);
+  if (!st) *out = tmp;
+  return st;
+}
+
+/* TPDF dither: the sum of two independent uniform draws of ±½ LSB each, drawn from the torch
+ * generator in frame order, channel order, two draws per sample. */
+a2i2a_status audio_write(const char *path, const audio_buf *a, int bits, uint64_t dither_seed, int force) {
+  outfile of;
+  a2i2a_status st = audio_write_pending(&of, path, a, bits, dither_seed, force);
+  return st ? st : outfile_commit(&of);
+}
+
+a2i2a_status audio_write_pending(outfile *pending, const char *path, const audio_buf *a, int bits,
+                                 uint64_t dither_seed, int force) {
+  memset(pending, 0, sizeof *pending);
+  audio_format f = audio_format_of(path);
+  a2i2a_status st = audio_format_check(path, bits);
+  if (!st) st = writer_setup(path, a, &bits, f);
+  if (st) return st;
+  outfile of;
+  if ((st = outfile_reserve(&of, path, force))) return st;
+  audio_buf resampled;
+  const audio_buf *w;
+  if ((st = at_written_rate(a, f, &resampled, &w))) {
+    outfile_abort(&of);
+    return st;
+  }
+  SNDFILE *sf = open_writer(of.tmp, f, bits, w);
+  if (!sf) {
+    st = fail(A2I2A_ERR_IO, "%s: cannot write: %s", path, sf_strerror(NULL));
+  } else {
+    st = write_samples(sf, path, w, bits, dither_seed);
+    if (sf_close(sf) != 0 && !st) st = fail(A2I2A_ERR_IO, "%s: write failed while closing", path);
+  }
+  audio_free(&resampled);
   if (st) {
     outfile_abort(&of);
     return st;

@@ -50,6 +50,9 @@ const chain_prompt *chain_prompt_find(const char *name);
  * JSON holds the value of every parameter presets set, by run.json key (params.h), and
  * "prompt", the named prompt. */
 extern const struct registry_table chain_preset_registry, chain_prompt_registry;
+/* The table behind a public list (registry.c), with its name as the PARAMS rows' "choices" give
+ * it; NULL for a value that names no list. */
+const struct registry_table *chain_list_table(a2i2a_list list);
 
 /* ---------------------------------------------------------------- clips (clips.c) */
 
@@ -77,6 +80,11 @@ typedef struct {
   int threads;
   int noutputs;
   char *output_name[CHAIN_MAX_OUTPUTS], *output_sha256[CHAIN_MAX_OUTPUTS];
+  /* what the readings measure as written (written, not read back): the integrated loudness in
+   * LUFS and the true peak in dBTP of output k, for the outputs with measured[k] */
+  int measured[CHAIN_MAX_OUTPUTS];
+  double lufs[CHAIN_MAX_OUTPUTS], dbtp[CHAIN_MAX_OUTPUTS];
+  int sheet_layout; /* how sheet.png was drawn (CHAIN_SHEET_LAYOUT); 1 for a file without it */
   void *strings; /* storage of the strings p points to */
 } chain_record;
 
@@ -97,12 +105,30 @@ void chain_record_free(chain_record *rec);
 typedef struct {
   const char *name;  /* the reading's name */
   const char *wav;   /* its sound */
+  int has_lufs;      /* show its loudness after its peak */
+  double lufs;       /* its integrated loudness (LOUDNESS_NONE: none to measure) */
 } chain_sheet_sound;
 
-/* Lays out the spectrogram, the painting and, for each sound, its name, its waveform and its
- * spectrogram, labelled, in one RGB image. */
-a2i2a_status chain_sheet(const image_u8 *spectrogram, const image_u8 *art, const char *title,
+/* Lays out nheader lines of text (each cut with "..." where it would leave the sheet), the
+ * spectrogram, the painting and, for each sound, its name, its waveform and its spectrogram,
+ * labelled, in one RGB image. */
+a2i2a_status chain_sheet(const image_u8 *spectrogram, const image_u8 *art, const char *const *header, int nheader,
                          const chain_sheet_sound *sounds, int nsounds, image_u8 *sheet);
+
+/* One run of a batch in the index sheet: its painting and a few lines about it. */
+enum { CHAIN_INDEX_LINES = 4 };
+typedef struct {
+  const char *art;                       /* the painting's file */
+  const char *lines[CHAIN_INDEX_LINES];  /* NULL: no more lines */
+} chain_index_row;
+
+/* The index of a batch: a title, then one row per run, the painting's thumbnail and its lines. */
+a2i2a_status chain_index(const char *title, const chain_index_row *rows, int nrows, image_u8 *sheet);
+
+/* How sheet.png is drawn, recorded in run.json ("sheet_layout") so that a replay draws it the
+ * same way: 1, the first (run.json files without the key): a title line; 2: two header lines
+ * (input, preset, seed, steps, model; the prompt) and each reading's loudness. */
+enum { CHAIN_SHEET_LAYOUT = 2 };
 
 /* ---------------------------------------------------------------- the run (run.c) */
 
@@ -110,10 +136,27 @@ a2i2a_status chain_sheet(const image_u8 *spectrogram, const image_u8 *art, const
  * paintings prove the chain, not the art. */
 int chain_model_is_tiny(const char *path_or_repo);
 
-/* One run with the fingerprints already known (a2i2a_run computes them); rec_out, when not
+/* Everything a run can check before its work, in the user's terms: the parameters, the outputs
+ * (not there unless force), and from the input's length alone the style's limits, an input
+ * too short for the chain (A2I2A_ERR_LIMIT), a painting too wide or too large for the memory
+ * available (A2I2A_ERR_NOMEM), the inverse reading's limit; each with a clip length that
+ * would do where one would. p->model must be set (run.json's name for it). */
+a2i2a_status chain_preflight(const a2i2a_model *model, const char *input, const char *outdir,
+                             const a2i2a_run_params *p, int force);
+
+/* a2i2a_run and a2i2a_run_replay for an input known by another name than its path (NULL: the
+ * path): what run.json records and the contact sheet shows; "-" is stdin, copied to a private
+ * file by the caller. A replay of a run.json whose input is "-" needs the input again. */
+a2i2a_status chain_run_named(a2i2a_model *model, const char *input, const char *input_name, const char *outdir,
+                             const a2i2a_run_params *p, int force, a2i2a_job *job);
+a2i2a_status chain_replay_named(const char *run_json, const char *input, const char *input_name, const char *model_path,
+                                const char *outdir, int force, a2i2a_job *job);
+
+/* One run with the fingerprints already known (a2i2a_run computes them), input_name as in
+ * chain_run_named, sheet.png drawn in sheet_layout; rec_out, when not
  * NULL, receives what run.json records (free with chain_record_free). */
 a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *model_sha256, const char *input,
-                       const char *input_sha256, const char *outdir, const a2i2a_run_params *p, int force,
-                       chain_record *rec_out, a2i2a_job *job);
+                       const char *input_name, const char *input_sha256, const char *outdir, const a2i2a_run_params *p, int force,
+                       int sheet_layout, chain_record *rec_out, a2i2a_job *job);
 
 #endif

@@ -100,6 +100,15 @@ static const param_def params[] = {
     {FIELD("i2a.vocoder", i2a.vocoder, "the vocoder reading's vocoder: a Vocos or HiFi-GAN folder, or ORG/NAME"),
      .stage = "i2a", .type = PARAM_TEXT, .flags = PARAM_NULLABLE | PARAM_NEWER,
      .unset = "none: 'all' leaves the vocoder reading out"},
+    {FIELD("i2a.output_rate", i2a.output_rate, "resample every reading to this rate, in Hz (soxr)"),
+     .stage = "i2a", .type = PARAM_NUMBER, .min = 1000, .max = 384000, .flags = PARAM_ZERO | PARAM_NEWER,
+     .unset = "each reading's own"},
+    {FIELD("i2a.loudness", i2a.loudness, "bring every reading to this EBU R128 integrated loudness, in LUFS"),
+     .stage = "i2a", .type = PARAM_NUMBER, .min = -70, .max = -1, .flags = PARAM_ZERO | PARAM_NEWER,
+     .unset = "off: each reading's own level"},
+    {FIELD("i2a.true_peak", i2a.true_peak, "with --loudness: the true-peak ceiling no reading exceeds, in dBTP"),
+     .stage = "i2a", .type = PARAM_NUMBER, .min = -20, .max = -0.1, .flags = PARAM_ZERO | PARAM_NEWER,
+     .unset = "-1"},
 
     {FIELD("clips.seconds", clip_seconds, "split the input into clips this long, crossfade-stitch the sounds"),
      .stage = "run", .type = PARAM_NUMBER, .min = 0, .max = 3600, .flags = PARAM_PRESET,
@@ -237,8 +246,25 @@ static a2i2a_status check_fields(const a2i2a_run_params *p, size_t from, size_t 
   return A2I2A_OK;
 }
 
+/* What ties the a2i fields together: only the stereo styles take stereo. */
+static a2i2a_status check_a2i_together(const a2i2a_a2i_params *a) {
+  if (a->stereo && !a2i_style_stereo(a->style))
+    return fail(A2I2A_ERR_PARAM, "a2i.stereo: the %s style is mono (its picture has one channel)",
+                a->style ? a->style : "seed");
+  return A2I2A_OK;
+}
+
+/* The true-peak ceiling is part of loudness normalisation. */
+static a2i2a_status check_i2a_together(const a2i2a_i2a_params *i) {
+  if (i->true_peak && !i->loudness)
+    return fail(A2I2A_ERR_PARAM, "i2a.true_peak: a ceiling for i2a.loudness, which is not set");
+  return A2I2A_OK;
+}
+
 a2i2a_status params_check(const a2i2a_run_params *p) {
   a2i2a_status st = check_fields(p, 0, sizeof *p);
+  if (!st) st = check_a2i_together(&p->a2i);
+  if (!st) st = check_i2a_together(&p->i2a);
   if (st) return st;
   if (p->clip_seconds > 0 && p->overlap_seconds * 2 > p->clip_seconds)
     return fail(A2I2A_ERR_PARAM, "clips.overlap_seconds: %g s is more than half of clips.seconds (%g s)",
@@ -248,7 +274,8 @@ a2i2a_status params_check(const a2i2a_run_params *p) {
 
 a2i2a_status params_check_a2i(const a2i2a_a2i_params *a) {
   a2i2a_run_params p = {.a2i = *a};
-  return check_fields(&p, offsetof(a2i2a_run_params, a2i), sizeof *a);
+  a2i2a_status st = check_fields(&p, offsetof(a2i2a_run_params, a2i), sizeof *a);
+  return st ? st : check_a2i_together(a);
 }
 
 a2i2a_status params_check_i2i(const a2i2a_i2i_params *i) {
@@ -258,7 +285,8 @@ a2i2a_status params_check_i2i(const a2i2a_i2i_params *i) {
 
 a2i2a_status params_check_i2a(const a2i2a_i2a_params *i) {
   a2i2a_run_params p = {.i2a = *i};
-  return check_fields(&p, offsetof(a2i2a_run_params, i2a), sizeof *i);
+  a2i2a_status st = check_fields(&p, offsetof(a2i2a_run_params, i2a), sizeof *i);
+  return st ? st : check_i2a_together(i);
 }
 
 /* ---------------------------------------------------------------- JSON */

@@ -9,7 +9,7 @@
 #include "readings/readings.h"
 #include "sd/scheduler.h"
 
-static const registry_table *table_of(a2i2a_list list) {
+const registry_table *chain_list_table(a2i2a_list list) {
   switch (list) {
   case A2I2A_LIST_STYLES: return &a2i_style_registry;
   case A2I2A_LIST_COLORMAPS: return &colormap_registry;
@@ -24,18 +24,18 @@ static const registry_table *table_of(a2i2a_list list) {
 }
 
 int a2i2a_list_count(a2i2a_list list) {
-  const registry_table *t = table_of(list);
+  const registry_table *t = chain_list_table(list);
   return t ? t->count : 0;
 }
 
 const a2i2a_entry *a2i2a_list_entry(a2i2a_list list, int i) {
-  const registry_table *t = table_of(list);
+  const registry_table *t = chain_list_table(list);
   if (!t) return NULL;
   if (t->init) t->init();
   return registry_entry(t, i);
 }
 
 const a2i2a_entry *a2i2a_list_find(a2i2a_list list, const char *name) {
-  const registry_table *t = table_of(list);
+  const registry_table *t = chain_list_table(list);
   return t ? a2i2a_list_entry(list, registry_index(t, name)) : NULL;
 }

@@ -1,7 +1,6 @@
 /* a2i2a run: sound → spectrogram (a2i) → painting (i2i) → sounds (i2a), a contact sheet and
  * run.json, all written into a private temporary folder inside OUTDIR and moved into place
  * at the end, so that a failure leaves nothing behind and nothing is replaced without force. */
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -12,7 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "a2i/styles.h"
 #include "audio/audio.h"
+#include "audio/loudness.h"
 #include "chain/chain.h"
 #include "chain/params.h"
 #include "common/err.h"
@@ -60,25 +61,6 @@ int chain_model_is_tiny(const char *path_or_repo) {
   int tiny = model_is_tiny(&m);
   sd_model_close(&m);
   return tiny;
-}
-
-/* ---------------------------------------------------------------- the private folder */
-
-/* Removes the temporary folder and what this run put in it (one level of sub-folders). */
-static void remove_tree(const char *dir) {
-  DIR *d = opendir(dir);
-  if (!d) return;
-  struct dirent *e;
-  char path[PATH_LEN];
-  while ((e = readdir(d))) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    join(path, dir, e->d_name);
-    struct stat sb;
-    if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) remove_tree(path);
-    else unlink(path);
-  }
-  closedir(d);
-  rmdir(dir);
 }
 
 /* ---------------------------------------------------------------- readings */
@@ -162,6 +144,9 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
   char(*spec)[PATH_LEN] = calloc((size_t)n, sizeof *spec), (*art)[PATH_LEN] = calloc((size_t)n, sizeof *art);
   char(*dir)[PATH_LEN] = calloc((size_t)n, sizeof *dir);
   audio_buf clip = {0};
+  /* each clip's readings at their own level: the loudness asked for is the whole sound's */
+  a2i2a_run_params per_clip = *p;
+  per_clip.i2a.loudness = per_clip.i2a.true_peak = 0;
   if (!spec || !art || !dir) st = fail(A2I2A_ERR_NOMEM, "out of memory");
   if (!st) st = audio_alloc(&clip, in.channels, len, in.rate);
   for (int k = 0; k < n && !st; k++) {
@@ -182,7 +167,7 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
     if (!st) st = make_output_dir(dir[k]);
     if (!st) {
       job_span sp = job_enter(job, 0.97 * k / n, 0.97 * (k + 1) / n);
-      st = run_stages(model, wav, spec[k], art[k], dir[k], names, nread, p, job);
+      st = run_stages(model, wav, spec[k], art[k], dir[k], names, nread, &per_clip, job);
       job_leave(job, sp);
     }
     if (st && st != A2I2A_ERR_CANCELLED) fail_prefix(label);
@@ -217,6 +202,7 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
       for (int k = 0; k < n; k++) chan[k] = parts[k].x + (size_t)c * parts[k].frames, lens[k] = parts[k].frames;
       chain_stitch(chan, lens, n, hop_out, ov_out, total, whole.x + (size_t)c * total);
     }
+    if (!st) st = reading_loudness(&whole, &p->i2a, names[r], job);
     if (!st) {
       join(path, tmp, wname);
       st = audio_write(path, &whole, p->i2a.bits, p->i2a.seed, 1);
@@ -237,28 +223,159 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
   return st;
 }
 
+/* ---------------------------------------------------------------- the outputs */
+
+enum { MAXOUT = MAX_READINGS + 5 };
+
+/* The files a run writes besides run.json, into out[]; their count. */
+static int output_names(const a2i2a_run_params *p, char names[][64], int nread, char out[][64]) {
+  int nout = 0;
+  snprintf(out[nout++], 64, "spectrogram.png");
+  snprintf(out[nout++], 64, "art.png");
+  for (int r = 0; r < nread; r++) snprintf(out[nout++], 64, "%.59s.wav", names[r]);
+  if (p->sheet) snprintf(out[nout++], 64, "sheet.png");
+  return nout;
+}
+
+/* None of them, nor run.json, exists in outdir unless force. */
+static a2i2a_status check_outputs(const char *outdir, char out[][64], int nout, int force) {
+  char path[PATH_LEN];
+  a2i2a_status st = A2I2A_OK;
+  for (int k = 0; k < nout && !st; k++) {
+    join(path, outdir, out[k]);
+    st = outfile_check(path, force);
+  }
+  join(path, outdir, "run.json");
+  return st ? st : outfile_check(path, force);
+}
+
+/* ---------------------------------------------------------------- before the work */
+
+/* Whether a sound (the input, or one clip) can go through the chain. */
+typedef enum { FIT_OK, FIT_SHORT, FIT_WIDE, FIT_MEMORY, FIT_INVERSE } fit;
+
+typedef struct {
+  const a2i2a_model *model;
+  const a2i2a_run_params *p;
+  const char *input;
+  double rate;
+  int channels;
+  int inverse;   /* the readings include inverse */
+  double have;   /* bytes of memory available (0: unknown) */
+  a2i_plan plan; /* what the last sound_fits found */
+  int W, H;      /* the painting's size */
+  double need;   /* its memory */
+} preflight;
+
+static a2i2a_status sound_fits(preflight *f, int64_t frames, fit *how) {
+  const a2i2a_run_params *p = f->p;
+  *how = FIT_OK;
+  a2i2a_status st = a2i_plan_sound(&p->a2i, frames, f->rate, f->channels, f->input, &f->plan);
+  if (st) return st;
+  if (frames < f->plan.min_frames) return *how = FIT_SHORT, A2I2A_OK;
+  if (!p->i2i.width && !p->i2i.height && (f->plan.width > I2I_MAX_SIDE || f->plan.height > I2I_MAX_SIDE))
+    return *how = FIT_WIDE, A2I2A_OK;
+  if ((st = sd_i2i_check(f->model, &p->i2i, f->plan.width, f->plan.height, &f->W, &f->H))) return st;
+  f->need = sd_i2i_memory_estimate(f->model, f->H, f->W);
+  if (f->have > 0 && f->need > f->have) return *how = FIT_MEMORY, A2I2A_OK;
+  /* the inverse reading rebuilds the seed style's STFT of the whole sound, the others' from the
+   * painting's columns */
+  int seed = !p->a2i.style || !strcmp(p->a2i.style, "seed");
+  if (f->inverse && (int64_t)f->plan.bins * (seed ? f->plan.columns : f->W) > READING_INVERSE_MAX_CELLS)
+    *how = FIT_INVERSE;
+  return A2I2A_OK;
+}
+
+/* The longest sound, in seconds, no longer than frames that fits; 0 if none does. */
+static double longest_fitting(preflight *f, int64_t frames) {
+  preflight g = *f;
+  fit how;
+  int64_t lo = 1, hi = frames;
+  if (sound_fits(&g, lo, &how) || how == FIT_SHORT) lo = g.plan.min_frames;
+  if (lo > hi || sound_fits(&g, lo, &how) || how != FIT_OK) return 0;
+  while (lo < hi) { /* lo fits, the answer is in [lo, hi] */
+    int64_t mid = lo + (hi - lo + 1) / 2;
+    if (!sound_fits(&g, mid, &how) && how == FIT_OK) lo = mid;
+    else hi = mid - 1;
+  }
+  double s = floor(100 * lo / f->rate) / 100; /* a round number that still fits */
+  return s > 0 ? s : lo / f->rate;
+}
+
+a2i2a_status chain_preflight(const a2i2a_model *model, const char *input, const char *outdir,
+                             const a2i2a_run_params *p, int force) {
+  a2i2a_status st = params_check(p);
+  if (st) return st;
+  char names[MAX_READINGS][64], out[MAXOUT][64];
+  int nread;
+  if ((st = reading_names(p, names, &nread))) return st;
+  if (strlen(outdir) > 3000) return fail(A2I2A_ERR_PARAM, "%.60s...: output folder path too long", outdir);
+  struct stat sb;
+  if (stat(outdir, &sb) == 0 && (st = check_outputs(outdir, out, output_names(p, names, nread, out), force))) return st;
+
+  preflight f = {.model = model, .p = p, .input = input, .have = sd_memory_available()};
+  for (int r = 0; r < nread; r++) f.inverse |= !strcmp(names[r], "inverse");
+  int64_t frames;
+  if ((st = audio_probe(input, &frames, &f.rate, &f.channels))) return st;
+  int clips = p->clip_seconds > 0;
+  int64_t len = clips ? (int64_t)llround(p->clip_seconds * f.rate) : frames;
+  fit how;
+  if ((st = sound_fits(&f, len, &how)) || how == FIT_OK) return st;
+
+  /* in the user's terms: the sound, the limit, and a clip length that would do */
+  const char *style = p->a2i.style ? p->a2i.style : "seed";
+  double seconds = len / f.rate, fits = how == FIT_SHORT ? 0 : longest_fitting(&f, len);
+  char what[160], advice[160];
+  if (clips) snprintf(what, sizeof what, "%s: clips of %g s", input, p->clip_seconds);
+  else snprintf(what, sizeof what, "%s: %.3g s", input, seconds);
+  if (fits > 0) snprintf(advice, sizeof advice, ": %s (--clip %g)", clips ? "use shorter clips" : "split it into clips", fits);
+  else snprintf(advice, sizeof advice, ": make the picture smaller (--spec-width, --spec-height)");
+  switch (how) {
+  case FIT_SHORT:
+    return fail(A2I2A_ERR_LIMIT, "%s %s too short for the %s style (at least %.3g s)", what, clips ? "are" : "is",
+                style, f.plan.min_frames / f.rate);
+  case FIT_WIDE:
+    return fail(A2I2A_ERR_LIMIT, "%s make%s a picture %d pixels wide, more than the %d a painting may be%s", what,
+                clips ? "" : "s", f.plan.width, I2I_MAX_SIDE, advice);
+  case FIT_MEMORY:
+    return fail(A2I2A_ERR_NOMEM, "%s: painting %s as one %dx%d picture needs about %.1f GB, %.1f GB are available%s",
+                what, clips ? "each" : "it", f.W, f.H, f.need / 1e9, f.have / 1e9, advice);
+  default:
+    return fail(A2I2A_ERR_LIMIT, "%s %s too long for the inverse reading of a %s picture%s, or leave inverse out",
+                what, clips ? "are" : "is", style, advice);
+  }
+}
+
 /* ---------------------------------------------------------------- one run */
 
-/* The contact sheet of a finished run in tmp. */
-static a2i2a_status write_sheet(const char *tmp, const char *input, const char *spec, const char *art,
-                                char names[][64], int nread, const a2i2a_run_params *p) {
+/* The contact sheet of a finished run in tmp, in the layout asked for (chain.h). */
+static a2i2a_status write_sheet(const char *tmp, const char *input, const char *model, const char *spec, const char *art,
+                                char names[][64], int nread, const a2i2a_run_params *p, int layout,
+                                const double *lufs) {
   image_u8 si = {0}, ai = {0}, sheet = {0};
   chain_sheet_sound snd[MAX_READINGS];
   char(*wav)[PATH_LEN] = calloc(MAX_READINGS, sizeof *wav);
   if (!wav) return fail(A2I2A_ERR_NOMEM, "out of memory");
-  char title[512], path[PATH_LEN];
+  char head[2][1024], path[PATH_LEN];
   for (int r = 0; r < nread; r++) {
     char wname[80];
     snprintf(wname, sizeof wname, "%.59s.wav", names[r]);
     join(wav[r], tmp, wname);
-    snd[r].name = names[r];
-    snd[r].wav = wav[r];
+    snd[r] = (chain_sheet_sound){.name = names[r], .wav = wav[r], .has_lufs = layout >= 2, .lufs = lufs[r]};
   }
   const char *base = strrchr(input, '/') ? strrchr(input, '/') + 1 : input;
-  snprintf(title, sizeof title, "%s  %s  seed %llu", base, p->preset ? p->preset : "", (unsigned long long)p->i2i.seed);
+  if (layout < 2) {
+    snprintf(head[0], sizeof head[0], "%s  %s  seed %llu", base, p->preset ? p->preset : "",
+             (unsigned long long)p->i2i.seed);
+  } else {
+    snprintf(head[0], sizeof head[0], "%s  preset %s  seed %llu  %d steps  %s", base, p->preset ? p->preset : "none",
+             (unsigned long long)p->i2i.seed, p->i2i.steps, model);
+    snprintf(head[1], sizeof head[1], "\"%s\"", p->i2i.prompt ? p->i2i.prompt : "");
+  }
+  const char *header[2] = {head[0], head[1]};
   a2i2a_status st = image_read(spec, &si, NULL);
   if (!st) st = image_read(art, &ai, NULL);
-  if (!st) st = chain_sheet(&si, &ai, title, snd, nread, &sheet);
+  if (!st) st = chain_sheet(&si, &ai, header, layout < 2 ? 1 : 2, snd, nread, &sheet);
   if (!st) join(path, tmp, "sheet.png"), st = png_write(path, &sheet, NULL, 1);
   image_free(&si);
   image_free(&ai);
@@ -267,9 +384,23 @@ static a2i2a_status write_sheet(const char *tmp, const char *input, const char *
   return st;
 }
 
+/* Each reading's loudness and true peak as written in tmp. */
+static a2i2a_status measure_readings(const char *tmp, char names[][64], int nread, double *lufs, double *dbtp) {
+  a2i2a_status st = A2I2A_OK;
+  for (int r = 0; r < nread && !st; r++) {
+    char wname[80], path[PATH_LEN];
+    snprintf(wname, sizeof wname, "%.59s.wav", names[r]);
+    join(path, tmp, wname);
+    audio_buf a;
+    if (!(st = audio_read(path, &a))) st = loudness_measure(&a, &lufs[r], &dbtp[r]);
+    audio_free(&a);
+  }
+  return st;
+}
+
 a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *model_sha256, const char *input,
-                       const char *input_sha256, const char *outdir, const a2i2a_run_params *p, int force,
-                       chain_record *rec_out, a2i2a_job *job) {
+                       const char *input_name, const char *input_sha256, const char *outdir, const a2i2a_run_params *p, int force,
+                       int sheet_layout, chain_record *rec_out, a2i2a_job *job) {
   a2i2a_run_params named = *p;
   named.model = model_name; /* what run.json records */
   p = &named;
@@ -285,31 +416,21 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   if ((st = make_output_dir(outdir))) return st;
 
   /* every output, checked before any work */
-  enum { MAXOUT = MAX_READINGS + 5 };
-  char out[MAXOUT][64];
-  int nout = 0;
-  snprintf(out[nout++], 64, "spectrogram.png");
-  snprintf(out[nout++], 64, "art.png");
-  for (int r = 0; r < nread; r++) snprintf(out[nout++], 64, "%.59s.wav", names[r]);
-  if (p->sheet) snprintf(out[nout++], 64, "sheet.png");
-  char path[PATH_LEN], tmp[PATH_LEN];
-  for (int k = 0; k < nout && !st; k++) {
-    join(path, outdir, out[k]);
-    st = outfile_check(path, force);
-  }
-  join(path, outdir, "run.json");
-  if (!st) st = outfile_check(path, force);
-  if (st) {
+  char out[MAXOUT][64], path[PATH_LEN];
+  int nout = output_names(p, names, nread, out);
+  if ((st = check_outputs(outdir, out, nout, force))) {
     if (made_dir) rmdir(outdir);
     return st;
   }
 
-  join(tmp, outdir, ".a2i2a-run.XXXXXX");
-  if (!mkdtemp(tmp)) {
-    st = fail(A2I2A_ERR_IO, "%s: cannot create a temporary folder: %s", outdir, strerror(errno));
+  /* what runs killed before their end left here goes first */
+  run_folder_sweep(outdir);
+  run_folder td;
+  if ((st = run_folder_create(&td, outdir))) {
     if (made_dir) rmdir(outdir);
     return st;
   }
+  const char *tmp = td.path;
 
   char spec[PATH_LEN], art[PATH_LEN];
   join(spec, tmp, "spectrogram.png");
@@ -324,10 +445,12 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
     job_leave(job, sp);
   }
 
-  double t_sheet = now_seconds();
+  double t_sheet = now_seconds(), lufs[MAX_READINGS], dbtp[MAX_READINGS];
+  if (!st) st = measure_readings(tmp, names, nread, lufs, dbtp);
   if (!st && p->sheet) {
     job_stage(job, "sheet", NULL, 0);
-    st = write_sheet(tmp, input, spec, art, names, nread, p);
+    st = write_sheet(tmp, input_name ? (strcmp(input_name, "-") ? input_name : "stdin") : input,
+                     a2i2a_model_name(model), spec, art, names, nread, p, sheet_layout, lufs);
   }
   job_time(job, sheet, t_sheet);
 
@@ -337,12 +460,15 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   rec.p = *p;
   /* absolute paths, so that --replay works from any folder */
   char in_abs[PATH_LEN], model_abs[4096];
-  rec.input_path = (char *)input_absolute(input, in_abs);
+  rec.input_path = input_name ? (char *)input_name : (char *)input_absolute(input, in_abs);
   rec.p.model = stat(model_name, &sb) == 0 && realpath(model_name, model_abs) ? model_abs : model_name;
   rec.input_sha256 = (char *)input_sha256;
   rec.model_sha256 = (char *)model_sha256;
   rec.version = (char *)a2i2a_version();
   rec.threads = a2i2a_get_threads();
+  rec.sheet_layout = sheet_layout;
+  for (int r = 0; r < nread; r++) /* the readings follow the spectrogram and the painting */
+    rec.measured[2 + r] = 1, rec.lufs[2 + r] = lufs[r], rec.dbtp[2 + r] = dbtp[r];
   char hex[MAXOUT][65];
   for (int k = 0; k < nout && !st; k++) {
     join(path, tmp, out[k]);
@@ -369,7 +495,7 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
     if (!st) st = outfile_commit_all(of, nout + 1);
     free(of);
   }
-  remove_tree(tmp);
+  run_folder_remove(&td);
   if (st && made_dir) rmdir(outdir);
   if (!st && rec_out) {
     /* a copy that owns its strings */
@@ -386,47 +512,70 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
 
 a2i2a_status a2i2a_run(a2i2a_model *model, const char *input, const char *outdir, const a2i2a_run_params *p,
                        int force, a2i2a_job *job) {
+  return chain_run_named(model, input, NULL, outdir, p, force, job);
+}
+
+a2i2a_status chain_run_named(a2i2a_model *model, const char *input, const char *input_name, const char *outdir,
+                             const a2i2a_run_params *p, int force, a2i2a_job *job) {
   char in_hex[65], model_hex[65];
   job_begin(job);
+  if (!model || !input || !outdir || !p) return job_end(job, fail(A2I2A_ERR_PARAM, "a2i2a_run: a NULL argument"));
+  /* run.json names the model opened when the parameters do not */
+  a2i2a_run_params named = *p;
+  if (!named.model) named.model = model->m.path;
+  a2i2a_status st = chain_preflight(model, input, outdir, &named, force);
   double t0 = now_seconds();
-  job_stage(job, "fingerprint", input, 0);
-  a2i2a_status st = sha256_file(input, in_hex);
+  if (!st) job_stage(job, "fingerprint", input, 0);
+  if (!st) st = sha256_file(input, in_hex);
   if (!st) st = a2i2a_model_sha256(model, model_hex);
   job_time(job, hash, t0);
-  /* run.json names the model opened when the parameters do not */
-  if (!st) st = chain_run(model, p->model ? p->model : model->m.path, model_hex, input, in_hex, outdir, p, force, NULL, job);
-  if (!st && model_is_tiny(&model->m))
+  if (!st) st = chain_run(model, named.model, model_hex, input, input_name, in_hex, outdir, &named, force, CHAIN_SHEET_LAYOUT,
+                           NULL, job);
+  if (!st && model_is_tiny(&model->m)) {
+    /* the model the preset paints with is the one worth fetching */
+    const chain_preset *ps = chain_preset_find(p->preset ? p->preset : chain_presets[0].name);
     job_log(job, A2I2A_LOG_NOTE,
-            "%s is a tiny model with random weights: this run proves the chain, not the art; for real paintings: "
-            "a2i2a models pull stable-diffusion-v1-5/stable-diffusion-v1-5 (about 2 GB)",
-            a2i2a_model_name(model));
+            "%s is a tiny model with random weights: this run proves the chain, not the art; for real paintings "
+            "(the %s preset's model): a2i2a models pull %s",
+            a2i2a_model_name(model), ps ? ps->name : chain_presets[0].name, ps ? ps->model : chain_presets[0].model);
+  }
   return job_end(job, st);
 }
 
 a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const char *model_path, const char *outdir,
                               int force, a2i2a_job *job) {
+  return chain_replay_named(run_json, input, NULL, model_path, outdir, force, job);
+}
+
+a2i2a_status chain_replay_named(const char *run_json, const char *input, const char *input_name, const char *model_path,
+                                const char *outdir, int force, a2i2a_job *job) {
   job_begin(job);
   chain_record rec;
   a2i2a_status st = chain_runjson_read(run_json, &rec);
   if (st) return job_end(job, st);
+  if (!input && !strcmp(rec.input_path, "-")) {
+    st = fail(A2I2A_ERR_PARAM, "%s: the input was read from stdin: give it again (INPUT, or - for stdin)", run_json);
+    chain_record_free(&rec);
+    return job_end(job, st);
+  }
   if (!input) input = rec.input_path;
   if (!model_path) model_path = rec.p.model;
-  char hex[65];
+  a2i2a_model *model = NULL;
   double t0 = now_seconds();
-  job_stage(job, "fingerprint", input, 0);
-  st = sha256_file(input, hex);
+  job_stage(job, "loading", model_path, 0);
+  st = a2i2a_model_open(model_path, &model);
+  job_time(job, load, t0);
+  rec.p.model = model_path;
+  if (!st) st = chain_preflight(model, input, outdir, &rec.p, force);
+  char hex[65];
+  t0 = now_seconds();
+  if (!st) job_stage(job, "fingerprint", input, 0);
+  if (!st) st = sha256_file(input, hex);
   job_time(job, hash, t0);
   if (!st && strcmp(hex, rec.input_sha256))
     st = fail(A2I2A_ERR_PARAM, "%s: not the input %s records (SHA-256 %s, recorded %s)", input, run_json, hex,
               rec.input_sha256);
   char mhex[65];
-  a2i2a_model *model = NULL;
-  if (!st) {
-    t0 = now_seconds();
-    job_stage(job, "loading", model_path, 0);
-    st = a2i2a_model_open(model_path, &model);
-    job_time(job, load, t0);
-  }
   if (!st) {
     t0 = now_seconds();
     job_stage(job, "fingerprint", model_path, 0);
@@ -442,8 +591,7 @@ a2i2a_status a2i2a_run_replay(const char *run_json, const char *input, const cha
     /* the same thread count: sums split across threads may round differently */
     int threads = a2i2a_get_threads();
     a2i2a_set_threads(rec.threads);
-    rec.p.model = model_path;
-    st = chain_run(model, model_path, mhex, input, hex, outdir, &rec.p, force, &done, job);
+    st = chain_run(model, model_path, mhex, input, input_name, hex, outdir, &rec.p, force, rec.sheet_layout, &done, job);
     a2i2a_set_threads(threads);
   }
   if (model) a2i2a_model_close(model);

@@ -3,6 +3,7 @@
  * a2i2a_run_params is recorded and replayed. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,8 +77,23 @@ a2i2a_status chain_runjson_write(const char *path, const chain_record *r, int fo
     cJSON_AddItemToObject(o, name, param_to_json(param_at(i), &r->p));
   }
   add_str(cJSON_GetObjectItemCaseSensitive(root, "model"), "sha256", r->model_sha256);
+  cJSON_AddNumberToObject(root, "sheet_layout", r->sheet_layout ? r->sheet_layout : 1);
   cJSON *outs = cJSON_AddObjectToObject(root, "outputs");
   for (int k = 0; k < r->noutputs; k++) add_str(outs, r->output_name[k], r->output_sha256[k]);
+  /* the readings as written: a record, not read back (the replay checks the bytes) */
+  cJSON *loud = cJSON_AddObjectToObject(root, "loudness");
+  for (int k = 0; k < r->noutputs; k++) {
+    if (!r->measured[k]) continue;
+    cJSON *o = cJSON_AddObjectToObject(loud, r->output_name[k]);
+    const double v[2] = {r->lufs[k], r->dbtp[k]};
+    const char *key[2] = {"integrated_lufs", "true_peak_dbtp"};
+    for (int i = 0; i < 2; i++) {
+      char b[32];
+      snprintf(b, sizeof b, "%.2f", v[i]);
+      if (isfinite(v[i])) cJSON_AddItemToObject(o, key[i], cJSON_CreateRaw(b));
+      else cJSON_AddNullToObject(o, key[i]); /* silence, or too short to measure */
+    }
+  }
 
   char *text = cJSON_Print(root);
   cJSON_Delete(root);
@@ -194,6 +210,13 @@ a2i2a_status chain_runjson_read(const char *path, chain_record *rec) {
   rec->input_sha256 = (char *)get_str(&rd, in, "input", "sha256");
   for (int i = 0; i < param_count(); i++) get_param(&rd, root, param_at(i));
   rec->model_sha256 = (char *)get_str(&rd, get_obj(&rd, root, "model"), "model", "sha256");
+  /* files written before the sheet's layout was recorded drew the first one */
+  const cJSON *layout = cJSON_GetObjectItemCaseSensitive(root, "sheet_layout");
+  rec->sheet_layout = 1;
+  if (layout && !(cJSON_IsNumber(layout) && layout->valueint >= 1 && layout->valueint <= CHAIN_SHEET_LAYOUT &&
+                  layout->valuedouble == layout->valueint))
+    bad_type(&rd, "", "sheet_layout", "a layout this version draws (1 or 2)");
+  else if (layout) rec->sheet_layout = layout->valueint;
   if (!rd.st && params_check(&rec->p)) fail_prefix(path), rd.st = A2I2A_ERR_FORMAT;
 
   cJSON *outs = get_obj(&rd, root, "outputs");

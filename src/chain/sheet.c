@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "audio/audio.h"
+#include "audio/loudness.h"
 #include "chain/chain.h"
 #include "common/err.h"
 
@@ -126,8 +127,10 @@ static a2i2a_status draw_sound(image_u8 *sheet, int y, const chain_sheet_sound *
   char label[512];
   snprintf(label, sizeof label, "%s", s->name);
   int lx = MARGIN + image_text(sheet, MARGIN, y, SCALE, FG, label) + 4 * SCALE * IMAGE_TEXT_ADVANCE / 2;
-  snprintf(label, sizeof label, "%.2f s  %g Hz  %d ch  peak %s%.1f dBFS", m.frames / m.rate, a.rate, a.channels,
-           peak > 0 ? "" : "-", peak > 0 ? 20 * log10(peak) : INFINITY);
+  int n = snprintf(label, sizeof label, "%.2f s  %g Hz  %d ch  peak %s%.1f dBFS", m.frames / m.rate, a.rate,
+                   a.channels, peak > 0 ? "" : "-", peak > 0 ? 20 * log10(peak) : INFINITY);
+  if (s->has_lufs && s->lufs != LOUDNESS_NONE) snprintf(label + n, sizeof label - n, "  %.1f LUFS", s->lufs);
+  else if (s->has_lufs) snprintf(label + n, sizeof label - n, "  no LUFS");
   image_text(sheet, lx, y, SCALE, DIM, label);
   y += LINE_H;
   draw_waveform(sheet, MARGIN, y, PANEL_W, ROW_H, m.x, m.frames, peak);
@@ -141,22 +144,26 @@ static a2i2a_status draw_sound(image_u8 *sheet, int y, const chain_sheet_sound *
   return st;
 }
 
-a2i2a_status chain_sheet(const image_u8 *spectrogram, const image_u8 *art, const char *title,
+/* s drawn at (x, y), cut with "..." at the last of max_chars characters. */
+static void text_cut(image_u8 *img, int x, int y, const uint8_t rgb[3], const char *s, int max_chars) {
+  char t[512];
+  snprintf(t, sizeof t, "%s", s ? s : "");
+  if ((int)strlen(t) > max_chars && max_chars > 3 && max_chars < (int)sizeof t) strcpy(t + max_chars - 3, "...");
+  image_text(img, x, y, SCALE, rgb, t);
+}
+
+a2i2a_status chain_sheet(const image_u8 *spectrogram, const image_u8 *art, const char *const *header, int nheader,
                          const chain_sheet_sound *sounds, int nsounds, image_u8 *sheet) {
   int w = 3 * MARGIN + 2 * PANEL_W;
-  int h = MARGIN + LINE_H + (LINE_H + TOP_H + MARGIN) + nsounds * (LINE_H + ROW_H + MARGIN) + MARGIN;
+  int h = MARGIN + nheader * LINE_H + (LINE_H + TOP_H + MARGIN) + nsounds * (LINE_H + ROW_H + MARGIN) + MARGIN;
   memset(sheet, 0, sizeof *sheet);
   a2i2a_status st = image_alloc(sheet, w, h, 3);
   if (st) return st;
   image_fill_rect(sheet, 0, 0, w, h, BG);
   int y = MARGIN;
-  char t[96];
-  /* long titles are cut with "..." rather than drawn off the sheet */
+  /* long lines are cut with "..." rather than drawn off the sheet */
   int maxc = (w - 2 * MARGIN) / (IMAGE_TEXT_ADVANCE * SCALE);
-  snprintf(t, sizeof t, "%s", title ? title : "");
-  if ((int)strlen(t) > maxc && maxc > 3 && maxc < (int)sizeof t) strcpy(t + maxc - 3, "...");
-  image_text(sheet, MARGIN, y, SCALE, FG, t);
-  y += LINE_H;
+  for (int i = 0; i < nheader; i++, y += LINE_H) text_cut(sheet, MARGIN, y, i ? DIM : FG, header[i], maxc);
   image_text(sheet, MARGIN, y, SCALE, DIM, "spectrogram");
   image_text(sheet, 2 * MARGIN + PANEL_W, y, SCALE, DIM, "painting");
   y += LINE_H;
@@ -166,6 +173,32 @@ a2i2a_status chain_sheet(const image_u8 *spectrogram, const image_u8 *art, const
   if (!st) st = blit_fit(sheet, art, 2 * MARGIN + PANEL_W, y, PANEL_W, TOP_H);
   y += TOP_H + MARGIN;
   for (int i = 0; i < nsounds && !st; i++, y += LINE_H + ROW_H + MARGIN) st = draw_sound(sheet, y, &sounds[i]);
+  if (st) image_free(sheet);
+  return st;
+}
+
+/* ---------------------------------------------------------------- the index of a batch */
+
+enum { THUMB_W = 200, THUMB_H = 150 };
+
+a2i2a_status chain_index(const char *title, const chain_index_row *rows, int nrows, image_u8 *sheet) {
+  int w = 3 * MARGIN + 2 * PANEL_W, h = MARGIN + LINE_H + nrows * (THUMB_H + MARGIN) + MARGIN;
+  memset(sheet, 0, sizeof *sheet);
+  a2i2a_status st = image_alloc(sheet, w, h, 3);
+  if (st) return st;
+  image_fill_rect(sheet, 0, 0, w, h, BG);
+  int x_text = 2 * MARGIN + THUMB_W, maxc = (w - x_text - MARGIN) / (IMAGE_TEXT_ADVANCE * SCALE);
+  text_cut(sheet, MARGIN, MARGIN, FG, title, (w - 2 * MARGIN) / (IMAGE_TEXT_ADVANCE * SCALE));
+  int y = MARGIN + LINE_H;
+  for (int r = 0; r < nrows && !st; r++, y += THUMB_H + MARGIN) {
+    image_u8 art = {0};
+    image_fill_rect(sheet, MARGIN, y, THUMB_W, THUMB_H, BOX);
+    st = image_read(rows[r].art, &art, NULL);
+    if (!st) st = blit_fit(sheet, &art, MARGIN, y, THUMB_W, THUMB_H);
+    image_free(&art);
+    for (int k = 0; k < CHAIN_INDEX_LINES && rows[r].lines[k]; k++)
+      text_cut(sheet, x_text, y + k * LINE_H, k ? DIM : FG, rows[r].lines[k], maxc);
+  }
   if (st) image_free(sheet);
   return st;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "a2i2a.h"
+#include "common/outfile.h"
 #include "common/registry.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_CANCELLED = 130 };
@@ -25,14 +26,54 @@ int cli_int(const char *cmd, const char *opt, const char *s, long min, long max,
 enum { CLI_QUIET = -1, CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_PLAIN = 1, CLI_PROGRESS_NONE = 2 };
 
 /* A job for one command: progress on stderr by mode (above), notes and warnings, Ctrl-C/SIGTERM
- * as cancel. NULL on out of memory. cli_job_done clears the live line and frees the job. */
+ * as cancel. NULL on out of memory. cli_job_done clears the live line and frees the job (after
+ * -v, it first prints the job's stage timings). */
 a2i2a_job *cli_job_new(int mode);
 void cli_job_done(a2i2a_job *job);
+/* -v: one line on stderr with the version, the BLAS kernels and the thread count, now; and the
+ * timings of each job at cli_job_done. */
+void cli_verbose(int on);
+int cli_is_verbose(void);
+/* -v: the model's description (its family, layout, parts and size) on stderr. */
+void cli_describe_model(const a2i2a_model *model);
+
+/* ---------------------------------------------------------------- "-" for stdin and stdout (cli_io.c) */
+
+int cli_dash(const char *s);
+/* A private file: in a locked folder of our own (common/outfile.h), removed with it. */
+typedef struct {
+  run_folder folder;
+  char path[4500];
+} cli_temp;
+/* Copies stdin into t->path, in a private folder in dir (NULL: $TMPDIR, else /tmp). An exit
+ * status after one line (an empty stdin is refused). */
+int cli_stdin_to_file(const char *cmd, cli_temp *t, const char *dir);
+/* A private file NAME for an output meant for stdout (refused when stdout is a terminal). */
+int cli_stdout_file(const char *cmd, cli_temp *t, const char *name);
+int cli_file_to_stdout(const char *cmd, const cli_temp *t);
+void cli_temp_remove(cli_temp *t);
+/* cli_fail, the message naming `as` ("stdin") where it names t's private file. */
+int cli_fail_as(a2i2a_status st, const cli_temp *t, const char *as);
+
+/* One input and one output, each a path or "-": in and out are what to hand the library. */
+typedef struct {
+  const char *in, *out;
+  cli_temp in_temp, out_temp;
+} cli_stdio;
+/* out_name: the private output's file name (its extension picks the format). */
+int cli_stdio_open(const char *cmd, cli_stdio *s, const char *in, const char *out, const char *out_name);
+/* After the library's call: the output to stdout, or the error (naming stdin, not the private
+ * copy); removes the private files. The exit status. */
+int cli_stdio_close(const char *cmd, cli_stdio *s, a2i2a_status st);
 
 /* ---------------------------------------------------------------- option tables (cli_options.c) */
 
 /* The options the parser handles itself (cli_option.id). */
-enum { CLI_ID_HELP = -1, CLI_ID_THREADS = -2, CLI_ID_FORCE = -3, CLI_ID_PROGRESS = -4, CLI_ID_QUIET = -5 };
+enum {
+  CLI_ID_HELP = -1, CLI_ID_THREADS = -2, CLI_ID_FORCE = -3, CLI_ID_PROGRESS = -4, CLI_ID_QUIET = -5, CLI_ID_VERBOSE = -6,
+  CLI_ID_LIST = -7, /* --list-THINGS: print a list and stop */
+  CLI_ID_JSON = -8  /* --json: a list or listing as JSON */
+};
 
 enum {
   CLI_FIRST = 1 << 0,  /* applied before the others, whatever the order (run's --preset) */
@@ -71,6 +112,8 @@ typedef struct {
   int stop_at_operand;        /* options end at the first operand (tokenize's TEXT) */
   const char *operands;       /* words completion offers for operands ("pull list") */
   const registry_table *operand_list; /* or the names of a list; neither: files */
+  void (*defaults)(a2i2a_run_params *p); /* the command's parameters before any option (help and
+                                            the man page show them); NULL: none */
 } cli_command;
 
 enum { CLI_MAX_OPTIONS = 96 };
@@ -80,6 +123,8 @@ typedef struct {
   int threads;             /* --threads N (0: not given: physical cores) */
   int force;               /* -f, --force */
   int progress;            /* cli_job_new's mode: --progress, -q */
+  int quiet, verbose;      /* -q, -v */
+  int list, json;          /* --list-THINGS, --json */
   int operand;             /* argv index of the first operand */
   unsigned char given[CLI_MAX_OPTIONS]; /* the command's options[i] was given */
 } cli_args;
@@ -104,6 +149,9 @@ const cli_option *cli_given_without(const cli_command *cmd, const cli_args *a, u
  * when it has one. 0 or EXIT_USAGE after one line. */
 int cli_check_params(const cli_command *cmd, const a2i2a_run_params *p);
 void cli_help(const cli_command *cmd, const a2i2a_run_params *dflt, FILE *f);
+/* The help line of o (what it does, what it takes, its default), as --help shows it; \1 marks
+ * spaces the help does not break lines at. */
+void cli_option_text(const cli_option *o, const a2i2a_run_params *dflt, char *buf, size_t size);
 
 /* show_default of an a2i option: each style's default from its registry entry ("seed 3600,
  * riffusion 600, fullband 600"); the styles that do not take it are left out. */
@@ -127,8 +175,32 @@ int cmd_presets(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 
-/* `a2i2a completion bash`: a bash completion script made from the commands' tables. */
+/* ---------------------------------------------------------------- lists (cli_list.c) */
+
+struct cJSON;
+/* An entry as one JSON object: "name", "description", then the details of its registry. */
+struct cJSON *cli_entry_json(const a2i2a_entry *e);
+/* Every entry of list, as a JSON array. */
+struct cJSON *cli_list_json(a2i2a_list list);
+/* Prints j (formatted) on stdout and frees it; an exit status. */
+int cli_print_json(struct cJSON *j);
+/* The list on stdout: "NAME  description" lines, or (json) the JSON array. */
+int cli_print_list(a2i2a_list list, int json);
+/* --list-THINGS [--json] of a command: the list printed and an exit status; CLI_CONTINUE when
+ * no list was asked for (--json alone is a usage error). */
+int cli_listing(const cli_command *cmd, const cli_args *a, a2i2a_list list);
+/* The rows of --list-THINGS and --json. */
+#define CLI_OPT_LIST(things) \
+  {.name = "list-" things, .id = CLI_ID_LIST, .help = "print every one of the " things " with a one-line description"}
+#define CLI_OPT_JSON {.name = "json", .id = CLI_ID_JSON, .help = "print the list as JSON (for scripts)"}
+
+/* `a2i2a completion bash|zsh`: a completion script made from the commands' tables. */
 void cli_completion_bash(FILE *f, const cli_command *const *cmds, int n);
+void cli_completion_zsh(FILE *f, const cli_command *const *cmds, int n);
+/* `a2i2a manpage`: a2i2a(1) in roff (man(7) macros), made from the same tables. */
+void cli_manpage(FILE *f, const cli_command *const *cmds, int n);
+/* Set while the man page is written: defaults that depend on the machine say their rule only. */
+extern int cli_writing_manpage;
 
 /* Rows every command with a job shares (each applies to run --replay too). */
 #define CLI_OPT_THREADS                                                                                           \
@@ -144,9 +216,12 @@ void cli_completion_bash(FILE *f, const cli_command *const *cmds, int n);
 #define CLI_OPT_QUIET                                                                                             \
   {.name = "quiet", .letter = 'q', .id = CLI_ID_QUIET, .help = "no progress and no notes (warnings and errors only)", \
    .flags = CLI_REPLAY}
+#define CLI_OPT_VERBOSE                                                                                     \
+  {.name = "verbose", .letter = 'v', .id = CLI_ID_VERBOSE, .flags = CLI_REPLAY,                              \
+   .help = "more detail on stderr: the version, BLAS kernels and threads first, the model, the stage timings"}
 #define CLI_OPT_HELP {.name = "help", .letter = 'h', .id = CLI_ID_HELP, .help = "this help", .flags = CLI_REPLAY}
 /* All of them: the options of a command that runs a job. */
-#define CLI_OPTS_JOB CLI_OPT_THREADS, CLI_OPT_FORCE, CLI_OPT_PROGRESS, CLI_OPT_QUIET, CLI_OPT_HELP
+#define CLI_OPTS_JOB CLI_OPT_THREADS, CLI_OPT_FORCE, CLI_OPT_PROGRESS, CLI_OPT_QUIET, CLI_OPT_VERBOSE, CLI_OPT_HELP
 extern const registry_table cli_progress_modes;
 
 #endif

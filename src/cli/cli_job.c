@@ -4,9 +4,13 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/job.h"
+#include "sd/model.h"
+#include "sd/pipeline.h"
 
 typedef struct {
   int mode;            /* CLI_QUIET, CLI_PROGRESS_AUTO, _PLAIN or _NONE (cli.h) */
@@ -22,6 +26,8 @@ typedef struct {
 
 static cli_progress state;
 static a2i2a_job *current;
+static int verbose;
+static double job_t0;
 
 static void on_sigint(int sig) {
   (void)sig;
@@ -96,8 +102,34 @@ static void on_log(void *user, a2i2a_log_level level, const char *msg) {
           msg);
 }
 
+void cli_verbose(int on) {
+  verbose = on;
+  if (on) fprintf(stderr, "a2i2a %s, %s, %d threads\n", a2i2a_version(), a2i2a_blas_kernels(), a2i2a_get_threads());
+}
+
+int cli_is_verbose(void) { return verbose; }
+
+void cli_describe_model(const a2i2a_model *model) {
+  if (!verbose || !model) return;
+  char desc[512];
+  sd_model_describe(&model->m, desc, sizeof desc);
+  fprintf(stderr, "a2i2a: model: %s\n", desc);
+}
+
+/* -v: where the job's time went, and the memory it took at its peak. */
+static void print_timings(const a2i2a_job *job) {
+  a2i2a_timings t = a2i2a_job_timings(job);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  fprintf(stderr,
+          "a2i2a: timings: %.2f s: a2i %.2f, i2i %.2f, i2a %.2f, sheet %.2f, fingerprints %.2f, loading %.2f; peak "
+          "RSS %.0f MB\n",
+          now_seconds() - job_t0, t.a2i, t.i2i, t.i2a, t.sheet, t.hash, t.load, ru.ru_maxrss / 1024.0);
+}
+
 a2i2a_job *cli_job_new(int mode) {
   memset(&state, 0, sizeof state);
+  job_t0 = now_seconds();
   state.mode = mode;
   state.tty = isatty(2);
   a2i2a_callbacks cb = {.progress = on_progress, .log = on_log};
@@ -111,6 +143,7 @@ a2i2a_job *cli_job_new(int mode) {
 
 void cli_job_done(a2i2a_job *job) {
   clear_live();
+  if (verbose && job) print_timings(job);
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   current = NULL;

@@ -114,7 +114,10 @@ static int apply(const cli_command *cmd, const cli_option *o, const char *v, a2i
     return CLI_CONTINUE;
   case CLI_ID_FORCE: a->force = 1; return CLI_CONTINUE;
   case CLI_ID_PROGRESS: a->progress = registry_index(&cli_progress_modes, v); return CLI_CONTINUE;
-  case CLI_ID_QUIET: a->progress = CLI_QUIET; return CLI_CONTINUE;
+  case CLI_ID_QUIET: a->progress = CLI_QUIET, a->quiet = 1; return CLI_CONTINUE;
+  case CLI_ID_VERBOSE: a->verbose = 1; return CLI_CONTINUE;
+  case CLI_ID_LIST: a->list = 1; return CLI_CONTINUE;
+  case CLI_ID_JSON: a->json = 1; return CLI_CONTINUE;
   }
   int rc = handle ? handle(ctx, o->id, v) : 0;
   return rc ? rc : CLI_CONTINUE;
@@ -159,6 +162,8 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, a2i2a_run_params *p
     if (c < 256)
       for (row = 0; row < n && opts[row].letter != c; row++) continue;
     if (opts[row].id == CLI_ID_HELP) {
+      a2i2a_run_params own;
+      if (!dflt && cmd->defaults) cmd->defaults(&own), dflt = &own;
       cli_help(cmd, dflt ? dflt : p, stdout);
       return EXIT_OK;
     }
@@ -244,7 +249,7 @@ static void default_text(const cli_option *o, const a2i2a_run_params *dflt, char
   buf[0] = 0;
   if (o->show_default) o->show_default(o, buf, size);
   else if (o->dflt) snprintf(buf, size, "%s", o->dflt);
-  else if (d && o->arg) {
+  else if (d && o->arg && dflt) {
     char value[512];
     param_format(d, dflt, value, sizeof value);
     int unset = !strcmp(value, "0") || ((d->type == PARAM_TEXT || d->type == PARAM_CHOICE) &&
@@ -255,8 +260,7 @@ static void default_text(const cli_option *o, const a2i2a_run_params *dflt, char
   }
 }
 
-/* The help line of o: what it does, what it takes, its default. */
-static void option_text(const cli_option *o, const a2i2a_run_params *dflt, char *buf, size_t size) {
+void cli_option_text(const cli_option *o, const a2i2a_run_params *dflt, char *buf, size_t size) {
   const param_def *d = param_of(o);
   const registry_table *choices = o->choices ? o->choices : d && d->type == PARAM_CHOICE ? d->choices : NULL;
   char takes[600] = "", def[600];
@@ -323,7 +327,7 @@ void cli_help(const cli_command *cmd, const a2i2a_run_params *dflt, FILE *f) {
       continue;
     }
     left_column(o, left, sizeof left);
-    option_text(o, dflt, text, sizeof text);
+    cli_option_text(o, dflt, text, sizeof text);
     if ((int)strlen(left) + 2 > col) fprintf(f, "%s\n%*s", left, col, "");
     else fprintf(f, "%-*s", col, left);
     wrapped(f, text, col);

@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "common/err.h"
 #include "common/outfile.h"
+#include "image/image.h"
 #include "sd/scheduler.h"
 
 enum { O_OUTPUT = 1, O_RNG };
@@ -18,7 +19,7 @@ static const struct {
 static const registry_table rng_registry = REGISTRY_TABLE(NULL, "generator", rngs, NULL);
 
 static const cli_option options[] = {
-    {.name = "output", .letter = 'o', .arg = "FILE", .id = O_OUTPUT, .help = "the PNG to write (required)",
+    {.name = "output", .letter = 'o', .arg = "FILE", .id = O_OUTPUT, .help = "the PNG to write (PNG only: it carries the settings); - for stdout (required)",
      .flags = CLI_PATH},
     {.name = "model", .letter = 'm', .arg = "M", .param = "model.name", .flags = CLI_PATH,
      .dflt = "$A2I2A_MODEL; `a2i2a models pull` gets one"},
@@ -39,21 +40,33 @@ static const cli_option options[] = {
      "and SD-Turbo files need epsilon)"},
     {.name = "width", .arg = "N", .param = "i2i.width"},
     {.name = "height", .arg = "N", .param = "i2i.height"},
+    CLI_OPT_LIST("samplers"),
+    CLI_OPT_JSON,
     CLI_OPTS_JOB,
     {0},
 };
 
+static void defaults(a2i2a_run_params *p) {
+  memset(p, 0, sizeof *p);
+  p->i2i = a2i2a_i2i_default_params();
+  p->model = getenv("A2I2A_MODEL");
+}
+
 const cli_command cli_i2i = {
     .name = "i2i",
     .summary = "image -> image with Stable Diffusion img2img",
-    .usage = "usage: a2i2a i2i IMAGE -o ART.png --model M [options]\n\n"
+    .usage = "usage: a2i2a i2i IMAGE -o ART.png --model M [options]\n"
+             "       a2i2a i2i --list-samplers [--json]\n\n"
              "Repaints IMAGE (PNG or JPEG) with Stable Diffusion img2img, exactly as diffusers'\n"
              "StableDiffusionImg2ImgPipeline does on the CPU: the same seed gives the same picture.\n"
-             "The PNG records every setting (Automatic1111 'parameters' text and an 'a2i2a' JSON chunk).\n",
+             "The PNG records every setting (Automatic1111 'parameters' text and an 'a2i2a' JSON chunk).\n"
+             "IMAGE - reads stdin, -o - writes stdout (the random seed, if any, then goes to stderr).\n",
     .listing_title = "samplers (--sampler):",
     .listing = &sched_sampler_registry,
-    .footer = "exit status: 0 success, 1 runtime failure, 2 usage error\n",
+    .footer = "exit status: 0 success, 1 runtime failure, 2 usage error, 130 interrupted (nothing\n"
+              "left behind)\n",
     .options = options,
+    .defaults = defaults,
 };
 
 static uint64_t random_seed(void) {
@@ -70,28 +83,38 @@ static int handle(void *ctx, int id, const char *value) {
 }
 
 int cmd_i2i(int argc, char **argv) {
-  a2i2a_run_params p = {.i2i = a2i2a_i2i_default_params(), .model = getenv("A2I2A_MODEL")};
+  a2i2a_run_params p;
+  defaults(&p);
   const char *out = NULL;
   cli_args a;
   int rc = cli_parse(&cli_i2i, argc, argv, &p, NULL, &a, handle, &out);
-  if (rc != CLI_CONTINUE) return rc;
+  if (rc != CLI_CONTINUE || (rc = cli_listing(&cli_i2i, &a, A2I2A_LIST_SAMPLERS)) != CLI_CONTINUE) return rc;
   if (a.operand != argc - 1) return cli_usage_error("i2i", a.operand < argc ? "expected one IMAGE" : "no IMAGE given");
   if (!out) return cli_usage_error("i2i", "no output given (-o ART.png)");
   const char *image = argv[a.operand];
   int have_seed = cli_given(&cli_i2i, &a, "seed");
   a2i2a_set_threads(a.threads);
+  cli_verbose(a.verbose);
   /* the cheap refusals first: an existing output, nothing to denoise */
-  a2i2a_status st = outfile_check(out, a.force);
+  a2i2a_status st = cli_dash(out) ? A2I2A_OK : outfile_check(out, a.force);
+  if (!st && !cli_dash(out)) st = png_name_check(out);
   if (st) return cli_fail(st);
   if (!have_seed) p.i2i.seed = random_seed();
 
+  cli_stdio io;
+  if ((rc = cli_stdio_open("i2i", &io, image, out, "art.png"))) return rc;
   a2i2a_model *m = NULL;
-  if ((st = a2i2a_model_open(p.model, &m))) return cli_fail(st);
+  if ((st = a2i2a_model_open(p.model, &m))) {
+    cli_stdio_close("i2i", &io, A2I2A_OK);
+    return cli_fail(st);
+  }
+  cli_describe_model(m);
   a2i2a_job *job = cli_job_new(a.progress);
-  st = a2i2a_i2i_file(m, image, out, &p.i2i, a.force, job);
+  st = a2i2a_i2i_file(m, io.in, io.out, &p.i2i, a.force, job);
   cli_job_done(job);
   a2i2a_model_close(m);
-  if (st) return cli_fail(st);
-  if (!have_seed) printf("seed %llu\n", (unsigned long long)p.i2i.seed);
-  return EXIT_OK;
+  rc = cli_stdio_close("i2i", &io, st);
+  /* the seed goes to stderr when stdout carries the picture */
+  if (!rc && !have_seed) fprintf(cli_dash(out) ? stderr : stdout, "seed %llu\n", (unsigned long long)p.i2i.seed);
+  return rc;
 }

@@ -1,6 +1,8 @@
 /* a2i2a models pull ORG/NAME | models list | models convert IN [OUT]: the Hugging Face Hub
  * downloader, what is here, and PyTorch checkpoints made into safetensors. */
+#include <cjson/cJSON.h>
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +16,14 @@ enum { O_REVISION = 1, O_CACHE_DIR, O_MODEL_DIR, O_PLAIN };
 
 static void show_cache_dir(const cli_option *o, char *buf, size_t size) {
   (void)o;
+  const char *rule = "$HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub";
+  if (cli_writing_manpage) {
+    snprintf(buf, size, "%s", rule);
+    return;
+  }
   char hub[4096];
   hub_cache_dir(hub, sizeof hub);
-  snprintf(buf, size, "%s, from $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub", hub);
+  snprintf(buf, size, "%s, from %s", hub, rule);
 }
 
 static const cli_option options[] = {
@@ -31,6 +38,9 @@ static const cli_option options[] = {
     {.name = "plain", .id = O_PLAIN,
      .help = "pull, convert: progress as plain lines, also when stderr is not a terminal"},
     {.name = "force", .letter = 'f', .id = CLI_ID_FORCE, .help = "convert: replace an existing OUT"},
+    {.name = "json", .id = CLI_ID_JSON, .help = "list: as JSON (for scripts): name, kind, bytes, path"},
+    {.name = "verbose", .letter = 'v', .id = CLI_ID_VERBOSE,
+     .help = "list: each model's description too (family, prediction, UNet size); the version and BLAS kernels first"},
     CLI_OPT_HELP,
     {0},
 };
@@ -39,7 +49,7 @@ const cli_command cli_models = {
     .name = "models",
     .summary = "list or download Stable Diffusion models",
     .usage = "usage: a2i2a models pull ORG/NAME [options]\n"
-             "       a2i2a models list [--model-dir DIR] [--cache-dir DIR]\n"
+             "       a2i2a models list [--model-dir DIR] [--cache-dir DIR] [--json]\n"
              "       a2i2a models convert IN [OUT.safetensors] [--force]\n\n"
              "pull downloads a diffusers Stable Diffusion pipeline from the Hugging Face Hub into the\n"
              "Hugging Face cache (shared with diffusers), only the files img2img needs: .safetensors\n"
@@ -93,6 +103,38 @@ static void print_size(long long b) {
   else printf("%.1f MB", b / 1048576.0);
 }
 
+/* What `models list` found: printed as it goes, or gathered for --json. */
+typedef struct {
+  cJSON *json; /* NULL: text */
+  int verbose;
+} listing;
+
+/* One model: NAME, where it is from, its size in bytes (< 0: not known), its path. */
+static void row(listing *l, const char *name, const char *kind, long long bytes, const char *path) {
+  char desc[512] = "";
+  sd_model m;
+  if (l->verbose && path[0] == '/' && !sd_model_open(path, &m)) {
+    sd_model_describe(&m, desc, sizeof desc);
+    sd_model_close(&m);
+  }
+  if (l->json) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", name);
+    cJSON_AddStringToObject(o, "kind", kind);
+    if (bytes >= 0) cJSON_AddNumberToObject(o, "bytes", (double)bytes);
+    else cJSON_AddNullToObject(o, "bytes");
+    cJSON_AddStringToObject(o, "path", path);
+    if (l->verbose) cJSON_AddStringToObject(o, "description", desc);
+    cJSON_AddItemToArray(l->json, o);
+    return;
+  }
+  printf("%s\t%s\t", name, kind);
+  if (bytes >= 0) print_size(bytes);
+  else printf("-");
+  printf("\t%s\n", path);
+  if (*desc) printf("#\t%s\n", desc);
+}
+
 static int is_dir(const char *p) {
   struct stat st;
   return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
@@ -103,7 +145,7 @@ static int is_file(const char *p) {
   return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static int list_cache(const char *hub) {
+static int list_cache(listing *l, const char *hub) {
   DIR *d = opendir(hub);
   int n = 0;
   if (!d) return 0;
@@ -133,18 +175,17 @@ static int list_cache(const char *hub) {
     snprintf(snap, sizeof snap, "%s/snapshots/%s", base, commit);
     snprintf(idx, sizeof idx, "%s/model_index.json", snap);
     if (!commit[0] || !is_file(idx)) continue; /* not a diffusers pipeline (or incomplete) */
-    char blobs[4500];
+    char blobs[4500], name[512];
     snprintf(blobs, sizeof blobs, "%s/blobs", base);
-    printf("%.*s/%s\thf-cache\t", (int)(sep - org), org, sep + 2);
-    print_size(dir_bytes(blobs));
-    printf("\t%s\n", snap);
+    snprintf(name, sizeof name, "%.*s/%s", (int)(sep - org), org, sep + 2);
+    row(l, name, "hf-cache", dir_bytes(blobs), snap);
     n++;
   }
   closedir(d);
   return n;
 }
 
-static int list_dir(const char *dir) {
+static int list_dir(listing *l, const char *dir) {
   DIR *d = opendir(dir);
   int n = 0;
   if (!d) return -1;
@@ -154,20 +195,16 @@ static int list_dir(const char *dir) {
     char p[4400], idx[4500];
     snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
     snprintf(idx, sizeof idx, "%s/model_index.json", p);
-    size_t l = strlen(e->d_name);
+    size_t len = strlen(e->d_name);
     if (is_dir(p) && is_file(idx)) {
-      printf("%s\tdiffusers\t", e->d_name);
-      print_size(dir_bytes(p));
-      printf("\t%s\n", p);
+      row(l, e->d_name, "diffusers", dir_bytes(p), p);
       n++;
-    } else if (((l > 12 && !strcmp(e->d_name + l - 12, ".safetensors")) ||
-                (l > 5 && !strcmp(e->d_name + l - 5, ".ckpt"))) &&
+    } else if (((len > 12 && !strcmp(e->d_name + len - 12, ".safetensors")) ||
+                (len > 5 && !strcmp(e->d_name + len - 5, ".ckpt"))) &&
                is_file(p)) {
       struct stat st;
       stat(p, &st);
-      printf("%s\tsingle-file\t", e->d_name);
-      print_size(st.st_size);
-      printf("\t%s\n", p);
+      row(l, e->d_name, "single-file", st.st_size, p);
       n++;
     }
   }
@@ -175,7 +212,7 @@ static int list_dir(const char *dir) {
   return n;
 }
 
-static int models_list(const char *cache, const char *model_dir) {
+static int models_list(const char *cache, const char *model_dir, int json, int verbose) {
   char hub[4096];
   if (cache) snprintf(hub, sizeof hub, "%s", cache);
   else hub_cache_dir(hub, sizeof hub);
@@ -183,18 +220,22 @@ static int models_list(const char *cache, const char *model_dir) {
     fprintf(stderr, "a2i2a: %s: --model-dir is not a folder\n", model_dir);
     return EXIT_RUNTIME;
   }
-  printf("# name\tkind\tsize\tpath\n");
-  int n = list_cache(hub);
+  listing l = {.json = json ? cJSON_CreateArray() : NULL, .verbose = verbose};
+  if (!json) printf("# name\tkind\tsize\tpath\n");
+  int n = list_cache(&l, hub);
   const char *env = getenv("A2I2A_MODEL");
   if (env && *env) {
-    printf("%s\tA2I2A_MODEL\t-\t%s\n", env,
-           is_dir(env) || is_file(env) ? env : hub_repo_valid(env) ? "(resolved in the hub cache)" : "(missing)");
+    char real[4096];
+    const char *path = is_dir(env) || is_file(env) ? (realpath(env, real) ? real : env)
+                       : hub_repo_valid(env)       ? "(resolved in the hub cache)"
+                                                   : "(missing)";
+    row(&l, env, "A2I2A_MODEL", -1, path);
     n++;
   }
-  if (model_dir) n += list_dir(model_dir);
+  if (model_dir) n += list_dir(&l, model_dir);
   if (!n) fprintf(stderr, "no models found in %s%s%s; get one with 'a2i2a models pull ORG/NAME'\n", hub,
                   model_dir ? " or " : "", model_dir ? model_dir : "");
-  return EXIT_OK;
+  return json ? cli_print_json(l.json) : EXIT_OK;
 }
 
 int cmd_models(int argc, char **argv) {
@@ -205,6 +246,7 @@ int cmd_models(int argc, char **argv) {
   const char *revision = c.revision, *cache = c.cache, *model_dir = c.model_dir;
   /* optind: the first operand, as getopt named it */
   int progress = a.progress == CLI_QUIET ? -1 : c.plain, optind = a.operand;
+  cli_verbose(a.verbose);
   if (optind >= argc) return cli_usage_error("models", "expected 'pull ORG/NAME', 'list' or 'convert IN'");
   const char *action = argv[optind++];
   if (a.force && strcmp(action, "convert")) return cli_usage_error("models", "--force is for convert");
@@ -225,12 +267,13 @@ int cmd_models(int argc, char **argv) {
   if (!strcmp(action, "list")) {
     if (optind < argc) return cli_usage_error("models", "list takes no arguments (got '%s')", argv[optind]);
     if (revision) return cli_usage_error("models", "--revision is for pull");
-    return models_list(cache, model_dir);
+    return models_list(cache, model_dir, a.json, a.verbose);
   }
   if (strcmp(action, "pull")) return cli_usage_error("models", "unknown action '%s' (pull, list, convert)", action);
   if (optind >= argc) return cli_usage_error("models", "pull needs ORG/NAME");
   if (argc - optind > 1) return cli_usage_error("models", "pull takes one ORG/NAME");
   if (model_dir) return cli_usage_error("models", "--model-dir is for list");
+  if (a.json) return cli_usage_error("models", "--json is for list");
   const char *repo = argv[optind];
   if (!hub_repo_valid(repo)) return cli_usage_error("models", "'%s' is not a Hugging Face model name (ORG/NAME)", repo);
   a2i2a_pull_params p = a2i2a_pull_default_params();

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "common/err.h"
 #include "sd/clip.h"
+#include "sd/model.h"
 
 enum { O_MODEL = 1, O_IDS };
 
@@ -17,6 +18,9 @@ static const cli_option options[] = {
              "padding by its family",
      .dflt = "$A2I2A_MODEL; without either, the bundled merges with SD 1.x padding"},
     {.name = "ids", .id = O_IDS, .help = "print exactly the 77 ids on one line, separated by spaces, and nothing else"},
+    {.name = "quiet", .letter = 'q', .id = CLI_ID_QUIET, .help = "no note on stderr (warnings only)"},
+    {.name = "verbose", .letter = 'v', .id = CLI_ID_VERBOSE,
+     .help = "the version and BLAS kernels, and the model's description, on stderr"},
     CLI_OPT_HELP,
     {0},
 };
@@ -91,6 +95,7 @@ int cmd_tokenize(int argc, char **argv) {
   const char *model = c.model;
   int ids_only = c.ids_only, first = a.operand;
   if (first >= argc) return cli_usage_error("tokenize", "no TEXT given");
+  cli_verbose(a.verbose);
 
   /* the prompt: the arguments joined with spaces, or standard input */
   char *text;
@@ -125,10 +130,15 @@ int cmd_tokenize(int argc, char **argv) {
       return cli_fail(st);
     }
     have_model = 1;
+    if (a.verbose) {
+      char desc[512];
+      sd_model_describe(&m, desc, sizeof desc);
+      fprintf(stderr, "a2i2a: model: %s\n", desc);
+    }
     st = tokenizer_load(&tok, &m);
   } else {
     st = tokenizer_load_dir(&tok, NULL, 1);
-    if (!st)
+    if (!st && !a.quiet)
       fprintf(stderr, "a2i2a: no --model or $A2I2A_MODEL: using the bundled CLIP merges with SD 1.x padding (%d)\n",
               tokenizer_pad_id(tok));
   }

@@ -2,7 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "verify/verify.h"
@@ -16,7 +18,13 @@ static const cli_option options[] = {
     {.name = "model-dir", .arg = "DIR", .id = O_MODEL_DIR, .flags = CLI_PATH, .dflt = "none",
      .help = "also run each case on its model's forms in DIR: folders NAME and NAME-SUFFIX, files NAME.ckpt, "
              ".safetensors, .pt, .pth, .bin (e.g. shared/fixtures/pickle)"},
-    CLI_OPT_THREADS, CLI_OPT_HELP, {0}};
+    CLI_OPT_THREADS,
+    {.name = "quiet", .letter = 'q', .id = CLI_ID_QUIET, .help = "only the summary line (the exit status says the rest)"},
+    {.name = "verbose", .letter = 'v', .id = CLI_ID_VERBOSE,
+     .help = "the version, BLAS kernels and threads on stderr first"},
+    CLI_OPT_HELP,
+    {0},
+};
 
 const cli_command cli_verify = {
     .name = "verify",
@@ -58,6 +66,11 @@ int cmd_verify(int argc, char **argv) {
     return EXIT_RUNTIME;
   }
   a2i2a_set_threads(a.threads);
+  cli_verbose(a.verbose);
+  /* -q: the checks' lines go nowhere, the summary to stdout */
+  fflush(stdout);
+  int saved = a.quiet ? dup(STDOUT_FILENO) : -1, null = a.quiet ? open("/dev/null", O_WRONLY) : -1;
+  if (null >= 0) dup2(null, STDOUT_FILENO), close(null);
   verify_ctx v = {.dir = dir, .model_dir = model_dir};
 
   char path[4096];
@@ -96,6 +109,8 @@ int cmd_verify(int argc, char **argv) {
     free(names[i]);
   }
   free(names);
+  fflush(stdout);
+  if (saved >= 0) dup2(saved, STDOUT_FILENO), close(saved);
   if (v.pass + v.fail + v.skip == 0) {
     fprintf(stderr, "a2i2a: %s: no reference cases found (expected golden/*.json or tokenizer/prompts.json)\n", dir);
     return EXIT_RUNTIME;

@@ -20,11 +20,12 @@ static void usage(FILE *f) {
           "a2i2a %s - sampling across media: sound -> spectrogram -> Stable Diffusion -> sound\n\n"
           "usage: a2i2a <command> [options]\n"
           "       a2i2a <command> --help, a2i2a help <command>\n"
-          "       a2i2a completion bash   (a bash completion script: source <(a2i2a completion bash))\n"
-          "       a2i2a --version\n\ncommands:\n",
+          "       a2i2a completion bash|zsh   (a completion script: source <(a2i2a completion bash))\n"
+          "       a2i2a manpage               (a2i2a(1) in roff: a2i2a manpage | man -l -)\n"
+          "       a2i2a --version [-v]        (-v: also the BLAS kernels and threads)\n\ncommands:\n",
           a2i2a_version());
   for (int i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-9s %s\n", commands[i].table->name, commands[i].table->summary);
-  fprintf(f, "\nexit status: 0 success, 1 runtime failure (bad input, I/O), 2 usage error\n");
+  fprintf(f, "\nexit status: 0 success, 1 runtime failure (bad input, I/O), 2 usage error, 130 interrupted\n");
 }
 
 static int find_command(const char *name) {
@@ -34,10 +35,10 @@ static int find_command(const char *name) {
 }
 
 static int unknown_command(const char *name) {
-  const char *names[NCOMMANDS + 2];
+  const char *names[NCOMMANDS + 3];
   for (int i = 0; i < NCOMMANDS; i++) names[i] = commands[i].table->name;
-  names[NCOMMANDS] = "help", names[NCOMMANDS + 1] = "completion";
-  const char *near = cli_nearest(name, names, NCOMMANDS + 2);
+  names[NCOMMANDS] = "help", names[NCOMMANDS + 1] = "completion", names[NCOMMANDS + 2] = "manpage";
+  const char *near = cli_nearest(name, names, NCOMMANDS + 3);
   if (near) {
     fprintf(stderr, "a2i2a: unknown command '%s' (did you mean %s?)\n", name, near);
     return EXIT_USAGE;
@@ -54,8 +55,14 @@ int main(int argc, char **argv) {
     usage(stdout);
     return EXIT_OK;
   }
-  if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
-    printf("a2i2a %s\n%s\n", a2i2a_version(), a2i2a_blas_kernels());
+  int version = 0, verbose = 0;
+  for (int i = 1; i < argc && i < 3; i++) {
+    version |= !strcmp(argv[i], "--version") || !strcmp(argv[i], "-V");
+    verbose |= !strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v");
+  }
+  if (version && argc <= 2 + verbose) {
+    printf("a2i2a %s\n", a2i2a_version());
+    if (verbose) printf("%s, %d threads\n", a2i2a_blas_kernels(), a2i2a_get_threads());
     return EXIT_OK;
   }
   if (!strcmp(argv[1], "help")) {
@@ -64,11 +71,17 @@ int main(int argc, char **argv) {
     char *help_argv[] = {argv[2], "--help", NULL};
     return commands[k].fn(2, help_argv);
   }
+  const cli_command *tables[NCOMMANDS];
+  for (int i = 0; i < NCOMMANDS; i++) tables[i] = commands[i].table;
   if (!strcmp(argv[1], "completion")) {
-    if (argc != 3 || strcmp(argv[2], "bash")) return cli_usage_error(NULL, "completion: expected 'completion bash'");
-    const cli_command *tables[NCOMMANDS];
-    for (int i = 0; i < NCOMMANDS; i++) tables[i] = commands[i].table;
-    cli_completion_bash(stdout, tables, NCOMMANDS);
+    if (argc == 3 && !strcmp(argv[2], "bash")) cli_completion_bash(stdout, tables, NCOMMANDS);
+    else if (argc == 3 && !strcmp(argv[2], "zsh")) cli_completion_zsh(stdout, tables, NCOMMANDS);
+    else return cli_usage_error(NULL, "completion: expected 'completion bash' or 'completion zsh'");
+    return EXIT_OK;
+  }
+  if (!strcmp(argv[1], "manpage")) {
+    if (argc != 2) return cli_usage_error(NULL, "manpage takes no arguments");
+    cli_manpage(stdout, tables, NCOMMANDS);
     return EXIT_OK;
   }
   int k = find_command(argv[1]);

@@ -1,11 +1,15 @@
 #include "common/outfile.h"
 #include "common/err.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -158,4 +162,94 @@ a2i2a_status make_output_dir(const char *path) {
   }
   if (mkdir(path, 0777) != 0) return fail(A2I2A_ERR_IO, "%s: cannot create folder: %s", path, strerror(errno));
   return A2I2A_OK;
+}
+
+void remove_tree_at(int dirfd, const char *name) {
+  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    unlinkat(dirfd, name, 0);
+    return;
+  }
+  DIR *d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return;
+  }
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    struct stat sb;
+    if (fstatat(fd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode)) remove_tree_at(fd, e->d_name);
+    else unlinkat(fd, e->d_name, 0);
+  }
+  closedir(d);
+  unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+/* ---------------------------------------------------------------- private folders */
+
+/* The folder at path, opened and locked without waiting: the descriptor, or -1 when it is not
+ * a folder of this user or another process holds it. */
+static int lock_dir(const char *path) {
+  struct stat sb;
+  if (lstat(path, &sb) != 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != getuid()) return -1;
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return -1;
+  struct stat fs;
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0 || fstat(fd, &fs) != 0 || fs.st_ino != sb.st_ino || fs.st_dev != sb.st_dev) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+a2i2a_status run_folder_create(run_folder *t, const char *parent) {
+  t->lock = -1;
+  for (int tries = 0; tries < 100; tries++) {
+    if (snprintf(t->path, sizeof t->path, "%s/" RUN_FOLDER_PREFIX "XXXXXX", parent) >= (int)sizeof t->path)
+      return fail(A2I2A_ERR_PARAM, "%.60s...: output folder path too long", parent);
+    if (!mkdtemp(t->path)) return fail(A2I2A_ERR_IO, "%s: cannot create a temporary folder: %s", parent, strerror(errno));
+    /* a sweep in another process may have taken it between mkdtemp and the lock: then it is
+     * being removed, and another name will do */
+    struct stat sb;
+    if ((t->lock = lock_dir(t->path)) >= 0 && stat(t->path, &sb) == 0) return A2I2A_OK;
+    if (t->lock >= 0) close(t->lock);
+    t->lock = -1;
+  }
+  return fail(A2I2A_ERR_IO, "%s: cannot create a temporary folder of its own", parent);
+}
+
+void run_folder_remove(run_folder *t) {
+  if (t->lock < 0 || !t->path[0]) return;
+  remove_tree_at(AT_FDCWD, t->path);
+  close(t->lock); /* the lock goes last: a sweep never sees a half-removed folder as stale */
+  t->lock = -1;
+}
+
+/* RUN_FOLDER_PREFIX and exactly mkdtemp's six letters or digits. */
+static int is_run_folder_name(const char *name) {
+  size_t n = strlen(RUN_FOLDER_PREFIX);
+  if (strncmp(name, RUN_FOLDER_PREFIX, n) || strlen(name) != n + 6) return 0;
+  for (const char *c = name + n; *c; c++)
+    if (!isalnum((unsigned char)*c)) return 0;
+  return 1;
+}
+
+int run_folder_sweep(const char *parent) {
+  DIR *d = opendir(parent);
+  if (!d) return 0;
+  int removed = 0;
+  struct dirent *e;
+  char path[4400];
+  while ((e = readdir(d))) {
+    if (!is_run_folder_name(e->d_name)) continue;
+    snprintf(path, sizeof path, "%s/%s", parent, e->d_name);
+    int fd = lock_dir(path); /* held by a live run: left alone */
+    if (fd < 0) continue;
+    remove_tree_at(AT_FDCWD, path);
+    close(fd);
+    removed++;
+  }
+  closedir(d);
+  return removed;
 }

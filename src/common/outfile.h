@@ -30,7 +30,27 @@ a2i2a_status outfile_commit_all(outfile *ofs, int n);
 /* Closes and removes the temporary file; safe to call twice or after a failed open. */
 void outfile_abort(outfile *of);
 
+/* A private temporary folder PARENT/.a2i2a-run.XXXXXX where a group of outputs is made before
+ * it is moved into place. It is locked (flock) while it exists, so that a later run into the
+ * same folder can tell the folders of live runs from those a killed one left behind. */
+#define RUN_FOLDER_PREFIX ".a2i2a-run."
+typedef struct {
+  char path[4400];
+  int lock; /* the open, locked folder; -1: none */
+} run_folder;
+a2i2a_status run_folder_create(run_folder *t, const char *parent);
+/* Removes the folder with everything in it, then releases it. Safe after a failed create, and
+ * on a zeroed run_folder. */
+void run_folder_remove(run_folder *t);
+/* Removes every PARENT/.a2i2a-run.XXXXXX folder (that exact pattern, owned by this user) no
+ * live process holds: what runs that were killed left. Returns how many. */
+int run_folder_sweep(const char *parent);
+
 /* Creates a folder for several outputs (ok if it exists and is a folder). */
 a2i2a_status make_output_dir(const char *path);
+/* Removes the folder name below dirfd (AT_FDCWD: name is a path) and everything in it, without
+ * following links (a link is removed, not what it points to); a file or link named name is
+ * removed too. For temporary folders: what cannot be removed is left, silently. */
+void remove_tree_at(int dirfd, const char *name);
 
 #endif

@@ -67,10 +67,7 @@ a2i2a_status hub_snapshot(const char *cache_dir, const char *repo, char *out, si
   if (!hub_repo_valid(repo)) return fail(A2I2A_ERR_PARAM, "'%s' is not a Hugging Face model name (ORG/NAME)", repo);
   repo_folder(hub, repo, base, sizeof base);
   if (!is_dir(base))
-    return fail(A2I2A_ERR_MODEL,
-                "%s: no such file or folder, and not in the Hugging Face cache (%s); download it with "
-                "`a2i2a models pull %s` or give a path",
-                repo, base, repo);
+    return fail(A2I2A_ERR_MODEL, "%s: not in the Hugging Face cache; 'a2i2a models pull %s' gets it", repo, repo);
   char refp[4500], rev[256] = "";
   snprintf(refp, sizeof refp, "%s/refs/main", base);
   FILE *f = fopen(refp, "r");

@@ -9,13 +9,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-a2i2a_status image_alloc(image_u8 *img, int w, int h, int c) {
+/* The one allocation of both: max_side 0 leaves the sides unlimited. */
+static a2i2a_status alloc_limited(image_u8 *img, int w, int h, int c, int max_side) {
   img->w = img->h = img->c = 0;
   img->px = NULL;
   if (w <= 0 || h <= 0 || (c != 1 && c != 3))
     return fail(A2I2A_ERR_PARAM, "image of %dx%d with %d channels is not valid", w, h, c);
   size_t n = (size_t)w * (size_t)h;
-  if (w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE || n > IMAGE_MAX_PIXELS)
+  if ((max_side && (w > max_side || h > max_side)) || n > IMAGE_MAX_PIXELS)
     return fail(A2I2A_ERR_LIMIT, "image of %dx%d is beyond the limit (%d per side, %zu pixels)", w, h,
                 IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS);
   img->px = xmalloc(n * (size_t)c, "an image");
@@ -25,6 +26,10 @@ a2i2a_status image_alloc(image_u8 *img, int w, int h, int c) {
   img->c = c;
   return A2I2A_OK;
 }
+
+a2i2a_status image_alloc(image_u8 *img, int w, int h, int c) { return alloc_limited(img, w, h, c, IMAGE_MAX_SIDE); }
+
+a2i2a_status image_alloc_wide(image_u8 *img, int w, int h, int c) { return alloc_limited(img, w, h, c, 0); }
 
 void image_free(image_u8 *img) {
   if (!img) return;

@@ -28,6 +28,10 @@ a2i2a_status image_read(const char *path, image_u8 *img, png_meta *meta);
 /* Writes img (c = 1 or 3) as 8-bit PNG atomically, with meta's chunks (meta may be NULL).
  * Refuses to replace an existing file unless force. */
 a2i2a_status png_write(const char *path, const image_u8 *img, const png_meta *meta, int force);
+/* A2I2A_ERR_PARAM with one line when path's extension says another format than PNG ("y.jpg"):
+ * the outputs that carry their parameters in PNG chunks (a2i, i2i) are PNG only. A name
+ * without an extension is written as PNG. */
+a2i2a_status png_name_check(const char *path);
 /* The same from and into memory: image_read on a PNG or JPEG file's bytes (name, NULL =
  * "image in memory", names it in errors; data NULL: A2I2A_ERR_PARAM), and png_write's bytes
  * into *png (malloc'ed, *size bytes; NULL and 0 on failure). Each shares its file
@@ -36,6 +40,10 @@ a2i2a_status image_read_memory(const void *data, size_t size, const char *name, 
 a2i2a_status png_write_memory(const image_u8 *img, const png_meta *meta, void **png, size_t *size);
 
 a2i2a_status image_alloc(image_u8 *img, int w, int h, int c);
+/* image_alloc without the limit on each side (the pixel count still holds): a working picture
+ * that is resized, never written (a long spectrogram's STFT frames, one column each). The
+ * resizes make their outputs with it. */
+a2i2a_status image_alloc_wide(image_u8 *img, int w, int h, int c);
 void image_free(image_u8 *img);
 
 void png_meta_init(png_meta *m);

@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef struct {
   const char *path;
@@ -281,6 +282,14 @@ static a2i2a_status png_encode(const char *name, const image_u8 *img, const png_
   for (int y = 0; y < img->h; y++) png_write_row(wr.png, img->px + (size_t)y * rowbytes);
   png_write_end(wr.png, NULL);
   writer_free(&wr);
+  return A2I2A_OK;
+}
+
+a2i2a_status png_name_check(const char *path) {
+  const char *base = path ? strrchr(path, '/') ? strrchr(path, '/') + 1 : path : "", *dot = strrchr(base, '.');
+  if (dot && dot != base && strcasecmp(dot, ".png"))
+    return fail(A2I2A_ERR_PARAM, "%s: a2i2a writes PNG only (a PNG carries the picture's own parameters): name it .png",
+                path);
   return A2I2A_OK;
 }
 

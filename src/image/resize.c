@@ -138,7 +138,7 @@ static a2i2a_status resample(const image_u8 *in, int w, int h, const resample_fi
   if (w <= 0 || h <= 0) return fail(A2I2A_ERR_PARAM, "resize: invalid output size %dx%d", w, h);
   a2i2a_status st;
   if (w == in->w && h == in->h) {
-    st = image_alloc(out, w, h, in->c);
+    st = image_alloc_wide(out, w, h, in->c);
     if (!st) memcpy(out->px, in->px, (size_t)w * h * in->c);
     return st;
   }
@@ -148,7 +148,7 @@ static a2i2a_status resample(const image_u8 *in, int w, int h, const resample_fi
     int *bounds, *kk;
     int ksize = axis_coeffs(in->w, w, f, &bounds, &kk);
     if (!ksize) return fail(A2I2A_ERR_NOMEM, "resize: out of memory");
-    st = image_alloc(h == in->h ? out : &tmp, w, in->h, in->c);
+    st = image_alloc_wide(h == in->h ? out : &tmp, w, in->h, in->c);
     if (st) {
       free(bounds);
       free(kk);
@@ -167,7 +167,7 @@ static a2i2a_status resample(const image_u8 *in, int w, int h, const resample_fi
     return fail(A2I2A_ERR_NOMEM, "resize: out of memory");
   }
   int *acc = malloc(sizeof *acc * (size_t)w * in->c);
-  st = acc ? image_alloc(out, w, h, in->c) : fail(A2I2A_ERR_NOMEM, "resize: out of memory");
+  st = acc ? image_alloc_wide(out, w, h, in->c) : fail(A2I2A_ERR_NOMEM, "resize: out of memory");
   if (!st) pass_vertical(src, out, ksize, bounds, kk, acc);
   free(acc);
   free(bounds);

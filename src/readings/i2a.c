@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audio/loudness.h"
 #include "common/err.h"
 #include "common/job.h"
 #include "chain/params.h"
@@ -24,6 +25,34 @@ enum { MAX_READINGS = 64 };
 /* "a,b,c" or "all" into table entries (no duplicates); none given: red. */
 static a2i2a_status parse_readings(const char *list, const a2i2a_i2a_params *p, const reading_def **out, int *n) {
   return reading_list_parse(list && *list ? list : "red", p, out, MAX_READINGS, n);
+}
+
+a2i2a_status reading_loudness(audio_buf *sound, const a2i2a_i2a_params *p, const char *name, a2i2a_job *job) {
+  if (!p->loudness) return A2I2A_OK;
+  double ceiling = p->true_peak ? p->true_peak : -1;
+  loudness_result r;
+  a2i2a_status st = loudness_normalise(sound, p->loudness, ceiling, &r);
+  if (st) return st;
+  if (r.lufs == LOUDNESS_NONE)
+    job_log(job, A2I2A_LOG_NOTE, "%s: no loudness to measure (silent, or shorter than 0.4 s): its level is kept", name);
+  else if (r.limited)
+    job_log(job, A2I2A_LOG_NOTE, "%s: %.1f LUFS, true peak %.1f dBTP: the ceiling of %g dBTP holds it below %g LUFS",
+            name, r.lufs, r.dbtp, ceiling, p->loudness);
+  else
+    job_log(job, A2I2A_LOG_INFO, "%s: %.1f LUFS, true peak %.1f dBTP", name, r.lufs, r.dbtp);
+  return A2I2A_OK;
+}
+
+/* Every reading at the rate asked for (soxr), then at the loudness asked for. */
+static a2i2a_status finish_sound(audio_buf *sound, const a2i2a_i2a_params *p, const char *name, a2i2a_job *job) {
+  if (p->output_rate > 0 && sound->rate != p->output_rate) {
+    audio_buf resampled;
+    a2i2a_status st = audio_resample(sound, p->output_rate, &resampled);
+    if (st) return st;
+    audio_free(sound);
+    *sound = resampled;
+  }
+  return reading_loudness(sound, p, name, job);
 }
 
 /* The one i2a: the image (a file at path, or size bytes at data) read through defs[0..n) into
@@ -44,6 +73,7 @@ static a2i2a_status i2a_sounds(const char *path, const void *data, size_t size, 
     job_stage(job, "readings", defs[i]->name, n);
     job_step(job, i);
     if (!(st = job_check(job))) st = defs[i]->run(&in, &sounds[i]);
+    if (!st) st = finish_sound(&sounds[i], p, defs[i]->name, job);
     if (st && st != A2I2A_ERR_CANCELLED) {
       char pre[96];
       snprintf(pre, sizeof pre, "reading %s", defs[i]->name);
@@ -73,7 +103,13 @@ static a2i2a_status i2a_file(const char *image_path, const char *readings, const
   int made_dir = 0;
   struct stat sb;
   if (multi) {
-    if (stat(out, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+    int exists = stat(out, &sb) == 0;
+    if (!exists && audio_format_of(out) >= AUDIO_UNWRITTEN) {
+      free(paths);
+      return fail(A2I2A_ERR_PARAM, "%s: several readings go into a folder, one NAME.wav each: name a folder, not a sound "
+                  "file", out);
+    }
+    if (exists && !S_ISDIR(sb.st_mode)) {
       free(paths);
       return fail(A2I2A_ERR_IO, "%s: exists and is not a folder (several readings write NAME.wav into a folder)", out);
     }
@@ -90,7 +126,7 @@ static a2i2a_status i2a_file(const char *image_path, const char *readings, const
     }
   } else {
     snprintf(paths[0], sizeof paths[0], "%s", out);
-    if ((st = outfile_check(paths[0], force))) return free(paths), st;
+    if ((st = audio_format_check(out, p.bits)) || (st = outfile_check(paths[0], force))) return free(paths), st;
   }
 
   audio_buf *sounds = calloc(n, sizeof *sounds);

@@ -24,7 +24,7 @@
 
 /* Largest STFT (bins × frames) the Griffin-Lim based readings take on: 3 complex double
  * buffers of this size is ~800 MB. */
-#define INVERSE_MAX_CELLS ((int64_t)1 << 25)
+#define INVERSE_MAX_CELLS READING_INVERSE_MAX_CELLS
 
 static a2i2a_status spectrogram_riffusion(const reading_input *in, const riffusion_exif *r, image_spectrogram *s) {
   const image_u8 *img = in->img;

@@ -34,6 +34,14 @@ typedef struct {
   int needs_vocoder; /* it cannot run without a2i2a_i2a_params.vocoder: "all" leaves it out then */
 } reading_def;
 
+/* The level of every reading once made (a2i2a_i2a_params' loudness and true_peak): brought to
+ * the loudness asked for, under the true-peak ceiling, with a note in the job's log when the
+ * ceiling holds it lower or the sound has no loudness to measure. Nothing when loudness is 0. */
+a2i2a_status reading_loudness(audio_buf *sound, const a2i2a_i2a_params *p, const char *name, a2i2a_job *job);
+
+/* The largest STFT (bins × frames) the inverse reading rebuilds with Griffin-Lim. */
+#define READING_INVERSE_MAX_CELLS ((int64_t)1 << 25)
+
 /* The readings' registry (A2I2A_LIST_READINGS; common/registry.h). */
 extern const struct registry_table reading_registry;
 const reading_def *reading_find(const char *name);

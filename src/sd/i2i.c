@@ -47,9 +47,8 @@ a2i2a_i2i_params a2i2a_i2i_default_params(void) {
 a2i2a_status a2i2a_model_open(const char *path_or_repo, a2i2a_model **model) {
   if (!path_or_repo || !*path_or_repo)
     return fail(A2I2A_ERR_PARAM,
-                "no model given: pass --model (a diffusers folder, a .safetensors or .ckpt checkpoint or "
-                "ORG/NAME in the Hugging Face cache) or set A2I2A_MODEL; get one with `a2i2a models pull "
-                "stable-diffusion-v1-5/stable-diffusion-v1-5`, see what is here with `a2i2a models list`");
+                "no model given: pass --model M or set A2I2A_MODEL ('a2i2a models list' shows them, "
+                "'a2i2a models pull ORG/NAME' gets one)");
   return sd_pipeline_open(path_or_repo, model);
 }
 
@@ -174,6 +173,12 @@ static a2i2a_status check_params(const a2i2a_i2i_params *p, const a2i2a_model *m
                 "steps x strength = %d x %g < 1: no denoising step would run (raise --steps or --strength)",
                 p->steps, p->strength);
   return A2I2A_OK;
+}
+
+a2i2a_status sd_i2i_check(const a2i2a_model *m, const a2i2a_i2i_params *p, int w, int h, int *W, int *H) {
+  sd_i2i_config c;
+  a2i2a_status st = check_params(p, m, &c);
+  return st ? st : working_size(w, h, p, W, H);
 }
 
 static a2i2a_status i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const a2i2a_i2i_params *p, uint8_t **out,
@@ -310,7 +315,8 @@ cJSON *sd_i2i_settings_json(struct a2i2a_model *m, const a2i2a_i2i_params *p, co
 
 static a2i2a_status i2i_file(a2i2a_model *m, const char *image_path, const char *png_path,
                              const a2i2a_i2i_params *p, int force, a2i2a_job *job) {
-  a2i2a_status st = outfile_check(png_path, force);
+  a2i2a_status st = png_name_check(png_path);
+  if (!st) st = outfile_check(png_path, force);
   if (st) return st;
   sd_i2i_config c;
   if ((st = check_params(p, m, &c))) return st;

@@ -96,6 +96,10 @@ void sd_estimate_x0(const sched *s, double t, const float *xt, const float *out,
 double sd_i2i_memory_estimate(const struct a2i2a_model *mdl, int H, int W);
 /* Memory available to us (bytes): MemAvailable, the cgroup limit, or A2I2A_MEMORY_MB if set. */
 double sd_memory_available(void);
+/* What a2i2a_i2i refuses before any work, for a w × h picture: the parameters (ranges, the
+ * sampler, steps × strength ≥ 1) and the working size *W × *H (each side at most
+ * I2I_MAX_SIDE, at least 8). Memory is the caller's to compare (sd_i2i_memory_estimate). */
+a2i2a_status sd_i2i_check(const struct a2i2a_model *m, const a2i2a_i2i_params *p, int w, int h, int *W, int *H);
 
 /* The text chunk of a painting that holds its img2img settings as JSON (beside the picture's own
  * chunks, e.g. a spectrogram's "a2i2a", and Automatic1111's "parameters"). */

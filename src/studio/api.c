@@ -8,7 +8,6 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "studio/studio.h"
 
@@ -106,13 +105,12 @@ static const char *str_of(const cJSON *o, const char *key) {
 
 /* run.json's input and model of run id: where "run again" starts from */
 static int run_recorded(studio *s, const char *id, char *input, size_t n, char *model, size_t mn) {
-  cJSON *run = studio_run_json(s, id);
-  const char *in = str_of(cJSON_GetObjectItemCaseSensitive(run, "input"), "path");
-  const char *m = str_of(cJSON_GetObjectItemCaseSensitive(run, "model"), "name");
+  chain_record rec;
+  if (studio_run_record(s, id, &rec)) return -1;
   struct stat sb;
-  int ok = in && m && stat(in, &sb) == 0 && S_ISREG(sb.st_mode);
-  if (ok) snprintf(input, n, "%s", in), snprintf(model, mn, "%s", m);
-  cJSON_Delete(run);
+  int ok = stat(rec.input_path, &sb) == 0 && S_ISREG(sb.st_mode);
+  if (ok) snprintf(input, n, "%s", rec.input_path), snprintf(model, mn, "%s", rec.p.model);
+  chain_record_free(&rec);
   return ok ? 0 : -1;
 }
 
@@ -142,11 +140,9 @@ static void job_submit(studio *s, const char *body, size_t size, studio_reply *r
   const cJSON *input = cJSON_GetObjectItemCaseSensitive(req, "input");
   const char *upload = str_of(input, "upload"), *from_run = str_of(input, "run");
   if (replay) {
-    int fd = studio_open_run(s, replay);
-    cJSON *run = fd >= 0 ? studio_run_json(s, replay) : NULL;
-    if (fd >= 0) close(fd);
-    if (!run) status = 404, code = "not_found", msg = "There is no such run to replay.";
-    cJSON_Delete(run);
+    chain_record rec;
+    if (studio_run_record(s, replay, &rec)) status = 404, code = "not_found", msg = "There is no such run to replay.";
+    else chain_record_free(&rec);
     if (!status) {
       j->replay = 1;
       char rel[300];
@@ -167,11 +163,10 @@ static void job_submit(studio *s, const char *body, size_t size, studio_reply *r
   }
   if (!status && !replay) {
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(req, "params");
-    if (studio_params_from_json(params, &j->params, err, sizeof err)) {
+    if (studio_params_from_json(params, s->cfg.model, &j->params)) {
+      snprintf(err, sizeof err, "%s", a2i2a_last_error());
       status = 422, code = "bad_params", msg = err;
     } else {
-      /* the server's --model stands in for the preset's, as --model does on the command line */
-      if (!cJSON_GetObjectItemCaseSensitive(params, "model") && s->cfg.model) j->params.p.model = s->cfg.model;
       if (!studio_model_allowed(s, j->params.p.model, *recorded_model ? recorded_model : NULL))
         status = 403, code = "model_not_allowed",
         msg = "This model is not one the studio offers (its --model, the presets' models, or the model of the run "

@@ -4,13 +4,15 @@
  * progress, latest preview and notes for the events. */
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "chain/params.h"
+#include "common/outfile.h"
+#include "image/image.h"
 #include "studio/studio.h"
 
 enum { KEEP_FINISHED = 50 };
@@ -77,6 +79,15 @@ void *studio_job_json(const studio_job *j) {
   cJSON_AddNumberToObject(o, "total", j->total);
   cJSON_AddNumberToObject(o, "fraction", j->fraction);
   cJSON_AddNumberToObject(o, "eta", j->eta);
+  cJSON *stages = cJSON_AddArrayToObject(o, "stages");
+  for (int i = 0; i < j->nstages; i++) {
+    cJSON *st = cJSON_CreateObject();
+    cJSON_AddStringToObject(st, "name", j->stages[i].name);
+    cJSON_AddNumberToObject(st, "step", j->stages[i].step);
+    cJSON_AddNumberToObject(st, "total", j->stages[i].total);
+    cJSON_AddNumberToObject(st, "seconds", j->stages[i].seconds);
+    cJSON_AddItemToArray(stages, st);
+  }
   cJSON_AddBoolToObject(o, "cancelling", j->cancel_requested && j->state == JOB_RUNNING);
   if (j->preview_png) {
     cJSON *p = cJSON_AddObjectToObject(o, "preview");
@@ -106,7 +117,7 @@ void *studio_job_json(const studio_job *j) {
   if (!j->replay) {
     cJSON_AddStringToObject(set, "preset", p->preset ? p->preset : "");
     cJSON_AddStringToObject(set, "prompt", p->i2i.prompt ? p->i2i.prompt : "");
-    cJSON_AddNumberToObject(set, "seed", (double)p->i2i.seed);
+    cJSON_AddItemToObject(set, "seed", param_to_json(param_find("i2i.seed"), p));
     cJSON_AddNumberToObject(set, "steps", p->i2i.steps);
     cJSON_AddStringToObject(set, "model", p->model ? p->model : "");
   }
@@ -122,65 +133,28 @@ static void on_progress(void *user, const a2i2a_progress *p) {
   snprintf(j->detail, sizeof j->detail, "%s", p->detail);
   j->step = p->step, j->total = p->total;
   j->fraction = p->fraction, j->eta = p->eta, j->elapsed = p->elapsed;
+  int last = j->nstages - 1;
+  if ((last < 0 || strcmp(j->stages[last].name, j->stage)) && j->nstages < STUDIO_MAX_STAGES) {
+    last = j->nstages++;
+    snprintf(j->stages[last].name, sizeof j->stages[last].name, "%s", j->stage);
+    j->stages[last].step = j->stages[last].total = 0;
+    j->stages[last].entered = p->elapsed, j->stages[last].seconds = 0;
+  }
+  if (last >= 0 && !strcmp(j->stages[last].name, j->stage)) {
+    if (p->step > j->stages[last].step) j->stages[last].step = p->step;
+    j->stages[last].total = p->total;
+    j->stages[last].seconds = p->elapsed - j->stages[last].entered;
+  }
   studio_job_touch(j);
   pthread_mutex_unlock(&j->s->lock);
 }
 
-typedef struct {
-  uint8_t *data;
-  size_t size, cap;
-  int failed;
-} membuf;
-
-static void png_to_memory(png_structp png, png_bytep data, size_t n) {
-  membuf *m = png_get_io_ptr(png);
-  if (m->failed) return;
-  if (m->size + n > m->cap) {
-    size_t cap = 2 * (m->size + n);
-    uint8_t *d = realloc(m->data, cap);
-    if (!d) {
-      m->failed = 1;
-      return;
-    }
-    m->data = d, m->cap = cap;
-  }
-  memcpy(m->data + m->size, data, n);
-  m->size += n;
-}
-
-static void png_flush_nothing(png_structp png) { (void)png; }
-
-/* An RGB picture as PNG bytes (fast compression: previews are small and short-lived). */
-static uint8_t *encode_png(const uint8_t *rgb, int w, int h, size_t *size) {
-  membuf *m = calloc(1, sizeof *m);
-  png_structp png = m ? png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL) : NULL;
-  png_infop info = png ? png_create_info_struct(png) : NULL;
-  if (!info || setjmp(png_jmpbuf(png))) {
-    png_destroy_write_struct(&png, &info);
-    if (m) free(m->data);
-    free(m);
-    return NULL;
-  }
-  png_set_write_fn(png, m, png_to_memory, png_flush_nothing);
-  png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
-               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-  png_set_compression_level(png, 1);
-  png_write_info(png, info);
-  for (int y = 0; y < h; y++) png_write_row(png, (png_const_bytep)(rgb + (size_t)y * (size_t)w * 3));
-  png_write_end(png, NULL);
-  png_destroy_write_struct(&png, &info);
-  uint8_t *out = m->failed ? NULL : m->data;
-  if (m->failed) free(m->data);
-  *size = m->size;
-  free(m);
-  return out;
-}
-
 static void on_preview(void *user, const a2i2a_preview *p) {
   studio_job *j = user;
+  image_u8 img = {p->width, p->height, 3, (uint8_t *)p->rgb}; /* only read */
+  void *png = NULL;
   size_t size = 0;
-  uint8_t *png = encode_png(p->rgb, p->width, p->height, &size);
-  if (!png) return;
+  if (png_write_memory(&img, NULL, &png, &size)) return;
   pthread_mutex_lock(&j->s->lock);
   free(j->preview_png);
   j->preview_png = png, j->preview_size = size;
@@ -295,7 +269,7 @@ static a2i2a_status run_job(studio *s, studio_job *j, a2i2a_job *engine, outcome
   } else if (st) {
     explain(out, st, opening, model);
   }
-  if (st) studio_remove_tree(s->dirfd, rel);
+  if (st) remove_tree_at(s->dirfd, rel);
   return st;
 }
 

@@ -17,7 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/err.h"
+#include "chain/params.h"
+#include "common/outfile.h"
 #include "studio/studio.h"
 
 enum { MAX_RUNJSON = 1 << 20, MAX_RUNS = 10000 };
@@ -95,15 +96,6 @@ static cJSON *runjson_at(int runfd, struct stat *sb) {
   return j;
 }
 
-void *studio_run_json(const studio *s, const char *id) {
-  int fd = studio_open_run(s, id);
-  if (fd < 0) return NULL;
-  struct stat sb;
-  cJSON *j = runjson_at(fd, &sb);
-  close(fd);
-  return j;
-}
-
 /* ---------------------------------------------------------------- the cache */
 
 /* Summaries of run.json and loudness of sounds, keyed by what they were computed from, so that
@@ -177,17 +169,6 @@ static void cache_put(studio *s, const char *key, const struct stat *sb, const c
 
 /* ---------------------------------------------------------------- summaries */
 
-static const char *str_at(const cJSON *o, const char *section, const char *key) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(section ? cJSON_GetObjectItemCaseSensitive(o, section) : o, key);
-  return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static void copy_item(cJSON *to, const char *name, const cJSON *from, const char *section, const char *key) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(section ? cJSON_GetObjectItemCaseSensitive(from, section) : from, key);
-  if (v) cJSON_AddItemToObject(to, name, cJSON_Duplicate(v, 1));
-  else cJSON_AddNullToObject(to, name);
-}
-
 static const char *base_name(const char *path) {
   const char *b = path ? strrchr(path, '/') : NULL;
   return b ? b + 1 : path ? path : "";
@@ -199,47 +180,62 @@ static void iso_time(char *b, size_t n, time_t t) {
   strftime(b, n, "%Y-%m-%dT%H:%M:%S%z", &tm);
 }
 
+/* The name the library can open for an open file: that file, not its path looked up again. */
+static const char *fd_path(int fd, char path[32]) {
+  snprintf(path, 32, "/proc/self/fd/%d", fd);
+  return path;
+}
+
+/* The run.json at fd read by the chain; 0 or -1. */
+static int record_of(int fd, chain_record *rec) {
+  char path[32];
+  return chain_runjson_read(fd_path(fd, path), rec) ? -1 : 0;
+}
+
+int studio_run_record(const studio *s, const char *id, chain_record *rec) {
+  int runfd = studio_open_run(s, id);
+  struct stat sb;
+  int fd = runfd >= 0 ? open_file_at(runfd, "run.json", &sb) : -1;
+  int rc = fd >= 0 ? record_of(fd, rec) : -1;
+  if (fd >= 0) close(fd);
+  if (runfd >= 0) close(runfd);
+  return rc;
+}
+
+/* What the gallery shows of a run, by its name there and its parameter. */
+static const char *const summary_params[][2] = {
+    {"preset", "preset"},     {"prompt", "i2i.prompt"}, {"seed", "i2i.seed"},   {"steps", "i2i.steps"},
+    {"strength", "i2i.strength"}, {"sampler", "i2i.sampler"}, {"style", "a2i.style"}, {"readings", "i2a.readings"},
+};
+
 /* What the gallery shows of a run, as JSON text (malloc'd, cached by run.json's size and time);
- * NULL if the folder holds no readable run.json. */
+ * NULL if the folder holds no run.json the chain can read. */
 static char *summary(studio *s, int runfd, const char *id, struct stat *sb) {
   int fd = open_file_at(runfd, "run.json", sb);
   if (fd < 0) return NULL;
   char key[300];
   snprintf(key, sizeof key, "summary:%s", id);
   char *cached = cache_get(s, key, sb);
-  if (cached) {
+  chain_record rec;
+  if (cached || record_of(fd, &rec)) {
     close(fd);
     return cached;
   }
-  char *text = read_small(fd, MAX_RUNJSON);
   close(fd);
-  cJSON *run = text ? cJSON_Parse(text) : NULL;
-  free(text);
-  if (!cJSON_IsObject(run)) {
-    cJSON_Delete(run);
-    return NULL;
-  }
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "id", id);
   char when[40];
   iso_time(when, sizeof when, sb->st_mtim.tv_sec);
   cJSON_AddStringToObject(o, "created", when);
   cJSON_AddNumberToObject(o, "time", (double)sb->st_mtim.tv_sec + 1e-9 * (double)sb->st_mtim.tv_nsec);
-  copy_item(o, "preset", run, NULL, "preset");
-  copy_item(o, "prompt", run, "i2i", "prompt");
-  copy_item(o, "seed", run, "i2i", "seed");
-  copy_item(o, "steps", run, "i2i", "steps");
-  copy_item(o, "strength", run, "i2i", "strength");
-  copy_item(o, "sampler", run, "i2i", "sampler");
-  copy_item(o, "style", run, "a2i", "style");
-  copy_item(o, "readings", run, "i2a", "readings");
-  cJSON_AddStringToObject(o, "model", base_name(str_at(run, "model", "name")));
-  cJSON_AddStringToObject(o, "input", base_name(str_at(run, "input", "path")));
+  for (size_t i = 0; i < sizeof summary_params / sizeof *summary_params; i++)
+    cJSON_AddItemToObject(o, summary_params[i][0], param_to_json(param_find(summary_params[i][1]), &rec.p));
+  cJSON_AddStringToObject(o, "model", base_name(rec.p.model));
+  cJSON_AddStringToObject(o, "input", base_name(rec.input_path));
   cJSON *files = cJSON_AddArrayToObject(o, "files");
-  const cJSON *outs = cJSON_GetObjectItemCaseSensitive(run, "outputs");
-  for (const cJSON *f = outs ? outs->child : NULL; f; f = f->next) cJSON_AddItemToArray(files, cJSON_CreateString(f->string));
-  cJSON_Delete(run);
-  text = cJSON_PrintUnformatted(o);
+  for (int k = 0; k < rec.noutputs; k++) cJSON_AddItemToArray(files, cJSON_CreateString(rec.output_name[k]));
+  chain_record_free(&rec);
+  char *text = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
   if (text) cache_put(s, key, sb, text);
   return text;
@@ -357,11 +353,10 @@ static cJSON *sound_info(studio *s, int runfd, const char *id, const char *name)
   cJSON *o = cached ? cJSON_Parse(cached) : NULL;
   free(cached);
   if (!o) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd); /* the file we opened, not a path again */
+    char path[32];
     double lufs, seconds = 0, peak = 0;
     o = cJSON_CreateObject();
-    if (studio_loudness_file(path, &lufs, &seconds, &peak) == A2I2A_OK) {
+    if (studio_loudness_file(fd_path(fd, path), &lufs, &seconds, &peak) == A2I2A_OK) {
       if (isfinite(lufs)) cJSON_AddNumberToObject(o, "lufs", round(lufs * 100) / 100);
       else cJSON_AddNullToObject(o, "lufs");
       cJSON_AddNumberToObject(o, "seconds", seconds);
@@ -378,11 +373,6 @@ static cJSON *sound_info(studio *s, int runfd, const char *id, const char *name)
   return o;
 }
 
-static int ends_with(const char *s, const char *suffix) {
-  size_t n = strlen(s), m = strlen(suffix);
-  return n >= m && !strcmp(s + n - m, suffix);
-}
-
 void studio_run_detail(studio *s, const char *id, studio_reply *r) {
   int runfd = studio_open_run(s, id);
   if (runfd < 0) return not_found(r, "There is no such run.");
@@ -391,34 +381,37 @@ void studio_run_detail(studio *s, const char *id, studio_reply *r) {
   cJSON *o = text ? cJSON_Parse(text) : NULL;
   free(text);
   cJSON *run = o ? runjson_at(runfd, &sb) : NULL;
-  if (!o || !run) {
+  chain_record rec;
+  if (!o || !run || studio_run_record(s, id, &rec)) {
     cJSON_Delete(o);
+    cJSON_Delete(run);
     close(runfd);
     return not_found(r, "There is no such run (or its run.json cannot be read).");
   }
   cJSON_AddItemToObject(o, "settings", run);
-  cJSON_AddItemToObject(o, "params", studio_params_from_runjson(run));
+  cJSON_AddItemToObject(o, "params", studio_params_to_json(&rec.p));
   /* the sound it started from, when it is one of the studio's uploads */
-  const char *in = str_at(run, "input", "path");
   char up[STUDIO_PATH];
-  if (in && studio_upload_path(s, base_name(in), up, sizeof up) == 0 && !strcmp(up, in))
+  const char *in = rec.input_path;
+  if (studio_upload_path(s, base_name(in), up, sizeof up) == 0 && !strcmp(up, in))
     cJSON_AddStringToObject(o, "upload", base_name(in));
   else cJSON_AddNullToObject(o, "upload");
   /* one entry per reading, in the order of run.json, with what the players need */
   cJSON *readings = cJSON_AddArrayToObject(o, "sounds");
-  const cJSON *outs = cJSON_GetObjectItemCaseSensitive(run, "outputs");
-  for (const cJSON *f = outs ? outs->child : NULL; f; f = f->next) {
-    if (!ends_with(f->string, ".wav") && !ends_with(f->string, ".flac")) continue;
-    cJSON *it = sound_info(s, runfd, id, f->string);
+  for (int k = 0; k < rec.noutputs; k++) {
+    const char *file = rec.output_name[k];
+    if (strncmp(studio_content_type(file), "audio/", 6)) continue;
+    cJSON *it = sound_info(s, runfd, id, file);
     if (!it) continue;
     char reading[128];
-    snprintf(reading, sizeof reading, "%.*s", (int)(strrchr(f->string, '.') - f->string), f->string);
+    snprintf(reading, sizeof reading, "%.*s", (int)(strrchr(file, '.') - file), file);
     cJSON_AddStringToObject(it, "reading", reading);
-    cJSON_AddStringToObject(it, "file", f->string);
+    cJSON_AddStringToObject(it, "file", file);
     const a2i2a_entry *e = a2i2a_list_find(A2I2A_LIST_READINGS, reading);
     cJSON_AddStringToObject(it, "description", e && e->description ? e->description : "");
     cJSON_AddItemToArray(readings, it);
   }
+  chain_record_free(&rec);
   close(runfd);
   studio_reply_json(r, 200, o);
 }
@@ -437,28 +430,6 @@ void studio_run_file(studio *s, const char *id, const char *name, studio_reply *
 }
 
 /* ---------------------------------------------------------------- removing */
-
-void studio_remove_tree(int dirfd, const char *name) {
-  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    unlinkat(dirfd, name, 0);
-    return;
-  }
-  DIR *d = fdopendir(fd);
-  if (!d) {
-    close(fd);
-    return;
-  }
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    struct stat sb;
-    if (fstatat(fd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode)) studio_remove_tree(fd, e->d_name);
-    else unlinkat(fd, e->d_name, 0);
-  }
-  closedir(d);
-  unlinkat(dirfd, name, AT_REMOVEDIR);
-}
 
 void studio_run_delete(studio *s, const char *id, studio_reply *r) {
   int runfd = studio_open_run(s, id);
@@ -487,7 +458,7 @@ void studio_run_delete(studio *s, const char *id, studio_reply *r) {
     snprintf(detail, sizeof detail, "%s: %s", id, strerror(err));
     return studio_reply_error(r, 500, "delete_failed", "The run could not be deleted.", detail);
   }
-  studio_remove_tree(s->dirfd, trash);
+  remove_tree_at(s->dirfd, trash);
   pthread_mutex_lock(&s->lock);
   studio_changed(s);
   s->runs_version = s->version;

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/job.h"
+#include "common/outfile.h"
 #include "studio/studio.h"
 
 enum { MAX_JSON_BODY = 256 * 1024, HEARTBEAT_SECONDS = 10 };
@@ -226,12 +228,6 @@ typedef struct {
   int started;
 } events;
 
-static double mono_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void add_event(events *e, const char *event, const char *json) {
   studio_text_add(&e->out, "event: ");
   studio_text_add(&e->out, event);
@@ -244,7 +240,7 @@ static void add_event(events *e, const char *event, const char *json) {
 static int next_events(events *e) {
   studio *s = e->s;
   /* many changes in a burst (Griffin-Lim iterations) reach a tab at most five times a second */
-  double wait = e->last + 0.2 - mono_now();
+  double wait = e->last + 0.2 - now_seconds();
   if (e->started && wait > 0) {
     struct timespec ts = {0, (long)(wait * 1e9)};
     nanosleep(&ts, NULL);
@@ -278,7 +274,7 @@ static int next_events(events *e) {
   e->seen = s->version;
   e->started = 1;
   pthread_mutex_unlock(&s->lock);
-  e->last = mono_now();
+  e->last = now_seconds();
   return e->out.failed ? -1 : 0;
 }
 
@@ -493,7 +489,7 @@ static a2i2a_status make_dirs(studio *s) {
   }
   s->lockfd = fd;
   /* what a studio stopped by force left half-done */
-  studio_remove_tree(s->dirfd, ".studio/tmp");
+  remove_tree_at(s->dirfd, ".studio/tmp");
   if (mkdirat(s->dirfd, ".studio/tmp", 0755))
     return fail(A2I2A_ERR_IO, "%s/.studio/tmp: cannot create: %s", s->dir, strerror(errno));
   return A2I2A_OK;
@@ -561,7 +557,7 @@ void studio_stop(studio *s) {
   if (s->mhd) MHD_stop_daemon(s->mhd);
   if (s->listen_fd >= 0) close(s->listen_fd);
   if (s->lockfd >= 0) {
-    studio_remove_tree(s->dirfd, ".studio/tmp");
+    remove_tree_at(s->dirfd, ".studio/tmp");
     mkdirat(s->dirfd, ".studio/tmp", 0755);
     close(s->lockfd);
   }

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "a2i2a.h"
+#include "chain/chain.h"
 
 typedef struct {
   const char *host;          /* address to listen on (default 127.0.0.1) */
@@ -41,16 +42,15 @@ void studio_stop(studio *s);
 
 /* ------------------------------------------------------------------ internals */
 
-enum { STUDIO_PATH = 4096, STUDIO_MAX_LOG = 8 };
+enum { STUDIO_PATH = 4096, STUDIO_MAX_LOG = 8, STUDIO_MAX_STAGES = 16 };
 
 typedef enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED, JOB_CANCELLED } studio_job_state;
 
-/* The parameters of a run as the API carries them: run.json's keys flattened with dots
- * ("i2i.strength"), applied over a preset (params.c). */
+/* The parameters of a run as the API carries them: the keys of the chain's parameter table
+ * (run.json's, "i2i.strength"), applied over a preset (params.c). */
 typedef struct {
   a2i2a_run_params p;
-  char *owned[48]; /* the strings p points to that are not the preset's */
-  int nowned;
+  void *json; /* the request's parameters (cJSON), which p's strings point into */
 } studio_params;
 
 typedef struct studio_job studio_job;
@@ -74,6 +74,10 @@ struct studio_job {
   char stage[64], detail[128];
   int step, total;
   double fraction, eta, elapsed;
+  /* every stage entered, in order, with the furthest step it reached: a tab sees the latest
+   * state at most five times a second, and a fast stage must not vanish from what it shows */
+  struct { char name[64]; int step, total; double entered, seconds; } stages[STUDIO_MAX_STAGES];
+  int nstages;
   uint8_t *preview_png;     /* the latest preview */
   size_t preview_size;
   int preview_step, preview_total, preview_w, preview_h, preview_decoded;
@@ -130,16 +134,18 @@ struct studio {
 };
 
 /* params.c */
+/* The default preset's parameters. */
 void studio_params_init(studio_params *sp);
 void studio_params_free(studio_params *sp);
-/* Starts from the preset named in obj ("preset", default "seed") and applies every other key;
- * unknown keys, wrong types and unknown choices are refused with a message in err. */
-int studio_params_from_json(const void *cjson_obj, studio_params *sp, char *err, size_t errn);
-/* The flat object of p (the same keys). */
+/* Starts from the preset named in obj ("preset", default "seed") and applies every other key
+ * by the parameter table; i2a.seed follows i2i.seed and model.name is model (when not NULL)
+ * unless given. Unknown keys, wrong types, values out of range and unknown choices are refused
+ * (A2I2A_ERR_PARAM or _FORMAT, a2i2a_last_error() naming the key). */
+a2i2a_status studio_params_from_json(const void *cjson_obj, const char *model, studio_params *sp);
+/* The flat object of p (the same keys, every parameter). */
 void *studio_params_to_json(const a2i2a_run_params *p);
-/* The same flat object from a run.json (parsed). */
-void *studio_params_from_runjson(const void *runjson);
-/* The registries as the page's forms need them, as JSON text (malloc'd). */
+/* The library's registries (every list, each entry with its JSON) and the models a job may
+ * name, as JSON text (malloc'd). */
 char *studio_registry_json(const studio *s);
 /* 1 if the model may be used by a job: the --model, a preset's, or extra (may be NULL). */
 int studio_model_allowed(const studio *s, const char *model, const char *extra);
@@ -168,10 +174,8 @@ void studio_run_detail(studio *s, const char *id, studio_reply *r);
 void studio_run_file(studio *s, const char *id, const char *name, studio_reply *r);
 void studio_run_delete(studio *s, const char *id, studio_reply *r);
 void studio_run_zip(studio *s, const char *id, studio_reply *r);
-/* The run.json of a run, parsed (cJSON *), or NULL. */
-void *studio_run_json(const studio *s, const char *id);
-/* Removes a folder below dirfd and everything in it (no link followed). */
-void studio_remove_tree(int dirfd, const char *name);
+/* The run.json of a run read by the chain (every field checked; chain_record_free), or -1. */
+int studio_run_record(const studio *s, const char *id, chain_record *rec);
 void studio_cache_free(studio *s);
 
 /* upload.c */

@@ -1,6 +1,6 @@
 /* A run as one zip file (libzip): its regular files under one folder named after the run.
- * PNG and WAV are stored as they are (PNG is compressed already, and a store keeps a long run's
- * zip as fast as a copy); the rest is deflated. */
+ * PNG and sounds are stored as they are (PNG and FLAC are compressed already, and a store keeps
+ * a long run's zip as fast as a copy); the rest is deflated. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,11 +12,6 @@
 
 #include "common/err.h"
 #include "studio/studio.h"
-
-static int ends_with(const char *s, const char *suffix) {
-  size_t n = strlen(s), m = strlen(suffix);
-  return n >= m && !strcmp(s + n - m, suffix);
-}
 
 a2i2a_status studio_zip_folder(int runfd, const char *prefix, const char *zip_path) {
   int err = 0;
@@ -59,7 +54,7 @@ a2i2a_status studio_zip_folder(int runfd, const char *prefix, const char *zip_pa
     if (idx < 0) {
       zip_source_free(src);
       st = fail(A2I2A_ERR_IO, "%s: cannot add to the zip: %s", name, zip_strerror(za));
-    } else if (ends_with(name, ".png") || ends_with(name, ".wav")) {
+    } else if (!strncmp(studio_content_type(name), "image/png", 9) || !strncmp(studio_content_type(name), "audio/", 6)) {
       zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_STORE, 0);
     }
   }

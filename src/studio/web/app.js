@@ -29,7 +29,7 @@ const state = {
   info: null,
   registry: null,
   lists: {},
-  fields: {},          // key -> {param, get(), set(v)}
+  fields: {},          // parameter key -> {param, el, get(), set(v)}
   sound: null,         // {upload, run, name, seconds, ...}
   jobs: new Map(),     // id -> job
   mine: new Set(),     // jobs this tab started: their result opens when done
@@ -82,59 +82,93 @@ function fmtSeconds(s) {
   return m + ' min' + (r ? ' ' + r + ' s' : '');
 }
 
-// Words for run.json's shorter keys; any other key is its own label.
-const LABELS = {
-  db_range: 'dB range', fmin: 'Lowest Hz', fmax: 'Highest Hz', max_seconds: 'Longest input (s)', gl_iters: 'Griffin-Lim iterations',
-  clip_skip: 'CLIP skip', sample_rate: 'Sample rate (Hz)', 'i2a.seconds': 'Duration (s)', 'clips.seconds': 'Clip length (s)',
-  overlap_seconds: 'Overlap (s)', width: 'Width (px)', height: 'Height (px)', sheet: 'Contact sheet (sheet.png)',
-};
+// ---------------------------------------------------------------- the form, from the registries
 
-function labelOf(key) {
-  const last = key.split('.').pop();
-  if (LABELS[key] || LABELS[last]) return LABELS[key] || LABELS[last];
-  const words = last.replace(/_/g, ' ');
+// The form is made from the chain's parameter table as /api/registry serves it (lists.params:
+// each parameter's run.json key, description, and details: stage, type, default, min, max, step,
+// zero, choices, values, multiple, nullable, unset, preset). Nothing about a parameter is typed
+// here; the page only chooses where a field goes: what the presets set is shown first, the rest
+// under "More settings", grouped by stage.
+const GROUPS = {a2i: 'Spectrogram (a2i)', i2i: 'Painting (i2i)', i2a: 'Readings (i2a)', run: 'The run'};
+// API keys with a control of their own (docs/studio.md): the preset is the form's base, the
+// model is one of the server's models, and named prompts can fill the prompt.
+const PRESET_KEY = 'preset', MODEL_KEY = 'model.name', PROMPT_KEY = 'i2i.prompt';
+
+function listEntries(name) { return state.lists[name] || []; }
+function params() { return listEntries('params'); }
+
+// "a2i.db_range" → "Db range": the key without its stage, in words.
+function labelOf(p) {
+  const parts = p.name.split('.');
+  if (parts.length > 1 && parts[0] === p.details.stage) parts.shift();
+  const words = parts.join(' ').replace(/_/g, ' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
-// ---------------------------------------------------------------- the form, from the registries
+class FieldError extends Error {
+  constructor(field, message) {
+    super(message);
+    this.field = field;
+  }
+}
 
-// Where each parameter goes: presentation only; what a parameter is comes from the registry.
-const MAIN = ['i2i.prompt', 'i2i.negative_prompt', 'i2i.strength', 'i2i.guidance', 'i2i.steps', 'i2i.sampler',
-              'i2i.seed', 'a2i.style', 'model'];
-const WIDE = new Set(['i2i.prompt', 'i2i.negative_prompt', 'model', 'i2i.seed']);
-const HIDDEN = new Set(['i2a.seed']); // one seed for the painting and the readings, as `a2i2a run --seed`
-const GROUPS = {a2i: 'Spectrogram', i2i: 'Painting', i2a: 'Readings', clips: 'Long sounds', '': 'Output'};
+// A number field's value as the table accepts it, or a FieldError; '' is 0 where 0 means
+// "unset" (the stage's default).
+function numberValue(p, input, emptyIsZero) {
+  const d = p.details, label = labelOf(p);
+  if (input.validity.badInput) throw new FieldError(input, label + ': not a number.');
+  if (input.value === '' && emptyIsZero) return 0;
+  const v = Number(input.value);
+  const range = '[' + d.min + ', ' + d.max + ']' + (d.zero ? ', or empty for the default' : '');
+  if (input.value === '' || !isFinite(v)) throw new FieldError(input, label + ': give a number in ' + range + '.');
+  if (d.zero && v === 0) return 0;
+  if (d.type === 'int' && !Number.isInteger(v)) throw new FieldError(input, label + ': ' + v + ' is not a whole number.');
+  if (v < d.min || v > d.max) throw new FieldError(input, label + ': ' + v + ' is not in ' + range + '.');
+  return v;
+}
 
-function listEntries(name) { return state.lists[name] || []; }
+// A seed: a whole number from 0 to 2^64 - 1; beyond 2^53 as a decimal string (JSON numbers are doubles).
+function seedValue(p, input) {
+  const t = input.value.trim();
+  if (!/^\d{1,20}$/.test(t) || BigInt(t) >= 2n ** 64n)
+    throw new FieldError(input, labelOf(p) + ': give a whole number from 0 to 2^64 - 1.');
+  return BigInt(t) <= 2n ** 53n ? Number(t) : t;
+}
 
-function makeField(p) {
-  const id = 'f-' + p.key.replace(/\./g, '-');
-  const label = h('label', {for: id}, labelOf(p.key));
-  const wrap = h('div.field', {title: p.description || '', dataset: {key: p.key}}, label);
-  if (WIDE.has(p.key) || p.type === 'text') wrap.classList.add('wide');
+function choiceEntries(d) {
+  const entries = d.choices ? listEntries(d.choices) : [];
+  return (d.values || entries.map(e => e.name)).map(n => entries.find(e => e.name === n) || {name: n, description: ''});
+}
+
+function makeField(p, main) {
+  const d = p.details;
+  const id = 'f-' + p.name.replace(/[^\w-]/g, '-');
+  const label = h('label', {for: id}, labelOf(p));
+  const wrap = h('div.field', {title: p.name + ': ' + p.description, dataset: {key: p.name}}, label);
+  const hint = h('p.hint');
+  const hints = [];
+  if (!main) hints.push(p.description);
+  // what null or 0 stands for, where the table says (the stage's own default)
+  if (d.unset && !(d.type === 'text' && main)) hints.push('default: ' + d.unset);
   let get, set;
-  let original = null; // the preset's value: an empty text stands for it when it was null
-  const entries = p.choices && typeof p.choices === 'string' ? listEntries(p.choices) : null;
-  const choiceNames = Array.isArray(p.choices) ? p.choices : entries ? entries.map(e => e.name) : null;
 
-  if (p.key === 'model') {
+  if (p.name === MODEL_KEY) {
     const sel = h('select', {id});
     for (const m of state.registry.models) sel.append(h('option', {value: m}, m));
     wrap.append(sel);
+    wrap.classList.add('wide');
     get = () => sel.value;
     set = v => {
       if (v && !Array.from(sel.options).some(o => o.value === v)) sel.append(h('option', {value: v}, v));
       sel.value = v || '';
     };
-  } else if (p.type === 'list') {
+  } else if (d.type === 'choice' && d.multiple) {
     const all = h('input', {type: 'checkbox', id: id + '-all'});
-    const boxes = (choiceNames || []).map(n => {
-      const e = (entries || []).find(x => x.name === n);
-      const cb = h('input', {type: 'checkbox', value: n, dataset: {reading: n}});
-      return [cb, h('label.chip', {title: e ? e.description : ''}, cb, n)];
+    const boxes = choiceEntries(d).map(e => {
+      const cb = h('input', {type: 'checkbox', value: e.name, dataset: {reading: e.name}});
+      return [cb, h('label.chip', {title: e.description}, cb, e.name)];
     });
-    const chips = h('div.chips', null, h('label.chip', {title: 'every reading'}, all, 'all'), boxes.map(b => b[1]));
-    wrap.append(chips);
+    wrap.append(h('div.chips', null, h('label.chip', {title: 'every one, in this order'}, all, 'all'), boxes.map(b => b[1])));
     wrap.classList.add('wide');
     label.textContent = '';
     all.addEventListener('change', () => boxes.forEach(([cb]) => { cb.checked = all.checked; }));
@@ -142,6 +176,7 @@ function makeField(p) {
     get = () => {
       if (all.checked) return 'all';
       const on = boxes.filter(([cb]) => cb.checked).map(([cb]) => cb.value);
+      if (!on.length) throw new FieldError(all, 'Choose at least one of ' + (d.choices || labelOf(p)) + '.');
       return on.join(',');
     };
     set = v => {
@@ -149,114 +184,122 @@ function makeField(p) {
       boxes.forEach(([cb]) => { cb.checked = !names || names.includes(cb.value); });
       all.checked = boxes.every(([cb]) => cb.checked);
     };
-  } else if ((p.type === 'choice' || p.type === 'text') && choiceNames && choiceNames.length) {
+  } else if (d.type === 'choice') {
     const sel = h('select', {id});
-    if (p.nullable) sel.append(h('option', {value: ''}, '(default)'));
-    for (const n of choiceNames) {
-      const e = (entries || []).find(x => x.name === n);
-      sel.append(h('option', {value: n, title: e ? e.description : ''}, n));
-    }
+    if (d.nullable) sel.append(h('option', {value: ''}, 'default'));
+    for (const e of choiceEntries(d)) sel.append(h('option', {value: e.name, title: e.description}, e.name));
     wrap.append(sel);
-    get = () => (sel.value === '' && p.nullable ? null : sel.value);
+    get = () => (sel.value === '' ? null : sel.value);
     set = v => { sel.value = v === null || v === undefined ? '' : v; };
-  } else if (p.type === 'flag') {
+  } else if (d.type === 'flag') {
     const cb = h('input', {type: 'checkbox', id});
-    wrap.replaceChildren(h('label.inline', {for: id}, cb, labelOf(p.key)));
+    wrap.replaceChildren(h('label.inline', {for: id}, cb, labelOf(p)));
     get = () => cb.checked;
     set = v => { cb.checked = !!v; };
-  } else if (p.type === 'int' || p.type === 'number' || p.type === 'seed') {
-    const num = h('input', {type: 'number', id, step: p.type === 'number' ? 'any' : '1'});
-    // beyond the main settings, 0 means "the stage's default": shown as such
-    const zeroIsDefault = !MAIN.includes(p.key) && p.type !== 'seed';
-    if (zeroIsDefault) num.placeholder = 'default';
-    const shown = v => (zeroIsDefault && Number(v) === 0 ? '' : v);
-    if (typeof p.min === 'number') num.min = p.min;
-    if (typeof p.max === 'number') num.max = p.max;
+  } else if (d.type === 'int' && d.step) {
+    // a few values (16, 24 or 32): one of them, or the default
+    const sel = h('select', {id});
+    if (d.zero) sel.append(h('option', {value: '0'}, 'default'));
+    for (let v = d.min; v <= d.max; v += d.step) sel.append(h('option', {value: String(v)}, String(v)));
+    wrap.append(sel);
+    get = () => Number(sel.value);
+    set = v => { sel.value = String(v || (d.zero ? 0 : d.min)); };
+  } else if (d.type === 'int' || d.type === 'number') {
+    // 0 is "unset" where the table says so (zero: the stage's default): shown as an empty "default"
+    const emptyIsZero = d.zero || (!!d.unset && d.min <= 0);
+    const num = h('input', {type: 'number', id, min: d.min, max: d.max, step: d.type === 'int' ? '1' : 'any'});
+    if (emptyIsZero) num.placeholder = 'default';
+    const shown = v => (emptyIsZero && Number(v) === 0 ? '' : v);
     const pair = h('div.pair', null);
-    if (typeof p.min === 'number' && typeof p.max === 'number' && p.type !== 'seed') {
-      const range = h('input', {type: 'range', min: p.min, max: p.max, step: p.type === 'int' ? 1 : (p.max - p.min) / 100,
-                                'aria-label': labelOf(p.key)});
-      range.addEventListener('input', () => { num.value = range.value; });
-      num.addEventListener('input', () => { range.value = num.value; });
+    if (!d.zero) {
+      const range = h('input', {type: 'range', min: d.min, max: d.max, step: d.type === 'int' ? 1 : (d.max - d.min) / 100,
+                                'aria-label': labelOf(p)});
+      range.addEventListener('input', () => { num.value = shown(range.value); });
+      num.addEventListener('input', () => { range.value = num.value === '' ? 0 : num.value; });
       pair.append(range);
       set = v => { num.value = shown(v); range.value = v; };
     } else {
       set = v => { num.value = shown(v); };
     }
     pair.append(num);
-    if (p.type === 'seed') {
-      num.classList.add('seed');
-      const random = h('input', {type: 'checkbox', id: id + '-random'});
-      random.addEventListener('change', () => { num.disabled = random.checked; });
-      pair.append(h('label.inline', {for: id + '-random'}, random, 'random'));
-      get = () => {
-        if (random.checked) num.value = Math.floor(Math.random() * 4294967296);
-        return num.value === '' ? 0 : Number(num.value);
-      };
-    } else {
-      get = () => (num.value === '' ? 0 : Number(num.value));
-    }
     num.style.width = pair.children.length > 1 ? '' : '100%';
     wrap.append(pair);
+    get = () => numberValue(p, num, emptyIsZero);
+  } else if (d.type === 'seed') {
+    const num = h('input', {type: 'text', id, inputmode: 'numeric', class: 'seed'});
+    const random = h('input', {type: 'checkbox', id: id + '-random'});
+    random.addEventListener('change', () => { num.disabled = random.checked; });
+    wrap.append(h('div.pair', null, num, h('label.inline', {for: id + '-random'}, random, 'random')));
+    get = () => {
+      if (random.checked) num.value = String(Math.floor(Math.random() * 4294967296));
+      return seedValue(p, num);
+    };
+    set = v => { num.value = String(v); };
   } else {
-    const input = p.key === 'i2i.prompt' ? h('textarea', {id, rows: 3}) : h('input', {type: 'text', id});
-    if (p.nullable) input.placeholder = '(default)';
+    // text: null where the table allows it and the value was null (the stage's own, d.unset)
+    let original = null;
+    const input = h('textarea', {id, rows: p.name === PROMPT_KEY ? 3 : 2});
+    if (d.nullable && d.unset) input.placeholder = d.unset;
     wrap.append(input);
-    get = () => (input.value === '' && p.nullable && original === null ? null : input.value);
+    wrap.classList.add('wide');
+    get = () => (input.value === '' && d.nullable && original === null ? null : input.value);
     set = v => { original = v; input.value = v === null || v === undefined ? '' : v; };
   }
-  if (p.key === 'i2i.prompt' && listEntries('prompts').length) {
-    const named = h('select', {id: 'named-prompt', 'aria-label': 'Named prompts'},
+  if (p.name === PROMPT_KEY && listEntries('prompts').length) {
+    const named = h('select.small-select', {id: 'named-prompt', 'aria-label': 'Named prompts'},
                     h('option', {value: ''}, 'named prompts…'),
                     listEntries('prompts').map(e => h('option', {value: e.name, title: e.description}, e.name)));
     named.addEventListener('change', () => {
       const e = listEntries('prompts').find(x => x.name === named.value);
-      if (e) $('#' + id).value = (e.details && e.details.text) || e.description;
+      if (e) $('#' + id).value = e.description;
       named.value = '';
     });
-    named.classList.add('small-select');
     label.append(named);
-    named.style.width = 'auto';
+  }
+  if (hints.length) {
+    hint.textContent = hints.join(' · ');
+    wrap.append(hint);
   }
   return {param: p, el: wrap, get, set};
 }
 
 function buildForm() {
-  const params = state.registry.params;
-  const byKey = Object.fromEntries(params.map(p => [p.key, p]));
   const main = $('#fields-main'), more = $('#fields-more'), readings = $('#fields-readings');
-  for (const key of MAIN) {
-    if (!byKey[key]) continue;
-    const f = makeField(byKey[key]);
-    state.fields[key] = f;
-    main.append(f.el);
+  // one seed for the painting and the readings, as `a2i2a run --seed`: the first; the server
+  // makes the others follow it
+  const seed = params().find(p => p.details.type === 'seed');
+  const shown = params().filter(p => p.name !== PRESET_KEY && (p.details.type !== 'seed' || p === seed));
+  // the texts (a whole row each) first, then the rest two by two
+  const first = shown.filter(p => p.details.preset && !p.details.multiple);
+  for (const p of [...first.filter(p => p.details.type === 'text'), ...first.filter(p => p.details.type !== 'text')]) {
+    state.fields[p.name] = makeField(p, true);
+    main.append(state.fields[p.name].el);
   }
-  if (byKey['i2a.readings']) {
-    const f = makeField(byKey['i2a.readings']);
-    state.fields['i2a.readings'] = f;
-    readings.append(f.el);
+  for (const p of shown.filter(p => p.details.multiple)) {
+    state.fields[p.name] = makeField(p, true);
+    readings.append(state.fields[p.name].el);
   }
   let group = null;
-  for (const p of params) {
-    if (state.fields[p.key] || HIDDEN.has(p.key)) continue;
-    const section = p.key.includes('.') ? p.key.split('.')[0] : '';
-    if (section !== group) {
-      group = section;
-      more.append(h('div.group-title', null, GROUPS[section] || section));
+  for (const p of shown.filter(p => !state.fields[p.name])) {
+    if (p.details.stage !== group) {
+      group = p.details.stage;
+      more.append(h('div.group-title', null, GROUPS[group] || group));
     }
-    const f = makeField(p);
-    state.fields[p.key] = f;
-    more.append(f.el);
+    state.fields[p.name] = makeField(p, false);
+    more.append(state.fields[p.name].el);
   }
   const preset = $('#preset');
-  for (const e of listEntries('presets')) preset.append(h('option', {value: e.name, title: e.description}, e.name));
+  const presetParam = params().find(p => p.name === PRESET_KEY);
+  for (const e of listEntries(presetParam ? presetParam.details.choices : 'presets'))
+    preset.append(h('option', {value: e.name, title: e.description}, e.name));
   preset.addEventListener('change', () => applyPreset(preset.value));
   applyPreset(preset.value);
 }
 
+// A preset's value of every parameter: what it sets (its registry entry), else the default.
 function presetValues(name) {
   const e = listEntries('presets').find(x => x.name === name);
-  return (e && e.values) || {};
+  return Object.fromEntries(params().map(p => [p.name, e && p.name in e.details ? e.details[p.name] : p.details.default]));
 }
 
 function applyPreset(name) {
@@ -265,19 +308,33 @@ function applyPreset(name) {
   const values = presetValues(name);
   for (const [key, f] of Object.entries(state.fields)) if (key in values) f.set(values[key]);
   // the server's --model stands in for the presets' models, as --model does on the command line
-  if (state.info.model && state.fields.model) state.fields.model.set(state.info.model);
+  if (state.info.model && state.fields[MODEL_KEY]) state.fields[MODEL_KEY].set(state.info.model);
+  for (const el of $$('.field .invalid')) el.classList.remove('invalid');
 }
 
+// The form's parameters; a FieldError (its field marked and shown) for a value the table would
+// refuse, so that nothing out of range is sent.
 function formParams() {
-  const params = {preset: $('#preset').value};
-  for (const [key, f] of Object.entries(state.fields)) params[key] = f.get();
-  return params;
+  const out = {[PRESET_KEY]: $('#preset').value};
+  for (const el of $$('.field .invalid')) el.classList.remove('invalid');
+  for (const [key, f] of Object.entries(state.fields)) {
+    try {
+      out[key] = f.get();
+    } catch (e) {
+      if (!(e instanceof FieldError)) throw e;
+      e.field.classList.add('invalid');
+      if (e.field.closest('#more')) $('#more').open = true;
+      e.field.focus();
+      throw e;
+    }
+  }
+  return out;
 }
 
-function fillForm(params) {
-  if (params.preset) $('#preset').value = params.preset;
+function fillForm(values) {
+  if (values[PRESET_KEY]) $('#preset').value = values[PRESET_KEY];
   applyPreset($('#preset').value);
-  for (const [key, f] of Object.entries(state.fields)) if (key in params) f.set(params[key]);
+  for (const [key, f] of Object.entries(state.fields)) if (key in values) f.set(values[key]);
 }
 
 // ---------------------------------------------------------------- the sound
@@ -447,10 +504,10 @@ async function start() {
   const box = $('#form-error');
   box.classList.add('hidden');
   if (!state.sound) return;
-  const body = {params: formParams(), input_name: state.sound.name};
-  body.input = state.sound.run ? {run: state.sound.run} : {upload: state.sound.upload};
   $('#start').disabled = true;
   try {
+    const body = {params: formParams(), input_name: state.sound.name};
+    body.input = state.sound.run ? {run: state.sound.run} : {upload: state.sound.upload};
     const job = await api('POST', '/api/jobs', body);
     state.mine.add(job.id);
     updateJob(job);
