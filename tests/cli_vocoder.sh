@@ -138,6 +138,9 @@ MODEL="$FIXTURES/sd/tiny-sd1"
 SMALL="--spec-width 96 --spec-height 64 --steps 4 --style fullband"
 "$A2I2A" run "$IN" -o "$T/r" --model "$MODEL" $SMALL --readings vocoder --vocoder "$VOC" 2>"$T/err"; rc=$?
 ok "run --readings vocoder ($(cat "$T/err"))" '[ $rc -eq 0 ] && [ -s "$T/r/vocoder.wav" ]'
+"$A2I2A" run "$IN" -o "$T/rx" --model "$MODEL" $SMALL --readings vocoder --vocoder "$T/empty" 2>"$T/err"; rc=$?
+ok "run with a folder of neither kind: checked before the work, one line, nothing written ($(cat "$T/err"))" \
+  '[ $rc -eq 1 ] && [ $(wc -l <"$T/err") -eq 1 ] && grep -q "reading vocoder: $T/empty: not a vocoder" "$T/err" && [ ! -e "$T/rx" ]'
 recorded() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["i2a"].get("vocoder"))' "$1"; }
 ok "run.json records the vocoder" '[ "$(recorded "$T/r/run.json")" = "$VOC" ]'
 "$A2I2A" run --replay "$T/r/run.json" -o "$T/r2" 2>"$T/err"; rc=$?

@@ -23,6 +23,7 @@
 #include "sd/model.h"
 #include "readings/readings.h"
 #include "sd/pipeline.h"
+#include "vocoder/vocoder.h"
 
 /* dir + "/" + name into dst[PATH_LEN]; chain_run refuses an OUTDIR long enough to overflow. */
 enum { PATH_LEN = 4400 };
@@ -314,7 +315,14 @@ a2i2a_status chain_preflight(const a2i2a_model *model, const char *input, const 
   if (stat(outdir, &sb) == 0 && (st = check_outputs(outdir, out, output_names(p, names, nread, out), force))) return st;
 
   preflight f = {.model = model, .p = p, .input = input, .have = sd_memory_available()};
-  for (int r = 0; r < nread; r++) f.inverse |= !strcmp(names[r], "inverse");
+  for (int r = 0; r < nread; r++) {
+    f.inverse |= !strcmp(names[r], "inverse");
+    if (!strcmp(names[r], "vocoder")) { /* a wrong folder would otherwise end a whole painting's work */
+      vocoder *v;
+      if ((st = vocoder_open(p->i2a.vocoder, &v))) return fail_prefix("reading vocoder"), st;
+      vocoder_close(v);
+    }
+  }
   int64_t frames;
   if ((st = audio_probe(input, &frames, &f.rate, &f.channels))) return st;
   int clips = p->clip_seconds > 0;
