@@ -2,7 +2,8 @@
  * `inverse` before Griffin-Lim), the vocoder's mel, the network, soxr back to the image's rate, and
  * the whole reading through the library (a2i2a_i2a_memory). Each is run RUNS times (default 5):
  * the minimum and the median wall time, in seconds (the machine is shared: the minimum is the
- * cost, the median how it went).
+ * cost, the median how it went), and the minimum CPU time of the process, all threads together
+ * (on a busy machine the wall time waits for other work, the CPU time much less).
  *   usage: bench_vocoder IMAGE VOCODER [RUNS] [THREADS]   (THREADS default 2) */
 #include <math.h>
 #include <stdio.h>
@@ -14,10 +15,15 @@
 #include "readings/readings.h"
 #include "vocoder/vocoder.h"
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
+typedef struct {
+  double wall, cpu;
+} stamp;
+
+static stamp now(void) {
+  struct timespec w, c;
+  clock_gettime(CLOCK_MONOTONIC, &w);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c);
+  return (stamp){w.tv_sec + w.tv_nsec * 1e-9, c.tv_sec + c.tv_nsec * 1e-9};
 }
 
 static int cmp(const void *a, const void *b) {
@@ -60,33 +66,34 @@ int main(int argc, char **argv) {
   p.vocoder = argv[2];
   reading_input in = {&img, &meta, argv[1], p, NULL};
   const vocoder_features *vf = vocoder_features_of(v);
-  double t[PARTS][MAX_RUNS], seconds = 0;
+  double t[PARTS][MAX_RUNS], cpu[PARTS][MAX_RUNS], seconds = 0;
   int frames = 0;
   for (int r = 0; r < runs; r++) {
     image_spectrogram s;
-    double t0 = now();
+    stamp t0 = now();
     if (image_spectrogram_estimate(&in, &s)) return die("spectrogram");
-    double t1 = now();
+    stamp t1 = now();
     frames = vocoder_frames_for(vf, llround((double)s.samples * vf->rate / s.rate));
     float *mel = malloc(sizeof(float) * (size_t)s.channels * vf->n_mels * frames);
     if (vocoder_mel_of_image(&s, vf, frames, mel)) return die("mel");
-    double t2 = now();
+    stamp t2 = now();
     audio_buf made, back;
     if (audio_alloc(&made, 1, vocoder_samples(vf, frames), vf->rate)) return die("alloc");
-    double t3 = now(), t4 = t3;
+    stamp t3 = now(), t4 = t3;
     for (int c = 0; c < s.channels; c++) {
       if (vocoder_run(v, mel + (size_t)c * vf->n_mels * frames, frames, made.x, NULL, NULL, NULL)) return die("network");
       t4 = now();
       if (audio_resample(&made, s.rate, &back)) return die("soxr");
       audio_free(&back);
     }
-    double t5 = now();
+    stamp t5 = now();
     a2i2a_sound sound;
     if (a2i2a_i2a_memory(bytes, (size_t)size, argv[1], "vocoder", &p, &sound, NULL)) return die("reading");
-    double t6 = now();
+    stamp t6 = now();
     seconds = sound.frames / sound.rate;
     a2i2a_free(sound.samples);
-    t[0][r] = t1 - t0, t[1][r] = t2 - t1, t[2][r] = t4 - t3, t[3][r] = t5 - t4, t[4][r] = t6 - t5;
+    const stamp from[PARTS] = {t0, t1, t3, t4, t5}, to[PARTS] = {t1, t2, t4, t5, t6};
+    for (int k = 0; k < PARTS; k++) t[k][r] = to[k].wall - from[k].wall, cpu[k][r] = to[k].cpu - from[k].cpu;
     audio_free(&made);
     free(mel);
     image_spectrogram_free(&s);
@@ -94,7 +101,9 @@ int main(int argc, char **argv) {
   printf("%s: %.2f s of sound, %d frames of %s, %d threads, %d runs\n", argv[1], seconds, frames, desc, threads, runs);
   for (int k = 0; k < PARTS; k++) {
     qsort(t[k], (size_t)runs, sizeof(double), cmp);
-    printf("  %-34s min %7.3f s   median %7.3f s\n", part_names[k], t[k][0], t[k][runs / 2]);
+    qsort(cpu[k], (size_t)runs, sizeof(double), cmp);
+    printf("  %-34s min %7.3f s   median %7.3f s   CPU min %7.3f s\n", part_names[k], t[k][0], t[k][runs / 2],
+           cpu[k][0]);
   }
   vocoder_close(v);
   image_free(&img);

@@ -351,7 +351,8 @@ typedef struct {
 } a2i2a_pull_params;
 
 A2I2A_API a2i2a_pull_params a2i2a_pull_default_params(void);
-/* Downloads (or completes) the Stable Diffusion pipeline ORG/NAME into the Hugging Face cache,
+/* Downloads (or completes) the Stable Diffusion pipeline, or the vocoder (Vocos, HiFi-GAN: the
+ * vocoder reading's), ORG/NAME into the Hugging Face cache,
  * in the layout huggingface_hub uses; snapshot (may be NULL) receives its folder. Progress
  * (stage "download", detail the file, step = bytes in KiB) and cancel through the job. */
 A2I2A_API a2i2a_status a2i2a_models_pull(const char *repo, const a2i2a_pull_params *params, char *snapshot,

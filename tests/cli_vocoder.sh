@@ -130,6 +130,20 @@ ln -s "$VOC/model.safetensors" "$T/half/model.safetensors"
 fails "an incomplete config" 1 "config.yaml: 'backbone.init_args.intermediate_dim' missing" "$T/full.png" -r vocoder --vocoder "$T/half"
 fails "an image without a style" 1 "i03_synthetic_400x296.png: no spectrogram style" "$PLAIN" -r vocoder --vocoder "$VOC"
 fails "ORG/NAME not pulled" 1 "a2i2a models pull nobody/no-vocoder" "$T/full.png" -r vocoder --vocoder nobody/no-vocoder
+# models pull of a vocoder repository (tests/hubserver.c serving the vocoder and a README), then
+# --vocoder ORG/NAME: the same sound as the folder
+mkdir "$T/repo"; cp -rs "$VOC/." "$T/repo/"; echo "# readme" >"$T/repo/README.md"
+rm -f "$T/port"
+"$A2I2A_HUBSERVER" "$T/repo" 0123456789abcdef0123456789abcdef01234567 "$T/port" "$T/hublog" &
+SP=$!
+for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+snap=$(HF_HOME="$T/hf" HF_ENDPOINT="http://127.0.0.1:$(cat "$T/port")" "$A2I2A" models pull org/tiny-vocos -q 2>"$T/err"); rc=$?
+kill $SP 2>/dev/null; wait $SP 2>/dev/null
+ok "models pull of a vocoder: exit 0, its config and weights, not the README ($(cat "$T/err"))" \
+  '[ $rc -eq 0 ] && [ -f "$snap/config.yaml" ] && [ -f "$snap/model.safetensors" ] && [ ! -e "$snap/README.md" ]'
+HF_HOME="$T/hf" "$A2I2A" i2a "$T/full.png" -r vocoder --vocoder org/tiny-vocos -o "$T/pulled.wav" 2>"$T/err"
+ok "--vocoder ORG/NAME from the cache: the folder's sound ($(cat "$T/err"))" 'cmp -s "$T/v.wav" "$T/pulled.wav"'
+
 ok "i2a --help names --vocoder" '"$A2I2A" i2a --help | grep -q -- "--vocoder PATH"'
 ok "run --help names --vocoder" '"$A2I2A" run --help | grep -q -- "--vocoder PATH"'
 
