@@ -1,10 +1,11 @@
 # The vocoders and their reading through the command line: `verify` on the vocoder fixtures (every
-# tensor of both goldens from each weights file; a corrupted weights file fails), `i2a -r vocoder
-# --vocoder DIR` on our images, 'all'
-# with and without a vocoder, `run --readings vocoder` recorded in run.json and replayed (and a
-# run.json from before the option replays), and each failure one line naming the file and the
-# problem, nothing written: no --vocoder, a folder of neither kind, an incomplete config, an image
-# without a style. The vocoder is the fixtures' tiny Vocos, or without them a random one written here.
+# tensor of both goldens from each weights file; a changed weight fails its form), `i2a -r vocoder
+# --vocoder DIR` on our images, 'all' with and without a vocoder, `models pull` of a vocoder and
+# --vocoder ORG/NAME, `run --readings vocoder` recorded in run.json and replayed (and a run.json from
+# before the option replays), and each failure one line naming the file and the problem, nothing
+# written: no --vocoder, a folder of neither kind, an incomplete config, an image without a style,
+# a wrong vocoder given to run (found before the work). The vocoder is the fixtures' tiny Vocos, or
+# without them a random one (tests/support/random_vocos.py).
 set -u
 pass=0; fail=0
 ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
@@ -16,55 +17,9 @@ PLAIN="$FIXTURES/seed/images/i03_synthetic_400x296.png" # no metadata
 
 if [ -d "$FIXTURES/vocoder/tiny-vocos" ]; then
   VOC="$FIXTURES/vocoder/tiny-vocos"
-else # the tiny fixture's shapes with random weights, as tests/support/random_vocoder.c writes them
+else
   VOC="$T/vocos"; mkdir "$VOC"
-  python3 - "$VOC" <<'PY'
-import json, random, struct, sys
-d = sys.argv[1]
-dim, inter = 16, 32
-open(d + "/config.yaml", "w").write(f"""feature_extractor:
-  class_path: vocos.feature_extractors.MelSpectrogramFeatures
-  init_args:
-    sample_rate: 24000
-    n_fft: 1024
-    hop_length: 256
-    n_mels: 100
-    padding: center
-backbone:
-  class_path: vocos.models.VocosBackbone
-  init_args:
-    input_channels: 100
-    dim: {dim}
-    intermediate_dim: {inter}
-    num_layers: 1
-head:
-  class_path: vocos.heads.ISTFTHead
-  init_args:
-    dim: {dim}
-    n_fft: 1024
-    hop_length: 256
-    padding: center
-""")
-random.seed(1)
-shapes = {"backbone.embed.weight": [dim, 100, 7], "backbone.embed.bias": [dim], "backbone.norm.weight": [dim],
-          "backbone.norm.bias": [dim], "backbone.final_layer_norm.weight": [dim],
-          "backbone.final_layer_norm.bias": [dim], "head.out.weight": [1026, dim], "head.out.bias": [1026]}
-for k, s in {"dwconv.weight": [dim, 1, 7], "dwconv.bias": [dim], "norm.weight": [dim], "norm.bias": [dim],
-             "pwconv1.weight": [inter, dim], "pwconv1.bias": [inter], "pwconv2.weight": [dim, inter],
-             "pwconv2.bias": [dim], "gamma": [dim]}.items():
-    shapes["backbone.convnext.0." + k] = s
-header, data = {}, b""
-for name, shape in sorted(shapes.items()):
-    n = 1
-    for x in shape: n *= x
-    fan = n // shape[0]
-    vals = [1.0 if name.endswith("norm.weight") else random.uniform(-1, 1) / fan ** 0.5 for _ in range(n)]
-    header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [len(data), len(data) + 4 * n]}
-    data += struct.pack("<%df" % n, *vals)
-h = json.dumps(header).encode()
-h += b" " * (-len(h) % 8)
-open(d + "/model.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + data)
-PY
+  python3 tests/support/random_vocos.py "$VOC"
 fi
 
 # verify: each golden tensor once per weights file (pickled and safetensors), the mel once, all pass
