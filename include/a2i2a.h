@@ -220,6 +220,9 @@ typedef struct {
   double seconds;       /* duration of the sound */
   double sample_rate;   /* Hz */
   double fmin, fmax;    /* frequency range in Hz */
+  const char *vocoder;  /* the vocoder reading's vocoder: a Vocos or HiFi-GAN folder (or a weights
+                           file in one), or ORG/NAME in the Hugging Face cache. NULL: "all" leaves
+                           that reading out, and naming it is an error */
   /* Every reading, once made (docs/readings.md); 0 = as the reading makes it. */
   double output_rate;   /* Hz, 1000..384000: resampled to this rate (soxr), the duration kept */
   double loudness;      /* LUFS, -70..-1: brought to this EBU R128 integrated loudness
@@ -229,12 +232,12 @@ typedef struct {
 } a2i2a_i2a_params;
 
 A2I2A_API a2i2a_i2a_params a2i2a_i2a_default_params(void);
-/* Reads IMAGE through the comma-separated readings (or "all"). With one reading, out is a
- * file in the format its extension names: .wav, .flac, .ogg (Vorbis), .opus, .mp3 (any other
- * extension, or none: A2I2A_ERR_PARAM); with several, a folder (created if missing) that
- * receives NAME.wav for each (a name ending in a sound format's extension: A2I2A_ERR_PARAM).
- * Nothing is written unless every reading succeeds; existing files are only replaced when
- * force is non-zero. */
+/* Reads IMAGE through the comma-separated readings (or "all": every reading, the vocoder one only
+ * when params->vocoder is set). With one reading, out is a file in the format its extension
+ * names: .wav, .flac, .ogg (Vorbis), .opus, .mp3 (any other extension, or none:
+ * A2I2A_ERR_PARAM); with several, a folder (created if missing) that receives NAME.wav for each
+ * (a name ending in a sound format's extension: A2I2A_ERR_PARAM). Nothing is written unless
+ * every reading succeeds; existing files are only replaced when force is non-zero. */
 A2I2A_API a2i2a_status a2i2a_i2a_file(const char *image_path, const char *readings, const char *out,
                                       const a2i2a_i2a_params *params, int force, a2i2a_job *job);
 
@@ -366,7 +369,8 @@ typedef struct {
 } a2i2a_pull_params;
 
 A2I2A_API a2i2a_pull_params a2i2a_pull_default_params(void);
-/* Downloads (or completes) the Stable Diffusion pipeline ORG/NAME into the Hugging Face cache,
+/* Downloads (or completes) the Stable Diffusion pipeline, or the vocoder (Vocos, HiFi-GAN: the
+ * vocoder reading's), ORG/NAME into the Hugging Face cache,
  * in the layout huggingface_hub uses; snapshot (may be NULL) receives its folder. Progress
  * (stage "download", detail the file, step = bytes in KiB) and cancel through the job. */
 A2I2A_API a2i2a_status a2i2a_models_pull(const char *repo, const a2i2a_pull_params *params, char *snapshot,

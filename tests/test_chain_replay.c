@@ -4,12 +4,14 @@
  * written before the newer keys existed (here: the same file without them) still replays, and
  * one without "sheet_layout" draws the first layout of sheet.png again. */
 #include <cjson/cJSON.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "chain/chain.h"
 #include "chain/params.h"
 #include "check.h"
 #include "common/sha256.h"
+#include "support/random_vocoder.h"
 
 static char dir[] = "/tmp/a2i2a_replay_XXXXXX";
 
@@ -79,9 +81,14 @@ int main(void) {
                              .strength = 0.7, .guidance = 3, .steps = 3, .sampler = "euler-a", .spacing = "trailing",
                              .seed = 18446744073709551557ull, .clip_skip = 2, .prediction = "v", .width = 56,
                              .height = 48};
-  p.readings = "sines,noise,scan";
+  static char vocoder[64];
+  snprintf(vocoder, sizeof vocoder, "%s/vocos", dir);
+  CHECK(mkdir(vocoder, 0755) == 0 && write_random_vocos(vocoder, 16, 32, 1, 1) == A2I2A_OK, "a vocoder: %s",
+        a2i2a_last_error());
+  p.readings = "sines,noise,scan,vocoder";
   p.i2a = (a2i2a_i2a_params){.seed = 7, .gl_iters = 5, .bits = 24, .seconds = 0.5, .sample_rate = 16000,
-                             .fmin = 100, .fmax = 4000, .output_rate = 22050, .loudness = -20, .true_peak = -3};
+                             .fmin = 100, .fmax = 4000, .vocoder = vocoder, .output_rate = 22050, .loudness = -20,
+                             .true_peak = -3};
   p.clip_seconds = 2.5;
   p.overlap_seconds = 0.25;
   p.sheet = 0;
@@ -98,7 +105,7 @@ int main(void) {
   chain_record rec;
   run_and_replay(m, &p, "every", &rec);
   check_fields(&rec, &p);
-  CHECK(rec.noutputs == 5, "spectrogram, art, three readings: %d", rec.noutputs); /* no sheet */
+  CHECK(rec.noutputs == 6, "spectrogram, art, four readings: %d", rec.noutputs); /* no sheet */
   chain_record_free(&rec);
 
   /* the same run with the newer keys at their defaults, its run.json without them: an older
@@ -106,6 +113,8 @@ int main(void) {
   p.i2i.prediction = NULL;
   p.i2a.seconds = p.i2a.sample_rate = p.i2a.fmin = p.i2a.fmax = 0;
   p.i2a.output_rate = p.i2a.loudness = p.i2a.true_peak = 0;
+  p.i2a.vocoder = NULL;
+  p.readings = "sines,noise,scan";
   p.clip_seconds = 0;
   char json[4200], cmd[4400];
   run_and_replay(m, &p, "older", &rec);
@@ -134,7 +143,7 @@ int main(void) {
   fputs(older, f);
   fclose(f);
   cJSON_free(older);
-  CHECK(removed == 8 && !strstr(text, "\"seconds\":\t0.5"), "eight newer keys removed");
+  CHECK(removed == 9 && !strstr(text, "\"seconds\":\t0.5"), "nine newer keys removed");
   snprintf(cmd, sizeof cmd, "%s/older-replayed", dir);
   CHECK(a2i2a_run_replay(json, NULL, NULL, cmd, 0, NULL) == A2I2A_OK, "an older run.json: %s", a2i2a_last_error());
 

@@ -288,6 +288,7 @@ static void test_memory(void) {
   void *small = make_png(64, 48, NULL, &n);
   for (int i = 0; i < a2i2a_list_count(A2I2A_LIST_READINGS); i++) {
     const char *name = a2i2a_list_entry(A2I2A_LIST_READINGS, i)->name;
+    if (!strcmp(name, "vocoder")) continue; /* needs a vocoder's files: the "all" below leaves it out too */
     CHECK(read_png(small, n, name, err, sizeof err) == A2I2A_OK, "%s of 64x48 in 64 MB: %s", name, err);
   }
   /* several readings count together */

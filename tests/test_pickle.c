@@ -466,6 +466,25 @@ static void test_choice(void) {
   CHECK(hub_select_files("org/x", files, 6, chosen, 16) < 0 && strstr(a2i2a_last_error(), ".bin forms"),
         "no weights: %s", a2i2a_last_error());
 
+  /* without model_index.json, a vocoder: Vocos's config.yaml and weights (safetensors first),
+   * HiFi-GAN's config.json and generators (the safetensors ones when there are any) */
+  const char *vocos[] = {"README.md", "config.yaml", "pytorch_model.bin", "model.safetensors"};
+  n = hub_select_files("org/v", vocos, 4, chosen, 16);
+  CHECK(n == 2 && !strcmp(chosen[0], "config.yaml") && !strcmp(chosen[1], "model.safetensors"), "vocos choice: %d",
+        n);
+  n = hub_select_files("org/v", vocos, 3, chosen, 16);
+  CHECK(n == 2 && !strcmp(chosen[1], "pytorch_model.bin"), "vocos pickle choice: %d", n);
+  const char *hifigan[] = {"config.json", "generator_v1", "do_02500000", "g_02500000.safetensors", "x/generator"};
+  n = hub_select_files("org/h", hifigan, 5, chosen, 16);
+  CHECK(n == 2 && !strcmp(chosen[0], "config.json") && !strcmp(chosen[1], "g_02500000.safetensors"),
+        "hifigan choice: %d", n);
+  n = hub_select_files("org/h", hifigan, 3, chosen, 16);
+  CHECK(n == 2 && !strcmp(chosen[1], "generator_v1"), "hifigan pickle choice: %d", n);
+  const char *neither[] = {"config.json", "model.safetensors", "README.md"};
+  CHECK(hub_select_files("org/n", neither, 3, chosen, 16) < 0 && strstr(a2i2a_last_error(), "nor a vocoder"),
+        "neither: %s", a2i2a_last_error());
+  CHECK(hub_select_files("org/n", vocos, 2, chosen, 16) < 0, "vocos config without weights");
+
   /* a folder with both forms: the safetensors are used */
   char cmd[9000], p[4300], model[4096];
   if (!realpath(fixture("sd/tiny-sd1"), model)) {

@@ -153,7 +153,8 @@ int chain_model_is_tiny(const char *path_or_repo);
  * (not there unless force), and from the input's length alone the style's limits, an input
  * too short for the chain (A2I2A_ERR_LIMIT), a painting too wide or too large for the memory
  * available (A2I2A_ERR_NOMEM), the inverse reading's limit; each with a clip length that
- * would do where one would. p->model must be set (run.json's name for it). */
+ * would do where one would; the vocoder reading's vocoder opens. p->model must be set (run.json's
+ * name for it). */
 a2i2a_status chain_preflight(const a2i2a_model *model, const char *input, const char *outdir,
                              const a2i2a_run_params *p, int force);
 

@@ -24,6 +24,7 @@
 #include "sd/model.h"
 #include "readings/readings.h"
 #include "sd/pipeline.h"
+#include "vocoder/vocoder.h"
 
 /* dir + "/" + name into dst[PATH_LEN]; chain_run refuses an OUTDIR long enough to overflow. */
 enum { PATH_LEN = 4400 };
@@ -69,9 +70,9 @@ int chain_model_is_tiny(const char *path_or_repo) {
 enum { MAX_READINGS = 64 };
 
 /* The reading names of p->readings ("all" or a comma-separated list) into names[]. */
-static a2i2a_status reading_names(const char *list, char names[][64], int *n) {
+static a2i2a_status reading_names(const a2i2a_run_params *p, char names[][64], int *n) {
   const reading_def *defs[MAX_READINGS];
-  a2i2a_status st = reading_list_parse(list, defs, MAX_READINGS, n);
+  a2i2a_status st = reading_list_parse(p->readings, &p->i2a, defs, MAX_READINGS, n);
   for (int i = 0; !st && i < *n; i++) snprintf(names[i], 64, "%s", defs[i]->name);
   return st;
 }
@@ -317,13 +318,20 @@ a2i2a_status chain_preflight(const a2i2a_model *model, const char *input, const 
   if (st) return st;
   char names[MAX_READINGS][64], out[MAXOUT][64];
   int nread;
-  if ((st = reading_names(p->readings, names, &nread))) return st;
+  if ((st = reading_names(p, names, &nread))) return st;
   if (strlen(outdir) > 3000) return fail(A2I2A_ERR_PARAM, "%.60s...: output folder path too long", outdir);
   struct stat sb;
   if (stat(outdir, &sb) == 0 && (st = check_outputs(outdir, out, output_names(p, names, nread, out), force))) return st;
 
   preflight f = {.model = model, .p = p, .input = input, .have = memory_available()};
-  for (int r = 0; r < nread; r++) f.inverse |= !strcmp(names[r], "inverse");
+  for (int r = 0; r < nread; r++) {
+    f.inverse |= !strcmp(names[r], "inverse");
+    if (!strcmp(names[r], "vocoder")) { /* a wrong folder would otherwise end a whole painting's work */
+      vocoder *v;
+      if ((st = vocoder_open(p->i2a.vocoder, &v))) return fail_prefix("reading vocoder"), st;
+      vocoder_close(v);
+    }
+  }
   int64_t frames;
   if ((st = audio_probe(input, &frames, &f.rate, &f.channels))) return st;
   int clips = p->clip_seconds > 0;
@@ -419,7 +427,7 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
     return fail(A2I2A_ERR_LIMIT, "%d LoRAs: run.json records at most %d", model->loras.n, CHAIN_MAX_LORAS);
   char names[MAX_READINGS][64];
   int nread;
-  if ((st = reading_names(p->readings, names, &nread))) return st;
+  if ((st = reading_names(p, names, &nread))) return st;
   if (strlen(outdir) > 3000) return fail(A2I2A_ERR_PARAM, "%.60s...: output folder path too long", outdir);
   if ((st = job_check(job))) return st;
   struct stat sb;

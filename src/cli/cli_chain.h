@@ -46,6 +46,8 @@ void cli_model_default(const cli_option *o, char *buf, size_t size);
     {.name = "readings", .arg = "LIST", .param = "i2a.readings"},                                                  \
     {.name = "gl-iters", .arg = "N", .param = "i2a.gl_iters"},                                                     \
     {.name = "bits", .arg = "N", .param = "i2a.bits"},                                                             \
+    {.name = "vocoder", .arg = "PATH", .param = "i2a.vocoder", .flags = CLI_PATH,                                  \
+     .help = "the vocoder reading's Vocos or HiFi-GAN: a folder, or ORG/NAME from 'a2i2a models pull'"},          \
     {.name = "rate", .arg = "HZ", .param = "i2a.output_rate"},                                                     \
     {.name = "loudness", .arg = "LUFS", .param = "i2a.loudness"},                                                  \
     {.name = "true-peak", .arg = "DBTP", .param = "i2a.true_peak"}

@@ -51,6 +51,8 @@ static const cli_option options[] = {
     {.name = "reading-rate", .arg = "HZ", .param = "i2a.sample_rate", .show_default = reading_defaults},
     {.name = "fmin", .arg = "HZ", .param = "i2a.fmin", .show_default = reading_defaults},
     {.name = "fmax", .arg = "HZ", .param = "i2a.fmax", .show_default = reading_defaults},
+    {.name = "vocoder", .arg = "PATH", .param = "i2a.vocoder", .flags = CLI_PATH,
+     .help = "the vocoder reading's Vocos or HiFi-GAN: a folder, or ORG/NAME from 'a2i2a models pull'"},
     {.name = "rate", .arg = "HZ", .param = "i2a.output_rate"},
     {.name = "loudness", .arg = "LUFS", .param = "i2a.loudness"},
     {.name = "true-peak", .arg = "DBTP", .param = "i2a.true_peak"},

@@ -32,7 +32,8 @@ const cli_command cli_verify = {
     .usage = "usage: a2i2a verify [DIR] [--model-dir DIR2] [--threads N]\n\n"
              "Runs every reference case found in DIR, a folder laid out like shared/fixtures/sd:\n"
              "tokenizer/prompts.json, golden/<case>.json + .safetensors, and the models they name\n"
-             "(tiny-sd1/, tiny-sd2/, tiny-sd1.safetensors). Prints one line per check (name, max abs\n"
+             "(tiny-sd1/, tiny-sd2/, tiny-sd1.safetensors; shared/fixtures/vocoder: tiny-vocos/ and\n"
+             "tiny-hifigan/, each from every weights file). Prints one line per check (name, max abs\n"
              "error, tolerance from the case's manifest, pass/fail), then 'N passed, N failed, N skipped'.\n"
              "Without DIR: the compact fixture set of the source tree, " COMPACT_SD_FIXTURES ".\n",
     .footer = "exit status: 0 if nothing failed, 1 if a check failed, 2 usage error\n",
@@ -105,6 +106,7 @@ int cmd_verify(int argc, char **argv) {
     else if (has_prefix(stem, "lora_")) verify_lora(&v, path, stem);
     else if (has_prefix(stem, "img2img_") && strstr(stem, "_lora")) verify_img2img_lora(&v, path, stem);
     else if (has_prefix(stem, "img2img_")) verify_img2img(&v, path, stem);
+    else if (has_prefix(stem, "vocos") || has_prefix(stem, "hifigan")) verify_vocoder(&v, path, stem);
     else verify_skip(&v, stem, "unknown kind of case");
     free(names[i]);
   }

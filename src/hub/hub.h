@@ -36,12 +36,13 @@ int hub_repo_valid(const char *s);
  * it is not in the cache. */
 a2i2a_status hub_snapshot(const char *cache_dir, const char *repo, char *out, size_t n);
 
-/* The relative paths hub_pull would fetch from a repository listing (siblings' rfilename):
+/* The relative paths hub_pull would fetch from a repository listing (siblings' rfilename): a
+ * diffusers pipeline's, or without model_index.json a vocoder's (Vocos, HiFi-GAN):
  * returns how many were chosen (≤ max) into chosen[] (pointers into files[]), or -1 with an
  * error naming repo if a needed part is missing. */
 int hub_select_files(const char *repo, const char *const *files, int nfiles, const char **chosen, int max);
 
-/* Downloads (or completes) the pipeline repo; snapshot (may be NULL) receives the snapshot
+/* Downloads (or completes) the pipeline or vocoder repo; snapshot (may be NULL) receives the snapshot
  * folder. Progress, notes and cancel through job (a2i2a_models_pull's contract). */
 a2i2a_status hub_pull(const char *repo, const a2i2a_pull_params *p, char *snapshot, size_t n, a2i2a_job *job);
 

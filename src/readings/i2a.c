@@ -24,8 +24,8 @@ a2i2a_i2a_params a2i2a_i2a_default_params(void) {
 enum { MAX_READINGS = 64 };
 
 /* "a,b,c" or "all" into table entries (no duplicates); none given: red. */
-static a2i2a_status parse_readings(const char *list, const reading_def **out, int *n) {
-  return reading_list_parse(list && *list ? list : "red", out, MAX_READINGS, n);
+static a2i2a_status parse_readings(const char *list, const a2i2a_i2a_params *p, const reading_def **out, int *n) {
+  return reading_list_parse(list && *list ? list : "red", p, out, MAX_READINGS, n);
 }
 
 /* Whether the readings fit in the memory available, from the image's size, before any of them
@@ -113,10 +113,10 @@ static a2i2a_status i2a_file(const char *image_path, const char *readings, const
                              const a2i2a_i2a_params *params, int force, a2i2a_job *job) {
   const reading_def *defs[MAX_READINGS];
   int n;
-  a2i2a_status st = parse_readings(readings, defs, &n);
+  a2i2a_i2a_params p = params ? *params : a2i2a_i2a_default_params();
+  a2i2a_status st = parse_readings(readings, &p, defs, &n);
   if (st) return st;
   if (!out || !*out) return fail(A2I2A_ERR_PARAM, "no output given (-o)");
-  a2i2a_i2a_params p = params ? *params : a2i2a_i2a_default_params();
   if ((st = params_check_i2a(&p))) return st; /* before any output is checked */
   int multi = n > 1 || (readings && strcmp(readings, "all") == 0);
 
@@ -198,10 +198,10 @@ a2i2a_status a2i2a_i2a_memory(const void *image, size_t size, const char *name, 
   if (!name) name = "image in memory";
   const reading_def *defs[MAX_READINGS];
   int n;
-  a2i2a_status st = parse_readings(reading, defs, &n);
+  a2i2a_i2a_params p = params ? *params : a2i2a_i2a_default_params();
+  a2i2a_status st = parse_readings(reading, &p, defs, &n);
   if (st) return st;
   if (n != 1) return fail(A2I2A_ERR_PARAM, "%s: one reading into memory, not %d ('%s')", name, n, reading);
-  a2i2a_i2a_params p = params ? *params : a2i2a_i2a_default_params();
   job_begin(job);
   double t0 = now_seconds();
   audio_buf sound = {0};

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "common/err.h"
 #include "common/registry.h"
 
 /* Which of seconds, sample_rate, fmin and fmax a reading takes, with its defaults; the JSON of
@@ -40,6 +41,10 @@ static const reading_def table[] = {
     {.entry.name = "bend",
      .entry.description = "data-bending: the pixel bytes in scan order played as 8-bit samples",
      .run = reading_bend, .memory = reading_bend_memory, TAKES_RATE(44100)},
+    /* in "all" only when a vocoder is given */
+    {.entry.name = "vocoder",
+     .entry.description = "the spectrogram's magnitudes through a neural vocoder (Vocos or HiFi-GAN, --vocoder)",
+     .run = reading_vocoder, .memory = reading_vocoder_memory, .needs_vocoder = 1, .entry.json = "{\"vocoder\": true}"},
 };
 
 const registry_table reading_registry = REGISTRY_TABLE("readings", "reading", table, NULL);
@@ -50,10 +55,20 @@ const reading_def *reading_at(int i) { return i >= 0 && i < reading_count() ? &t
 
 const reading_def *reading_find(const char *name) { return reading_at(registry_index(&reading_registry, name)); }
 
-a2i2a_status reading_list_parse(const char *list, const reading_def **out, int max, int *n) {
-  int idx[64];
-  a2i2a_status st = registry_parse_list(&reading_registry, list, idx, max < 64 ? max : 64, n);
-  for (int i = 0; !st && i < *n; i++) out[i] = &table[idx[i]];
+a2i2a_status reading_list_parse(const char *list, const a2i2a_i2a_params *p, const reading_def **out, int max,
+                                int *n) {
+  int idx[64], k;
+  a2i2a_status st = registry_parse_list(&reading_registry, list, idx, max < 64 ? max : 64, &k);
+  const int all = list && !strcmp(list, "all"), have_vocoder = p && p->vocoder && *p->vocoder;
+  *n = 0;
+  for (int i = 0; !st && i < k; i++) {
+    const reading_def *d = &table[idx[i]];
+    if (d->needs_vocoder && !have_vocoder) {
+      if (all) continue;
+      return fail(A2I2A_ERR_PARAM, "the %s reading needs a vocoder (i2a.vocoder: --vocoder PATH|ORG/NAME)", d->name);
+    }
+    out[(*n)++] = d;
+  }
   return st;
 }
 

@@ -8,6 +8,7 @@
 #include "audio/audio.h"
 #include "common/rng.h"
 #include "image/image.h"
+#include "vocoder/vocoder.h"
 
 typedef struct {
   const image_u8 *img;    /* RGB (c = 3), row 0 = top */
@@ -41,6 +42,7 @@ typedef struct {
   reading_memory_fn memory;
   /* the defaults of the settings it takes (a2i2a_i2a_params); 0: it does not take it */
   double seconds, sample_rate, fmin, fmax;
+  int needs_vocoder; /* it cannot run without a2i2a_i2a_params.vocoder: "all" leaves it out then */
 } reading_def;
 
 /* The level of every reading once made (a2i2a_i2a_params' loudness and true_peak): brought to
@@ -57,8 +59,11 @@ const reading_def *reading_find(const char *name);
 int reading_count(void);
 const reading_def *reading_at(int i);
 /* "a,b,c" or "all" into table rows (each once, in the order given; at most max), the one
- * parser of a reading list (i2a and run). A2I2A_ERR_PARAM naming an unknown or empty name. */
-a2i2a_status reading_list_parse(const char *list, const reading_def **out, int max, int *n);
+ * parser of a reading list (i2a and run). "all" is every reading that can run with p (the vocoder
+ * reading only with p->vocoder; p may be NULL). A2I2A_ERR_PARAM naming an unknown or empty name,
+ * or a reading named without what it needs. */
+a2i2a_status reading_list_parse(const char *list, const a2i2a_i2a_params *p, const reading_def **out, int max,
+                                int *n);
 /* in->p with each of seconds, sample_rate, fmin and fmax that the reading self takes and that
  * is 0 replaced by its default from the table. */
 a2i2a_i2a_params reading_settings(const reading_input *in, reading_fn self);
@@ -80,6 +85,38 @@ reading_memory reading_sines_memory(const reading_input *in);
 reading_memory reading_noise_memory(const reading_input *in);
 reading_memory reading_scan_memory(const reading_input *in);
 reading_memory reading_bend_memory(const reading_input *in);
+reading_memory reading_vocoder_memory(const reading_input *in);
+a2i2a_status reading_vocoder(const reading_input *in, audio_buf *out);
+
+
+
+/* ---- the spectrogram an image describes (reading_inverse.c): what `inverse` hears before it
+ * recovers the phases, and what the vocoder reading gives a vocoder. */
+typedef struct {
+  float *mag;           /* [channels][bins][frames] linear STFT magnitudes: bin k is k·rate/n_fft Hz,
+                           frame t is centred on sample t·hop (torch.stft's centred frames) */
+  int channels, bins, frames;
+  int n_fft, hop, win_length; /* the STFT: a periodic Hann of win_length centred in n_fft */
+  double rate;          /* Hz */
+  int64_t samples;      /* the sound's length (Griffin-Lim's hop·(frames − 1), cut or padded) */
+  float unit;           /* mag × unit is in full-scale units (±1 samples) */
+  int level_known;      /* 0: the image does not say how loud (the seed conventions, Riffusion
+                           without MAX_VALUE) */
+  int silent;           /* an image of silence: every magnitude 0 */
+  uint64_t rng_skip;    /* generator draws before each channel's Griffin-Lim (Riffusion's
+                           InverseMelScale start) */
+  const char *style;    /* "fullband", "seed", "riffusion", or NULL: no metadata, the seed convention */
+} image_spectrogram;
+
+/* The spectrogram of in's image, by its metadata (reading_inverse.c's header says how); errors name
+ * the image. image_spectrogram_free frees mag. */
+a2i2a_status image_spectrogram_estimate(const reading_input *in, image_spectrogram *s);
+void image_spectrogram_free(image_spectrogram *s);
+
+/* The vocoder reading's first half (reading_vocoder.c): the features f of each channel of the
+ * image's spectrogram s on `frames` frames of the vocoder's grid, mel [channels][n_mels][frames];
+ * an image whose level is not known is read with its loudest frame at −14 dBFS RMS. */
+a2i2a_status vocoder_mel_of_image(const image_spectrogram *s, const vocoder_features *f, int frames, float *mel);
 
 /* ---- shared pieces of the notebook's readings (reading_seed.c) */
 
@@ -101,6 +138,8 @@ void rng_skip(torch_rng *g, uint64_t n);
 void normalise_peak(float *x, int64_t n);
 /* Scales x so that its peak is `peak` (unchanged if silent). */
 void normalise_to(float *x, int64_t n, float peak);
+/* Sets a's peak to −1 dBFS if it is above it, or always when the level is not known. */
+void settle_level(audio_buf *a, int level_known);
 
 /* The phase vocoder "stretch" of cell 20, exactly as torchaudio computes it on a real
  * waveform (README §5.5): out (and the intermediates, which may be NULL) get

@@ -54,5 +54,6 @@ void verify_img2img(verify_ctx *v, const char *json_path, const char *stem);
  * UNet) and img2img_*_lora (the whole run), on the base model its models.json names. */
 void verify_lora(verify_ctx *v, const char *json_path, const char *stem);
 void verify_img2img_lora(verify_ctx *v, const char *json_path, const char *stem);
+void verify_vocoder(verify_ctx *v, const char *json_path, const char *stem);
 
 #endif
