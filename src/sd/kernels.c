@@ -770,6 +770,11 @@ void geglu(float *y, const float *x, int n, int dim) {
   }
 }
 
+void relu(float *x, size_t n) {
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if (n > PAR_N)
+  for (size_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
 void add(float *y, const float *x, size_t n) {
 #pragma omp parallel for num_threads(a2i2a_get_threads()) if (n > PAR_N)
   for (size_t i = 0; i < n; i++) y[i] += x[i];
