@@ -97,7 +97,7 @@ static int on_cancel(void *user) {
 }
 
 static a2i2a_job *new_job(observer *o, int vae_every) {
-  a2i2a_callbacks cb = {on_progress, on_preview, on_log, on_cancel, o, vae_every};
+  a2i2a_callbacks cb = {on_progress, on_preview, on_log, on_cancel, o, vae_every, NULL};
   a2i2a_job *j = NULL;
   CHECK(a2i2a_job_new(&cb, &j) == A2I2A_OK && j, "job_new: %s", a2i2a_last_error());
   return j;

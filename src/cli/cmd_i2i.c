@@ -11,7 +11,7 @@
 #include "image/image.h"
 #include "sd/scheduler.h"
 
-enum { O_OUTPUT = 1, O_RNG };
+enum { O_OUTPUT = 1, O_RNG, O_PREVIEW };
 
 static const struct {
   a2i2a_entry entry;
@@ -40,6 +40,10 @@ static const cli_option options[] = {
      "and SD-Turbo files need epsilon)"},
     {.name = "width", .arg = "N", .param = "i2i.width"},
     {.name = "height", .arg = "N", .param = "i2i.height"},
+    {.name = "taesd", .arg = "M", .param = "i2i.taesd", .flags = CLI_PATH,
+     .help = "decode (and encode) with TAESD instead of the VAE: a diffusers folder, its .safetensors or ORG/NAME "
+             "('a2i2a models pull madebyollin/taesd' gets it); quick drafts"},
+    CLI_OPT_PREVIEW(O_PREVIEW),
     CLI_OPT_LIST("samplers"),
     CLI_OPT_JSON,
     CLI_OPTS_JOB,
@@ -77,17 +81,24 @@ static uint64_t random_seed(void) {
   return s; /* torch seeds MT19937 with the low 32 bits: larger seeds would only alias these */
 }
 
+typedef struct {
+  const char *out, *preview;
+} i2i_ctx;
+
 static int handle(void *ctx, int id, const char *value) {
-  if (id == O_OUTPUT) *(const char **)ctx = value;
+  i2i_ctx *c = ctx;
+  if (id == O_OUTPUT) c->out = value;
+  if (id == O_PREVIEW) c->preview = value;
   return 0;
 }
 
 int cmd_i2i(int argc, char **argv) {
   a2i2a_run_params p;
   defaults(&p);
-  const char *out = NULL;
+  i2i_ctx c = {0};
   cli_args a;
-  int rc = cli_parse(&cli_i2i, argc, argv, &p, NULL, &a, handle, &out);
+  int rc = cli_parse(&cli_i2i, argc, argv, &p, NULL, &a, handle, &c);
+  const char *out = c.out;
   if (rc != CLI_CONTINUE || (rc = cli_listing(&cli_i2i, &a, A2I2A_LIST_SAMPLERS)) != CLI_CONTINUE) return rc;
   if (a.operand != argc - 1) return cli_usage_error("i2i", a.operand < argc ? "expected one IMAGE" : "no IMAGE given");
   if (!out) return cli_usage_error("i2i", "no output given (-o ART.png)");
@@ -99,6 +110,7 @@ int cmd_i2i(int argc, char **argv) {
   a2i2a_status st = cli_dash(out) ? A2I2A_OK : outfile_check(out, a.force);
   if (!st && !cli_dash(out)) st = png_name_check(out);
   if (st) return cli_fail(st);
+  if (c.preview && (rc = cli_preview_check("i2i", c.preview, a.force))) return rc;
   if (!have_seed) p.i2i.seed = random_seed();
 
   cli_stdio io;
