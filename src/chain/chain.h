@@ -76,6 +76,7 @@ typedef struct {
   a2i2a_run_params p;
   char *input_path, *input_sha256;
   char *model_sha256;
+  char *taesd_sha256; /* "i2i.taesd_sha256": the TAESD's weights, when p.i2i.taesd is set */
   char *version;
   int threads;
   int noutputs;

@@ -77,6 +77,7 @@ a2i2a_status chain_runjson_write(const char *path, const chain_record *r, int fo
     cJSON_AddItemToObject(o, name, param_to_json(param_at(i), &r->p));
   }
   add_str(cJSON_GetObjectItemCaseSensitive(root, "model"), "sha256", r->model_sha256);
+  if (r->p.i2i.taesd) add_str(cJSON_GetObjectItemCaseSensitive(root, "i2i"), "taesd_sha256", r->taesd_sha256);
   cJSON_AddNumberToObject(root, "sheet_layout", r->sheet_layout ? r->sheet_layout : 1);
   cJSON *outs = cJSON_AddObjectToObject(root, "outputs");
   for (int k = 0; k < r->noutputs; k++) add_str(outs, r->output_name[k], r->output_sha256[k]);
@@ -210,6 +211,7 @@ a2i2a_status chain_runjson_read(const char *path, chain_record *rec) {
   rec->input_sha256 = (char *)get_str(&rd, in, "input", "sha256");
   for (int i = 0; i < param_count(); i++) get_param(&rd, root, param_at(i));
   rec->model_sha256 = (char *)get_str(&rd, get_obj(&rd, root, "model"), "model", "sha256");
+  if (!rd.st && rec->p.i2i.taesd) rec->taesd_sha256 = (char *)get_str(&rd, get_obj(&rd, root, "i2i"), "i2i", "taesd_sha256");
   /* files written before the sheet's layout was recorded drew the first one */
   const cJSON *layout = cJSON_GetObjectItemCaseSensitive(root, "sheet_layout");
   rec->sheet_layout = 1;

@@ -14,7 +14,7 @@
 #include "common/job.h"
 #include "audio/audio.h"
 
-enum { O_OUTPUT = 1, O_PRESET, O_TIMINGS, O_REPLAY, O_PROMPT, O_PROMPT_PRESET, O_SEEDS, O_VARIATIONS };
+enum { O_OUTPUT = 1, O_PRESET, O_TIMINGS, O_REPLAY, O_PROMPT, O_PROMPT_PRESET, O_SEEDS, O_VARIATIONS, O_PREVIEW };
 
 /* --model's default: $A2I2A_MODEL when set (as for i2i), else the preset's. */
 static void model_default(const cli_option *o, char *buf, size_t size) {
@@ -66,6 +66,10 @@ static const cli_option options[] = {
     {.name = "spacing", .arg = "NAME", .param = "i2i.spacing"},
     {.name = "clip-skip", .arg = "N", .param = "i2i.clip_skip"},
     {.name = "prediction", .arg = "P", .param = "i2i.prediction"},
+    {.name = "taesd", .arg = "M", .param = "i2i.taesd", .flags = CLI_PATH,
+     .help = "paint with TAESD in place of the VAE: a diffusers folder, its .safetensors or ORG/NAME ('a2i2a "
+             "models pull madebyollin/taesd' gets it); quick drafts (the draft preset uses it)"},
+    CLI_OPT_PREVIEW(O_PREVIEW),
     {.name = "seed", .arg = "N", .param = "i2i.seed", .help = "seed of the painting and the readings"},
     {.name = "seeds", .arg = "A,B,...", .id = O_SEEDS, .help = "several seeds, one run each"},
     {.name = "variations", .arg = "N", .id = O_VARIATIONS, .help = "N runs with seeds SEED, SEED+1, ..."},
@@ -106,7 +110,7 @@ enum { MAX_LIST = 256 };
 
 typedef struct {
   a2i2a_run_params *p;
-  const char *outdir, *replay, *prompts[MAX_LIST];
+  const char *outdir, *replay, *preview, *prompts[MAX_LIST];
   int nprompts, timings, nseeds;
   uint64_t seeds[MAX_LIST];
   long variations;
@@ -119,6 +123,7 @@ static int handle(void *ctx, int id, const char *v) {
   case O_PRESET: a2i2a_run_preset(v, c->p); break; /* applied first: the other options override it */
   case O_TIMINGS: c->timings = 1; break;
   case O_REPLAY: c->replay = v; break;
+  case O_PREVIEW: c->preview = v; break;
   case O_PROMPT:
   case O_PROMPT_PRESET:
     if (c->nprompts == MAX_LIST) return cli_usage_error("run", "at most %d prompts", MAX_LIST);
@@ -266,6 +271,7 @@ int cmd_run(int argc, char **argv) {
   /* the model: --model, else $A2I2A_MODEL (as i2i), else the preset's */
   const char *env_model = getenv("A2I2A_MODEL");
   if (!cli_given(&cli_run, &a, "model") && env_model && *env_model) p.model = env_model;
+  if (c.preview && (rc = cli_preview_check(C, c.preview, a.force))) return rc;
   if (c.replay) return replay(&c, &a, argc, argv, &p, t_start);
 
   if (a.operand >= argc) return cli_usage_error(C, "no INPUT sound");
