@@ -26,6 +26,7 @@ typedef struct {
   uint64_t seed;
   const char *readings;
   double clip_seconds, overlap_seconds;
+  const char *taesd;           /* Hugging Face ORG/NAME of a TAESD in place of the VAE, or NULL */
 } chain_preset;
 
 extern const chain_preset chain_presets[];

@@ -11,6 +11,7 @@
 #include "hub/hub.h"
 #include "cli/cli.h"
 #include "sd/model.h"
+#include "sd/taesd.h"
 
 enum { O_REVISION = 1, O_CACHE_DIR, O_MODEL_DIR, O_PLAIN };
 
@@ -285,16 +286,23 @@ int cmd_models(int argc, char **argv) {
   a2i2a_status st = a2i2a_models_pull(repo, &p, snap, sizeof snap, job);
   cli_job_done(job);
   if (st) return cli_fail(st);
-  /* check that what arrived is something we can run */
-  sd_model m;
-  st = sd_model_open(snap, &m);
+  /* check that what arrived is something we can run: a pipeline, or a TAESD (no model_index.json) */
+  char desc[512], index[4200];
+  struct stat sb;
+  snprintf(index, sizeof index, "%s/model_index.json", snap);
+  if (stat(index, &sb) != 0) {
+    taesd *t = NULL;
+    st = taesd_open(snap, &t);
+    taesd_free(t);
+    snprintf(desc, sizeof desc, "%s: a TAESD (AutoencoderTiny): paint with --taesd %s", repo, repo);
+  } else {
+    sd_model m;
+    if (!(st = sd_model_open(snap, &m))) sd_model_describe(&m, desc, sizeof desc), sd_model_close(&m);
+  }
   if (st) {
     fprintf(stderr, "a2i2a: %s was downloaded to %s, but a2i2a cannot use it: %s\n", repo, snap, a2i2a_last_error());
     return EXIT_RUNTIME;
   }
-  char desc[512];
-  sd_model_describe(&m, desc, sizeof desc);
-  sd_model_close(&m);
   if (progress >= 0) fprintf(stderr, "%s\n", desc);
   printf("%s\n", snap);
   return EXIT_OK;

@@ -194,7 +194,7 @@ a2i2a_status taesd_open(const char *path, taesd **out) {
   a2i2a_status st;
   if (stat(path, &sb) != 0) {
     if (!hub_repo_valid(path)) return fail(A2I2A_ERR_IO, "%s: no such TAESD folder or file", path);
-    if ((st = hub_snapshot(NULL, path, snap, sizeof snap))) return st;
+    if ((st = hub_snapshot(NULL, path, snap, sizeof snap))) return fail_prefix("TAESD"), st;
     snprintf(dir, sizeof dir, "%s", snap);
   } else if (S_ISDIR(sb.st_mode)) {
     snprintf(dir, sizeof dir, "%s", path);
