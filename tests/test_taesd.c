@@ -18,15 +18,6 @@ static double tolerance(const char *tensor) {
   return cJSON_IsNumber(ma) ? ma->valuedouble : -1;
 }
 
-static double maxdiff(const float *a, const float *b, size_t n) {
-  double m = 0;
-  for (size_t i = 0; i < n; i++) {
-    double d = fabs((double)a[i] - b[i]);
-    if (!(d <= m)) m = isnan(d) ? INFINITY : d;
-  }
-  return m;
-}
-
 static void run_case(taesd *t, const st_file *g, const char *c, const char *form) {
   char name[64];
   snprintf(name, sizeof name, "%s.image", c);
@@ -42,7 +33,7 @@ static void run_case(taesd *t, const st_file *g, const char *c, const char *form
   int H = (int)img->shape[2], W = (int)img->shape[3], h = (int)lat->shape[2], w = (int)lat->shape[3];
   float *ref = st_load_f32(g, name, 0), *got = malloc(lat->numel * sizeof(float));
   CHECK(taesd_encode(t, x, H, W, got) == A2I2A_OK, "%s", a2i2a_last_error());
-  double tol = tolerance(name), d = maxdiff(got, ref, lat->numel);
+  double tol = tolerance(name), d = check_max_abs_diff(got, ref, lat->numel);
   CHECK(tol > 0 && d <= tol, "%s %s: encoder max abs %g > %g", form, name, d, tol);
   printf("%s %-10s max abs %.3g (tol %g)\n", form, name, d, tol);
   free(x), free(ref), free(got);
@@ -53,7 +44,7 @@ static void run_case(taesd *t, const st_file *g, const char *c, const char *form
   ref = st_load_f32(g, name, (size_t)3 * H * W);
   got = malloc((size_t)3 * H * W * sizeof(float));
   CHECK(z && ref && taesd_decode(t, z, h, w, got) == A2I2A_OK, "%s: %s", name, a2i2a_last_error());
-  tol = tolerance(name), d = ref ? maxdiff(got, ref, (size_t)3 * H * W) : INFINITY;
+  tol = tolerance(name), d = ref ? check_max_abs_diff(got, ref, (size_t)3 * H * W) : INFINITY;
   CHECK(tol > 0 && d <= tol, "%s %s: decoder max abs %g > %g", form, name, d, tol);
   printf("%s %-10s max abs %.3g (tol %g)\n", form, name, d, tol);
   free(z), free(ref), free(got);
