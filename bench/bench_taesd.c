@@ -19,6 +19,7 @@
 #include "sd/taesd.h"
 #include "sd/unet.h"
 #include "sd/vae.h"
+#include "support/taesd_make.h"
 
 static double now(void) {
   struct timespec t;
@@ -36,66 +37,6 @@ static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static float uniform(void) { /* [-1, 1) */
   rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
   return (float)((rng >> 40) / 8388608.0 - 1.0);
-}
-
-enum { MAX_T = 200, C = 64 };
-static st_tensor tensors[MAX_T];
-static int nt;
-
-static void add(const char *name, int out, int in, int k) {
-  st_tensor *t = &tensors[nt++];
-  t->name = strdup(name);
-  t->dtype = ST_F32;
-  t->ndim = k ? 4 : 1;
-  t->shape[0] = out, t->shape[1] = in, t->shape[2] = k, t->shape[3] = k;
-  t->numel = k ? (size_t)out * in * k * k : (size_t)out;
-  t->nbytes = t->numel * 4;
-}
-
-static void conv(const char *side, int i, const char *sub, int out, int in, int bias) {
-  char name[128];
-  snprintf(name, sizeof name, "%s.layers.%d%s.weight", side, i, sub);
-  add(name, out, in, 3);
-  snprintf(name, sizeof name, "%s.layers.%d%s.bias", side, i, sub);
-  if (bias) add(name, out, 0, 0);
-}
-
-static void block(const char *side, int i) {
-  conv(side, i, ".conv.0", C, C, 1), conv(side, i, ".conv.2", C, C, 1), conv(side, i, ".conv.4", C, C, 1);
-}
-
-/* madebyollin/taesd's tensors (encoder 1,3,3,3 blocks; decoder 3,3,3,1), He-uniform weights. */
-static int write_taesd(const char *path) {
-  static const int enc[4] = {1, 3, 3, 3}, dec[4] = {3, 3, 3, 1};
-  int i = 0;
-  for (int s = 0; s < 4; s++) {
-    conv("encoder", i++, "", C, s ? C : 3, s == 0);
-    for (int b = 0; b < enc[s]; b++) block("encoder", i++);
-  }
-  conv("encoder", i, "", 4, C, 1);
-  conv("decoder", 0, "", C, 4, 1);
-  i = 2;
-  for (int s = 0; s < 4; s++) {
-    for (int b = 0; b < dec[s]; b++) block("decoder", i++);
-    if (s < 3) i++;
-    conv("decoder", i++, "", s < 3 ? C : 3, C, s == 3);
-  }
-  char *hdr;
-  size_t len;
-  if (st_header(tensors, nt, NULL, NULL, 0, &hdr, &len)) return 1;
-  FILE *f = fopen(path, "wb");
-  if (!f) return 1;
-  fwrite(hdr, 1, len, f);
-  free(hdr);
-  for (int k = 0; k < nt; k++) {
-    const st_tensor *t = &tensors[k];
-    float a = t->ndim == 4 ? sqrtf(6.0f / (float)(t->shape[1] * 9)) : 0.01f;
-    for (size_t j = 0; j < t->numel; j++) {
-      float v = a * uniform();
-      fwrite(&v, 4, 1, f);
-    }
-  }
-  return fclose(f) != 0;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -118,7 +59,7 @@ int main(int argc, char **argv) {
   if (!mkdtemp(dir)) return 1;
   snprintf(file, sizeof file, "%s/diffusion_pytorch_model.safetensors", dir);
   taesd *t = NULL;
-  if (write_taesd(file) || taesd_open(dir, &t)) return fprintf(stderr, "bench_taesd: %s\n", a2i2a_last_error()), 1;
+  if (taesd_make(dir, 64, 1) || taesd_open(dir, &t)) return fprintf(stderr, "bench_taesd: %s\n", a2i2a_last_error()), 1;
   unlink(file), rmdir(dir);
   char load[64] = "?";
   FILE *la = fopen("/proc/loadavg", "r");
