@@ -90,7 +90,8 @@ typedef struct {
   int step, total;    /* after step k of n */
   int width, height;  /* the picture's size (latent size for the projection: 1/8 of the painting) */
   const uint8_t *rgb; /* width × height × 3, rows top first; valid during the callback only */
-  int decoded;        /* 1: a full VAE decode, 0: the linear latent → RGB projection */
+  int decoded;        /* 1: a full VAE decode, 2: a TAESD decode (full size), 0: the linear latent →
+                         RGB projection */
 } a2i2a_preview;
 
 typedef enum { A2I2A_LOG_INFO, A2I2A_LOG_NOTE, A2I2A_LOG_WARNING } a2i2a_log_level;
@@ -102,8 +103,12 @@ typedef struct {
   void (*log)(void *user, a2i2a_log_level level, const char *message);
   int (*cancel)(void *user); /* polled between steps: non-zero cancels the job */
   void *user;
-  int preview_vae_every;     /* 0: previews are the latent projection (under 1 % of a step);
-                                N > 0: a full VAE decode every N steps instead (costly) */
+  int preview_vae_every;     /* 0: previews are the latent projection (under 1 % of a step), or
+                                TAESD decodes (below); N > 0: a full VAE decode every N steps
+                                instead (costly) */
+  const char *preview_taesd; /* a TAESD (folder, .safetensors or ORG/NAME) that decodes every step's
+                                preview of img2img (a few % of a step); NULL: the run's own
+                                a2i2a_i2i_params.taesd when it has one, else the projection */
 } a2i2a_callbacks;
 
 /* A job: the callbacks, a cancel flag, and the wall time per stage of the calls made with it.
@@ -286,6 +291,10 @@ typedef struct {
   const char *prediction; /* "epsilon" or "v": what the UNet predicts; NULL = the model's (its
                              scheduler config; a single SD 2.x file: v, as diffusers assumes) */
   int width, height;    /* 0 = the image's size rounded down to a multiple of 8 */
+  const char *taesd;    /* a TAESD (diffusers folder, its .safetensors, or ORG/NAME such as
+                           madebyollin/taesd) that replaces the VAE for encoding and decoding, as
+                           diffusers does with AutoencoderTiny (no latent sampling, scaling 1.0):
+                           fast drafts; also the previews' decoder. NULL = the model's VAE */
 } a2i2a_i2i_params;
 
 /* The notebook's settings: its prompt and negative prompt, strength 0.9, guidance 2.5, 50 steps,

@@ -9,6 +9,7 @@
 
 #include "chain/chain.h"
 #include "chain/params.h"
+#include "support/taesd_make.h"
 #include "check.h"
 #include "common/sha256.h"
 #include "support/random_vocoder.h"
@@ -69,7 +70,10 @@ int main(void) {
   CHECK(a2i2a_model_open("examples/tiny-sd1", &m) == A2I2A_OK, "tiny model: %s", a2i2a_last_error());
   if (!m) return check_done();
 
-  /* every field away from its default */
+  /* every field away from its default; a TAESD of 8 channels made here */
+  char taesd[4200];
+  snprintf(taesd, sizeof taesd, "%s/taesd", dir);
+  CHECK(mkdir(taesd, 0755) == 0 && taesd_make(taesd, 8, 3) == A2I2A_OK, "TAESD: %s", a2i2a_last_error());
   a2i2a_run_params dflt, p;
   a2i2a_run_preset(NULL, &dflt);
   a2i2a_run_preset("seed", &p);
@@ -80,7 +84,7 @@ int main(void) {
   p.i2i = (a2i2a_i2i_params){.prompt = "wet \"slate\", ünïcödé", .negative_prompt = "no \\ backslash",
                              .strength = 0.7, .guidance = 3, .steps = 3, .sampler = "euler-a", .spacing = "trailing",
                              .seed = 18446744073709551557ull, .clip_skip = 2, .prediction = "v", .width = 56,
-                             .height = 48};
+                             .height = 48, .taesd = taesd};
   static char vocoder[64];
   snprintf(vocoder, sizeof vocoder, "%s/vocos", dir);
   CHECK(mkdir(vocoder, 0755) == 0 && write_random_vocos(vocoder, 16, 32, 1, 1) == A2I2A_OK, "a vocoder: %s",
@@ -111,6 +115,7 @@ int main(void) {
   /* the same run with the newer keys at their defaults, its run.json without them: an older
    * file, replayed byte for byte */
   p.i2i.prediction = NULL;
+  p.i2i.taesd = NULL;
   p.i2a.seconds = p.i2a.sample_rate = p.i2a.fmin = p.i2a.fmax = 0;
   p.i2a.output_rate = p.i2a.loudness = p.i2a.true_peak = 0;
   p.i2a.vocoder = NULL;
@@ -143,7 +148,7 @@ int main(void) {
   fputs(older, f);
   fclose(f);
   cJSON_free(older);
-  CHECK(removed == 9 && !strstr(text, "\"seconds\":\t0.5"), "nine newer keys removed");
+  CHECK(removed == 10 && !strstr(text, "\"seconds\":\t0.5"), "ten newer keys removed");
   snprintf(cmd, sizeof cmd, "%s/older-replayed", dir);
   CHECK(a2i2a_run_replay(json, NULL, NULL, cmd, 0, NULL) == A2I2A_OK, "an older run.json: %s", a2i2a_last_error());
 

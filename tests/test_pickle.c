@@ -465,6 +465,12 @@ static void test_choice(void) {
         "hub choice: %d %s %s %s", n, n > 8 ? chosen[6] : "", n > 8 ? chosen[7] : "", n > 8 ? chosen[8] : "");
   CHECK(hub_select_files("org/x", files, 6, chosen, 16) < 0 && strstr(a2i2a_last_error(), ".bin forms"),
         "no weights: %s", a2i2a_last_error());
+  /* madebyollin/taesd's listing: its diffusers config and safetensors, not its .pth files */
+  const char *taesd_repo[] = {".gitattributes", "README.md", "config.json", "diffusion_pytorch_model.safetensors",
+                              "taesd_decoder.pth", "taesd_decoder.safetensors", "taesd_encoder.pth"};
+  n = hub_select_files("madebyollin/taesd", taesd_repo, 7, chosen, 16);
+  CHECK(n == 2 && !strcmp(chosen[0], "config.json") && !strcmp(chosen[1], "diffusion_pytorch_model.safetensors"),
+        "TAESD choice: %d", n);
 
   /* without model_index.json, a vocoder: Vocos's config.yaml and weights (safetensors first),
    * HiFi-GAN's config.json and generators (the safetensors ones when there are any) */

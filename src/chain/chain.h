@@ -27,6 +27,7 @@ typedef struct {
   uint64_t seed;
   const char *readings;
   double clip_seconds, overlap_seconds;
+  const char *taesd;           /* Hugging Face ORG/NAME of a TAESD in place of the VAE, or NULL */
 } chain_preset;
 
 extern const chain_preset chain_presets[];
@@ -82,6 +83,7 @@ typedef struct {
   a2i2a_run_params p;
   char *input_path, *input_sha256;
   char *model_sha256;
+  char *taesd_sha256; /* "i2i.taesd_sha256": the TAESD's weights, when p.i2i.taesd is set */
   char *version;
   int threads;
   int noutputs;

@@ -80,6 +80,10 @@ static const param_def params[] = {
     {FIELD("i2i.height", i2i.height, "working height, rounded down to a multiple of 8"), .stage = "i2i",
      .type = PARAM_INT, .min = 8, .max = I2I_MAX_SIDE, .flags = PARAM_ZERO,
      .unset = "the image's; one side alone keeps the aspect ratio"},
+    {FIELD("i2i.taesd", i2i.taesd,
+           "TAESD in place of the VAE (folder, .safetensors or ORG/NAME): fast drafts, per-step previews"),
+     .stage = "i2i", .type = PARAM_TEXT, .flags = PARAM_PRESET | PARAM_NULLABLE | PARAM_NEWER,
+     .unset = "the model's VAE"},
 
     {FIELD("i2a.readings", readings, "comma-separated readings"), .stage = "i2a", .type = PARAM_CHOICE,
      .choices = &reading_registry, .flags = PARAM_PRESET | PARAM_LIST},

@@ -489,6 +489,13 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   rec.p.model = stat(model_name, &sb) == 0 && realpath(model_name, model_abs) ? model_abs : model_name;
   rec.input_sha256 = (char *)input_sha256;
   rec.model_sha256 = (char *)model_sha256;
+  char taesd_abs[4096], taesd_hex[65];
+  if (p->i2i.taesd) {
+    const char *t = p->i2i.taesd;
+    rec.p.i2i.taesd = stat(t, &sb) == 0 && realpath(t, taesd_abs) ? taesd_abs : t;
+    if (!st) st = sd_taesd_sha256(model, t, taesd_hex);
+    rec.taesd_sha256 = taesd_hex;
+  }
   rec.version = (char *)a2i2a_version();
   rec.threads = a2i2a_get_threads();
   rec.sheet_layout = sheet_layout;
@@ -634,6 +641,10 @@ a2i2a_status chain_replay_named(const char *run_json, const char *input, const c
                 lp, run_json, lhex, rec.lora_sha256[k]);
   }
   if (!st) st = sd_lora_apply(model, rec.lora, rec.nloras, job);
+  char thex[65];
+  if (!st && rec.p.i2i.taesd && !(st = sd_taesd_sha256(model, rec.p.i2i.taesd, thex)) && strcmp(thex, rec.taesd_sha256))
+    st = fail(A2I2A_ERR_MODEL, "%s: not the TAESD %s records (SHA-256 %s, recorded %s)", rec.p.i2i.taesd, run_json,
+              thex, rec.taesd_sha256);
   chain_record done;
   memset(&done, 0, sizeof done);
   if (!st) {

@@ -87,6 +87,7 @@ a2i2a_status chain_runjson_write(const char *path, const chain_record *r, int fo
       cJSON_AddItemToArray(a, l);
     }
   }
+  if (r->p.i2i.taesd) add_str(cJSON_GetObjectItemCaseSensitive(root, "i2i"), "taesd_sha256", r->taesd_sha256);
   cJSON_AddNumberToObject(root, "sheet_layout", r->sheet_layout ? r->sheet_layout : 1);
   cJSON *outs = cJSON_AddObjectToObject(root, "outputs");
   for (int k = 0; k < r->noutputs; k++) add_str(outs, r->output_name[k], r->output_sha256[k]);
@@ -240,6 +241,7 @@ a2i2a_status chain_runjson_parse(const char *text, size_t n, const char *path, c
     else rec->lora[k].scale = scale->valuedouble;
     if (!rd.st && strlen(rec->lora_sha256[k]) != 64) bad_type(&rd, "i2i.loras", "sha256", "64 hex digits");
   }
+  if (!rd.st && rec->p.i2i.taesd) rec->taesd_sha256 = (char *)get_str(&rd, get_obj(&rd, root, "i2i"), "i2i", "taesd_sha256");
   /* files written before the sheet's layout was recorded drew the first one */
   const cJSON *layout = cJSON_GetObjectItemCaseSensitive(root, "sheet_layout");
   rec->sheet_layout = 1;

@@ -30,6 +30,15 @@ enum { CLI_QUIET = -1, CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_PLAIN = 1, CLI_PROGRE
  * as cancel. NULL on out of memory. cli_job_done clears the live line and frees the job (after
  * -v, it first prints the job's stage timings). */
 a2i2a_job *cli_job_new(int mode);
+/* --preview FILE: the jobs made after it write each img2img step's preview there (a TAESD decode
+ * when the run has a TAESD, else the latent projection at 1/8 size), replacing the last. */
+void cli_job_preview(const char *path);
+/* --preview's row, and its check before the work (a PNG name, not over a file without --force). */
+#define CLI_OPT_PREVIEW(id_)                                                                                \
+  {.name = "preview", .arg = "FILE", .id = id_, .flags = CLI_PATH | CLI_REPLAY, .dflt = "none",              \
+   .help = "write the painting as it forms to FILE (PNG) after every step: TAESD's decode of the predicted " \
+           "picture with --taesd, else the latent projection (1/8 size)"}
+int cli_preview_check(const char *cmd, const char *path, int force);
 void cli_job_done(a2i2a_job *job);
 /* The exit status of a cancelled command: 128 + the signal that cancelled it, as a shell reports
  * a process that signal ended (130 for SIGINT, 143 for SIGTERM); 130 if none did. */

@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "sd/model.h"
 #include "vocoder/vocoder.h"
+#include "sd/taesd.h"
 
 enum { O_REVISION = 1, O_CACHE_DIR, O_MODEL_DIR, O_PLAIN };
 
@@ -289,13 +290,20 @@ int cmd_models(int argc, char **argv) {
   a2i2a_status st = a2i2a_models_pull(repo, &p, snap, sizeof snap, job);
   cli_job_done(job);
   if (st) return cli_fail(st);
-  /* check that what arrived is something we can run: a pipeline, or else a vocoder */
-  char desc[512], index[4200];
+  /* check that what arrived is something we can run: a pipeline, a TAESD (one diffusers model
+   * at the top, no model_index.json), or else a vocoder */
+  char desc[512], index[4200], top[4200];
   snprintf(index, sizeof index, "%s/model_index.json", snap);
+  snprintf(top, sizeof top, "%s/diffusion_pytorch_model.safetensors", snap);
   if (access(index, F_OK) == 0) {
     sd_model m;
     st = sd_model_open(snap, &m);
     if (!st) sd_model_describe(&m, desc, sizeof desc), sd_model_close(&m);
+  } else if (access(top, F_OK) == 0) {
+    taesd *t = NULL;
+    st = taesd_open(snap, &t);
+    taesd_free(t);
+    snprintf(desc, sizeof desc, "%s: a TAESD (AutoencoderTiny): paint with --taesd %s", repo, repo);
   } else {
     vocoder *v;
     st = vocoder_open(snap, &v);

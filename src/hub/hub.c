@@ -149,6 +149,14 @@ static int select_vocoder(const char *const *files, int nfiles, const char **cho
 
 int hub_select_files(const char *repo, const char *const *files, int nfiles, const char **chosen, int max) {
   int n = 0;
+  /* a single diffusers model at the top (a TAESD, as madebyollin/taesd publishes it): its config
+   * and its safetensors weights, nothing else (the repository also holds .pth files) */
+  int top_config = has_file(files, nfiles, "config.json");
+  int top_weights = has_file(files, nfiles, "diffusion_pytorch_model.safetensors");
+  if (has_file(files, nfiles, "model_index.json") < 0 && top_config >= 0 && top_weights >= 0) {
+    if (max >= 2) chosen[n++] = files[top_config], chosen[n++] = files[top_weights];
+    return n;
+  }
   if (has_file(files, nfiles, "model_index.json") < 0 && (n = select_vocoder(files, nfiles, chosen, max)) > 0)
     return n;
   static const char *required[] = {"model_index.json", "scheduler/scheduler_config.json", "text_encoder/config.json",

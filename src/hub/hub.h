@@ -8,7 +8,8 @@
  *
  * Only what a2i2a's img2img pipeline needs is fetched: model_index.json,
  * scheduler/scheduler_config.json, the files in tokenizer/, and config.json + weights of text_encoder,
- * unet and vae. Weights are .safetensors, the *.fp16.safetensors variant when the repository has
+ * unet and vae; from a repository holding one diffusers model at its top instead (a TAESD,
+ * madebyollin/taesd), config.json and diffusion_pytorch_model.safetensors. Weights are .safetensors, the *.fp16.safetensors variant when the repository has
  * one, else PyTorch's .bin (fp16 variant first), which sd/torch_file.h reads without running
  * anything. Downloads go to blobs/<etag>.incomplete
  * and resume from it (HTTP Range); LFS files are checked against their SHA-256 before they

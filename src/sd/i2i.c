@@ -182,9 +182,17 @@ static a2i2a_status check_params(const a2i2a_i2i_params *p, const a2i2a_model *m
   return A2I2A_OK;
 }
 
+/* The run's TAESD into c->taesd (NULL without one): opening it is what checks it. */
+static a2i2a_status open_taesd(a2i2a_model *m, const a2i2a_i2i_params *p, sd_i2i_config *c) {
+  c->taesd = NULL;
+  return p->taesd ? sd_pipeline_taesd(m, p->taesd, &c->taesd) : A2I2A_OK;
+}
+
 a2i2a_status sd_i2i_check(const a2i2a_model *m, const a2i2a_i2i_params *p, int w, int h, int *W, int *H) {
   sd_i2i_config c;
   a2i2a_status st = check_params(p, m, &c);
+  /* the model keeps the TAESD it opens: a cache, not a change of the model */
+  if (!st) st = open_taesd((a2i2a_model *)m, p, &c);
   return st ? st : working_size(w, h, p, W, H);
 }
 
@@ -193,8 +201,13 @@ static a2i2a_status i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const 
   *out = NULL;
   sd_i2i_config c;
   a2i2a_status st = check_params(p, m, &c);
+  if (!st) st = open_taesd(m, p, &c);
   if (st) return st;
   if (w < 1 || h < 1 || !rgb) return fail(A2I2A_ERR_PARAM, "empty picture (%dx%d)", w, h);
+  sd_i2i_io io = {.job = job};
+  if (job_wants_preview(job) && job->cb.preview_taesd &&
+      (st = sd_pipeline_taesd(m, job->cb.preview_taesd, &io.preview_taesd)))
+    return st;
   int W, H;
   if ((st = preflight(m, w, h, p, &W, &H))) return st;
 
@@ -225,7 +238,6 @@ static a2i2a_status i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const 
   torch_rng g;
   rng_seed(&g, p->seed);
   sd_noise noise = {.rng = &g};
-  sd_i2i_io io = {.job = job};
   st = sd_img2img(m, chw, PH, PW, cond, uncond, &c, &noise, &io, hwc);
   if (st) goto out;
   image_u8 res;
@@ -263,8 +275,22 @@ static void put_value(char *buf, size_t n, size_t *len, const char *key, const c
   }
 }
 
+/* A TAESD's name in the records: ORG/NAME as given, else its folder's or file's name (no path:
+ * the same settings give the same bytes wherever the files are). */
+static const char *taesd_label(const char *path, char *buf, size_t n) {
+  size_t len = strlen(path);
+  while (len > 1 && path[len - 1] == '/') len--;
+  size_t b = len;
+  while (b > 0 && path[b - 1] != '/') b--;
+  struct stat sb;
+  if (stat(path, &sb) != 0) b = 0; /* ORG/NAME */
+  snprintf(buf, n, "%.*s", (int)(len - b), path + b);
+  return buf;
+}
+
 static char *infotext(const a2i2a_i2i_params *p, const char *sampler, const char *spacing, int W, int H,
-                      const char *model, const char *sha, const sd_lora_set *loras) {
+                      const char *model, const char *sha, const sd_lora_set *loras,
+                      const char *taesd_sha) {
   /* A1111 keeps the LoRA tags in the prompt and their hashes in "Lora hashes" */
   size_t extra = (size_t)loras->n * 600 + 1, n;
   char *tags = malloc(extra), *hashes = malloc(extra), *b = NULL, num[64];
@@ -286,6 +312,12 @@ static char *infotext(const a2i2a_i2i_params *p, const char *sampler, const char
   snprintf(num, sizeof num, "%.10s", sha);
   put_value(b, n, &len, "Model hash", num);
   put_value(b, n, &len, "Model", model);
+  if (p->taesd) { /* as A1111 names the VAE it decoded with */
+    char label[256];
+    snprintf(num, sizeof num, "%.10s", taesd_sha);
+    put_value(b, n, &len, "VAE hash", num);
+    put_value(b, n, &len, "VAE", taesd_label(p->taesd, label, sizeof label));
+  }
   snprintf(num, sizeof num, "%g", p->strength);
   put_value(b, n, &len, "Denoising strength", num);
   if (p->clip_skip > 1) {
@@ -354,10 +386,10 @@ static a2i2a_status i2i_file(a2i2a_model *m, const char *image_path, const char 
   if ((st = image_read(image_path, &in, &meta))) return png_meta_free(&meta), st;
   uint8_t *px = NULL;
   int W = 0, H = 0;
-  char sha[65];
+  char sha[65], taesd_sha[65] = "";
   /* refusals first, then the (cached) hash of a possibly multi-GB file, then the work */
   double t0 = now_seconds();
-  if (!(st = preflight(m, in.w, in.h, p, &W, &H))) {
+  if (!(st = preflight(m, in.w, in.h, p, &W, &H)) && !(p->taesd && (st = sd_taesd_sha256(m, p->taesd, taesd_sha)))) {
     job_stage(job, "fingerprint", a2i2a_model_name(m), 0);
     st = a2i2a_model_sha256(m, sha);
     job_time(job, hash, t0);
@@ -379,10 +411,15 @@ static a2i2a_status i2i_file(a2i2a_model *m, const char *image_path, const char 
   }
   const char *sampler = p->sampler ? p->sampler : "pndm";
   const char *spacing = sched_spacing_name(c.sched.spacing);
-  char *info = infotext(p, sampler, spacing, W, H, a2i2a_model_name(m), sha, &m->loras);
+  char *info = infotext(p, sampler, spacing, W, H, a2i2a_model_name(m), sha, &m->loras, taesd_sha);
   /* no paths: the same painting from the same picture and settings gives the same bytes,
    * whether made by `i2i` or inside `run` */
   cJSON *j = sd_i2i_settings_json(m, p, spacing, NULL, W, H, sha);
+  if (p->taesd) {
+    char label[256];
+    cJSON_AddStringToObject(j, "taesd", taesd_label(p->taesd, label, sizeof label));
+    cJSON_AddStringToObject(j, "taesd_sha256", taesd_sha);
+  }
   char *js = cJSON_PrintUnformatted(j);
   cJSON_Delete(j);
   image_u8 outimg = {W, H, 3, px};

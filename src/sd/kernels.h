@@ -100,6 +100,7 @@ void layer_norm(float *y, const float *x, int n, int dim, const weight *gamma, c
 
 /* Element-wise, in place. */
 void silu(float *x, size_t n);
+void relu(float *x, size_t n);
 void gelu(float *x, size_t n);       /* exact: 0.5·x·(1 + erf(x/√2)) */
 void quick_gelu(float *x, size_t n); /* x·sigmoid(1.702·x) */
 void leaky_relu(float *y, const float *x, size_t n, float slope); /* x < 0: slope·x (y may alias x) */

@@ -48,7 +48,7 @@ static const char *base_name(const char *p) {
   return buf;
 }
 
-static a2i2a_status read_json(const char *path, cJSON **out) {
+a2i2a_status sd_read_json(const char *path, cJSON **out) {
   *out = NULL;
   FILE *f = fopen(path, "rb");
   if (!f) return fail(A2I2A_ERR_MODEL, "%s: cannot open", path);
@@ -152,11 +152,11 @@ static a2i2a_status open_diffusers(const char *dir, sd_model *m) {
     if (st) return st;
     snprintf(p, sizeof p, "%s/%s/config.json", dir, part_dir[part]);
     if (!is_file(p)) return fail(A2I2A_ERR_MODEL, "%s: missing (every diffusers part has a config.json)", p);
-    if ((st = read_json(p, &m->config[part]))) return st;
+    if ((st = sd_read_json(p, &m->config[part]))) return st;
   }
   snprintf(p, sizeof p, "%s/scheduler/scheduler_config.json", dir);
   if (is_file(p)) {
-    a2i2a_status st = read_json(p, &m->scheduler_config);
+    a2i2a_status st = sd_read_json(p, &m->scheduler_config);
     if (st) return st;
   }
   snprintf(p, sizeof p, "%s/tokenizer/vocab.json", dir);

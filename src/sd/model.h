@@ -66,4 +66,8 @@ void sd_model_describe(const sd_model *m, char *buf, size_t n);
  * largest phase rather than the sum of all three networks. */
 void sd_model_release(const sd_model *m, sd_part part);
 
+/* Reads a JSON object (a config file) into *out (cJSON_Delete it); A2I2A_ERR_MODEL/FORMAT/IO
+ * naming the file otherwise. */
+a2i2a_status sd_read_json(const char *path, cJSON **out);
+
 #endif

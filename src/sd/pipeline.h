@@ -15,6 +15,7 @@
 #include "sd/lora.h"
 #include "sd/model.h"
 #include "sd/scheduler.h"
+#include "sd/taesd.h"
 #include "sd/unet.h"
 #include "sd/vae.h"
 
@@ -31,6 +32,14 @@ typedef struct {
 
 enum { SD_MAX_CACHED_PROMPTS = 64 };
 
+/* A TAESD the model's runs used, kept for the next ones (a run's and its previews' may differ). */
+typedef struct {
+  char *path; /* as asked for */
+  taesd *t;
+} sd_cached_taesd;
+
+enum { SD_MAX_CACHED_TAESD = 2 };
+
 /* The public a2i2a_model: a checkpoint with its networks loaded. Everything a job changes
  * lives here (one job at a time per model), nothing in the process. */
 struct a2i2a_model {
@@ -43,6 +52,7 @@ struct a2i2a_model {
   sd_cached_prompt prompts[SD_MAX_CACHED_PROMPTS];
   int nprompts;
   sd_lora_set loras; /* merged into the checkpoint's UNet and text encoder weights (lora.h) */
+  sd_cached_taesd taesds[SD_MAX_CACHED_TAESD];
 };
 
 /* Opens and loads a model (the networks keep views of the mapped checkpoint). */
@@ -56,6 +66,11 @@ a2i2a_status sd_encode_prompt(struct a2i2a_model *mdl, const char *text, int cli
 a2i2a_status sd_prompt_embedding(struct a2i2a_model *mdl, const char *text, int clip_skip, const char *what,
                                  a2i2a_job *job, const float **out);
 void sd_forget_prompts(struct a2i2a_model *mdl);
+/* The TAESD at path (taesd_open's forms), opened once and kept by the model until it closes;
+ * opening it is what checks it, so runs ask for it before their work. */
+a2i2a_status sd_pipeline_taesd(struct a2i2a_model *mdl, const char *path, taesd **out);
+/* The SHA-256 of that TAESD's weights file (what run.json and the PNG record). */
+a2i2a_status sd_taesd_sha256(struct a2i2a_model *mdl, const char *path, char hex[65]);
 int sd_context_dim(const struct a2i2a_model *mdl);
 
 /* Classifier-free guidance: out = uncond + g·(cond − uncond), in torch's float32 order. */
@@ -65,6 +80,9 @@ typedef struct {
   int steps;
   double strength, guidance;
   sched_config sched;
+  taesd *taesd; /* NULL: the VAE; else TAESD replaces it on both sides: its encoder's output is the
+                   initial latent (no sampling, no noise draw, scaling 1.0), its decoder makes the
+                   picture of the final latents */
 } sd_i2i_config;
 
 /* Optional observers: the job (cancel between UNet evaluations, progress and previews per
@@ -74,6 +92,7 @@ typedef struct {
   float *latents_start; /* [4][h][w] after add_noise */
   float *final_latents; /* [4][h][w] */
   float *decoded;       /* [3][H][W] raw decoder output */
+  taesd *preview_taesd; /* decodes every step's preview (NULL: the config's taesd if any) */
 } sd_i2i_io;
 
 /* The number of denoising iterations for (steps, strength) with this sampler (PNDM's warm-up
