@@ -1,9 +1,13 @@
 /* TAESD (sd-ext fixtures, golden/taesd.*): the encoder and decoder of tiny-taesd against
- * diffusers' AutoencoderTiny on both cases (64x64 and 96x72), from the folder and from its
- * .safetensors alone, within the manifest's tolerances; and the refusals: a folder that is not a
- * TAESD, a file of another shape, a model that is not there, each with one line naming it. */
+ * diffusers' AutoencoderTiny on both cases (64x64 and 96x72), from the folder, from its
+ * .safetensors alone, and from the original pair madebyollin publishes (made here from the
+ * fixture by the renaming diffusers' conversion script undoes: the folder, either file), within
+ * the manifest's tolerances; the pair's fingerprint; and the refusals: a folder that is not a
+ * TAESD, a file of another shape, a model that is not there, half a pair, each with one line
+ * naming it. */
 #include "check.h"
 #include "common/err.h"
+#include "common/sha256.h"
 #include "sd/safetensors.h"
 #include "sd/taesd.h"
 
@@ -60,6 +64,50 @@ static void refused(const char *path, const char *what) {
   taesd_free(t);
 }
 
+/* The fixture's diffusers file as madebyollin's original pair in dir: taesd_encoder.safetensors
+ * with encoder.layers.N... named N..., taesd_decoder.safetensors with decoder.layers.N... named
+ * N+1... (the original decoder's sequence starts with its clamp, which has no weights). */
+static void write_original_pair(const st_file *src, const char *dir) {
+  for (int side = 0; side < 2; side++) {
+    const char *prefix = side ? "decoder.layers." : "encoder.layers.";
+    size_t pl = strlen(prefix);
+    st_file out;
+    memset(&out, 0, sizeof out);
+    out.tensors = calloc((size_t)src->n, sizeof *out.tensors);
+    for (int i = 0; i < src->n; i++) {
+      const st_tensor *t = &src->tensors[i];
+      if (strncmp(t->name, prefix, pl)) continue;
+      char *rest, name[200];
+      long layer = strtol(t->name + pl, &rest, 10);
+      snprintf(name, sizeof name, "%ld%s", layer + side, rest);
+      out.tensors[out.n] = *t;
+      out.tensors[out.n++].name = strdup(name);
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/taesd_%s.safetensors", dir, side ? "decoder" : "encoder");
+    CHECK(out.n > 10 && st_write(&out, path, 0, NULL) == A2I2A_OK, "%s: %d tensors: %s", path, out.n,
+          a2i2a_last_error());
+    st_close(&out);
+  }
+}
+
+static void check_forms(const char *const *forms, int n, const char *const *labels, const st_file *g) {
+  for (int i = 0; i < n; i++) {
+    taesd *t = NULL;
+    CHECK(taesd_open(forms[i], &t) == A2I2A_OK, "%s", a2i2a_last_error());
+    if (!t) continue;
+    int factor, lc, ic;
+    taesd_dims(t, &factor, &lc, &ic);
+    CHECK(factor == 8 && lc == 4 && ic == 3, "dims %d %d %d", factor, lc, ic);
+    run_case(t, g, "a", labels[i]);
+    run_case(t, g, "b", labels[i]);
+    /* the latents' shape decides: a picture that is not a multiple of 8 is refused */
+    float px[3 * 12 * 12], lat[4];
+    CHECK(taesd_encode(t, px, 12, 12, lat) == A2I2A_ERR_PARAM, "12x12 accepted");
+    taesd_free(t);
+  }
+}
+
 int main(void) {
   if (!fixture_case("sd-ext/golden/taesd.json")) {
     fixtures_say_missing("SKIPPED: test_taesd needs");
@@ -78,20 +126,37 @@ int main(void) {
     return 1;
   }
   const char *forms[2] = {fixture("sd-ext/tiny-taesd"), fixture("sd-ext/tiny-taesd/diffusion_pytorch_model.safetensors")};
-  for (int i = 0; i < 2; i++) {
-    taesd *t = NULL;
-    CHECK(taesd_open(forms[i], &t) == A2I2A_OK, "%s", a2i2a_last_error());
-    if (!t) continue;
-    int factor, lc, ic;
-    taesd_dims(t, &factor, &lc, &ic);
-    CHECK(factor == 8 && lc == 4 && ic == 3, "dims %d %d %d", factor, lc, ic);
-    run_case(t, &g, "a", i ? "file  " : "folder");
-    run_case(t, &g, "b", i ? "file  " : "folder");
-    /* the latents' shape decides: a picture that is not a multiple of 8 is refused */
-    float px[3 * 12 * 12], lat[4];
-    CHECK(taesd_encode(t, px, 12, 12, lat) == A2I2A_ERR_PARAM, "12x12 accepted");
-    taesd_free(t);
-  }
+  static const char *const labels[2] = {"folder", "file  "};
+  check_forms(forms, 2, labels, &g);
+
+  /* the original pair: its folder, the encoder file, the decoder file */
+  char pair[] = "/tmp/test_taesd_pair.XXXXXX", enc[4200], dec[4200];
+  CHECK(mkdtemp(pair) != NULL, "mkdtemp");
+  st_file diffusers;
+  CHECK(st_open(forms[1], &diffusers) == A2I2A_OK, "%s", a2i2a_last_error());
+  write_original_pair(&diffusers, pair);
+  st_close(&diffusers);
+  snprintf(enc, sizeof enc, "%s/taesd_encoder.safetensors", pair);
+  snprintf(dec, sizeof dec, "%s/taesd_decoder.safetensors", pair);
+  const char *originals[3] = {pair, enc, dec};
+  static const char *const olabels[3] = {"pair  ", "enc   ", "dec   "};
+  check_forms(originals, 3, olabels, &g);
+  /* its fingerprint: the encoder's bytes, then the decoder's */
+  taesd *t = NULL;
+  char hex[65], want[65];
+  const char *both[2] = {enc, dec};
+  CHECK(taesd_open(dec, &t) == A2I2A_OK && taesd_sha256(t, hex) == A2I2A_OK && sha256_files(both, 2, want) == A2I2A_OK &&
+            !strcmp(hex, want),
+        "pair SHA-256 %s, want %s", hex, want);
+  taesd_free(t);
+  /* half a pair: the other file named */
+  char cmd[8800];
+  snprintf(cmd, sizeof cmd, "rm %s", dec);
+  CHECK(system(cmd) == 0, "%s", cmd);
+  refused(enc, "taesd_decoder.safetensors beside it is missing");
+  refused(pair, "taesd_decoder.safetensors beside it is missing");
+  snprintf(cmd, sizeof cmd, "rm -r %s", pair);
+  CHECK(system(cmd) == 0, "%s", cmd);
 
   /* refusals */
   refused(fixture("sd/tiny-sd1"), "not a TAESD folder");
@@ -100,7 +165,7 @@ int main(void) {
   refused("/nonexistent/taesd", "no such TAESD");
   refused("nobody-here/no-taesd", "not in the Hugging Face cache");
   /* a TAESD of another width than its config says: the tensor and both shapes named */
-  char dir[] = "/tmp/test_taesd.XXXXXX", cmd[8400];
+  char dir[] = "/tmp/test_taesd.XXXXXX";
   CHECK(mkdtemp(dir) != NULL, "mkdtemp");
   snprintf(cmd, sizeof cmd, "cp %s/diffusion_pytorch_model.safetensors %s/ && sed 's/\"encoder_block_out_channels\": \\[/&16, 16, 16, 16], \"x\": [/' %s/config.json > %s/config.json",
            forms[0], dir, forms[0], dir);

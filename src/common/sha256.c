@@ -86,25 +86,30 @@ void sha256_hex(const uint8_t digest[32], char hex[65]) {
   hex[64] = 0;
 }
 
-a2i2a_status sha256_file(const char *path, char hex[65]) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return fail(A2I2A_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+a2i2a_status sha256_files(const char *const *paths, int n, char hex[65]) {
   enum { CHUNK = 1 << 20 };
   uint8_t *buf = xmalloc(CHUNK, "a read buffer");
-  if (!buf) {
-    fclose(f);
-    return A2I2A_ERR_NOMEM;
-  }
+  if (!buf) return A2I2A_ERR_NOMEM;
   sha256_ctx c;
   sha256_init(&c);
-  size_t n;
-  while ((n = fread(buf, 1, CHUNK, f)) > 0) sha256_update(&c, buf, n);
-  int bad = ferror(f);
-  fclose(f);
+  a2i2a_status st = A2I2A_OK;
+  for (int i = 0; i < n && !st; i++) {
+    FILE *f = fopen(paths[i], "rb");
+    if (!f) {
+      st = fail(A2I2A_ERR_IO, "%s: cannot open: %s", paths[i], strerror(errno));
+      break;
+    }
+    size_t got;
+    while ((got = fread(buf, 1, CHUNK, f)) > 0) sha256_update(&c, buf, got);
+    if (ferror(f)) st = fail(A2I2A_ERR_IO, "%s: read error", paths[i]);
+    fclose(f);
+  }
   free(buf);
-  if (bad) return fail(A2I2A_ERR_IO, "%s: read error", path);
+  if (st) return st;
   uint8_t d[32];
   sha256_final(&c, d);
   sha256_hex(d, hex);
   return A2I2A_OK;
 }
+
+a2i2a_status sha256_file(const char *path, char hex[65]) { return sha256_files(&path, 1, hex); }

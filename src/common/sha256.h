@@ -20,5 +20,7 @@ void sha256_final(sha256_ctx *c, uint8_t digest[32]);
 void sha256_hex(const uint8_t digest[32], char hex[65]);
 /* The SHA-256 of a file's bytes, as hex. Errors name the file. */
 a2i2a_status sha256_file(const char *path, char hex[65]);
+/* The SHA-256 of paths[0..n)'s bytes one after the other (what `cat A B | sha256sum` gives). */
+a2i2a_status sha256_files(const char *const *paths, int n, char hex[65]);
 
 #endif

@@ -127,7 +127,7 @@ a2i2a_status sd_pipeline_taesd(struct a2i2a_model *mdl, const char *path, taesd 
 a2i2a_status sd_taesd_sha256(struct a2i2a_model *mdl, const char *path, char hex[65]) {
   taesd *t;
   a2i2a_status st = sd_pipeline_taesd(mdl, path, &t);
-  return st ? st : sha256_file(taesd_weights_path(t), hex);
+  return st ? st : taesd_sha256(t, hex);
 }
 
 /* ------------------------------------------------------------------------ previews */

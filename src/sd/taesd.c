@@ -1,7 +1,11 @@
 /* TAESD: diffusers AutoencoderTiny (README §3 of fixtures/sd-ext).
  *
  * Weights are named after their place in one flat sequence per side, encoder.layers.<i> and
- * decoder.layers.<i>; a block is ReLU(conv(ReLU(conv(ReLU(conv(x))))) + x), every convolution
+ * decoder.layers.<i> in diffusers' single file; madebyollin's original pair names them <i>
+ * alone, one file per side, and the original decoder's sequence begins with its clamp
+ * (3·tanh(z/3), a layer without weights that diffusers applies before its layers), so its
+ * indices are diffusers' plus one (diffusers' scripts/convert_tiny_autoencoder_to_diffusers.py).
+ * A block is ReLU(conv(ReLU(conv(ReLU(conv(x))))) + x), every convolution
  * 3×3 with padding 1.
  *   encoder: (x + 1)/2 → per stage: a conv (the first 3→C, later C→C stride 2 without bias),
  *            its blocks → conv C→4.
@@ -21,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/err.h"
+#include "common/sha256.h"
 #include "hub/hub.h"
 #include "sd/kernels.h"
 #include "sd/model.h"
@@ -29,6 +34,8 @@
 #define TAESD_STAGES 4     /* ×8: the SD latent factor */
 #define TAESD_MAX_BLOCKS 8 /* per stage */
 #define TAESD_WEIGHTS "diffusion_pytorch_model.safetensors"
+#define TAESD_ENCODER "_encoder.safetensors" /* the original pair: taesd_encoder.safetensors ... */
+#define TAESD_DECODER "_decoder.safetensors" /* ... and taesd_decoder.safetensors */
 
 typedef struct {
   weight w; /* [out][in][3][3] */
@@ -47,7 +54,8 @@ typedef struct {
 } taesd_side;
 
 struct taesd {
-  st_file file;
+  st_file file[2]; /* diffusers: file[0] holds both sides; the original pair: encoder, decoder */
+  int pair;
   int image_ch, latent;
   taesd_side enc, dec;
   float *buf[3]; /* activations, each buf_cap floats */
@@ -107,19 +115,30 @@ static a2i2a_status read_config(taesd *t, const cJSON *c, const char *where) {
   return A2I2A_OK;
 }
 
+/* Where one side's layers are: diffusers' layer i is f's PREFIX<i + shift>. */
 typedef struct {
-  const taesd *t;
-  const char *side; /* "encoder" or "decoder" */
+  const st_file *f;
+  const char *prefix; /* "encoder.layers.", "decoder.layers.", or "" in the original pair */
+  int shift;          /* 1 for the original decoder (its clamp comes first), else 0 */
 } loader;
+
+static loader side_loader(const taesd *t, int decoder) {
+  if (t->pair) return (loader){&t->file[decoder], "", decoder};
+  return (loader){&t->file[0], decoder ? "decoder.layers." : "encoder.layers.", 0};
+}
+
+static const st_tensor *find_layer(const loader *L, int i, const char *sub, const char *part, char *name, size_t n) {
+  snprintf(name, n, "%s%d%s.%s", L->prefix, i + L->shift, sub, part);
+  return st_find(L->f, name);
+}
 
 /* Layer i's weight (.weight or .conv.N.weight as sub says) of shape [out][in][3][3], and its
  * bias [out] when bias. */
 static a2i2a_status get_conv(const loader *L, int i, const char *sub, taesd_conv *c, int out, int in, int bias) {
-  const st_file *f = &L->t->file;
+  const st_file *f = L->f;
   char name[160];
   for (int part = 0; part < 1 + bias; part++) {
-    snprintf(name, sizeof name, "%s.layers.%d%s.%s", L->side, i, sub, part ? "bias" : "weight");
-    const st_tensor *x = st_find(f, name);
+    const st_tensor *x = find_layer(L, i, sub, part ? "bias" : "weight", name, sizeof name);
     if (!x) return fail(A2I2A_ERR_MODEL, "%s: not a TAESD of this layout: the tensor %s is missing", f->path, name);
     int64_t want[4] = {out, in, 3, 3};
     int ndim = part ? 1 : 4, ok = x->ndim == ndim;
@@ -148,7 +167,7 @@ static a2i2a_status get_block(const loader *L, int i, taesd_block_w *b, int C) {
 }
 
 static a2i2a_status load_encoder(taesd *t) {
-  loader L = {t, "encoder"};
+  loader L = side_loader(t, 0);
   taesd_side *e = &t->enc;
   int i = 0, prev = t->image_ch;
   a2i2a_status st;
@@ -161,7 +180,7 @@ static a2i2a_status load_encoder(taesd *t) {
 }
 
 static a2i2a_status load_decoder(taesd *t) {
-  loader L = {t, "decoder"};
+  loader L = side_loader(t, 1);
   taesd_side *d = &t->dec;
   a2i2a_status st = get_conv(&L, 0, "", &d->out, d->width[0], t->latent, 1);
   int i = 2; /* 1 is the ReLU */
@@ -177,7 +196,10 @@ static a2i2a_status load_decoder(taesd *t) {
 /* Without config.json: madebyollin/taesd's layout, its width read from the first convolutions. */
 static void default_config(taesd *t) {
   static const int enc_blocks[TAESD_STAGES] = {1, 3, 3, 3}, dec_blocks[TAESD_STAGES] = {3, 3, 3, 1};
-  const st_tensor *e = st_find(&t->file, "encoder.layers.0.weight"), *d = st_find(&t->file, "decoder.layers.0.weight");
+  char name[160];
+  loader le = side_loader(t, 0), ld = side_loader(t, 1);
+  const st_tensor *e = find_layer(&le, 0, "", "weight", name, sizeof name),
+                  *d = find_layer(&ld, 0, "", "weight", name, sizeof name);
   int ew = e && e->ndim == 4 ? (int)e->shape[0] : 64, dw = d && d->ndim == 4 ? (int)d->shape[0] : 64;
   t->image_ch = 3, t->latent = 4;
   for (int s = 0; s < TAESD_STAGES; s++) {
@@ -186,41 +208,82 @@ static void default_config(taesd *t) {
   }
 }
 
+/* The original pair's other file: PREFIX_encoder.safetensors ↔ PREFIX_decoder.safetensors
+ * (decoder: whether path is the decoder). 0 when path is not named so. */
+static int pair_partner(const char *path, char *other, size_t n, int *decoder) {
+  size_t len = strlen(path), sl = strlen(TAESD_ENCODER);
+  *decoder = len > sl && !strcmp(path + len - sl, TAESD_DECODER);
+  if (!*decoder && !(len > sl && !strcmp(path + len - sl, TAESD_ENCODER))) return 0;
+  snprintf(other, n, "%.*s%s", (int)(len - sl), path, *decoder ? TAESD_ENCODER : TAESD_DECODER);
+  return 1;
+}
+
+/* The weights of path (resolved: a folder or a file) into t->file: diffusers' single file, or
+ * the original pair. dir receives the folder whose config.json applies ("" for none). */
+static a2i2a_status open_weights(taesd *t, const char *path, int is_dir, char *dir, size_t n) {
+  char file[4400], other[4400];
+  struct stat sb;
+  dir[0] = 0;
+  if (is_dir) {
+    snprintf(file, sizeof file, "%s/" TAESD_WEIGHTS, path);
+    if (stat(file, &sb) == 0) {
+      snprintf(dir, n, "%s", path);
+    } else {
+      snprintf(file, sizeof file, "%s/taesd" TAESD_ENCODER, path);
+      if (stat(file, &sb) != 0)
+        return fail(A2I2A_ERR_MODEL,
+                    "%s: not a TAESD folder (no " TAESD_WEIGHTS ", nor the original taesd" TAESD_ENCODER
+                    " and taesd" TAESD_DECODER ")",
+                    path);
+    }
+  } else {
+    snprintf(file, sizeof file, "%s", path);
+  }
+  a2i2a_status st = st_open(file, &t->file[0]);
+  if (st || dir[0] || st_find(&t->file[0], "encoder.layers.0.weight") || st_find(&t->file[0], "decoder.layers.0.weight"))
+    return st;
+  int decoder;
+  if (!pair_partner(file, other, sizeof other, &decoder))
+    return fail(A2I2A_ERR_MODEL,
+                "%s: not a TAESD (no encoder.layers.N / decoder.layers.N tensors, and not named as the original "
+                "taesd" TAESD_ENCODER " or taesd" TAESD_DECODER ")",
+                file);
+  if (stat(other, &sb) != 0)
+    return fail(A2I2A_ERR_MODEL, "%s: the original TAESD comes in two files, and %s beside it is missing", file, other);
+  t->pair = 1;
+  if (decoder) t->file[1] = t->file[0];
+  return st_open(other, &t->file[!decoder]);
+}
+
 a2i2a_status taesd_open(const char *path, taesd **out) {
   *out = NULL;
   if (!path || !*path) return fail(A2I2A_ERR_PARAM, "no TAESD given");
-  char dir[4200] = "", file[4400], snap[4096];
+  char dir[4200], snap[4096];
   struct stat sb;
   a2i2a_status st;
+  int is_dir = 0;
   if (stat(path, &sb) != 0) {
     if (!hub_repo_valid(path)) return fail(A2I2A_ERR_IO, "%s: no such TAESD folder or file", path);
     if ((st = hub_snapshot(NULL, path, snap, sizeof snap))) return fail_prefix("TAESD"), st;
-    snprintf(dir, sizeof dir, "%s", snap);
-  } else if (S_ISDIR(sb.st_mode)) {
-    snprintf(dir, sizeof dir, "%s", path);
+    path = snap, is_dir = 1;
+  } else {
+    is_dir = S_ISDIR(sb.st_mode);
   }
-  if (dir[0]) snprintf(file, sizeof file, "%s/" TAESD_WEIGHTS, dir);
-  else snprintf(file, sizeof file, "%s", path);
-  if (dir[0] && stat(file, &sb) != 0)
-    return fail(A2I2A_ERR_MODEL, "%s: not a TAESD folder (no " TAESD_WEIGHTS ")", dir);
 
   taesd *t = xcalloc(1, sizeof *t, "TAESD");
   if (!t) return A2I2A_ERR_NOMEM;
-  if ((st = st_open(file, &t->file))) {
-    free(t);
-    return st;
-  }
-  default_config(t);
+  st = open_weights(t, path, is_dir, dir, sizeof dir);
+  if (!st) default_config(t);
   char cpath[4300];
   snprintf(cpath, sizeof cpath, "%s/config.json", dir);
-  if (dir[0] && stat(cpath, &sb) == 0) {
+  if (!st && dir[0] && stat(cpath, &sb) == 0) {
     cJSON *config = NULL;
     st = sd_read_json(cpath, &config);
     if (!st) st = read_config(t, config, cpath);
     cJSON_Delete(config);
   }
-  if (!st && !st_find(&t->file, "encoder.layers.0.weight") && !st_find(&t->file, "decoder.layers.0.weight"))
-    st = fail(A2I2A_ERR_MODEL, "%s: not a TAESD (no encoder.layers.N / decoder.layers.N tensors)", file);
+  if (!st && !t->pair && !st_find(&t->file[0], "encoder.layers.0.weight") && !st_find(&t->file[0], "decoder.layers.0.weight"))
+    st = fail(A2I2A_ERR_MODEL, "%s: not a TAESD (no encoder.layers.N / decoder.layers.N tensors)", t->file[0].path);
   if (!st) st = load_encoder(t);
   if (!st) st = load_decoder(t);
   if (st) {
@@ -239,11 +302,15 @@ void taesd_release(taesd *t) {
 void taesd_free(taesd *t) {
   if (!t) return;
   taesd_release(t);
-  st_close(&t->file);
+  st_close(&t->file[0]);
+  st_close(&t->file[1]);
   free(t);
 }
 
-const char *taesd_weights_path(const taesd *t) { return t->file.path; }
+a2i2a_status taesd_sha256(const taesd *t, char hex[65]) {
+  const char *paths[2] = {t->file[0].path, t->file[1].path};
+  return sha256_files(paths, 1 + t->pair, hex);
+}
 
 void taesd_dims(const taesd *t, int *factor, int *latent_channels, int *image_channels) {
   if (factor) *factor = 1 << (TAESD_STAGES - 1);

@@ -15,13 +15,16 @@
 typedef struct taesd taesd;
 
 /* Opens path: a diffusers folder (config.json + diffusion_pytorch_model.safetensors), that
- * .safetensors alone (madebyollin/taesd's layout and widths read from the shapes), or ORG/NAME
- * in the Hugging Face cache. Every tensor's shape is checked: A2I2A_ERR_MODEL naming the file and
- * the tensor when one is missing or of another shape. */
+ * .safetensors alone (madebyollin/taesd's layout and widths read from the shapes), the original
+ * pair as madebyollin publishes it (taesd_encoder.safetensors + taesd_decoder.safetensors: either
+ * file, the other found beside it, or the folder holding them), or ORG/NAME in the Hugging Face
+ * cache. Every tensor's shape is checked: A2I2A_ERR_MODEL naming the file and the tensor when
+ * one is missing or of another shape. */
 a2i2a_status taesd_open(const char *path, taesd **out);
 void taesd_free(taesd *t);
-/* The weights file opened (what run.json's taesd_sha256 fingerprints). */
-const char *taesd_weights_path(const taesd *t);
+/* The fingerprint run.json's taesd_sha256 records: the SHA-256 of the weights file, or of the
+ * original pair's encoder and decoder files one after the other, as they are on disk now. */
+a2i2a_status taesd_sha256(const taesd *t, char hex[65]);
 /* Image side / latent side (8), latent channels (4), image channels (3), as vae_dims. */
 void taesd_dims(const taesd *t, int *factor, int *latent_channels, int *image_channels);
 
