@@ -96,6 +96,16 @@ typedef struct {
 
 typedef enum { A2I2A_LOG_INFO, A2I2A_LOG_NOTE, A2I2A_LOG_WARNING } a2i2a_log_level;
 
+/* Which decoder makes the previews when preview_vae_every is 0 (docs/library.md). */
+typedef enum {
+  A2I2A_PREVIEW_GIVEN = 0, /* preview_taesd, else the run's own a2i2a_i2i_params.taesd, else the
+                              latent projection */
+  A2I2A_PREVIEW_AUTO,      /* as GIVEN, and without either madebyollin/taesd when the Hugging Face
+                              cache holds it ($HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub);
+                              a cached copy that does not open is a warning, and the projection */
+  A2I2A_PREVIEW_LINEAR     /* always the latent projection, even with a TAESD at hand */
+} a2i2a_preview_mode;
+
 /* Every member may be NULL/0. Callbacks run on the job's thread, between steps. */
 typedef struct {
   void (*progress)(void *user, const a2i2a_progress *p);
@@ -107,8 +117,9 @@ typedef struct {
                                 TAESD decodes (below); N > 0: a full VAE decode every N steps
                                 instead (costly) */
   const char *preview_taesd; /* a TAESD (folder, .safetensors or ORG/NAME) that decodes every step's
-                                preview of img2img (a few % of a step); NULL: the run's own
-                                a2i2a_i2i_params.taesd when it has one, else the projection */
+                                preview of img2img (a few % of a step); it never paints. NULL: as
+                                preview_mode says */
+  a2i2a_preview_mode preview_mode; /* without preview_taesd: GIVEN (0), AUTO or LINEAR (above) */
 } a2i2a_callbacks;
 
 /* A job: the callbacks, a cancel flag, and the wall time per stage of the calls made with it.

@@ -1,8 +1,9 @@
 # --taesd, --preview and the draft preset on the tiny fixtures (sd-ext's tiny-taesd on sd's
 # tiny-sd1): the golden TAESD img2img run reproduced from its seed (within one level on at most
 # 1 % of the values), the record (PNG and run.json with the TAESD's SHA-256, replay, a replay
-# refused when the TAESD changed), each step's preview, and every refusal (one line, non-zero
-# exit, nothing written).
+# refused when the TAESD changed), each step's preview (by default madebyollin/taesd from a fake
+# Hugging Face cache, previews only), and every refusal (one line, non-zero exit, nothing
+# written).
 set -u
 . tests/support/fixtures.sh
 fixtures_need_full
@@ -100,6 +101,48 @@ check '[ $rc -ne 0 ] && [ ! -e "$T/d" ] && one_line "$T/err" && grep -q "a2i2a m
   --spec-height 64 -q 2>"$T/err"; rc=$?
 check '[ $rc -eq 0 ] && grep -q "\"sampler\":	\"dpm++2m\"" "$T/d2/run.json" && grep -q "\"steps\":	8" "$T/d2/run.json"' \
   "draft with --taesd: exit $rc: $(cat "$T/err")"
+
+# 5. the default preview: madebyollin/taesd from the Hugging Face cache (a fake one holding the
+# tiny TAESD), for previews only: the same picture as naming that TAESD, not the projection, and
+# the painting the same bytes as without it; --preview-taesd none turns it off
+HUB="$T/hub/models--madebyollin--taesd"
+mkdir -p "$HUB/refs" "$HUB/snapshots/0123abcd"
+echo 0123abcd >"$HUB/refs/main"
+cp "$TAESD"/* "$HUB/snapshots/0123abcd/"
+pv() { # NAME HUB_CACHE [options]: art NAME.png, preview pv-NAME.png
+  local name=$1 hub=$2; shift 2
+  HF_HUB_CACHE="$hub" golden "$T/$name.png" --steps 4 --preview "$T/pv-$name.png" "$@" 2>"$T/err-$name"
+}
+pv cached "$T/hub"; rc1=$?
+pv named "$T/nohub" --preview-taesd "$TAESD"; rc2=$?
+pv linear "$T/nohub"; rc3=$?
+pv off "$T/hub" --preview-taesd none; rc4=$?
+check '[ $rc1$rc2$rc3$rc4 = 0000 ]' "preview runs: exit $rc1 $rc2 $rc3 $rc4: $(cat "$T"/err-*)"
+check 'cmp -s "$T/pv-cached.png" "$T/pv-named.png" && [ "$(png_size "$T/pv-cached.png")" = 96x72 ]' \
+  "the cached TAESD's preview is not the named TAESD's ($(png_size "$T/pv-cached.png"))"
+check '[ "$(png_size "$T/pv-linear.png")" = 12x9 ] && cmp -s "$T/pv-linear.png" "$T/pv-off.png"' \
+  "without a cached TAESD, or with --preview-taesd none, the preview is not the projection"
+check 'cmp -s "$T/cached.png" "$T/linear.png" && cmp -s "$T/cached.png" "$T/named.png" && cmp -s "$T/cached.png" "$T/off.png"' \
+  "the preview's TAESD changed the painting"
+# a run: the outputs are the same bytes with and without the cached TAESD
+for hub in hub nohub; do
+  HF_HUB_CACHE="$T/$hub" "$A2I2A" run "$IN" -o "$T/run-$hub" -m "$FX/tiny-sd1" $SMALL --preview "$T/rpv-$hub.png" 2>"$T/err"
+  check '[ $? -eq 0 ]' "run with HF_HUB_CACHE=$hub: $(cat "$T/err")"
+done
+for f in spectrogram.png art.png red.wav sheet.png; do
+  check 'cmp -s "$T/run-hub/$f" "$T/run-nohub/$f"' "run: $f differs with the cached TAESD"
+done
+check '[ "$(png_size "$T/rpv-hub.png")" != "$(png_size "$T/rpv-nohub.png")" ]' "run: the preview did not use the cached TAESD"
+# a cached copy that does not open: one warning, the projection, the painting unchanged
+printf 'broken' >"$HUB/snapshots/0123abcd/diffusion_pytorch_model.safetensors"
+pv broken "$T/hub"; rc=$?
+check '[ $rc -eq 0 ] && grep -q "warning: previews: .*latent projection instead" "$T/err-broken" &&
+  [ "$(png_size "$T/pv-broken.png")" = 12x9 ] && cmp -s "$T/broken.png" "$T/linear.png"' \
+  "a broken cached TAESD: exit $rc, $(cat "$T/err-broken")"
+# refusals: --preview-taesd without --preview, or naming what is no TAESD
+refuse "--preview-taesd without --preview" "needs --preview" --preview-taesd none
+refuse "--preview-taesd not a TAESD" "not a TAESD folder" --preview "$T/pvx.png" --preview-taesd "$FX/tiny-sd1"
+check '[ ! -e "$T/pvx.png" ]' "a refused --preview-taesd left a preview"
 
 echo "$pass passed, $failn failed"
 [ $failn -eq 0 ]

@@ -329,6 +329,8 @@ if True:
     check(st == 404, "upload id with a path: %s" % st)
     st, _, _ = srv.request("POST", "/api/jobs", b"{not json", {"Content-Type": "application/json"})
     check(st == 400, "not JSON: %s" % st)
+    st, e = srv.submit(up["id"], SMALL, preview="taesd")
+    check(st == 400 and e.get("code") == "bad_preview", "preview neither auto nor linear: %s %s" % (st, e))
     st, _, _ = srv.request("POST", "/api/jobs", b"{}", {"Content-Type": "text/plain"})
     check(st == 415, "JSON sent as text/plain (a cross-site form could): %s" % st)
     # a job whose model is missing fails in words, and the server goes on
@@ -498,6 +500,26 @@ voc.stop()
 bad = subprocess.run([A2I2A, "serve", "--port", "0", "--dir", os.path.join(T, "runs-badvoc"), "--vocoder", T],
                      capture_output=True, text=True, timeout=30)
 check(bad.returncode == 1 and "not a vocoder" in bad.stderr, "serve --vocoder of a folder of neither kind: %s" % bad.stderr)
+
+# ---------------------------------------------------------------- the live picture through TAESD
+# madebyollin/taesd in the Hugging Face cache (a fake one holding the fixtures' tiny TAESD) decodes
+# the previews at the painting's size; "preview": "linear" keeps the projection
+TAESD = os.path.join(os.environ.get("A2I2A_FIXTURES", "../shared/fixtures"), "sd-ext", "tiny-taesd")
+if os.path.isdir(TAESD):
+    snap = os.path.join(T, "hub", "models--madebyollin--taesd", "snapshots", "0123abcd")
+    shutil.copytree(TAESD, snap)
+    os.mkdir(os.path.join(T, "hub", "models--madebyollin--taesd", "refs"))
+    with open(os.path.join(T, "hub", "models--madebyollin--taesd", "refs", "main"), "w") as f:
+        f.write("0123abcd")
+    tae = Server(os.path.join(T, "runs-taesd"), "--model", MODEL, hf_cache=os.path.join(T, "hub"))
+    st, up = tae.upload(SOUND)
+    for extra, size, decoded in (({}, (96, 64), True), ({"preview": "linear"}, (12, 8), False)):
+        st, j = tae.submit(up["id"], SMALL, **extra)
+        done = tae.wait(j["id"]) if st == 202 else {"state": st, "error": j}
+        pv = done.get("preview") or {}
+        check(done["state"] == "done" and (pv.get("width"), pv.get("height")) == size and pv.get("decoded") == decoded,
+              "cached TAESD %s: the preview %s" % (extra, pv))
+    tae.stop()
 
 shutil.rmtree(T, ignore_errors=True)
 check.done()

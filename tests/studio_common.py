@@ -56,11 +56,13 @@ def _kill_left_over():
 class Server:
     """`a2i2a serve --port 0` with its stdout read for the address it prints."""
 
-    def __init__(self, runs_dir, *args, log=None):
+    def __init__(self, runs_dir, *args, log=None, hf_cache=None):
         self.dir = runs_dir
         self.log = open(log or os.path.join(os.path.dirname(runs_dir), "serve.log"), "a")
         cmd = [A2I2A, "serve", "--port", "0", "--dir", runs_dir] + list(args)
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log)
+        # previews would decode with madebyollin/taesd from the user's Hugging Face cache: none here
+        env = dict(os.environ, HF_HUB_CACHE=hf_cache or os.path.join(os.path.dirname(runs_dir), "no-hf-cache"))
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, env=env)
         _servers.append(self.proc)
         self.url = None
         out = b""

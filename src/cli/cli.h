@@ -30,15 +30,21 @@ enum { CLI_QUIET = -1, CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_PLAIN = 1, CLI_PROGRE
  * as cancel. NULL on out of memory. cli_job_done clears the live line and frees the job (after
  * -v, it first prints the job's stage timings). */
 a2i2a_job *cli_job_new(int mode);
-/* --preview FILE: the jobs made after it write each img2img step's preview there (a TAESD decode
- * when the run has a TAESD, else the latent projection at 1/8 size), replacing the last. */
-void cli_job_preview(const char *path);
-/* --preview's row, and its check before the work (a PNG name, not over a file without --force). */
-#define CLI_OPT_PREVIEW(id_)                                                                                \
+/* --preview FILE: the jobs made after it write each img2img step's preview there, replacing the
+ * last; taesd (--preview-taesd) picks the decoder: NULL or "auto" (--taesd's TAESD, else
+ * madebyollin/taesd when the Hugging Face cache holds it, else the latent projection at 1/8
+ * size), "none" (always the projection), or a TAESD of its own. */
+void cli_job_preview(const char *path, const char *taesd);
+/* --preview's and --preview-taesd's rows, and their check before the work (a PNG name, not over
+ * a file without --force; --preview-taesd only with --preview). */
+#define CLI_OPTS_PREVIEW(id_, taesd_id_)                                                                     \
   {.name = "preview", .arg = "FILE", .id = id_, .flags = CLI_PATH | CLI_REPLAY, .dflt = "none",              \
-   .help = "write the painting as it forms to FILE (PNG) after every step: TAESD's decode of the predicted " \
-           "picture with --taesd, else the latent projection (1/8 size)"}
-int cli_preview_check(const char *cmd, const char *path, int force);
+   .help = "write the painting as it forms to FILE (PNG) after every step (--preview-taesd says how)"},      \
+  {.name = "preview-taesd", .arg = "M", .id = taesd_id_, .flags = CLI_PATH | CLI_REPLAY,                    \
+   .dflt = "auto: --taesd's, else madebyollin/taesd when it is in the Hugging Face cache, else none",       \
+   .help = "the previews' decoder: a TAESD (folder, file or ORG/NAME; it never paints), or none: the "     \
+           "latent projection at 1/8 size (cheapest)"}
+int cli_preview_check(const char *cmd, const char *path, const char *taesd, int force);
 void cli_job_done(a2i2a_job *job);
 /* The exit status of a cancelled command: 128 + the signal that cancelled it, as a shell reports
  * a process that signal ended (130 for SIGINT, 143 for SIGTERM); 130 if none did. */

@@ -28,6 +28,7 @@ typedef struct {
 static cli_progress state;
 static a2i2a_job *current;
 static const char *preview_path; /* --preview FILE */
+static const char *preview_taesd; /* --preview-taesd M */
 static int preview_failed;
 static int verbose;
 static double job_t0;
@@ -144,14 +145,17 @@ static void on_preview(void *user, const a2i2a_preview *p) {
   }
 }
 
-void cli_job_preview(const char *path) { preview_path = path; }
+void cli_job_preview(const char *path, const char *taesd) { preview_path = path, preview_taesd = taesd; }
 
 a2i2a_job *cli_job_new(int mode) {
   memset(&state, 0, sizeof state);
   job_t0 = now_seconds();
   state.mode = mode;
   state.tty = isatty(2);
-  a2i2a_callbacks cb = {.progress = on_progress, .log = on_log, .preview = preview_path ? on_preview : NULL};
+  a2i2a_callbacks cb = {.progress = on_progress, .log = on_log, .preview = preview_path ? on_preview : NULL,
+                        .preview_mode = A2I2A_PREVIEW_AUTO};
+  if (preview_taesd && !strcmp(preview_taesd, "none")) cb.preview_mode = A2I2A_PREVIEW_LINEAR;
+  else if (preview_taesd && strcmp(preview_taesd, "auto")) cb.preview_taesd = preview_taesd;
   preview_failed = 0;
   a2i2a_job *job = NULL;
   if (a2i2a_job_new(&cb, &job)) return NULL;
@@ -170,14 +174,14 @@ void cli_job_done(a2i2a_job *job) {
   a2i2a_job_free(job);
 }
 
-int cli_preview_check(const char *cmd, const char *path, int force) {
-  (void)cmd;
+int cli_preview_check(const char *cmd, const char *path, const char *taesd, int force) {
+  if (!path) return taesd ? cli_usage_error(cmd, "--preview-taesd needs --preview FILE") : 0;
   a2i2a_status st = png_name_check(path);
   if (!st) st = outfile_check(path, force);
   if (st) {
     fprintf(stderr, "a2i2a: --preview: %s\n", a2i2a_last_error());
     return st == A2I2A_ERR_PARAM ? EXIT_USAGE : EXIT_RUNTIME;
   }
-  cli_job_preview(path);
+  cli_job_preview(path, taesd);
   return 0;
 }

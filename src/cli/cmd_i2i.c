@@ -11,7 +11,7 @@
 #include "image/image.h"
 #include "sd/scheduler.h"
 
-enum { O_OUTPUT = 1, O_RNG, O_LORA, O_LORA_DIR, O_PREVIEW };
+enum { O_OUTPUT = 1, O_RNG, O_LORA, O_LORA_DIR, O_PREVIEW, O_PREVIEW_TAESD };
 
 static const struct {
   a2i2a_entry entry;
@@ -44,7 +44,7 @@ static const cli_option options[] = {
     {.name = "taesd", .arg = "M", .param = "i2i.taesd", .flags = CLI_PATH,
      .help = "decode (and encode) with TAESD instead of the VAE: a diffusers folder, its .safetensors or ORG/NAME "
              "('a2i2a models pull madebyollin/taesd' gets it); quick drafts"},
-    CLI_OPT_PREVIEW(O_PREVIEW),
+    CLI_OPTS_PREVIEW(O_PREVIEW, O_PREVIEW_TAESD),
     CLI_OPT_LIST("samplers"),
     CLI_OPT_JSON,
     CLI_OPTS_JOB,
@@ -83,7 +83,7 @@ static uint64_t random_seed(void) {
 }
 
 typedef struct {
-  const char *out, *preview;
+  const char *out, *preview, *preview_taesd;
   cli_loras loras;
 } i2i_ctx;
 
@@ -92,6 +92,7 @@ static int handle(void *ctx, int id, const char *value) {
   if (id == O_OUTPUT) c->out = value;
   if (id == O_LORA || id == O_LORA_DIR) return cli_lora_option("i2i", &c->loras, id == O_LORA_DIR, value);
   if (id == O_PREVIEW) c->preview = value;
+  if (id == O_PREVIEW_TAESD) c->preview_taesd = value;
   return 0;
 }
 
@@ -129,7 +130,7 @@ static int run_i2i(int argc, char **argv, a2i2a_run_params *pp, cli_args *ap, i2
   a2i2a_status st = cli_dash(out) ? A2I2A_OK : outfile_check(out, a.force);
   if (!st && !cli_dash(out)) st = png_name_check(out);
   if (st) return cli_fail(st);
-  if (ctx->preview && (rc = cli_preview_check("i2i", ctx->preview, a.force))) return rc;
+  if ((rc = cli_preview_check("i2i", ctx->preview, ctx->preview_taesd, a.force))) return rc;
   if (!have_seed) p.i2i.seed = random_seed();
   int nloras;
   if ((rc = cli_lora_list("i2i", &ctx->loras, p.model, &p.i2i.prompt, loras, &nloras))) return rc;

@@ -15,7 +15,7 @@
 #include "common/job.h"
 #include "audio/audio.h"
 
-enum { O_OUTPUT = 1, O_PRESET, O_TIMINGS, O_REPLAY, O_LORA, O_LORA_DIR, O_PREVIEW };
+enum { O_OUTPUT = 1, O_PRESET, O_TIMINGS, O_REPLAY, O_LORA, O_LORA_DIR, O_PREVIEW, O_PREVIEW_TAESD };
 
 
 static void run_defaults(a2i2a_run_params *p) { a2i2a_run_preset(NULL, p); }
@@ -32,7 +32,7 @@ static const cli_option options[] = {
      .help = "run again what RUN.JSON records and check that the outputs are byte-identical (INPUT and --model "
              "override the recorded paths; their SHA-256 must match)"},
     CLI_OPTS_CHAIN,
-    CLI_OPT_PREVIEW(O_PREVIEW),
+    CLI_OPTS_PREVIEW(O_PREVIEW, O_PREVIEW_TAESD),
     {.heading = "LoRA (painting):"},
     CLI_OPTS_LORA(O_LORA, O_LORA_DIR),
     {0},
@@ -63,7 +63,7 @@ const cli_command cli_run = {
 
 typedef struct {
   a2i2a_run_params *p;
-  const char *outdir, *replay, *preview;
+  const char *outdir, *replay, *preview, *preview_taesd;
   int timings;
   cli_cross cross;
   cli_loras *loras;
@@ -77,6 +77,7 @@ static int handle(void *ctx, int id, const char *v) {
   case O_TIMINGS: c->timings = 1; break;
   case O_REPLAY: c->replay = v; break;
   case O_PREVIEW: c->preview = v; break;
+  case O_PREVIEW_TAESD: c->preview_taesd = v; break;
   case O_LORA:
   case O_LORA_DIR: return cli_lora_option("run", c->loras, id == O_LORA_DIR, v);
   default: return cli_cross_option("run", &c->cross, id, v);
@@ -217,7 +218,7 @@ static int run_cmd(int argc, char **argv, cli_loras *loras) {
   /* the model: --model, else $A2I2A_MODEL (as i2i), else the preset's */
   const char *env_model = getenv("A2I2A_MODEL");
   if (!cli_given(&cli_run, &a, "model") && env_model && *env_model) p.model = env_model;
-  if (c.preview && (rc = cli_preview_check(C, c.preview, a.force))) return rc;
+  if ((rc = cli_preview_check(C, c.preview, c.preview_taesd, a.force))) return rc;
   if (c.replay) return replay(&c, &a, argc, argv, &p, t_start);
 
   if (a.operand >= argc) return cli_usage_error(C, "no INPUT sound");

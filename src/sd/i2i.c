@@ -18,6 +18,7 @@
 #include "common/job.h"
 #include "common/memory.h"
 #include "common/sha256.h"
+#include "hub/hub.h"
 #include "image/image.h"
 #include "sd/pipeline.h"
 #include "sd/sd_image.h"
@@ -188,6 +189,25 @@ static a2i2a_status open_taesd(a2i2a_model *m, const a2i2a_i2i_params *p, sd_i2i
   return p->taesd ? sd_pipeline_taesd(m, p->taesd, &c->taesd) : A2I2A_OK;
 }
 
+/* The TAESD that decodes the previews (NULL: the projection), as the job's preview_mode says:
+ * one the job names must open; madebyollin/taesd found in the cache only may not. */
+static a2i2a_status preview_taesd(a2i2a_model *m, const sd_i2i_config *c, a2i2a_job *job, taesd **out) {
+  *out = NULL;
+  if (!job_wants_preview(job) || job->cb.preview_vae_every > 0) return A2I2A_OK;
+  if (job->cb.preview_taesd) return sd_pipeline_taesd(m, job->cb.preview_taesd, out);
+  if (job->cb.preview_mode == A2I2A_PREVIEW_LINEAR) return A2I2A_OK;
+  if (c->taesd || job->cb.preview_mode != A2I2A_PREVIEW_AUTO) {
+    *out = c->taesd;
+    return A2I2A_OK;
+  }
+  static const char *const cached = "madebyollin/taesd"; /* SD 1.x and 2.x latents, the families we paint */
+  char snap[4096];
+  if (hub_snapshot(NULL, cached, snap, sizeof snap)) return A2I2A_OK;
+  if (sd_pipeline_taesd(m, snap, out))
+    job_log(job, A2I2A_LOG_WARNING, "previews: %s; they are the latent projection instead", a2i2a_last_error());
+  return A2I2A_OK;
+}
+
 a2i2a_status sd_i2i_check(const a2i2a_model *m, const a2i2a_i2i_params *p, int w, int h, int *W, int *H) {
   sd_i2i_config c;
   a2i2a_status st = check_params(p, m, &c);
@@ -205,9 +225,7 @@ static a2i2a_status i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const 
   if (st) return st;
   if (w < 1 || h < 1 || !rgb) return fail(A2I2A_ERR_PARAM, "empty picture (%dx%d)", w, h);
   sd_i2i_io io = {.job = job};
-  if (job_wants_preview(job) && job->cb.preview_taesd &&
-      (st = sd_pipeline_taesd(m, job->cb.preview_taesd, &io.preview_taesd)))
-    return st;
+  if ((st = preview_taesd(m, &c, job, &io.preview_taesd))) return st;
   int W, H;
   if ((st = preflight(m, w, h, p, &W, &H))) return st;
 

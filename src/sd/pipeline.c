@@ -275,7 +275,7 @@ a2i2a_status sd_img2img(struct a2i2a_model *mdl, const float *image, int H, int 
   float *ctx2 = xmalloc((size_t)nb * nctx * dctx * sizeof(float), "prompt embeddings");
   float *decoded = io && io->decoded ? io->decoded : xmalloc((size_t)IC * H * W * sizeof(float), "decoded picture");
   a2i2a_job *job = io ? io->job : NULL;
-  taesd *pv_taesd = io && io->preview_taesd ? io->preview_taesd : c->taesd;
+  taesd *pv_taesd = io ? io->preview_taesd : NULL;
   int previews = job_wants_preview(job), decoded_previews = previews && (job->cb.preview_vae_every > 0 || pv_taesd);
   float *pv_x0 = previews ? xmalloc(nl * sizeof(float), "preview") : NULL;
   uint8_t *pv_rgb = previews ? xmalloc(decoded_previews ? (size_t)3 * H * W : (size_t)3 * h * w, "preview") : NULL;

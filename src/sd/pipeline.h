@@ -92,7 +92,7 @@ typedef struct {
   float *latents_start; /* [4][h][w] after add_noise */
   float *final_latents; /* [4][h][w] */
   float *decoded;       /* [3][H][W] raw decoder output */
-  taesd *preview_taesd; /* decodes every step's preview (NULL: the config's taesd if any) */
+  taesd *preview_taesd; /* decodes every step's preview (NULL: the latent projection) */
 } sd_i2i_io;
 
 /* The number of denoising iterations for (steps, strength) with this sampler (PNDM's warm-up

@@ -133,6 +133,8 @@ static void job_submit(studio *s, const char *body, size_t size, studio_reply *r
   run_id(j->run_id, sizeof j->run_id);
   const cJSON *pv = cJSON_GetObjectItemCaseSensitive(req, "preview_vae_every");
   if (cJSON_IsNumber(pv) && pv->valuedouble >= 0 && pv->valuedouble <= 1000) j->preview_vae_every = (int)pv->valuedouble;
+  const char *pmode = str_of(req, "preview");
+  j->preview_mode = pmode && !strcmp(pmode, "linear") ? A2I2A_PREVIEW_LINEAR : A2I2A_PREVIEW_AUTO;
 
   int status = 0;
   const char *code = NULL, *msg = NULL;
@@ -161,6 +163,8 @@ static void job_submit(studio *s, const char *body, size_t size, studio_reply *r
   } else {
     status = 400, code = "no_input", msg = "Give a sound: input.upload (an upload's id) or input.run (a run's id).";
   }
+  if (!status && pmode && strcmp(pmode, "linear") && strcmp(pmode, "auto"))
+    status = 400, code = "bad_preview", msg = "\"preview\" is \"auto\" or \"linear\".";
   if (!status && !replay) {
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(req, "params");
     if (studio_params_from_json(params, s->cfg.model, s->cfg.vocoder, &j->params)) {

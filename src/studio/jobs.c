@@ -310,7 +310,7 @@ static void *worker_main(void *arg) {
     while (!s->stopping && !(j = next_queued(s))) pthread_cond_wait(&s->work, &s->lock);
     if (s->stopping) break;
     a2i2a_callbacks cb = {.progress = on_progress, .preview = on_preview, .log = on_log, .user = j,
-                          .preview_vae_every = j->preview_vae_every};
+                          .preview_vae_every = j->preview_vae_every, .preview_mode = j->preview_mode};
     a2i2a_job *engine = NULL;
     a2i2a_status st = a2i2a_job_new(&cb, &engine);
     j->state = JOB_RUNNING;

@@ -66,6 +66,7 @@ struct studio_job {
   char replay_json[STUDIO_PATH];
   studio_params params;
   int preview_vae_every;
+  a2i2a_preview_mode preview_mode; /* auto: madebyollin/taesd when cached; "preview": "linear" */
 
   /* everything below is guarded by s->lock */
   studio_job_state state;
