@@ -3,7 +3,8 @@
 # the values) with --lora FILE:SCALE, and the <lora:NAME:SCALE> tag gives the same bytes (from
 # --lora-dir, $A2I2A_LORA_DIR and loras/ beside the model); the PNG's A1111 record (the tag,
 # "Lora hashes" as A1111 computes it, checked here with Python); each refusal (one line, exit 1,
-# no output); run.json's LoRA and --replay refusing a changed LoRA file.
+# no output); run.json's LoRA and --replay refusing a changed LoRA file; batch taking the tag and
+# --lora as run does.
 set -u
 . tests/support/fixtures.sh
 fixtures_need_full
@@ -126,6 +127,35 @@ rc=$?
   [ ! -e "$T/changed" ] && ok || bad "replay with a changed LoRA: exit $rc, $(cat "$T/err")"
 "$A2I2A" run --replay "$T/run/run.json" -o "$T/x" --lora "$LORA" 2>"$T/err"
 [ $? = 2 ] && grep -q -- "--lora cannot be used with --replay" "$T/err" && ok || bad "--lora with --replay: $(cat "$T/err")"
+
+# 6. batch: a row's tag and --lora as run takes them, the same bytes; the LoRAs in the item's
+# record and id; a tag naming no file refused before anything is written
+mkdir "$T/bl" && cp "$LORA" "$T/bl/mine.safetensors" && cp examples/sampling.wav "$T/bl/s.wav"
+printf 'path,prompt\ns.wav,a cat <lora:mine:0.5>\n' >"$T/bl/tag.csv"
+echo s.wav >"$T/bl/list"
+B="-m $SD/tiny-sd1 --steps 2 --spec-width 96 --spec-height 64 --readings red --quiet"
+"$A2I2A" batch "$T/bl/tag.csv" -o "$T/bt" $B --lora-dir "$T/bl" 2>"$T/err" && ok || bad "batch with a tag: $(cat "$T/err")"
+"$A2I2A" batch "$T/bl/list" -o "$T/bf" $B --prompt "a cat" --lora "$T/bl/mine.safetensors:0.5" 2>"$T/err" && ok ||
+  bad "batch --lora: $(cat "$T/err")"
+"$A2I2A" batch "$T/bl/list" -o "$T/bn" $B --prompt "a cat" 2>"$T/err" && ok || bad "batch without LoRA: $(cat "$T/err")"
+"$A2I2A" run "$T/bl/s.wav" -o "$T/rl" $B --prompt "a cat" --lora "$T/bl/mine.safetensors:0.5" 2>"$T/err" && ok ||
+  bad "run --lora: $(cat "$T/err")"
+tag_art=$(find "$T/bt" -name art.png) flag_art=$(find "$T/bf" -name art.png) none_art=$(find "$T/bn" -name art.png)
+cmp -s "$tag_art" "$flag_art" && cmp -s "$tag_art" "$T/rl/art.png" && ok ||
+  bad "batch: the tag, --lora and run --lora give different paintings ($tag_art $flag_art)"
+! cmp -s "$flag_art" "$none_art" && [ "$(basename "$(dirname "$flag_art")")" != "$(basename "$(dirname "$none_art")")" ] &&
+  ok || bad "batch: --lora changed neither the painting nor the item's id"
+python3 - "$(dirname "$tag_art")/run.json" "$T/bl/mine.safetensors" <<'EOF' && ok || bad "batch item's run.json: loras"
+import json, os, sys
+r = json.load(open(sys.argv[1]))
+assert r['i2i']['prompt'] == 'a cat', r['i2i']['prompt']
+assert [(l['path'], l['scale']) for l in r['i2i']['loras']] == [(os.path.realpath(sys.argv[2]), 0.5)], r['i2i']['loras']
+EOF
+printf 'path,prompt\ns.wav,a cat <lora:nobody:0.5>\n' >"$T/bl/missing.csv"
+"$A2I2A" batch "$T/bl/missing.csv" -o "$T/bm" $B --lora-dir "$T/bl" 2>"$T/err"
+rc=$?
+[ $rc -ne 0 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -q "<lora:nobody:0.5>: no nobody.safetensors in $T/bl" "$T/err" &&
+  [ ! -e "$T/bm" ] && ok || bad "batch with a tag naming no file: exit $rc, $(cat "$T/err")"
 
 echo "$pass passed, $failn failed"
 [ "$failn" = 0 ]

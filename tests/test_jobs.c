@@ -98,7 +98,7 @@ static int on_cancel(void *user) {
 }
 
 static a2i2a_job *new_job(observer *o, int vae_every) {
-  a2i2a_callbacks cb = {on_progress, on_preview, on_log, on_cancel, o, vae_every, NULL};
+  a2i2a_callbacks cb = {on_progress, on_preview, on_log, on_cancel, o, vae_every, NULL, A2I2A_PREVIEW_GIVEN};
   a2i2a_job *j = NULL;
   CHECK(a2i2a_job_new(&cb, &j) == A2I2A_OK && j, "job_new: %s", a2i2a_last_error());
   return j;
@@ -150,7 +150,8 @@ static void test_progress_and_previews(a2i2a_model *m) {
    * size (decoded 2), and the painting the same bytes as without them */
   if (!fixture_case("sd-ext/tiny-taesd")) return;
   observer w = {0};
-  a2i2a_callbacks cb = {on_progress, on_preview, on_log, on_cancel, &w, 0, fixture("sd-ext/tiny-taesd")};
+  a2i2a_callbacks cb = {on_progress, on_preview, on_log, on_cancel, &w, 0, fixture("sd-ext/tiny-taesd"),
+                        A2I2A_PREVIEW_GIVEN};
   CHECK(a2i2a_job_new(&cb, &job) == A2I2A_OK, "job_new: %s", a2i2a_last_error());
   snprintf(out, sizeof out, "%s/taesd-previews", tmpdir);
   st = a2i2a_run(m, SOUND, out, &p, 0, job);

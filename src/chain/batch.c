@@ -57,18 +57,30 @@ const batch_item *batch_find(const batch_plan *plan, const char *id) {
 /* ---------------------------------------------------------------- ids */
 
 /* The item's id: its input's bytes and every parameter run.json records but the model's path,
- * for which its last component stands (the same model elsewhere keeps the ids). */
-static void item_id(batch_item *it) {
+ * for which its last component stands (the same model elsewhere keeps the ids), and so each
+ * LoRA's (its scale too; none: the ids of batches before LoRAs). */
+static const char *last_component(const char *path, char *buf, size_t n) {
+  snprintf(buf, n, "%s", path ? path : "");
+  for (size_t len = strlen(buf); len > 1 && buf[len - 1] == '/'; len--) buf[len - 1] = 0;
+  return strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf;
+}
+
+static void item_id(batch_item *it, const a2i2a_lora *loras, int nloras) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "input_sha256", it->input_sha256[0] ? it->input_sha256 : it->input);
   for (int i = 0; i < param_count(); i++) {
     const param_def *d = param_at(i);
     if (strcmp(d->entry.name, "model.name")) cJSON_AddItemToObject(o, d->entry.name, param_to_json(d, &it->p));
   }
-  char model[PATH_LEN];
-  snprintf(model, sizeof model, "%s", it->p.model ? it->p.model : "");
-  for (size_t n = strlen(model); n > 1 && model[n - 1] == '/'; n--) model[n - 1] = 0;
-  cJSON_AddStringToObject(o, "model", strrchr(model, '/') ? strrchr(model, '/') + 1 : model);
+  char name[PATH_LEN];
+  cJSON_AddStringToObject(o, "model", last_component(it->p.model, name, sizeof name));
+  cJSON *lo = nloras ? cJSON_AddArrayToObject(o, "loras") : NULL;
+  for (int i = 0; i < nloras; i++) {
+    cJSON *l = cJSON_CreateObject();
+    cJSON_AddStringToObject(l, "name", last_component(loras[i].path, name, sizeof name));
+    cJSON_AddNumberToObject(l, "scale", loras[i].scale);
+    cJSON_AddItemToArray(lo, l);
+  }
   char *text = cJSON_PrintUnformatted(o);
   uint8_t digest[32];
   char hex[65];
@@ -360,7 +372,7 @@ static a2i2a_status row_params(const char *source, const source_rows *r, const s
 }
 
 static a2i2a_status add_item(batch_plan *plan, const source_row *row, const a2i2a_run_params *q, const char *hex,
-                             const char *unreadable) {
+                             const char *unreadable, const batch_settings *s) {
   batch_item it;
   memset(&it, 0, sizeof it);
   it.p = *q;
@@ -376,7 +388,7 @@ static a2i2a_status add_item(batch_plan *plan, const source_row *row, const a2i2
     if (*f) *f = keep(plan, *f);
   }
   if (!it.input) return fail(A2I2A_ERR_NOMEM, "out of memory");
-  item_id(&it);
+  item_id(&it, s->loras, s->nloras);
   if (batch_find(plan, it.id)) return A2I2A_OK; /* the same sound and settings twice: once */
   plan->items[plan->nitems++] = it;
   return A2I2A_OK;
@@ -421,7 +433,7 @@ a2i2a_status batch_expand(const char *source, const batch_settings *s, batch_pla
         a2i2a_run_params q = rowp[i];
         if (!flags[2 * i] && s->nprompts) q.i2i.prompt = s->prompts[k];
         if (!flags[2 * i + 1] && s->nseeds) q.i2i.seed = q.i2a.seed = s->seeds[j];
-        st = add_item(plan, &r.rows[i], &q, hex, why[0] ? why : NULL);
+        st = add_item(plan, &r.rows[i], &q, hex, why[0] ? why : NULL, s);
       }
   }
   free(rowp), free(flags);

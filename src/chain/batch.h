@@ -35,6 +35,8 @@ typedef struct {
   int nprompts; /* 0: p's prompt */
   const uint64_t *seeds;
   int nseeds;   /* 0: p's seed */
+  const a2i2a_lora *loras; /* merged into every item's model (the prompts' <lora:...> tags come on top) */
+  int nloras;
 } batch_settings;
 
 /* The items of SOURCE, in a stable order: a folder (every sound in it, recursively, by path in

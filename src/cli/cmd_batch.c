@@ -11,7 +11,7 @@
 #include "cli/cli_chain.h"
 #include "common/err.h"
 
-enum { O_OUTPUT = 1, O_PRESET, O_LIST, O_ITEM, O_SHARD, O_RETRY, O_STATUS, O_MERGE };
+enum { O_OUTPUT = 1, O_PRESET, O_LIST, O_ITEM, O_SHARD, O_RETRY, O_STATUS, O_MERGE, O_LORA, O_LORA_DIR };
 
 static void batch_defaults(a2i2a_run_params *p) { a2i2a_run_preset(NULL, p); }
 
@@ -31,6 +31,8 @@ static const cli_option options[] = {
     CLI_OPTS_JOB,
     {.name = "no-sheet", .param = "sheet", .help = "do not write sheet.png", .flags = CLI_OFF},
     CLI_OPTS_CHAIN,
+    {.heading = "LoRA (painting):"},
+    CLI_OPTS_LORA(O_LORA, O_LORA_DIR),
     {0},
 };
 
@@ -64,6 +66,7 @@ typedef struct {
   int list, retry, merge;
   long shard_k, shard_n;
   cli_cross cross;
+  cli_loras loras;
 } batch_ctx;
 
 static int handle(void *ctx, int id, const char *v) {
@@ -76,6 +79,8 @@ static int handle(void *ctx, int id, const char *v) {
   case O_RETRY: c->retry = 1; break;
   case O_STATUS: c->status = v; break;
   case O_MERGE: c->merge = 1; break;
+  case O_LORA:
+  case O_LORA_DIR: return cli_lora_option("batch", &c->loras, id == O_LORA_DIR, v);
   case O_SHARD: {
     char k[32], n[32];
     const char *slash = strchr(v, '/');
@@ -113,34 +118,46 @@ static int merge(const batch_ctx *c, int argc, char **argv, int first) {
   return print_status(c->outdir);
 }
 
+static int batch_cmd(int argc, char **argv, batch_ctx *ctx);
+
 int cmd_batch(int argc, char **argv) {
+  batch_ctx c = {.shard_n = 1};
+  int rc = batch_cmd(argc, argv, &c);
+  cli_lora_free(&c.loras);
+  return rc;
+}
+
+static int batch_cmd(int argc, char **argv, batch_ctx *c) {
   const char *C = "batch";
   a2i2a_run_params p, dflt;
   a2i2a_run_preset(NULL, &p);
   dflt = p;
-  batch_ctx c = {.p = &p, .shard_n = 1};
+  c->p = &p;
   cli_args a;
-  int rc = cli_parse(&cli_batch, argc, argv, &p, &dflt, &a, handle, &c);
+  int rc = cli_parse(&cli_batch, argc, argv, &p, &dflt, &a, handle, c);
   if (rc != CLI_CONTINUE) return rc;
-  if (c.status) return a.operand < argc ? cli_usage_error(C, "--status takes no SOURCE") : print_status(c.status);
-  if (c.merge) return merge(&c, argc, argv, a.operand);
+  if (c->status) return a.operand < argc ? cli_usage_error(C, "--status takes no SOURCE") : print_status(c->status);
+  if (c->merge) return merge(c, argc, argv, a.operand);
   if (a.operand >= argc) return cli_usage_error(C, "no SOURCE (a folder of sounds, a list of paths, or a .csv)");
   if (argc - a.operand > 1) return cli_usage_error(C, "one SOURCE only (a folder, a list or a .csv)");
-  if (!c.list && !c.outdir) return cli_usage_error(C, "no output folder (-o OUTDIR)");
-  if (c.item && cli_given(&cli_batch, &a, "shard")) return cli_usage_error(C, "--item and --shard cannot be combined");
+  if (!c->list && !c->outdir) return cli_usage_error(C, "no output folder (-o OUTDIR)");
+  if (c->item && cli_given(&cli_batch, &a, "shard")) return cli_usage_error(C, "--item and --shard cannot be combined");
   const char *env_model = getenv("A2I2A_MODEL");
   if (!cli_given(&cli_batch, &a, "model") && env_model && *env_model) p.model = env_model;
   if ((rc = cli_check_params(&cli_batch, &p))) return rc;
   /* prompts and seeds given cross every sound; otherwise each row keeps its own */
-  int own_prompts = c.cross.nprompts > 0, own_seeds = c.cross.nseeds > 0 || c.cross.variations > 0;
-  if ((rc = cli_cross_finish(C, &cli_batch, &a, &p, &c.cross))) return rc;
+  int own_prompts = c->cross.nprompts > 0, own_seeds = c->cross.nseeds > 0 || c->cross.variations > 0;
+  if ((rc = cli_cross_finish(C, &cli_batch, &a, &p, &c->cross))) return rc;
   const char *given[CLI_MAX_OPTIONS];
   int ngiven = 0;
   for (int i = 0; options[i].name || options[i].heading; i++)
     if (a.given[i] && options[i].param) given[ngiven++] = options[i].param;
-  batch_settings s = {.p = &p, .given = given, .ngiven = ngiven, .prompts = c.cross.prompts,
-                      .nprompts = own_prompts ? c.cross.nprompts : 0, .seeds = c.cross.seeds,
-                      .nseeds = own_seeds ? c.cross.nseeds : 0};
+  batch_settings s = {.p = &p, .given = given, .ngiven = ngiven, .prompts = c->cross.prompts,
+                      .nprompts = own_prompts ? c->cross.nprompts : 0, .seeds = c->cross.seeds,
+                      .nseeds = own_seeds ? c->cross.nseeds : 0, .nloras = c->loras.n};
+  a2i2a_lora given_loras[CLI_MAX_LORAS];
+  for (int i = 0; i < c->loras.n; i++) given_loras[i] = (a2i2a_lora){.path = c->loras.path[i], .scale = c->loras.scale[i]};
+  s.loras = given_loras;
   batch_plan plan;
   a2i2a_status st = batch_expand(argv[a.operand], &s, &plan);
   if (st) return cli_fail(st);
@@ -149,17 +166,26 @@ int cmd_batch(int argc, char **argv) {
   int *mine = calloc((size_t)plan.nitems, sizeof *mine), nmine = 0;
   if (!mine) return batch_plan_free(&plan), cli_fail(fail(A2I2A_ERR_NOMEM, "out of memory"));
   for (int i = 0; i < plan.nitems; i++)
-    if (c.item ? !strcmp(plan.items[i].id, c.item) : i % c.shard_n == c.shard_k) mine[nmine++] = i;
-  if (c.item && !nmine) {
+    if (c->item ? !strcmp(plan.items[i].id, c->item) : i % c->shard_n == c->shard_k) mine[nmine++] = i;
+  if (c->item && !nmine) {
     batch_plan_free(&plan), free(mine);
-    return cli_usage_error(C, "--item %s: no such item in %s (a2i2a batch %s --list)", c.item, argv[a.operand],
+    return cli_usage_error(C, "--item %s: no such item in %s (a2i2a batch %s --list)", c->item, argv[a.operand],
                            argv[a.operand]);
   }
-  if (c.list) {
+  if (c->list) {
     for (int i = 0; i < nmine; i++) printf("%s\n", plan.items[mine[i]].id);
     batch_plan_free(&plan), free(mine);
     return EXIT_OK;
   }
+  /* the prompts' LoRA tags name files that are there, before anything is written (a prompt once) */
+  a2i2a_lora loras[CLI_MAX_LORAS];
+  int nloras;
+  for (int i = 0; i < nmine && !rc; i++) {
+    const char *prompt = plan.items[mine[i]].p.i2i.prompt, *before = i ? plan.items[mine[i - 1]].p.i2i.prompt : NULL;
+    if (!i || strcmp(prompt ? prompt : "", before ? before : ""))
+      rc = cli_lora_list(C, &c->loras, p.model, &prompt, loras, &nloras);
+  }
+  if (rc) return batch_plan_free(&plan), free(mine), rc;
   a2i2a_set_threads(a.threads);
   cli_verbose(a.verbose);
 
@@ -168,17 +194,17 @@ int cmd_batch(int argc, char **argv) {
   if (!todo) st = fail(A2I2A_ERR_NOMEM, "out of memory");
   for (int i = 0; i < nmine && !st; i++) {
     const batch_item *it = &plan.items[mine[i]];
-    batch_state bs = batch_item_state(c.outdir, it->id, it->input_sha256, 1, NULL, 0);
-    int run = a.force || (c.retry ? bs == BATCH_FAILED : bs == BATCH_PENDING); /* --force: all again */
+    batch_state bs = batch_item_state(c->outdir, it->id, it->input_sha256, 1, NULL, 0);
+    int run = a.force || (c->retry ? bs == BATCH_FAILED : bs == BATCH_PENDING); /* --force: all again */
     done += bs == BATCH_DONE && !run;
     failed += bs == BATCH_FAILED && !run;
     if (run) todo[ntodo++] = mine[i];
   }
-  if (!st) st = batch_write_json(c.outdir, &plan);
+  if (!st) st = batch_write_json(c->outdir, &plan);
   if (!st && !ntodo) {
     if (a.progress != CLI_QUIET)
       fprintf(stderr, "a2i2a batch: nothing to do: %d of %d items done, %d failed%s\n", done, nmine, failed,
-              failed && !c.retry ? " (--retry-failed runs them again)" : "");
+              failed && !c->retry ? " (--retry-failed runs them again)" : "");
     batch_plan_free(&plan), free(mine), free(todo);
     return failed ? EXIT_RUNTIME : EXIT_OK;
   }
@@ -188,23 +214,27 @@ int cmd_batch(int argc, char **argv) {
   if (!st) st = a2i2a_model_open(p.model, &model);
   if (!st) cli_describe_model(model);
   int ran = 0, newly_failed = 0;
-  for (int k = 0; k < ntodo && !st; k++) {
-    const batch_item *it = &plan.items[todo[k]];
-    if (a.progress != CLI_QUIET) fprintf(stderr, "a2i2a batch: %d/%d %s %s\n", k + 1, ntodo, it->id, it->input);
-    a2i2a_status one = batch_run_item(model, c.outdir, it, job);
+  for (int k = 0; k < ntodo && !st && !rc; k++) {
+    /* the item's LoRAs, as run finds them: --lora's, then its prompt's tags, taken out of it */
+    batch_item it = plan.items[todo[k]];
+    if ((rc = cli_lora_list(C, &c->loras, p.model, &it.p.i2i.prompt, loras, &nloras))) break;
+    if (a.progress != CLI_QUIET) fprintf(stderr, "a2i2a batch: %d/%d %s %s\n", k + 1, ntodo, it.id, it.input);
+    /* a LoRA that does not fit the model stops the batch: every item with it would fail */
+    if ((st = a2i2a_model_set_loras(model, loras, nloras, job))) break;
+    a2i2a_status one = batch_run_item(model, c->outdir, &it, job);
     if (one == A2I2A_ERR_CANCELLED) st = one;
-    else if (one) fprintf(stderr, "a2i2a batch: %s failed: %s\n", it->id, a2i2a_last_error()), newly_failed++;
+    else if (one) fprintf(stderr, "a2i2a batch: %s failed: %s\n", it.id, a2i2a_last_error()), newly_failed++;
     else ran++;
     /* after each item, so that --status and the studio follow along */
-    a2i2a_status js = batch_write_json(c.outdir, &plan);
+    a2i2a_status js = batch_write_json(c->outdir, &plan);
     if (!st) st = js;
   }
   if (model) a2i2a_model_close(model);
   if (job) cli_job_done(job);
-  rc = st ? cli_fail(st) : newly_failed + failed ? EXIT_RUNTIME : EXIT_OK;
-  if (!st && a.progress != CLI_QUIET)
+  if (!rc) rc = st ? cli_fail(st) : newly_failed + failed ? EXIT_RUNTIME : EXIT_OK;
+  if (!st && !rc && a.progress != CLI_QUIET)
     fprintf(stderr, "a2i2a batch: %d items ran, %d failed, %d were done before%s; see a2i2a batch --status %s\n", ran,
-            newly_failed, done, failed ? ", some failed before" : "", c.outdir);
+            newly_failed, done, failed ? ", some failed before" : "", c->outdir);
   batch_plan_free(&plan), free(mine), free(todo);
   return rc;
 }
