@@ -133,6 +133,37 @@ for f in spectrogram.png art.png red.wav sheet.png; do
   check 'cmp -s "$T/run-hub/$f" "$T/run-nohub/$f"' "run: $f differs with the cached TAESD"
 done
 check '[ "$(png_size "$T/rpv-hub.png")" != "$(png_size "$T/rpv-nohub.png")" ]' "run: the preview did not use the cached TAESD"
+# the original pair (the fixture's tensors renamed as madebyollin names them: encoder.layers.N
+# is N, decoder.layers.N is N+1) previews and paints as the diffusers file does
+mkdir "$T/md"
+python3 - "$TAESD/diffusion_pytorch_model.safetensors" "$T/md" <<'EOF'
+import json, re, struct, sys
+b = open(sys.argv[1], 'rb').read()
+n = struct.unpack('<Q', b[:8])[0]
+head = json.loads(b[8:8 + n])
+for side, shift in (('encoder', 0), ('decoder', 1)):
+    h = {re.sub(r'^\w+\.layers\.(\d+)', lambda m: str(int(m.group(1)) + shift), k): v
+         for k, v in head.items() if k.startswith(side + '.')}
+    text = json.dumps(h).encode()
+    text += b' ' * (-len(text) % 8)
+    open('%s/taesd_%s.safetensors' % (sys.argv[2], side), 'wb').write(struct.pack('<Q', len(text)) + text + b[8 + n:])
+EOF
+pv pair "$T/nohub" --preview-taesd "$T/md/taesd_decoder.safetensors"; rc=$?
+check '[ $rc -eq 0 ] && cmp -s "$T/pv-pair.png" "$T/pv-named.png"' "the original pair's preview: exit $rc, $(cat "$T/err-pair")"
+golden "$T/pair-vae.png" --taesd "$T/md" 2>"$T/err"; rc=$?
+read -r w h max off total < <("$A2I2A_PNGDIFF" "$T/pair-vae.png" "$T/b.png")
+check '[ $rc -eq 0 ] && [ "$max" -eq 0 ]' "--taesd with the original pair: exit $rc, $off values differ: $(cat "$T/err")"
+psha=$(cat "$T/md/taesd_encoder.safetensors" "$T/md/taesd_decoder.safetensors" | sha256sum | cut -c1-64)
+check 'grep -aq "\"taesd_sha256\":\"$psha\"" "$T/pair-vae.png"' "the pair's SHA-256: the two files one after the other"
+# models list shows the cached TAESD, and in --model-dir TAESDs (the pair once) and vocoders as
+# well as pipelines
+ln -s "$TAESD" "$T/md/tt" && ln -s "$FX/tiny-sd1" "$T/md/" && ln -s "$FIXTURES/vocoder/tiny-vocos" "$T/md/"
+cp "$TAESD/diffusion_pytorch_model.safetensors" "$T/md/t.safetensors"
+out=$(HF_HUB_CACHE="$T/hub" "$A2I2A" models list --model-dir "$T/md" 2>&1)
+check 'echo "$out" | grep -qx "madebyollin/taesd	taesd	.*	$HUB/snapshots/0123abcd" &&
+  echo "$out" | grep -q "^tt	taesd	" && echo "$out" | grep -q "^t.safetensors	taesd	" &&
+  echo "$out" | grep -q "^taesd_encoder.safetensors	taesd	" && ! echo "$out" | grep -q "^taesd_decoder" &&
+  echo "$out" | grep -q "^tiny-vocos	vocoder	" && echo "$out" | grep -q "^tiny-sd1	diffusers	"' "models list: $out"
 # a cached copy that does not open: one warning, the projection, the painting unchanged
 printf 'broken' >"$HUB/snapshots/0123abcd/diffusion_pytorch_model.safetensors"
 pv broken "$T/hub"; rc=$?

@@ -61,7 +61,8 @@ const cli_command cli_models = {
              "--model ORG/NAME. A repository without model_index.json is taken as a vocoder for the\n"
              "vocoder reading (Vocos: config.yaml and its weights; HiFi-GAN: config.json and its\n"
              "generator files): then use it as --vocoder ORG/NAME.\n"
-             "list shows the pipelines in the cache, $A2I2A_MODEL and those in --model-dir.\n"
+             "list shows the pipelines, TAESDs and vocoders in the cache, $A2I2A_MODEL and those in\n"
+             "--model-dir (kind: hf-cache, diffusers or single-file for a pipeline, taesd, vocoder).\n"
              "convert writes the .safetensors equivalent of a PyTorch checkpoint (.bin, .ckpt, .pt,\n"
              ".pth; read without running anything), by default next to it (pytorch_model.bin becomes\n"
              "model.safetensors), so that later loads are memory-mapped.\n",
@@ -150,6 +151,22 @@ static int is_file(const char *p) {
   return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* What a folder or file that is no Stable Diffusion pipeline is to us: "taesd" (--taesd,
+ * --preview-taesd), "vocoder" (--vocoder), or NULL. Opening it is the check. */
+static const char *other_kind(const char *path, int folder) {
+  taesd *t = NULL;
+  if (!taesd_open(path, &t)) {
+    taesd_free(t);
+    return "taesd";
+  }
+  vocoder *v = NULL;
+  if (folder && !vocoder_open(path, &v)) {
+    vocoder_close(v);
+    return "vocoder";
+  }
+  return NULL;
+}
+
 static int list_cache(listing *l, const char *hub) {
   DIR *d = opendir(hub);
   int n = 0;
@@ -159,35 +176,28 @@ static int list_cache(listing *l, const char *hub) {
     if (strncmp(e->d_name, "models--", 8)) continue;
     const char *org = e->d_name + 8, *sep = strstr(org, "--");
     if (!sep) continue;
-    char base[4400], ref[4500], commit[256] = "", snap[4800], idx[5000];
-    snprintf(base, sizeof base, "%s/%s", hub, e->d_name);
-    snprintf(ref, sizeof ref, "%s/refs/main", base);
-    FILE *f = fopen(ref, "r");
-    if (f) {
-      if (!fgets(commit, sizeof commit, f)) commit[0] = 0;
-      fclose(f);
-      commit[strcspn(commit, " \r\n")] = 0;
-    }
-    if (!commit[0]) { /* no refs/main: a single snapshot */
-      char sd[4500];
-      snprintf(sd, sizeof sd, "%s/snapshots", base);
-      DIR *s = opendir(sd);
-      struct dirent *se;
-      while (s && (se = readdir(s)))
-        if (se->d_name[0] != '.') snprintf(commit, sizeof commit, "%s", se->d_name);
-      if (s) closedir(s);
-    }
-    snprintf(snap, sizeof snap, "%s/snapshots/%s", base, commit);
-    snprintf(idx, sizeof idx, "%s/model_index.json", snap);
-    if (!commit[0] || !is_file(idx)) continue; /* not a diffusers pipeline (or incomplete) */
-    char blobs[4500], name[512];
-    snprintf(blobs, sizeof blobs, "%s/blobs", base);
+    char name[512], snap[4096], idx[4200], blobs[4500];
     snprintf(name, sizeof name, "%.*s/%s", (int)(sep - org), org, sep + 2);
-    row(l, name, "hf-cache", dir_bytes(blobs), snap);
+    if (hub_snapshot(hub, name, snap, sizeof snap)) continue; /* incomplete, or not ours */
+    snprintf(idx, sizeof idx, "%s/model_index.json", snap);
+    const char *kind = is_file(idx) ? "hf-cache" : other_kind(snap, 1);
+    if (!kind) continue;
+    snprintf(blobs, sizeof blobs, "%s/%s/blobs", hub, e->d_name);
+    row(l, name, kind, dir_bytes(blobs), snap);
     n++;
   }
   closedir(d);
   return n;
+}
+
+/* PREFIX_decoder.safetensors beside PREFIX_encoder.safetensors: the original TAESD pair, which
+ * its encoder's row shows. */
+static int pair_decoder(const char *dir, const char *name) {
+  size_t len = strlen(name), sl = strlen("_decoder.safetensors");
+  char enc[4400];
+  if (len <= sl || strcmp(name + len - sl, "_decoder.safetensors")) return 0;
+  snprintf(enc, sizeof enc, "%s/%.*s_encoder.safetensors", dir, (int)(len - sl), name);
+  return is_file(enc);
 }
 
 static int list_dir(listing *l, const char *dir) {
@@ -201,17 +211,15 @@ static int list_dir(listing *l, const char *dir) {
     snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
     snprintf(idx, sizeof idx, "%s/model_index.json", p);
     size_t len = strlen(e->d_name);
-    if (is_dir(p) && is_file(idx)) {
-      row(l, e->d_name, "diffusers", dir_bytes(p), p);
-      n++;
-    } else if (((len > 12 && !strcmp(e->d_name + len - 12, ".safetensors")) ||
-                (len > 5 && !strcmp(e->d_name + len - 5, ".ckpt"))) &&
-               is_file(p)) {
-      struct stat st;
-      stat(p, &st);
-      row(l, e->d_name, "single-file", st.st_size, p);
-      n++;
-    }
+    int safetensors = len > 12 && !strcmp(e->d_name + len - 12, ".safetensors");
+    const char *kind = NULL;
+    if (is_dir(p)) kind = is_file(idx) ? "diffusers" : other_kind(p, 1);
+    else if (is_file(p) && safetensors && !pair_decoder(dir, e->d_name)) kind = other_kind(p, 0) ? "taesd" : "single-file";
+    else if (is_file(p) && len > 5 && !strcmp(e->d_name + len - 5, ".ckpt")) kind = "single-file";
+    if (!kind) continue;
+    struct stat st;
+    row(l, e->d_name, kind, is_dir(p) ? dir_bytes(p) : stat(p, &st) == 0 ? (long long)st.st_size : -1, p);
+    n++;
   }
   closedir(d);
   return n;
