@@ -174,6 +174,9 @@ check '[ $rc -eq 0 ] && grep -q "warning: previews: .*latent projection instead"
 refuse "--preview-taesd without --preview" "needs --preview" --preview-taesd none
 refuse "--preview-taesd not a TAESD" "not a TAESD folder" --preview "$T/pvx.png" --preview-taesd "$FX/tiny-sd1"
 check '[ ! -e "$T/pvx.png" ]' "a refused --preview-taesd left a preview"
+"$A2I2A" run "$IN" -o "$T/rx" -m "$FX/tiny-sd1" $SMALL --preview "$T/rxp.png" --preview-taesd "$T/nothing" 2>"$T/err"; rc=$?
+check '[ $rc -ne 0 ] && [ ! -e "$T/rx" ] && [ ! -e "$T/rxp.png" ] && one_line "$T/err" && grep -q "^a2i2a: $T/nothing: no such TAESD" "$T/err"' \
+  "run with a missing --preview-taesd: exit $rc, $(cat "$T/err")"
 
 echo "$pass passed, $failn failed"
 [ $failn -eq 0 ]

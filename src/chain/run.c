@@ -566,6 +566,7 @@ a2i2a_status chain_run_named(a2i2a_model *model, const char *input, const char *
   a2i2a_run_params named = *p;
   if (!named.model) named.model = model->m.path;
   a2i2a_status st = chain_preflight(model, input, outdir, &named, force);
+  if (!st) st = sd_preview_check(model, job);
   double t0 = now_seconds();
   if (!st) job_stage(job, "fingerprint", input, 0);
   if (!st) st = sha256_file(input, in_hex);
@@ -609,6 +610,7 @@ a2i2a_status chain_replay_named(const char *run_json, const char *input, const c
   job_time(job, load, t0);
   rec.p.model = model_path;
   if (!st) st = chain_preflight(model, input, outdir, &rec.p, force);
+  if (!st) st = sd_preview_check(model, job);
   char hex[65];
   t0 = now_seconds();
   if (!st) job_stage(job, "fingerprint", input, 0);

@@ -208,6 +208,11 @@ static a2i2a_status preview_taesd(a2i2a_model *m, const sd_i2i_config *c, a2i2a_
   return A2I2A_OK;
 }
 
+a2i2a_status sd_preview_check(struct a2i2a_model *m, const a2i2a_job *job) {
+  taesd *t;
+  return job_wants_preview(job) && job->cb.preview_taesd ? sd_pipeline_taesd(m, job->cb.preview_taesd, &t) : A2I2A_OK;
+}
+
 a2i2a_status sd_i2i_check(const a2i2a_model *m, const a2i2a_i2i_params *p, int w, int h, int *W, int *H) {
   sd_i2i_config c;
   a2i2a_status st = check_params(p, m, &c);

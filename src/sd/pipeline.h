@@ -117,6 +117,9 @@ void sd_estimate_x0(const sched *s, double t, const float *xt, const float *out,
  * (checked against common/memory.h's memory_available). */
 double sd_i2i_memory_estimate(const struct a2i2a_model *mdl, int H, int W);
 a2i2a_status sd_i2i_check(const struct a2i2a_model *m, const a2i2a_i2i_params *p, int w, int h, int *W, int *H);
+/* Opens the TAESD the job names for its previews (a2i2a_callbacks.preview_taesd), if it wants
+ * previews: a chain's check before the work that comes before its painting. */
+a2i2a_status sd_preview_check(struct a2i2a_model *m, const a2i2a_job *job);
 
 /* The text chunk of a painting that holds its img2img settings as JSON (beside the picture's own
  * chunks, e.g. a spectrogram's "a2i2a", and Automatic1111's "parameters"). */
