@@ -211,6 +211,12 @@ def main():
                                                      "scheduler/scheduler_config.json")]
         seed("model_config", fam, b"\0".join(parts))
 
+    # ---------------------------------------------------------------- add-on configs: Vocos, HiFi-GAN, TAESD
+    parts = [read(os.path.join(FX, p)) for p in ("vocoder/tiny-vocos/config.yaml", "vocoder/tiny-hifigan/config.json",
+                                                 "sd-ext/tiny-taesd/config.json")]
+    seed("addon_config", "tiny", b"\0".join(parts))
+    seed("addon_config", "none", b"\0\0")
+
     # ---------------------------------------------------------------- tokenizer (a small CLIP-shaped vocabulary)
     import json
     bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
