@@ -20,7 +20,7 @@ fi
 dict_of() {
   case $1 in
     exif) echo exif ;; image) echo image ;; audio) echo audio ;; tokenizer) echo tokenizer ;;
-    style_json | runjson | model_config | safetensors | addon_config) echo json ;;
+    style_json | runjson | model_config | safetensors | addon_config | lora) echo json ;;
   esac
 }
 
