@@ -10,7 +10,7 @@ step() { echo "ci: $1 ($(date -u +%H:%M:%S))"; }
 step "the suite under AddressSanitizer and UndefinedBehaviorSanitizer"
 cmake -S . -B build-sanitize -DA2I2A_SANITIZE=ON && cmake --build build-sanitize -j2
 ctest --test-dir build-sanitize --output-on-failure -j2
-step "the fuzz targets, 30 s each"
+step "the fuzz targets, 30 s each, two at a time"
 CC=clang cmake -S . -B build-fuzz -DA2I2A_FUZZ=ON && cmake --build build-fuzz -j2 --target fuzz
-tests/fuzz/run.sh build-fuzz 30
+FUZZ_JOBS=2 tests/fuzz/run.sh build-fuzz 30
 step "done"
