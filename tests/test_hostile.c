@@ -542,6 +542,30 @@ static void test_corrupt_ogg(void) {
   CHECK(st == A2I2A_ERR_FORMAT && !png, "a2i of it: %d", st);
 }
 
+/* A 50-byte WAV found by fuzz_audio: a LIST entry claiming 4 GB sent libsndfile 1.2's sf_open
+ * into hours of work (libsndfile issue #1118). It is refused at once; a WAV with an ordinary
+ * LIST INFO chunk before its data still reads. */
+static void test_wav_list_wrap(void) {
+  static const uint8_t wrap[50] = {
+      'R', 'I', 'F', 'F', 0x62, 0x13, 0x08, 0x00, 'W', 'A', 'V', 'E', 'L', 'I', 'S', 'T', 0xff, 0xff, 0xff, 0xff, 0xff,
+      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0xf7, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+      0xff, 0x66, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x33};
+  audio_buf a;
+  a2i2a_status st = audio_read_memory(wrap, sizeof wrap, "wrap.wav", &a);
+  CHECK(st == A2I2A_ERR_FORMAT && strstr(a2i2a_last_error(), "wrap.wav: a damaged WAV: a LIST entry"),
+        "a LIST entry of 4 GB: %d '%s'", st, a2i2a_last_error());
+  uint8_t ok[] = {'R', 'I', 'F', 'F', 62, 0, 0, 0, 'W', 'A', 'V', 'E',
+                  'f', 'm', 't', ' ', 16, 0, 0, 0, 1, 0, 1, 0, 0x40, 0x1f, 0, 0, 0x80, 0x3e, 0, 0, 2, 0, 16, 0,
+                  'L', 'I', 'S', 'T', 14, 0, 0, 0, 'I', 'N', 'F', 'O', 'I', 'N', 'A', 'M', 2, 0, 0, 0, 'x', 0,
+                  'd', 'a', 't', 'a', 4, 0, 0, 0, 0x00, 0x40, 0x00, 0xc0};
+  memset(&a, 0, sizeof a);
+  st = audio_read_memory(ok, sizeof ok, "titled.wav", &a);
+  CHECK(st == A2I2A_OK && a.frames == 2 && a.channels == 1 && a.rate == 8000 && fabsf(a.x[0] - 0.5f) < 1e-6f &&
+            fabsf(a.x[1] + 0.5f) < 1e-6f,
+        "a WAV with a LIST INFO chunk: %d '%s'", st, st ? a2i2a_last_error() : "");
+  if (st == A2I2A_OK) audio_free(&a);
+}
+
 int main(void) {
   CHECK(mkdtemp(dir) != NULL, "mkdtemp");
   test_memory(); /* first: it measures this process's peak */
@@ -555,6 +579,7 @@ int main(void) {
   test_mp3_growth();
   test_quiet_mpeg();
   test_corrupt_ogg();
+  test_wav_list_wrap();
   char cmd[4200];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system(cmd)) fprintf(stderr, "could not remove %s\n", dir);

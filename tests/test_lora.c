@@ -457,6 +457,15 @@ int main(void) {
   CHECK(st == A2I2A_ERR_MODEL && strstr(a2i2a_last_error(), "renamed.safetensors: none of the LoRA's 295 layers"),
         "no layer matching: %s", a2i2a_last_error());
   free(r);
+  /* a layer with its down but not its up: the error names the missing up (not the alpha) */
+  static const float zeros[4 * 32];
+  put(mk, "lora_te_text_model_encoder_layers_0_mlp_fc1.lora_down.weight", ST_F32, 2, (int64_t[]){4, 32}, zeros);
+  put(mk, "lora_te_text_model_encoder_layers_0_mlp_fc1.alpha", ST_F32, 0, NULL, zeros);
+  r = bytes_of(mk, &len);
+  st = apply1(m, "halved.safetensors", r, len, 1);
+  CHECK(st == A2I2A_ERR_FORMAT && strstr(a2i2a_last_error(), "but no lora_te_text_model_encoder_layers_0_mlp_fc1.lora_up.weight"),
+        "a missing up: %s", a2i2a_last_error());
+  free(r);
   struct a2i2a_model *sd2 = open_model(fixture("sd/tiny-sd2"));
   if (sd2) {
     st = apply1(sd2, fixture(LORA), NULL, 0, 1);

@@ -336,6 +336,43 @@ done:
   return st;
 }
 
+/* Whether a WAV's LIST chunks hold a sub-chunk claiming 2 GB or more. libsndfile 1.2 walks
+ * them with 32-bit counts (wavlike.c, wavlike_subchunk_parse): such a size wraps its count
+ * around and sf_open then runs for hours on a 50-byte file (libsndfile issue #1118, open
+ * upstream; found by fuzz_audio). No real LIST entry is that large, so the file is refused
+ * before libsndfile sees it. The walk follows libsndfile's: "INFO" and "adtl" are markers
+ * without a size, "data", "exif" or four zero bytes end the walk. */
+static int wav_list_size_wraps(audio_source *s) {
+  uint8_t h[12], c[8];
+  if (source_seek(0, SEEK_SET, s) < 0 || source_read(h, 12, s) != 12 || memcmp(h + 8, "WAVE", 4)) return 0;
+  const int be = !memcmp(h, "RIFX", 4);
+  if (!be && memcmp(h, "RIFF", 4) && memcmp(h, "RF64", 4)) return 0;
+#define SIZE32(b) (be ? (sf_count_t)(b)[0] << 24 | (b)[1] << 16 | (b)[2] << 8 | (b)[3] \
+                      : (sf_count_t)(b)[3] << 24 | (b)[2] << 16 | (b)[1] << 8 | (b)[0])
+  for (sf_count_t at = 12; at + 8 <= s->size;) {
+    if (source_seek(at, SEEK_SET, s) < 0 || source_read(c, 8, s) != 8) return 0;
+    const sf_count_t n = SIZE32(c + 4);
+    if (!memcmp(c, "LIST", 4)) {
+      const sf_count_t end = at + 8 + n < s->size ? at + 8 + n : s->size;
+      for (sf_count_t p = at + 8; p + 4 <= end;) {
+        uint8_t m[8];
+        if (source_seek(p, SEEK_SET, s) < 0 || source_read(m, 4, s) != 4) return 0;
+        p += 4;
+        if (!memcmp(m, "INFO", 4) || !memcmp(m, "adtl", 4)) continue;
+        if (!memcmp(m, "data", 4) || !memcmp(m, "exif", 4) || !memcmp(m, "\0\0\0\0", 4) || p + 4 > end) break;
+        if (source_read(m + 4, 4, s) != 4) return 0;
+        const sf_count_t size = SIZE32(m + 4);
+        if (size >= (sf_count_t)1 << 31) return 1;
+        p += 4 + size + (size & 1);
+      }
+    }
+    if (!memcmp(c, "data", 4)) return 0;
+    at += 8 + n + (n & 1);
+  }
+#undef SIZE32
+  return 0;
+}
+
 static int ends_with_ci(const char *s, const char *suffix) {
   size_t n = strlen(s), m = strlen(suffix);
   return n >= m && strcasecmp(s + n - m, suffix) == 0;
@@ -352,6 +389,8 @@ static a2i2a_status open_decoder(decoder *d, audio_source *src, const char *name
   if (is_mpeg(src, &tags)) return open_mpg123(d, src, name);
   if (is_mpeg_in_wav(src, &d->view)) return open_mpg123(d, &d->view, name);
   d->view = source_view(src, tags, src->size);
+  if (wav_list_size_wraps(&d->view))
+    return fail(A2I2A_ERR_FORMAT, "%s: a damaged WAV: a LIST entry claims 2 GB or more", name);
   a2i2a_status st = open_libsndfile(d, &d->view, name);
   /* what libsndfile does with a file it cannot identify by its contents: MPEG streams are
    * lenient, so a name ending in .mp3 gets mpg123's try */

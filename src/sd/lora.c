@@ -215,9 +215,9 @@ static a2i2a_status match_file(const st_file *f, const char *label, double scale
     const st_tensor *down = &f->tensors[i];
     snprintf(name, sizeof name, "%s.%s", base, peft ? "lora_B.weight" : "lora_up.weight");
     const st_tensor *up = st_find(f, name);
+    if (!up) return fail(A2I2A_ERR_FORMAT, "%s: layer %s has %s but no %s", label, base, tn, name);
     snprintf(name, sizeof name, "%s.alpha", base);
     const st_tensor *alpha = st_find(f, name);
-    if (!up) return fail(A2I2A_ERR_FORMAT, "%s: layer %s has %s but no %s", label, base, tn, name);
     if (!is_float(up) || !is_float(down) || (alpha && (!is_float(alpha) || alpha->numel != 1)))
       return fail(A2I2A_ERR_FORMAT, "%s: layer %s: the LoRA's tensors must be F16, BF16 or F32 (alpha one value)", label,
                   base);

@@ -7,6 +7,7 @@ build (the seeds are committed; run it again only to change them):
 
 Every seed is small (the whole corpus stays well under 2 MB), so that a 30-second CI run goes
 through all of it many times."""
+import json
 import os
 import shutil
 import struct
@@ -211,8 +212,40 @@ def main():
                                                      "scheduler/scheduler_config.json")]
         seed("model_config", fam, b"\0".join(parts))
 
+    # ---------------------------------------------------------------- add-on configs: Vocos, HiFi-GAN, TAESD
+    parts = [read(os.path.join(FX, p)) for p in ("vocoder/tiny-vocos/config.yaml", "vocoder/tiny-hifigan/config.json",
+                                                 "sd-ext/tiny-taesd/config.json")]
+    seed("addon_config", "tiny", b"\0".join(parts))
+    seed("addon_config", "none", b"\0\0")
+
+    # ---------------------------------------------------------------- LoRA: a prompt, NUL, a few layers of the fixture's LoRA
+    b = read(os.path.join(FX, "sd-ext", "lora", "tiny-sd1-lora.safetensors"))
+    n = struct.unpack("<Q", b[:8])[0]
+    hdr, body = json.loads(b[8:8 + n]), b[8 + n:]
+    layers = ["lora_te_text_model_encoder_layers_0_self_attn_out_proj", "lora_unet_down_blocks_3_resnets_0_conv_shortcut",
+              "lora_unet_down_blocks_0_resnets_0_conv1", "lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_q"]
+
+    def lora(rename):
+        tensors, meta = [], {"format": "pt"}
+        for k in sorted(hdr):
+            if k != "__metadata__" and k.rsplit(".", 2 if k.endswith(".weight") else 1)[0] in layers:
+                o = hdr[k]["data_offsets"]
+                tensors.append((rename(k), hdr[k]["dtype"], hdr[k]["shape"], body[o[0]:o[1]]))
+        return st([t for t in tensors if t[0]], meta)
+
+    def peft(k):
+        if k.endswith(".alpha"):
+            return None
+        base, kind = k.split(".", 1)
+        kind = kind.replace("lora_down", "lora_A").replace("lora_up", "lora_B")
+        root = "text_encoder." if base.startswith("lora_te_") else "unet."
+        return root + base.split("_", 2)[2] + "." + kind  # the underscores stay: the mapping looks names up
+
+    seed("lora", "kohya", b"a painting <lora:tiny-sd1-lora:0.8> of sound\0" + lora(lambda k: k))
+    seed("lora", "peft", b"<lora:x> <lora:y:-1.5e0>\0" + lora(peft))
+    seed("lora", "tags_only", b"<lora:a:1> <lora:b:x> <lora:\0")
+
     # ---------------------------------------------------------------- tokenizer (a small CLIP-shaped vocabulary)
-    import json
     bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
     cs, k = bs[:], 0
     for b in range(256):

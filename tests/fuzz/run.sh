@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the libFuzzer targets of a build configured with A2I2A_FUZZ=ON (tests/CMakeLists.txt),
 # each for SECONDS on a copy of its seed corpus (tests/fuzz/corpus/NAME) with its dictionary,
-# one after the other. A crash, a leak, a timeout or running out of memory fails the run, and
+# FUZZ_JOBS of them at a time (default 1; each target is one process on one core). A crash, a leak, a timeout or running out of memory fails the run, and
 # libFuzzer's report is printed: the stack, and the input (base64 for small ones; the file is
 # kept in ARTIFACTS, default ./fuzz-artifacts). Prints one line per target: executions and
 # coverage (libFuzzer's cov and ft).
@@ -20,7 +20,7 @@ fi
 dict_of() {
   case $1 in
     exif) echo exif ;; image) echo image ;; audio) echo audio ;; tokenizer) echo tokenizer ;;
-    style_json | runjson | model_config | safetensors) echo json ;;
+    style_json | runjson | model_config | safetensors | addon_config | lora) echo json ;;
   esac
 }
 
@@ -31,13 +31,12 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$here/../lsan.supp:print_suppressions=0}
 export OMP_NUM_THREADS=1
 
-failed=0
-for name in "${names[@]}"; do
-  bin=$build/tests/fuzz_$name
+# One target; its exit status says whether it failed.
+run_one() {
+  local name=$1 bin=$build/tests/fuzz_$1 work rc execs cov ft d args
   if [ ! -x "$bin" ]; then
     echo "fuzz $name: $bin is not built (cmake --build $build --target fuzz)" >&2
-    failed=1
-    continue
+    return 1
   fi
   work=$(mktemp -d)
   mkdir "$work/corpus"
@@ -52,12 +51,28 @@ for name in "${names[@]}"; do
   cov=$(grep -o 'cov: [0-9]*' "$work/log" | tail -1)
   ft=$(grep -o 'ft: [0-9]*' "$work/log" | tail -1)
   if [ $rc -ne 0 ]; then
-    echo "fuzz $name: FAILED (libFuzzer exit $rc) after ${execs:-?} executions; its report:" >&2
-    grep -v '^#[0-9]*.*\(NEW\|REDUCE\|pulse\|INITED\|RELOAD\)' "$work/log" | tail -80 >&2
-    failed=1
+    # one write, so that a report is not interleaved with a target running beside it
+    printf 'fuzz %s: FAILED (libFuzzer exit %s) after %s executions; its report:\n%s\n' "$name" "$rc" "${execs:-?}" \
+      "$(grep -v '^#[0-9]*.*\(NEW\|REDUCE\|pulse\|INITED\|RELOAD\)' "$work/log" | tail -80)" >&2
+    rm -rf "$work"
+    return 1
   else
     echo "fuzz $name: ${execs:-?} executions in ${seconds} s, ${cov:-cov: ?}, ${ft:-ft: ?}"
   fi
   rm -rf "$work"
+}
+
+jobs=${FUZZ_JOBS:-1} failed=0 running=0
+for name in "${names[@]}"; do
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || failed=1
+    running=$((running - 1))
+  fi
+  run_one "$name" &
+  running=$((running + 1))
+done
+while [ "$running" -gt 0 ]; do
+  wait -n || failed=1
+  running=$((running - 1))
 done
 exit $failed
