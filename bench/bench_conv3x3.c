@@ -37,7 +37,8 @@ int main(int argc, char **argv) {
     uint16_t *w16 = malloc(nw * 2);
     float *x = malloc(nx * 4), *y = malloc(ny * 4);
     uint32_t s = 1;
-    for (size_t k = 0; k < nw; k++) s = s * 1664525u + 1013904223u, w16[k] = f32_to_f16(((s >> 9) / 8388608.0f - 0.5f) * 0.05f);
+    for (size_t k = 0; k < nw; k++)
+      s = s * 1664525u + 1013904223u, w16[k] = f32_to_f16(((s >> 9) / 8388608.0f - 0.5f) * 0.05f);
     for (size_t k = 0; k < nx; k++) s = s * 1664525u + 1013904223u, x[k] = (s >> 9) / 8388608.0f - 0.5f;
     weight wt = {.dtype = ST_F16, .data = w16, .numel = nw, .ndim = 4, .shape = {OC, C, 3, 3}};
     double gflop = 2.0 * nw * nb * H * W / 1e9;

@@ -8,7 +8,8 @@
  * costs the same resident memory as the mapped F16 checkpoint would. --size is the latent size
  * (default 64x64 and 37x50, i.e. 512x512 and 400x296 pictures); --no-winograd makes every 3x3
  * convolution an im2col GEMM; --no-f4 keeps Winograd to 2x2 output tiles (F(2x2,3x3), as before
- * F(4x4,3x3)), --f4-min-pixels N takes 4x4 tiles from N output pixels. --profile (or A2I2A_UNET_PROFILE=1; =cpu for process CPU time)
+ * F(4x4,3x3)), --f4-min-pixels N takes 4x4 tiles from N output pixels. --profile (or
+ * A2I2A_UNET_PROFILE=1; =cpu for process CPU time)
  * prints a per-kind time profile on stderr after every evaluation. */
 #include <cblas.h>
 #include <stdio.h>

@@ -17,7 +17,9 @@ while [ "$r" -lt "$rounds" ]; do
   i=0
   for v in "$@"; do
     # shellcheck disable=SC2086 # the options are meant to split
-    build/bench/bench_unet --model "$model" --threads "${THREADS:-2}" --reps 2 ${v#*:} 2>&1 | grep '^latent' | head -1 |
+    build/bench/bench_unet --model "$model" --threads "${THREADS:-2}" --reps 2 ${v#*:} >"$out/log" 2>&1
+    sed -n 's/^sgemm ceiling.*: \([0-9.]*\) GFLOP.*/\1/p' "$out/log" >>"$out/sgemm"
+    grep '^latent' "$out/log" | head -1 |
       sed -E 's/.*\) x([0-9]+):.*best ([0-9.]+) s.*CPU ([0-9.]+) s.*/\2 \3 \1/; s/^latent.*best ([0-9.]+) s.*CPU ([0-9.]+) s.*/\1 \2 1/' |
       awk '{ printf "%.3f %.3f\n", $1, $2 / $3 }' >>"$out/$i"
     i=$((i + 1))
@@ -30,3 +32,4 @@ for v in "$@"; do
   sort -n -k2 "$out/$i" | awk '{ c[NR] = $2 } END { printf "   CPU min %.2f s  median %.2f s  (%d rounds)\n", c[1], c[int((NR + 1) / 2)], NR }'
   i=$((i + 1))
 done
+sort -n "$out/sgemm" | awk -v n="${THREADS:-2}" '{ g[NR] = $1 } END { printf "sgemm 2048^3, %d threads, same runs: min %.1f  median %.1f  max %.1f GFLOP/s\n", n, g[1], g[int((NR + 1) / 2)], g[NR] }'

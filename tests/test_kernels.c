@@ -567,6 +567,10 @@ int main(void) {
   test_conv(16, 13, 15, 24, 3, 1, 1, 1, 1, 1, ST_F32, 1);
   test_conv_mode(16, 6, 9, 16, 3, 1, 1, 1, 1, 1, ST_F32, 1, 2);
   test_conv_batch(2, 16, 11, 21, 16, 3, 1, 1, 1, 1, ST_F32);
+  kernels_tune(16, 36 * 16 * 8); /* more output channels, 4 and 11 chunks */
+  test_conv(16, 20, 37, 24, 3, 1, 1, 1, 1, 1, ST_F16, 1);
+  kernels_tune_winograd_f4(SIZE_MAX);
+  test_conv(16, 20, 37, 24, 3, 1, 1, 1, 1, 1, ST_F16, 1);
   kernels_tune_winograd_f4(0);
   kernels_tune(0, 0);
   kernels_tune_winograd_min_pixels(0);

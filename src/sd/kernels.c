@@ -263,13 +263,16 @@ static int wino_min_c = 16;
  * UNet at 400x296 (latent 37x50: maps of 1850, 475, 130 and 35 pixels), with the filters
  * transformed 8 at a time and a batch's tiles sharing the GEMMs, Winograd on the 1850- and
  * 475-pixel maps took an evaluation from 2.6 to 2.3 s (2.2 s per image of a guided pair); on the
- * 130-pixel maps too it was slower again (2.7-3.2 s). At 512x512 and in the VAE it is even. */
+ * 130-pixel maps too it was slower again (2.7-3.2 s). At 512x512 and in the VAE it is even.
+ * With F(4x4,3x3) (36·OC·C transformed values per call) the 130-pixel maps lose too: 4.25 against
+ * 3.69 CPU-s per image of a guided pair (bench/RESULTS.md, issue 16). */
 static size_t wino_min_pixels = 400;
 
 void kernels_tune_winograd_min_pixels(size_t pixels) { wino_min_pixels = pixels ? pixels : 400; }
 
-/* Smallest output (pixels per image) that takes F(4x4,3x3) instead of F(2x2,3x3). Thread-local:
- * a job (or a test) that sets it changes only its own convolutions. */
+/* Smallest output (pixels per image) that takes F(4x4,3x3) instead of F(2x2,3x3): by default every
+ * map large enough for Winograd (faster on the UNet and the VAE as a whole, bench/RESULTS.md).
+ * Thread-local: a job (or a test) that sets it changes only its own convolutions. */
 #define WINO4_MIN_PIXELS 400
 static _Thread_local size_t wino4_min_pixels = WINO4_MIN_PIXELS;
 
@@ -597,6 +600,23 @@ static void wino4_output(float *y, const float *M, int ob, int tn, int o0, int o
   }
 }
 
+/* The transformed filters U [(m+2)²][o1 - o0][C] of output channels [o0, o1) (converted to
+ * float32 first unless they are aligned F32); 0 when the conversion scratch cannot grow. */
+static int wino_block_filters(float *U, const weight *w, int o0, int o1, int C, int m) {
+  const float *wb;
+  if (w->dtype == ST_F32 && ((uintptr_t)w->data & 3) == 0) {
+    wb = (const float *)w->data + (size_t)o0 * C * 9;
+  } else {
+    float *d = scratch(SCR_WEIGHT, (size_t)(o1 - o0) * C * 9);
+    if (!d) return 0;
+    convert_range(w, d, (size_t)o0 * C * 9, (size_t)o1 * C * 9);
+    wb = d;
+  }
+  if (m == 2) wino_weights(U, wb, o1 - o0, C);
+  else wino4_weights(U, wb, o1 - o0, C);
+  return 1;
+}
+
 /* A batch of nb images, x [C][nb][H][W] -> y [OC][nb][OH][OW], with output tiles of m x m
  * (m = 2: F(2x2,3x3), 4: F(4x4,3x3)): the tiles of all the images are the columns of the same
  * GEMMs (tile rows numbered image after image), so the filters are converted and transformed
@@ -618,7 +638,6 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
   /* Output channels in blocks of at most 128, a multiple of the thread count: each thread
    * converts and transforms its block's filters (the weights are never expanded as a whole),
    * multiplies, and transforms its block's outputs back, without waiting on the others. */
-  int direct = w->dtype == ST_F32 && ((uintptr_t)w->data & 3) == 0;
   int nt = omp_in_parallel() ? 1 : a2i2a_get_threads();
   int nblk = nt * ((OC + nt * 128 - 1) / (nt * 128));
   if (nblk > OC) nblk = OC;
@@ -680,21 +699,12 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
     for (int bi = 0; bi < nblk; bi++) {
       int o0 = (int)((long)OC * bi / nblk), o1 = (int)((long)OC * (bi + 1) / nblk), ob = o1 - o0;
       if (ob <= 0) continue;
-      const float *wb;
-      float *d = direct ? NULL : scratch(SCR_WEIGHT, (size_t)ob * C * 9);
       float *U = scratch(SCR_WU, (size_t)P * ob * C), *M = scratch(SCR_WM, (size_t)P * ob * tn);
-      if ((!direct && !d) || !U || !M) {
+      if (!U || !M || !wino_block_filters(U, w, o0, o1, C, m)) {
 #pragma omp atomic write
         oom = (size_t)P * ob * (C > tn ? C : tn);
         continue;
       }
-      if (direct) wb = (const float *)w->data + (size_t)o0 * C * 9;
-      else {
-        convert_range(w, d, (size_t)o0 * C * 9, (size_t)o1 * C * 9);
-        wb = d;
-      }
-      if (m == 2) wino_weights(U, wb, ob, C);
-      else wino4_weights(U, wb, ob, C);
       /* M[k] = U[k] · V[k], one GEMM per point of the transform domain */
       for (int k = 0; k < P; k++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ob, tn, C, 1.0f, U + (size_t)k * ob * C, C,
