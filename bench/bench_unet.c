@@ -7,7 +7,9 @@
  * UNet (diffusers config, 860M parameters) with random F16 weights is built in memory, which
  * costs the same resident memory as the mapped F16 checkpoint would. --size is the latent size
  * (default 64x64 and 37x50, i.e. 512x512 and 400x296 pictures); --no-winograd makes every 3x3
- * convolution an im2col GEMM. --profile (or A2I2A_UNET_PROFILE=1; =cpu for process CPU time)
+ * convolution an im2col GEMM; --no-f4 keeps Winograd to 2x2 output tiles (F(2x2,3x3), as before
+ * F(4x4,3x3)), --f4-min-pixels N takes 4x4 tiles from N output pixels. --profile (or
+ * A2I2A_UNET_PROFILE=1; =cpu for process CPU time)
  * prints a per-kind time profile on stderr after every evaluation. */
 #include <cblas.h>
 #include <stdio.h>
@@ -175,13 +177,15 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--no-winograd")) kernels_tune(1 << 30, 0); /* im2col GEMMs for every 3x3 conv */
     else if (!strcmp(argv[i], "--winograd-min-pixels") && i + 1 < argc)
       kernels_tune_winograd_min_pixels((size_t)atol(argv[++i]));
+    else if (!strcmp(argv[i], "--no-f4")) kernels_tune_winograd_f4(SIZE_MAX); /* Winograd with 2x2 tiles only */
+    else if (!strcmp(argv[i], "--f4-min-pixels") && i + 1 < argc) kernels_tune_winograd_f4((size_t)atol(argv[++i]));
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--batch") && i + 1 < argc && (nb = atoi(argv[++i])) >= 1 && nb <= UNET_MAX_BATCH) continue;
     else if (!strcmp(argv[i], "--size") && i + 1 < argc && nsizes < 16 &&
              sscanf(argv[++i], "%dx%d", &sizes[nsizes][0], &sizes[nsizes][1]) == 2)
       nsizes++;
     else {
-      fprintf(stderr, "usage: bench_unet [--model PATH] [--threads N] [--reps N] [--size HxW]... [--batch N] [--flops] [--no-winograd] [--winograd-min-pixels N] [--profile]\n"
+      fprintf(stderr, "usage: bench_unet [--model PATH] [--threads N] [--reps N] [--size HxW]... [--batch N] [--flops] [--no-winograd] [--winograd-min-pixels N] [--no-f4] [--f4-min-pixels N] [--profile]\n"
                       "  --batch N: N images per UNet call, as guidance's [uncond, cond] pair (N = 2); times are\n"
                       "  reported per call and per image\n");
       return 2;

@@ -1,6 +1,7 @@
 /* VAE encode and decode speed and memory on a full-size checkpoint (make_sd_checkpoint):
- *   bench_vae MODEL [threads=2] [sizes: WxH,... default 512x512,400x296] [runs=1] [direct]
- * "direct" turns Winograd off (im2col + sgemm for every convolution), for comparison.
+ *   bench_vae MODEL [threads=2] [sizes: WxH,... default 512x512,400x296] [runs=1] [direct|f2]
+ * "direct" turns Winograd off (im2col + sgemm for every convolution), "f2" keeps it to 2x2
+ * output tiles (F(2x2,3x3), as before F(4x4,3x3)), for comparison.
  * Each measurement runs in its own child process so that its peak RSS is its own (the
  * mapped weights it touches included). GFLOP/s counts the direct-convolution work of the SD
  * VAE (issue #4: decode 2515 / 1127 GFLOP at 512x512 / 400x296, encode 1117 / 496), scaled
@@ -24,7 +25,7 @@ static double now(void) {
   return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-static int direct;
+static int direct; /* 1: im2col only, 2: Winograd F(2x2,3x3) only */
 
 static int measure(const char *model, int decode, int W, int H, int runs) {
   sd_model m;
@@ -56,7 +57,7 @@ static int measure(const char *model, int decode, int W, int H, int runs) {
     double c = ru.ru_utime.tv_sec - r0.ru_utime.tv_sec + (ru.ru_utime.tv_usec - r0.ru_utime.tv_usec) * 1e-6 +
                ru.ru_stime.tv_sec - r0.ru_stime.tv_sec + (ru.ru_stime.tv_usec - r0.ru_stime.tv_usec) * 1e-6;
     printf("%-7s %4dx%-4d %s threads %d  wall %7.2f s  %6.1f GFLOP/s  CPU %7.2f s (%5.1f GFLOP/CPU-s)  peak RSS %5.0f MB\n",
-           decode ? "decode" : "encode", W, H, direct ? "direct  " : "winograd", a2i2a_get_threads(), t, gflop / t, c, gflop / c, ru.ru_maxrss / 1024.0);
+           decode ? "decode" : "encode", W, H, direct == 1 ? "direct  " : direct ? "wino-f2 " : "winograd", a2i2a_get_threads(), t, gflop / t, c, gflop / c, ru.ru_maxrss / 1024.0);
     fflush(stdout);
   }
   free(img), free(lat), free(lv);
@@ -67,13 +68,16 @@ static int measure(const char *model, int decode, int W, int H, int runs) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: %s MODEL [threads=2] [WxH,...] [runs=1]\n", argv[0]);
+    fprintf(stderr, "usage: %s MODEL [threads=2] [WxH,...] [runs=1] [direct|f2]\n", argv[0]);
     return 2;
   }
   int threads = argc > 2 ? atoi(argv[2]) : 2, runs = argc > 4 ? atoi(argv[4]) : 1;
   if (argc > 5 && !strcmp(argv[5], "direct")) {
     kernels_tune(1 << 30, 0);
     direct = 1;
+  } else if (argc > 5 && !strcmp(argv[5], "f2")) {
+    kernels_tune_winograd_f4(SIZE_MAX); /* Winograd with 2x2 output tiles only */
+    direct = 2;
   }
   char sizes[256];
   snprintf(sizes, sizeof sizes, "%s", argc > 3 ? argv[3] : "512x512,400x296");

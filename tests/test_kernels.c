@@ -515,6 +515,7 @@ int main(void) {
   /* Winograd F(2x2,3x3): odd sizes (partial tiles), F16, accumulate, fused upsampling, and
    * several chunks of tiles with a small scratch budget */
   kernels_tune_winograd_min_pixels(64); /* small shapes take the Winograd path here */
+  kernels_tune_winograd_f4(SIZE_MAX);   /* 2x2 tiles only; 4x4 below */
   test_conv(16, 9, 11, 17, 3, 1, 1, 1, 1, 1, ST_F16, 1);
   test_conv(24, 8, 8, 16, 3, 1, 1, 1, 1, 1, ST_F32, 0);
   test_conv_mode(20, 7, 5, 16, 3, 1, 1, 1, 1, 1, ST_BF16, 1, 1);
@@ -545,6 +546,32 @@ int main(void) {
   test_conv_batch(2, 16, 20, 37, 16, 3, 1, 1, 1, 1, ST_F32); /* 8-tile vector paths, odd width */
   kernels_tune(16, 16 * 40 * 20);                              /* chunks of tiles across the images */
   test_conv_batch(2, 16, 11, 21, 16, 3, 1, 1, 1, 1, ST_F32);
+  /* Winograd F(4x4,3x3) on every Winograd shape: partial tiles in both directions (sizes 1, 2
+   * and 3 past a multiple of 4), whole groups of 8 tiles and a partial one, F16/BF16, fused
+   * upsampling, accumulation, chunks of tiles across rows and images */
+  kernels_tune_winograd_f4(1);
+  kernels_tune(16, 0);
+  test_conv(16, 9, 11, 17, 3, 1, 1, 1, 1, 1, ST_F16, 1);
+  test_conv(24, 8, 8, 16, 3, 1, 1, 1, 1, 1, ST_F32, 0);
+  test_conv_mode(20, 7, 5, 16, 3, 1, 1, 1, 1, 1, ST_BF16, 1, 1);
+  test_conv_mode(16, 5, 7, 18, 3, 1, 1, 1, 1, 1, ST_F32, 1, 2);
+  test_conv_mode(16, 20, 37, 16, 3, 1, 1, 1, 1, 1, ST_F32, 1, 1);
+  test_conv(17, 18, 40, 16, 3, 1, 1, 1, 1, 1, ST_F16, 1);
+  test_conv(16, 34, 66, 20, 3, 1, 1, 1, 1, 1, ST_F32, 1); /* two whole groups of 8 tiles a row */
+  test_conv_batch(2, 16, 9, 11, 17, 3, 1, 1, 1, 0, ST_F16);
+  test_conv_batch(3, 16, 7, 5, 16, 3, 1, 1, 1, 1, ST_F32);
+  test_conv_batch(2, 16, 5, 7, 18, 3, 1, 1, 2, 0, ST_F32);
+  test_conv_batch(2, 16, 20, 37, 16, 3, 1, 1, 1, 1, ST_F32);
+  kernels_tune(16, 36 * 16 * 20);
+  test_conv_mode(16, 11, 21, 16, 3, 1, 1, 1, 1, 1, ST_F32, 1, 1);
+  test_conv(16, 13, 15, 24, 3, 1, 1, 1, 1, 1, ST_F32, 1);
+  test_conv_mode(16, 6, 9, 16, 3, 1, 1, 1, 1, 1, ST_F32, 1, 2);
+  test_conv_batch(2, 16, 11, 21, 16, 3, 1, 1, 1, 1, ST_F32);
+  kernels_tune(16, 36 * 16 * 8); /* more output channels, 4 and 11 chunks */
+  test_conv(16, 20, 37, 24, 3, 1, 1, 1, 1, 1, ST_F16, 1);
+  kernels_tune_winograd_f4(SIZE_MAX);
+  test_conv(16, 20, 37, 24, 3, 1, 1, 1, 1, 1, ST_F16, 1);
+  kernels_tune_winograd_f4(0);
   kernels_tune(0, 0);
   kernels_tune_winograd_min_pixels(0);
   /* the vocoders' 1-D convolutions: HiFi-GAN's dilated "same" convolutions and upsampling, Vocos's

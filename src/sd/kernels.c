@@ -263,10 +263,20 @@ static int wino_min_c = 16;
  * UNet at 400x296 (latent 37x50: maps of 1850, 475, 130 and 35 pixels), with the filters
  * transformed 8 at a time and a batch's tiles sharing the GEMMs, Winograd on the 1850- and
  * 475-pixel maps took an evaluation from 2.6 to 2.3 s (2.2 s per image of a guided pair); on the
- * 130-pixel maps too it was slower again (2.7-3.2 s). At 512x512 and in the VAE it is even. */
+ * 130-pixel maps too it was slower again (2.7-3.2 s). At 512x512 and in the VAE it is even.
+ * With F(4x4,3x3) (36·OC·C transformed values per call) the 130-pixel maps lose too: 4.25 against
+ * 3.69 CPU-s per image of a guided pair (bench/RESULTS.md, issue 16). */
 static size_t wino_min_pixels = 400;
 
 void kernels_tune_winograd_min_pixels(size_t pixels) { wino_min_pixels = pixels ? pixels : 400; }
+
+/* Smallest output (pixels per image) that takes F(4x4,3x3) instead of F(2x2,3x3): by default every
+ * map large enough for Winograd (faster on the UNet and the VAE as a whole, bench/RESULTS.md).
+ * Thread-local: a job (or a test) that sets it changes only its own convolutions. */
+#define WINO4_MIN_PIXELS 400
+static _Thread_local size_t wino4_min_pixels = WINO4_MIN_PIXELS;
+
+void kernels_tune_winograd_f4(size_t min_pixels) { wino4_min_pixels = min_pixels ? min_pixels : WINO4_MIN_PIXELS; }
 
 void kernels_tune(int winograd_min_channels, size_t winograd_budget) {
   wino_min_c = winograd_min_channels > 0 ? winograd_min_channels : 16;
@@ -326,49 +336,331 @@ static inline void deinterleave(const float *p, __m256 *ev, __m256 *od) {
   *od = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), _MM_SHUFFLE(3, 1, 2, 0)));
 }
 
-/* A batch of nb images, x [C][nb][H][W] -> y [OC][nb][OH][OW]: the tiles of all the images are
- * the columns of the same GEMMs (tile rows numbered image after image), so the filters are
- * converted and transformed once for the batch. */
+/* ------------------------------------------------------------------ Winograd F(4x4, 3x3)
+ *
+ * The same scheme with 4x4 output tiles from 6x6 input patches (Lavin & Gray's matrices, points
+ * 0, ±1, ±2): 36 GEMMs, 4x fewer multiplications than the direct convolution (F(2x2,3x3): 2.25x).
+ * The transforms now multiply by up to 8 (input, output) and 1/24 (filter), so the float32
+ * rounding error grows (measured against im2col in bench/RESULTS.md); it is taken on maps large
+ * enough that the 36·OC·C transformed filter values are re-used over many tiles. */
+
+/* U[36][OC][C] = G g Gᵀ, G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6;
+ * 1/24 -1/12 1/6; 0 0 1]; 8 filters at a time, then the rest one by one. */
+static inline void wino4_g(__m256 g0, __m256 g1, __m256 g2, __m256 *r) {
+  const __m256 q4 = _mm256_set1_ps(0.25f), m6 = _mm256_set1_ps(-1.0f / 6), d24 = _mm256_set1_ps(1.0f / 24),
+               d12 = _mm256_set1_ps(1.0f / 12), d6 = _mm256_set1_ps(1.0f / 6);
+  __m256 s = _mm256_add_ps(g0, g2), p = _mm256_fmadd_ps(g0, d24, _mm256_mul_ps(g2, d6)), q = _mm256_mul_ps(g1, d12);
+  r[0] = _mm256_mul_ps(g0, q4);
+  r[1] = _mm256_mul_ps(_mm256_add_ps(s, g1), m6);
+  r[2] = _mm256_mul_ps(_mm256_sub_ps(s, g1), m6);
+  r[3] = _mm256_add_ps(p, q);
+  r[4] = _mm256_sub_ps(p, q);
+  r[5] = g2;
+}
+
+/* the same operations on one filter (so that a filter's transform does not depend on whether it
+ * falls in a group of 8, i.e. on the thread count) */
+static inline void wino4_g1(float g0, float g1, float g2, float *r) {
+  float s = g0 + g2, p = fmaf(g0, 1.0f / 24, g2 * (1.0f / 6)), q = g1 * (1.0f / 12);
+  r[0] = g0 * 0.25f, r[1] = (s + g1) * (-1.0f / 6), r[2] = (s - g1) * (-1.0f / 6), r[3] = p + q, r[4] = p - q;
+  r[5] = g2;
+}
+
+static void wino4_weights(float *U, const float *w, int OC, int C) {
+  size_t oc_c = (size_t)OC * C, f = 0;
+  const __m256i idx = _mm256_setr_epi32(0, 9, 18, 27, 36, 45, 54, 63);
+  for (; f + 8 <= oc_c; f += 8) {
+    const float *g = w + f * 9;
+    __m256 gv[9], t[3][6], u[6];
+    for (int j = 0; j < 9; j++) gv[j] = _mm256_i32gather_ps(g + j, idx, 4);
+    for (int j = 0; j < 3; j++) wino4_g(gv[j], gv[3 + j], gv[6 + j], t[j]); /* G g, column j */
+    for (int i = 0; i < 6; i++) {                                           /* (G g) Gᵀ, row i */
+      wino4_g(t[0][i], t[1][i], t[2][i], u);
+      for (int j = 0; j < 6; j++) _mm256_storeu_ps(U + (size_t)(i * 6 + j) * oc_c + f, u[j]);
+    }
+  }
+  for (; f < oc_c; f++) {
+    const float *g = w + f * 9;
+    float t[6][3];
+    for (int j = 0; j < 3; j++) {
+      float r[6];
+      wino4_g1(g[j], g[3 + j], g[6 + j], r);
+      for (int i = 0; i < 6; i++) t[i][j] = r[i];
+    }
+    for (int i = 0; i < 6; i++) {
+      float u[6];
+      wino4_g1(t[i][0], t[i][1], t[i][2], u);
+      for (int j = 0; j < 6; j++) U[(size_t)(i * 6 + j) * oc_c + f] = u[j];
+    }
+  }
+}
+
+/* 4 vectors of 4 values per 128-bit lane, transposed within each lane */
+static inline void transpose4_lanes(__m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 *o) {
+  __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
+  __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
+  o[0] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+  o[1] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+  o[2] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+  o[3] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+}
+
+/* p[4l + j] for the 8 tiles l, j = 0..3 (the first 4 values of each 4-float group) */
+static inline void stride4_gather(const float *p, __m256 *d) {
+  __m256 v0 = _mm256_loadu_ps(p), v1 = _mm256_loadu_ps(p + 8), v2 = _mm256_loadu_ps(p + 16),
+         v3 = _mm256_loadu_ps(p + 24);
+  transpose4_lanes(_mm256_permute2f128_ps(v0, v2, 0x20), _mm256_permute2f128_ps(v0, v2, 0x31),
+                   _mm256_permute2f128_ps(v1, v3, 0x20), _mm256_permute2f128_ps(v1, v3, 0x31), d);
+}
+
+/* Bᵀ x for one column or row of 6, Bᵀ = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+ * 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1] */
+static inline void wino4_bt(const __m256 *x, __m256 *y) {
+  const __m256 four = _mm256_set1_ps(4.0f), five = _mm256_set1_ps(5.0f);
+  __m256 a = _mm256_fnmadd_ps(four, x[2], x[4]), b = _mm256_fnmadd_ps(four, x[1], x[3]);
+  __m256 c = _mm256_sub_ps(x[4], x[2]), e = _mm256_sub_ps(x[3], x[1]);
+  e = _mm256_add_ps(e, e);
+  y[0] = _mm256_fmadd_ps(four, x[0], _mm256_fnmadd_ps(five, x[2], x[4]));
+  y[1] = _mm256_add_ps(a, b);
+  y[2] = _mm256_sub_ps(a, b);
+  y[3] = _mm256_add_ps(c, e);
+  y[4] = _mm256_sub_ps(c, e);
+  y[5] = _mm256_fmadd_ps(four, x[1], _mm256_fnmadd_ps(five, x[3], x[5]));
+}
+
+/* Aᵀ m for one column or row of 6, Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1] */
+static inline void wino4_at(const __m256 *m, __m256 *o) {
+  __m256 s12 = _mm256_add_ps(m[1], m[2]), d12 = _mm256_sub_ps(m[1], m[2]);
+  __m256 s34 = _mm256_add_ps(m[3], m[4]), d34 = _mm256_sub_ps(m[3], m[4]);
+  o[0] = _mm256_add_ps(_mm256_add_ps(m[0], s12), s34);
+  o[1] = _mm256_fmadd_ps(_mm256_set1_ps(2.0f), d34, d12);
+  o[2] = _mm256_fmadd_ps(_mm256_set1_ps(4.0f), s34, s12);
+  o[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8.0f), d34, d12), m[5]);
+}
+
+static inline void wino4_at1(const float *m, float *o) {
+  float s12 = m[1] + m[2], d12 = m[1] - m[2], s34 = m[3] + m[4], d34 = m[3] - m[4];
+  o[0] = m[0] + s12 + s34;
+  o[1] = fmaf(2.0f, d34, d12);
+  o[2] = fmaf(4.0f, s34, s12);
+  o[3] = fmaf(8.0f, d34, d12) + m[5];
+}
+
+/* Bᵀ d B of 8 tiles side by side, F(2x2,3x3): rb holds the tile row's 4 input rows (rl apart),
+ * tile tx's patch starting at column 2·tx */
+static inline void wino2_input(const float *rb, int rl, int tx, __m256 *r) {
+  __m256 d[4][4];
+  for (int i = 0; i < 4; i++) {
+    deinterleave(rb + i * rl + 2 * tx, &d[i][0], &d[i][1]);
+    deinterleave(rb + i * rl + 2 * tx + 2, &d[i][2], &d[i][3]);
+  }
+  for (int j = 0; j < 4; j++) { /* Bᵀ d, in place in rows 0..3 */
+    __m256 b0 = _mm256_sub_ps(d[0][j], d[2][j]), b1 = _mm256_add_ps(d[1][j], d[2][j]);
+    __m256 b2 = _mm256_sub_ps(d[2][j], d[1][j]), b3 = _mm256_sub_ps(d[1][j], d[3][j]);
+    d[0][j] = b0, d[1][j] = b1, d[2][j] = b2, d[3][j] = b3;
+  }
+  for (int i = 0; i < 4; i++) {
+    r[i * 4 + 0] = _mm256_sub_ps(d[i][0], d[i][2]);
+    r[i * 4 + 1] = _mm256_add_ps(d[i][1], d[i][2]);
+    r[i * 4 + 2] = _mm256_sub_ps(d[i][2], d[i][1]);
+    r[i * 4 + 3] = _mm256_sub_ps(d[i][1], d[i][3]);
+  }
+}
+
+/* the same for F(4x4,3x3): 6 input rows, patches starting at column 4·tx */
+static inline void wino4_input(const float *rb, int rl, int tx, __m256 *r) {
+  __m256 d[6][6], col[6], t[6];
+  for (int i = 0; i < 6; i++) {
+    const float *p = rb + i * rl + 4 * tx;
+    __m256 next[4];
+    stride4_gather(p, d[i]);
+    stride4_gather(p + 4, next); /* columns 4 and 5 of a patch are columns 0 and 1 of the next */
+    d[i][4] = next[0], d[i][5] = next[1];
+  }
+  for (int j = 0; j < 6; j++) { /* Bᵀ d, column by column */
+    for (int i = 0; i < 6; i++) col[i] = d[i][j];
+    wino4_bt(col, t);
+    for (int i = 0; i < 6; i++) d[i][j] = t[i];
+  }
+  for (int i = 0; i < 6; i++) wino4_bt(d[i], r + i * 6); /* (Bᵀ d) B, row by row */
+}
+
+/* Y = Aᵀ m A (+ bias) for output channels [o0, o1) from their block's M [16][ob][tn] (tiles t0 ..
+ * t0 + tn - 1 of the batch), F(2x2,3x3); accumulate: y += Y. */
+static void wino2_output(float *y, const float *M, int ob, int tn, int o0, int o1, const float *bias, int t0, int ty0,
+                         int ty1, int TH, int TW, int OH, int OW, size_t ohw, size_t ycs, int accumulate) {
+  /* 8 tiles at a time where they are whole */
+  for (int o = o0; o < o1; o++) {
+    float bo = bias ? bias[o] : 0.0f;
+    size_t ks = (size_t)ob * tn;
+    const __m256 vb = _mm256_set1_ps(bo);
+    for (int gy = ty0; gy <= ty1; gy++) {
+      int bi = gy / TH, ty = gy % TH, oy = 2 * ty;
+      int txa = gy == ty0 ? t0 % TW : 0, txb = gy == ty1 ? (t0 + tn - 1) % TW + 1 : TW;
+      int ti0 = gy * TW - t0, tx = txa;
+      float *yo = y + (size_t)o * ycs + bi * ohw;
+      for (; tx + 8 <= txb && 2 * (tx + 8) <= OW; tx += 8) {
+        const float *m = M + (size_t)(o - o0) * tn + ti0 + tx;
+        __m256 r[2][4];
+        for (int j = 0; j < 4; j++) {
+          __m256 m0 = _mm256_loadu_ps(m + (0 + j) * ks), m1 = _mm256_loadu_ps(m + (4 + j) * ks);
+          __m256 m2 = _mm256_loadu_ps(m + (8 + j) * ks), m3 = _mm256_loadu_ps(m + (12 + j) * ks);
+          r[0][j] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
+          r[1][j] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
+        }
+        for (int i = 0; i < 2 && oy + i < OH; i++) {
+          __m256 y0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(r[i][0], r[i][1]), r[i][2]), vb);
+          __m256 y1 = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(r[i][1], r[i][2]), r[i][3]), vb);
+          __m256 lo = _mm256_unpacklo_ps(y0, y1), hi = _mm256_unpackhi_ps(y0, y1);
+          __m256 first = _mm256_permute2f128_ps(lo, hi, 0x20), second = _mm256_permute2f128_ps(lo, hi, 0x31);
+          float *yr = yo + (size_t)(oy + i) * OW + 2 * tx;
+          if (accumulate) {
+            first = _mm256_add_ps(first, _mm256_loadu_ps(yr));
+            second = _mm256_add_ps(second, _mm256_loadu_ps(yr + 8));
+          }
+          _mm256_storeu_ps(yr, first);
+          _mm256_storeu_ps(yr + 8, second);
+        }
+      }
+      for (; tx < txb; tx++) {
+        const float *m = M + (size_t)(o - o0) * tn + ti0 + tx;
+        int ox = 2 * tx;
+        float r[2][4];
+        for (int j = 0; j < 4; j++) {
+          float m0 = m[(0 + j) * ks], m1 = m[(4 + j) * ks], m2 = m[(8 + j) * ks], m3 = m[(12 + j) * ks];
+          r[0][j] = m0 + m1 + m2;
+          r[1][j] = m1 - m2 - m3;
+        }
+        for (int i = 0; i < 2 && oy + i < OH; i++) {
+          float y0 = r[i][0] + r[i][1] + r[i][2] + bo, y1 = r[i][1] - r[i][2] - r[i][3] + bo;
+          float *yr = yo + (size_t)(oy + i) * OW + ox;
+          if (accumulate) {
+            yr[0] += y0;
+            if (ox + 1 < OW) yr[1] += y1;
+          } else {
+            yr[0] = y0;
+            if (ox + 1 < OW) yr[1] = y1;
+          }
+        }
+      }
+    }
+  }
+}
+
+/* the same for F(4x4,3x3), M [36][ob][tn] */
+static void wino4_output(float *y, const float *M, int ob, int tn, int o0, int o1, const float *bias, int t0, int ty0,
+                         int ty1, int TH, int TW, int OH, int OW, size_t ohw, size_t ycs, int accumulate) {
+  size_t ks = (size_t)ob * tn;
+  for (int o = o0; o < o1; o++) {
+    float bo = bias ? bias[o] : 0.0f;
+    const __m256 vb = _mm256_set1_ps(bo);
+    for (int gy = ty0; gy <= ty1; gy++) {
+      int bi = gy / TH, ty = gy % TH, oy = 4 * ty, nrow = OH - oy < 4 ? OH - oy : 4;
+      int txa = gy == ty0 ? t0 % TW : 0, txb = gy == ty1 ? (t0 + tn - 1) % TW + 1 : TW;
+      int ti0 = gy * TW - t0, tx = txa;
+      float *yo = y + (size_t)o * ycs + bi * ohw;
+      for (; tx + 8 <= txb && 4 * (tx + 8) <= OW; tx += 8) {
+        const float *mp = M + (size_t)(o - o0) * tn + ti0 + tx;
+        __m256 mv[6], r[4][6], col[4], out[4];
+        for (int j = 0; j < 6; j++) { /* Aᵀ m, column by column */
+          for (int i = 0; i < 6; i++) mv[i] = _mm256_loadu_ps(mp + (i * 6 + j) * ks);
+          wino4_at(mv, col);
+          for (int i = 0; i < 4; i++) r[i][j] = col[i];
+        }
+        for (int i = 0; i < nrow; i++) { /* (Aᵀ m) A, row by row; 8 tiles' 4 values interleaved */
+          __m256 v[4], t[4];
+          wino4_at(r[i], v);
+          for (int j = 0; j < 4; j++) v[j] = _mm256_add_ps(v[j], vb);
+          transpose4_lanes(v[0], v[1], v[2], v[3], t);
+          out[0] = _mm256_permute2f128_ps(t[0], t[1], 0x20), out[1] = _mm256_permute2f128_ps(t[2], t[3], 0x20);
+          out[2] = _mm256_permute2f128_ps(t[0], t[1], 0x31), out[3] = _mm256_permute2f128_ps(t[2], t[3], 0x31);
+          float *yr = yo + (size_t)(oy + i) * OW + 4 * tx;
+          for (int q = 0; q < 4; q++) {
+            if (accumulate) out[q] = _mm256_add_ps(out[q], _mm256_loadu_ps(yr + 8 * q));
+            _mm256_storeu_ps(yr + 8 * q, out[q]);
+          }
+        }
+      }
+      for (; tx < txb; tx++) {
+        const float *mp = M + (size_t)(o - o0) * tn + ti0 + tx;
+        int ox = 4 * tx, ncol = OW - ox < 4 ? OW - ox : 4;
+        float mv[6], r[4][6], col[4];
+        for (int j = 0; j < 6; j++) {
+          for (int i = 0; i < 6; i++) mv[i] = mp[(i * 6 + j) * ks];
+          wino4_at1(mv, col);
+          for (int i = 0; i < 4; i++) r[i][j] = col[i];
+        }
+        for (int i = 0; i < nrow; i++) {
+          float v[4], *yr = yo + (size_t)(oy + i) * OW + ox;
+          wino4_at1(r[i], v);
+          for (int j = 0; j < ncol; j++) yr[j] = (accumulate ? yr[j] : 0.0f) + (v[j] + bo);
+        }
+      }
+    }
+  }
+}
+
+/* The transformed filters U [(m+2)²][o1 - o0][C] of output channels [o0, o1) (converted to
+ * float32 first unless they are aligned F32); 0 when the conversion scratch cannot grow. */
+static int wino_block_filters(float *U, const weight *w, int o0, int o1, int C, int m) {
+  const float *wb;
+  if (w->dtype == ST_F32 && ((uintptr_t)w->data & 3) == 0) {
+    wb = (const float *)w->data + (size_t)o0 * C * 9;
+  } else {
+    float *d = scratch(SCR_WEIGHT, (size_t)(o1 - o0) * C * 9);
+    if (!d) return 0;
+    convert_range(w, d, (size_t)o0 * C * 9, (size_t)o1 * C * 9);
+    wb = d;
+  }
+  if (m == 2) wino_weights(U, wb, o1 - o0, C);
+  else wino4_weights(U, wb, o1 - o0, C);
+  return 1;
+}
+
+/* A batch of nb images, x [C][nb][H][W] -> y [OC][nb][OH][OW], with output tiles of m x m
+ * (m = 2: F(2x2,3x3), 4: F(4x4,3x3)): the tiles of all the images are the columns of the same
+ * GEMMs (tile rows numbered image after image), so the filters are converted and transformed
+ * once for the batch. */
 static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int W, const weight *w,
-                             const float *bias, int OC, int up, int accumulate) {
+                             const float *bias, int OC, int up, int accumulate, int m) {
+  const int a = m + 2, P = a * a; /* input patch side, points of the transform domain */
   int VH = H * up, VW = W * up, OH = VH, OW = VW; /* stride 1, pad 1 */
-  int TH = (OH + 1) / 2, TW = (OW + 1) / 2, T = nb * TH * TW;
+  int TH = (OH + m - 1) / m, TW = (OW + m - 1) / m, T = nb * TH * TW;
   size_t hw = (size_t)H * W, ohw = (size_t)OH * OW, xcs = hw * nb, ycs = ohw * nb;
-  int Tn = (int)(wino_budget / (16u * (size_t)C));
+  int Tn = (int)(wino_budget / ((size_t)P * C));
   if (Tn < 16) Tn = 16;
   if (Tn > T) Tn = T;
-  float *V = scratch(SCR_WV, (size_t)16 * C * Tn);
+  float *V = scratch(SCR_WV, (size_t)P * C * Tn);
   if (!V) {
-    note_failure((size_t)16 * C * Tn);
+    note_failure((size_t)P * C * Tn);
     return;
   }
   /* Output channels in blocks of at most 128, a multiple of the thread count: each thread
    * converts and transforms its block's filters (the weights are never expanded as a whole),
    * multiplies, and transforms its block's outputs back, without waiting on the others. */
-  int direct = w->dtype == ST_F32 && ((uintptr_t)w->data & 3) == 0;
   int nt = omp_in_parallel() ? 1 : a2i2a_get_threads();
   int nblk = nt * ((OC + nt * 128 - 1) / (nt * 128));
   if (nblk > OC) nblk = OC;
   size_t oom = 0;
   for (int t0 = 0; t0 < T && !oom; t0 += Tn) {
     int tn = T - t0 < Tn ? T - t0 : Tn;
-    /* V[16][C][tn] = Bᵀ d B, tile row by tile row: the 4 input rows of a tile row are copied
-     * once into a zero-padded buffer (upsampling applied), then 8 tiles at a time in AVX2 */
+    /* V[P][C][tn] = Bᵀ d B, tile row by tile row: the input rows of a tile row are copied once
+     * into a zero-padded buffer (upsampling applied), then 8 tiles at a time in AVX2 */
     int ty0 = t0 / TW, ty1 = (t0 + tn - 1) / TW;
 #pragma omp parallel for num_threads(nt)
     for (int c = 0; c < C; c++) {
-      int rl = 2 * TW + 24;
-      float *rb = scratch(SCR_ROW, (size_t)4 * rl);
+      int rl = m * TW + 8 * m + 8; /* the last group of 8 tiles reads up to 8·m + 4 past its start */
+      float *rb = scratch(SCR_ROW, (size_t)a * rl);
       if (!rb) {
 #pragma omp atomic write
-        oom = (size_t)4 * rl;
+        oom = (size_t)a * rl;
         continue;
       }
       size_t ks = (size_t)C * tn;
       for (int gy = ty0; gy <= ty1; gy++) { /* gy: tile row ty of image bi */
-        int bi = gy / TH, ty = gy % TH, oy = 2 * ty;
+        int bi = gy / TH, ty = gy % TH, oy = m * ty;
         const float *xc = x + (size_t)c * xcs + bi * hw;
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < a; i++) {
           float *r = rb + i * rl;
           int iy = oy - 1 + i;
           if (iy < 0 || iy >= VH) {
@@ -391,28 +683,14 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
         for (int tx = txa; tx < txb; tx += 8) {
           int nl = txb - tx < 8 ? txb - tx : 8;
           const __m256i lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32(nl), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-          __m256 d[4][4];
-          for (int i = 0; i < 4; i++) {
-            deinterleave(rb + i * rl + 2 * tx, &d[i][0], &d[i][1]);
-            deinterleave(rb + i * rl + 2 * tx + 2, &d[i][2], &d[i][3]);
-          }
+          __m256 r[36];
+          if (m == 2) wino2_input(rb, rl, tx, r);
+          else wino4_input(rb, rl, tx, r);
           float *v = V + (size_t)c * tn + ti0 + tx;
-          for (int j = 0; j < 4; j++) { /* Bᵀ d, in place in rows 0..3 */
-            __m256 b0 = _mm256_sub_ps(d[0][j], d[2][j]), b1 = _mm256_add_ps(d[1][j], d[2][j]);
-            __m256 b2 = _mm256_sub_ps(d[2][j], d[1][j]), b3 = _mm256_sub_ps(d[1][j], d[3][j]);
-            d[0][j] = b0, d[1][j] = b1, d[2][j] = b2, d[3][j] = b3;
-          }
-          __m256 r[16];
-          for (int i = 0; i < 4; i++) {
-            r[i * 4 + 0] = _mm256_sub_ps(d[i][0], d[i][2]);
-            r[i * 4 + 1] = _mm256_add_ps(d[i][1], d[i][2]);
-            r[i * 4 + 2] = _mm256_sub_ps(d[i][2], d[i][1]);
-            r[i * 4 + 3] = _mm256_sub_ps(d[i][1], d[i][3]);
-          }
           if (nl == 8)
-            for (int q = 0; q < 16; q++) _mm256_storeu_ps(v + q * ks, r[q]);
+            for (int q = 0; q < P; q++) _mm256_storeu_ps(v + q * ks, r[q]);
           else
-            for (int q = 0; q < 16; q++) _mm256_maskstore_ps(v + q * ks, lanes, r[q]);
+            for (int q = 0; q < P; q++) _mm256_maskstore_ps(v + q * ks, lanes, r[q]);
         }
       }
     }
@@ -421,80 +699,18 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
     for (int bi = 0; bi < nblk; bi++) {
       int o0 = (int)((long)OC * bi / nblk), o1 = (int)((long)OC * (bi + 1) / nblk), ob = o1 - o0;
       if (ob <= 0) continue;
-      const float *wb;
-      float *d = direct ? NULL : scratch(SCR_WEIGHT, (size_t)ob * C * 9);
-      float *U = scratch(SCR_WU, (size_t)16 * ob * C), *M = scratch(SCR_WM, (size_t)16 * ob * tn);
-      if ((!direct && !d) || !U || !M) {
+      float *U = scratch(SCR_WU, (size_t)P * ob * C), *M = scratch(SCR_WM, (size_t)P * ob * tn);
+      if (!U || !M || !wino_block_filters(U, w, o0, o1, C, m)) {
 #pragma omp atomic write
-        oom = (size_t)16 * ob * (C > tn ? C : tn);
+        oom = (size_t)P * ob * (C > tn ? C : tn);
         continue;
       }
-      if (direct) wb = (const float *)w->data + (size_t)o0 * C * 9;
-      else {
-        convert_range(w, d, (size_t)o0 * C * 9, (size_t)o1 * C * 9);
-        wb = d;
-      }
-      wino_weights(U, wb, ob, C);
       /* M[k] = U[k] · V[k], one GEMM per point of the transform domain */
-      for (int k = 0; k < 16; k++)
+      for (int k = 0; k < P; k++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ob, tn, C, 1.0f, U + (size_t)k * ob * C, C,
                     V + (size_t)k * C * tn, tn, 0.0f, M + (size_t)k * ob * tn, tn);
-      /* Y = Aᵀ m A (+ bias), 8 tiles at a time where they are whole */
-      for (int o = o0; o < o1; o++) {
-        float bo = bias ? bias[o] : 0.0f;
-        size_t ks = (size_t)ob * tn;
-        const __m256 vb = _mm256_set1_ps(bo);
-        for (int gy = ty0; gy <= ty1; gy++) {
-          int bi = gy / TH, ty = gy % TH, oy = 2 * ty;
-          int txa = gy == ty0 ? t0 % TW : 0, txb = gy == ty1 ? (t0 + tn - 1) % TW + 1 : TW;
-          int ti0 = gy * TW - t0, tx = txa;
-          float *yo = y + (size_t)o * ycs + bi * ohw;
-          for (; tx + 8 <= txb && 2 * (tx + 8) <= OW; tx += 8) {
-            const float *m = M + (size_t)(o - o0) * tn + ti0 + tx;
-            __m256 r[2][4];
-            for (int j = 0; j < 4; j++) {
-              __m256 m0 = _mm256_loadu_ps(m + (0 + j) * ks), m1 = _mm256_loadu_ps(m + (4 + j) * ks);
-              __m256 m2 = _mm256_loadu_ps(m + (8 + j) * ks), m3 = _mm256_loadu_ps(m + (12 + j) * ks);
-              r[0][j] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
-              r[1][j] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
-            }
-            for (int i = 0; i < 2 && oy + i < OH; i++) {
-              __m256 y0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(r[i][0], r[i][1]), r[i][2]), vb);
-              __m256 y1 = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(r[i][1], r[i][2]), r[i][3]), vb);
-              __m256 lo = _mm256_unpacklo_ps(y0, y1), hi = _mm256_unpackhi_ps(y0, y1);
-              __m256 first = _mm256_permute2f128_ps(lo, hi, 0x20), second = _mm256_permute2f128_ps(lo, hi, 0x31);
-              float *yr = yo + (size_t)(oy + i) * OW + 2 * tx;
-              if (accumulate) {
-                first = _mm256_add_ps(first, _mm256_loadu_ps(yr));
-                second = _mm256_add_ps(second, _mm256_loadu_ps(yr + 8));
-              }
-              _mm256_storeu_ps(yr, first);
-              _mm256_storeu_ps(yr + 8, second);
-            }
-          }
-          for (; tx < txb; tx++) {
-            const float *m = M + (size_t)(o - o0) * tn + ti0 + tx;
-            int ox = 2 * tx;
-            float r[2][4];
-            for (int j = 0; j < 4; j++) {
-              float m0 = m[(0 + j) * ks], m1 = m[(4 + j) * ks], m2 = m[(8 + j) * ks], m3 = m[(12 + j) * ks];
-              r[0][j] = m0 + m1 + m2;
-              r[1][j] = m1 - m2 - m3;
-            }
-            for (int i = 0; i < 2 && oy + i < OH; i++) {
-              float y0 = r[i][0] + r[i][1] + r[i][2] + bo, y1 = r[i][1] - r[i][2] - r[i][3] + bo;
-              float *yr = yo + (size_t)(oy + i) * OW + ox;
-              if (accumulate) {
-                yr[0] += y0;
-                if (ox + 1 < OW) yr[1] += y1;
-              } else {
-                yr[0] = y0;
-                if (ox + 1 < OW) yr[1] = y1;
-              }
-            }
-          }
-        }
-      }
+      if (m == 2) wino2_output(y, M, ob, tn, o0, o1, bias, t0, ty0, ty1, TH, TW, OH, OW, ohw, ycs, accumulate);
+      else wino4_output(y, M, ob, tn, o0, o1, bias, t0, ty0, ty1, TH, TW, OH, OW, ohw, ycs, accumulate);
     }
   }
   if (oom) note_failure(oom);
@@ -518,7 +734,7 @@ static void conv2d_impl(float *y, const float *x, int nb, int C, int H, int W, c
       ohw >= wino_min_pixels) {
     const float *bias = present(b) ? weight_f32(b, SCR_BIAS) : NULL;
     if (present(b) && !bias) return;
-    conv3x3_winograd(y, x, nb, C, H, W, w, bias, OC, up, accumulate);
+    conv3x3_winograd(y, x, nb, C, H, W, w, bias, OC, up, accumulate, ohw >= wino4_min_pixels ? 4 : 2);
     return;
   }
   float beta = accumulate ? 1.0f : 0.0f;

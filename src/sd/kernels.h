@@ -78,12 +78,17 @@ void conv_transpose1d(float *y, const float *x, int C, int T, const weight *w, c
 void depthwise_conv1d_rows(float *y, const float *x, int T, int C, const weight *w, const weight *b, int k, int pad);
 
 /* 3x3 stride-1 pad-1 convolutions with at least winograd_min_channels input and output
- * channels (default 16; a huge value turns Winograd off) use Winograd F(2x2,3x3) in chunks of
- * winograd_budget floats of scratch (default 8M; 0 = default). For tests and benchmarks. */
+ * channels (default 16; a huge value turns Winograd off) use Winograd (F(4x4,3x3) or
+ * F(2x2,3x3), see kernels_tune_winograd_f4) in chunks of winograd_budget floats of scratch
+ * (default 8M; 0 = default). For tests and benchmarks. */
 void kernels_tune(int winograd_min_channels, size_t winograd_budget);
 /* Smallest output (pixels) a 3x3 convolution must have to take the Winograd path (0 = the
  * default, 400: smaller maps, e.g. the UNet's 130- and 35-pixel ones at 400x296, use im2col). */
 void kernels_tune_winograd_min_pixels(size_t pixels);
+/* Smallest output (pixels) a Winograd convolution must have to use 4x4 output tiles,
+ * F(4x4,3x3), instead of 2x2 (0 = the default; SIZE_MAX = never). Unlike the two above it holds
+ * for the calling thread only (the convolutions it runs), so one job cannot change another's. */
+void kernels_tune_winograd_f4(size_t min_pixels);
 
 /* GroupNorm over [C][HW] (y may alias x); gamma/beta per channel. */
 void group_norm(float *y, const float *x, int C, int HW, int groups, const weight *gamma, const weight *beta,
