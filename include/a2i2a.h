@@ -273,6 +273,18 @@ typedef struct {
   const char *prediction; /* "epsilon" or "v": what the UNet predicts; NULL = the model's (its
                              scheduler config; a single SD 2.x file: v, as diffusers assumes) */
   int width, height;    /* 0 = the image's size rounded down to a multiple of 8 */
+  const char *tile;     /* NULL = none; "x", "y" or "xy": circular padding in the UNet's and the
+                           VAE's convolutions, so that the painting wraps around that way (A1111's
+                           tiling, stable-diffusion.cpp's --circular); docs/travel.md */
+  /* Travel (docs/travel.md): alpha in (0, 1] moves the painting from these endpoint settings
+   * toward the to_ ones: every noise tensor is the slerp of the two seeds' (spherical
+   * interpolation), the text conditioning the lerp of the two prompts' embeddings (prompt and
+   * negative each), strength and guidance the lerp of theirs. Alpha 0 is the plain run of the
+   * first endpoint, alpha 1 the plain run of the second, byte for byte. */
+  double alpha;
+  uint64_t to_seed;
+  const char *to_prompt, *to_negative_prompt; /* NULL = prompt, negative_prompt */
+  double to_strength, to_guidance;            /* 0 = strength, guidance */
 } a2i2a_i2i_params;
 
 /* The notebook's settings: its prompt and negative prompt, strength 0.9, guidance 2.5, 50 steps,

@@ -78,7 +78,9 @@ int main(void) {
   p.i2i = (a2i2a_i2i_params){.prompt = "wet \"slate\", ünïcödé", .negative_prompt = "no \\ backslash",
                              .strength = 0.7, .guidance = 3, .steps = 3, .sampler = "euler-a", .spacing = "trailing",
                              .seed = 18446744073709551557ull, .clip_skip = 2, .prediction = "v", .width = 56,
-                             .height = 48};
+                             .height = 48, .tile = "x", .alpha = 0.25,
+                             .to_seed = 3, .to_prompt = "elsewhere", .to_negative_prompt = "not there",
+                             .to_strength = 0.5, .to_guidance = 4};
   p.readings = "sines,noise,scan";
   p.i2a = (a2i2a_i2a_params){.seed = 7, .gl_iters = 5, .bits = 24, .seconds = 0.5, .sample_rate = 16000,
                              .fmin = 100, .fmax = 4000, .output_rate = 22050, .loudness = -20, .true_peak = -3};
@@ -104,6 +106,10 @@ int main(void) {
   /* the same run with the newer keys at their defaults, its run.json without them: an older
    * file, replayed byte for byte */
   p.i2i.prediction = NULL;
+  p.i2i.tile = NULL;
+  p.i2i.alpha = p.i2i.to_strength = p.i2i.to_guidance = 0;
+  p.i2i.to_seed = 0;
+  p.i2i.to_prompt = p.i2i.to_negative_prompt = NULL;
   p.i2a.seconds = p.i2a.sample_rate = p.i2a.fmin = p.i2a.fmax = 0;
   p.i2a.output_rate = p.i2a.loudness = p.i2a.true_peak = 0;
   p.clip_seconds = 0;
@@ -134,7 +140,7 @@ int main(void) {
   fputs(older, f);
   fclose(f);
   cJSON_free(older);
-  CHECK(removed == 8 && !strstr(text, "\"seconds\":\t0.5"), "eight newer keys removed");
+  CHECK(removed == 15 && !strstr(text, "\"seconds\":\t0.5"), "fifteen newer keys removed");
   snprintf(cmd, sizeof cmd, "%s/older-replayed", dir);
   CHECK(a2i2a_run_replay(json, NULL, NULL, cmd, 0, NULL) == A2I2A_OK, "an older run.json: %s", a2i2a_last_error());
 

@@ -165,6 +165,8 @@ const char *cli_nearest(const char *word, const char *const *words, int n);
  * subcommand name. */
 extern const cli_command cli_a2i, cli_i2a, cli_i2i, cli_run, cli_verify, cli_tokenize, cli_presets, cli_models,
     cli_serve;
+extern const cli_command cli_grid;
+int cmd_grid(int argc, char **argv);
 int cmd_a2i(int argc, char **argv);
 int cmd_i2a(int argc, char **argv);
 int cmd_i2i(int argc, char **argv);
