@@ -326,6 +326,12 @@ typedef struct {
                                  duration per image), run each, crossfade-stitch the sounds */
   double overlap_seconds;     /* overlap (and crossfade) between consecutive clips */
   int sheet;                  /* write sheet.png (default 1) */
+  /* Travel over the clips, or over frames (docs/travel.md): clip or frame k of n is painted at
+   * i2i.alpha = k/(n − 1) between the endpoints i2i and i2i.to_* ("path"), or 1 − |1 − 2k/n|
+   * ("loop": there and back, the last crossfading into the first so that every reading loops). */
+  const char *travel;         /* NULL: none; "path" or "loop" */
+  int frames;                 /* travel without clips: the whole input painted this many times,
+                                 frames/0001.png...; the readings stitched with clips.overlap */
 } a2i2a_run_params;
 
 /* The values of preset NAME ("seed", "riffusion", "turbo"; see `a2i2a presets`). */

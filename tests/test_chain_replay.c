@@ -87,8 +87,10 @@ int main(void) {
   p.clip_seconds = 2.5;
   p.overlap_seconds = 0.25;
   p.sheet = 0;
+  p.travel = "loop"; /* over the clips */
   for (int i = 0; i < param_count(); i++) {
     const param_def *d = param_at(i);
+    if (d->offset == offsetof(a2i2a_run_params, frames)) continue; /* frames exclude clips: below */
     const void *a = param_cfield(d, &p), *b = param_cfield(d, &dflt);
     int same = d->type == PARAM_TEXT || d->type == PARAM_CHOICE
                    ? (*(const char *const *)a && *(const char *const *)b
@@ -102,11 +104,19 @@ int main(void) {
   check_fields(&rec, &p);
   CHECK(rec.noutputs == 5, "spectrogram, art, three readings: %d", rec.noutputs); /* no sheet */
   chain_record_free(&rec);
+  /* travel over frames instead of clips: the frames are outputs too */
+  a2i2a_run_params pf = p;
+  pf.clip_seconds = 0, pf.overlap_seconds = 0.1, pf.frames = 2;
+  run_and_replay(m, &pf, "frames", &rec);
+  check_fields(&rec, &pf);
+  CHECK(rec.noutputs == 7 && !strcmp(rec.output_name[6], "frames/0002.png"), "and two frames: %d", rec.noutputs);
+  chain_record_free(&rec);
 
   /* the same run with the newer keys at their defaults, its run.json without them: an older
    * file, replayed byte for byte */
   p.i2i.prediction = NULL;
   p.i2i.tile = NULL;
+  p.travel = NULL;
   p.i2i.alpha = p.i2i.to_strength = p.i2i.to_guidance = 0;
   p.i2i.to_seed = 0;
   p.i2i.to_prompt = p.i2i.to_negative_prompt = NULL;
@@ -140,7 +150,7 @@ int main(void) {
   fputs(older, f);
   fclose(f);
   cJSON_free(older);
-  CHECK(removed == 15 && !strstr(text, "\"seconds\":\t0.5"), "fifteen newer keys removed");
+  CHECK(removed == 17 && !strstr(text, "\"seconds\":\t0.5"), "seventeen newer keys removed");
   snprintf(cmd, sizeof cmd, "%s/older-replayed", dir);
   CHECK(a2i2a_run_replay(json, NULL, NULL, cmd, 0, NULL) == A2I2A_OK, "an older run.json: %s", a2i2a_last_error());
 

@@ -90,7 +90,7 @@ static const struct {
     F(i2i.to_guidance), F(readings),
     F(i2a.seed),     F(i2a.gl_iters),    F(i2a.bits),       F(i2a.seconds),     F(i2a.sample_rate), F(i2a.fmin),
     F(i2a.fmax),     F(i2a.output_rate), F(i2a.loudness),   F(i2a.true_peak),   F(clip_seconds), F(overlap_seconds),
-    F(sheet),
+    F(sheet),        F(travel),          F(frames),
 };
 
 static void check_params_cover_struct(void) {

@@ -69,6 +69,8 @@ void chain_stitch(const float *const *clips, const int64_t *lens, int nclips, in
  * endpoint to the second (n = 1: 0); loop: the closed path 0 → 1 → 0, 1 − |1 − 2k/n|, whose
  * frame n (the one after the last) is frame 0 again, exactly. docs/travel.md. */
 double chain_travel_alpha(int k, int n, int loop);
+/* The most frames a travel paints (each is an output: frames/0001.png ...). */
+#define CHAIN_MAX_FRAMES 32
 
 /* ---------------------------------------------------------------- run.json (runjson.c) */
 
@@ -90,6 +92,10 @@ typedef struct {
   int measured[CHAIN_MAX_OUTPUTS];
   double lufs[CHAIN_MAX_OUTPUTS], dbtp[CHAIN_MAX_OUTPUTS];
   int sheet_layout; /* how sheet.png was drawn (CHAIN_SHEET_LAYOUT); 1 for a file without it */
+  /* travel: the alpha of each clip or frame (written, not read back: it follows from the
+   * parameters); not owned */
+  int nalphas;
+  const double *alphas;
   void *strings; /* storage of the strings p points to */
 } chain_record;
 

@@ -14,7 +14,7 @@
 #include "common/job.h"
 #include "audio/audio.h"
 
-enum { O_OUTPUT = 1, O_PRESET, O_TIMINGS, O_REPLAY, O_PROMPT, O_PROMPT_PRESET, O_SEEDS, O_VARIATIONS };
+enum { O_OUTPUT = 1, O_PRESET, O_TIMINGS, O_REPLAY, O_PROMPT, O_PROMPT_PRESET, O_SEEDS, O_VARIATIONS, O_TRAVEL, O_LOOP };
 
 /* --model's default: $A2I2A_MODEL when set (as for i2i), else the preset's. */
 static void model_default(const cli_option *o, char *buf, size_t size) {
@@ -73,6 +73,11 @@ static const cli_option options[] = {
     {.name = "to-negative", .arg = "TEXT", .param = "i2i.to_negative_prompt"},
     {.name = "to-strength", .arg = "X", .param = "i2i.to_strength"},
     {.name = "to-guidance", .arg = "X", .param = "i2i.to_guidance"},
+    {.name = "travel", .id = O_TRAVEL, .help = "travel from the painting's endpoint to the --to- one over the clips "
+     "(--clip) or --frames (docs/travel.md)"},
+    {.name = "loop", .id = O_LOOP, .help = "travel there and back, the last clip crossfading into the first: every "
+     "reading loops"},
+    {.name = "frames", .arg = "N", .param = "travel.frames"},
     {.name = "seed", .arg = "N", .param = "i2i.seed", .help = "seed of the painting and the readings"},
     {.name = "seeds", .arg = "A,B,...", .id = O_SEEDS, .help = "several seeds, one run each"},
     {.name = "variations", .arg = "N", .id = O_VARIATIONS, .help = "N runs with seeds SEED, SEED+1, ..."},
@@ -144,6 +149,10 @@ static int handle(void *ctx, int id, const char *v) {
     if (!c->nseeds) return cli_usage_error("run", "--seeds: no seed in '%s'", v);
     break;
   }
+  case O_TRAVEL:
+    if (!c->p->travel) c->p->travel = "path";
+    break;
+  case O_LOOP: c->p->travel = "loop"; break;
   case O_VARIATIONS:
     if (cli_int("run", "--variations", v, 1, MAX_LIST, &c->variations)) return EXIT_USAGE;
     break;

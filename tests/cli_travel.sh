@@ -1,0 +1,72 @@
+# `a2i2a run --travel` on a fixture sound with the tiny fixture model (docs/travel.md): over
+# frames, the first and last frames are the plain runs of the two endpoints (pixel for pixel),
+# run.json records each frame's alpha and --replay reproduces the run; over clips likewise;
+# --loop's stitched reading runs from its end into its start without a click: the step between
+# its last and first samples is no larger than the largest sample-to-sample step of its last
+# and first 50 ms.
+set -u
+pass=0; fail=0
+ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+export XDG_CACHE_HOME="$T/cache"
+. tests/support/fixtures.sh
+unset A2I2A_MODEL
+MODEL="$FIXTURES/sd/tiny-sd1"
+SMALL="--spec-width 96 --spec-height 64 --steps 2 --readings red --no-sheet -q"
+IN="$FIXTURES/seed/audio/a06_espeak_22k05_mono_s16.wav"
+A="--seed 5 --prompt warm"
+B="--to-seed 9 --to-prompt cold --to-strength 0.8"
+same_pixels() { [ "$("$A2I2A_PNGDIFF" "$1" "$2" | cut -d' ' -f4)" = 0 ]; }
+alphas() { python3 -c 'import json,sys; print(" ".join("%g" % a for a in json.load(open(sys.argv[1]))["travel"]["alphas"]))' "$1"; }
+
+# --- over 3 frames
+"$A2I2A" run "$IN" -o "$T/f" --model "$MODEL" $SMALL $A $B --travel --frames 3 2>"$T/err"; rc=$?
+ok "run --travel --frames 3 ($(cat "$T/err"))" '[ $rc -eq 0 ]'
+ok "frames/0001.png .. 0003.png" '[ -f "$T/f/frames/0001.png" ] && [ -f "$T/f/frames/0003.png" ] && [ ! -e "$T/f/frames/0004.png" ]'
+ok "run.json: alpha per frame 0 0.5 1 ($(alphas "$T/f/run.json"))" '[ "$(alphas "$T/f/run.json")" = "0 0.5 1" ]'
+"$A2I2A" run "$IN" -o "$T/a" --model "$MODEL" $SMALL $A
+"$A2I2A" run "$IN" -o "$T/b" --model "$MODEL" $SMALL --seed 9 --prompt cold --strength 0.8
+ok "the first frame is the plain run of the first endpoint" 'same_pixels "$T/f/frames/0001.png" "$T/a/art.png"'
+ok "the last frame is the plain run of the second endpoint" 'same_pixels "$T/f/frames/0003.png" "$T/b/art.png"'
+ok "the middle frame is neither" '! same_pixels "$T/f/frames/0002.png" "$T/a/art.png" && ! same_pixels "$T/f/frames/0002.png" "$T/b/art.png"'
+"$A2I2A" run --replay "$T/f/run.json" -o "$T/f2" -q 2>"$T/err"; rc=$?
+ok "--replay reproduces the travel ($(cat "$T/err"))" '[ $rc -eq 0 ] && cmp -s "$T/f/frames/0002.png" "$T/f2/frames/0002.png" && cmp -s "$T/f/red.wav" "$T/f2/red.wav"'
+
+# --- over clips
+"$A2I2A" run "$IN" -o "$T/c" --model "$MODEL" $SMALL $A $B --travel --clip 0.5 --overlap 0.1 2>"$T/err"; rc=$?
+n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["travel"]["alphas"]))' "$T/c/run.json" 2>/dev/null)
+ok "run --travel over clips ($(cat "$T/err")): $n alphas, from 0 to 1" \
+   '[ $rc -eq 0 ] && [ "${n:-0}" -ge 2 ] && alphas "$T/c/run.json" | grep -q "^0 .* 1$"'
+
+# --- a loop over 4 frames: 0, 0.5, 1, 0.5, and the sound loops
+"$A2I2A" run "$IN" -o "$T/l" --model "$MODEL" $SMALL $A $B --loop --frames 4 --overlap 0.1 2>"$T/err"; rc=$?
+ok "run --loop --frames 4 ($(cat "$T/err")): alphas $(alphas "$T/l/run.json" 2>/dev/null)" \
+   '[ $rc -eq 0 ] && [ "$(alphas "$T/l/run.json")" = "0 0.5 1 0.5" ]'
+python3 - "$T/l/red.wav" >"$T/join" <<'PY'
+import struct, sys
+b = open(sys.argv[1], 'rb').read()
+i, fmt, data = 12, None, None
+while i + 8 <= len(b):
+    cid, n = b[i:i+4], struct.unpack('<I', b[i+4:i+8])[0]
+    if cid == b'fmt ': fmt = struct.unpack('<HHIIHH', b[i+8:i+24])
+    if cid == b'data': data = b[i+8:i+8+n]
+    i += 8 + n + (n & 1)
+tag, ch, rate, _, _, bits = fmt
+assert (tag in (3, 0xFFFE)) and bits == 32, fmt
+x = struct.unpack('<%df' % (len(data) // 4), data)[::ch]  # the first channel
+w = int(0.05 * rate)
+edge = x[-w:] + x[:w]  # the last 50 ms, then the first: the loop's join in the middle
+ordinary = max(abs(edge[k + 1] - edge[k]) for k in range(len(edge) - 1) if k != w - 1)
+join = abs(x[0] - x[-1])
+print("ok" if join <= ordinary else "join %.4g > ordinary %.4g" % (join, ordinary), "(join %.4g, largest step %.4g)" % (join, ordinary))
+PY
+ok "the loop's reading joins its end to its start without a click: $(cat "$T/join")" 'grep -q "^ok" "$T/join"'
+
+# --- refusals
+for bad in "--frames 3" "--travel" "--travel --frames 3 --clip 0.5" "--travel --frames 1" "--alpha 2"; do
+  "$A2I2A" run "$IN" -o "$T/bad" --model "$MODEL" $SMALL $bad 2>"$T/err"; rc=$?
+  ok "refused: $bad ($(cat "$T/err"))" '[ $rc -eq 2 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && [ ! -e "$T/bad" ]'
+done
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
