@@ -29,6 +29,36 @@ ok "run.json: alpha per frame 0 0.5 1 ($(alphas "$T/f/run.json"))" '[ "$(alphas 
 ok "the first frame is the plain run of the first endpoint" 'same_pixels "$T/f/frames/0001.png" "$T/a/art.png"'
 ok "the last frame is the plain run of the second endpoint" 'same_pixels "$T/f/frames/0003.png" "$T/b/art.png"'
 ok "the middle frame is neither" '! same_pixels "$T/f/frames/0002.png" "$T/a/art.png" && ! same_pixels "$T/f/frames/0002.png" "$T/b/art.png"'
+# preview.png: an APNG of the 3 frames; each frame, rebuilt as a PNG of its own from its chunks
+# (fcTL + IDAT or fdAT), has the pixels of frames/000k.png
+python3 - "$T/f/preview.png" "$T/pf" >"$T/apng" <<'PY'
+import struct, sys, zlib
+b = open(sys.argv[1], 'rb').read()
+assert b[:8] == b'\x89PNG\r\n\x1a\n'
+i, chunks = 8, []
+while i < len(b):
+    n = struct.unpack('>I', b[i:i+4])[0]
+    t, d = b[i+4:i+8], b[i+8:i+8+n]
+    assert struct.unpack('>I', b[i+8+n:i+12+n])[0] == zlib.crc32(t + d) & 0xffffffff, t
+    chunks.append((t, d)); i += 12 + n
+types = [t for t, _ in chunks]
+assert types[0] == b'IHDR' and types[1] == b'acTL' and types[-1] == b'IEND', types
+assert struct.unpack('>II', chunks[1][1]) == (3, 0), chunks[1][1]
+frames, seqs = [], []
+for t, d in chunks:
+    if t == b'fcTL': seqs.append(struct.unpack('>I', d[:4])[0]); frames.append(b'')
+    elif t == b'IDAT': frames[-1] += d
+    elif t == b'fdAT': seqs.append(struct.unpack('>I', d[:4])[0]); frames[-1] += d[4:]
+assert len(frames) == 3 and seqs == list(range(len(seqs))), seqs
+def ch(t, d): return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
+for k, data in enumerate(frames):
+    open('%s%d.png' % (sys.argv[2], k + 1), 'wb').write(b[:8] + ch(b'IHDR', chunks[0][1]) + ch(b'IDAT', data) + ch(b'IEND', b''))
+print('ok')
+PY
+ok "preview.png is an APNG of the 3 frames ($(cat "$T/apng"))" '[ "$(cat "$T/apng")" = ok ]'
+for k in 1 2 3; do
+  ok "the preview's frame $k is frames/000$k.png" 'same_pixels "$T/pf$k.png" "$T/f/frames/000$k.png"'
+done
 "$A2I2A" run --replay "$T/f/run.json" -o "$T/f2" -q 2>"$T/err"; rc=$?
 ok "--replay reproduces the travel ($(cat "$T/err"))" '[ $rc -eq 0 ] && cmp -s "$T/f/frames/0002.png" "$T/f2/frames/0002.png" && cmp -s "$T/f/red.wav" "$T/f2/red.wav"'
 

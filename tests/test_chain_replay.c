@@ -109,7 +109,8 @@ int main(void) {
   pf.clip_seconds = 0, pf.overlap_seconds = 0.1, pf.frames = 2;
   run_and_replay(m, &pf, "frames", &rec);
   check_fields(&rec, &pf);
-  CHECK(rec.noutputs == 7 && !strcmp(rec.output_name[6], "frames/0002.png"), "and two frames: %d", rec.noutputs);
+  CHECK(rec.noutputs == 8 && !strcmp(rec.output_name[5], "preview.png") && !strcmp(rec.output_name[7], "frames/0002.png"),
+        "and the preview and two frames: %d", rec.noutputs);
   chain_record_free(&rec);
 
   /* the same run with the newer keys at their defaults, its run.json without them: an older

@@ -15,6 +15,7 @@
 #include "audio/audio.h"
 #include "audio/loudness.h"
 #include "chain/chain.h"
+#include "image/apng.h"
 #include "chain/params.h"
 #include "common/err.h"
 #include "common/job.h"
@@ -107,8 +108,9 @@ static a2i2a_status run_stages(a2i2a_model *model, const char *wav, const char *
 
 /* ---------------------------------------------------------------- long inputs: clips */
 
-/* The most clip alphas run.json records (a travel over more clips still travels). */
-enum { MAX_ALPHAS = 4096 };
+/* The most clip alphas run.json records (a travel over more clips still travels); how long
+ * preview.png shows each frame of a travel. */
+enum { MAX_ALPHAS = 4096, FRAME_MS = 250 };
 
 /* Side by side, same height (the clips' images all have the same size). */
 static a2i2a_status concat_png(char paths[][PATH_LEN], int n, const char *out) {
@@ -191,11 +193,18 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
   double t_stitch = now_seconds();
   if (!st) job_stage(job, "stitching", NULL, nread);
   char path[PATH_LEN], wname[80];
-  if (!st) join(path, tmp, "spectrogram.png"), st = concat_png(spec, n, path);
+  /* frames: one spectrogram (every frame paints the same) */
+  if (!st) join(path, tmp, "spectrogram.png"), st = concat_png(spec, frames ? 1 : n, path);
   if (!st) join(path, tmp, "art.png"), st = concat_png(art, n, path);
-  if (!st && frames) { /* the frames themselves: frames/0001.png ... */
+  if (!st && frames) { /* an animated preview, and the frames themselves: frames/0001.png ... */
+    image_u8 *im = calloc((size_t)n, sizeof *im);
+    if (!im) st = fail(A2I2A_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < n && !st; k++) st = image_read(art[k], &im[k], NULL);
+    if (!st) join(path, tmp, "preview.png"), st = apng_write(path, im, n, FRAME_MS, 1);
+    for (int k = 0; im && k < n; k++) image_free(&im[k]);
+    free(im);
     join(path, tmp, "frames");
-    st = make_output_dir(path);
+    if (!st) st = make_output_dir(path);
     for (int k = 0; k < n && !st; k++) {
       char name[64];
       snprintf(name, sizeof name, "frames/%04d.png", k + 1), join(path, tmp, name);
@@ -260,7 +269,7 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
 
 /* ---------------------------------------------------------------- the outputs */
 
-enum { MAXOUT = MAX_READINGS + 5 + CHAIN_MAX_FRAMES };
+enum { MAXOUT = MAX_READINGS + 6 + CHAIN_MAX_FRAMES };
 
 /* The files a run writes besides run.json, into out[]; their count. */
 static int output_names(const a2i2a_run_params *p, char names[][64], int nread, char out[][64]) {
@@ -269,6 +278,7 @@ static int output_names(const a2i2a_run_params *p, char names[][64], int nread, 
   snprintf(out[nout++], 64, "art.png");
   for (int r = 0; r < nread; r++) snprintf(out[nout++], 64, "%.59s.wav", names[r]);
   if (p->sheet) snprintf(out[nout++], 64, "sheet.png");
+  if (!(p->clip_seconds > 0) && p->frames) snprintf(out[nout++], 64, "preview.png");
   for (int k = 0; k < (p->clip_seconds > 0 ? 0 : p->frames); k++) snprintf(out[nout++], 64, "frames/%04d.png", k + 1);
   return nout;
 }
