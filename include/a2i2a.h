@@ -90,7 +90,8 @@ typedef struct {
   int step, total;    /* after step k of n */
   int width, height;  /* the picture's size (latent size for the projection: 1/8 of the painting) */
   const uint8_t *rgb; /* width × height × 3, rows top first; valid during the callback only */
-  int decoded;        /* 1: a full VAE decode, 0: the linear latent → RGB projection */
+  int decoded;        /* 1: a full VAE decode, 2: a TAESD decode (full size), 0: the linear latent →
+                         RGB projection */
 } a2i2a_preview;
 
 typedef enum { A2I2A_LOG_INFO, A2I2A_LOG_NOTE, A2I2A_LOG_WARNING } a2i2a_log_level;
@@ -102,8 +103,12 @@ typedef struct {
   void (*log)(void *user, a2i2a_log_level level, const char *message);
   int (*cancel)(void *user); /* polled between steps: non-zero cancels the job */
   void *user;
-  int preview_vae_every;     /* 0: previews are the latent projection (under 1 % of a step);
-                                N > 0: a full VAE decode every N steps instead (costly) */
+  int preview_vae_every;     /* 0: previews are the latent projection (under 1 % of a step), or
+                                TAESD decodes (below); N > 0: a full VAE decode every N steps
+                                instead (costly) */
+  const char *preview_taesd; /* a TAESD (folder, .safetensors or ORG/NAME) that decodes every step's
+                                preview of img2img (a few % of a step); NULL: the run's own
+                                a2i2a_i2i_params.taesd when it has one, else the projection */
 } a2i2a_callbacks;
 
 /* A job: the callbacks, a cancel flag, and the wall time per stage of the calls made with it.
@@ -220,6 +225,9 @@ typedef struct {
   double seconds;       /* duration of the sound */
   double sample_rate;   /* Hz */
   double fmin, fmax;    /* frequency range in Hz */
+  const char *vocoder;  /* the vocoder reading's vocoder: a Vocos or HiFi-GAN folder (or a weights
+                           file in one), or ORG/NAME in the Hugging Face cache. NULL: "all" leaves
+                           that reading out, and naming it is an error */
   /* Every reading, once made (docs/readings.md); 0 = as the reading makes it. */
   double output_rate;   /* Hz, 1000..384000: resampled to this rate (soxr), the duration kept */
   double loudness;      /* LUFS, -70..-1: brought to this EBU R128 integrated loudness
@@ -229,12 +237,12 @@ typedef struct {
 } a2i2a_i2a_params;
 
 A2I2A_API a2i2a_i2a_params a2i2a_i2a_default_params(void);
-/* Reads IMAGE through the comma-separated readings (or "all"). With one reading, out is a
- * file in the format its extension names: .wav, .flac, .ogg (Vorbis), .opus, .mp3 (any other
- * extension, or none: A2I2A_ERR_PARAM); with several, a folder (created if missing) that
- * receives NAME.wav for each (a name ending in a sound format's extension: A2I2A_ERR_PARAM).
- * Nothing is written unless every reading succeeds; existing files are only replaced when
- * force is non-zero. */
+/* Reads IMAGE through the comma-separated readings (or "all": every reading, the vocoder one only
+ * when params->vocoder is set). With one reading, out is a file in the format its extension
+ * names: .wav, .flac, .ogg (Vorbis), .opus, .mp3 (any other extension, or none:
+ * A2I2A_ERR_PARAM); with several, a folder (created if missing) that receives NAME.wav for each
+ * (a name ending in a sound format's extension: A2I2A_ERR_PARAM). Nothing is written unless
+ * every reading succeeds; existing files are only replaced when force is non-zero. */
 A2I2A_API a2i2a_status a2i2a_i2a_file(const char *image_path, const char *readings, const char *out,
                                       const a2i2a_i2a_params *params, int force, a2i2a_job *job);
 
@@ -262,6 +270,16 @@ A2I2A_API a2i2a_status a2i2a_model_open(const char *path_or_repo, a2i2a_model **
 /* Frees the model, its cached prompt embeddings and the calling thread's kernel scratch. */
 A2I2A_API void a2i2a_model_close(a2i2a_model *model);
 
+/* A LoRA: low-rank patches merged into the model's weights (docs/library.md, docs/lora.md). The
+ * kohya-ss naming (lora_unet_*, lora_te_*: lora_down, lora_up, alpha) and the diffusers/PEFT
+ * naming (unet.*, text_encoder.*: lora_A, lora_B), F16, BF16 or F32, Linear and Conv2d layers. */
+typedef struct {
+  const char *path;  /* a .safetensors file; with data: only the name shown and recorded (may be NULL) */
+  const void *data;  /* or the file's bytes in memory (size of them), read during the call only */
+  size_t size;
+  double scale;      /* the patches' weight: 1 = as trained, 0 = off; several LoRAs add up */
+} a2i2a_lora;
+
 typedef struct {
   const char *prompt, *negative_prompt;
   double strength, guidance;
@@ -285,6 +303,10 @@ typedef struct {
   uint64_t to_seed;
   const char *to_prompt, *to_negative_prompt; /* NULL = prompt, negative_prompt */
   double to_strength, to_guidance;            /* 0 = strength, guidance */
+  const char *taesd;    /* a TAESD (diffusers folder, its .safetensors, or ORG/NAME such as
+                           madebyollin/taesd) that replaces the VAE for encoding and decoding, as
+                           diffusers does with AutoencoderTiny (no latent sampling, scaling 1.0):
+                           fast drafts; also the previews' decoder. NULL = the model's VAE */
 } a2i2a_i2i_params;
 
 /* The notebook's settings: its prompt and negative prompt, strength 0.9, guidance 2.5, 50 steps,
@@ -295,6 +317,14 @@ A2I2A_API a2i2a_i2i_params a2i2a_i2i_default_params(void);
  * (a single file: the file; a diffusers folder: its UNet weights file), as 64 hex digits.
  * Hashes are cached in $XDG_CACHE_HOME/a2i2a/sha256.tsv (default ~/.cache/a2i2a) by path,
  * size and modification time, so a multi-GB checkpoint is read once, not on every run. */
+/* Makes loras[0..n) the LoRAs merged into the model's weights for the jobs that follow (n = 0:
+ * none): W += scale·alpha/rank·up·down in float32, stored back in the model's dtype. Nothing
+ * happens when they already are (same files unchanged, same scales); otherwise the checkpoint's
+ * weights come back first and the cached prompt embeddings are dropped. A file that is not a
+ * LoRA (A2I2A_ERR_FORMAT), a layer whose shape does not fit the model's (another family) or no
+ * layer matching (A2I2A_ERR_MODEL) is refused before anything changes; some layers matching
+ * nothing is one warning on the job's log. The paintings and run.json record the set. */
+A2I2A_API a2i2a_status a2i2a_model_set_loras(a2i2a_model *model, const a2i2a_lora *loras, int n, a2i2a_job *job);
 A2I2A_API const char *a2i2a_model_name(const a2i2a_model *model);
 A2I2A_API a2i2a_status a2i2a_model_sha256(a2i2a_model *model, char hex[65]);
 
@@ -366,7 +396,8 @@ typedef struct {
 } a2i2a_pull_params;
 
 A2I2A_API a2i2a_pull_params a2i2a_pull_default_params(void);
-/* Downloads (or completes) the Stable Diffusion pipeline ORG/NAME into the Hugging Face cache,
+/* Downloads (or completes) the Stable Diffusion pipeline, or the vocoder (Vocos, HiFi-GAN: the
+ * vocoder reading's), ORG/NAME into the Hugging Face cache,
  * in the layout huggingface_hub uses; snapshot (may be NULL) receives its folder. Progress
  * (stage "download", detail the file, step = bytes in KiB) and cancel through the job. */
 A2I2A_API a2i2a_status a2i2a_models_pull(const char *repo, const a2i2a_pull_params *params, char *snapshot,

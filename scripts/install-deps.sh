@@ -7,7 +7,8 @@ set -eu
 PKGS="build-essential cmake pkg-config \
   libsndfile1-dev libmpg123-dev libsoxr-dev libfftw3-dev libsleef-dev libpng-dev libjpeg-dev \
   libopenblas-openmp-dev libcjson-dev libutf8proc-dev libcurl4-openssl-dev zlib1g-dev libebur128-dev \
-  libmicrohttpd-dev libzip-dev chromium chromium-driver python3-selenium"
+  libmicrohttpd-dev libzip-dev libyaml-dev chromium chromium-driver python3-selenium parallel slurm-wlm munge \
+  clang libclang-rt-14-dev libomp-14-dev"
 say() { echo "install-deps: $*"; }
 
 # shellcheck disable=SC2086

@@ -2,6 +2,7 @@
 #ifndef A2I2A_CHECK_H
 #define A2I2A_CHECK_H
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,16 @@ static int check_pass_count, check_fail_count;
       fputc('\n', stderr);                                          \
     }                                                               \
   } while (0)
+
+/* The largest |a[i] - b[i]| of n values (infinite when one is NaN). */
+static inline double check_max_abs_diff(const float *a, const float *b, size_t n) {
+  double m = 0;
+  for (size_t i = 0; i < n; i++) {
+    double d = fabs((double)a[i] - b[i]);
+    if (!(d <= m)) m = isnan(d) ? INFINITY : d;
+  }
+  return m;
+}
 
 /* The reference fixtures (tests/fixtures/README.md): the full set, at $A2I2A_FIXTURES or where
  * CMake's A2I2A_FIXTURES points (default ../shared/fixtures), or, where it is absent, the compact

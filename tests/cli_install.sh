@@ -51,8 +51,12 @@ ok "internal functions stay hidden" '! grep -qx fail "$T/exported" && grep -qx f
 is_png() { [ "$(od -An -tx1 -N8 "$1" | tr -d ' \n')" = "89504e470d0a1a0a" ]; }
 is_wav() { [ "$(head -c4 "$1")" = RIFF ] && [ "$(dd if="$1" bs=1 skip=8 count=4 2>/dev/null)" = WAVE ]; }
 
+# A library built under the sanitizers (A2I2A_SANITIZE) needs their runtime in the programs
+# that link it: CMake passes the flags in A2I2A_CONSUMER_FLAGS (empty otherwise).
+read -r -a consumer_flags <<<"${A2I2A_CONSUMER_FLAGS:-}"
+
 # shared, through pkg-config; the chain with two readings
-"$CC" -std=c17 -Wall -Wextra -Werror examples/embed.c -o "$T/embed" $(pkg-config --cflags --libs a2i2a) 2>"$T/cc.log"; rc=$?
+"$CC" "${consumer_flags[@]}" -std=c17 -Wall -Wextra -Werror examples/embed.c -o "$T/embed" $(pkg-config --cflags --libs a2i2a) 2>"$T/cc.log"; rc=$?
 ok "embed.c builds with pkg-config ($(head -1 "$T/cc.log"))" '[ $rc -eq 0 ]'
 ok "it links the installed shared library" \
    'LD_LIBRARY_PATH="$P/lib" ldd "$T/embed" | grep -q "$soname => $P/lib/$soname"'
@@ -67,7 +71,7 @@ ok "stdout has no progress, only the result line" '[ "$(wc -l <"$T/out")" -eq 1 
 ok "the tiny-model note came through the log callback" 'grep -q "^note: .*tiny model" "$T/err"'
 
 # static, through pkg-config --static; the same painting
-"$CC" -std=c17 -Wall -Wextra -Werror examples/embed.c -o "$T/embed-static" $(pkg-config --cflags a2i2a) \
+"$CC" "${consumer_flags[@]}" -std=c17 -Wall -Wextra -Werror examples/embed.c -o "$T/embed-static" $(pkg-config --cflags a2i2a) \
   $(pkg-config --static --libs a2i2a | sed 's/-la2i2a /-l:liba2i2a.a /') 2>"$T/cc.log"; rc=$?
 ok "embed.c builds statically with pkg-config --static ($(head -1 "$T/cc.log"))" '[ $rc -eq 0 ]'
 ok "it needs no liba2i2a.so" '[ -x "$T/embed-static" ] && ! readelf -d "$T/embed-static" | grep -q "liba2i2a"'
@@ -77,7 +81,8 @@ ok "it paints the same picture" 'cmp -s "$T/static/art.png" "$T/shared/art.png"'
 ok "it reads the same red sound" 'cmp -s "$T/static/red.wav" "$T/shared/red.wav"'
 
 # CMake: find_package(a2i2a) and the imported target a2i2a::a2i2a
-"$CMAKE" -S examples -B "$T/consumer" -DCMAKE_PREFIX_PATH="$P" -DCMAKE_C_COMPILER="$CC" >"$T/cmake.log" 2>&1 &&
+"$CMAKE" -S examples -B "$T/consumer" -DCMAKE_PREFIX_PATH="$P" -DCMAKE_C_COMPILER="$CC" \
+  -DCMAKE_C_FLAGS="${A2I2A_CONSUMER_FLAGS:-}" >"$T/cmake.log" 2>&1 &&
   "$CMAKE" --build "$T/consumer" >>"$T/cmake.log" 2>&1; rc=$?
 ok "examples/CMakeLists.txt builds embed with find_package ($(grep -m1 -i error "$T/cmake.log"))" '[ $rc -eq 0 ]'
 ok "it links the installed shared library" 'readelf -d "$T/consumer/embed" | grep -q "NEEDED.*\[$soname\]"'

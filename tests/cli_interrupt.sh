@@ -1,4 +1,4 @@
-# Ctrl-C during a run cleans up (exit 130, no private folder, the old files of a --force run
+# Ctrl-C during a run cleans up (exit 130, 143 for SIGTERM; no private folder, the old files of a --force run
 # intact), and the private folders a killed run left behind are removed by the next run into the
 # same place: only ours (the exact name pattern) and only those no live process holds.
 set -u
@@ -39,7 +39,7 @@ ok "SIGINT with --force: the old files intact" '[ "$(cd "$T/old" && sha256sum * 
 
 # --- SIGTERM too
 interrupt TERM "$T/term"
-ok "SIGTERM: exit 130, nothing left" '[ $rc -eq 130 ] && [ ! -e "$T/term" ]'
+ok "SIGTERM: exit 143 (128 + 15), nothing left" '[ $rc -eq 143 ] && [ ! -e "$T/term" ]'
 
 # --- SIGKILL cannot be caught: the private folder stays, and the next run removes it
 mkdir "$T/k"

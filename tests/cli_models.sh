@@ -179,6 +179,24 @@ done
 check 'grep -q "SD 1.x" "$T/err"' ".bin-only repo: the pulled model was not opened: $(cat "$T/err")"
 stop_server
 fi
+# ---------------------------------------------------------------- a TAESD, as madebyollin/taesd publishes it
+if fixture_case sd-ext/tiny-taesd; then
+  TFIX=$(cd "$FIXTURES/sd-ext/tiny-taesd" && pwd)
+  mkdir -p "$T/taesdrepo" && cp -rs "$TFIX/." "$T/taesdrepo/"
+  echo "a pickle we never fetch" > "$T/taesdrepo/taesd_decoder.pth"
+  start_server "$T/taesdrepo"
+  export HF_HOME="$T/hf8"
+  out=$("$A2I2A" models pull org/taesd 2>"$T/err"); rc=$?
+  SNAP8="$T/hf8/hub/models--org--taesd/snapshots/$COMMIT"
+  check '[ $rc -eq 0 ] && [ "$out" = "$SNAP8" ] && grep -q "a TAESD" "$T/err"' "TAESD pull: exit $rc: $out $(cat "$T/err")"
+  check 'cmp -s "$SNAP8/config.json" "$TFIX/config.json" && cmp -s "$SNAP8/diffusion_pytorch_model.safetensors" "$TFIX/diffusion_pytorch_model.safetensors" && [ ! -e "$SNAP8/taesd_decoder.pth" ]' \
+    "TAESD pull: the snapshot's files"
+  # and used by name
+  "$A2I2A" i2i "$FIXTURES/sd/golden/img2img_sd1_pndm_init.png" -o "$T/taesd.png" -m "$FIX" --steps 2 --seed 1 \
+    --taesd org/taesd -q 2>"$T/err"; rc=$?
+  check '[ $rc -eq 0 ] && [ -s "$T/taesd.png" ]' "i2i --taesd org/taesd: exit $rc: $(cat "$T/err")"
+  stop_server
+fi
 # nothing listening
 HF_ENDPOINT="http://127.0.0.1:$PORT" HF_HOME="$T/hf6" "$A2I2A" models pull org/tiny >/dev/null 2>"$T/err"; rc=$?
 check '[ $rc -eq 1 ] && grep -q "cannot reach" "$T/err"' "server down: exit $rc: $(cat "$T/err")"

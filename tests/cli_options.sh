@@ -70,11 +70,11 @@ complete_words() { # complete_words WORD... : what bash offers for the last word
 }
 ok "run --sampler offers the samplers" '[ "$(complete_words a2i2a run --sampler "")" = "ddim dpm++2m dpm++2m-karras euler euler-a lcm lms pndm " ]'
 ok "run --sampler e" '[ "$(complete_words a2i2a run --sampler e)" = "euler euler-a " ]'
-ok "i2a -r offers the readings and all" '[ "$(complete_words a2i2a i2a x.png -r "")" = "all bend chirp inverse noise red rgb-mean scan sines " ]'
+ok "i2a -r offers the readings and all" '[ "$(complete_words a2i2a i2a x.png -r "")" = "all bend chirp inverse noise red rgb-mean scan sines vocoder " ]'
 ok "a2i --style" '[ "$(complete_words a2i2a a2i x.wav --style "")" = "fullband riffusion seed " ]'
-ok "run --preset and --prompt-preset" '[ "$(complete_words a2i2a run --preset "")" = "riffusion seed turbo " ] && complete_words a2i2a run --prompt-preset "" | grep -q "nebula"'
+ok "run --preset and --prompt-preset" '[ "$(complete_words a2i2a run --preset "")" = "draft riffusion seed turbo " ] && complete_words a2i2a run --prompt-preset "" | grep -q "nebula"'
 ok "--progress" '[ "$(complete_words a2i2a i2i --progress "")" = "auto none plain " ]'
-ok "the commands" '[ "$(complete_words a2i2a "")" = "--help --version a2i completion grid help i2a i2i manpage models presets run serve tokenize verify " ]'
+ok "the commands" '[ "$(complete_words a2i2a "")" = "--help --version a2i batch completion grid help i2a i2i manpage models presets run serve tokenize verify " ]'
 ok "completion's shells" '[ "$(complete_words a2i2a completion "")" = "bash zsh " ]'
 ok "models' actions" '[ "$(complete_words a2i2a models "")" = "convert list pull " ]'
 ok "run --stre" '[ "$(complete_words a2i2a run --stre)" = "--strength " ]'
@@ -128,14 +128,14 @@ ok "a2i -v: the version and kernels first, the timings last ($(head -c 300 "$T/e
   'head -1 "$T/err" | grep -q "^a2i2a [0-9.]*, .*kernels, [0-9]* threads$" && tail -1 "$T/err" | grep -q "timings: .* a2i [0-9.]*"'
 "$A2I2A" i2i "$IMG" -o "$T/v2.png" -m examples/tiny-sd1 --steps 2 --seed 1 -v 2>"$T/err" >/dev/null
 ok "i2i -v: the model's description" 'grep -q "model: tiny-sd1: .*SD 1.x" "$T/err"'
-ok "presets -q: the names" '[ "$("$A2I2A" presets -q | tr "\n" " ")" = "seed riffusion turbo " ]'
+ok "presets -q: the names" '[ "$("$A2I2A" presets -q | tr "\n" " ")" = "seed riffusion turbo draft " ]'
 ok "presets -v: what each value means" '"$A2I2A" presets seed -v 2>/dev/null | grep -q "# img2img strength"'
 
 # --- --json for scripts, from the registries
 json_ok() { python3 -c "import json, sys; d = json.load(sys.stdin); $1" 2>"$T/err"; }
-ok "presets --json" '"$A2I2A" presets --json | json_ok "assert [p[\"name\"] for p in d[\"presets\"]] == [\"seed\", \"riffusion\", \"turbo\"]; assert d[\"presets\"][0][\"i2i.steps\"] == 50; assert any(p[\"name\"] == \"ink\" for p in d[\"prompts\"])"'
+ok "presets --json" '"$A2I2A" presets --json | json_ok "assert [p[\"name\"] for p in d[\"presets\"]] == [\"seed\", \"riffusion\", \"turbo\", \"draft\"]; assert d[\"presets\"][0][\"i2i.steps\"] == 50; assert any(p[\"name\"] == \"ink\" for p in d[\"prompts\"])"'
 ok "presets turbo --json" '"$A2I2A" presets turbo --json | json_ok "assert d[\"name\"] == \"turbo\" and d[\"i2i.steps\"] == 2"'
-ok "i2a --list-readings --json" '"$A2I2A" i2a --list-readings --json | json_ok "assert len(d) == 8 and d[0][\"name\"] == \"red\" and d[0][\"description\"]"'
+ok "i2a --list-readings --json" '"$A2I2A" i2a --list-readings --json | json_ok "assert len(d) == 9 and d[0][\"name\"] == \"red\" and d[0][\"description\"] and d[8][\"name\"] == \"vocoder\""'
 ok "i2i --list-samplers --json" '"$A2I2A" i2i --list-samplers --json | json_ok "assert [s[\"a1111\"] for s in d if s[\"name\"] == \"pndm\"] == [\"PLMS\"]"'
 ok "a2i --list-styles --json" '"$A2I2A" a2i --list-styles --json | json_ok "assert {s[\"name\"]: s[\"max_seconds\"] for s in d} == {\"seed\": 3600, \"riffusion\": 600, \"fullband\": 600}"'
 ok "a2i --list-styles" '"$A2I2A" a2i --list-styles | grep -Eq "^riffusion +Riffusion"'

@@ -3,7 +3,8 @@
 # run.json records each frame's alpha and --replay reproduces the run; over clips likewise;
 # --loop's stitched reading runs from its end into its start without a click: the step between
 # its last and first samples is no larger than the largest sample-to-sample step of its last
-# and first 50 ms.
+# and first 50 ms. --alpha 0 and 1 give the endpoints' plain runs; travel works with a LoRA
+# and with TAESD, refuses a LoRA tag in --to-prompt, and batch travels as run does.
 set -u
 pass=0; fail=0
 ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
@@ -24,8 +25,10 @@ alphas() { python3 -c 'import json,sys; print(" ".join("%g" % a for a in json.lo
 ok "run --travel --frames 3 ($(cat "$T/err"))" '[ $rc -eq 0 ]'
 ok "frames/0001.png .. 0003.png" '[ -f "$T/f/frames/0001.png" ] && [ -f "$T/f/frames/0003.png" ] && [ ! -e "$T/f/frames/0004.png" ]'
 ok "run.json: alpha per frame 0 0.5 1 ($(alphas "$T/f/run.json"))" '[ "$(alphas "$T/f/run.json")" = "0 0.5 1" ]'
-"$A2I2A" run "$IN" -o "$T/a" --model "$MODEL" $SMALL $A
-"$A2I2A" run "$IN" -o "$T/b" --model "$MODEL" $SMALL --seed 9 --prompt cold --strength 0.8
+# the plain runs of the endpoints; bend reads the painting without a seed of its own (the readings'
+# seed, --seed's too, does not travel: red's Griffin-Lim phases differ at the second endpoint)
+"$A2I2A" run "$IN" -o "$T/a" --model "$MODEL" $SMALL $A --readings red,bend
+"$A2I2A" run "$IN" -o "$T/b" --model "$MODEL" $SMALL --seed 9 --prompt cold --strength 0.8 --readings red,bend
 ok "the first frame is the plain run of the first endpoint" 'same_pixels "$T/f/frames/0001.png" "$T/a/art.png"'
 ok "the last frame is the plain run of the second endpoint" 'same_pixels "$T/f/frames/0003.png" "$T/b/art.png"'
 ok "the middle frame is neither" '! same_pixels "$T/f/frames/0002.png" "$T/a/art.png" && ! same_pixels "$T/f/frames/0002.png" "$T/b/art.png"'
@@ -91,6 +94,45 @@ join = abs(x[0] - x[-1])
 print("ok" if join <= ordinary else "join %.4g > ordinary %.4g" % (join, ordinary), "(join %.4g, largest step %.4g)" % (join, ordinary))
 PY
 ok "the loop's reading joins its end to its start without a click: $(cat "$T/join")" 'grep -q "^ok" "$T/join"'
+
+# --- one painting at alpha 0 or 1 (--alpha, no travel over clips): the plain run of that
+# endpoint, its sound byte for byte and its painting pixel for pixel (the PNG's record differs)
+"$A2I2A" run "$IN" -o "$T/a0" --model "$MODEL" $SMALL $A $B --alpha 0 --readings red,bend 2>"$T/err"; rc0=$?
+"$A2I2A" run "$IN" -o "$T/a1" --model "$MODEL" $SMALL $A $B --alpha 1 --readings red,bend 2>>"$T/err"; rc1=$?
+ok "run --alpha 0 and --alpha 1 ($(cat "$T/err"))" '[ $rc0 -eq 0 ] && [ $rc1 -eq 0 ]'
+ok "alpha 0: the first endpoint's plain run (its sounds byte for byte, art.png pixel for pixel)" \
+   'cmp -s "$T/a0/red.wav" "$T/a/red.wav" && cmp -s "$T/a0/bend.wav" "$T/a/bend.wav" && same_pixels "$T/a0/art.png" "$T/a/art.png"'
+ok "alpha 1: the second endpoint's plain run (bend.wav byte for byte, art.png pixel for pixel)" \
+   'cmp -s "$T/a1/bend.wav" "$T/b/bend.wav" && same_pixels "$T/a1/art.png" "$T/b/art.png"'
+ok "alpha 1: the readings keep the first endpoint's seed (red.wav is not the second's)" '! cmp -s "$T/a1/red.wav" "$T/b/red.wav"'
+ok "run.json records the alpha and the other endpoint" \
+   'grep -q "\"alpha\":[[:space:]]*1," "$T/a1/run.json" && grep -q "\"to_seed\":[[:space:]]*9," "$T/a1/run.json"'
+
+# --- with a LoRA (merged into the model: the same at both endpoints) and with TAESD (the
+# painting's encoder and decoder): the endpoints are still the plain runs with them
+LORA="$FIXTURES/sd-ext/lora/tiny-sd1-lora.safetensors"
+TAESD="$FIXTURES/sd-ext/tiny-taesd"
+for extra in "--lora $LORA:0.8" "--taesd $TAESD"; do
+  name=$(echo "$extra" | cut -c3-6)
+  "$A2I2A" run "$IN" -o "$T/t$name" --model "$MODEL" $SMALL $A $B $extra --travel --frames 2 2>"$T/err"; rc=$?
+  "$A2I2A" run "$IN" -o "$T/pa$name" --model "$MODEL" $SMALL $A $extra 2>>"$T/err"
+  "$A2I2A" run "$IN" -o "$T/pb$name" --model "$MODEL" $SMALL --seed 9 --prompt cold --strength 0.8 $extra 2>>"$T/err"
+  ok "travel $extra ($(cat "$T/err")): the frames are the endpoints' plain runs with it" \
+     '[ $rc -eq 0 ] && same_pixels "$T/t$name/frames/0001.png" "$T/pa$name/art.png" && same_pixels "$T/t$name/frames/0002.png" "$T/pb$name/art.png"'
+done
+ok "the LoRA changes the painting" '! same_pixels "$T/tlora/frames/0001.png" "$T/a/art.png"'
+ok "TAESD changes the painting" '! same_pixels "$T/ttaes/frames/0001.png" "$T/a/art.png"'
+"$A2I2A" run "$IN" -o "$T/bad" --model "$MODEL" $SMALL $A --to-prompt "cold <lora:tiny-sd1-lora:0.5>" --to-seed 9 \
+  --travel --frames 2 2>"$T/err"; rc=$?
+ok "a LoRA tag in --to-prompt is refused: it cannot travel ($(cat "$T/err"))" \
+   '[ $rc -eq 2 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "cannot travel" "$T/err" && [ ! -e "$T/bad" ]'
+
+# --- batch shares the chain's options: an item travels too
+mkdir -p "$T/lib" && cp "$IN" "$T/lib/in.wav"
+"$A2I2A" batch "$T/lib" -o "$T/batch" --model "$MODEL" $SMALL $A $B --travel --frames 2 2>"$T/err"; rc=$?
+item=$(ls -d "$T"/batch/*/frames 2>/dev/null | head -1)
+ok "batch --travel --frames 2 ($(cat "$T/err")): the item's frames are the endpoints' plain runs" \
+   '[ $rc -eq 0 ] && [ -n "$item" ] && same_pixels "$item/0001.png" "$T/a/art.png" && same_pixels "$item/0002.png" "$T/b/art.png"'
 
 # --- refusals
 for bad in "--frames 3" "--travel" "--travel --frames 3 --clip 0.5" "--travel --frames 1" "--alpha 2"; do

@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -49,6 +50,7 @@ if True:
     check(info["limits"]["max_upload_bytes"] == 2e6 and info["limits"]["max_upload_seconds"] == 30, "info: limits")
     st, reg = srv.json("GET", "/api/registry")
     check(st == 200, "registry: %s" % st)
+    srv_vocoders = reg.get("vocoders")
     lists = reg["lists"]
     check({"styles", "colormaps", "samplers", "spacings", "readings", "presets", "prompts", "params"} <= set(lists),
           "registry: every list (%s)" % sorted(lists))
@@ -466,6 +468,36 @@ check(wide.request("GET", "/api/info")[0] == 401, "0.0.0.0: refused without the 
 wide.token = tokn
 check(wide.request("GET", "/api/info")[0] == 200, "0.0.0.0: answered with it")
 wide.stop()
+
+# ---------------------------------------------------------------- the vocoder reading
+# serve --vocoder: offered in the registry, a job's unless it names none, no other path allowed
+VOC = os.path.join(os.environ.get("A2I2A_FIXTURES", "../shared/fixtures"), "vocoder", "tiny-vocos")
+if not os.path.isdir(VOC):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
+    import random_vocos
+    VOC = os.path.join(T, "vocos")
+    os.mkdir(VOC)
+    random_vocos.write(VOC)
+voc = Server(os.path.join(T, "runs-vocoder"), "--model", MODEL, "--vocoder", VOC)
+st, reg = voc.json("GET", "/api/registry")
+check(st == 200 and reg["vocoders"] == [VOC], "vocoder: offered in the registry (%s)" % reg.get("vocoders"))
+check(srv_vocoders == [], "vocoder: none offered without --vocoder (%s)" % srv_vocoders)
+st, up = voc.upload(SOUND)
+for params, code in (({"i2a.vocoder": "/etc"}, 403), ({"i2a.vocoder": "someone/else"}, 403)):
+    st, e = voc.submit(up["id"], dict(SMALL, **params))
+    check(st == code and e.get("code") == "vocoder_not_allowed", "vocoder: %s refused: %s %s" % (params, st, e))
+st, j = voc.submit(up["id"], dict(SMALL, **{"i2a.readings": "vocoder,red"}))
+done = voc.wait(j["id"]) if st == 202 else {"state": st, "error": j}
+check(done["state"] == "done", "vocoder: a job reads through the server's vocoder (%s)" % done.get("error"))
+run_dir = os.path.join(T, "runs-vocoder", done.get("run", ""))
+check(os.path.isfile(os.path.join(run_dir, "vocoder.wav")), "vocoder: vocoder.wav in the run (%s)" % done.get("run"))
+st, j = voc.submit(up["id"], dict(SMALL, **{"i2a.readings": "vocoder", "i2a.vocoder": None}))
+done = voc.wait(j["id"]) if st == 202 else {"state": st, "error": j}
+check(st == 422 or done["state"] == "failed", "vocoder: a job that names none cannot read through one (%s)" % st)
+voc.stop()
+bad = subprocess.run([A2I2A, "serve", "--port", "0", "--dir", os.path.join(T, "runs-badvoc"), "--vocoder", T],
+                     capture_output=True, text=True, timeout=30)
+check(bad.returncode == 1 and "not a vocoder" in bad.stderr, "serve --vocoder of a folder of neither kind: %s" % bad.stderr)
 
 shutil.rmtree(T, ignore_errors=True)
 check.done()

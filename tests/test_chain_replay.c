@@ -4,12 +4,15 @@
  * written before the newer keys existed (here: the same file without them) still replays, and
  * one without "sheet_layout" draws the first layout of sheet.png again. */
 #include <cjson/cJSON.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "chain/chain.h"
 #include "chain/params.h"
+#include "support/taesd_make.h"
 #include "check.h"
 #include "common/sha256.h"
+#include "support/random_vocoder.h"
 
 static char dir[] = "/tmp/a2i2a_replay_XXXXXX";
 
@@ -67,7 +70,10 @@ int main(void) {
   CHECK(a2i2a_model_open("examples/tiny-sd1", &m) == A2I2A_OK, "tiny model: %s", a2i2a_last_error());
   if (!m) return check_done();
 
-  /* every field away from its default */
+  /* every field away from its default; a TAESD of 8 channels made here */
+  char taesd[4200];
+  snprintf(taesd, sizeof taesd, "%s/taesd", dir);
+  CHECK(mkdir(taesd, 0755) == 0 && taesd_make(taesd, 8, 3) == A2I2A_OK, "TAESD: %s", a2i2a_last_error());
   a2i2a_run_params dflt, p;
   a2i2a_run_preset(NULL, &dflt);
   a2i2a_run_preset("seed", &p);
@@ -80,10 +86,15 @@ int main(void) {
                              .seed = 18446744073709551557ull, .clip_skip = 2, .prediction = "v", .width = 56,
                              .height = 48, .tile = "x", .alpha = 0.25,
                              .to_seed = 3, .to_prompt = "elsewhere", .to_negative_prompt = "not there",
-                             .to_strength = 0.5, .to_guidance = 4};
-  p.readings = "sines,noise,scan";
+                             .to_strength = 0.5, .to_guidance = 4, .taesd = taesd};
+  static char vocoder[64];
+  snprintf(vocoder, sizeof vocoder, "%s/vocos", dir);
+  CHECK(mkdir(vocoder, 0755) == 0 && write_random_vocos(vocoder, 16, 32, 1, 1) == A2I2A_OK, "a vocoder: %s",
+        a2i2a_last_error());
+  p.readings = "sines,noise,scan,vocoder";
   p.i2a = (a2i2a_i2a_params){.seed = 7, .gl_iters = 5, .bits = 24, .seconds = 0.5, .sample_rate = 16000,
-                             .fmin = 100, .fmax = 4000, .output_rate = 22050, .loudness = -20, .true_peak = -3};
+                             .fmin = 100, .fmax = 4000, .vocoder = vocoder, .output_rate = 22050, .loudness = -20,
+                             .true_peak = -3};
   p.clip_seconds = 2.5;
   p.overlap_seconds = 0.25;
   p.sheet = 0;
@@ -102,14 +113,14 @@ int main(void) {
   chain_record rec;
   run_and_replay(m, &p, "every", &rec);
   check_fields(&rec, &p);
-  CHECK(rec.noutputs == 5, "spectrogram, art, three readings: %d", rec.noutputs); /* no sheet */
+  CHECK(rec.noutputs == 6, "spectrogram, art, four readings: %d", rec.noutputs); /* no sheet */
   chain_record_free(&rec);
   /* travel over frames instead of clips: the frames are outputs too */
   a2i2a_run_params pf = p;
   pf.clip_seconds = 0, pf.overlap_seconds = 0.1, pf.frames = 2;
   run_and_replay(m, &pf, "frames", &rec);
   check_fields(&rec, &pf);
-  CHECK(rec.noutputs == 8 && !strcmp(rec.output_name[5], "preview.png") && !strcmp(rec.output_name[7], "frames/0002.png"),
+  CHECK(rec.noutputs == 9 && !strcmp(rec.output_name[6], "preview.png") && !strcmp(rec.output_name[8], "frames/0002.png"),
         "and the preview and two frames: %d", rec.noutputs);
   chain_record_free(&rec);
 
@@ -121,8 +132,11 @@ int main(void) {
   p.i2i.alpha = p.i2i.to_strength = p.i2i.to_guidance = 0;
   p.i2i.to_seed = 0;
   p.i2i.to_prompt = p.i2i.to_negative_prompt = NULL;
+  p.i2i.taesd = NULL;
   p.i2a.seconds = p.i2a.sample_rate = p.i2a.fmin = p.i2a.fmax = 0;
   p.i2a.output_rate = p.i2a.loudness = p.i2a.true_peak = 0;
+  p.i2a.vocoder = NULL;
+  p.readings = "sines,noise,scan";
   p.clip_seconds = 0;
   char json[4200], cmd[4400];
   run_and_replay(m, &p, "older", &rec);
@@ -151,7 +165,7 @@ int main(void) {
   fputs(older, f);
   fclose(f);
   cJSON_free(older);
-  CHECK(removed == 17 && !strstr(text, "\"seconds\":\t0.5"), "seventeen newer keys removed");
+  CHECK(removed == 19 && !strstr(text, "\"seconds\":\t0.5"), "nineteen newer keys removed");
   snprintf(cmd, sizeof cmd, "%s/older-replayed", dir);
   CHECK(a2i2a_run_replay(json, NULL, NULL, cmd, 0, NULL) == A2I2A_OK, "an older run.json: %s", a2i2a_last_error());
 

@@ -48,7 +48,7 @@ typedef struct {
   double last_fraction, last_elapsed;
   int saw_eta;
   char stages[512];
-  int previews, bad_previews, decoded_previews, preview_w, preview_h;
+  int previews, bad_previews, decoded_previews, preview_w, preview_h, last_decoded;
   int logs;
   int cancel_at;         /* painting step after which cancel() says yes (0 = never) */
   int steps_after_cancel; /* painting steps reported after cancel() first said yes */
@@ -78,6 +78,7 @@ static void on_preview(void *user, const a2i2a_preview *p) {
   observer *o = user;
   o->previews++;
   if (p->decoded) o->decoded_previews++;
+  o->last_decoded = p->decoded;
   o->preview_w = p->width, o->preview_h = p->height;
   /* a picture, not a flat fill: the latents' projection varies across the image */
   int lo = 255, hi = 0;
@@ -97,7 +98,7 @@ static int on_cancel(void *user) {
 }
 
 static a2i2a_job *new_job(observer *o, int vae_every) {
-  a2i2a_callbacks cb = {on_progress, on_preview, on_log, on_cancel, o, vae_every};
+  a2i2a_callbacks cb = {on_progress, on_preview, on_log, on_cancel, o, vae_every, NULL};
   a2i2a_job *j = NULL;
   CHECK(a2i2a_job_new(&cb, &j) == A2I2A_OK && j, "job_new: %s", a2i2a_last_error());
   return j;
@@ -143,6 +144,25 @@ static void test_progress_and_previews(a2i2a_model *m) {
   CHECK(v.previews == 3 && v.decoded_previews == 3, "%d previews (%d decoded), expected 3 decoded", v.previews,
         v.decoded_previews);
   CHECK(v.preview_w == 96 && v.preview_h == 64, "decoded preview %dx%d, expected 96x64", v.preview_w, v.preview_h);
+  a2i2a_job_free(job);
+
+  /* a TAESD for the previews of a painting the VAE makes: a decode of every step at the painting's
+   * size (decoded 2), and the painting the same bytes as without them */
+  if (!fixture_case("sd-ext/tiny-taesd")) return;
+  observer w = {0};
+  a2i2a_callbacks cb = {on_progress, on_preview, on_log, on_cancel, &w, 0, fixture("sd-ext/tiny-taesd")};
+  CHECK(a2i2a_job_new(&cb, &job) == A2I2A_OK, "job_new: %s", a2i2a_last_error());
+  snprintf(out, sizeof out, "%s/taesd-previews", tmpdir);
+  st = a2i2a_run(m, SOUND, out, &p, 0, job);
+  CHECK(st == A2I2A_OK, "run: %s", a2i2a_last_error());
+  CHECK(w.previews == 6 && w.decoded_previews == 6 && w.last_decoded == 2,
+        "%d previews (%d decoded, the last as %d), expected 6 TAESD decodes", w.previews, w.decoded_previews,
+        w.last_decoded);
+  CHECK(w.preview_w == 96 && w.preview_h == 64, "TAESD preview %dx%d, expected 96x64", w.preview_w, w.preview_h);
+  CHECK(w.bad_previews == 0, "%d TAESD previews out of range or flat", w.bad_previews);
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "cmp -s '%s/progress/art.png' '%s/art.png'", tmpdir, out);
+  CHECK(system(cmd) == 0, "TAESD previews changed the painting");
   a2i2a_job_free(job);
 }
 

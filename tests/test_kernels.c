@@ -149,6 +149,78 @@ static void test_conv(int C, int H, int W, int OC, int k, int s, int pt, int pl,
   test_conv_mode(C, H, W, OC, k, s, pt, pl, pb, pr, t, with_bias, 0);
 }
 
+/* conv1d (dilated, padded; accumulate onto a random y) against a double-precision loop. */
+static void test_conv1d(int C, int T, int OC, int k, int d, int pad, int accumulate, st_dtype t, int with_bias) {
+  int OT = T + 2 * pad - d * (k - 1);
+  size_t nw = (size_t)OC * C * k;
+  float *x = rnd((size_t)C * T, 1), *wf = rnd(nw, 0.5f), *b = rnd(OC, 1), *y = rnd((size_t)OC * OT, 1);
+  wbuf w = mkweight(wf, nw, t), wb = mkweight(b, OC, t);
+  double *ref = malloc((size_t)OC * OT * 8);
+  for (int o = 0; o < OC; o++)
+    for (int i = 0; i < OT; i++) {
+      double sum = (with_bias ? b[o] : 0) + (accumulate ? y[(size_t)o * OT + i] : 0);
+      for (int c = 0; c < C; c++)
+        for (int j = 0; j < k; j++) {
+          int at = i + j * d - pad;
+          if (at >= 0 && at < T) sum += (double)x[(size_t)c * T + at] * wf[((size_t)o * C + c) * k + j];
+        }
+      ref[(size_t)o * OT + i] = sum;
+    }
+  conv1d(y, x, C, T, &w.w, with_bias ? &wb.w : NULL, OC, k, d, pad, accumulate);
+  double e = maxdiff(y, ref, (size_t)OC * OT);
+  CHECK(e < 2e-4, "conv1d C%d T%d OC%d k%d d%d pad %d acc %d %s: %g", C, T, OC, k, d, pad, accumulate,
+        st_dtype_name(t), e);
+  free(x), free(wf), free(b), free(y), free(w.mem), free(wb.mem), free(ref);
+}
+
+/* conv_transpose1d (weights [C][OC][k]) against the definition: y[o][i·s + j − pad] += w·x. */
+static void test_conv_transpose1d(int C, int T, int OC, int k, int s, int pad, st_dtype t, int with_bias) {
+  int OT = (T - 1) * s - 2 * pad + k;
+  size_t nw = (size_t)C * OC * k;
+  float *x = rnd((size_t)C * T, 1), *wf = rnd(nw, 0.5f), *b = rnd(OC, 1), *y = rnd((size_t)OC * OT, 1);
+  wbuf w = mkweight(wf, nw, t), wb = mkweight(b, OC, t);
+  double *ref = calloc((size_t)OC * OT, 8);
+  for (int o = 0; o < OC; o++)
+    for (int i = 0; i < OT; i++) ref[(size_t)o * OT + i] = with_bias ? b[o] : 0;
+  for (int c = 0; c < C; c++)
+    for (int i = 0; i < T; i++)
+      for (int o = 0; o < OC; o++)
+        for (int j = 0; j < k; j++) {
+          int at = i * s + j - pad;
+          if (at >= 0 && at < OT) ref[(size_t)o * OT + at] += (double)x[(size_t)c * T + i] * wf[((size_t)c * OC + o) * k + j];
+        }
+  conv_transpose1d(y, x, C, T, &w.w, with_bias ? &wb.w : NULL, OC, k, s, pad);
+  double e = maxdiff(y, ref, (size_t)OC * OT);
+  CHECK(e < 2e-4, "conv_transpose1d C%d T%d OC%d k%d s%d pad %d %s: %g", C, T, OC, k, s, pad, st_dtype_name(t), e);
+  free(x), free(wf), free(b), free(y), free(w.mem), free(wb.mem), free(ref);
+}
+
+/* depthwise_conv1d_rows on time-major rows, and leaky_relu in place and out of place. */
+static void test_depthwise_rows(int T, int C, int k, int pad, st_dtype t) {
+  int OT = T + 2 * pad - k + 1;
+  float *x = rnd((size_t)T * C, 1), *wf = rnd((size_t)C * k, 0.5f), *b = rnd(C, 1), *y = malloc((size_t)OT * C * 4);
+  wbuf w = mkweight(wf, (size_t)C * k, t), wb = mkweight(b, C, t);
+  double *ref = malloc((size_t)OT * C * 8);
+  for (int i = 0; i < OT; i++)
+    for (int c = 0; c < C; c++) {
+      double sum = b[c];
+      for (int j = 0; j < k; j++) {
+        int at = i + j - pad;
+        if (at >= 0 && at < T) sum += (double)x[(size_t)at * C + c] * wf[(size_t)c * k + j];
+      }
+      ref[(size_t)i * C + c] = sum;
+    }
+  depthwise_conv1d_rows(y, x, T, C, &w.w, &wb.w, k, pad);
+  double e = maxdiff(y, ref, (size_t)OT * C);
+  CHECK(e < 1e-5, "depthwise_conv1d_rows T%d C%d k%d pad %d %s: %g", T, C, k, pad, st_dtype_name(t), e);
+  float v[4] = {-2, -0.5f, 0, 3}, out[4];
+  leaky_relu(out, v, 4, 0.1f);
+  leaky_relu(v, v, 4, 0.01f);
+  CHECK(out[0] == -0.2f && out[1] == -0.05f && out[2] == 0 && out[3] == 3 && v[0] == -0.02f && v[3] == 3,
+        "leaky_relu: %g %g %g %g / %g %g", out[0], out[1], out[2], out[3], v[0], v[3]);
+  free(x), free(wf), free(b), free(y), free(w.mem), free(wb.mem), free(ref);
+}
+
 /* conv2d_batch on nb images [C][nb][H0][W0] (upsampled xup first), against a double-precision
  * loop on each image alone; accumulate adds onto a random y. */
 static void test_conv_batch(int nb, int C, int H0, int W0, int OC, int k, int s, int pad, int up, int accumulate,
@@ -559,6 +631,19 @@ int main(void) {
   }
   kernels_tune_winograd_min_pixels(0);
   test_wrap_roll();
+  /* the vocoders' 1-D convolutions: HiFi-GAN's dilated "same" convolutions and upsampling, Vocos's
+   * embedding and depthwise layers; several im2col / column tiles at the largest */
+  test_conv1d(5, 40, 7, 3, 1, 1, 0, ST_F32, 1);
+  test_conv1d(6, 33, 4, 7, 5, 15, 1, ST_F16, 1);
+  test_conv1d(3, 50, 5, 11, 3, 15, 0, ST_BF16, 0);
+  test_conv1d(8, 20, 3, 1, 1, 0, 0, ST_F32, 1);
+  test_conv1d(100, 70000, 2, 7, 1, 3, 1, ST_F32, 1);
+  test_conv_transpose1d(6, 17, 4, 16, 8, 4, ST_F32, 1);
+  test_conv_transpose1d(5, 23, 3, 4, 2, 1, ST_F16, 0);
+  test_conv_transpose1d(3, 9, 2, 11, 5, 3, ST_F32, 1);
+  test_conv_transpose1d(4, 30000, 24, 16, 8, 4, ST_F32, 1);
+  test_depthwise_rows(37, 21, 7, 3, ST_F32);
+  test_depthwise_rows(9, 8, 3, 1, ST_F16);
   test_group_norm_batch(1, 12, 35, 4, 0);
   test_group_norm_batch(2, 12, 35, 4, 1);
   test_group_norm_batch(3, 8, 17, 8, 0);

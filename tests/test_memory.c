@@ -354,8 +354,9 @@ static void i2a_identity(const char *image_path, const char *reading) {
 
 static void test_i2a_identity(void) {
   const char *gnome = fixture("seed/images/i02_gnome_blobs_400x296.png");
-  for (int i = 0; i < a2i2a_list_count(A2I2A_LIST_READINGS); i++)
-    i2a_identity(gnome, a2i2a_list_entry(A2I2A_LIST_READINGS, i)->name);
+  for (int i = 0; i < a2i2a_list_count(A2I2A_LIST_READINGS); i++) /* vocoder: test_readings_vocoder.c */
+    if (strcmp(a2i2a_list_entry(A2I2A_LIST_READINGS, i)->name, "vocoder"))
+      i2a_identity(gnome, a2i2a_list_entry(A2I2A_LIST_READINGS, i)->name);
   /* the inverse reading from each kind of metadata: Riffusion's eXIf, our own text chunk */
   if (fixture_case("seed/riffusion/r01_brahms_stereo_5120ms/image.png"))
     i2a_identity(fixture("seed/riffusion/r01_brahms_stereo_5120ms/image.png"), "inverse");

@@ -343,6 +343,15 @@ static void test_machine(void) {
     CHECK(0, "protocol 4: used %zu of %zu bytes", used, sizeof p4 - 1);
   }
   pk_free(&m);
+
+  /* APPENDS of no items to an empty list (whose items are NULL): accepted, and no arithmetic
+   * on a null pointer (UBSan in the sanitizer build; fuzz_pickle found it) */
+  static const char empty_appends[] = "\x80\x02](e.";
+  pk_init(&m, "empty appends");
+  CHECK(pk_run(&m, (const uint8_t *)empty_appends, sizeof empty_appends - 1, &used, &root) == A2I2A_OK &&
+            pk_at(&m, root)->kind == PK_LIST && pk_at(&m, root)->n == 0,
+        "APPENDS of nothing: %s", a2i2a_last_error());
+  pk_free(&m);
 }
 
 /* A legacy file around main (one storage 'k' of FloatStorage, count values 1, 2, 3, ...). */
@@ -456,6 +465,31 @@ static void test_choice(void) {
         "hub choice: %d %s %s %s", n, n > 8 ? chosen[6] : "", n > 8 ? chosen[7] : "", n > 8 ? chosen[8] : "");
   CHECK(hub_select_files("org/x", files, 6, chosen, 16) < 0 && strstr(a2i2a_last_error(), ".bin forms"),
         "no weights: %s", a2i2a_last_error());
+  /* madebyollin/taesd's listing: its diffusers config and safetensors, not its .pth files */
+  const char *taesd_repo[] = {".gitattributes", "README.md", "config.json", "diffusion_pytorch_model.safetensors",
+                              "taesd_decoder.pth", "taesd_decoder.safetensors", "taesd_encoder.pth"};
+  n = hub_select_files("madebyollin/taesd", taesd_repo, 7, chosen, 16);
+  CHECK(n == 2 && !strcmp(chosen[0], "config.json") && !strcmp(chosen[1], "diffusion_pytorch_model.safetensors"),
+        "TAESD choice: %d", n);
+
+  /* without model_index.json, a vocoder: Vocos's config.yaml and weights (safetensors first),
+   * HiFi-GAN's config.json and generators (the safetensors ones when there are any) */
+  const char *vocos[] = {"README.md", "config.yaml", "pytorch_model.bin", "model.safetensors"};
+  n = hub_select_files("org/v", vocos, 4, chosen, 16);
+  CHECK(n == 2 && !strcmp(chosen[0], "config.yaml") && !strcmp(chosen[1], "model.safetensors"), "vocos choice: %d",
+        n);
+  n = hub_select_files("org/v", vocos, 3, chosen, 16);
+  CHECK(n == 2 && !strcmp(chosen[1], "pytorch_model.bin"), "vocos pickle choice: %d", n);
+  const char *hifigan[] = {"config.json", "generator_v1", "do_02500000", "g_02500000.safetensors", "x/generator"};
+  n = hub_select_files("org/h", hifigan, 5, chosen, 16);
+  CHECK(n == 2 && !strcmp(chosen[0], "config.json") && !strcmp(chosen[1], "g_02500000.safetensors"),
+        "hifigan choice: %d", n);
+  n = hub_select_files("org/h", hifigan, 3, chosen, 16);
+  CHECK(n == 2 && !strcmp(chosen[1], "generator_v1"), "hifigan pickle choice: %d", n);
+  const char *neither[] = {"config.json", "model.safetensors", "README.md"};
+  CHECK(hub_select_files("org/n", neither, 3, chosen, 16) < 0 && strstr(a2i2a_last_error(), "nor a vocoder"),
+        "neither: %s", a2i2a_last_error());
+  CHECK(hub_select_files("org/n", vocos, 2, chosen, 16) < 0, "vocos config without weights");
 
   /* a folder with both forms: the safetensors are used */
   char cmd[9000], p[4300], model[4096];

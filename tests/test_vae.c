@@ -14,15 +14,6 @@
 
 #include <math.h>
 
-static double maxdiff(const float *a, const float *b, size_t n) {
-  double m = 0;
-  for (size_t i = 0; i < n; i++) {
-    double d = fabs((double)a[i] - b[i]);
-    if (!(d <= m)) m = isnan(d) ? INFINITY : d;
-  }
-  return m;
-}
-
 static void run_case(const char *stem, const char *model_path) {
   char p[4096];
   snprintf(p, sizeof p, "sd/golden/%s.safetensors", stem);
@@ -50,15 +41,15 @@ static void run_case(const char *stem, const char *model_path) {
   int PH = 0, PW = 0;
   CHECK(sd_image_preprocess(&img, &x, &PH, &PW) == A2I2A_OK && PH == H && PW == W, "%s: preprocess %dx%d", stem,
         PW, PH);
-  if (x) CHECK(maxdiff(x, pre, npx) == 0, "%s: preprocessed_image differs by %g", stem, maxdiff(x, pre, npx));
+  if (x) CHECK(check_max_abs_diff(x, pre, npx) == 0, "%s: preprocessed_image differs by %g", stem, check_max_abs_diff(x, pre, npx));
   free(x);
   image_free(&img);
 
   /* post-processing */
   float *unit = malloc(npx * 4);
   sd_image_to_unit(dec_ref, H, W, unit);
-  CHECK(maxdiff(unit, out_ref, npx) <= 1e-7, "%s: output_float from decoded_image: %g", stem,
-        maxdiff(unit, out_ref, npx));
+  CHECK(check_max_abs_diff(unit, out_ref, npx) <= 1e-7, "%s: output_float from decoded_image: %g", stem,
+        check_max_abs_diff(unit, out_ref, npx));
   image_u8 o;
   CHECK(sd_image_to_u8(out_ref, H, W, &o) == A2I2A_OK, "to_u8");
   CHECK(o.px && !memcmp(o.px, u8->data, npx), "%s: output_uint8 (round half to even)", stem);
@@ -77,10 +68,10 @@ static void run_case(const char *stem, const char *model_path) {
   for (size_t i = 0; i < n; i++) one[i] = 1;
   CHECK(vae_encode(v, pre, H, W, mean, logvar) == A2I2A_OK, "encode");
   vae_sample(std, zero, logvar, one, n);
-  CHECK(maxdiff(mean, mean_ref, n) <= 5e-5, "%s %s: latent mean %g", stem, model_path, maxdiff(mean, mean_ref, n));
-  CHECK(maxdiff(std, std_ref, n) <= 5e-5, "%s %s: latent std %g", stem, model_path, maxdiff(std, std_ref, n));
+  CHECK(check_max_abs_diff(mean, mean_ref, n) <= 5e-5, "%s %s: latent mean %g", stem, model_path, check_max_abs_diff(mean, mean_ref, n));
+  CHECK(check_max_abs_diff(std, std_ref, n) <= 5e-5, "%s %s: latent std %g", stem, model_path, check_max_abs_diff(std, std_ref, n));
   CHECK(vae_decode(v, dec_in, h, w, dec) == A2I2A_OK, "decode");
-  CHECK(maxdiff(dec, dec_ref, npx) <= 5e-5, "%s %s: decoded_image %g", stem, model_path, maxdiff(dec, dec_ref, npx));
+  CHECK(check_max_abs_diff(dec, dec_ref, npx) <= 5e-5, "%s %s: decoded_image %g", stem, model_path, check_max_abs_diff(dec, dec_ref, npx));
   CHECK(fabsf(vae_scaling_factor(v) - 0.18215f) < 1e-7, "scaling factor");
   CHECK(vae_encode(v, pre, H - 4, W, mean, logvar) == A2I2A_ERR_PARAM, "encode refuses a size not a multiple of 8");
   free(mean), free(logvar), free(std), free(zero), free(one), free(dec);

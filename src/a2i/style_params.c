@@ -94,7 +94,7 @@ a2i2a_status a2i_style_params_from_json(const char *json, a2i_style_params *p) {
     st = fail(A2I2A_ERR_FORMAT, "\"%s\" text chunk: missing \"style\"", A2I_JSON_KEY);
     goto done;
   }
-  /* common fields: all required */
+  /* common fields: all required, each within what a2i writes (docs/reliability.md) */
   struct {
     const char *key;
     double lo, hi;
@@ -104,9 +104,9 @@ a2i2a_status a2i_style_params_from_json(const char *json, a2i_style_params *p) {
   } f[] = {
       {"sample_rate", 1, 1e6, &p->sample_rate, NULL, NULL},
       {"source_sample_rate", 1, 1e7, &p->source_sample_rate, NULL, NULL},
-      {"source_channels", 1, 64, NULL, &p->source_channels, NULL},
-      {"samples", 1, 9e15, NULL, NULL, &p->samples},
-      {"channels", 1, 64, NULL, &p->channels, NULL},
+      {"source_channels", 1, AUDIO_MAX_CHANNELS, NULL, &p->source_channels, NULL},
+      {"samples", 1, (double)AUDIO_MAX_FRAMES, NULL, NULL, &p->samples},
+      {"channels", 1, AUDIO_MAX_CHANNELS, NULL, &p->channels, NULL},
       {"n_fft", 2, 1 << 24, NULL, &p->n_fft, NULL},
       {"hop", 1, 1 << 24, NULL, &p->hop, NULL},
       {"win_length", 1, 1 << 24, NULL, &p->win_length, NULL},
@@ -114,8 +114,13 @@ a2i2a_status a2i_style_params_from_json(const char *json, a2i_style_params *p) {
       {"height", 1, IMAGE_MAX_SIDE, NULL, &p->height, NULL},
   };
   for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
-    if (!get_num(o, f[k].key, &v) || !(v >= f[k].lo && v <= f[k].hi) || ((f[k].i || f[k].l) && v != floor(v))) {
-      st = fail(A2I2A_ERR_FORMAT, "\"%s\" text chunk: missing or invalid \"%s\"", A2I_JSON_KEY, f[k].key);
+    if (!get_num(o, f[k].key, &v)) {
+      st = fail(A2I2A_ERR_FORMAT, "\"%s\" text chunk: \"%s\" is missing or not a number", A2I_JSON_KEY, f[k].key);
+      goto done;
+    }
+    if (!(v >= f[k].lo && v <= f[k].hi) || ((f[k].i || f[k].l) && v != floor(v))) {
+      st = fail(A2I2A_ERR_FORMAT, "\"%s\" text chunk: \"%s\": %.10g is not a %s in [%.10g, %.10g]", A2I_JSON_KEY,
+                f[k].key, v, f[k].d ? "number" : "whole number", f[k].lo, f[k].hi);
       goto done;
     }
     if (f[k].d) *f[k].d = v;
@@ -150,16 +155,28 @@ a2i2a_status a2i_style_params_from_json(const char *json, a2i_style_params *p) {
                 p->channels, p->bands);
       goto done;
     }
-    if (!get_num(o, "db_max", &p->db_max) || !get_num(o, "db_range", &p->db_range) || !(p->db_range > 0) ||
-        !isfinite(p->db_max)) {
-      st = fail(A2I2A_ERR_FORMAT, "\"%s\" text chunk: invalid \"db_max\"/\"db_range\"", A2I_JSON_KEY);
+    /* a fullband image has a column every hop samples (or width columns over the samples):
+     * more samples than its columns cover is a chunk that was not written by a2i */
+    if (p->hop > p->n_fft || (double)p->samples > ((double)p->hop + 1) * p->width) {
+      st = fail(A2I2A_ERR_FORMAT, "\"%s\" text chunk: %lld samples do not fit %d columns of hop %d (n_fft %d)",
+                A2I_JSON_KEY, (long long)p->samples, p->width, p->hop, p->n_fft);
+      goto done;
+    }
+    /* db_range: a2i's --db-range; db_max: far beyond any level a float holds as power */
+    if (!get_num(o, "db_max", &p->db_max) || !get_num(o, "db_range", &p->db_range) ||
+        !(p->db_range >= A2I_DB_RANGE_MIN && p->db_range <= A2I_DB_RANGE_MAX) ||
+        !(fabs(p->db_max) <= A2I_DB_MAX_ABS)) {
+      st = fail(A2I2A_ERR_FORMAT,
+                "\"%s\" text chunk: \"db_max\" %.10g and \"db_range\" %.10g are not numbers in [%d, %d] and [%d, %d]",
+                A2I_JSON_KEY, p->db_max, p->db_range, -A2I_DB_MAX_ABS, A2I_DB_MAX_ABS, A2I_DB_RANGE_MIN,
+                A2I_DB_RANGE_MAX);
       goto done;
     }
     if (!get_str(o, "colormap", p->colormap, sizeof p->colormap) || !colormap_exists(p->colormap)) {
       st = fail(A2I2A_ERR_FORMAT, "\"%s\" text chunk: unknown \"colormap\"", A2I_JSON_KEY);
       goto done;
     }
-    if (!get_num(o, "peak", &p->peak) || !(p->peak >= 0)) {
+    if (!get_num(o, "peak", &p->peak) || !(p->peak >= 0) || !isfinite(p->peak)) {
       st = fail(A2I2A_ERR_FORMAT, "\"%s\" text chunk: missing or invalid \"peak\"", A2I_JSON_KEY);
       goto done;
     }
@@ -184,9 +201,23 @@ a2i2a_status a2i_style_params_from_png_meta(const png_meta *meta, a2i_style_para
 /* ------------------------------------------------------------------ Riffusion's eXIf */
 
 riffusion_exif riffusion_exif_default(void) {
-  riffusion_exif e = {44100, 0, 10, 100, 400, 512, 0, 10000, 0.25, 0, 0};
+  riffusion_exif e = {44100, 0, 10, 100, 400, 512, 0, 10000, 0.25, 0, 0, 0};
   return e;
 }
+
+/* Each tag's bounds: what Riffusion's own parameters can be, and the i2a sample rates. */
+static const struct {
+  int tag;
+  const char *name;
+  double lo, hi;
+  int whole;
+} RIFFUSION_TAGS[10] = {
+    {11000, "sample_rate", 1000, 384000, 1},     {11005, "stereo", 0, 1, 1},
+    {11010, "step_size_ms", 1, 10000, 1},        {11020, "window_duration_ms", 1, 10000, 1},
+    {11030, "padded_duration_ms", 1, 10000, 1},  {11040, "num_frequencies", 1, IMAGE_MAX_SIDE, 1},
+    {11050, "min_frequency", 0, 192000, 1},      {11060, "max_frequency", 0, 192000, 1},
+    {11070, "power_for_image", 1e-3, 1e3, 0},    {11080, "max_value", 0, 1e30, 0},
+};
 
 static void put16(uint8_t *p, unsigned v) { p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v; }
 static void put32(uint8_t *p, uint32_t v) { put16(p, v >> 16), put16(p + 2, v & 0xFFFF); }
@@ -199,7 +230,6 @@ static void putd(uint8_t *p, double d) {
 /* Pillow's layout: "MM\0*", IFD0 at 8, n entries of 12 bytes, next-IFD 0, then the DOUBLE
  * values in tag order. Integers < 65536 are SHORT, larger LONG (Pillow's choice). */
 size_t riffusion_exif_write(const riffusion_exif *e, uint8_t out[256]) {
-  const int tags[10] = {11000, 11005, 11010, 11020, 11030, 11040, 11050, 11060, 11070, 11080};
   const int ordered[8] = {e->sample_rate,        e->stereo,          e->step_size_ms,  e->window_duration_ms,
                           e->padded_duration_ms, e->num_frequencies, e->min_frequency, e->max_frequency};
   const int n = 10;
@@ -210,7 +240,7 @@ size_t riffusion_exif_write(const riffusion_exif *e, uint8_t out[256]) {
   size_t data = 8 + 2 + 12 * n + 4; /* 134 */
   for (int i = 0; i < n; i++) {
     uint8_t *en = out + 10 + 12 * i;
-    put16(en, tags[i]);
+    put16(en, (unsigned)RIFFUSION_TAGS[i].tag);
     if (i < 8) {
       unsigned v = (unsigned)ordered[i];
       if (v < 65536) {
@@ -248,25 +278,25 @@ a2i2a_status riffusion_exif_read(const uint8_t *b, size_t len, riffusion_exif *e
   if (!b || len < 8) return fail(A2I2A_ERR_FORMAT, "eXIf: too short for a TIFF header");
   if (!memcmp(b, "II*\0", 4)) t.le = 1;
   else if (memcmp(b, "MM\0*", 4)) return fail(A2I2A_ERR_FORMAT, "eXIf: not a TIFF block");
-  uint32_t ifd = rd32(&t, 4);
-  if (ifd < 8 || ifd + 2 > len) return fail(A2I2A_ERR_FORMAT, "eXIf: IFD0 offset %u out of range", ifd);
-  uint32_t n = rd16(&t, ifd);
-  if (ifd + 2 + 12ull * n > len) return fail(A2I2A_ERR_FORMAT, "eXIf: IFD0 runs past the end");
+  /* offsets are 32-bit: every sum below is taken in 64 bits, where it cannot wrap */
+  const uint64_t ifd = rd32(&t, 4);
+  if (ifd < 8 || ifd + 2 > len) return fail(A2I2A_ERR_FORMAT, "eXIf: IFD0 offset %llu out of range", (unsigned long long)ifd);
+  const uint64_t n = rd16(&t, ifd);
+  if (ifd + 2 + 12 * n > len) return fail(A2I2A_ERR_FORMAT, "eXIf: IFD0 runs past the end");
   int seen[10] = {0};
-  const int tags[10] = {11000, 11005, 11010, 11020, 11030, 11040, 11050, 11060, 11070, 11080};
-  for (uint32_t i = 0; i < n; i++) {
-    size_t en = ifd + 2 + 12 * i;
+  for (uint64_t i = 0; i < n; i++) {
+    const size_t en = ifd + 2 + 12 * i;
     uint32_t tag = rd16(&t, en), type = rd16(&t, en + 2), count = rd32(&t, en + 4);
     int k = -1;
     for (int j = 0; j < 10; j++)
-      if ((int)tag == tags[j]) k = j;
+      if ((int)tag == RIFFUSION_TAGS[j].tag) k = j;
     if (k < 0 || count != 1) continue;
     double v;
     if (type == 3) v = rd16(&t, en + 8);
     else if (type == 4) v = rd32(&t, en + 8);
     else if (type == 12) {
-      uint32_t off = rd32(&t, en + 8);
-      if ((size_t)off + 8 > len) return fail(A2I2A_ERR_FORMAT, "eXIf: tag %u value out of range", tag);
+      const uint64_t off = rd32(&t, en + 8);
+      if (off + 8 > len) return fail(A2I2A_ERR_FORMAT, "eXIf: tag %u value out of range", tag);
       uint64_t u = t.le ? (uint64_t)rd32(&t, off) | (uint64_t)rd32(&t, off + 4) << 32
                         : (uint64_t)rd32(&t, off) << 32 | rd32(&t, off + 4);
       memcpy(&v, &u, 8);
@@ -278,7 +308,12 @@ a2i2a_status riffusion_exif_read(const uint8_t *b, size_t len, riffusion_exif *e
     } else {
       return fail(A2I2A_ERR_FORMAT, "eXIf: tag %u has unexpected TIFF type %u", tag, type);
     }
+    e->tags += !seen[k];
     seen[k] = 1;
+    if (!(v >= RIFFUSION_TAGS[k].lo && v <= RIFFUSION_TAGS[k].hi) || (RIFFUSION_TAGS[k].whole && v != floor(v)))
+      return fail(A2I2A_ERR_FORMAT, "eXIf: tag %d (%s): %.10g is not a %s in [%.10g, %.10g]", RIFFUSION_TAGS[k].tag,
+                  RIFFUSION_TAGS[k].name, v, RIFFUSION_TAGS[k].whole ? "whole number" : "number", RIFFUSION_TAGS[k].lo,
+                  RIFFUSION_TAGS[k].hi);
     switch (k) {
     case 0: e->sample_rate = (int)v; break;
     case 1: e->stereo = (int)v; break;
@@ -293,6 +328,6 @@ a2i2a_status riffusion_exif_read(const uint8_t *b, size_t len, riffusion_exif *e
     }
   }
   for (int j = 0; j < 9; j++)
-    if (!seen[j]) return fail(A2I2A_ERR_FORMAT, "eXIf: Riffusion tag %d missing", tags[j]);
+    if (!seen[j]) return fail(A2I2A_ERR_FORMAT, "eXIf: Riffusion tag %d missing", RIFFUSION_TAGS[j].tag);
   return A2I2A_OK;
 }

@@ -52,6 +52,12 @@
 #define A2I_JSON_FORMAT "a2i2a-spectrogram"
 #define A2I_JSON_VERSION 1
 
+/* The fullband style's dynamic range (--db-range, the parameters' table) and the largest
+ * |db_max| a chunk may state: 10^(300/10) is still a float. */
+#define A2I_DB_RANGE_MIN 10
+#define A2I_DB_RANGE_MAX 200
+#define A2I_DB_MAX_ABS 300
+
 typedef struct {
   char style[32];           /* "fullband", "seed", "riffusion" */
   int version;
@@ -89,13 +95,15 @@ typedef struct {
   int num_frequencies, min_frequency, max_frequency;
   double power_for_image, max_value;
   int has_max_value;
+  int tags; /* riffusion_exif_read: how many of the tags 11000–11080 the block has */
 } riffusion_exif;
 
 /* The 150-byte big-endian TIFF block Riffusion (Pillow) writes; returns its length. */
 size_t riffusion_exif_write(const riffusion_exif *e, uint8_t out[256]);
-/* Reads tags 11000–11080 from a TIFF block in either byte order (SHORT, LONG or DOUBLE
- * values; MAX_VALUE optional). A2I2A_ERR_FORMAT if it is not TIFF or a required tag is
- * missing. */
+/* Reads tags 11000–11080 from a TIFF block in either byte order (SHORT, LONG, FLOAT or DOUBLE
+ * values; MAX_VALUE optional). A2I2A_ERR_FORMAT if it is not TIFF, a required tag is missing
+ * or a value lies outside its bounds (docs/reliability.md); e->tags counts the Riffusion tags
+ * found, so that a caller can tell a broken Riffusion block (tags > 0) from another EXIF. */
 a2i2a_status riffusion_exif_read(const uint8_t *tiff, size_t len, riffusion_exif *e);
 riffusion_exif riffusion_exif_default(void);
 

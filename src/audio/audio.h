@@ -17,6 +17,11 @@ typedef struct {
   float *x;        /* planar: channel c is x + c·frames */
 } audio_buf;
 
+/* Longest input accepted at all: 2^31 frames per channel (13.5 hours at 44.1 kHz), and the
+ * most channels. Styles set their own, much lower limits. */
+#define AUDIO_MAX_FRAMES ((int64_t)1 << 31)
+#define AUDIO_MAX_CHANNELS 64
+
 /* Decodes any file libsndfile reads (WAV, AIFF, FLAC, Ogg Vorbis/Opus, MP3 with its gapless
  * header) to float32 as torchaudio does (PCM s/2^(bits-1), float unchanged). MPEG audio is
  * decoded by mpg123 directly, set up as libsndfile sets it up (the same samples and length)

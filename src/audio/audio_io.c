@@ -1,10 +1,12 @@
 /* Decoding (libsndfile; MPEG through mpg123), resampling (soxr) and writing (libsndfile, atomically). */
 #include "audio/audio.h"
 #include "common/err.h"
+#include "common/memory.h"
 #include "common/outfile.h"
 #include "common/rng.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <mpg123.h>
 #include <sndfile.h>
@@ -15,11 +17,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
-/* Longest input accepted at all: 2^31 frames per channel (13.5 hours at 44.1 kHz). Styles set
- * their own, much lower limits. */
-#define AUDIO_MAX_FRAMES ((int64_t)1 << 31)
-#define AUDIO_MAX_CHANNELS 64
 
 a2i2a_status audio_alloc(audio_buf *a, int channels, int64_t frames, double rate) {
   memset(a, 0, sizeof *a);
@@ -59,12 +58,14 @@ static int header_truncated(SNDFILE *sf) {
 
 /* ------------------------------------------------------------------ sources */
 
-/* Where encoded audio is read from: an open file or bytes in memory. libsndfile (virtual I/O)
- * and mpg123 (its reader) both read through it, so files and buffers share one decoder. */
+/* Where encoded audio is read from: an open file or bytes in memory, seen from start on for
+ * size bytes (a view: the data after leading ID3 tags, or a WAV's data chunk). libsndfile
+ * (virtual I/O) and mpg123 (its reader) both read through it, so files and buffers share one
+ * decoder. */
 typedef struct {
   FILE *f;             /* a file, or NULL for: */
   const uint8_t *data; /* bytes in memory */
-  sf_count_t size, pos;
+  sf_count_t start, size, pos;
 } audio_source;
 
 static sf_count_t source_length(void *user) { return ((audio_source *)user)->size; }
@@ -72,7 +73,7 @@ static sf_count_t source_length(void *user) { return ((audio_source *)user)->siz
 static sf_count_t source_seek(sf_count_t offset, int whence, void *user) {
   audio_source *s = user;
   sf_count_t to = whence == SEEK_SET ? offset : whence == SEEK_CUR ? s->pos + offset : s->size + offset;
-  if (to < 0 || (s->f && fseeko(s->f, (off_t)to, SEEK_SET) != 0)) return -1;
+  if (to < 0 || (s->f && fseeko(s->f, (off_t)(s->start + to), SEEK_SET) != 0)) return -1;
   s->pos = to;
   return to;
 }
@@ -84,12 +85,21 @@ static sf_count_t source_read(void *ptr, sf_count_t count, void *user) {
   if (s->f)
     count = (sf_count_t)fread(ptr, 1, (size_t)count, s->f);
   else
-    memcpy(ptr, s->data + s->pos, (size_t)count);
+    memcpy(ptr, s->data + s->start + s->pos, (size_t)count);
   s->pos += count;
   return count;
 }
 
 static sf_count_t source_tell(void *user) { return ((audio_source *)user)->pos; }
+
+/* The part of s from `from` on, `n` bytes (clipped to s). */
+static audio_source source_view(const audio_source *s, sf_count_t from, sf_count_t n) {
+  audio_source v = *s;
+  v.start = s->start + from;
+  v.size = n < s->size - from ? n : s->size - from;
+  v.pos = 0;
+  return v;
+}
 
 static ssize_t mpg123_source_read(void *user, void *buf, size_t n) {
   return (ssize_t)source_read(buf, (sf_count_t)n, user);
@@ -106,18 +116,46 @@ static int mpeg_frame_header(const uint8_t *b) {
          (b[2] & 0xF0) != 0xF0 && (b[2] & 0x0C) != 0x0C;
 }
 
-/* Whether libsndfile would hand the data to mpg123 (guess_file_type): an MPEG frame header at
- * the start or right after ID3v2 tags. No other format it knows begins with a frame sync. */
-static int is_mpeg(audio_source *s) {
+/* The leading ID3v2 tags' length (id3.c, id3_skip: the size counts the bytes after the tag's
+ * 10-byte header, a footer adds 10), and whether an MPEG frame header follows them: what
+ * libsndfile would hand to mpg123 (guess_file_type). */
+static int is_mpeg(audio_source *s, sf_count_t *tags) {
   sf_count_t at = 0;
+  *tags = 0;
   for (;;) {
     uint8_t b[12];
     if (source_seek(at, SEEK_SET, s) < 0 || source_read(b, sizeof b, s) != (sf_count_t)sizeof b) return 0;
     if (!(b[0] == 'I' && b[1] == 'D' && b[2] == '3' && b[3] >= 2 && b[3] <= 4)) return mpeg_frame_header(b);
-    /* the tag's size counts the bytes after its 10-byte header (id3.c, id3_skip) */
-    at += 10 + ((sf_count_t)(b[6] & 0x7f) << 21 | (b[7] & 0x7f) << 14 | (b[8] & 0x7f) << 7 | (b[9] & 0x7f));
+    at += 10 + (b[5] & 0x10 ? 10 : 0) +
+          ((sf_count_t)(b[6] & 0x7f) << 21 | (b[7] & 0x7f) << 14 | (b[8] & 0x7f) << 7 | (b[9] & 0x7f));
     if (at >= s->size) return 0;
+    *tags = at;
   }
+}
+
+/* A WAV (RIFF, RIFX or RF64) whose audio is MPEG layer 3 (format tag 0x55): libsndfile would
+ * decode its data chunk with mpg123; *data receives that chunk. */
+static int is_mpeg_in_wav(audio_source *s, audio_source *data) {
+  uint8_t h[12], c[8];
+  if (source_seek(0, SEEK_SET, s) < 0 || source_read(h, 12, s) != 12 || memcmp(h + 8, "WAVE", 4)) return 0;
+  const int be = !memcmp(h, "RIFX", 4);
+  if (!be && memcmp(h, "RIFF", 4) && memcmp(h, "RF64", 4)) return 0;
+  int mpeg = 0;
+  for (sf_count_t at = 12; at + 8 <= s->size;) {
+    if (source_seek(at, SEEK_SET, s) < 0 || source_read(c, 8, s) != 8) return 0;
+    sf_count_t n = be ? (sf_count_t)c[4] << 24 | c[5] << 16 | c[6] << 8 | c[7]
+                      : (sf_count_t)c[7] << 24 | c[6] << 16 | c[5] << 8 | c[4];
+    if (!memcmp(c, "fmt ", 4)) {
+      uint8_t tag[2];
+      if (source_read(tag, 2, s) != 2) return 0;
+      mpeg = (be ? tag[0] << 8 | tag[1] : tag[1] << 8 | tag[0]) == 0x55;
+    } else if (!memcmp(c, "data", 4)) {
+      *data = source_view(s, at + 8, n ? n : s->size); /* RF64 keeps its size elsewhere */
+      return mpeg;
+    }
+    at += 8 + n + (n & 1);
+  }
+  return 0;
 }
 
 /* ------------------------------------------------------------------ decoders */
@@ -133,6 +171,7 @@ typedef struct {
   sf_count_t frames; /* what the header promises (SF_COUNT_MAX: it does not say) */
   sf_count_t delivered;
   int mp3_error;     /* the mpg123 error that ended decoding, MPG123_OK if none */
+  audio_source view; /* the part of the source it reads, when not all of it */
 } decoder;
 
 static a2i2a_status open_libsndfile(decoder *d, audio_source *src, const char *name) {
@@ -212,9 +251,18 @@ static void deinterleave(const float *in, int64_t n, int C, float *planar, int64
   }
 }
 
+/* Whether frames × channels float samples fit in the memory available (common/memory.h). */
+static a2i2a_status fits(const char *name, int64_t frames, int channels) {
+  const double need = (double)frames * channels * sizeof(float), have = memory_available();
+  if (have > 0 && need > have)
+    return fail(A2I2A_ERR_NOMEM, "%s: decoding %lld frames needs %.0f MB of memory and %.0f MB are available", name,
+                (long long)frames, need / 1048576.0, have / 1048576.0);
+  return A2I2A_OK;
+}
+
 /* libsndfile's float reading already scales PCM exactly as torchaudio does: s / 2^(bits-1)
  * (24-bit is read as s·256 / 2^31, the same number), and float files are passed through. */
-static a2i2a_status decode_samples(decoder *d, const char *name, audio_buf *out) {
+static a2i2a_status decode_samples(decoder *d, int64_t encoded_bytes, const char *name, audio_buf *out) {
   if (d->channels < 1 || d->channels > AUDIO_MAX_CHANNELS)
     return fail(A2I2A_ERR_UNSUPPORTED, "%s: %d channels (at most %d supported)", name, d->channels, AUDIO_MAX_CHANNELS);
   if (!(d->samplerate > 0)) return fail(A2I2A_ERR_FORMAT, "%s: invalid sample rate %d", name, d->samplerate);
@@ -224,11 +272,17 @@ static a2i2a_status decode_samples(decoder *d, const char *name, audio_buf *out)
   enum { CHUNK = 16384 };
   const int C = d->channels;
   const int declared = d->frames > 0 && d->frames < AUDIO_MAX_FRAMES;
-  int64_t cap = declared ? d->frames + 1 : 1 << 20;
+  /* the header's count sizes the buffer only as far as the data could hold it (64 frames a
+   * byte is beyond any codec's usual ratio): a few bytes claiming hours get the buffer grown
+   * as samples really arrive, up to the memory available */
+  const int64_t plausible = encoded_bytes > 0 && encoded_bytes < AUDIO_MAX_FRAMES / 64 ? 64 * encoded_bytes : AUDIO_MAX_FRAMES;
+  int64_t cap = declared && d->frames < plausible ? d->frames + 1 : plausible < 1 << 20 ? plausible : 1 << 20;
   int64_t n = 0;
-  float *planar = malloc((size_t)cap * C * sizeof(float));
+  float *planar = NULL;
   float *inter = malloc((size_t)CHUNK * C * sizeof(float));
-  a2i2a_status st = A2I2A_OK;
+  a2i2a_status st = fits(name, cap, C);
+  if (st) goto done;
+  planar = malloc((size_t)cap * C * sizeof(float));
   if (!planar || !inter) {
     st = fail(A2I2A_ERR_NOMEM, "%s: out of memory for %lld frames", name, (long long)cap);
     goto done;
@@ -237,11 +291,14 @@ static a2i2a_status decode_samples(decoder *d, const char *name, audio_buf *out)
     sf_count_t got = decoder_read(d, inter, CHUNK);
     if (got <= 0) break;
     if (n + got > cap) {
-      if (cap >= AUDIO_MAX_FRAMES) {
+      int64_t ncap = cap;
+      while (ncap < n + got) ncap *= 2; /* a chunk may be larger than the whole buffer */
+      if (ncap > AUDIO_MAX_FRAMES) ncap = AUDIO_MAX_FRAMES;
+      if (ncap < n + got) {
         st = fail(A2I2A_ERR_LIMIT, "%s: longer than %lld frames", name, (long long)AUDIO_MAX_FRAMES);
         goto done;
       }
-      int64_t ncap = cap * 2 > AUDIO_MAX_FRAMES ? AUDIO_MAX_FRAMES : cap * 2;
+      if ((st = fits(name, ncap, C))) goto done;
       float *p = realloc(planar, (size_t)ncap * C * sizeof(float));
       if (!p) {
         st = fail(A2I2A_ERR_NOMEM, "%s: out of memory for %lld frames", name, (long long)ncap);
@@ -284,22 +341,30 @@ static int ends_with_ci(const char *s, const char *suffix) {
   return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
+/* Opens the decoder that fits src's bytes. libsndfile must never meet MPEG audio, which it
+ * would decode with a mpg123 it cannot make quiet: MPEG streams (after their ID3 tags) and MPEG
+ * in WAV go to our own mpg123, and libsndfile sees the data after any ID3 tags (it would guess
+ * MPEG behind some of them). */
+static a2i2a_status open_decoder(decoder *d, audio_source *src, const char *name) {
+  memset(d, 0, sizeof *d);
+  if (src->size == 0) return fail(A2I2A_ERR_FORMAT, "%s: empty file", name);
+  sf_count_t tags;
+  if (is_mpeg(src, &tags)) return open_mpg123(d, src, name);
+  if (is_mpeg_in_wav(src, &d->view)) return open_mpg123(d, &d->view, name);
+  d->view = source_view(src, tags, src->size);
+  a2i2a_status st = open_libsndfile(d, &d->view, name);
+  /* what libsndfile does with a file it cannot identify by its contents: MPEG streams are
+   * lenient, so a name ending in .mp3 gets mpg123's try */
+  if (st && !d->sf && ends_with_ci(name, ".mp3")) st = open_mpg123(d, src, name);
+  return st;
+}
+
 /* The one decoder of files and buffers. */
 static a2i2a_status decode(audio_source *src, const char *name, audio_buf *out) {
   memset(out, 0, sizeof *out);
-  if (src->size == 0) return fail(A2I2A_ERR_FORMAT, "%s: empty file", name);
   decoder d;
-  memset(&d, 0, sizeof d);
-  a2i2a_status st;
-  if (is_mpeg(src)) {
-    st = open_mpg123(&d, src, name);
-  } else {
-    st = open_libsndfile(&d, src, name);
-    /* what libsndfile does with a file it cannot identify by its contents: MPEG streams are
-     * lenient, so a name ending in .mp3 gets mpg123's try */
-    if (st && !d.sf && ends_with_ci(name, ".mp3")) st = open_mpg123(&d, src, name);
-  }
-  if (!st) st = decode_samples(&d, name, out);
+  a2i2a_status st = open_decoder(&d, src, name);
+  if (!st) st = decode_samples(&d, src->size, name, out);
   decoder_close(&d);
   return st;
 }
@@ -339,13 +404,7 @@ a2i2a_status audio_probe(const char *path, int64_t *frames, double *rate, int *c
   a2i2a_status st = open_source(path, &src);
   if (st) return st;
   decoder d;
-  memset(&d, 0, sizeof d);
-  if (src.size == 0) st = fail(A2I2A_ERR_FORMAT, "%s: empty file", path);
-  else if (is_mpeg(&src)) st = open_mpg123(&d, &src, path);
-  else {
-    st = open_libsndfile(&d, &src, path);
-    if (st && !d.sf && ends_with_ci(path, ".mp3")) st = open_mpg123(&d, &src, path);
-  }
+  st = open_decoder(&d, &src, path);
   int known = !st && d.frames > 0 && d.frames < AUDIO_MAX_FRAMES;
   if (!st && !(d.samplerate > 0)) st = fail(A2I2A_ERR_FORMAT, "%s: invalid sample rate %d", path, d.samplerate);
   if (!st && (d.channels < 1 || d.channels > AUDIO_MAX_CHANNELS))
@@ -511,8 +570,39 @@ static double written_rate(audio_format f, double rate) {
   return 48000;
 }
 
-/* Opens a libsndfile writer of the file tmp for a's samples as format f. */
-static SNDFILE *open_writer(const char *tmp, audio_format f, int bits, const audio_buf *a) {
+/* Where libsndfile writes: a file descriptor whose first failed write is kept, since some of
+ * libsndfile's encoders (MP3) go on as if it had worked. */
+typedef struct {
+  int fd;
+  int error; /* errno of the first failure, 0 if none */
+} audio_sink;
+
+static sf_count_t sink_write(const void *p, sf_count_t n, void *user) {
+  audio_sink *s = user;
+  sf_count_t done = 0;
+  while (done < n && !s->error) {
+    ssize_t w = write(s->fd, (const char *)p + done, (size_t)(n - done));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) s->error = w < 0 ? errno : EIO;
+    else done += w;
+  }
+  return done;
+}
+static sf_count_t sink_read(void *p, sf_count_t n, void *user) {
+  ssize_t r = read(((audio_sink *)user)->fd, p, (size_t)n);
+  return r < 0 ? 0 : r;
+}
+static sf_count_t sink_seek(sf_count_t offset, int whence, void *user) {
+  return lseek(((audio_sink *)user)->fd, offset, whence);
+}
+static sf_count_t sink_tell(void *user) { return lseek(((audio_sink *)user)->fd, 0, SEEK_CUR); }
+static sf_count_t sink_length(void *user) {
+  struct stat sb;
+  return fstat(((audio_sink *)user)->fd, &sb) == 0 ? sb.st_size : -1;
+}
+
+/* Opens a libsndfile writer of the file tmp, through sink, for a's samples as format f. */
+static SNDFILE *open_writer(const char *tmp, audio_format f, int bits, const audio_buf *a, audio_sink *sink) {
   SF_INFO info;
   memset(&info, 0, sizeof info);
   info.channels = a->channels;
@@ -520,7 +610,12 @@ static SNDFILE *open_writer(const char *tmp, audio_format f, int bits, const aud
   info.format = major_of(f);
   if (f == AUDIO_WAV || f == AUDIO_FLAC)
     info.format |= bits == 16 ? SF_FORMAT_PCM_16 : bits == 24 ? SF_FORMAT_PCM_24 : SF_FORMAT_FLOAT;
-  return sf_open(tmp, SFM_WRITE, &info);
+  sink->error = 0;
+  if ((sink->fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0) return NULL;
+  SF_VIRTUAL_IO io = {sink_length, sink_seek, sink_read, sink_write, sink_tell};
+  SNDFILE *sf = sf_open_virtual(&io, SFM_WRITE, &info, sink);
+  if (!sf) close(sink->fd);
+  return sf;
 }
 
 /* Writes a's samples through sf: float, or TPDF-dithered PCM of bits bits. */
@@ -606,12 +701,17 @@ a2i2a_status audio_write_pending(outfile *pending, const char *path, const audio
     outfile_abort(&of);
     return st;
   }
-  SNDFILE *sf = open_writer(of.tmp, f, bits, w);
+  audio_sink sink;
+  SNDFILE *sf = open_writer(of.tmp, f, bits, w, &sink);
   if (!sf) {
-    st = fail(A2I2A_ERR_IO, "%s: cannot write: %s", path, sf_strerror(NULL));
+    st = fail(A2I2A_ERR_IO, "%s: cannot write: %s", path, sink.fd < 0 ? strerror(errno) : sf_strerror(NULL));
   } else {
     st = write_samples(sf, path, w, bits, dither_seed);
-    if (sf_close(sf) != 0 && !st) st = fail(A2I2A_ERR_IO, "%s: write failed while closing", path);
+    int closed = sf_close(sf) == 0;
+    if (close(sink.fd) != 0 && !sink.error) sink.error = errno;
+    /* the system's reason first: libsndfile's words for it vary by format */
+    if (sink.error) st = fail(A2I2A_ERR_IO, "%s: write failed: %s", path, strerror(sink.error));
+    else if (!closed && !st) st = fail(A2I2A_ERR_IO, "%s: write failed while closing", path);
   }
   audio_free(&resampled);
   if (st) {

@@ -187,6 +187,12 @@ a2i2a_status griffinlim_sc(const float *mag, int frames, const griffinlim_params
   return A2I2A_OK;
 }
 
+double griffinlim_memory(int n_fft, int hop, int frames) {
+  const double bins = n_fft / 2 + 1, n = (double)hop * (frames - 1);
+  /* A, R, P; dstft's frames_td, env and yfull; yd */
+  return 3 * 16 * bins * frames + 8.0 * frames * n_fft + 16 * (n + n_fft) + 8 * n;
+}
+
 a2i2a_status griffinlim(const float *mag, int frames, const griffinlim_params *p, torch_rng *rng, float *y,
                         double *sc) {
   a2i2a_status st = check_params(p, frames);

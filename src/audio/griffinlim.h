@@ -24,6 +24,10 @@ griffinlim_params griffinlim_default_params(int n_fft, int hop);
 a2i2a_status griffinlim(const float *mag, int frames, const griffinlim_params *p, torch_rng *rng, float *y,
                         double *sc);
 
+/* The memory (bytes) griffinlim takes for these frames, besides mag and y: three complex
+ * double spectra, the frames in the time domain and the overlap-add buffers. */
+double griffinlim_memory(int n_fft, int hop, int frames);
+
 /* Spectral convergence of y against the target magnitudes (float64 sums). */
 a2i2a_status griffinlim_sc(const float *mag, int frames, const griffinlim_params *p, const float *y, double *sc);
 

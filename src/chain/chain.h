@@ -3,6 +3,7 @@
 #ifndef A2I2A_CHAIN_H
 #define A2I2A_CHAIN_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "a2i2a.h"
 #include "image/image.h"
@@ -26,6 +27,7 @@ typedef struct {
   uint64_t seed;
   const char *readings;
   double clip_seconds, overlap_seconds;
+  const char *taesd;           /* Hugging Face ORG/NAME of a TAESD in place of the VAE, or NULL */
 } chain_preset;
 
 extern const chain_preset chain_presets[];
@@ -56,6 +58,10 @@ const struct registry_table *chain_list_table(a2i2a_list list);
 
 /* ---------------------------------------------------------------- clips (clips.c) */
 
+/* The shortest clip (clips.seconds): a tenth of a second, 10 columns of the riffusion and
+ * fullband styles. */
+#define CHAIN_MIN_CLIP_SECONDS 0.1
+
 /* Clips of len samples starting every len − overlap samples, covering total samples; the
  * last one may run past the end (it is zero-padded). At least 1. 0 if len <= overlap. */
 int64_t chain_clip_count(int64_t total, int64_t len, int64_t overlap);
@@ -75,6 +81,7 @@ double chain_travel_alpha(int k, int n, int loop);
 /* ---------------------------------------------------------------- run.json (runjson.c) */
 
 #define CHAIN_MAX_OUTPUTS 64
+#define CHAIN_MAX_LORAS 16
 
 /* Everything run.json holds: the version and thread count, the input, every parameter (keys
  * from params.h; p.model is "model.name", the model's absolute path or ORG/NAME), the model's
@@ -83,6 +90,7 @@ typedef struct {
   a2i2a_run_params p;
   char *input_path, *input_sha256;
   char *model_sha256;
+  char *taesd_sha256; /* "i2i.taesd_sha256": the TAESD's weights, when p.i2i.taesd is set */
   char *version;
   int threads;
   int noutputs;
@@ -96,6 +104,11 @@ typedef struct {
    * parameters); not owned */
   int nalphas;
   const double *alphas;
+  /* the LoRAs merged into the model for the painting ("i2i.loras", only when there are some):
+   * path (absolute; NULL for bytes given in memory) and scale, and the file's SHA-256 */
+  int nloras;
+  a2i2a_lora lora[CHAIN_MAX_LORAS];
+  char *lora_sha256[CHAIN_MAX_LORAS];
   void *strings; /* storage of the strings p points to */
 } chain_record;
 
@@ -107,6 +120,8 @@ a2i2a_status chain_runjson_write(const char *path, const chain_record *rec, int 
  * which keep 0 or NULL, what the code before them used), well typed and in range. Errors name
  * the file and the key. */
 a2i2a_status chain_runjson_read(const char *path, chain_record *rec);
+/* The same on n bytes of text held in memory (no NUL needed); path names it in errors. */
+a2i2a_status chain_runjson_parse(const char *text, size_t n, const char *path, chain_record *rec);
 /* Copies s into the record's storage; the copy lives until chain_record_free. */
 const char *chain_record_str(chain_record *rec, const char *s);
 void chain_record_free(chain_record *rec);
@@ -157,7 +172,8 @@ int chain_model_is_tiny(const char *path_or_repo);
  * (not there unless force), and from the input's length alone the style's limits, an input
  * too short for the chain (A2I2A_ERR_LIMIT), a painting too wide or too large for the memory
  * available (A2I2A_ERR_NOMEM), the inverse reading's limit; each with a clip length that
- * would do where one would. p->model must be set (run.json's name for it). */
+ * would do where one would; the vocoder reading's vocoder opens. p->model must be set (run.json's
+ * name for it). */
 a2i2a_status chain_preflight(const a2i2a_model *model, const char *input, const char *outdir,
                              const a2i2a_run_params *p, int force);
 

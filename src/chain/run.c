@@ -19,11 +19,13 @@
 #include "chain/params.h"
 #include "common/err.h"
 #include "common/job.h"
+#include "common/memory.h"
 #include "common/outfile.h"
 #include "common/sha256.h"
 #include "sd/model.h"
 #include "readings/readings.h"
 #include "sd/pipeline.h"
+#include "vocoder/vocoder.h"
 
 /* dir + "/" + name into dst[PATH_LEN]; chain_run refuses an OUTDIR long enough to overflow. */
 enum { PATH_LEN = 4400 };
@@ -69,9 +71,9 @@ int chain_model_is_tiny(const char *path_or_repo) {
 enum { MAX_READINGS = 64 };
 
 /* The reading names of p->readings ("all" or a comma-separated list) into names[]. */
-static a2i2a_status reading_names(const char *list, char names[][64], int *n) {
+static a2i2a_status reading_names(const a2i2a_run_params *p, char names[][64], int *n) {
   const reading_def *defs[MAX_READINGS];
-  a2i2a_status st = reading_list_parse(list, defs, MAX_READINGS, n);
+  a2i2a_status st = reading_list_parse(p->readings, &p->i2a, defs, MAX_READINGS, n);
   for (int i = 0; !st && i < *n; i++) snprintf(names[i], 64, "%s", defs[i]->name);
   return st;
 }
@@ -114,6 +116,7 @@ enum { MAX_ALPHAS = 4096, FRAME_MS = 250 };
 
 /* Side by side, same height (the clips' images all have the same size). */
 static a2i2a_status concat_png(char paths[][PATH_LEN], int n, const char *out) {
+  if (n < 1) return fail(A2I2A_ERR_INTERNAL, "%s: no clip images to put side by side", out);
   image_u8 *im = calloc((size_t)n, sizeof *im), all = {0};
   if (!im) return fail(A2I2A_ERR_NOMEM, "out of memory");
   a2i2a_status st = A2I2A_OK;
@@ -153,6 +156,13 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
                 p->overlap_seconds);
   }
   int64_t hop = len - ov;
+  /* clips.seconds has its minimum, but a sound at a few hertz still makes clips of no samples */
+  if (len < 2 || hop < 1) {
+    st = fail(A2I2A_ERR_PARAM, "%s: clips of %g s overlapping by %g s are %lld samples at %g Hz: too short",
+              input, frames ? (double)len / in.rate : p->clip_seconds, p->overlap_seconds, (long long)len, in.rate);
+    audio_free(&in);
+    return st;
+  }
   int n = frames ? frames : (int)chain_clip_count(in.frames, len, ov);
   *nalphas = 0;
   char(*spec)[PATH_LEN] = calloc((size_t)n, sizeof *spec), (*art)[PATH_LEN] = calloc((size_t)n, sizeof *art);
@@ -356,13 +366,20 @@ a2i2a_status chain_preflight(const a2i2a_model *model, const char *input, const 
   if (st) return st;
   char names[MAX_READINGS][64], out[MAXOUT][64];
   int nread;
-  if ((st = reading_names(p->readings, names, &nread))) return st;
+  if ((st = reading_names(p, names, &nread))) return st;
   if (strlen(outdir) > 3000) return fail(A2I2A_ERR_PARAM, "%.60s...: output folder path too long", outdir);
   struct stat sb;
   if (stat(outdir, &sb) == 0 && (st = check_outputs(outdir, out, output_names(p, names, nread, out), force))) return st;
 
-  preflight f = {.model = model, .p = p, .input = input, .have = sd_memory_available()};
-  for (int r = 0; r < nread; r++) f.inverse |= !strcmp(names[r], "inverse");
+  preflight f = {.model = model, .p = p, .input = input, .have = memory_available()};
+  for (int r = 0; r < nread; r++) {
+    f.inverse |= !strcmp(names[r], "inverse");
+    if (!strcmp(names[r], "vocoder")) { /* a wrong folder would otherwise end a whole painting's work */
+      vocoder *v;
+      if ((st = vocoder_open(p->i2a.vocoder, &v))) return fail_prefix("reading vocoder"), st;
+      vocoder_close(v);
+    }
+  }
   int64_t frames;
   if ((st = audio_probe(input, &frames, &f.rate, &f.channels))) return st;
   int clips = p->clip_seconds > 0;
@@ -454,20 +471,27 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   p = &named;
   a2i2a_status st = params_check(p);
   if (st) return st;
+  if (model->loras.n > CHAIN_MAX_LORAS)
+    return fail(A2I2A_ERR_LIMIT, "%d LoRAs: run.json records at most %d", model->loras.n, CHAIN_MAX_LORAS);
   char names[MAX_READINGS][64];
   int nread;
-  if ((st = reading_names(p->readings, names, &nread))) return st;
+  if ((st = reading_names(p, names, &nread))) return st;
   if (strlen(outdir) > 3000) return fail(A2I2A_ERR_PARAM, "%.60s...: output folder path too long", outdir);
   if ((st = job_check(job))) return st;
   struct stat sb;
   int made_dir = stat(outdir, &sb) != 0;
   if ((st = make_output_dir(outdir))) return st;
+  /* one run at a time in a folder: a second fails here, before any work, and leaves the
+   * folder alone (the first may be about to fill it) */
+  int outdir_lock;
+  if ((st = output_dir_lock(outdir, &outdir_lock))) return st;
 
   /* every output, checked before any work */
   char out[MAXOUT][64], path[PATH_LEN];
   int nout = output_names(p, names, nread, out);
   if ((st = check_outputs(outdir, out, nout, force))) {
     if (made_dir) rmdir(outdir);
+    output_dir_unlock(outdir_lock);
     return st;
   }
 
@@ -476,6 +500,7 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   run_folder td;
   if ((st = run_folder_create(&td, outdir))) {
     if (made_dir) rmdir(outdir);
+    output_dir_unlock(outdir_lock);
     return st;
   }
   const char *tmp = td.path;
@@ -514,10 +539,26 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   rec.p.model = stat(model_name, &sb) == 0 && realpath(model_name, model_abs) ? model_abs : model_name;
   rec.input_sha256 = (char *)input_sha256;
   rec.model_sha256 = (char *)model_sha256;
+  char taesd_abs[4096], taesd_hex[65];
+  if (p->i2i.taesd) {
+    const char *t = p->i2i.taesd;
+    rec.p.i2i.taesd = stat(t, &sb) == 0 && realpath(t, taesd_abs) ? taesd_abs : t;
+    if (!st) st = sd_taesd_sha256(model, t, taesd_hex);
+    rec.taesd_sha256 = taesd_hex;
+  }
   rec.version = (char *)a2i2a_version();
   rec.threads = a2i2a_get_threads();
   rec.sheet_layout = sheet_layout;
   rec.nalphas = nalphas, rec.alphas = alphas;
+  /* the model's LoRAs by absolute path (for --replay from anywhere), scale and hash */
+  char lora_abs[CHAIN_MAX_LORAS][4096];
+  rec.nloras = model->loras.n;
+  for (int k = 0; k < rec.nloras; k++) {
+    const sd_lora_info *li = &model->loras.info[k];
+    rec.lora[k].path = li->data ? NULL : realpath(li->path, lora_abs[k]) ? lora_abs[k] : li->path;
+    rec.lora[k].scale = li->scale;
+    rec.lora_sha256[k] = (char *)li->sha256;
+  }
   for (int r = 0; r < nread; r++) /* the readings follow the spectrogram and the painting */
     rec.measured[2 + r] = 1, rec.lufs[2 + r] = lufs[r], rec.dbtp[2 + r] = dbtp[r];
   char hex[MAXOUT][65];
@@ -552,6 +593,7 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   }
   run_folder_remove(&td);
   if (st && made_dir) rmdir(outdir);
+  output_dir_unlock(outdir_lock);
   if (!st && rec_out) {
     /* a copy that owns its strings */
     memset(rec_out, 0, sizeof *rec_out);
@@ -640,6 +682,24 @@ a2i2a_status chain_replay_named(const char *run_json, const char *input, const c
   if (!st && strcmp(mhex, rec.model_sha256))
     st = fail(A2I2A_ERR_MODEL, "%s: not the model %s records (SHA-256 %s, recorded %s)", model_path, run_json, mhex,
               rec.model_sha256);
+  /* each LoRA must be the file the run merged */
+  for (int k = 0; k < rec.nloras && !st; k++) {
+    const char *lp = rec.lora[k].path;
+    if (!lp) {
+      st = fail(A2I2A_ERR_PARAM, "%s: LoRA %d was given as bytes, not a file: it cannot be replayed", run_json, k + 1);
+      break;
+    }
+    char lhex[65];
+    job_stage(job, "fingerprint", lp, 0);
+    if (!(st = sha256_file(lp, lhex)) && strcmp(lhex, rec.lora_sha256[k]))
+      st = fail(A2I2A_ERR_MODEL, "%s: not the LoRA %s records (SHA-256 %s, recorded %s): the file changed since the run",
+                lp, run_json, lhex, rec.lora_sha256[k]);
+  }
+  if (!st) st = sd_lora_apply(model, rec.lora, rec.nloras, job);
+  char thex[65];
+  if (!st && rec.p.i2i.taesd && !(st = sd_taesd_sha256(model, rec.p.i2i.taesd, thex)) && strcmp(thex, rec.taesd_sha256))
+    st = fail(A2I2A_ERR_MODEL, "%s: not the TAESD %s records (SHA-256 %s, recorded %s)", rec.p.i2i.taesd, run_json,
+              thex, rec.taesd_sha256);
   chain_record done;
   memset(&done, 0, sizeof done);
   if (!st) {

@@ -77,6 +77,17 @@ a2i2a_status chain_runjson_write(const char *path, const chain_record *r, int fo
     cJSON_AddItemToObject(o, name, param_to_json(param_at(i), &r->p));
   }
   add_str(cJSON_GetObjectItemCaseSensitive(root, "model"), "sha256", r->model_sha256);
+  if (r->nloras) { /* only then: runs without LoRAs keep their run.json */
+    cJSON *a = cJSON_AddArrayToObject(cJSON_GetObjectItemCaseSensitive(root, "i2i"), "loras");
+    for (int k = 0; k < r->nloras; k++) {
+      cJSON *l = cJSON_CreateObject();
+      add_str(l, "path", r->lora[k].path);
+      add_str(l, "sha256", r->lora_sha256[k]);
+      cJSON_AddNumberToObject(l, "scale", r->lora[k].scale);
+      cJSON_AddItemToArray(a, l);
+    }
+  }
+  if (r->p.i2i.taesd) add_str(cJSON_GetObjectItemCaseSensitive(root, "i2i"), "taesd_sha256", r->taesd_sha256);
   cJSON_AddNumberToObject(root, "sheet_layout", r->sheet_layout ? r->sheet_layout : 1);
   if (r->nalphas > 0) {
     cJSON *alphas = cJSON_AddArrayToObject(cJSON_GetObjectItemCaseSensitive(root, "travel"), "alphas");
@@ -193,9 +204,14 @@ a2i2a_status chain_runjson_read(const char *path, chain_record *rec) {
     free(text);
     return fail(err ? A2I2A_ERR_IO : A2I2A_ERR_LIMIT, "%s: %s", path, err ? "read error" : "larger than 1 MiB, not a run.json");
   }
-  text[n] = 0;
-  cJSON *root = cJSON_ParseWithLength(text, n);
+  a2i2a_status st = chain_runjson_parse(text, n, path, rec);
   free(text);
+  return st;
+}
+
+a2i2a_status chain_runjson_parse(const char *text, size_t n, const char *path, chain_record *rec) {
+  memset(rec, 0, sizeof *rec);
+  cJSON *root = cJSON_ParseWithLength(text, n);
   if (!root || !cJSON_IsObject(root)) {
     cJSON_Delete(root);
     return fail(A2I2A_ERR_FORMAT, "%s: not a JSON object", path);
@@ -218,6 +234,22 @@ a2i2a_status chain_runjson_read(const char *path, chain_record *rec) {
   rec->input_sha256 = (char *)get_str(&rd, in, "input", "sha256");
   for (int i = 0; i < param_count(); i++) get_param(&rd, root, param_at(i));
   rec->model_sha256 = (char *)get_str(&rd, get_obj(&rd, root, "model"), "model", "sha256");
+  /* the LoRAs: absent when there were none */
+  const cJSON *loras = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "i2i"), "loras");
+  if (loras && (!cJSON_IsArray(loras) || cJSON_GetArraySize(loras) > CHAIN_MAX_LORAS))
+    bad_type(&rd, "i2i", "loras", "a list of at most 16 LoRAs");
+  for (const cJSON *l = cJSON_IsArray(loras) ? loras->child : NULL; l && !rd.st; l = l->next) {
+    int k = rec->nloras++;
+    const cJSON *scale = cJSON_GetObjectItemCaseSensitive(l, "scale");
+    /* null: bytes given in memory (a replay refuses them) */
+    rec->lora[k].path = cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(l, "path")) ? NULL
+                                                                                 : get_str(&rd, l, "i2i.loras", "path");
+    rec->lora_sha256[k] = (char *)get_str(&rd, l, "i2i.loras", "sha256");
+    if (!cJSON_IsNumber(scale)) bad_type(&rd, "i2i.loras", "scale", "a number");
+    else rec->lora[k].scale = scale->valuedouble;
+    if (!rd.st && strlen(rec->lora_sha256[k]) != 64) bad_type(&rd, "i2i.loras", "sha256", "64 hex digits");
+  }
+  if (!rd.st && rec->p.i2i.taesd) rec->taesd_sha256 = (char *)get_str(&rd, get_obj(&rd, root, "i2i"), "i2i", "taesd_sha256");
   /* files written before the sheet's layout was recorded drew the first one */
   const cJSON *layout = cJSON_GetObjectItemCaseSensitive(root, "sheet_layout");
   rec->sheet_layout = 1;

@@ -18,7 +18,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
 int cli_fail(a2i2a_status st) {
   const char *m = a2i2a_last_error();
   fprintf(stderr, "a2i2a: %s\n", m && *m ? m : a2i2a_strerror(st));
-  return st == A2I2A_ERR_PARAM ? EXIT_USAGE : st == A2I2A_ERR_CANCELLED ? EXIT_CANCELLED : EXIT_RUNTIME;
+  return st == A2I2A_ERR_PARAM ? EXIT_USAGE : st == A2I2A_ERR_CANCELLED ? cli_cancelled_exit() : EXIT_RUNTIME;
 }
 
 int cli_int(const char *cmd, const char *opt, const char *s, long min, long max, long *out) {

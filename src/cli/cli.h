@@ -14,7 +14,8 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_CANCELLED = 130 };
 
 /* "a2i2a: <message>" on stderr; returns EXIT_USAGE, with a hint to --help. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Prints a2i2a_last_error() (one line) and returns EXIT_RUNTIME (EXIT_USAGE for ERR_PARAM). */
+/* Prints a2i2a_last_error() (one line) and returns EXIT_RUNTIME (EXIT_USAGE for ERR_PARAM,
+ * cli_cancelled_exit() for ERR_CANCELLED). */
 int cli_fail(a2i2a_status st);
 
 /* Strict parser: the whole string must be a whole number within [min, max]. 0 on success; on
@@ -29,7 +30,19 @@ enum { CLI_QUIET = -1, CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_PLAIN = 1, CLI_PROGRE
  * as cancel. NULL on out of memory. cli_job_done clears the live line and frees the job (after
  * -v, it first prints the job's stage timings). */
 a2i2a_job *cli_job_new(int mode);
+/* --preview FILE: the jobs made after it write each img2img step's preview there (a TAESD decode
+ * when the run has a TAESD, else the latent projection at 1/8 size), replacing the last. */
+void cli_job_preview(const char *path);
+/* --preview's row, and its check before the work (a PNG name, not over a file without --force). */
+#define CLI_OPT_PREVIEW(id_)                                                                                \
+  {.name = "preview", .arg = "FILE", .id = id_, .flags = CLI_PATH | CLI_REPLAY, .dflt = "none",              \
+   .help = "write the painting as it forms to FILE (PNG) after every step: TAESD's decode of the predicted " \
+           "picture with --taesd, else the latent projection (1/8 size)"}
+int cli_preview_check(const char *cmd, const char *path, int force);
 void cli_job_done(a2i2a_job *job);
+/* The exit status of a cancelled command: 128 + the signal that cancelled it, as a shell reports
+ * a process that signal ended (130 for SIGINT, 143 for SIGTERM); 130 if none did. */
+int cli_cancelled_exit(void);
 /* -v: one line on stderr with the version, the BLAS kernels and the thread count, now; and the
  * timings of each job at cli_job_done. */
 void cli_verbose(int on);
@@ -163,7 +176,7 @@ const char *cli_nearest(const char *word, const char *const *words, int n);
 
 /* The subcommands: the table of each, and int cmd_NAME(int argc, char **argv), argv[0] = the
  * subcommand name. */
-extern const cli_command cli_a2i, cli_i2a, cli_i2i, cli_run, cli_verify, cli_tokenize, cli_presets, cli_models,
+extern const cli_command cli_a2i, cli_i2a, cli_i2i, cli_run, cli_batch, cli_verify, cli_tokenize, cli_presets, cli_models,
     cli_serve;
 extern const cli_command cli_grid;
 int cmd_grid(int argc, char **argv);
@@ -171,6 +184,7 @@ int cmd_a2i(int argc, char **argv);
 int cmd_i2a(int argc, char **argv);
 int cmd_i2i(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_batch(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_presets(int argc, char **argv);
@@ -225,5 +239,38 @@ extern int cli_writing_manpage;
 /* All of them: the options of a command that runs a job. */
 #define CLI_OPTS_JOB CLI_OPT_THREADS, CLI_OPT_FORCE, CLI_OPT_PROGRESS, CLI_OPT_QUIET, CLI_OPT_VERBOSE, CLI_OPT_HELP
 extern const registry_table cli_progress_modes;
+
+/* ---------------------------------------------------------------- LoRAs (cli_lora.c) */
+
+/* --lora PATH[:SCALE] (repeatable) and --lora-dir DIR, the rows of i2i and run; the command's
+ * handler passes them to cli_lora_option with its own ids. */
+#define CLI_OPTS_LORA(lora_id, dir_id)                                                                          \
+  {.name = "lora", .arg = "PATH[:SCALE]", .id = lora_id, .flags = CLI_PATH, .dflt = "none",                     \
+   .help = "merge a LoRA into the model at SCALE (default 1); repeat for several; <lora:NAME:SCALE> in the "    \
+           "prompt does the same with --lora-dir's NAME.safetensors"},                                          \
+  {.name = "lora-dir", .arg = "DIR", .id = dir_id, .flags = CLI_PATH,                                            \
+   .dflt = "$A2I2A_LORA_DIR, else loras/ beside the model", .help = "where <lora:NAME:SCALE> tags find NAME.safetensors"}
+
+enum { CLI_MAX_LORAS = 16 };
+typedef struct {
+  const char *dir; /* --lora-dir, or NULL */
+  int n;           /* --lora, in the order given */
+  const char *path[CLI_MAX_LORAS];
+  double scale[CLI_MAX_LORAS];
+  char **owned;    /* strings made for the lists (cli_lora_free) */
+  int nowned;
+} cli_loras;
+
+/* --lora's value (dir 0) or --lora-dir's (dir 1): 0, or an exit status after a usage error. */
+int cli_lora_option(const char *cmd, cli_loras *o, int dir, const char *value);
+/* The LoRAs of one painting: --lora's, then the tags of *prompt, each NAME.safetensors in the
+ * LoRA folder (--lora-dir, else $A2I2A_LORA_DIR, else loras/ beside model); *prompt becomes
+ * the prompt without its tags. list gets CLI_MAX_LORAS at most (*n). 0, or an exit status after
+ * one line. */
+int cli_lora_list(const char *cmd, cli_loras *o, const char *model, const char **prompt, a2i2a_lora *list, int *n);
+/* A <lora:NAME:SCALE> tag in --to-prompt is refused (usage error, one line): a LoRA is merged into
+ * the model for the whole run, the same at both endpoints of a travel, so it cannot travel. */
+int cli_lora_no_travel(const char *cmd, const a2i2a_i2i_params *p);
+void cli_lora_free(cli_loras *o);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "common/job.h"
+#include "image/image.h"
 #include "sd/model.h"
 #include "sd/pipeline.h"
 
@@ -26,11 +27,15 @@ typedef struct {
 
 static cli_progress state;
 static a2i2a_job *current;
+static const char *preview_path; /* --preview FILE */
+static int preview_failed;
 static int verbose;
 static double job_t0;
 
+static volatile sig_atomic_t caught_signal;
+
 static void on_sigint(int sig) {
-  (void)sig;
+  caught_signal = sig;
   a2i2a_job_cancel(current);
   signal(SIGINT, SIG_DFL); /* the second one ends the process */
   signal(SIGTERM, SIG_DFL);
@@ -127,12 +132,27 @@ static void print_timings(const a2i2a_job *job) {
           now_seconds() - job_t0, t.a2i, t.i2i, t.i2a, t.sheet, t.hash, t.load, ru.ru_maxrss / 1024.0);
 }
 
+int cli_cancelled_exit(void) { return caught_signal ? 128 + caught_signal : EXIT_CANCELLED; }
+/* --preview: each step's picture replaces the last, atomically (a viewer never sees half a file). */
+static void on_preview(void *user, const a2i2a_preview *p) {
+  (void)user;
+  image_u8 img = {p->width, p->height, 3, (uint8_t *)p->rgb};
+  if (png_write(preview_path, &img, NULL, 1) && !preview_failed) {
+    preview_failed = 1;
+    clear_live();
+    fprintf(stderr, "a2i2a: warning: --preview: %s\n", a2i2a_last_error());
+  }
+}
+
+void cli_job_preview(const char *path) { preview_path = path; }
+
 a2i2a_job *cli_job_new(int mode) {
   memset(&state, 0, sizeof state);
   job_t0 = now_seconds();
   state.mode = mode;
   state.tty = isatty(2);
-  a2i2a_callbacks cb = {.progress = on_progress, .log = on_log};
+  a2i2a_callbacks cb = {.progress = on_progress, .log = on_log, .preview = preview_path ? on_preview : NULL};
+  preview_failed = 0;
   a2i2a_job *job = NULL;
   if (a2i2a_job_new(&cb, &job)) return NULL;
   current = job;
@@ -148,4 +168,16 @@ void cli_job_done(a2i2a_job *job) {
   signal(SIGTERM, SIG_DFL);
   current = NULL;
   a2i2a_job_free(job);
+}
+
+int cli_preview_check(const char *cmd, const char *path, int force) {
+  (void)cmd;
+  a2i2a_status st = png_name_check(path);
+  if (!st) st = outfile_check(path, force);
+  if (st) {
+    fprintf(stderr, "a2i2a: --preview: %s\n", a2i2a_last_error());
+    return st == A2I2A_ERR_PARAM ? EXIT_USAGE : EXIT_RUNTIME;
+  }
+  cli_job_preview(path);
+  return 0;
 }

@@ -40,8 +40,8 @@ const cli_command cli_a2i = {
              "INPUT - reads stdin.\n",
     .listing_title = "styles (--style; docs/styles.md):",
     .listing = &a2i_style_registry,
-    .footer = "exit status: 0 success, 1 runtime failure (bad input, I/O), 2 usage error, 130 interrupted (nothing\n"
-              "left behind)\n",
+    .footer = "exit status: 0 success, 1 runtime failure (bad input, I/O), 2 usage error, 130 or 143\n"
+              "interrupted by SIGINT (Ctrl-C) or SIGTERM (nothing left behind)\n",
     .options = options,
     .defaults = defaults,
 };

@@ -51,6 +51,8 @@ static const cli_option options[] = {
     {.name = "reading-rate", .arg = "HZ", .param = "i2a.sample_rate", .show_default = reading_defaults},
     {.name = "fmin", .arg = "HZ", .param = "i2a.fmin", .show_default = reading_defaults},
     {.name = "fmax", .arg = "HZ", .param = "i2a.fmax", .show_default = reading_defaults},
+    {.name = "vocoder", .arg = "PATH", .param = "i2a.vocoder", .flags = CLI_PATH,
+     .help = "the vocoder reading's Vocos or HiFi-GAN: a folder, or ORG/NAME from 'a2i2a models pull'"},
     {.name = "rate", .arg = "HZ", .param = "i2a.output_rate"},
     {.name = "loudness", .arg = "LUFS", .param = "i2a.loudness"},
     {.name = "true-peak", .arg = "DBTP", .param = "i2a.true_peak"},
@@ -76,8 +78,8 @@ const cli_command cli_i2a = {
              "stdin; -o - writes one reading to stdout as WAV.\n",
     .listing_title = "readings (--reading; docs/readings.md describes what each hears in the image):",
     .listing = &reading_registry,
-    .footer = "exit status: 0 success, 1 runtime failure (bad input, I/O), 2 usage error, 130 interrupted (nothing\n"
-              "left behind)\n",
+    .footer = "exit status: 0 success, 1 runtime failure (bad input, I/O), 2 usage error, 130 or 143\n"
+              "interrupted by SIGINT (Ctrl-C) or SIGTERM (nothing left behind)\n",
     .options = options,
     .defaults = defaults,
 };

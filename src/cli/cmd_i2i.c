@@ -11,7 +11,7 @@
 #include "image/image.h"
 #include "sd/scheduler.h"
 
-enum { O_OUTPUT = 1, O_RNG };
+enum { O_OUTPUT = 1, O_RNG, O_LORA, O_LORA_DIR, O_PREVIEW };
 
 static const struct {
   a2i2a_entry entry;
@@ -47,6 +47,11 @@ static const cli_option options[] = {
     {.name = "to-negative", .arg = "TEXT", .param = "i2i.to_negative_prompt"},
     {.name = "to-strength", .arg = "X", .param = "i2i.to_strength"},
     {.name = "to-guidance", .arg = "X", .param = "i2i.to_guidance"},
+    CLI_OPTS_LORA(O_LORA, O_LORA_DIR),
+    {.name = "taesd", .arg = "M", .param = "i2i.taesd", .flags = CLI_PATH,
+     .help = "decode (and encode) with TAESD instead of the VAE: a diffusers folder, its .safetensors or ORG/NAME "
+             "('a2i2a models pull madebyollin/taesd' gets it); quick drafts"},
+    CLI_OPT_PREVIEW(O_PREVIEW),
     CLI_OPT_LIST("samplers"),
     CLI_OPT_JSON,
     CLI_OPTS_JOB,
@@ -70,8 +75,8 @@ const cli_command cli_i2i = {
              "IMAGE - reads stdin, -o - writes stdout (the random seed, if any, then goes to stderr).\n",
     .listing_title = "samplers (--sampler):",
     .listing = &sched_sampler_registry,
-    .footer = "exit status: 0 success, 1 runtime failure, 2 usage error, 130 interrupted (nothing\n"
-              "left behind)\n",
+    .footer = "exit status: 0 success, 1 runtime failure, 2 usage error, 130 or 143\n"
+              "interrupted by SIGINT (Ctrl-C) or SIGTERM (nothing left behind)\n",
     .options = options,
     .defaults = defaults,
 };
@@ -84,18 +89,43 @@ static uint64_t random_seed(void) {
   return s; /* torch seeds MT19937 with the low 32 bits: larger seeds would only alias these */
 }
 
+typedef struct {
+  const char *out, *preview;
+  cli_loras loras;
+} i2i_ctx;
+
 static int handle(void *ctx, int id, const char *value) {
-  if (id == O_OUTPUT) *(const char **)ctx = value;
+  i2i_ctx *c = ctx;
+  if (id == O_OUTPUT) c->out = value;
+  if (id == O_LORA || id == O_LORA_DIR) return cli_lora_option("i2i", &c->loras, id == O_LORA_DIR, value);
+  if (id == O_PREVIEW) c->preview = value;
   return 0;
 }
+
+static int run_i2i(int argc, char **argv, a2i2a_run_params *pp, cli_args *ap, i2i_ctx *ctx);
 
 int cmd_i2i(int argc, char **argv) {
   a2i2a_run_params p;
   defaults(&p);
-  const char *out = NULL;
+  i2i_ctx ctx = {0};
   cli_args a;
-  int rc = cli_parse(&cli_i2i, argc, argv, &p, NULL, &a, handle, &out);
-  if (rc != CLI_CONTINUE || (rc = cli_listing(&cli_i2i, &a, A2I2A_LIST_SAMPLERS)) != CLI_CONTINUE) return rc;
+  int rc = cli_parse(&cli_i2i, argc, argv, &p, NULL, &a, handle, &ctx);
+  if (rc == CLI_CONTINUE) rc = cli_listing(&cli_i2i, &a, A2I2A_LIST_SAMPLERS);
+  if (rc != CLI_CONTINUE) {
+    cli_lora_free(&ctx.loras);
+    return rc;
+  }
+  rc = run_i2i(argc, argv, &p, &a, &ctx);
+  cli_lora_free(&ctx.loras);
+  return rc;
+}
+
+static int run_i2i(int argc, char **argv, a2i2a_run_params *pp, cli_args *ap, i2i_ctx *ctx) {
+  a2i2a_run_params p = *pp;
+  cli_args a = *ap;
+  const char *out = ctx->out;
+  int rc;
+  a2i2a_lora loras[CLI_MAX_LORAS];
   if (a.operand != argc - 1) return cli_usage_error("i2i", a.operand < argc ? "expected one IMAGE" : "no IMAGE given");
   if (!out) return cli_usage_error("i2i", "no output given (-o ART.png)");
   const char *image = argv[a.operand];
@@ -106,7 +136,11 @@ int cmd_i2i(int argc, char **argv) {
   a2i2a_status st = cli_dash(out) ? A2I2A_OK : outfile_check(out, a.force);
   if (!st && !cli_dash(out)) st = png_name_check(out);
   if (st) return cli_fail(st);
+  if (ctx->preview && (rc = cli_preview_check("i2i", ctx->preview, a.force))) return rc;
   if (!have_seed) p.i2i.seed = random_seed();
+  int nloras;
+  if ((rc = cli_lora_list("i2i", &ctx->loras, p.model, &p.i2i.prompt, loras, &nloras))) return rc;
+  if ((rc = cli_lora_no_travel("i2i", &p.i2i))) return rc;
 
   cli_stdio io;
   if ((rc = cli_stdio_open("i2i", &io, image, out, "art.png"))) return rc;
@@ -117,7 +151,8 @@ int cmd_i2i(int argc, char **argv) {
   }
   cli_describe_model(m);
   a2i2a_job *job = cli_job_new(a.progress);
-  st = a2i2a_i2i_file(m, io.in, io.out, &p.i2i, a.force, job);
+  st = a2i2a_model_set_loras(m, loras, nloras, job);
+  if (!st) st = a2i2a_i2i_file(m, io.in, io.out, &p.i2i, a.force, job);
   cli_job_done(job);
   a2i2a_model_close(m);
   rc = cli_stdio_close("i2i", &io, st);

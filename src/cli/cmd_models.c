@@ -7,10 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "hub/hub.h"
 #include "cli/cli.h"
 #include "sd/model.h"
+#include "vocoder/vocoder.h"
+#include "sd/taesd.h"
 
 enum { O_REVISION = 1, O_CACHE_DIR, O_MODEL_DIR, O_PLAIN };
 
@@ -47,7 +50,7 @@ static const cli_option options[] = {
 
 const cli_command cli_models = {
     .name = "models",
-    .summary = "list or download Stable Diffusion models",
+    .summary = "list or download Stable Diffusion models (and vocoders)",
     .usage = "usage: a2i2a models pull ORG/NAME [options]\n"
              "       a2i2a models list [--model-dir DIR] [--cache-dir DIR] [--json]\n"
              "       a2i2a models convert IN [OUT.safetensors] [--force]\n\n"
@@ -55,7 +58,9 @@ const cli_command cli_models = {
              "Hugging Face cache (shared with diffusers), only the files img2img needs: .safetensors\n"
              "weights (the .fp16 variant when there is one), else PyTorch .bin weights. Interrupted\n"
              "downloads resume; every large file is checked against its SHA-256. Then use it as\n"
-             "--model ORG/NAME.\n"
+             "--model ORG/NAME. A repository without model_index.json is taken as a vocoder for the\n"
+             "vocoder reading (Vocos: config.yaml and its weights; HiFi-GAN: config.json and its\n"
+             "generator files): then use it as --vocoder ORG/NAME.\n"
              "list shows the pipelines in the cache, $A2I2A_MODEL and those in --model-dir.\n"
              "convert writes the .safetensors equivalent of a PyTorch checkpoint (.bin, .ckpt, .pt,\n"
              ".pth; read without running anything), by default next to it (pytorch_model.bin becomes\n"
@@ -285,16 +290,29 @@ int cmd_models(int argc, char **argv) {
   a2i2a_status st = a2i2a_models_pull(repo, &p, snap, sizeof snap, job);
   cli_job_done(job);
   if (st) return cli_fail(st);
-  /* check that what arrived is something we can run */
-  sd_model m;
-  st = sd_model_open(snap, &m);
+  /* check that what arrived is something we can run: a pipeline, a TAESD (one diffusers model
+   * at the top, no model_index.json), or else a vocoder */
+  char desc[512], index[4200], top[4200];
+  snprintf(index, sizeof index, "%s/model_index.json", snap);
+  snprintf(top, sizeof top, "%s/diffusion_pytorch_model.safetensors", snap);
+  if (access(index, F_OK) == 0) {
+    sd_model m;
+    st = sd_model_open(snap, &m);
+    if (!st) sd_model_describe(&m, desc, sizeof desc), sd_model_close(&m);
+  } else if (access(top, F_OK) == 0) {
+    taesd *t = NULL;
+    st = taesd_open(snap, &t);
+    taesd_free(t);
+    snprintf(desc, sizeof desc, "%s: a TAESD (AutoencoderTiny): paint with --taesd %s", repo, repo);
+  } else {
+    vocoder *v;
+    st = vocoder_open(snap, &v);
+    if (!st) vocoder_describe(v, desc, sizeof desc), vocoder_close(v);
+  }
   if (st) {
     fprintf(stderr, "a2i2a: %s was downloaded to %s, but a2i2a cannot use it: %s\n", repo, snap, a2i2a_last_error());
     return EXIT_RUNTIME;
   }
-  char desc[512];
-  sd_model_describe(&m, desc, sizeof desc);
-  sd_model_close(&m);
   if (progress >= 0) fprintf(stderr, "%s\n", desc);
   printf("%s\n", snap);
   return EXIT_OK;

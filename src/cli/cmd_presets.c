@@ -41,6 +41,8 @@ static void show(const chain_preset *ps, int verbose) {
       printf("  --%-14s %g s, overlap (crossfade) %g s", o->name, p.clip_seconds, p.overlap_seconds);
     else if (d->offset == offsetof(a2i2a_run_params, clip_seconds))
       printf("  --%-14s none (the whole input in one image)", o->name);
+    else if (d->type == PARAM_TEXT && !*(const char *const *)param_cfield(d, &p))
+      printf("  --%-14s none (%s)", o->name, d->unset);
     else
       printf(d->type == PARAM_TEXT ? "  --%-14s \"%s\"" : "  --%-14s %s", o->name, value);
     if (verbose) printf("\n  %16s # %s", "", o->help ? o->help : d->entry.description);

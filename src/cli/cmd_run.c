@@ -9,22 +9,14 @@
 #include "chain/chain.h"
 #include "chain/params.h"
 #include "cli/cli.h"
+#include "cli/cli_chain.h"
 #include "common/err.h"
 #include "common/outfile.h"
 #include "common/job.h"
 #include "audio/audio.h"
 
-enum { O_OUTPUT = 1, O_PRESET, O_TIMINGS, O_REPLAY, O_PROMPT, O_PROMPT_PRESET, O_SEEDS, O_VARIATIONS, O_TRAVEL, O_LOOP };
+enum { O_OUTPUT = 1, O_PRESET, O_TIMINGS, O_REPLAY, O_LORA, O_LORA_DIR, O_PREVIEW };
 
-/* --model's default: $A2I2A_MODEL when set (as for i2i), else the preset's. */
-static void model_default(const cli_option *o, char *buf, size_t size) {
-  (void)o;
-  const char *env = getenv("A2I2A_MODEL");
-  a2i2a_run_params p;
-  a2i2a_run_preset(NULL, &p);
-  if (env && *env) snprintf(buf, size, "$A2I2A_MODEL (now %s), else the preset's", env);
-  else snprintf(buf, size, "$A2I2A_MODEL, else the preset's: %s", p.model);
-}
 
 static void run_defaults(a2i2a_run_params *p) { a2i2a_run_preset(NULL, p); }
 
@@ -39,55 +31,10 @@ static const cli_option options[] = {
     {.name = "replay", .arg = "RUN.JSON", .id = O_REPLAY, .flags = CLI_PATH | CLI_REPLAY,
      .help = "run again what RUN.JSON records and check that the outputs are byte-identical (INPUT and --model "
              "override the recorded paths; their SHA-256 must match)"},
-    {.heading = "spectrogram (a2i):"},
-    {.name = "style", .arg = "NAME", .param = "a2i.style"},
-    {.name = "colormap", .arg = "NAME", .param = "a2i.colormap", .show_default = cli_style_defaults},
-    {.name = "stereo", .param = "a2i.stereo"},
-    {.name = "db-range", .arg = "DB", .param = "a2i.db_range", .show_default = cli_style_defaults},
-    {.name = "fmin", .arg = "HZ", .param = "a2i.fmin", .show_default = cli_style_defaults},
-    {.name = "fmax", .arg = "HZ", .param = "a2i.fmax", .show_default = cli_style_defaults},
-    {.name = "spec-width", .arg = "N", .param = "a2i.width"},
-    {.name = "spec-height", .arg = "N", .param = "a2i.height"},
-    {.name = "max-seconds", .arg = "S", .param = "a2i.max_seconds", .show_default = cli_style_defaults},
-    {.name = "clip", .arg = "S", .param = "clips.seconds"},
-    {.name = "overlap", .arg = "S", .param = "clips.overlap_seconds"},
-    {.heading = "painting (i2i):"},
-    {.name = "model", .letter = 'm', .arg = "M", .param = "model.name", .flags = CLI_PATH | CLI_REPLAY,
-     .show_default = model_default},
-    {.name = "prompt", .arg = "TEXT", .id = O_PROMPT, .help = "a prompt of your own (repeat for several)",
-     .dflt = "the preset's"},
-    {.name = "prompt-preset", .arg = "NAME", .id = O_PROMPT_PRESET, .choices = &chain_prompt_registry,
-     .help = "a named abstract prompt (repeat for several; 'a2i2a presets' shows them)", .dflt = "the preset's"},
-    {.name = "negative", .arg = "TEXT", .param = "i2i.negative_prompt"},
-    {.name = "strength", .arg = "X", .param = "i2i.strength"},
-    {.name = "guidance", .arg = "X", .param = "i2i.guidance"},
-    {.name = "steps", .arg = "N", .param = "i2i.steps"},
-    {.name = "sampler", .arg = "NAME", .param = "i2i.sampler"},
-    {.name = "spacing", .arg = "NAME", .param = "i2i.spacing"},
-    {.name = "clip-skip", .arg = "N", .param = "i2i.clip_skip"},
-    {.name = "prediction", .arg = "P", .param = "i2i.prediction"},
-    {.name = "tile", .arg = "AXES", .param = "i2i.tile"},
-    {.name = "alpha", .arg = "X", .param = "i2i.alpha"},
-    {.name = "to-seed", .arg = "N", .param = "i2i.to_seed"},
-    {.name = "to-prompt", .arg = "TEXT", .param = "i2i.to_prompt"},
-    {.name = "to-negative", .arg = "TEXT", .param = "i2i.to_negative_prompt"},
-    {.name = "to-strength", .arg = "X", .param = "i2i.to_strength"},
-    {.name = "to-guidance", .arg = "X", .param = "i2i.to_guidance"},
-    {.name = "travel", .id = O_TRAVEL, .help = "travel from the painting's endpoint to the --to- one over the clips "
-     "(--clip) or --frames (docs/travel.md)"},
-    {.name = "loop", .id = O_LOOP, .help = "travel there and back, the last clip crossfading into the first: every "
-     "reading loops"},
-    {.name = "frames", .arg = "N", .param = "travel.frames"},
-    {.name = "seed", .arg = "N", .param = "i2i.seed", .help = "seed of the painting and the readings"},
-    {.name = "seeds", .arg = "A,B,...", .id = O_SEEDS, .help = "several seeds, one run each"},
-    {.name = "variations", .arg = "N", .id = O_VARIATIONS, .help = "N runs with seeds SEED, SEED+1, ..."},
-    {.heading = "sounds (i2a):"},
-    {.name = "readings", .arg = "LIST", .param = "i2a.readings"},
-    {.name = "gl-iters", .arg = "N", .param = "i2a.gl_iters"},
-    {.name = "bits", .arg = "N", .param = "i2a.bits"},
-    {.name = "rate", .arg = "HZ", .param = "i2a.output_rate"},
-    {.name = "loudness", .arg = "LUFS", .param = "i2a.loudness"},
-    {.name = "true-peak", .arg = "DBTP", .param = "i2a.true_peak"},
+    CLI_OPTS_CHAIN,
+    CLI_OPT_PREVIEW(O_PREVIEW),
+    {.heading = "LoRA (painting):"},
+    CLI_OPTS_LORA(O_LORA, O_LORA_DIR),
     {0},
 };
 
@@ -108,20 +55,18 @@ const cli_command cli_run = {
              "reads it; run.json records it as -, and --replay takes it again as INPUT or -).\n",
     .listing_title = "presets (--preset):",
     .listing = &chain_preset_registry,
-    .footer = "exit status: 0 success, 1 runtime failure, 2 usage error, 130 interrupted (nothing\n"
-              "left behind)\n",
+    .footer = "exit status: 0 success, 1 runtime failure, 2 usage error, 130 or 143\n"
+              "interrupted by SIGINT (Ctrl-C) or SIGTERM (nothing left behind)\n",
     .options = options,
     .defaults = run_defaults,
 };
 
-enum { MAX_LIST = 256 };
-
 typedef struct {
   a2i2a_run_params *p;
-  const char *outdir, *replay, *prompts[MAX_LIST];
-  int nprompts, timings, nseeds;
-  uint64_t seeds[MAX_LIST];
-  long variations;
+  const char *outdir, *replay, *preview;
+  int timings;
+  cli_cross cross;
+  cli_loras *loras;
 } run_ctx;
 
 static int handle(void *ctx, int id, const char *v) {
@@ -131,31 +76,10 @@ static int handle(void *ctx, int id, const char *v) {
   case O_PRESET: a2i2a_run_preset(v, c->p); break; /* applied first: the other options override it */
   case O_TIMINGS: c->timings = 1; break;
   case O_REPLAY: c->replay = v; break;
-  case O_PROMPT:
-  case O_PROMPT_PRESET:
-    if (c->nprompts == MAX_LIST) return cli_usage_error("run", "at most %d prompts", MAX_LIST);
-    c->prompts[c->nprompts++] = id == O_PROMPT ? v : chain_prompt_find(v)->text;
-    break;
-  case O_SEEDS: {
-    /* each seed as --seed takes it */
-    a2i2a_run_params one;
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", v);
-    for (char *save, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-      if (c->nseeds == MAX_LIST) return cli_usage_error("run", "--seeds: at most %d seeds", MAX_LIST);
-      if (param_parse(param_find("i2i.seed"), t, &one)) return cli_usage_error("run", "--seeds: %s", a2i2a_last_error());
-      c->seeds[c->nseeds++] = one.i2i.seed;
-    }
-    if (!c->nseeds) return cli_usage_error("run", "--seeds: no seed in '%s'", v);
-    break;
-  }
-  case O_TRAVEL:
-    if (!c->p->travel) c->p->travel = "path";
-    break;
-  case O_LOOP: c->p->travel = "loop"; break;
-  case O_VARIATIONS:
-    if (cli_int("run", "--variations", v, 1, MAX_LIST, &c->variations)) return EXIT_USAGE;
-    break;
+  case O_PREVIEW: c->preview = v; break;
+  case O_LORA:
+  case O_LORA_DIR: return cli_lora_option("run", c->loras, id == O_LORA_DIR, v);
+  default: return cli_cross_option("run", &c->cross, c->p, id, v);
   }
   return 0;
 }
@@ -184,6 +108,8 @@ typedef struct {
   int input;        /* argv index */
   char dir[4096];
   a2i2a_run_params q;
+  a2i2a_lora loras[CLI_MAX_LORAS]; /* --lora's and the prompt's tags */
+  int nloras;
 } run_one;
 
 /* The sub-folder of run (i, k, s) of a batch: what varies, joined by "_". */
@@ -265,12 +191,21 @@ static int replay(const run_ctx *c, const cli_args *a, int argc, char **argv, co
   return rc;
 }
 
+static int run_cmd(int argc, char **argv, cli_loras *loras);
+
 int cmd_run(int argc, char **argv) {
+  cli_loras loras = {0};
+  int rc = run_cmd(argc, argv, &loras);
+  cli_lora_free(&loras);
+  return rc;
+}
+
+static int run_cmd(int argc, char **argv, cli_loras *loras) {
   const char *C = "run";
   a2i2a_run_params p, dflt;
   a2i2a_run_preset(NULL, &p);
   dflt = p;
-  run_ctx c = {.p = &p};
+  run_ctx c = {.p = &p, .loras = loras};
   cli_args a;
   int rc = cli_parse(&cli_run, argc, argv, &p, &dflt, &a, handle, &c);
   if (rc != CLI_CONTINUE) return rc;
@@ -282,6 +217,7 @@ int cmd_run(int argc, char **argv) {
   /* the model: --model, else $A2I2A_MODEL (as i2i), else the preset's */
   const char *env_model = getenv("A2I2A_MODEL");
   if (!cli_given(&cli_run, &a, "model") && env_model && *env_model) p.model = env_model;
+  if (c.preview && (rc = cli_preview_check(C, c.preview, a.force))) return rc;
   if (c.replay) return replay(&c, &a, argc, argv, &p, t_start);
 
   if (a.operand >= argc) return cli_usage_error(C, "no INPUT sound");
@@ -293,18 +229,11 @@ int cmd_run(int argc, char **argv) {
     if (stdin_input >= 0) return cli_usage_error(C, "stdin (-) can be read once, not twice");
     stdin_input = i;
   }
-  const char **prompts = c.prompts;
-  uint64_t *seeds = c.seeds;
-  int nprompts = c.nprompts, nseeds = c.nseeds;
-  if (!nprompts) prompts[nprompts++] = p.i2i.prompt;
-  if (c.variations) {
-    if (nseeds) return cli_usage_error(C, "--seeds and --variations cannot be combined");
-    for (long i = 0; i < c.variations; i++) seeds[nseeds++] = p.i2i.seed + (uint64_t)i;
-  } else if (!nseeds) {
-    seeds[nseeds++] = p.i2i.seed;
-  } else if (cli_given(&cli_run, &a, "seed")) {
-    return cli_usage_error(C, "--seed and --seeds cannot be combined");
-  }
+  if ((rc = cli_cross_finish(C, &cli_run, &a, &p, &c.cross))) return rc;
+  if ((rc = cli_lora_no_travel(C, &p.i2i))) return rc;
+  const char **prompts = c.cross.prompts;
+  uint64_t *seeds = c.cross.seeds;
+  int nprompts = c.cross.nprompts, nseeds = c.cross.nseeds;
   /* every input must be a readable sound before the model is loaded */
   for (int i = 0; i < ninputs; i++) {
     int64_t frames;
@@ -343,21 +272,27 @@ int cmd_run(int argc, char **argv) {
         runs[n].input = i;
         runs[n].q = p;
         runs[n].q.i2i.prompt = prompts[k];
+        if (!rc) rc = cli_lora_list(C, c.loras, p.model, &runs[n].q.i2i.prompt, runs[n].loras, &runs[n].nloras);
         runs[n].q.i2i.seed = runs[n].q.i2a.seed = seeds[s];
         if (nruns > 1) batch_dir(runs[n].dir, sizeof runs[n].dir, c.outdir, inputs, ninputs, i, nprompts, k, nseeds, seeds[s]);
         else snprintf(runs[n].dir, sizeof runs[n].dir, "%s", c.outdir);
       }
+  if (rc) st = A2I2A_ERR_PARAM; /* a LoRA tag's line is out */
   /* every run's checks before the first one's work */
   for (int r = 0; r < nruns && !st; r++) {
     const char *in = runs[r].input == stdin_input ? spool.path : inputs[runs[r].input];
     st = chain_preflight(model, in, runs[r].dir, &runs[r].q, a.force);
+    /* a LoRA that does not fit is refused now (the same list again merges nothing) */
+    if (!st) st = a2i2a_model_set_loras(model, runs[r].loras, runs[r].nloras, job);
   }
   int done = 0;
   for (; done < nruns && !st; done++) {
     int std_in = runs[done].input == stdin_input;
     if (nruns > 1) fprintf(stderr, "a2i2a run: %d/%d -> %s\n", done + 1, nruns, runs[done].dir);
-    st = chain_run_named(model, std_in ? spool.path : inputs[runs[done].input], std_in ? "-" : NULL, runs[done].dir,
-                         &runs[done].q, a.force, job);
+    st = a2i2a_model_set_loras(model, runs[done].loras, runs[done].nloras, job);
+    if (!st)
+      st = chain_run_named(model, std_in ? spool.path : inputs[runs[done].input], std_in ? "-" : NULL, runs[done].dir,
+                           &runs[done].q, a.force, job);
   }
   if (!st && nruns > 1) {
     st = write_index(c.outdir, runs, nruns, inputs, a2i2a_model_name(model), a.force);
@@ -365,7 +300,7 @@ int cmd_run(int argc, char **argv) {
   a2i2a_model_close(model);
   if (c.timings && job) print_timings(job, load_seconds, now_seconds() - t_start);
   if (job) cli_job_done(job);
-  rc = st ? cli_fail_as(st, &spool, "stdin") : EXIT_OK;
+  if (!rc) rc = st ? cli_fail_as(st, &spool, "stdin") : EXIT_OK;
   cli_temp_remove(&spool);
   if (st && made_outdir) rmdir(c.outdir); /* only if nothing is in it */
   free(runs);

@@ -5,8 +5,9 @@
 
 #include "cli/cli.h"
 #include "studio/studio.h"
+#include "vocoder/vocoder.h"
 
-enum { O_PORT = 1, O_HOST, O_DIR, O_MODEL, O_TOKEN, O_MAXMB, O_MAXSEC, O_MAXQ, O_LOGREQ };
+enum { O_PORT = 1, O_HOST, O_DIR, O_MODEL, O_VOCODER, O_TOKEN, O_MAXMB, O_MAXSEC, O_MAXQ, O_LOGREQ };
 
 static const cli_option options[] = {
     {.name = "port", .arg = "N", .id = O_PORT, .dflt = "8188", .help = "port to listen on (0: any free port, printed)"},
@@ -17,6 +18,9 @@ static const cli_option options[] = {
      .help = "the runs folder (created if missing)"},
     {.name = "model", .letter = 'm', .arg = "M", .id = O_MODEL, .flags = CLI_PATH, .dflt = "each preset's",
      .help = "the model the page starts with"},
+    {.name = "vocoder", .arg = "PATH", .id = O_VOCODER, .flags = CLI_PATH, .dflt = "none",
+     .help = "the vocoder reading's Vocos or HiFi-GAN (a folder, or ORG/NAME from 'a2i2a models pull'): the one "
+             "jobs may use, and theirs unless they say otherwise"},
     {.name = "token", .arg = "T", .id = O_TOKEN, .dflt = "none on 127.0.0.1",
      .help = "a secret every request must carry (8 to 64 letters, digits, '-', '_', '.' or '~')"},
     {.name = "max-upload-mb", .arg = "X", .id = O_MAXMB, .dflt = "200", .help = "largest sound file accepted, in MB"},
@@ -59,6 +63,7 @@ static int handle(void *ctx, int id, const char *v) {
   case O_HOST: cfg->host = v; break;
   case O_DIR: cfg->dir = v; break;
   case O_MODEL: cfg->model = v; break;
+  case O_VOCODER: cfg->vocoder = v; break;
   case O_TOKEN:
     if (strlen(v) < 8 || strlen(v) > 64 ||
         strspn(v, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_.~") != strlen(v))
@@ -82,6 +87,12 @@ int cmd_serve(int argc, char **argv) {
   if (a.operand < argc) return cli_usage_error("serve", "unexpected argument '%s'", argv[a.operand]);
   int threads = a.threads;
   a2i2a_set_threads(threads);
+  if (cfg.vocoder) { /* a wrong one is said now, not at the first job */
+    vocoder *v;
+    a2i2a_status vst = vocoder_open(cfg.vocoder, &v);
+    if (vst) return cli_fail(vst);
+    vocoder_close(v);
+  }
 
   /* Ctrl-C and SIGTERM are taken by this thread alone (sigwait), so that the stop can cancel
    * the job and wait for it: blocked here, before any thread starts, they stay blocked in all */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "sd/model.h"
 #include "verify/verify.h"
 
 /* The SD part of the compact fixture set in the source tree (tests/fixtures/README.md). */
@@ -32,7 +33,8 @@ const cli_command cli_verify = {
     .usage = "usage: a2i2a verify [DIR] [--model-dir DIR2] [--threads N]\n\n"
              "Runs every reference case found in DIR, a folder laid out like shared/fixtures/sd:\n"
              "tokenizer/prompts.json, golden/<case>.json + .safetensors, and the models they name\n"
-             "(tiny-sd1/, tiny-sd2/, tiny-sd1.safetensors). Prints one line per check (name, max abs\n"
+             "(tiny-sd1/, tiny-sd2/, tiny-sd1.safetensors; shared/fixtures/vocoder: tiny-vocos/ and\n"
+             "tiny-hifigan/, each from every weights file). Prints one line per check (name, max abs\n"
              "error, tolerance from the case's manifest, pass/fail), then 'N passed, N failed, N skipped'.\n"
              "Without DIR: the compact fixture set of the source tree, " COMPACT_SD_FIXTURES ".\n",
     .footer = "exit status: 0 if nothing failed, 1 if a check failed, 2 usage error\n",
@@ -42,6 +44,22 @@ const cli_command cli_verify = {
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static int has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
+
+/* DIR/models.json of a folder of extensions: the base model (its "base" folder, relative to
+ * DIR, and "base_model") and the TAESD ("taesd.folder") into v. */
+static void read_models(verify_ctx *v, cJSON **models, char *base, char *taesd, size_t n) {
+  char path[4200];
+  struct stat sb;
+  snprintf(path, sizeof path, "%s/models.json", v->dir);
+  if (stat(path, &sb) != 0 || sd_read_json(path, models)) return;
+  v->models = *models;
+  const char *b = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(*models, "base"));
+  const char *bm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(*models, "base_model"));
+  const char *t = cJSON_GetStringValue(
+      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(*models, "taesd"), "folder"));
+  if (b && bm) snprintf(base, n, "%s/%s/%s", v->dir, b, bm), v->base_model = base;
+  if (t) snprintf(taesd, n, "%s/%s", v->dir, t), v->taesd = taesd;
+}
 
 static int handle(void *ctx, int id, const char *value) {
   if (id == O_MODEL_DIR) *(const char **)ctx = value;
@@ -71,6 +89,9 @@ int cmd_verify(int argc, char **argv) {
   int saved = a.quiet ? dup(STDOUT_FILENO) : -1, null = a.quiet ? open("/dev/null", O_WRONLY) : -1;
   if (null >= 0) dup2(null, STDOUT_FILENO), close(null);
   verify_ctx v = {.dir = dir, .model_dir = model_dir};
+  cJSON *models = NULL;
+  char base_model[4200], taesd[4200];
+  read_models(&v, &models, base_model, taesd, sizeof base_model);
 
   char path[4096];
   snprintf(path, sizeof path, "%s/tokenizer/prompts.json", dir);
@@ -102,11 +123,16 @@ int cmd_verify(int argc, char **argv) {
     else if (has_prefix(stem, "unet_")) verify_unet(&v, path, stem);
     else if (!strcmp(stem, "schedulers")) verify_schedulers(&v, path, stem);
     else if (has_prefix(stem, "schedulers_steps")) verify_scheduler_steps(&v, path, stem);
+    else if (has_prefix(stem, "lora_")) verify_lora(&v, path, stem);
+    else if (has_prefix(stem, "img2img_") && strstr(stem, "_lora")) verify_img2img_lora(&v, path, stem);
+    else if (has_prefix(stem, "taesd")) verify_taesd(&v, path, stem);
     else if (has_prefix(stem, "img2img_")) verify_img2img(&v, path, stem);
+    else if (has_prefix(stem, "vocos") || has_prefix(stem, "hifigan")) verify_vocoder(&v, path, stem);
     else verify_skip(&v, stem, "unknown kind of case");
     free(names[i]);
   }
   free(names);
+  cJSON_Delete(models);
   fflush(stdout);
   if (saved >= 0) dup2(saved, STDOUT_FILENO), close(saved);
   if (v.pass + v.fail + v.skip == 0) {

@@ -1,4 +1,5 @@
 /* a2i2a: the command-line program, a thin layer over liba2i2a. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,7 +10,7 @@ static const struct {
   int (*fn)(int, char **);
 } commands[] = {
     {&cli_a2i, cmd_a2i},         {&cli_i2i, cmd_i2i},       {&cli_i2a, cmd_i2a},
-    {&cli_run, cmd_run},         {&cli_grid, cmd_grid},
+    {&cli_run, cmd_run},         {&cli_batch, cmd_batch},   {&cli_grid, cmd_grid},
     {&cli_presets, cmd_presets}, {&cli_models, cmd_models},
     {&cli_serve, cmd_serve},
     {&cli_tokenize, cmd_tokenize}, {&cli_verify, cmd_verify},
@@ -26,7 +27,8 @@ static void usage(FILE *f) {
           "       a2i2a --version [-v]        (-v: also the BLAS kernels and threads)\n\ncommands:\n",
           a2i2a_version());
   for (int i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-9s %s\n", commands[i].table->name, commands[i].table->summary);
-  fprintf(f, "\nexit status: 0 success, 1 runtime failure (bad input, I/O), 2 usage error, 130 interrupted\n");
+  fprintf(f, "\nexit status: 0 success, 1 runtime failure (bad input, I/O), 2 usage error, 130/143 interrupted\n"
+             "(SIGINT/SIGTERM)\n");
 }
 
 static int find_command(const char *name) {
@@ -48,6 +50,9 @@ static int unknown_command(const char *name) {
 }
 
 int main(int argc, char **argv) {
+  /* past a file size limit (ulimit -f), writes fail with EFBIG and the command reports it and
+   * removes its temporary files, instead of being killed half-way */
+  signal(SIGXFSZ, SIG_IGN);
   if (argc < 2) {
     usage(stderr);
     return EXIT_USAGE;

@@ -160,7 +160,10 @@ a2i2a_status make_output_dir(const char *path) {
     if (!S_ISDIR(st.st_mode)) return fail(A2I2A_ERR_IO, "%s: exists and is not a folder", path);
     return A2I2A_OK;
   }
-  if (mkdir(path, 0777) != 0) return fail(A2I2A_ERR_IO, "%s: cannot create folder: %s", path, strerror(errno));
+  /* another process may make it meanwhile (two runs into one new folder) */
+  int err = mkdir(path, 0777) != 0 ? errno : 0;
+  if (err && !(err == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+    return fail(A2I2A_ERR_IO, "%s: cannot create folder: %s", path, strerror(err));
   return A2I2A_OK;
 }
 
@@ -201,6 +204,22 @@ static int lock_dir(const char *path) {
     return -1;
   }
   return fd;
+}
+
+a2i2a_status output_dir_lock(const char *path, int *lock) {
+  *lock = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (*lock < 0) return fail(A2I2A_ERR_IO, "%s: cannot open the output folder: %s", path, strerror(errno));
+  if (flock(*lock, LOCK_EX | LOCK_NB) == 0) return A2I2A_OK;
+  int busy = errno == EWOULDBLOCK;
+  a2i2a_status st = busy ? fail(A2I2A_ERR_IO, "%s: another run is writing into this folder; wait for it to end", path)
+                         : fail(A2I2A_ERR_IO, "%s: cannot lock the output folder: %s", path, strerror(errno));
+  close(*lock);
+  *lock = -1;
+  return st;
+}
+
+void output_dir_unlock(int lock) {
+  if (lock >= 0) close(lock);
 }
 
 a2i2a_status run_folder_create(run_folder *t, const char *parent) {

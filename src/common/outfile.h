@@ -46,6 +46,13 @@ void run_folder_remove(run_folder *t);
  * live process holds: what runs that were killed left. Returns how many. */
 int run_folder_sweep(const char *parent);
 
+/* Holds the output folder path (a folder that exists) for one run: an exclusive lock (flock)
+ * that a second run into the same folder cannot take, so that it fails at once instead of
+ * mixing its files with the first's. Returns the lock (an open descriptor) in *lock;
+ * output_dir_unlock releases it (-1: nothing). */
+a2i2a_status output_dir_lock(const char *path, int *lock);
+void output_dir_unlock(int lock);
+
 /* Creates a folder for several outputs (ok if it exists and is a folder). */
 a2i2a_status make_output_dir(const char *path);
 /* Removes the folder name below dirfd (AT_FDCWD: name is a path) and everything in it, without

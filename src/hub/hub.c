@@ -95,6 +95,12 @@ a2i2a_status hub_snapshot(const char *cache_dir, const char *repo, char *out, si
       return fail(A2I2A_ERR_MODEL, "%s: %s has no refs/main and %d snapshots; give the snapshot folder's path",
                   repo, base, count);
   }
+  /* a commit's name, not a path: what refs/main says must not lead out of snapshots/ */
+  int plain = strcmp(rev, ".") && strcmp(rev, "..");
+  for (const char *c = rev; *c && plain; c++) plain = isalnum((unsigned char)*c) || strchr("._-", *c);
+  if (!plain)
+    return fail(A2I2A_ERR_MODEL, "%s: %s names '%.60s', not a commit (letters, digits, '.', '_', '-')", repo, refp,
+                rev);
   if (snprintf(out, n, "%s/snapshots/%s", base, rev) >= (int)n)
     return fail(A2I2A_ERR_LIMIT, "%s: cache path too long (%s)", repo, base);
   if (!is_dir(out)) return fail(A2I2A_ERR_MODEL, "%s: refs/main names snapshot %s, which is missing (%s)", repo, rev, out);
@@ -115,14 +121,55 @@ static int is_pickle(const char *name) {
                  !strcmp(ext, ".pkl") || !strcmp(ext, ".msgpack") || !strcmp(ext, ".h5") || !strcmp(ext, ".onnx"));
 }
 
+/* A vocoder repository (src/vocoder): Vocos's config.yaml and its weights, or HiFi-GAN's
+ * config.json and its generator files (generator*, g_<steps>: the names its training writes);
+ * safetensors first. 0 if it is neither. */
+static int select_vocoder(const char *const *files, int nfiles, const char **chosen, int max) {
+  int n = 0, config = has_file(files, nfiles, "config.yaml");
+  if (config >= 0) {
+    int w = has_file(files, nfiles, "model.safetensors");
+    if (w < 0) w = has_file(files, nfiles, "pytorch_model.bin");
+    if (w < 0 || max < 2) return 0;
+    chosen[n++] = files[config];
+    chosen[n++] = files[w];
+    return n;
+  }
+  if ((config = has_file(files, nfiles, "config.json")) < 0 || max < 1) return 0;
+  chosen[n++] = files[config];
+  /* as the vocoder reads the folder: the safetensors generators when there are any */
+  for (int safetensors = 1; safetensors >= 0 && n == 1; safetensors--)
+    for (int i = 0; i < nfiles && n < max; i++) {
+      const char *f = files[i], *ext = strrchr(f, '.');
+      if (!strchr(f, '/') && (ext && !strcmp(ext, ".safetensors")) == safetensors &&
+          (!strncmp(f, "generator", 9) || (!strncmp(f, "g_", 2) && isdigit((unsigned char)f[2]))))
+        chosen[n++] = f;
+    }
+  return n > 1 ? n : 0;
+}
+
 int hub_select_files(const char *repo, const char *const *files, int nfiles, const char **chosen, int max) {
   int n = 0;
+  /* a single diffusers model at the top (a TAESD, as madebyollin/taesd publishes it): its config
+   * and its safetensors weights, nothing else (the repository also holds .pth files) */
+  int top_config = has_file(files, nfiles, "config.json");
+  int top_weights = has_file(files, nfiles, "diffusion_pytorch_model.safetensors");
+  if (has_file(files, nfiles, "model_index.json") < 0 && top_config >= 0 && top_weights >= 0) {
+    if (max >= 2) chosen[n++] = files[top_config], chosen[n++] = files[top_weights];
+    return n;
+  }
+  if (has_file(files, nfiles, "model_index.json") < 0 && (n = select_vocoder(files, nfiles, chosen, max)) > 0)
+    return n;
   static const char *required[] = {"model_index.json", "scheduler/scheduler_config.json", "text_encoder/config.json",
                                    "unet/config.json", "vae/config.json"};
   for (size_t r = 0; r < sizeof required / sizeof *required; r++) {
     int i = has_file(files, nfiles, required[r]);
     if (i < 0) {
-      fail(A2I2A_ERR_MODEL, "%s: the repository has no %s: not a diffusers Stable Diffusion pipeline", repo, required[r]);
+      if (r == 0)
+        fail(A2I2A_ERR_MODEL, "%s: the repository has no model_index.json: not a diffusers Stable Diffusion pipeline, "
+             "nor a vocoder (Vocos: config.yaml and its weights; HiFi-GAN: config.json and generator files)", repo);
+      else
+        fail(A2I2A_ERR_MODEL, "%s: the repository has no %s: not a diffusers Stable Diffusion pipeline", repo,
+             required[r]);
       return -1;
     }
     if (n < max) chosen[n++] = files[i];

@@ -8,7 +8,8 @@
  *
  * Only what a2i2a's img2img pipeline needs is fetched: model_index.json,
  * scheduler/scheduler_config.json, the files in tokenizer/, and config.json + weights of text_encoder,
- * unet and vae. Weights are .safetensors, the *.fp16.safetensors variant when the repository has
+ * unet and vae; from a repository holding one diffusers model at its top instead (a TAESD,
+ * madebyollin/taesd), config.json and diffusion_pytorch_model.safetensors. Weights are .safetensors, the *.fp16.safetensors variant when the repository has
  * one, else PyTorch's .bin (fp16 variant first), which sd/torch_file.h reads without running
  * anything. Downloads go to blobs/<etag>.incomplete
  * and resume from it (HTTP Range); LFS files are checked against their SHA-256 before they
@@ -36,12 +37,13 @@ int hub_repo_valid(const char *s);
  * it is not in the cache. */
 a2i2a_status hub_snapshot(const char *cache_dir, const char *repo, char *out, size_t n);
 
-/* The relative paths hub_pull would fetch from a repository listing (siblings' rfilename):
+/* The relative paths hub_pull would fetch from a repository listing (siblings' rfilename): a
+ * diffusers pipeline's, or without model_index.json a vocoder's (Vocos, HiFi-GAN):
  * returns how many were chosen (≤ max) into chosen[] (pointers into files[]), or -1 with an
  * error naming repo if a needed part is missing. */
 int hub_select_files(const char *repo, const char *const *files, int nfiles, const char **chosen, int max);
 
-/* Downloads (or completes) the pipeline repo; snapshot (may be NULL) receives the snapshot
+/* Downloads (or completes) the pipeline or vocoder repo; snapshot (may be NULL) receives the snapshot
  * folder. Progress, notes and cancel through job (a2i2a_models_pull's contract). */
 a2i2a_status hub_pull(const char *repo, const a2i2a_pull_params *p, char *snapshot, size_t n, a2i2a_job *job);
 

@@ -158,7 +158,7 @@ size_t image_source_read(image_source *src, void *buf, size_t n) {
     n = fread(buf, 1, n, src->f);
   } else {
     if (n > src->size - src->pos) n = src->size - src->pos;
-    memcpy(buf, src->data + src->pos, n);
+    if (n) memcpy(buf, src->data + src->pos, n); /* data may be NULL when size is 0 */
   }
   src->pos += n;
   return n;
@@ -197,7 +197,7 @@ a2i2a_status image_read(const char *path, image_u8 *img, png_meta *meta) {
   struct stat sb;
   if (stat(path, &sb) != 0) return fail(A2I2A_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   if (S_ISDIR(sb.st_mode)) return fail(A2I2A_ERR_IO, "%s: is a folder, not an image", path);
-  image_source src = {.f = fopen(path, "rb"), .name = path};
+  image_source src = {.f = fopen(path, "rb"), .size = S_ISREG(sb.st_mode) ? (size_t)sb.st_size : 0, .name = path};
   if (!src.f) return fail(A2I2A_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   a2i2a_status st = image_decode(&src, img, meta);
   fclose(src.f);

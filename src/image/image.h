@@ -78,6 +78,9 @@ a2i2a_status image_read_grey(const char *path, image_u8 *img, png_meta *meta);
 a2i2a_status image_convert(const image_u8 *src, int c, image_u8 *out);
 /* Pillow's resize with any filter of the two: filter "bicubic" or "lanczos". */
 a2i2a_status image_resize(const image_u8 *in, int w, int h, const char *filter, image_u8 *out);
+/* The memory (bytes) a resize of in to w × h takes at its peak, its result included: the
+ * result, the intermediate of the horizontal pass and the filter taps. */
+double image_resize_memory(const image_u8 *in, int w, int h);
 
 /* Text in an embedded 5×7 pixel font (font.c; 9 rows with the descenders) on an RGB image:
  * drawn at (x, y) top-left, each font pixel a scale × scale square of colour rgb, clipped to

@@ -10,7 +10,7 @@
 typedef struct {
   FILE *f;             /* a file, positioned at its start, or NULL for: */
   const uint8_t *data; /* bytes in memory */
-  size_t size, pos;
+  size_t size, pos;    /* size: of the data, or of a regular file (0: unknown) */
   const char *name;    /* names it in errors */
 } image_source;
 

@@ -6,11 +6,16 @@
 #include "common/err.h"
 #include "common/outfile.h"
 
+#include <errno.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* The largest chunk other than image data that is read: libpng's documented default cap, far
+ * above our text chunks. */
+#define PNG_MAX_CHUNK 8000000
 
 typedef struct {
   const char *path;
@@ -84,7 +89,17 @@ typedef struct {
 
 /* libpng's own stdio reader, on a source */
 static void read_source(png_structp png, png_bytep buf, size_t n) {
-  if (image_source_read(png_get_io_ptr(png), buf, n) != n) png_error(png, "Read Error");
+  image_source *src = png_get_io_ptr(png);
+  if (image_source_read(src, buf, n) != n) png_error(png, "Read Error");
+  /* A chunk's length is believed before its bytes arrive: libpng 1.6.39 allocates a text chunk
+   * whole, with no cap of its own (220 bytes declaring a 2 GB tEXt chunk had 2 GB allocated and
+   * cleared). So a chunk must fit in what is left of the source, and one other than the image
+   * data must be at most PNG_MAX_CHUNK. */
+  if (n == 8 && png_get_io_state(png) == (PNG_IO_READING | PNG_IO_CHUNK_HDR)) {
+    png_uint_32 len = png_get_uint_32(buf);
+    if (src->size && (size_t)len + 4 > src->size - src->pos) png_error(png, "a chunk runs past the end of the data");
+    if (len > PNG_MAX_CHUNK && memcmp(buf + 4, "IDAT", 4)) png_error(png, "a chunk larger than 8 MB");
+  }
 }
 
 a2i2a_status png_read_source(image_source *src, image_u8 *img, png_meta *meta) {
@@ -107,7 +122,6 @@ a2i2a_status png_read_source(image_source *src, image_u8 *img, png_meta *meta) {
   png_set_read_fn(r.png, src, read_source);
   /* our own size limit (image_check_size) decides, with its own status, not libpng's */
   png_set_user_limits(r.png, 0x7fffffffu, 0x7fffffffu);
-  /* text chunks may be long JSON; libpng's default cap for a chunk is 8 MB, keep it */
   png_read_info(r.png, r.info);
   png_uint_32 w = png_get_image_width(r.png, r.info), h = png_get_image_height(r.png, r.info);
   st = image_check_size(path, w, h);
@@ -188,7 +202,7 @@ typedef struct {
 static void write_sink(png_structp png, png_bytep data, size_t n) {
   png_sink *s = png_get_io_ptr(png);
   if (s->f) {
-    if (fwrite(data, 1, n, s->f) != n) png_error(png, "Write Error");
+    if (fwrite(data, 1, n, s->f) != n) png_error(png, strerror(errno)); /* e.g. "No space left on device" */
     return;
   }
   if (n > s->cap - s->len) {

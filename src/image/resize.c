@@ -191,3 +191,10 @@ a2i2a_status image_resize(const image_u8 *in, int w, int h, const char *filter, 
   out->px = NULL;
   return fail(A2I2A_ERR_PARAM, "unknown resize filter \"%s\" (bicubic, lanczos)", filter ? filter : "(null)");
 }
+
+double image_resize_memory(const image_u8 *in, int w, int h) {
+  const double c = in->c, out = c * w * h, tmp = c * w * in->h;
+  /* the taps of each axis (ints): about 2·support·max(in, out) + 3·out (axis_coeffs) */
+  const double taps = 2 * LANCZOS.support * (fmax(in->w, w) + fmax(in->h, h)) + 3.0 * (w + h);
+  return out + tmp + 4 * taps + 4.0 * w * c;
+}

@@ -10,6 +10,7 @@
 #include "audio/loudness.h"
 #include "common/err.h"
 #include "common/job.h"
+#include "common/memory.h"
 #include "chain/params.h"
 #include "common/outfile.h"
 #include "readings/readings.h"
@@ -23,8 +24,29 @@ a2i2a_i2a_params a2i2a_i2a_default_params(void) {
 enum { MAX_READINGS = 64 };
 
 /* "a,b,c" or "all" into table entries (no duplicates); none given: red. */
-static a2i2a_status parse_readings(const char *list, const reading_def **out, int *n) {
-  return reading_list_parse(list && *list ? list : "red", out, MAX_READINGS, n);
+static a2i2a_status parse_readings(const char *list, const a2i2a_i2a_params *p, const reading_def **out, int *n) {
+  return reading_list_parse(list && *list ? list : "red", p, out, MAX_READINGS, n);
+}
+
+/* Whether the readings fit in the memory available, from the image's size, before any of them
+ * runs: the image, every sound (all are kept until the files are written) and the largest
+ * working memory of one reading. */
+static a2i2a_status check_memory(const reading_input *in, const reading_def **defs, int n) {
+  double sounds = 0, work = 0;
+  for (int i = 0; i < n; i++) {
+    reading_memory m = defs[i]->memory(in);
+    sounds += m.sound;
+    work = m.work > work ? m.work : work;
+  }
+  const double need = 3.0 * in->img->w * in->img->h + sounds + work, have = memory_available();
+  if (have > 0 && need > have) {
+    char what[96];
+    if (n == 1) snprintf(what, sizeof what, "reading %s", defs[0]->name);
+    else snprintf(what, sizeof what, "%d readings", n);
+    return fail(A2I2A_ERR_NOMEM, "%s: %s of a %dx%d image needs about %.0f MB of memory and %.0f MB are available",
+                in->label, what, in->img->w, in->img->h, need / 1048576.0, have / 1048576.0);
+  }
+  return A2I2A_OK;
 }
 
 a2i2a_status reading_loudness(audio_buf *sound, const a2i2a_i2a_params *p, const char *name, a2i2a_job *job) {
@@ -69,6 +91,7 @@ static a2i2a_status i2a_sounds(const char *path, const void *data, size_t size, 
   if (st) return st;
   if (img.c != 3) st = fail(A2I2A_ERR_INTERNAL, "%s: the image reader returned %d channels", name, img.c);
   reading_input in = {&img, &meta, name, *p, job};
+  if (!st) st = check_memory(&in, defs, n);
   for (int i = 0; i < n && !st; i++) {
     job_stage(job, "readings", defs[i]->name, n);
     job_step(job, i);
@@ -90,10 +113,10 @@ static a2i2a_status i2a_file(const char *image_path, const char *readings, const
                              const a2i2a_i2a_params *params, int force, a2i2a_job *job) {
   const reading_def *defs[MAX_READINGS];
   int n;
-  a2i2a_status st = parse_readings(readings, defs, &n);
+  a2i2a_i2a_params p = params ? *params : a2i2a_i2a_default_params();
+  a2i2a_status st = parse_readings(readings, &p, defs, &n);
   if (st) return st;
   if (!out || !*out) return fail(A2I2A_ERR_PARAM, "no output given (-o)");
-  a2i2a_i2a_params p = params ? *params : a2i2a_i2a_default_params();
   if ((st = params_check_i2a(&p))) return st; /* before any output is checked */
   int multi = n > 1 || (readings && strcmp(readings, "all") == 0);
 
@@ -175,10 +198,10 @@ a2i2a_status a2i2a_i2a_memory(const void *image, size_t size, const char *name, 
   if (!name) name = "image in memory";
   const reading_def *defs[MAX_READINGS];
   int n;
-  a2i2a_status st = parse_readings(reading, defs, &n);
+  a2i2a_i2a_params p = params ? *params : a2i2a_i2a_default_params();
+  a2i2a_status st = parse_readings(reading, &p, defs, &n);
   if (st) return st;
   if (n != 1) return fail(A2I2A_ERR_PARAM, "%s: one reading into memory, not %d ('%s')", name, n, reading);
-  a2i2a_i2a_params p = params ? *params : a2i2a_i2a_default_params();
   job_begin(job);
   double t0 = now_seconds();
   audio_buf sound = {0};

@@ -23,3 +23,7 @@ a2i2a_status reading_bend(const reading_input *in, audio_buf *out) {
   normalise_to(out->x, n, 0.891251f);
   return A2I2A_OK;
 }
+
+reading_memory reading_bend_memory(const reading_input *in) {
+  return (reading_memory){4 * 3.0 * in->img->w * in->img->h, 0};
+}

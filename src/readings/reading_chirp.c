@@ -29,3 +29,7 @@ a2i2a_status reading_chirp(const reading_input *in, audio_buf *out) {
   chirp_sum(col_r, col_g, W, n, 30.0, out->x);
   return A2I2A_OK;
 }
+
+reading_memory reading_chirp_memory(const reading_input *in) {
+  return (reading_memory){4.0 * 720000, image_resize_memory(in->img, 400, 300)};
+}

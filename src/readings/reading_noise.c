@@ -79,3 +79,9 @@ done:
   free(level), free(spec), free(row0), free(rowf), free(weight);
   return st;
 }
+
+reading_memory reading_noise_memory(const reading_input *in) {
+  const a2i2a_i2a_params set = reading_settings(in, reading_noise);
+  const double n = set.seconds * set.sample_rate, frames = n / NOISE_HOP + 1, bins = NOISE_NFFT / 2 + 1;
+  return (reading_memory){4 * n, 4.0 * in->img->w * in->img->h + 8 * bins * frames + 12 * bins};
+}

@@ -18,3 +18,8 @@ a2i2a_status reading_red(const reading_input *in, audio_buf *out) {
   normalise_peak(out->x, n);
   return A2I2A_OK;
 }
+
+reading_memory reading_red_memory(const reading_input *in) {
+  const image_u8 *img = in->img;
+  return (reading_memory){4.0 * (img->h - 1) * (img->w - 1), seed_griffinlim_memory(img)};
+}

@@ -27,3 +27,10 @@ a2i2a_status reading_rgb_mean(const reading_input *in, audio_buf *out) {
   free(ch);
   return A2I2A_OK;
 }
+
+reading_memory reading_rgb_mean_memory(const reading_input *in) {
+  const image_u8 *img = in->img;
+  const double n = (double)(img->h - 1) * (img->w - 1);
+  /* the three waveforms, the stretch's time steps (3n floats) and one Griffin-Lim at a time */
+  return (reading_memory){4 * 3 * n, 4 * 3 * n + 4 * 3 * n + seed_griffinlim_memory(img)};
+}

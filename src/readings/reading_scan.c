@@ -58,3 +58,10 @@ a2i2a_status reading_scan(const reading_input *in, audio_buf *out) {
   free(mean);
   return A2I2A_OK;
 }
+
+reading_memory reading_scan_memory(const reading_input *in) {
+  const a2i2a_i2a_params set = reading_settings(in, reading_scan);
+  /* every column a fully blue one's slot, at most the hour the reading takes on */
+  const double n = fmin(in->img->w * (set.seconds * set.sample_rate + 1), set.sample_rate * 3600);
+  return (reading_memory){4 * n, 24.0 * in->img->w};
+}

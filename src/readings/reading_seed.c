@@ -30,3 +30,7 @@ a2i2a_status seed_griffinlim(const image_u8 *img, int channel, int iters, torch_
   free(mag);
   return st;
 }
+
+double seed_griffinlim_memory(const image_u8 *img) {
+  return 4.0 * img->h * img->w + griffinlim_memory(2 * (img->h - 1), img->h - 1, img->w);
+}

@@ -88,3 +88,9 @@ a2i2a_status reading_sines(const reading_input *in, audio_buf *out) {
   fade_edges(out->x, 2, n, (int64_t)(0.01 * sr));
   return A2I2A_OK;
 }
+
+reading_memory reading_sines_memory(const reading_input *in) {
+  const a2i2a_i2a_params set = reading_settings(in, reading_sines);
+  const double n = set.seconds * set.sample_rate, h = in->img->h, w = in->img->w;
+  return (reading_memory){2 * 4 * n, 16 * h + 8 * w * h};
+}

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "common/err.h"
 #include "common/registry.h"
 
 /* Which of seconds, sample_rate, fmin and fmax a reading takes, with its defaults; the JSON of
@@ -17,29 +18,33 @@
 static const reading_def table[] = {
     {.entry.name = "red",
      .entry.description = "the notebook's cell 19: the red channel as an 80 dB power spectrogram, Griffin-Lim, 24 kHz",
-     .run = reading_red, TAKES_NOTHING},
+     .run = reading_red, .memory = reading_red_memory, TAKES_NOTHING},
     {.entry.name = "rgb-mean",
      .entry.description = "the notebook's cell 20: R, G, B by Griffin-Lim, averaged, then its 3x phase-vocoder \"stretch\"",
-     .run = reading_rgb_mean, TAKES_NOTHING},
+     .run = reading_rgb_mean, .memory = reading_rgb_mean_memory, TAKES_NOTHING},
     {.entry.name = "chirp",
      .entry.description = "the notebook's cell 21: per column a chirp 800*R Hz -> 1.5x, loudness from green, 30 s",
-     .run = reading_chirp, TAKES_NOTHING},
+     .run = reading_chirp, .memory = reading_chirp_memory, TAKES_NOTHING},
     {.entry.name = "inverse",
      .entry.description = "a faithful inversion of a spectrogram image from its own metadata (ours, Riffusion's, the seed's)",
-     .run = reading_inverse, TAKES_NOTHING},
+     .run = reading_inverse, .memory = reading_inverse_memory, TAKES_NOTHING},
     {.entry.name = "sines",
      .entry.description = "additive sine bank: rows are log-spaced oscillators, brightness = loudness, red left / green right",
-     .run = reading_sines, TAKES_ALL(10, 44100, 55, 14080)},
+     .run = reading_sines, .memory = reading_sines_memory, TAKES_ALL(10, 44100, 55, 14080)},
     {.entry.name = "noise",
      .entry.description = "noise bands: rows are log-spaced bands of noise whose loudness follows the brightness",
-     .run = reading_noise, TAKES_ALL(10, 44100, 55, 14080)},
+     .run = reading_noise, .memory = reading_noise_memory, TAKES_ALL(10, 44100, 55, 14080)},
     /* seconds: the longest slot (a fully blue column) */
     {.entry.name = "scan",
      .entry.description = "columns in turn: a short chirp each, red = pitch, green = loudness, blue = duration",
-     .run = reading_scan, TAKES_ALL(0.1, 44100, 110, 1760)},
+     .run = reading_scan, .memory = reading_scan_memory, TAKES_ALL(0.1, 44100, 110, 1760)},
     {.entry.name = "bend",
      .entry.description = "data-bending: the pixel bytes in scan order played as 8-bit samples",
-     .run = reading_bend, TAKES_RATE(44100)},
+     .run = reading_bend, .memory = reading_bend_memory, TAKES_RATE(44100)},
+    /* in "all" only when a vocoder is given */
+    {.entry.name = "vocoder",
+     .entry.description = "the spectrogram's magnitudes through a neural vocoder (Vocos or HiFi-GAN, --vocoder)",
+     .run = reading_vocoder, .memory = reading_vocoder_memory, .needs_vocoder = 1, .entry.json = "{\"vocoder\": true}"},
 };
 
 const registry_table reading_registry = REGISTRY_TABLE("readings", "reading", table, NULL);
@@ -50,10 +55,20 @@ const reading_def *reading_at(int i) { return i >= 0 && i < reading_count() ? &t
 
 const reading_def *reading_find(const char *name) { return reading_at(registry_index(&reading_registry, name)); }
 
-a2i2a_status reading_list_parse(const char *list, const reading_def **out, int max, int *n) {
-  int idx[64];
-  a2i2a_status st = registry_parse_list(&reading_registry, list, idx, max < 64 ? max : 64, n);
-  for (int i = 0; !st && i < *n; i++) out[i] = &table[idx[i]];
+a2i2a_status reading_list_parse(const char *list, const a2i2a_i2a_params *p, const reading_def **out, int max,
+                                int *n) {
+  int idx[64], k;
+  a2i2a_status st = registry_parse_list(&reading_registry, list, idx, max < 64 ? max : 64, &k);
+  const int all = list && !strcmp(list, "all"), have_vocoder = p && p->vocoder && *p->vocoder;
+  *n = 0;
+  for (int i = 0; !st && i < k; i++) {
+    const reading_def *d = &table[idx[i]];
+    if (d->needs_vocoder && !have_vocoder) {
+      if (all) continue;
+      return fail(A2I2A_ERR_PARAM, "the %s reading needs a vocoder (i2a.vocoder: --vocoder PATH|ORG/NAME)", d->name);
+    }
+    out[(*n)++] = d;
+  }
   return st;
 }
 

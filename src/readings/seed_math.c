@@ -43,6 +43,13 @@ void normalise_to(float *x, int64_t n, float peak) {
   }
 }
 
+void settle_level(audio_buf *a, int level_known) {
+  const int64_t n = (int64_t)a->channels * a->frames;
+  double peak = 0;
+  for (int64_t i = 0; i < n; i++) peak = fmax(peak, fabs(a->x[i]));
+  if (!level_known || peak > 0.891251) normalise_to(a->x, n, 0.891251f);
+}
+
 void torch_arange_f32(int64_t n_out, double step, float *ts) {
   /* torch's AVX2 kernel: 8-wide vectors from a float base (i₀·step rounded), the last
    * n_out mod 16 elements by the scalar path. */

@@ -119,11 +119,6 @@ static a2i2a_status load_layer(const namer *n, clip_layer *L, int i, int D, int 
   return A2I2A_OK;
 }
 
-static int json_int(const cJSON *o, const char *key, int dflt) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-  return cJSON_IsNumber(v) ? v->valueint : dflt;
-}
-
 /* Finds where the text encoder's weights are and in which naming. */
 static a2i2a_status find_names(const sd_model *m, namer *n) {
   n->m = m;
@@ -186,10 +181,18 @@ a2i2a_status clip_load_config(clip_text **out, const sd_model *m, const cJSON *c
 
   /* what shapes do not say: heads, activation, eps */
   const cJSON *cfg = config ? config : m->config[SD_TEXT];
-  c->heads = json_int(cfg, "num_attention_heads", 0);
-  c->eps = 1e-5f;
-  const cJSON *eps = cJSON_GetObjectItemCaseSensitive(cfg, "layer_norm_eps");
-  if (cJSON_IsNumber(eps)) c->eps = (float)eps->valuedouble;
+  char where[4200];
+  snprintf(where, sizeof where, "%s%s", m->path, m->layout == SD_LAYOUT_DIFFUSERS ? "/text_encoder/config.json" : "");
+  int cfg_layers, cfg_hidden, cfg_inter;
+  double eps;
+  if ((st = sd_config_int(cfg, where, "num_attention_heads", 0, 0, SD_MAX_HEADS, &c->heads)) ||
+      (st = sd_config_value(cJSON_GetObjectItemCaseSensitive(cfg, "layer_norm_eps"), where, "layer_norm_eps", 1e-5,
+                            1e-12, 1, 0, &eps)) ||
+      (st = sd_config_int(cfg, where, "num_hidden_layers", c->layers, 1, SD_MAX_DEPTH, &cfg_layers)) ||
+      (st = sd_config_int(cfg, where, "hidden_size", c->hidden, 1, SD_MAX_WIDTH, &cfg_hidden)) ||
+      (st = sd_config_int(cfg, where, "intermediate_size", c->inter, 1, 4 * SD_MAX_WIDTH, &cfg_inter)))
+    goto fail;
+  c->eps = (float)eps;
   const cJSON *act = cJSON_GetObjectItemCaseSensitive(cfg, "hidden_act");
   if (cJSON_IsString(act)) {
     if (!strcmp(act->valuestring, "gelu")) c->exact_gelu = 1;
@@ -212,14 +215,11 @@ a2i2a_status clip_load_config(clip_text **out, const sd_model *m, const cJSON *c
     }
     c->heads = c->hidden / 64;
   }
-  int cfg_layers = json_int(cfg, "num_hidden_layers", c->layers), cfg_hidden = json_int(cfg, "hidden_size", c->hidden);
-  if (c->hidden % c->heads || cfg_hidden != c->hidden || cfg_layers > c->layers ||
-      json_int(cfg, "intermediate_size", c->inter) != c->inter) {
+  if (c->hidden % c->heads || cfg_hidden != c->hidden || cfg_layers > c->layers || cfg_inter != c->inter) {
     st = fail(A2I2A_ERR_MODEL,
               "%s: the text encoder config (hidden %d, %d layers, %d heads, MLP %d) does not match its weights "
               "(hidden %d, %d layers, MLP %d)",
-              m->path, cfg_hidden, cfg_layers, c->heads, json_int(cfg, "intermediate_size", c->inter), c->hidden,
-              c->layers, c->inter);
+              m->path, cfg_hidden, cfg_layers, c->heads, cfg_inter, c->hidden, c->layers, c->inter);
     goto fail;
   }
   if (m->config[SD_TEXT] && !config) c->layers = cfg_layers;

@@ -16,6 +16,7 @@
 #include "common/err.h"
 #include "common/outfile.h"
 #include "common/job.h"
+#include "common/memory.h"
 #include "common/sha256.h"
 #include "image/image.h"
 #include "sd/pipeline.h"
@@ -58,6 +59,12 @@ void a2i2a_model_close(a2i2a_model *model) {
 }
 
 const char *a2i2a_model_name(const a2i2a_model *model) { return model->m.name; }
+
+a2i2a_status a2i2a_model_set_loras(a2i2a_model *model, const a2i2a_lora *loras, int n, a2i2a_job *job) {
+  job_begin(job);
+  if (!model) return job_end(job, fail(A2I2A_ERR_PARAM, "a2i2a_model_set_loras: no model"));
+  return job_end(job, sd_lora_apply(model, loras, n, job));
+}
 
 /* ------------------------------------------------------------------------ SHA-256 cache */
 
@@ -143,7 +150,7 @@ static a2i2a_status working_size(int w, int h, const a2i2a_i2i_params *p, int *W
 static a2i2a_status preflight(const a2i2a_model *m, int w, int h, const a2i2a_i2i_params *p, int *W, int *H) {
   a2i2a_status st = working_size(w, h, p, W, H);
   if (st) return st;
-  double need = sd_i2i_memory_estimate(m, *H, *W), have = sd_memory_available();
+  double need = sd_i2i_memory_estimate(m, *H, *W), have = memory_available();
   if (have > 0 && need > have)
     return fail(A2I2A_ERR_NOMEM,
                 "a %dx%d picture needs about %.0f MB of memory and %.0f MB are available: make it smaller "
@@ -177,9 +184,17 @@ static a2i2a_status check_params(const a2i2a_i2i_params *p, const a2i2a_model *m
   return A2I2A_OK;
 }
 
+/* The run's TAESD into c->taesd (NULL without one): opening it is what checks it. */
+static a2i2a_status open_taesd(a2i2a_model *m, const a2i2a_i2i_params *p, sd_i2i_config *c) {
+  c->taesd = NULL;
+  return p->taesd ? sd_pipeline_taesd(m, p->taesd, &c->taesd) : A2I2A_OK;
+}
+
 a2i2a_status sd_i2i_check(const a2i2a_model *m, const a2i2a_i2i_params *p, int w, int h, int *W, int *H) {
   sd_i2i_config c;
   a2i2a_status st = check_params(p, m, &c);
+  /* the model keeps the TAESD it opens: a cache, not a change of the model */
+  if (!st) st = open_taesd((a2i2a_model *)m, p, &c);
   return st ? st : working_size(w, h, p, W, H);
 }
 
@@ -202,8 +217,13 @@ static a2i2a_status i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const 
   *out = NULL;
   sd_i2i_config c;
   a2i2a_status st = check_params(p, m, &c);
+  if (!st) st = open_taesd(m, p, &c);
   if (st) return st;
   if (w < 1 || h < 1 || !rgb) return fail(A2I2A_ERR_PARAM, "empty picture (%dx%d)", w, h);
+  sd_i2i_io io = {.job = job};
+  if (job_wants_preview(job) && job->cb.preview_taesd &&
+      (st = sd_pipeline_taesd(m, job->cb.preview_taesd, &io.preview_taesd)))
+    return st;
   int W, H;
   if ((st = preflight(m, w, h, p, &W, &H))) return st;
 
@@ -247,11 +267,11 @@ static a2i2a_status i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const 
     }
   }
 
-  torch_rng g, g_to;
+  torch_rng g;
   rng_seed(&g, p->seed);
+  torch_rng g_to;
   rng_seed(&g_to, p->to_seed);
   sd_noise noise = {.rng = &g, .to_rng = p->alpha > 0 ? &g_to : NULL, .alpha = p->alpha};
-  sd_i2i_io io = {.job = job};
   st = sd_img2img(m, chw, PH, PW, cond, uncond, &c, &noise, &io, hwc);
   if (st) goto out;
   image_u8 res;
@@ -289,12 +309,32 @@ static void put_value(char *buf, size_t n, size_t *len, const char *key, const c
   }
 }
 
+/* A TAESD's name in the records: ORG/NAME as given, else its folder's or file's name (no path:
+ * the same settings give the same bytes wherever the files are). */
+static const char *taesd_label(const char *path, char *buf, size_t n) {
+  size_t len = strlen(path);
+  while (len > 1 && path[len - 1] == '/') len--;
+  size_t b = len;
+  while (b > 0 && path[b - 1] != '/') b--;
+  struct stat sb;
+  if (stat(path, &sb) != 0) b = 0; /* ORG/NAME */
+  snprintf(buf, n, "%.*s", (int)(len - b), path + b);
+  return buf;
+}
+
 static char *infotext(const a2i2a_i2i_params *p, const char *sampler, const char *spacing, int W, int H,
-                      const char *model, const char *sha) {
-  size_t n = strlen(p->prompt ? p->prompt : "") + strlen(p->negative_prompt ? p->negative_prompt : "") + 2048;
-  char *b = malloc(n), num[64];
-  if (!b) return NULL;
-  size_t len = (size_t)snprintf(b, n, "%s\nNegative prompt: %s\nSteps: %d", p->prompt ? p->prompt : "",
+                      const char *model, const char *sha, const sd_lora_set *loras,
+                      const char *taesd_sha) {
+  /* A1111 keeps the LoRA tags in the prompt and their hashes in "Lora hashes" */
+  size_t extra = (size_t)loras->n * 600 + 1, n;
+  char *tags = malloc(extra), *hashes = malloc(extra), *b = NULL, num[64];
+  if (!tags || !hashes) goto out;
+  sd_lora_prompt_suffix(loras, tags, extra);
+  sd_lora_a1111_hashes(loras, hashes, extra);
+  n = strlen(p->prompt ? p->prompt : "") + strlen(p->negative_prompt ? p->negative_prompt : "") + 2 * extra + 2048;
+  if (!(b = malloc(n))) goto out;
+  const char *prompt = p->prompt ? p->prompt : "";
+  size_t len = (size_t)snprintf(b, n, "%s%s\nNegative prompt: %s\nSteps: %d", prompt, *prompt ? tags : tags + !!*tags,
                                 p->negative_prompt ? p->negative_prompt : "", p->steps);
   put_value(b, n, &len, "Sampler", sched_a1111_sampler(sampler));
   snprintf(num, sizeof num, "%g", p->guidance);
@@ -306,6 +346,12 @@ static char *infotext(const a2i2a_i2i_params *p, const char *sampler, const char
   snprintf(num, sizeof num, "%.10s", sha);
   put_value(b, n, &len, "Model hash", num);
   put_value(b, n, &len, "Model", model);
+  if (p->taesd) { /* as A1111 names the VAE it decoded with */
+    char label[256];
+    snprintf(num, sizeof num, "%.10s", taesd_sha);
+    put_value(b, n, &len, "VAE hash", num);
+    put_value(b, n, &len, "VAE", taesd_label(p->taesd, label, sizeof label));
+  }
   snprintf(num, sizeof num, "%g", p->strength);
   put_value(b, n, &len, "Denoising strength", num);
   if (p->clip_skip > 1) {
@@ -313,11 +359,14 @@ static char *infotext(const a2i2a_i2i_params *p, const char *sampler, const char
     put_value(b, n, &len, "Clip skip", num);
   }
   if (p->tile) put_value(b, n, &len, "Tiling", p->tile); /* A1111 says True: it tiles both ways */
+  if (*hashes) put_value(b, n, &len, "Lora hashes", hashes);
   put_value(b, n, &len, "Timestep spacing", spacing);
   put_value(b, n, &len, "Model SHA256", sha);
   put_value(b, n, &len, "RNG", "torch CPU");
   snprintf(num, sizeof num, "a2i2a %s", a2i2a_version());
   put_value(b, n, &len, "Version", num);
+out:
+  free(tags), free(hashes);
   return b;
 }
 
@@ -356,6 +405,16 @@ cJSON *sd_i2i_settings_json(struct a2i2a_model *m, const a2i2a_i2i_params *p, co
   cJSON_AddStringToObject(j, "rng", "torch");
   cJSON_AddStringToObject(j, "model", a2i2a_model_name(m));
   cJSON_AddStringToObject(j, "model_sha256", sha);
+  if (m->loras.n) { /* only then: paintings without LoRAs keep their bytes */
+    cJSON *a = cJSON_AddArrayToObject(j, "loras");
+    for (int i = 0; i < m->loras.n; i++) {
+      cJSON *l = cJSON_CreateObject();
+      cJSON_AddStringToObject(l, "name", m->loras.info[i].name);
+      cJSON_AddStringToObject(l, "sha256", m->loras.info[i].sha256);
+      cJSON_AddNumberToObject(l, "scale", m->loras.info[i].scale);
+      cJSON_AddItemToArray(a, l);
+    }
+  }
   return j;
 }
 
@@ -374,10 +433,10 @@ static a2i2a_status i2i_file(a2i2a_model *m, const char *image_path, const char 
   if ((st = image_read(image_path, &in, &meta))) return png_meta_free(&meta), st;
   uint8_t *px = NULL;
   int W = 0, H = 0;
-  char sha[65];
+  char sha[65], taesd_sha[65] = "";
   /* refusals first, then the (cached) hash of a possibly multi-GB file, then the work */
   double t0 = now_seconds();
-  if (!(st = preflight(m, in.w, in.h, p, &W, &H))) {
+  if (!(st = preflight(m, in.w, in.h, p, &W, &H)) && !(p->taesd && (st = sd_taesd_sha256(m, p->taesd, taesd_sha)))) {
     job_stage(job, "fingerprint", a2i2a_model_name(m), 0);
     st = a2i2a_model_sha256(m, sha);
     job_time(job, hash, t0);
@@ -399,10 +458,15 @@ static a2i2a_status i2i_file(a2i2a_model *m, const char *image_path, const char 
   }
   const char *sampler = p->sampler ? p->sampler : "pndm";
   const char *spacing = sched_spacing_name(c.sched.spacing);
-  char *info = infotext(p, sampler, spacing, W, H, a2i2a_model_name(m), sha);
+  char *info = infotext(p, sampler, spacing, W, H, a2i2a_model_name(m), sha, &m->loras, taesd_sha);
   /* no paths: the same painting from the same picture and settings gives the same bytes,
    * whether made by `i2i` or inside `run` */
   cJSON *j = sd_i2i_settings_json(m, p, spacing, NULL, W, H, sha);
+  if (p->taesd) {
+    char label[256];
+    cJSON_AddStringToObject(j, "taesd", taesd_label(p->taesd, label, sizeof label));
+    cJSON_AddStringToObject(j, "taesd_sha256", taesd_sha);
+  }
   char *js = cJSON_PrintUnformatted(j);
   cJSON_Delete(j);
   image_u8 outimg = {W, H, 3, px};

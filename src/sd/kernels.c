@@ -374,8 +374,14 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
         for (int i = 0; i < 4; i++) {
           float *r = rb + i * rl;
           int iy = oy - 1 + i;
-          memset(r, 0, (size_t)rl * sizeof(float));
-          if (iy < 0 || iy >= VH) continue;
+          if (iy < 0 || iy >= VH) {
+            memset(r, 0, (size_t)rl * sizeof(float));
+            continue;
+          }
+          /* only the padding is zeroed: the row itself is overwritten (a whole-row memset cost
+           * about a tenth of a 64-channel convolution) */
+          r[0] = 0.0f;
+          memset(r + 1 + VW, 0, (size_t)(rl - 1 - VW) * sizeof(float));
           const float *row = xc + (size_t)(iy / up) * W;
           if (up == 1) memcpy(r + 1, row, (size_t)W * sizeof(float));
           else
@@ -656,6 +662,127 @@ void conv2d_batch(float *y, const float *x, int nb, int C, int H, int W, const w
   conv2d_impl(y, x, nb, C, H, W, w, b, OC, k, s, pad, pad, pad, pad, up, accumulate);
 }
 
+/* ------------------------------------------------------------------ 1-D convolutions (the vocoders) */
+
+/* y[:, t] = b (or y + b when accumulating) for every t of T; the beta the GEMM that follows uses. */
+static float init_bias_rows(float *y, const weight *b, int OC, size_t T, int accumulate, int *ok) {
+  *ok = 1;
+  if (!present(b)) return accumulate ? 1.0f : 0.0f;
+  const float *bias = weight_f32(b, SCR_BIAS);
+  if (!bias) return *ok = 0, 0.0f;
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if (T * OC > PAR_N)
+  for (int o = 0; o < OC; o++) {
+    float *yo = y + (size_t)o * T;
+    if (accumulate)
+      for (size_t i = 0; i < T; i++) yo[i] += bias[o];
+    else
+      for (size_t i = 0; i < T; i++) yo[i] = bias[o];
+  }
+  return 1.0f;
+}
+
+/* im2col over time in tiles of COL_BUDGET floats: col[(c, j)][t] = x[c][t + j·d − pad]. */
+void conv1d(float *y, const float *x, int C, int T, const weight *w, const weight *b, int OC, int k, int dilation,
+            int pad, int accumulate) {
+  const int OT = T + 2 * pad - dilation * (k - 1), K = C * k;
+  if (OT <= 0) return;
+  int ok;
+  float beta = init_bias_rows(y, b, OC, (size_t)OT, accumulate, &ok);
+  if (!ok) return;
+  if (k == 1 && pad == 0) {
+    weight_gemm(1, OC, OT, C, w, x, T, beta, y, OT);
+    return;
+  }
+  int tile = (int)(COL_BUDGET / (size_t)K);
+  if (tile < 1) tile = 1;
+  if (tile > OT) tile = OT;
+  float *col = scratch(SCR_COL, (size_t)K * tile);
+  if (!col) {
+    note_failure((size_t)K * tile);
+    return;
+  }
+  for (int t0 = 0; t0 < OT; t0 += tile) {
+    const int nt = OT - t0 < tile ? OT - t0 : tile;
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)K * nt > PAR_N)
+    for (int kk = 0; kk < K; kk++) {
+      const int c = kk / k, off = kk % k * dilation - pad + t0; /* input index of output t0 + i: i + off */
+      const float *src = x + (size_t)c * T;
+      float *d = col + (size_t)kk * nt;
+      int lo = -off, hi = T - off; /* i range with 0 <= i + off < T */
+      if (lo < 0) lo = 0;
+      if (hi > nt) hi = nt;
+      if (hi < lo) hi = lo;
+      for (int i = 0; i < lo; i++) d[i] = 0;
+      if (hi > lo) memcpy(d + lo, src + lo + off, (size_t)(hi - lo) * sizeof(float));
+      for (int i = hi; i < nt; i++) d[i] = 0;
+    }
+    weight_gemm(1, OC, nt, K, w, col, nt, beta, y + t0, OT);
+  }
+}
+
+/* col[(o, j)][t] = Σ_c w[c][o][j]·x[c][t] (one GEMM with the weight transposed), then each column
+ * is added where its taps land: y[o][t·s + j − pad]. Tiles of input frames bound the columns. */
+void conv_transpose1d(float *y, const float *x, int C, int T, const weight *w, const weight *b, int OC, int k,
+                      int stride, int pad) {
+  const int OT = (T - 1) * stride - 2 * pad + k, M = OC * k;
+  if (OT <= 0) return;
+  int ok;
+  if (!present(b)) memset(y, 0, (size_t)OC * OT * sizeof(float)); /* the taps are added in */
+  init_bias_rows(y, b, OC, (size_t)OT, 0, &ok);
+  const float *wf = ok ? weight_f32(w, SCR_WEIGHT) : NULL;
+  if (!wf) return;
+  int tile = (int)(COL_BUDGET / (size_t)M);
+  if (tile < 1) tile = 1;
+  if (tile > T) tile = T;
+  float *col = scratch(SCR_COL, (size_t)M * tile);
+  if (!col) {
+    note_failure((size_t)M * tile);
+    return;
+  }
+  for (int t0 = 0; t0 < T; t0 += tile) {
+    const int nt = T - t0 < tile ? T - t0 : tile;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, nt, C, 1.0f, wf, M, x + t0, T, 0.0f, col, nt);
+    /* a thread per output channel: no two write the same sample */
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)M * nt > PAR_N)
+    for (int o = 0; o < OC; o++) {
+      float *yo = y + (size_t)o * OT;
+      for (int j = 0; j < k; j++) {
+        const float *c = col + ((size_t)o * k + j) * nt;
+        for (int i = 0; i < nt; i++) {
+          const long at = (long)(t0 + i) * stride + j - pad;
+          if (at >= 0 && at < OT) yo[at] += c[i];
+        }
+      }
+    }
+  }
+}
+
+void depthwise_conv1d_rows(float *y, const float *x, int T, int C, const weight *w, const weight *b, int k, int pad) {
+  const int OT = T + 2 * pad - k + 1;
+  const float *wf = weight_f32(w, SCR_WEIGHT), *bias = vector_f32(b, SCR_BIAS, C, 0);
+  float *taps = scratch(SCR_WM, (size_t)k * C); /* [k][C]: a tap's weights side by side */
+  if (!taps) note_failure((size_t)k * C);
+  if (!wf || !bias || !taps) return;
+  for (int c = 0; c < C; c++)
+    for (int j = 0; j < k; j++) taps[(size_t)j * C + c] = wf[(size_t)c * k + j];
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)OT * C * k > PAR_N)
+  for (int t = 0; t < OT; t++) {
+    float *yr = y + (size_t)t * C;
+    memcpy(yr, bias, (size_t)C * sizeof(float));
+    for (int j = 0; j < k; j++) {
+      const int at = t + j - pad;
+      if (at < 0 || at >= T) continue;
+      const float *xr = x + (size_t)at * C, *tj = taps + (size_t)j * C;
+      for (int c = 0; c < C; c++) yr[c] += tj[c] * xr[c];
+    }
+  }
+}
+
+void leaky_relu(float *y, const float *x, size_t n, float slope) {
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if (n > PAR_N)
+  for (size_t i = 0; i < n; i++) y[i] = x[i] >= 0 ? x[i] : slope * x[i];
+}
+
 /* exp for AVX2: Cody-Waite range reduction and a degree-6 polynomial, ~1 ulp over the float
  * range; inputs below -88 flush to 0, above 88 saturate. */
 static inline __m256 exp256(__m256 x) {
@@ -818,6 +945,11 @@ void geglu(float *y, const float *x, int n, int dim) {
     }
     for (; i < dim; i++) yr[i] = a[i] * gelu1(g[i]);
   }
+}
+
+void relu(float *x, size_t n) {
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if (n > PAR_N)
+  for (size_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
 void add(float *y, const float *x, size_t n) {

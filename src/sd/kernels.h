@@ -74,6 +74,17 @@ void conv2d_batch(float *y, const float *x, int nb, int C, int H, int W, const w
 enum { KERNELS_WRAP_X = 1, KERNELS_WRAP_Y = 2 };
 void kernels_set_wrap(int axes);
 int kernels_wrap(void);
+/* 1-D convolution (torch Conv1d, one group) of x [C][T] with w [OC][C][k], dilation d and zero
+ * padding pad on both sides: y [OC][T + 2·pad − d·(k − 1)]; b may be absent; accumulate: y += conv + b. */
+void conv1d(float *y, const float *x, int C, int T, const weight *w, const weight *b, int OC, int k, int dilation,
+            int pad, int accumulate);
+/* torch ConvTranspose1d (one group, no dilation or output padding) of x [C][T] with w [C][OC][k],
+ * stride s and padding pad: y [OC][(T − 1)·s − 2·pad + k]. */
+void conv_transpose1d(float *y, const float *x, int C, int T, const weight *w, const weight *b, int OC, int k,
+                      int stride, int pad);
+/* Depthwise 1-D convolution (Conv1d with groups = channels, w [C][1][k]) of time-major rows
+ * x [T][C], zero padding pad: y [T + 2·pad − k + 1][C]. */
+void depthwise_conv1d_rows(float *y, const float *x, int T, int C, const weight *w, const weight *b, int k, int pad);
 
 /* 3x3 stride-1 pad-1 convolutions with at least winograd_min_channels input and output
  * channels (default 16; a huge value turns Winograd off) use Winograd F(2x2,3x3) in chunks of
@@ -98,8 +109,10 @@ void layer_norm(float *y, const float *x, int n, int dim, const weight *gamma, c
 
 /* Element-wise, in place. */
 void silu(float *x, size_t n);
+void relu(float *x, size_t n);
 void gelu(float *x, size_t n);       /* exact: 0.5·x·(1 + erf(x/√2)) */
 void quick_gelu(float *x, size_t n); /* x·sigmoid(1.702·x) */
+void leaky_relu(float *y, const float *x, size_t n, float slope); /* x < 0: slope·x (y may alias x) */
 /* GEGLU: x is [n][2·dim] = [a | gate]; y[n][dim] = a · gelu(gate). */
 void geglu(float *y, const float *x, int n, int dim);
 void add(float *y, const float *x, size_t n); /* y += x */

@@ -19,6 +19,7 @@
 #include "hub/hub.h"
 #include "sd/torch_file.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,7 @@ static const char *base_name(const char *p) {
   return buf;
 }
 
-static a2i2a_status read_json(const char *path, cJSON **out) {
+a2i2a_status sd_read_json(const char *path, cJSON **out) {
   *out = NULL;
   FILE *f = fopen(path, "rb");
   if (!f) return fail(A2I2A_ERR_MODEL, "%s: cannot open", path);
@@ -80,9 +81,48 @@ static const char *json_str(const cJSON *o, const char *key) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
   return cJSON_IsString(v) ? v->valuestring : NULL;
 }
-static int json_int(const cJSON *o, const char *key, int dflt) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-  return cJSON_IsNumber(v) ? v->valueint : dflt;
+
+a2i2a_status sd_config_value(const cJSON *v, const char *where, const char *key, double dflt, double lo, double hi,
+                             int whole, double *out) {
+  double x = dflt;
+  if (cJSON_IsNumber(v)) x = v->valuedouble;
+  else if (cJSON_IsBool(v)) x = cJSON_IsTrue(v);
+  else if (v && !cJSON_IsNull(v)) return fail(A2I2A_ERR_MODEL, "%s: %s is not a number", where, key);
+  if (!(x >= lo && x <= hi) || (whole && x != floor(x)))
+    return fail(A2I2A_ERR_MODEL, "%s: %s: %.10g is not a %s in [%.10g, %.10g]", where, key, x,
+                whole ? "whole number" : "number", lo, hi);
+  *out = x;
+  return A2I2A_OK;
+}
+
+a2i2a_status sd_config_int(const cJSON *cfg, const char *where, const char *key, int dflt, int lo, int hi, int *out) {
+  double x;
+  a2i2a_status st = sd_config_value(cJSON_GetObjectItemCaseSensitive(cfg, key), where, key, dflt, lo, hi, 1, &x);
+  if (!st) *out = (int)x;
+  return st;
+}
+
+a2i2a_status sd_config_ints(const cJSON *cfg, const char *where, const char *key, int n, int dflt, int lo, int hi,
+                            int *out) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
+  double x;
+  a2i2a_status st;
+  if (!cJSON_IsArray(v)) {
+    if ((st = sd_config_value(v, where, key, dflt, lo, hi, 1, &x))) return st;
+    for (int i = 0; i < n; i++) out[i] = (int)x;
+    return A2I2A_OK;
+  }
+  if (cJSON_GetArraySize(v) != n)
+    return fail(A2I2A_ERR_MODEL, "%s: %s must be a number or a list of %d numbers", where, key, n);
+  for (int i = 0; i < n; i++) {
+    const cJSON *e = cJSON_GetArrayItem(v, i);
+    char name[96];
+    snprintf(name, sizeof name, "%s[%d]", key, i);
+    if (!cJSON_IsNumber(e)) return fail(A2I2A_ERR_MODEL, "%s: %s is not a number", where, name);
+    if ((st = sd_config_value(e, where, name, 0, lo, hi, 1, &x))) return st;
+    out[i] = (int)x;
+  }
+  return A2I2A_OK;
 }
 
 /* ------------------------------------------------------------------ diffusers folder */
@@ -112,11 +152,11 @@ static a2i2a_status open_diffusers(const char *dir, sd_model *m) {
     if (st) return st;
     snprintf(p, sizeof p, "%s/%s/config.json", dir, part_dir[part]);
     if (!is_file(p)) return fail(A2I2A_ERR_MODEL, "%s: missing (every diffusers part has a config.json)", p);
-    if ((st = read_json(p, &m->config[part]))) return st;
+    if ((st = sd_read_json(p, &m->config[part]))) return st;
   }
   snprintf(p, sizeof p, "%s/scheduler/scheduler_config.json", dir);
   if (is_file(p)) {
-    a2i2a_status st = read_json(p, &m->scheduler_config);
+    a2i2a_status st = sd_read_json(p, &m->scheduler_config);
     if (st) return st;
   }
   snprintf(p, sizeof p, "%s/tokenizer/vocab.json", dir);
@@ -126,7 +166,12 @@ static a2i2a_status open_diffusers(const char *dir, sd_model *m) {
 
   const cJSON *te = m->config[SD_TEXT], *un = m->config[SD_UNET];
   const char *act = json_str(te, "hidden_act");
-  int hidden = json_int(te, "hidden_size", 0), ctx = json_int(un, "cross_attention_dim", 0);
+  int hidden, ctx;
+  snprintf(p, sizeof p, "%s/text_encoder/config.json", dir);
+  snprintf(q, sizeof q, "%s/unet/config.json", dir);
+  a2i2a_status st = sd_config_int(te, p, "hidden_size", 0, 0, SD_MAX_WIDTH, &hidden);
+  if (!st) st = sd_config_int(un, q, "cross_attention_dim", 0, 0, SD_MAX_WIDTH, &ctx);
+  if (st) return st;
   if (hidden == 1024 || ctx == 1024) m->family = 2;
   else if (hidden == 768 || ctx == 768) m->family = 1;
   else m->family = act && strcmp(act, "gelu") == 0 ? 2 : 1;

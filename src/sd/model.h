@@ -37,6 +37,26 @@ void sd_model_close(sd_model *m);
  * NULL if absent. */
 const st_tensor *sd_tensor(const sd_model *m, sd_part part, const char *name);
 
+/* Bounds of the numbers a model's config may state (docs/reliability.md): far beyond SD 1.x and
+ * 2.x (at most 1280 channels, a 1024-wide text encoder, 4 latent channels, 32 groups), small
+ * enough that no size computed from them overflows. */
+#define SD_MAX_WIDTH 16384    /* channels, hidden and attention widths */
+#define SD_MAX_IO_CHANNELS 64 /* image and latent channels, in and out */
+#define SD_MAX_GROUPS 1024    /* group-norm groups */
+#define SD_MAX_HEADS 1024     /* attention heads */
+#define SD_MAX_DEPTH 256      /* layers, transformer blocks */
+
+/* A number of a model's JSON config (config.json, scheduler_config.json): the value v (NULL or
+ * null: dflt; true/false: 1/0), which must be a number in [lo, hi] — a whole one if whole —
+ * else A2I2A_ERR_MODEL "WHERE: KEY: VALUE is not a whole number in [LO, HI]" (the bounds are
+ * listed in docs/reliability.md). sd_config_int looks key up in cfg. */
+a2i2a_status sd_config_value(const cJSON *v, const char *where, const char *key, double dflt, double lo, double hi,
+                             int whole, double *out);
+a2i2a_status sd_config_int(const cJSON *cfg, const char *where, const char *key, int dflt, int lo, int hi, int *out);
+/* n of them: one number for all (or dflt when absent), or a list of n numbers. */
+a2i2a_status sd_config_ints(const cJSON *cfg, const char *where, const char *key, int n, int dflt, int lo, int hi,
+                            int *out);
+
 /* One line saying what was found: name, layout, family, prediction type, UNet size and dtype. */
 void sd_model_describe(const sd_model *m, char *buf, size_t n);
 
@@ -45,5 +65,9 @@ void sd_model_describe(const sd_model *m, char *buf, size_t n);
  * once the prompts are encoded and for the UNet before the VAE decodes, so that the peak is the
  * largest phase rather than the sum of all three networks. */
 void sd_model_release(const sd_model *m, sd_part part);
+
+/* Reads a JSON object (a config file) into *out (cJSON_Delete it); A2I2A_ERR_MODEL/FORMAT/IO
+ * naming the file otherwise. */
+a2i2a_status sd_read_json(const char *path, cJSON **out);
 
 #endif

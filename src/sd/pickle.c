@@ -222,6 +222,7 @@ static a2i2a_status append_items(pk_machine *m, size_t at, pk_ref target, const 
   uint32_t per = o->kind == PK_DICT ? 2 : 1;
   a2i2a_status st = reserve_items(m, at, o, n);
   if (st) return st;
+  if (!n) return A2I2A_OK; /* an empty list's items may be NULL: no pointer arithmetic on it */
   memcpy(o->v.items + o->n * per, items, n * sizeof(pk_ref));
   o->n += n / per;
   return A2I2A_OK;

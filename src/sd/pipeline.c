@@ -11,6 +11,7 @@
 #include "common/job.h"
 #include "common/registry.h"
 #include "sd/kernels.h"
+#include "common/sha256.h"
 #include "sd/sd_image.h"
 
 /* ------------------------------------------------------------------------ model */
@@ -42,10 +43,12 @@ a2i2a_status sd_pipeline_open(const char *path_or_repo, struct a2i2a_model **out
 void sd_pipeline_close(struct a2i2a_model *mdl) {
   if (!mdl) return;
   sd_forget_prompts(mdl);
+  for (int i = 0; i < SD_MAX_CACHED_TAESD; i++) free(mdl->taesds[i].path), taesd_free(mdl->taesds[i].t);
   tokenizer_free(mdl->tok);
   clip_free(mdl->clip);
   unet_free(mdl->unet);
   vae_free(mdl->vae);
+  sd_lora_set_free(&mdl->loras);
   sd_model_close(&mdl->m);
   free(mdl);
 }
@@ -97,6 +100,38 @@ a2i2a_status sd_prompt_embedding(struct a2i2a_model *mdl, const char *text, int 
   return A2I2A_OK;
 }
 
+/* ------------------------------------------------------------------------ TAESD */
+
+a2i2a_status sd_pipeline_taesd(struct a2i2a_model *mdl, const char *path, taesd **out) {
+  *out = NULL;
+  sd_cached_taesd *c = mdl->taesds;
+  for (int i = 0; i < SD_MAX_CACHED_TAESD; i++)
+    if (c[i].path && !strcmp(c[i].path, path)) {
+      *out = c[i].t;
+      return A2I2A_OK;
+    }
+  taesd *t;
+  a2i2a_status st = taesd_open(path, &t);
+  if (st) return st;
+  char *copy = strdup(path);
+  if (!copy) {
+    taesd_free(t);
+    return fail(A2I2A_ERR_NOMEM, "out of memory");
+  }
+  /* the oldest goes: the last slot, the others move down */
+  free(c[SD_MAX_CACHED_TAESD - 1].path), taesd_free(c[SD_MAX_CACHED_TAESD - 1].t);
+  memmove(c + 1, c, (SD_MAX_CACHED_TAESD - 1) * sizeof *c);
+  c[0] = (sd_cached_taesd){copy, t};
+  *out = t;
+  return A2I2A_OK;
+}
+
+a2i2a_status sd_taesd_sha256(struct a2i2a_model *mdl, const char *path, char hex[65]) {
+  taesd *t;
+  a2i2a_status st = sd_pipeline_taesd(mdl, path, &t);
+  return st ? st : sha256_file(taesd_weights_path(t), hex);
+}
+
 /* ------------------------------------------------------------------------ previews */
 
 /* Model-space latent channel → RGB, applied as rgb = (Σ_c x0[c]·M[c] + 1) / 2: Automatic1111's
@@ -146,36 +181,43 @@ void sd_estimate_x0(const sched *s, double t, const float *xt, const float *out,
   }
 }
 
-/* After step k: the projection of x0, or every N steps (and after the last) a full decode. */
-static a2i2a_status send_preview(struct a2i2a_model *mdl, a2i2a_job *job, const sched *s, double t, const float *xt,
-                                 const float *out, int h, int w, int k, int iters, float *x0, uint8_t *rgb,
-                                 float *dec) {
+/* After step k: every N steps (and after the last) a full VAE decode of x0; else a TAESD decode
+ * of it when there is one; else its projection. */
+static a2i2a_status send_preview(struct a2i2a_model *mdl, taesd *pt, a2i2a_job *job, const sched *s, double t,
+                                 const float *xt, const float *out, int h, int w, int k, int iters, float *x0,
+                                 uint8_t *rgb, float *dec) {
   size_t nl = (size_t)4 * h * w;
   sd_estimate_x0(s, t, xt, out, x0, nl);
-  int every = job->cb.preview_vae_every;
+  int every = job->cb.preview_vae_every, factor = 8;
   a2i2a_preview pv = {.step = k, .total = iters};
+  a2i2a_status st;
   if (every > 0 && (k % every == 0 || k == iters)) {
     float sf = vae_scaling_factor(mdl->vae);
     for (size_t i = 0; i < nl; i++) x0[i] /= sf;
-    int factor, L, IC;
-    vae_dims(mdl->vae, &factor, &L, &IC);
-    int H = h * factor, W = w * factor;
-    a2i2a_status st = vae_decode(mdl->vae, x0, h, w, dec);
-    if (st) return st;
-    size_t HW = (size_t)H * W;
-    for (size_t i = 0; i < HW; i++)
-      for (int c = 0; c < 3; c++) {
-        float v = (dec[c * HW + i] * 0.5f + 0.5f) * 255.0f + 0.5f;
-        rgb[i * 3 + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-      }
-    pv.width = W, pv.height = H, pv.decoded = 1;
+    vae_dims(mdl->vae, &factor, NULL, NULL);
+    st = vae_decode(mdl->vae, x0, h, w, dec);
+    pv.decoded = 1;
   } else if (every > 0) {
     return A2I2A_OK;
+  } else if (pt) {
+    taesd_dims(pt, &factor, NULL, NULL);
+    st = taesd_decode(pt, x0, h, w, dec);
+    pv.decoded = 2;
   } else {
     sd_latent_preview(x0, h, w, rgb);
-    pv.width = w, pv.height = h;
+    pv.width = w, pv.height = h, pv.rgb = rgb;
+    job_preview(job, &pv);
+    return A2I2A_OK;
   }
-  pv.rgb = rgb;
+  if (st) return st;
+  int H = h * factor, W = w * factor;
+  size_t HW = (size_t)H * W;
+  for (size_t i = 0; i < HW; i++)
+    for (int c = 0; c < 3; c++) {
+      float v = (dec[c * HW + i] * 0.5f + 0.5f) * 255.0f + 0.5f;
+      rgb[i * 3 + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+  pv.width = W, pv.height = H, pv.rgb = rgb;
   job_preview(job, &pv);
   return A2I2A_OK;
 }
@@ -233,7 +275,8 @@ static a2i2a_status img2img(struct a2i2a_model *mdl, const float *image, int H, 
                             const float *uncond, const sd_i2i_config *c, sd_noise *noise, sd_i2i_io *io,
                             float *out_hwc) {
   int factor, L, IC;
-  vae_dims(mdl->vae, &factor, &L, &IC);
+  if (c->taesd) taesd_dims(c->taesd, &factor, &L, &IC);
+  else vae_dims(mdl->vae, &factor, &L, &IC);
   if (H % factor || W % factor || H < factor || W < factor)
     return fail(A2I2A_ERR_PARAM, "picture size %dx%d: each side must be a positive multiple of %d", W, H, factor);
   if (c->strength < 0 || c->strength > 1)
@@ -268,9 +311,10 @@ static a2i2a_status img2img(struct a2i2a_model *mdl, const float *image, int H, 
   float *ctx2 = xmalloc((size_t)nb * nctx * dctx * sizeof(float), "prompt embeddings");
   float *decoded = io && io->decoded ? io->decoded : xmalloc((size_t)IC * H * W * sizeof(float), "decoded picture");
   a2i2a_job *job = io ? io->job : NULL;
-  int previews = job_wants_preview(job), vae_previews = previews && job->cb.preview_vae_every > 0;
+  taesd *pv_taesd = io && io->preview_taesd ? io->preview_taesd : c->taesd;
+  int previews = job_wants_preview(job), decoded_previews = previews && (job->cb.preview_vae_every > 0 || pv_taesd);
   float *pv_x0 = previews ? xmalloc(nl * sizeof(float), "preview") : NULL;
-  uint8_t *pv_rgb = previews ? xmalloc(vae_previews ? (size_t)3 * H * W : (size_t)3 * h * w, "preview") : NULL;
+  uint8_t *pv_rgb = previews ? xmalloc(decoded_previews ? (size_t)3 * H * W : (size_t)3 * h * w, "preview") : NULL;
   if (!mean || !logvar || !x || !eps || !xin || !out2 || !ctx2 || !decoded || (previews && (!pv_x0 || !pv_rgb))) {
     st = A2I2A_ERR_NOMEM;
     goto out;
@@ -282,12 +326,16 @@ static a2i2a_status img2img(struct a2i2a_model *mdl, const float *image, int H, 
   /* the prompts are encoded by now: the text encoder's pages can go */
   sd_model_release(&mdl->m, SD_TEXT);
 
-  /* 3. the posterior's sample (draw #1), scaled */
-  if ((st = vae_encode(mdl->vae, image, H, W, mean, logvar))) goto out;
-  if ((st = sd_noise_draw(noise, eps, nl))) goto out;
-  vae_sample(x, mean, logvar, eps, nl);
-  float sf = vae_scaling_factor(mdl->vae);
-  for (size_t i = 0; i < nl; i++) x[i] = sf * x[i];
+  /* 3. the posterior's sample (draw #1), scaled; TAESD's latents are the UNet's as they are */
+  float sf = c->taesd ? 1.0f : vae_scaling_factor(mdl->vae);
+  if (c->taesd) {
+    if ((st = taesd_encode(c->taesd, image, H, W, x))) goto out;
+  } else {
+    if ((st = vae_encode(mdl->vae, image, H, W, mean, logvar))) goto out;
+    if ((st = sd_noise_draw(noise, eps, nl))) goto out;
+    vae_sample(x, mean, logvar, eps, nl);
+    for (size_t i = 0; i < nl; i++) x[i] = sf * x[i];
+  }
   /* 4. noise at the first timestep (draw #2) */
   if ((st = sd_noise_draw(noise, eps, nl))) goto out;
   sched_add_noise(s, x, eps, ts[t_start], x, nl);
@@ -308,7 +356,8 @@ static a2i2a_status img2img(struct a2i2a_model *mdl, const float *image, int H, 
     } else {
       if ((st = unet_forward_batch(mdl->unet, 1, xin, h, w, tb, ctx2, nctx, eps))) goto out;
     }
-    if (previews && (st = send_preview(mdl, job, s, t, xin, eps, h, w, k + 1, iters, pv_x0, pv_rgb, decoded)))
+    if (previews &&
+        (st = send_preview(mdl, pv_taesd, job, s, t, xin, eps, h, w, k + 1, iters, pv_x0, pv_rgb, decoded)))
       goto out;
     if ((st = sched_step(s, eps, t, x, x, NULL, noise, nl))) goto out;
     job_step(job, k + 1);
@@ -318,11 +367,17 @@ static a2i2a_status img2img(struct a2i2a_model *mdl, const float *image, int H, 
 
   /* 6. decode the unscaled latents, without the UNet's pages next to the decoder's activations */
   sd_model_release(&mdl->m, SD_UNET);
-  for (size_t i = 0; i < nl; i++) x[i] = x[i] / sf;
-  if ((st = vae_decode(mdl->vae, x, h, w, decoded))) goto out;
+  if (c->taesd) {
+    if ((st = taesd_decode(c->taesd, x, h, w, decoded))) goto out;
+  } else {
+    for (size_t i = 0; i < nl; i++) x[i] = x[i] / sf;
+    if ((st = vae_decode(mdl->vae, x, h, w, decoded))) goto out;
+  }
   sd_image_to_unit(decoded, H, W, out_hwc);
 
 out:
+  if (c->taesd) taesd_release(c->taesd);
+  if (pv_taesd) taesd_release(pv_taesd);
   free(mean), free(logvar), free(x), free(eps), free(xin), free(out2), free(ctx2), free(pv_x0), free(pv_rgb);
   if (!(io && io->decoded)) free(decoded);
 out_sched:
@@ -331,38 +386,6 @@ out_sched:
 }
 
 /* ------------------------------------------------------------------------ memory */
-
-double sd_memory_available(void) {
-  const char *e = getenv("A2I2A_MEMORY_MB");
-  if (e && *e) return atof(e) * 1048576.0;
-  double avail = 0;
-  FILE *f = fopen("/proc/meminfo", "r");
-  if (f) {
-    char line[256];
-    while (fgets(line, sizeof line, f)) {
-      double kb;
-      if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) avail = kb * 1024.0;
-    }
-    fclose(f);
-  }
-  /* a container's limit, when there is one */
-  f = fopen("/sys/fs/cgroup/memory.max", "r");
-  if (f) {
-    char buf[64];
-    if (fgets(buf, sizeof buf, f) && strncmp(buf, "max", 3)) {
-      double lim = atof(buf);
-      FILE *u = fopen("/sys/fs/cgroup/memory.current", "r");
-      double cur = 0;
-      if (u) {
-        if (fgets(buf, sizeof buf, u)) cur = atof(buf);
-        fclose(u);
-      }
-      if (lim > cur && (avail == 0 || lim - cur < avail)) avail = lim - cur;
-    }
-    fclose(f);
-  }
-  return avail;
-}
 
 static double file_bytes(const st_file *f) { return f ? (double)f->map_size : 0; }
 

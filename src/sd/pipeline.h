@@ -12,8 +12,10 @@
 
 #include "a2i2a.h"
 #include "sd/clip.h"
+#include "sd/lora.h"
 #include "sd/model.h"
 #include "sd/scheduler.h"
+#include "sd/taesd.h"
 #include "sd/unet.h"
 #include "sd/vae.h"
 
@@ -30,6 +32,14 @@ typedef struct {
 
 enum { SD_MAX_CACHED_PROMPTS = 64 };
 
+/* A TAESD the model's runs used, kept for the next ones (a run's and its previews' may differ). */
+typedef struct {
+  char *path; /* as asked for */
+  taesd *t;
+} sd_cached_taesd;
+
+enum { SD_MAX_CACHED_TAESD = 2 };
+
 /* The public a2i2a_model: a checkpoint with its networks loaded. Everything a job changes
  * lives here (one job at a time per model), nothing in the process. */
 struct a2i2a_model {
@@ -41,6 +51,8 @@ struct a2i2a_model {
   char sha256[65]; /* "" until a2i2a_model_sha256 computed it */
   sd_cached_prompt prompts[SD_MAX_CACHED_PROMPTS];
   int nprompts;
+  sd_lora_set loras; /* merged into the checkpoint's UNet and text encoder weights (lora.h) */
+  sd_cached_taesd taesds[SD_MAX_CACHED_TAESD];
 };
 
 /* Opens and loads a model (the networks keep views of the mapped checkpoint). */
@@ -54,6 +66,11 @@ a2i2a_status sd_encode_prompt(struct a2i2a_model *mdl, const char *text, int cli
 a2i2a_status sd_prompt_embedding(struct a2i2a_model *mdl, const char *text, int clip_skip, const char *what,
                                  a2i2a_job *job, const float **out);
 void sd_forget_prompts(struct a2i2a_model *mdl);
+/* The TAESD at path (taesd_open's forms), opened once and kept by the model until it closes;
+ * opening it is what checks it, so runs ask for it before their work. */
+a2i2a_status sd_pipeline_taesd(struct a2i2a_model *mdl, const char *path, taesd **out);
+/* The SHA-256 of that TAESD's weights file (what run.json and the PNG record). */
+a2i2a_status sd_taesd_sha256(struct a2i2a_model *mdl, const char *path, char hex[65]);
 int sd_context_dim(const struct a2i2a_model *mdl);
 
 /* Classifier-free guidance: out = uncond + g·(cond − uncond), in torch's float32 order. */
@@ -64,6 +81,9 @@ typedef struct {
   double strength, guidance;
   sched_config sched;
   int wrap; /* KERNELS_WRAP_X | KERNELS_WRAP_Y: circular padding (a2i2a_i2i_params.tile) */
+  taesd *taesd; /* NULL: the VAE; else TAESD replaces it on both sides: its encoder's output is the
+                   initial latent (no sampling, no noise draw, scaling 1.0), its decoder makes the
+                   picture of the final latents */
 } sd_i2i_config;
 
 /* The tilings a2i2a_i2i_params.tile names ("x", "y", "xy"), and the axes one wraps (NULL: 0). */
@@ -77,6 +97,7 @@ typedef struct {
   float *latents_start; /* [4][h][w] after add_noise */
   float *final_latents; /* [4][h][w] */
   float *decoded;       /* [3][H][W] raw decoder output */
+  taesd *preview_taesd; /* decodes every step's preview (NULL: the config's taesd if any) */
 } sd_i2i_io;
 
 /* The number of denoising iterations for (steps, strength) with this sampler (PNDM's warm-up
@@ -97,13 +118,9 @@ void sd_latent_preview(const float *x0, int h, int w, uint8_t *rgb);
  * and its guided output at timestep t, whatever the sampler: what the picture will become. */
 void sd_estimate_x0(const sched *s, double t, const float *xt, const float *out, float *x0, size_t n);
 
-/* An estimate of the memory (bytes) a run at H×W needs: weights, UNet and VAE activations. */
+/* An estimate of the memory (bytes) a run at H×W needs: weights, UNet and VAE activations
+ * (checked against common/memory.h's memory_available). */
 double sd_i2i_memory_estimate(const struct a2i2a_model *mdl, int H, int W);
-/* Memory available to us (bytes): MemAvailable, the cgroup limit, or A2I2A_MEMORY_MB if set. */
-double sd_memory_available(void);
-/* What a2i2a_i2i refuses before any work, for a w × h picture: the parameters (ranges, the
- * sampler, steps × strength ≥ 1) and the working size *W × *H (each side at most
- * I2I_MAX_SIDE, at least 8). Memory is the caller's to compare (sd_i2i_memory_estimate). */
 a2i2a_status sd_i2i_check(const struct a2i2a_model *m, const a2i2a_i2i_params *p, int w, int h, int *W, int *H);
 
 /* The text chunk of a painting that holds its img2img settings as JSON (beside the picture's own

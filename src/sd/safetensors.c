@@ -192,7 +192,7 @@ done:
 a2i2a_status st_map_file(const char *path, void **map, size_t *len) {
   *map = NULL;
   *len = 0;
-  int fd = open(path, O_RDONLY);
+  int fd = open(path, O_RDONLY | O_NONBLOCK); /* a FIFO where a file should be: refused below, not waited on */
   if (fd < 0) return fail(A2I2A_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   struct stat sb;
   if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {

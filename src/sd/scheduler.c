@@ -11,6 +11,7 @@
 
 #include "common/err.h"
 #include "common/registry.h"
+#include "sd/model.h"
 
 /* ------------------------------------------------------------------------ noise source */
 
@@ -136,9 +137,10 @@ static const cJSON *cfg_item(const cJSON *cfg, const char *key) {
   return cJSON_IsNull(it) ? NULL : it;
 }
 
-static double cfg_num(const cJSON *cfg, const char *key, double def) {
-  const cJSON *it = cfg_item(cfg, key);
-  return cJSON_IsNumber(it) ? it->valuedouble : def;
+/* A number within its bounds (docs/reliability.md): sd_config_value's check and message. */
+static a2i2a_status cfg_bounded(const cJSON *cfg, const char *key, double def, double lo, double hi, int whole,
+                                double *out) {
+  return sd_config_value(cfg_item(cfg, key), "scheduler config", key, def, lo, hi, whole, out);
 }
 
 static int cfg_bool(const cJSON *cfg, const char *key, int def) {
@@ -186,9 +188,16 @@ a2i2a_status sched_config_from_json(const cJSON *cfg, const char *cls, sched_con
     return fail(A2I2A_ERR_UNSUPPORTED, "scheduler class %s is not implemented (samplers: %s)", cls,
                 registry_names(&sched_sampler_registry, names, sizeof names));
   }
-  o->num_train_timesteps = (int)cfg_num(cfg, "num_train_timesteps", 1000);
-  o->beta_start = cfg_num(cfg, "beta_start", beta_start);
-  o->beta_end = cfg_num(cfg, "beta_end", beta_end);
+  double T, offset;
+  a2i2a_status st;
+  if ((st = cfg_bounded(cfg, "num_train_timesteps", 1000, 2, 100000, 1, &T)) ||
+      (st = cfg_bounded(cfg, "beta_start", beta_start, 0, 1, 0, &o->beta_start)) ||
+      (st = cfg_bounded(cfg, "beta_end", beta_end, 0, 1, 0, &o->beta_end)) ||
+      (st = cfg_bounded(cfg, "steps_offset", 0, 0, T, 1, &offset)) ||
+      (st = cfg_bounded(cfg, "clip_sample_range", 1.0, 1e-6, 1e6, 0, &o->clip_sample_range)))
+    return st;
+  o->num_train_timesteps = (int)T;
+  o->steps_offset = (int)offset;
   beta_schedule = cfg_str(cfg, "beta_schedule", beta_schedule);
   if (!strcmp(beta_schedule, "scaled_linear")) o->beta_schedule = BETAS_SCALED_LINEAR;
   else if (!strcmp(beta_schedule, "linear")) o->beta_schedule = BETAS_LINEAR;
@@ -196,9 +205,6 @@ a2i2a_status sched_config_from_json(const cJSON *cfg, const char *cls, sched_con
   else return fail(A2I2A_ERR_UNSUPPORTED, "scheduler config: beta_schedule '%s' is not implemented", beta_schedule);
   if (cfg_item(cfg, "trained_betas"))
     return fail(A2I2A_ERR_UNSUPPORTED, "scheduler config: trained_betas are not implemented");
-  if (o->num_train_timesteps < 2 || o->num_train_timesteps > 100000)
-    return fail(A2I2A_ERR_FORMAT, "scheduler config: num_train_timesteps %d out of range", o->num_train_timesteps);
-  o->steps_offset = (int)cfg_num(cfg, "steps_offset", 0);
   o->set_alpha_to_one = cfg_bool(cfg, "set_alpha_to_one", set_alpha_to_one);
   o->skip_prk_steps = cfg_bool(cfg, "skip_prk_steps", 0);
   const char *pred = cfg_str(cfg, "prediction_type", "epsilon");
@@ -208,11 +214,9 @@ a2i2a_status sched_config_from_json(const cJSON *cfg, const char *cls, sched_con
   else return fail(A2I2A_ERR_UNSUPPORTED, "scheduler config: prediction_type '%s' is not implemented", pred);
   if (o->kind == SCHED_PNDM && o->prediction == PRED_SAMPLE)
     return fail(A2I2A_ERR_UNSUPPORTED, "PNDM does not support prediction_type 'sample'");
-  a2i2a_status st = sched_parse_spacing(cfg_str(cfg, "timestep_spacing", spacing), &o->spacing);
-  if (st) return st;
+  if ((st = sched_parse_spacing(cfg_str(cfg, "timestep_spacing", spacing), &o->spacing))) return st;
   if (o->spacing == SPACING_DEFAULT) sched_parse_spacing(spacing, &o->spacing);
   o->clip_sample = cfg_bool(cfg, "clip_sample", clip_sample);
-  o->clip_sample_range = cfg_num(cfg, "clip_sample_range", 1.0);
   if (o->kind != SCHED_DDIM && o->kind != SCHED_LCM) o->clip_sample = 0; /* others ignore it */
   if ((o->kind == SCHED_DDIM || o->kind == SCHED_LCM || o->kind == SCHED_DPMPP) && cfg_bool(cfg, "thresholding", 0))
     return fail(A2I2A_ERR_UNSUPPORTED, "scheduler config: thresholding is not implemented");
@@ -230,7 +234,9 @@ a2i2a_status sched_config_from_json(const cJSON *cfg, const char *cls, sched_con
       return fail(A2I2A_ERR_UNSUPPORTED, "scheduler config: timestep_type other than 'discrete' is not implemented");
   }
   if (o->kind == SCHED_DPMPP) {
-    o->solver_order = (int)cfg_num(cfg, "solver_order", 2);
+    double order;
+    if ((st = cfg_bounded(cfg, "solver_order", 2, 1, 2, 1, &order))) return st;
+    o->solver_order = (int)order;
     o->lower_order_final = cfg_bool(cfg, "lower_order_final", 1);
     o->euler_at_final = cfg_bool(cfg, "euler_at_final", 0);
     if (strcmp(cfg_str(cfg, "algorithm_type", "dpmsolver++"), "dpmsolver++") ||
@@ -243,8 +249,11 @@ a2i2a_status sched_config_from_json(const cJSON *cfg, const char *cls, sched_con
       return fail(A2I2A_ERR_UNSUPPORTED, "scheduler config: lambda_min_clipped is not implemented");
   }
   if (o->kind == SCHED_LCM) {
-    o->original_inference_steps = (int)cfg_num(cfg, "original_inference_steps", 50);
-    o->timestep_scaling = cfg_num(cfg, "timestep_scaling", 10.0);
+    double orig;
+    if ((st = cfg_bounded(cfg, "original_inference_steps", 50, 1, T, 1, &orig)) ||
+        (st = cfg_bounded(cfg, "timestep_scaling", 10.0, 0, 1e6, 0, &o->timestep_scaling)))
+      return st;
+    o->original_inference_steps = (int)orig;
   }
   return A2I2A_OK;
 }

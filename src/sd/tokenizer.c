@@ -8,7 +8,9 @@
  * Unicode 14 database. The only visible difference: characters first assigned in Unicode 15
  * (e.g. the emoji U+1FAE8) are category Cn for the reference, hence deleted, and kept here. */
 #include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,10 +149,15 @@ static void bytes_to_unicode(char out[256][3], int order[256]) {
 }
 
 static int read_file(const char *path, char **buf, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return fail(A2I2A_ERR_IO, "%s: cannot open", path);
+  /* O_NONBLOCK: a FIFO where a file should be is refused below, not waited on */
+  int fd = open(path, O_RDONLY | O_NONBLOCK);
+  FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+  if (!f) {
+    if (fd >= 0) close(fd);
+    return fail(A2I2A_ERR_IO, "%s: cannot open", path);
+  }
   struct stat sb;
-  if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
     fclose(f);
     return fail(A2I2A_ERR_IO, "%s: not a regular file", path);
   }
@@ -318,6 +325,10 @@ static int parse_merge_lines(clip_tokenizer *t, char **lines, int nmerges, const
   return A2I2A_OK;
 }
 
+/* The largest token id vocab.json may give: CLIP's vocabulary has 49408 tokens; the symbol
+ * table is as long as the largest id. */
+#define VOCAB_MAX_ID ((1 << 20) - 1)
+
 static int parse_vocab(clip_tokenizer *t, const char *text, const char *path, size_t nmerges_hint) {
   cJSON *j = cJSON_Parse(text);
   if (!j || !cJSON_IsObject(j)) {
@@ -327,9 +338,12 @@ static int parse_vocab(clip_tokenizer *t, const char *text, const char *path, si
   int n = 0, maxid = -1;
   for (cJSON *e = j->child; e; e = e->next) {
     double v = e->valuedouble;
-    if (!cJSON_IsNumber(e) || v != (int)v || v < 0 || v >= 1 << 24) {
+    if (!cJSON_IsNumber(e) || !(v >= 0 && v <= VOCAB_MAX_ID) || v != floor(v)) {
+      /* the message names the entry: recorded before the entry is freed */
+      int st = fail(A2I2A_ERR_FORMAT, "%s: the id of '%.40s' is not a whole number in [0, %d]", path, e->string,
+                    VOCAB_MAX_ID);
       cJSON_Delete(j);
-      return fail(A2I2A_ERR_FORMAT, "%s: the id of '%.40s' is not a non-negative integer", path, e->string);
+      return st;
     }
     if ((int)v > maxid) maxid = (int)v;
     n++;
@@ -345,8 +359,9 @@ static int parse_vocab(clip_tokenizer *t, const char *text, const char *path, si
   for (cJSON *e = j->child; e; e = e->next) {
     int id = (int)e->valuedouble;
     if (t->sym[id] || sym_lookup(t, e->string, strlen(e->string)) >= 0) {
+      int st = fail(A2I2A_ERR_FORMAT, "%s: '%.40s' or its id %d appears twice", path, e->string, id);
       cJSON_Delete(j);
-      return fail(A2I2A_ERR_FORMAT, "%s: '%.40s' or its id %d appears twice", path, e->string, id);
+      return st;
     }
     if (add_symbol(t, id, e->string, strlen(e->string))) {
       cJSON_Delete(j);

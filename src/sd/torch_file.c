@@ -97,8 +97,12 @@ static a2i2a_status state_dict(const pk_machine *m, pk_ref root, record_fn recor
     const char *what = top->kind == PK_LIST ? "list" : top->kind == PK_TUPLE ? "tuple" : "single value";
     return fail(A2I2A_ERR_FORMAT, "%s: not a state dict (the pickle holds a %s)", m->label, what);
   }
-  int found;
-  pk_ref inner = pk_dict_get(m, top, "state_dict", &found);
+  /* a .ckpt's weights are its "state_dict", those of HiFi-GAN's generator files its "generator" */
+  static const char *const wrappers[] = {"state_dict", "generator"};
+  int found = 0;
+  pk_ref inner = 0;
+  for (size_t w = 0; w < sizeof wrappers / sizeof *wrappers && !(found && pk_at(m, inner)->kind == PK_DICT); w++)
+    inner = pk_dict_get(m, top, wrappers[w], &found);
   a2i2a_status st = A2I2A_OK;
   if (found && pk_at(m, inner)->kind == PK_DICT) {
     sd = pk_at(m, inner);

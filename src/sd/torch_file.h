@@ -9,8 +9,8 @@
  * go through the data-only machine of pickle.h. Storages are used in place in the file's
  * mapping (the zip entries are stored uncompressed, 64-byte aligned); a tensor that is a
  * strided view of its storage is copied to contiguous once. A .ckpt's weights are its
- * "state_dict" entry (else the top dict); its other entries that are numbers, booleans or
- * strings become metadata ("global_step": "470000"). */
+ * "state_dict" entry, a HiFi-GAN generator file's its "generator" entry (else the top dict); the
+ * other entries that are numbers, booleans or strings become metadata ("global_step": "470000"). */
 #ifndef A2I2A_TORCH_FILE_H
 #define A2I2A_TORCH_FILE_H
 

@@ -89,27 +89,6 @@ static const cJSON *jget(const cJSON *o, const char *k) { return cJSON_GetObject
 
 static int jnull(const cJSON *v) { return !v || cJSON_IsNull(v); }
 
-/* An int, or an int per level (a list). */
-static a2i2a_status json_per_level(const char *path, const cJSON *cfg, const char *key, int n, int *out, int def) {
-  const cJSON *v = jget(cfg, key);
-  if (jnull(v)) {
-    for (int i = 0; i < n; i++) out[i] = def;
-    return A2I2A_OK;
-  }
-  if (cJSON_IsNumber(v)) {
-    for (int i = 0; i < n; i++) out[i] = v->valueint;
-    return A2I2A_OK;
-  }
-  if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != n)
-    return fail(A2I2A_ERR_MODEL, "%s: %s must be a number or a list of %d numbers", path, key, n);
-  for (int i = 0; i < n; i++) {
-    const cJSON *e = cJSON_GetArrayItem(v, i);
-    if (!cJSON_IsNumber(e)) return fail(A2I2A_ERR_MODEL, "%s: %s[%d] is not a number", path, key, i);
-    out[i] = e->valueint;
-  }
-  return A2I2A_OK;
-}
-
 static int json_int(const cJSON *cfg, const char *key, int def) {
   const cJSON *v = jget(cfg, key);
   return cJSON_IsNumber(v) ? v->valueint : cJSON_IsBool(v) ? cJSON_IsTrue(v) : def;
@@ -127,7 +106,8 @@ static a2i2a_status config_from_json(const char *path, const cJSON *cfg, unet_co
     return fail(A2I2A_ERR_MODEL, "%s: block_out_channels missing or not a list of 1 to %d numbers", path,
                 UNET_MAX_LEVELS);
   int n = c->n_levels = cJSON_GetArraySize(boc);
-  for (int i = 0; i < n; i++) c->block_out_channels[i] = cJSON_GetArrayItem(boc, i)->valueint;
+  a2i2a_status st = sd_config_ints(cfg, path, "block_out_channels", n, 0, 1, SD_MAX_WIDTH, c->block_out_channels);
+  if (st) return st;
   const cJSON *down = jget(cfg, "down_block_types"), *up = jget(cfg, "up_block_types");
   if (!cJSON_IsArray(down) || cJSON_GetArraySize(down) != n || !cJSON_IsArray(up) || cJSON_GetArraySize(up) != n)
     return fail(A2I2A_ERR_MODEL, "%s: down_block_types/up_block_types must list %d blocks", path, n);
@@ -156,25 +136,25 @@ static a2i2a_status config_from_json(const char *path, const cJSON *cfg, unet_co
       (!jnull(jget(cfg, "mid_block_scale_factor")) && jget(cfg, "mid_block_scale_factor")->valuedouble != 1) ||
       (!jnull(jget(cfg, "resnet_out_scale_factor")) && jget(cfg, "resnet_out_scale_factor")->valuedouble != 1))
     return fail(A2I2A_ERR_UNSUPPORTED, "%s: a setting differs from SD 1.x/2.x's and is not supported", path);
-  c->in_channels = json_int(cfg, "in_channels", 4);
-  c->out_channels = json_int(cfg, "out_channels", 4);
-  c->layers_per_block = json_int(cfg, "layers_per_block", 2);
-  c->cross_attention_dim = json_int(cfg, "cross_attention_dim", 1280);
-  c->linear_projection = json_int(cfg, "use_linear_projection", 0);
-  c->norm_groups = json_int(cfg, "norm_num_groups", 32);
-  const cJSON *eps = jget(cfg, "norm_eps");
-  c->norm_eps = cJSON_IsNumber(eps) ? (float)eps->valuedouble : 1e-5f;
-  c->flip_sin_to_cos = json_int(cfg, "flip_sin_to_cos", 1);
-  c->freq_shift = json_int(cfg, "freq_shift", 0);
+  double eps;
+  if ((st = sd_config_int(cfg, path, "in_channels", 4, 1, SD_MAX_IO_CHANNELS, &c->in_channels)) ||
+      (st = sd_config_int(cfg, path, "out_channels", 4, 1, SD_MAX_IO_CHANNELS, &c->out_channels)) ||
+      (st = sd_config_int(cfg, path, "layers_per_block", 2, 1, UNET_MAX_LEVELS - 1, &c->layers_per_block)) ||
+      (st = sd_config_int(cfg, path, "cross_attention_dim", 1280, 1, SD_MAX_WIDTH, &c->cross_attention_dim)) ||
+      (st = sd_config_int(cfg, path, "use_linear_projection", 0, 0, 1, &c->linear_projection)) ||
+      (st = sd_config_int(cfg, path, "norm_num_groups", 32, 1, SD_MAX_GROUPS, &c->norm_groups)) ||
+      (st = sd_config_value(jget(cfg, "norm_eps"), path, "norm_eps", 1e-5, 1e-12, 1, 0, &eps)) ||
+      (st = sd_config_int(cfg, path, "flip_sin_to_cos", 1, 0, 1, &c->flip_sin_to_cos)) ||
+      (st = sd_config_int(cfg, path, "freq_shift", 0, 0, 1, &c->freq_shift)))
+    return st;
+  c->norm_eps = (float)eps;
   c->time_embed_dim = 4 * c->block_out_channels[0];
   /* Legacy naming: attention_head_dim is the head count unless num_attention_heads is given. */
-  a2i2a_status st = jnull(jget(cfg, "num_attention_heads"))
-                        ? json_per_level(path, cfg, "attention_head_dim", n, c->heads, 8)
-                        : json_per_level(path, cfg, "num_attention_heads", n, c->heads, 8);
-  if (!st) st = json_per_level(path, cfg, "transformer_layers_per_block", n, c->transformer_depth, 1);
+  st = jnull(jget(cfg, "num_attention_heads"))
+           ? sd_config_ints(cfg, path, "attention_head_dim", n, 8, 1, SD_MAX_HEADS, c->heads)
+           : sd_config_ints(cfg, path, "num_attention_heads", n, 8, 1, SD_MAX_HEADS, c->heads);
+  if (!st) st = sd_config_ints(cfg, path, "transformer_layers_per_block", n, 1, 1, SD_MAX_DEPTH, c->transformer_depth);
   if (st) return st;
-  if (c->layers_per_block < 1 || c->layers_per_block >= UNET_MAX_LEVELS)
-    return fail(A2I2A_ERR_MODEL, "%s: layers_per_block %d is out of range", path, c->layers_per_block);
   for (int i = 0; i < n; i++)
     if (c->block_out_channels[i] <= 0 || c->heads[i] <= 0 || c->block_out_channels[i] % c->heads[i] ||
         c->block_out_channels[i] % c->norm_groups || c->transformer_depth[i] < 1)
@@ -403,14 +383,16 @@ static float torch_expf(float d) {
   return ldexpf(u, (int)q);
 }
 
-static a2i2a_status load(unet **out, const sd_model *m, void (*list)(const char *, size_t, void *), void *arg) {
+/* ldm_names: the names to look up (or list): the LDM keys or the diffusers ones */
+static a2i2a_status load_named(unet **out, const sd_model *m, int ldm_names,
+                               void (*list)(const char *, size_t, void *), void *arg) {
   *out = NULL;
   unet *u = calloc(1, sizeof *u);
   if (!u) return fail(A2I2A_ERR_NOMEM, "out of memory loading the UNet");
   a2i2a_status st = unet_config_read(m, &u->cfg);
   if (st) goto bad;
   const unet_config *c = &u->cfg;
-  loader L = {m, m->layout == SD_LAYOUT_LDM, list, arg};
+  loader L = {m, ldm_names, list, arg};
   int n = c->n_levels, lpb = c->layers_per_block, td = c->time_embed_dim, c0 = c->block_out_channels[0];
   char p[256];
   /* time embedding, conv_in, output */
@@ -513,7 +495,19 @@ bad:
   return st;
 }
 
+static a2i2a_status load(unet **out, const sd_model *m, void (*list)(const char *, size_t, void *), void *arg) {
+  return load_named(out, m, m->layout == SD_LAYOUT_LDM, list, arg);
+}
+
 a2i2a_status unet_load(unet **out, const sd_model *m) { return load(out, m, NULL, NULL); }
+
+a2i2a_status unet_list_tensor_names(const sd_model *m, int ldm_names, void (*fn)(const char *name, size_t numel, void *arg),
+                                    void *arg) {
+  unet *u;
+  a2i2a_status st = load_named(&u, m, ldm_names, fn, arg);
+  unet_free(u);
+  return st;
+}
 
 a2i2a_status unet_list_tensors(const sd_model *m, void (*fn)(const char *name, size_t numel, void *arg), void *arg) {
   unet *u;

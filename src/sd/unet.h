@@ -59,6 +59,11 @@ void unet_time_embedding(const unet *u, float t, float *proj, float *emb);
  * for a single file) with its element count, without reading any: for tools that make
  * checkpoints of a given architecture (bench). */
 a2i2a_status unet_list_tensors(const sd_model *m, void (*fn)(const char *name, size_t numel, void *arg), void *arg);
+/* The same list in either naming whatever m's layout (ldm_names: the full LDM keys, else the
+ * diffusers names), in the same order: the two lists pair the namings (LoRA files name the
+ * diffusers modules). */
+a2i2a_status unet_list_tensor_names(const sd_model *m, int ldm_names,
+                                    void (*fn)(const char *name, size_t numel, void *arg), void *arg);
 /* Floating-point operations of one unet_forward (multiply-adds of convs, linears, attention). */
 double unet_flops(const unet *u, int h, int w, int n_ctx);
 /* Bytes of activation buffers held for the last (h, w, n_ctx) (reused while the size stays). */

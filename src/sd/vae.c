@@ -137,11 +137,6 @@ static a2i2a_status get_attn(const loader *L, attn_w *a, const char *d, const ch
   return A2I2A_OK;
 }
 
-static int json_int(const cJSON *o, const char *k, int dflt) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-  return cJSON_IsNumber(v) ? v->valueint : dflt;
-}
-
 /* The architecture from vae/config.json, or inferred from the LDM tensor shapes. */
 static a2i2a_status read_config(vae *v, const sd_model *m, int ldm) {
   const char *where = m->file[ldm ? 0 : SD_VAE].path;
@@ -149,19 +144,25 @@ static a2i2a_status read_config(vae *v, const sd_model *m, int ldm) {
   v->scaling = 0.18215f;
   if (!ldm) {
     const cJSON *c = m->config[SD_VAE];
-    v->in_ch = json_int(c, "in_channels", 3);
-    v->out_ch = json_int(c, "out_channels", 3);
-    v->latent = json_int(c, "latent_channels", 4);
-    v->layers = json_int(c, "layers_per_block", 1);
-    v->groups = json_int(c, "norm_num_groups", 32);
-    const cJSON *sf = cJSON_GetObjectItemCaseSensitive(c, "scaling_factor");
-    if (cJSON_IsNumber(sf)) v->scaling = (float)sf->valuedouble;
+    char cfg[4200];
+    snprintf(cfg, sizeof cfg, "%s/vae/config.json", m->path);
+    double scaling;
+    a2i2a_status st;
+    if ((st = sd_config_int(c, cfg, "in_channels", 3, 1, SD_MAX_IO_CHANNELS, &v->in_ch)) ||
+        (st = sd_config_int(c, cfg, "out_channels", 3, 1, SD_MAX_IO_CHANNELS, &v->out_ch)) ||
+        (st = sd_config_int(c, cfg, "latent_channels", 4, 1, SD_MAX_IO_CHANNELS, &v->latent)) ||
+        (st = sd_config_int(c, cfg, "layers_per_block", 1, 1, VAE_MAX_LAYERS, &v->layers)) ||
+        (st = sd_config_int(c, cfg, "norm_num_groups", 32, 1, SD_MAX_GROUPS, &v->groups)) ||
+        (st = sd_config_value(cJSON_GetObjectItemCaseSensitive(c, "scaling_factor"), cfg, "scaling_factor", 0.18215,
+                              1e-6, 1e3, 0, &scaling)))
+      return st;
+    v->scaling = (float)scaling;
     const cJSON *boc = cJSON_GetObjectItemCaseSensitive(c, "block_out_channels");
     v->nblocks = cJSON_GetArraySize(boc);
     if (!cJSON_IsArray(boc) || v->nblocks < 1 || v->nblocks > VAE_MAX_BLOCKS)
       return fail(A2I2A_ERR_MODEL, "%s: vae/config.json: block_out_channels missing or not 1 to %d numbers", where,
                   VAE_MAX_BLOCKS);
-    for (int i = 0; i < v->nblocks; i++) v->ch[i] = cJSON_GetArrayItem(boc, i)->valueint;
+    if ((st = sd_config_ints(c, cfg, "block_out_channels", v->nblocks, 0, 1, SD_MAX_WIDTH, v->ch))) return st;
     const cJSON *types = cJSON_GetObjectItemCaseSensitive(c, "down_block_types");
     for (int i = 0; i < cJSON_GetArraySize(types); i++) {
       const cJSON *t = cJSON_GetArrayItem(types, i);

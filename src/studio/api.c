@@ -163,7 +163,7 @@ static void job_submit(studio *s, const char *body, size_t size, studio_reply *r
   }
   if (!status && !replay) {
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(req, "params");
-    if (studio_params_from_json(params, s->cfg.model, &j->params)) {
+    if (studio_params_from_json(params, s->cfg.model, s->cfg.vocoder, &j->params)) {
       snprintf(err, sizeof err, "%s", a2i2a_last_error());
       status = 422, code = "bad_params", msg = err;
     } else {
@@ -171,6 +171,9 @@ static void job_submit(studio *s, const char *body, size_t size, studio_reply *r
         status = 403, code = "model_not_allowed",
         msg = "This model is not one the studio offers (its --model, the presets' models, or the model of the run "
               "being run again).";
+      else if (!studio_vocoder_allowed(s, j->params.p.i2a.vocoder))
+        status = 403, code = "vocoder_not_allowed",
+        msg = "This vocoder is not one the studio offers (its --vocoder).";
     }
     const char *name = str_of(req, "input_name"), *base = strrchr(j->input, '/');
     if (!*j->input_name) studio_printable(name ? name : base ? base + 1 : j->input, j->input_name, sizeof j->input_name);

@@ -21,7 +21,7 @@ void studio_params_free(studio_params *sp) {
   sp->json = NULL;
 }
 
-a2i2a_status studio_params_from_json(const void *obj, const char *model, studio_params *sp) {
+a2i2a_status studio_params_from_json(const void *obj, const char *model, const char *vocoder, studio_params *sp) {
   studio_params_free(sp);
   studio_params_init(sp);
   if (obj && !cJSON_IsObject((const cJSON *)obj)) return fail(A2I2A_ERR_PARAM, "'params' must be an object");
@@ -41,6 +41,8 @@ a2i2a_status studio_params_from_json(const void *obj, const char *model, studio_
   if (cJSON_HasObjectItem(o, "i2i.seed") && !cJSON_HasObjectItem(o, "i2a.seed")) sp->p.i2a.seed = sp->p.i2i.seed;
   /* the server's --model stands in for the preset's, as --model does on the command line */
   if (model && !cJSON_HasObjectItem(o, "model.name")) sp->p.model = model;
+  /* and its --vocoder, so that "all" includes the vocoder reading */
+  if (vocoder && !cJSON_HasObjectItem(o, "i2a.vocoder")) sp->p.i2a.vocoder = vocoder;
   return params_check(&sp->p);
 }
 
@@ -57,6 +59,10 @@ int studio_model_allowed(const studio *s, const char *model, const char *extra) 
   for (int i = 0; i < chain_npresets; i++)
     if (!strcmp(chain_presets[i].model, model)) return 1;
   return 0;
+}
+
+int studio_vocoder_allowed(const studio *s, const char *vocoder) {
+  return !vocoder || (s->cfg.vocoder && !strcmp(vocoder, s->cfg.vocoder));
 }
 
 /* A list's entries as they are: name, description and their JSON, parsed. */
@@ -89,6 +95,9 @@ char *studio_registry_json(const studio *s) {
   }
   if (s->cfg.model) cJSON_AddStringToObject(root, "model", s->cfg.model);
   else cJSON_AddNullToObject(root, "model");
+  /* what i2a.vocoder may be: none, or the server's --vocoder */
+  cJSON *vocoders = cJSON_AddArrayToObject(root, "vocoders");
+  if (s->cfg.vocoder) cJSON_AddItemToArray(vocoders, cJSON_CreateString(s->cfg.vocoder));
   char *text = cJSON_PrintUnformatted(root);
   cJSON_Delete(root);
   return text;

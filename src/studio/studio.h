@@ -21,6 +21,7 @@ typedef struct {
   int port;                  /* 0: a free port, reported by studio_url */
   const char *dir;           /* the runs folder (created if missing) */
   const char *model;         /* the model the form starts with; NULL: each preset's */
+  const char *vocoder;       /* the vocoder reading's vocoder, the one a job may name; NULL: none */
   const char *token;         /* NULL: none on a loopback address, generated on any other */
   double max_upload_mb;      /* largest upload accepted */
   double max_upload_seconds; /* longest sound accepted */
@@ -141,7 +142,8 @@ void studio_params_free(studio_params *sp);
  * by the parameter table; i2a.seed follows i2i.seed and model.name is model (when not NULL)
  * unless given. Unknown keys, wrong types, values out of range and unknown choices are refused
  * (A2I2A_ERR_PARAM or _FORMAT, a2i2a_last_error() naming the key). */
-a2i2a_status studio_params_from_json(const void *cjson_obj, const char *model, studio_params *sp);
+a2i2a_status studio_params_from_json(const void *cjson_obj, const char *model, const char *vocoder,
+                                     studio_params *sp);
 /* The flat object of p (the same keys, every parameter). */
 void *studio_params_to_json(const a2i2a_run_params *p);
 /* The library's registries (every list, each entry with its JSON) and the models a job may
@@ -149,6 +151,8 @@ void *studio_params_to_json(const a2i2a_run_params *p);
 char *studio_registry_json(const studio *s);
 /* 1 if the model may be used by a job: the --model, a preset's, or extra (may be NULL). */
 int studio_model_allowed(const studio *s, const char *model, const char *extra);
+/* 1 if the vocoder may be used by a job: none, or the --vocoder. */
+int studio_vocoder_allowed(const studio *s, const char *vocoder);
 
 /* jobs.c */
 a2i2a_status studio_jobs_start(studio *s);

@@ -11,6 +11,10 @@ typedef struct {
   const char *dir;       /* the fixtures folder */
   const char *model_dir; /* --model-dir: more forms of the cases' models, or NULL */
   int pass, fail, skip;
+  /* a folder of extensions (sd-ext) names its models in models.json: the base model's folder
+   * ("base" relative to dir, then "base_model") and the TAESD's ("taesd.folder"); NULL without */
+  const cJSON *models;
+  const char *base_model, *taesd;
 } verify_ctx;
 
 /* One form of a case's model: a diffusers folder or a single file. */
@@ -49,6 +53,15 @@ void verify_vae(verify_ctx *v, const char *json_path, const char *stem);
 void verify_unet(verify_ctx *v, const char *json_path, const char *stem);
 void verify_schedulers(verify_ctx *v, const char *json_path, const char *stem);
 void verify_scheduler_steps(verify_ctx *v, const char *json_path, const char *stem);
+/* img2img_*: a case whose settings name no model runs on the ctx's base model; one whose stem
+ * ends in _taesd with the ctx's TAESD in place of the VAE. */
 void verify_img2img(verify_ctx *v, const char *json_path, const char *stem);
+/* shared/fixtures/sd-ext's LoRA cases (verify_lora.c): lora_* (merged weights, text encoder,
+ * UNet) and img2img_*_lora (the whole run), on the base model its models.json names. */
+void verify_lora(verify_ctx *v, const char *json_path, const char *stem);
+void verify_img2img_lora(verify_ctx *v, const char *json_path, const char *stem);
+void verify_vocoder(verify_ctx *v, const char *json_path, const char *stem);
+/* taesd*: the TAESD's encoder and decoder on their own (verify_taesd.c). */
+void verify_taesd(verify_ctx *v, const char *json_path, const char *stem);
 
 #endif

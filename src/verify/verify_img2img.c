@@ -8,7 +8,12 @@
  *             latents_after_step;
  *   recorded  end to end from init_image_uint8 with the recorded noise tensors in draw order;
  *   seeded    end to end from the seed alone through our torch generator.
- * The uint8 picture passes when no value is off by more than 1 level and at most 1 % are off. */
+ * The uint8 picture passes when no value is off by more than 1 level and at most 1 % are off.
+ * A case of a folder of extensions (sd-ext) names no model: it runs on the folder's base model
+ * (verify_ctx), its scheduler config that model's; its text comes from the settings when it
+ * stores no ids and embeddings (then only the end-to-end passes run). A case whose stem ends in
+ * _taesd runs with the folder's TAESD in place of the VAE (no posterior noise; its encoder's
+ * output checked against vae_encoder_output). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +25,7 @@
 #include "sd/safetensors.h"
 #include "sd/sd_image.h"
 #include "verify/verify.h"
+#include "verify/verify_img2img.h"
 
 typedef struct {
   verify_ctx *v;
@@ -118,10 +124,17 @@ static void run_end_to_end(icase *c, struct a2i2a_model *mdl, const sd_i2i_confi
     return;
   }
   int factor, L, IC;
-  vae_dims(mdl->vae, &factor, &L, &IC);
+  if (cfg->taesd) taesd_dims(cfg->taesd, &factor, &L, &IC);
+  else vae_dims(mdl->vae, &factor, &L, &IC);
   size_t nl = (size_t)L * (H / factor) * (W / factor), npx = (size_t)IC * H * W;
   float *ls = malloc(nl * 4), *fl = malloc(nl * 4), *dec = malloc(npx * 4), *outf = malloc(npx * 4);
   sd_i2i_io io = {.latents_start = ls, .final_latents = fl, .decoded = dec};
+  if (cfg->taesd && !strcmp(pass, "recorded") && ls) { /* the encoder on the preprocessed picture */
+    float *r = get(c, "vae_encoder_output", nl);
+    if (taesd_encode(cfg->taesd, chw, H, W, ls)) verify_error(c->v, label, a2i2a_last_error());
+    else cmp(c, pass, "vae_encoder_output", ls, r, nl, "latents_start", 1e-4);
+    free(r);
+  }
   if (sd_img2img(mdl, chw, H, W, cond, uncond, cfg, noise, &io, outf)) {
     verify_error(c->v, label, a2i2a_last_error());
   } else {
@@ -152,6 +165,13 @@ static void run_end_to_end(icase *c, struct a2i2a_model *mdl, const sd_i2i_confi
     }
   }
   free(ls), free(fl), free(dec), free(outf), free(chw);
+}
+
+void verify_img2img_end_to_end(verify_ctx *v, const char *stem, const cJSON *manifest, const st_file *f,
+                               struct a2i2a_model *mdl, const sd_i2i_config *cfg, const float *cond,
+                               const float *uncond, const char *pass, sd_noise *noise) {
+  icase c = {.v = v, .stem = stem, .manifest = manifest, .f = *f};
+  run_end_to_end(&c, mdl, cfg, cond, uncond, pass, noise);
 }
 
 /* embeds: [negative, prompt], each [nctx][hidden] */
@@ -236,12 +256,23 @@ static void run_model(icase *c, const cJSON *set, const sd_i2i_config *cfg, cons
     goto done;
   }
 
-  /* text: ids from the prompts, embeddings [negative, prompt] */
   int hidden = sd_context_dim(mdl), ok = 1;
+  size_t ne = (size_t)2 * CLIP_CTX * hidden;
+  char label[512];
+  if (!st_find(&c->f, "prompt_ids")) { /* no text tensors: the settings' prompts, end to end only */
+    const char *neg = setting_str(set, "negative_prompt");
+    mine = malloc(ne * sizeof(float));
+    if (!mine || sd_encode_prompt(mdl, neg ? neg : "", 0, mine, NULL) ||
+        sd_encode_prompt(mdl, setting_str(set, "prompt"), 0, mine + (size_t)CLIP_CTX * hidden, NULL)) {
+      verify_error(v, stem, mine ? a2i2a_last_error() : "out of memory");
+      goto done;
+    }
+    goto end_to_end;
+  }
+  /* text: ids from the prompts, embeddings [negative, prompt] */
   int ids_p[CLIP_CTX], ids_n[CLIP_CTX], my_p[CLIP_CTX], my_n[CLIP_CTX], dropped;
   ids_of(c, "prompt_ids", ids_p, &ok);
   ids_of(c, "negative_prompt_ids", ids_n, &ok);
-  char label[512];
   snprintf(label, sizeof label, "%s.text.prompt_ids", stem);
   if (!ok || tokenizer_encode(mdl->tok, setting_str(set, "prompt"), my_p, &dropped) ||
       tokenizer_encode(mdl->tok, setting_str(set, "negative_prompt") ? setting_str(set, "negative_prompt") : "", my_n,
@@ -251,7 +282,6 @@ static void run_model(icase *c, const cJSON *set, const sd_i2i_config *cfg, cons
   }
   int diff = memcmp(ids_p, my_p, sizeof ids_p) != 0 || memcmp(ids_n, my_n, sizeof ids_n) != 0;
   verify_line(v, label, diff, 0, !diff);
-  size_t ne = (size_t)2 * CLIP_CTX * hidden;
   embeds = get(c, "prompt_embeds", ne);
   mine = malloc(ne * sizeof(float));
   if (!embeds || !mine || clip_encode(mdl->clip, ids_n, 0, mine) ||
@@ -263,12 +293,15 @@ static void run_model(icase *c, const cJSON *set, const sd_i2i_config *cfg, cons
 
   run_teacher(c, mdl, cfg, embeds, CLIP_CTX);
 
-  /* end to end, recorded noise in draw order: VAE sample, add_noise, then the steps' */
+end_to_end:;
+  /* end to end, recorded noise in draw order: VAE sample (not with TAESD), add_noise, then the steps' */
   size_t n1 = numel_of(c, "vae_sample_noise"), n2 = numel_of(c, "img2img_noise"), n3 = numel_of(c, "step_noise");
   float *rec = malloc((n1 + n2 + n3 + 1) * sizeof(float));
-  float *a = get(c, "vae_sample_noise", 0), *b = get(c, "img2img_noise", 0), *s3 = n3 ? get(c, "step_noise", 0) : NULL;
-  if (rec && a && b && (!n3 || s3)) {
-    memcpy(rec, a, n1 * 4);
+  float *a = n1 ? get(c, "vae_sample_noise", 0) : NULL, *b = get(c, "img2img_noise", 0),
+        *s3 = n3 ? get(c, "step_noise", 0) : NULL;
+  if (rec && (a || cfg->taesd) && b && (!n3 || s3)) {
+    if (cfg->taesd) n1 = 0;
+    if (n1) memcpy(rec, a, n1 * 4);
     memcpy(rec + n1, b, n2 * 4);
     if (n3) memcpy(rec + n1 + n2, s3, n3 * 4);
     sd_noise replay = {.replay = rec, .replay_len = n1 + n2 + n3};
@@ -317,11 +350,26 @@ void verify_img2img(verify_ctx *v, const char *json_path, const char *stem) {
       .strength = setting_num(set, "strength", -1),
       .guidance = setting_num(set, "guidance_scale", 0),
   };
-  if (!model || !cls || cfg.steps < 1 || cfg.strength < 0) {
+  const cJSON *sched_json = cJSON_GetObjectItemCaseSensitive(set, "scheduler_config");
+  cJSON *base_sched = NULL;
+  if (!model && v->base_model && !sched_json) { /* an extension's case: its base model's scheduler */
+    snprintf(path, sizeof path, "%s/scheduler/scheduler_config.json", v->base_model);
+    if (!sd_read_json(path, &base_sched)) sched_json = base_sched;
+  }
+  size_t sl = strlen(stem);
+  int with_taesd = sl > 6 && !strcmp(stem + sl - 6, "_taesd");
+  taesd *t = NULL;
+  if ((!model && !v->base_model) || !cls || cfg.steps < 1 || cfg.strength < 0) {
     verify_error(v, stem, "settings incomplete (model, scheduler_class, num_inference_steps, strength)");
-  } else if (sched_config_from_json(cJSON_GetObjectItemCaseSensitive(set, "scheduler_config"), cls, &cfg.sched)) {
+  } else if (sched_config_from_json(sched_json, cls, &cfg.sched)) {
     verify_error(v, stem, a2i2a_last_error());
+  } else if (with_taesd && (!v->taesd || taesd_open(v->taesd, &t))) {
+    verify_error(v, stem, v->taesd ? a2i2a_last_error() : "no TAESD: models.json names none (taesd.folder)");
+  } else if (!model) {
+    cfg.taesd = t;
+    run_model(&c, set, &cfg, v->base_model);
   } else {
+    cfg.taesd = t;
     /* diffusers folders only: a single file lacks the tiny text encoder's config */
     verify_form forms[8];
     int nforms = verify_model_forms(v, model, 1, forms, 8);
@@ -337,6 +385,8 @@ void verify_img2img(verify_ctx *v, const char *json_path, const char *stem) {
       verify_error(v, stem, path);
     }
   }
+  taesd_free(t);
+  cJSON_Delete(base_sched);
   st_close(&c.f);
   cJSON_Delete(manifest);
 }

@@ -91,8 +91,9 @@ function fmtSeconds(s) {
 // under "More settings", grouped by stage.
 const GROUPS = {a2i: 'Spectrogram (a2i)', i2i: 'Painting (i2i)', i2a: 'Readings (i2a)', run: 'The run'};
 // API keys with a control of their own (docs/studio.md): the preset is the form's base, the
-// model is one of the server's models, and named prompts can fill the prompt.
-const PRESET_KEY = 'preset', MODEL_KEY = 'model.name', PROMPT_KEY = 'i2i.prompt';
+// model is one of the server's models, the vocoder none or the server's, and named prompts can
+// fill the prompt.
+const PRESET_KEY = 'preset', MODEL_KEY = 'model.name', VOCODER_KEY = 'i2a.vocoder', PROMPT_KEY = 'i2i.prompt';
 
 function listEntries(name) { return state.lists[name] || []; }
 function params() { return listEntries('params'); }
@@ -162,6 +163,15 @@ function makeField(p, main) {
       if (v && !Array.from(sel.options).some(o => o.value === v)) sel.append(h('option', {value: v}, v));
       sel.value = v || '';
     };
+  } else if (p.name === VOCODER_KEY) {
+    // a path on the server is not the page's to choose: none, or the server's --vocoder
+    const sel = h('select', {id}, h('option', {value: ''}, 'none'));
+    for (const v of state.registry.vocoders || []) sel.append(h('option', {value: v}, v));
+    sel.disabled = sel.options.length < 2;
+    if (sel.disabled) hints.push('start the studio with --vocoder to offer one');
+    wrap.append(sel);
+    get = () => (sel.value === '' ? null : sel.value);
+    set = v => { sel.value = v && Array.from(sel.options).some(o => o.value === v) ? v : ''; };
   } else if (d.type === 'choice' && d.multiple) {
     const all = h('input', {type: 'checkbox', id: id + '-all'});
     const boxes = choiceEntries(d).map(e => {
@@ -309,6 +319,9 @@ function applyPreset(name) {
   for (const [key, f] of Object.entries(state.fields)) if (key in values) f.set(values[key]);
   // the server's --model stands in for the presets' models, as --model does on the command line
   if (state.info.model && state.fields[MODEL_KEY]) state.fields[MODEL_KEY].set(state.info.model);
+  // and its --vocoder for the presets' none, as the server does for a job that names none
+  const vocoders = state.registry.vocoders || [];
+  if (vocoders.length && state.fields[VOCODER_KEY]) state.fields[VOCODER_KEY].set(vocoders[0]);
   for (const el of $$('.field .invalid')) el.classList.remove('invalid');
 }
 

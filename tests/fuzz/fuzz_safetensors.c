@@ -1,7 +1,6 @@
-/* libFuzzer entry for the safetensors parser (st_parse is a pure function of its bytes).
- * Built only when the compiler is clang (tests/CMakeLists.txt); not run by CTest:
- *   CC=clang cmake -S . -B build-fuzz && cmake --build build-fuzz --target fuzz_safetensors
- *   ./build-fuzz/tests/fuzz_safetensors -max_len=4096 corpus/ */
+/* libFuzzer target: the safetensors parser (st_parse is a pure function of its bytes). Every
+ * tensor it accepts must lie inside the buffer. Built by tests/CMakeLists.txt when A2I2A_FUZZ
+ * is on, run by tests/fuzz/run.sh. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,7 +9,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   st_file f;
   if (st_parse(data, size, "fuzz", &f) == A2I2A_OK) {
-    /* every tensor the parser accepts must lie inside the buffer */
     for (int i = 0; i < f.n; i++) {
       const uint8_t *p = f.tensors[i].data;
       if (p < data || p + f.tensors[i].nbytes > data + size) __builtin_trap();

@@ -1,8 +1,6 @@
 /* libFuzzer entry for the PyTorch checkpoint reader: the zip container (through libzip), the
  * legacy container and the pickle machine (pt_parse and pk_run are pure functions of their
- * bytes). Built only when the compiler is clang (tests/CMakeLists.txt); not run by CTest:
- *   CC=clang cmake -S . -B build-fuzz && cmake --build build-fuzz --target fuzz_pickle
- *   ./build-fuzz/tests/fuzz_pickle -max_len=65536 tests/fuzz/corpus/pickle/
+ * bytes); built and run like every target here (tests/fuzz/run.sh, docs/reliability.md).
  * Seeds: tests/fuzz/corpus/pickle/ (shared/fixtures/pickle's small files and crafted pickles). */
 #include <stddef.h>
 #include <stdint.h>
