@@ -221,44 +221,10 @@ static void test_depthwise_rows(int T, int C, int k, int pad, st_dtype t) {
   free(x), free(wf), free(b), free(y), free(w.mem), free(wb.mem), free(ref);
 }
 
-/* conv2d_batch on nb images [C][nb][H0][W0] (upsampled xup first), against a double-precision
- * loop on each image alone; accumulate adds onto a random y. */
-static void test_conv_batch(int nb, int C, int H0, int W0, int OC, int k, int s, int pad, int up, int accumulate,
-                            st_dtype t) {
-  int H = H0 * up, W = W0 * up;
-  int OH = (H + 2 * pad - k) / s + 1, OW = (W + 2 * pad - k) / s + 1;
-  size_t hw0 = (size_t)H0 * W0, ohw = (size_t)OH * OW, nw = (size_t)OC * C * k * k;
-  float *x = rnd((size_t)C * nb * hw0, 1), *wf = rnd(nw, 0.5f), *b = rnd(OC, 1);
-  wbuf w = mkweight(wf, nw, t), wb = mkweight(b, OC, t);
-  float *y = rnd((size_t)OC * nb * ohw, 1), *y0 = malloc((size_t)OC * nb * ohw * 4);
-  memcpy(y0, y, (size_t)OC * nb * ohw * 4);
-  double *ref = malloc((size_t)OC * nb * ohw * 8);
-  conv2d_batch(y, x, nb, C, H0, W0, &w.w, &wb.w, OC, k, s, pad, up, accumulate);
-  for (int o = 0; o < OC; o++)
-    for (int bi = 0; bi < nb; bi++)
-      for (int oy = 0; oy < OH; oy++)
-        for (int ox = 0; ox < OW; ox++) {
-          size_t at = ((size_t)o * nb + bi) * ohw + (size_t)oy * OW + ox;
-          double sum = b[o] + (accumulate ? y0[at] : 0);
-          for (int c = 0; c < C; c++)
-            for (int ky = 0; ky < k; ky++)
-              for (int kx = 0; kx < k; kx++) {
-                int iy = oy * s + ky - pad, ix = ox * s + kx - pad;
-                if (iy >= 0 && iy < H && ix >= 0 && ix < W)
-                  sum += (double)x[((size_t)c * nb + bi) * hw0 + (size_t)(iy / up) * W0 + ix / up] *
-                         wf[(((size_t)o * C + c) * k + ky) * k + kx];
-              }
-          ref[at] = sum;
-        }
-  double d = maxdiff(y, ref, (size_t)OC * nb * ohw);
-  CHECK(d < 2e-4, "conv2d_batch nb %d C%d %dx%d OC%d k%d s%d pad %d up %d acc %d %s: %g", nb, C, H0, W0, OC, k, s,
-        pad, up, accumulate, st_dtype_name(t), d);
-  free(x), free(wf), free(b), free(w.mem), free(wb.mem), free(y), free(y0), free(ref);
-}
-
-/* Circular padding (kernels_set_wrap): nb images [C][nb][H0][W0], upsampled xup, against a
- * double-precision loop that reads the input modulo its size on the wrapped axes (where that
- * axis's padding is symmetric) and zeros elsewhere. Symmetric pads go through conv2d_batch,
+/* conv2d_batch and conv2d with zero or circular padding (kernels_set_wrap; wrap 0: none): nb
+ * images [C][nb][H0][W0], upsampled xup, against a double-precision loop on each image alone
+ * that reads the input modulo its size on the wrapped axes (where that axis's padding is
+ * symmetric) and zeros elsewhere. Symmetric pads go through conv2d_batch,
  * asymmetric ones (nb 1, up 1) through conv2d. */
 static void test_conv_wrap(int wrap, int nb, int C, int H0, int W0, int OC, int k, int s, int pt, int pl, int pb,
                            int pr, int up, int accumulate, st_dtype t) {
@@ -298,6 +264,12 @@ static void test_conv_wrap(int wrap, int nb, int C, int H0, int W0, int OC, int 
   CHECK(d < 2e-4, "wrap %d conv nb %d C%d %dx%d OC%d k%d s%d pad %d,%d,%d,%d up %d acc %d %s: %g", wrap, nb, C, H0,
         W0, OC, k, s, pt, pl, pb, pr, up, accumulate, st_dtype_name(t), d);
   free(x), free(wf), free(b), free(w.mem), free(wb.mem), free(y), free(y0), free(ref);
+}
+
+/* conv2d_batch with zero padding; accumulate adds onto a random y. */
+static void test_conv_batch(int nb, int C, int H0, int W0, int OC, int k, int s, int pad, int up, int accumulate,
+                            st_dtype t) {
+  test_conv_wrap(0, nb, C, H0, W0, OC, k, s, pad, pad, pad, pad, up, accumulate, t);
 }
 
 /* A wrapped convolution commutes with rolling its input along the wrapped axis: rolling x by

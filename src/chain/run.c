@@ -110,9 +110,8 @@ static a2i2a_status run_stages(a2i2a_model *model, const char *wav, const char *
 
 /* ---------------------------------------------------------------- long inputs: clips */
 
-/* The most clip alphas run.json records (a travel over more clips still travels); how long
- * preview.png shows each frame of a travel. */
-enum { MAX_ALPHAS = 4096, FRAME_MS = 250 };
+/* How long preview.png shows each frame of a travel. */
+enum { FRAME_MS = 250 };
 
 /* Side by side, same height (the clips' images all have the same size). */
 static a2i2a_status concat_png(char paths[][PATH_LEN], int n, const char *out) {
@@ -142,7 +141,7 @@ static a2i2a_status concat_png(char paths[][PATH_LEN], int n, const char *out) {
  * clip (output samples per input sample), so a reading that changes the sample rate or the
  * duration is placed consistently. */
 static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char *tmp, const a2i2a_run_params *p,
-                              char names[][64], int nread, double *alphas, int *nalphas, a2i2a_job *job) {
+                              char names[][64], int nread, double **alphas, int *nalphas, a2i2a_job *job) {
   audio_buf in = {0};
   a2i2a_status st = audio_read(input, &in);
   if (st) return st;
@@ -165,6 +164,8 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
   }
   int n = frames ? frames : (int)chain_clip_count(in.frames, len, ov);
   *nalphas = 0;
+  /* travel: every clip's alpha, for run.json */
+  if (p->travel && !(*alphas = calloc((size_t)n, sizeof **alphas))) st = fail(A2I2A_ERR_NOMEM, "out of memory");
   char(*spec)[PATH_LEN] = calloc((size_t)n, sizeof *spec), (*art)[PATH_LEN] = calloc((size_t)n, sizeof *art);
   char(*dir)[PATH_LEN] = calloc((size_t)n, sizeof *dir);
   audio_buf clip = {0};
@@ -191,7 +192,7 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
     if (!st) st = make_output_dir(dir[k]);
     if (p->travel) {
       per_clip.i2i.alpha = chain_travel_alpha(k, n, loop);
-      if (k < MAX_ALPHAS) alphas[(*nalphas)++] = per_clip.i2i.alpha;
+      if (*alphas) (*alphas)[(*nalphas)++] = per_clip.i2i.alpha;
     }
     if (!st) {
       job_span sp = job_enter(job, 0.97 * k / n, 0.97 * (k + 1) / n);
@@ -508,11 +509,11 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   char spec[PATH_LEN], art[PATH_LEN];
   join(spec, tmp, "spectrogram.png");
   join(art, tmp, "art.png");
-  double alphas[MAX_ALPHAS];
+  double *alphas = NULL;
   int nalphas = 0;
   if (p->clip_seconds > 0 || p->frames) {
     job_span sp = job_enter(job, 0.0, 0.98);
-    st = run_clips(model, input, tmp, p, names, nread, alphas, &nalphas, job);
+    st = run_clips(model, input, tmp, p, names, nread, &alphas, &nalphas, job);
     job_leave(job, sp);
   } else {
     job_span sp = job_enter(job, 0.0, 0.98);
@@ -592,6 +593,7 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
     free(of);
   }
   run_folder_remove(&td);
+  free(alphas);
   if (st && made_dir) rmdir(outdir);
   output_dir_unlock(outdir_lock);
   if (!st && rec_out) {
