@@ -302,6 +302,18 @@ typedef struct {
   const char *prediction; /* "epsilon" or "v": what the UNet predicts; NULL = the model's (its
                              scheduler config; a single SD 2.x file: v, as diffusers assumes) */
   int width, height;    /* 0 = the image's size rounded down to a multiple of 8 */
+  const char *tile;     /* NULL = none; "x", "y" or "xy": circular padding in the UNet's and the
+                           VAE's convolutions, so that the painting wraps around that way (A1111's
+                           tiling, stable-diffusion.cpp's --circular); docs/travel.md */
+  /* Travel (docs/travel.md): alpha in (0, 1] moves the painting from these endpoint settings
+   * toward the to_ ones: every noise tensor is the slerp of the two seeds' (spherical
+   * interpolation), the text conditioning the lerp of the two prompts' embeddings (prompt and
+   * negative each), strength and guidance the lerp of theirs. Alpha 0 is the plain run of the
+   * first endpoint, alpha 1 the plain run of the second, byte for byte. */
+  double alpha;
+  uint64_t to_seed;
+  const char *to_prompt, *to_negative_prompt; /* NULL = prompt, negative_prompt */
+  double to_strength, to_guidance;            /* 0 = strength, guidance */
   const char *taesd;    /* a TAESD (diffusers folder, its .safetensors, or ORG/NAME such as
                            madebyollin/taesd) that replaces the VAE for encoding and decoding, as
                            diffusers does with AutoencoderTiny (no latent sampling, scaling 1.0):
@@ -355,6 +367,12 @@ typedef struct {
                                  duration per image), run each, crossfade-stitch the sounds */
   double overlap_seconds;     /* overlap (and crossfade) between consecutive clips */
   int sheet;                  /* write sheet.png (default 1) */
+  /* Travel over the clips, or over frames (docs/travel.md): clip or frame k of n is painted at
+   * i2i.alpha = k/(n − 1) between the endpoints i2i and i2i.to_* ("path"), or 1 − |1 − 2k/n|
+   * ("loop": there and back, the last crossfading into the first so that every reading loops). */
+  const char *travel;         /* NULL: none; "path" or "loop" */
+  int frames;                 /* travel without clips: the whole input painted this many times,
+                                 frames/0001.png...; the readings stitched with clips.overlap */
 } a2i2a_run_params;
 
 /* The values of preset NAME ("seed", "riffusion", "turbo"; see `a2i2a presets`). */

@@ -74,7 +74,7 @@ ok "i2a -r offers the readings and all" '[ "$(complete_words a2i2a i2a x.png -r 
 ok "a2i --style" '[ "$(complete_words a2i2a a2i x.wav --style "")" = "fullband riffusion seed " ]'
 ok "run --preset and --prompt-preset" '[ "$(complete_words a2i2a run --preset "")" = "draft riffusion seed turbo " ] && complete_words a2i2a run --prompt-preset "" | grep -q "nebula"'
 ok "--progress" '[ "$(complete_words a2i2a i2i --progress "")" = "auto none plain " ]'
-ok "the commands" '[ "$(complete_words a2i2a "")" = "--help --version a2i batch completion help i2a i2i manpage models presets run serve tokenize verify " ]'
+ok "the commands" '[ "$(complete_words a2i2a "")" = "--help --version a2i batch completion grid help i2a i2i manpage models presets run serve tokenize verify " ]'
 ok "completion's shells" '[ "$(complete_words a2i2a completion "")" = "bash zsh " ]'
 ok "models' actions" '[ "$(complete_words a2i2a models "")" = "convert list pull " ]'
 ok "run --stre" '[ "$(complete_words a2i2a run --stre)" = "--strength " ]'

@@ -84,7 +84,9 @@ int main(void) {
   p.i2i = (a2i2a_i2i_params){.prompt = "wet \"slate\", ünïcödé", .negative_prompt = "no \\ backslash",
                              .strength = 0.7, .guidance = 3, .steps = 3, .sampler = "euler-a", .spacing = "trailing",
                              .seed = 18446744073709551557ull, .clip_skip = 2, .prediction = "v", .width = 56,
-                             .height = 48, .taesd = taesd};
+                             .height = 48, .tile = "x", .alpha = 0.25,
+                             .to_seed = 3, .to_prompt = "elsewhere", .to_negative_prompt = "not there",
+                             .to_strength = 0.5, .to_guidance = 4, .taesd = taesd};
   static char vocoder[64];
   snprintf(vocoder, sizeof vocoder, "%s/vocos", dir);
   CHECK(mkdir(vocoder, 0755) == 0 && write_random_vocos(vocoder, 16, 32, 1, 1) == A2I2A_OK, "a vocoder: %s",
@@ -96,8 +98,10 @@ int main(void) {
   p.clip_seconds = 2.5;
   p.overlap_seconds = 0.25;
   p.sheet = 0;
+  p.travel = "loop"; /* over the clips */
   for (int i = 0; i < param_count(); i++) {
     const param_def *d = param_at(i);
+    if (d->offset == offsetof(a2i2a_run_params, frames)) continue; /* frames exclude clips: below */
     const void *a = param_cfield(d, &p), *b = param_cfield(d, &dflt);
     int same = d->type == PARAM_TEXT || d->type == PARAM_CHOICE
                    ? (*(const char *const *)a && *(const char *const *)b
@@ -111,10 +115,23 @@ int main(void) {
   check_fields(&rec, &p);
   CHECK(rec.noutputs == 6, "spectrogram, art, four readings: %d", rec.noutputs); /* no sheet */
   chain_record_free(&rec);
+  /* travel over frames instead of clips: the frames are outputs too */
+  a2i2a_run_params pf = p;
+  pf.clip_seconds = 0, pf.overlap_seconds = 0.1, pf.frames = 2;
+  run_and_replay(m, &pf, "frames", &rec);
+  check_fields(&rec, &pf);
+  CHECK(rec.noutputs == 9 && !strcmp(rec.output_name[6], "preview.png") && !strcmp(rec.output_name[8], "frames/0002.png"),
+        "and the preview and two frames: %d", rec.noutputs);
+  chain_record_free(&rec);
 
   /* the same run with the newer keys at their defaults, its run.json without them: an older
    * file, replayed byte for byte */
   p.i2i.prediction = NULL;
+  p.i2i.tile = NULL;
+  p.travel = NULL;
+  p.i2i.alpha = p.i2i.to_strength = p.i2i.to_guidance = 0;
+  p.i2i.to_seed = 0;
+  p.i2i.to_prompt = p.i2i.to_negative_prompt = NULL;
   p.i2i.taesd = NULL;
   p.i2a.seconds = p.i2a.sample_rate = p.i2a.fmin = p.i2a.fmax = 0;
   p.i2a.output_rate = p.i2a.loudness = p.i2a.true_peak = 0;
@@ -148,7 +165,7 @@ int main(void) {
   fputs(older, f);
   fclose(f);
   cJSON_free(older);
-  CHECK(removed == 10 && !strstr(text, "\"seconds\":\t0.5"), "ten newer keys removed");
+  CHECK(removed == 19 && !strstr(text, "\"seconds\":\t0.5"), "nineteen newer keys removed");
   snprintf(cmd, sizeof cmd, "%s/older-replayed", dir);
   CHECK(a2i2a_run_replay(json, NULL, NULL, cmd, 0, NULL) == A2I2A_OK, "an older run.json: %s", a2i2a_last_error());
 

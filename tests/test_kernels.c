@@ -221,19 +221,27 @@ static void test_depthwise_rows(int T, int C, int k, int pad, st_dtype t) {
   free(x), free(wf), free(b), free(y), free(w.mem), free(wb.mem), free(ref);
 }
 
-/* conv2d_batch on nb images [C][nb][H0][W0] (upsampled xup first), against a double-precision
- * loop on each image alone; accumulate adds onto a random y. */
-static void test_conv_batch(int nb, int C, int H0, int W0, int OC, int k, int s, int pad, int up, int accumulate,
-                            st_dtype t) {
+/* conv2d_batch and conv2d with zero or circular padding (kernels_set_wrap; wrap 0: none): nb
+ * images [C][nb][H0][W0], upsampled xup, against a double-precision loop on each image alone
+ * that reads the input modulo its size on the wrapped axes (where that axis's padding is
+ * symmetric) and zeros elsewhere. Symmetric pads go through conv2d_batch,
+ * asymmetric ones (nb 1, up 1) through conv2d. */
+static void test_conv_wrap(int wrap, int nb, int C, int H0, int W0, int OC, int k, int s, int pt, int pl, int pb,
+                           int pr, int up, int accumulate, st_dtype t) {
   int H = H0 * up, W = W0 * up;
-  int OH = (H + 2 * pad - k) / s + 1, OW = (W + 2 * pad - k) / s + 1;
+  int OH = (H + pt + pb - k) / s + 1, OW = (W + pl + pr - k) / s + 1;
+  int wx = (wrap & KERNELS_WRAP_X) && pl == pr, wy = (wrap & KERNELS_WRAP_Y) && pt == pb;
   size_t hw0 = (size_t)H0 * W0, ohw = (size_t)OH * OW, nw = (size_t)OC * C * k * k;
   float *x = rnd((size_t)C * nb * hw0, 1), *wf = rnd(nw, 0.5f), *b = rnd(OC, 1);
   wbuf w = mkweight(wf, nw, t), wb = mkweight(b, OC, t);
   float *y = rnd((size_t)OC * nb * ohw, 1), *y0 = malloc((size_t)OC * nb * ohw * 4);
   memcpy(y0, y, (size_t)OC * nb * ohw * 4);
   double *ref = malloc((size_t)OC * nb * ohw * 8);
-  conv2d_batch(y, x, nb, C, H0, W0, &w.w, &wb.w, OC, k, s, pad, up, accumulate);
+  kernels_set_wrap(wrap);
+  if (pt == pb && pl == pr && pt == pl) conv2d_batch(y, x, nb, C, H0, W0, &w.w, &wb.w, OC, k, s, pt, up, accumulate);
+  else if (accumulate) conv2d_add(y, x, C, H0, W0, &w.w, &wb.w, OC, k, s, pt, pl, pb, pr);
+  else conv2d(y, x, C, H0, W0, &w.w, &wb.w, OC, k, s, pt, pl, pb, pr);
+  kernels_set_wrap(0);
   for (int o = 0; o < OC; o++)
     for (int bi = 0; bi < nb; bi++)
       for (int oy = 0; oy < OH; oy++)
@@ -243,7 +251,9 @@ static void test_conv_batch(int nb, int C, int H0, int W0, int OC, int k, int s,
           for (int c = 0; c < C; c++)
             for (int ky = 0; ky < k; ky++)
               for (int kx = 0; kx < k; kx++) {
-                int iy = oy * s + ky - pad, ix = ox * s + kx - pad;
+                int iy = oy * s + ky - pt, ix = ox * s + kx - pl;
+                if (wy) iy = (iy + H) % H;
+                if (wx) ix = (ix + W) % W;
                 if (iy >= 0 && iy < H && ix >= 0 && ix < W)
                   sum += (double)x[((size_t)c * nb + bi) * hw0 + (size_t)(iy / up) * W0 + ix / up] *
                          wf[(((size_t)o * C + c) * k + ky) * k + kx];
@@ -251,9 +261,40 @@ static void test_conv_batch(int nb, int C, int H0, int W0, int OC, int k, int s,
           ref[at] = sum;
         }
   double d = maxdiff(y, ref, (size_t)OC * nb * ohw);
-  CHECK(d < 2e-4, "conv2d_batch nb %d C%d %dx%d OC%d k%d s%d pad %d up %d acc %d %s: %g", nb, C, H0, W0, OC, k, s,
-        pad, up, accumulate, st_dtype_name(t), d);
+  CHECK(d < 2e-4, "wrap %d conv nb %d C%d %dx%d OC%d k%d s%d pad %d,%d,%d,%d up %d acc %d %s: %g", wrap, nb, C, H0,
+        W0, OC, k, s, pt, pl, pb, pr, up, accumulate, st_dtype_name(t), d);
   free(x), free(wf), free(b), free(w.mem), free(wb.mem), free(y), free(y0), free(ref);
+}
+
+/* conv2d_batch with zero padding; accumulate adds onto a random y. */
+static void test_conv_batch(int nb, int C, int H0, int W0, int OC, int k, int s, int pad, int up, int accumulate,
+                            st_dtype t) {
+  test_conv_wrap(0, nb, C, H0, W0, OC, k, s, pad, pad, pad, pad, up, accumulate, t);
+}
+
+/* A wrapped convolution commutes with rolling its input along the wrapped axis: rolling x by
+ * one column rolls y by one column, bit for bit (the same products in the same order). */
+static void test_wrap_roll(void) {
+  int C = 16, H = 12, W = 20, OC = 16;
+  size_t nw = (size_t)OC * C * 9;
+  float *x = rnd((size_t)C * H * W, 1), *xr = malloc((size_t)C * H * W * 4), *wf = rnd(nw, 0.5f);
+  float *y = malloc((size_t)OC * H * W * 4), *yr = malloc((size_t)OC * H * W * 4);
+  for (int c = 0; c < C; c++)
+    for (int r = 0; r < H; r++)
+      for (int q = 0; q < W; q++) xr[((size_t)c * H + r) * W + (q + 1) % W] = x[((size_t)c * H + r) * W + q];
+  wbuf w = mkweight(wf, nw, ST_F32);
+  kernels_set_wrap(KERNELS_WRAP_X);
+  CHECK(kernels_wrap() == KERNELS_WRAP_X, "kernels_wrap reads back");
+  conv2d(y, x, C, H, W, &w.w, NULL, OC, 3, 1, 1, 1, 1, 1);
+  conv2d(yr, xr, C, H, W, &w.w, NULL, OC, 3, 1, 1, 1, 1, 1);
+  kernels_set_wrap(0);
+  int same = 1;
+  for (int o = 0; o < OC; o++)
+    for (int r = 0; r < H; r++)
+      for (int q = 0; q < W; q++)
+        same &= yr[((size_t)o * H + r) * W + (q + 1) % W] == y[((size_t)o * H + r) * W + q];
+  CHECK(same, "a conv wrapped along x commutes with rolling its input by one column");
+  free(x), free(xr), free(wf), free(w.mem), free(y), free(yr);
 }
 
 /* group_norm_batch: each image of [C][nb][HW] normalised with its own statistics */
@@ -574,6 +615,21 @@ int main(void) {
   kernels_tune_winograd_f4(0);
   kernels_tune(0, 0);
   kernels_tune_winograd_min_pixels(0);
+  /* circular padding: each axis, both, strided (the UNet's downsample), upsampled (the
+   * decoders' upsample), the VAE's asymmetric downsample (stays zero), 1x1, accumulate, a pad
+   * wider than 1 (5x5), shapes that would take Winograd unwrapped */
+  kernels_tune_winograd_min_pixels(16);
+  for (int wrap = 1; wrap <= 3; wrap++) {
+    test_conv_wrap(wrap, 2, 5, 7, 9, 6, 3, 1, 1, 1, 1, 1, 1, 0, ST_F16);
+    test_conv_wrap(wrap, 1, 16, 9, 11, 17, 3, 1, 1, 1, 1, 1, 1, 1, ST_F32);
+    test_conv_wrap(wrap, 2, 6, 9, 8, 5, 3, 2, 1, 1, 1, 1, 1, 0, ST_BF16);
+    test_conv_wrap(wrap, 2, 16, 5, 7, 18, 3, 1, 1, 1, 1, 1, 2, 0, ST_F32);
+    test_conv_wrap(wrap, 1, 4, 9, 11, 6, 3, 2, 0, 0, 1, 1, 1, 0, ST_F16);
+    test_conv_wrap(wrap, 1, 6, 5, 7, 3, 1, 1, 0, 0, 0, 0, 1, 1, ST_F32);
+    test_conv_wrap(wrap, 1, 2, 6, 5, 3, 5, 1, 2, 2, 2, 2, 1, 0, ST_F32);
+  }
+  kernels_tune_winograd_min_pixels(0);
+  test_wrap_roll();
   /* the vocoders' 1-D convolutions: HiFi-GAN's dilated "same" convolutions and upsampling, Vocos's
    * embedding and depthwise layers; several im2col / column tiles at the largest */
   test_conv1d(5, 40, 7, 3, 1, 1, 0, ST_F32, 1);

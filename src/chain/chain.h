@@ -71,6 +71,13 @@ int64_t chain_clip_count(int64_t total, int64_t len, int64_t overlap);
 void chain_stitch(const float *const *clips, const int64_t *lens, int nclips, int64_t hop, int64_t overlap,
                   int64_t total, float *out);
 
+/* Travel's alpha (a2i2a_i2i_params.alpha) for frame or clip k of n: k/(n−1) from the first
+ * endpoint to the second (n = 1: 0); loop: the closed path 0 → 1 → 0, 1 − |1 − 2k/n|, whose
+ * frame n (the one after the last) is frame 0 again, exactly. docs/travel.md. */
+double chain_travel_alpha(int k, int n, int loop);
+/* The most frames a travel paints (each is an output: frames/0001.png ...). */
+#define CHAIN_MAX_FRAMES 32
+
 /* ---------------------------------------------------------------- run.json (runjson.c) */
 
 #define CHAIN_MAX_OUTPUTS 64
@@ -93,6 +100,10 @@ typedef struct {
   int measured[CHAIN_MAX_OUTPUTS];
   double lufs[CHAIN_MAX_OUTPUTS], dbtp[CHAIN_MAX_OUTPUTS];
   int sheet_layout; /* how sheet.png was drawn (CHAIN_SHEET_LAYOUT); 1 for a file without it */
+  /* travel: the alpha of each clip or frame (written, not read back: it follows from the
+   * parameters); not owned */
+  int nalphas;
+  const double *alphas;
   /* the LoRAs merged into the model for the painting ("i2i.loras", only when there are some):
    * path (absolute; NULL for bytes given in memory) and scale, and the file's SHA-256 */
   int nloras;
@@ -139,6 +150,12 @@ typedef struct {
 
 /* The index of a batch: a title, then one row per run, the painting's thumbnail and its lines. */
 a2i2a_status chain_index(const char *title, const chain_index_row *rows, int nrows, image_u8 *sheet);
+
+/* A grid of runs (A1111's X/Y/Z plot): a title, then for each of the nz values of z (its label
+ * above, when nz > 1) a table with the nx x labels on top, the ny y labels on the left and the
+ * painting arts[(k·ny + j)·nx + i] in cell (i, j) of panel k. */
+a2i2a_status chain_grid(const char *title, const char *const *xlabels, int nx, const char *const *ylabels, int ny,
+                        const char *const *zlabels, int nz, const char *const *arts, image_u8 *sheet);
 
 /* How sheet.png is drawn, recorded in run.json ("sheet_layout") so that a replay draws it the
  * same way: 1, the first (run.json files without the key): a title line; 2: two header lines

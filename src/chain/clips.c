@@ -1,5 +1,6 @@
 /* Long inputs for styles with a fixed duration per image: split into overlapping clips, and
  * stitch the clips' sounds back with a linear crossfade over each overlap. */
+#include <math.h>
 #include <string.h>
 
 #include "chain/chain.h"
@@ -28,4 +29,9 @@ void chain_stitch(const float *const *clips, const int64_t *lens, int nclips, in
       out[start + i] += (float)(w * clips[k][i]);
     }
   }
+}
+
+double chain_travel_alpha(int k, int n, int loop) {
+  if (loop) return n > 0 ? 1 - fabs(1 - 2.0 * k / n) : 0;
+  return n > 1 ? (double)k / (n - 1) : 0;
 }

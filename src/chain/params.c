@@ -24,6 +24,14 @@ enum { PARAM_JSON_SIZE = 1024 };
   .entry = {key, help, REGISTRY_JSON_SLOT(PARAM_JSON_SIZE)}, .offset = offsetof(a2i2a_run_params, member), \
   .size = sizeof(((a2i2a_run_params *)0)->member)
 
+static const struct {
+  a2i2a_entry entry;
+} travels[] = {
+    {{"path", "from the first endpoint to the second: alpha k/(n - 1)", "{}"}},
+    {{"loop", "there and back: alpha 1 - |1 - 2k/n|, the last clip crossfading into the first", "{}"}},
+};
+static const registry_table travel_registry = REGISTRY_TABLE(NULL, "travel", travels, NULL);
+
 /* In run.json's order. The ranges are those the CLI has always enforced. */
 static const param_def params[] = {
     {FIELD("preset", preset, "the preset the values started from"), .stage = "run", .type = PARAM_CHOICE,
@@ -80,6 +88,20 @@ static const param_def params[] = {
     {FIELD("i2i.height", i2i.height, "working height, rounded down to a multiple of 8"), .stage = "i2i",
      .type = PARAM_INT, .min = 8, .max = I2I_MAX_SIDE, .flags = PARAM_ZERO,
      .unset = "the image's; one side alone keeps the aspect ratio"},
+    {FIELD("i2i.tile", i2i.tile, "circular padding: the painting wraps around along x, y or xy"), .stage = "i2i",
+     .type = PARAM_CHOICE, .choices = &sd_tile_registry, .flags = PARAM_NULLABLE | PARAM_NEWER, .unset = "none"},
+    {FIELD("i2i.alpha", i2i.alpha, "travel: how far from this run toward the --to- settings (0..1)"),
+     .stage = "i2i", .type = PARAM_NUMBER, .min = 0, .max = 1, .flags = PARAM_NEWER},
+    {FIELD("i2i.to_seed", i2i.to_seed, "travel: the other endpoint's seed"), .stage = "i2i", .type = PARAM_SEED,
+     .flags = PARAM_NEWER},
+    {FIELD("i2i.to_prompt", i2i.to_prompt, "travel: the other endpoint's prompt"), .stage = "i2i",
+     .type = PARAM_TEXT, .flags = PARAM_NULLABLE | PARAM_NEWER, .unset = "the prompt"},
+    {FIELD("i2i.to_negative_prompt", i2i.to_negative_prompt, "travel: the other endpoint's negative prompt"),
+     .stage = "i2i", .type = PARAM_TEXT, .flags = PARAM_NULLABLE | PARAM_NEWER, .unset = "the negative prompt"},
+    {FIELD("i2i.to_strength", i2i.to_strength, "travel: the other endpoint's strength"), .stage = "i2i",
+     .type = PARAM_NUMBER, .min = 0, .max = 1, .flags = PARAM_ZERO | PARAM_NEWER, .unset = "the strength"},
+    {FIELD("i2i.to_guidance", i2i.to_guidance, "travel: the other endpoint's guidance"), .stage = "i2i",
+     .type = PARAM_NUMBER, .min = 0, .max = 100, .flags = PARAM_ZERO | PARAM_NEWER, .unset = "the guidance"},
     {FIELD("i2i.taesd", i2i.taesd,
            "TAESD in place of the VAE (folder, .safetensors or ORG/NAME): fast drafts, per-step previews"),
      .stage = "i2i", .type = PARAM_TEXT, .flags = PARAM_PRESET | PARAM_NULLABLE | PARAM_NEWER,
@@ -122,6 +144,11 @@ static const param_def params[] = {
     {FIELD("clips.overlap_seconds", overlap_seconds, "overlap (and crossfade) between consecutive clips"),
      .stage = "run", .type = PARAM_NUMBER, .min = 0, .max = 1800, .flags = PARAM_PRESET},
     {FIELD("sheet", sheet, "write sheet.png, a contact sheet of the run"), .stage = "run", .type = PARAM_FLAG},
+    {FIELD("travel.mode", travel, "travel between the endpoints over the clips or frames: path or loop"),
+     .stage = "run", .type = PARAM_CHOICE, .choices = &travel_registry, .flags = PARAM_NULLABLE | PARAM_NEWER,
+     .unset = "none"},
+    {FIELD("travel.frames", frames, "travel without clips: paint the whole input this many times"), .stage = "run",
+     .type = PARAM_INT, .min = 2, .max = CHAIN_MAX_FRAMES, .flags = PARAM_ZERO | PARAM_NEWER, .unset = "over the clips"},
 };
 
 static void params_init(void);
@@ -272,6 +299,11 @@ a2i2a_status params_check(const a2i2a_run_params *p) {
   if (!st) st = check_a2i_together(&p->a2i);
   if (!st) st = check_i2a_together(&p->i2a);
   if (st) return st;
+  if (p->frames && !p->travel) return fail(A2I2A_ERR_PARAM, "travel.frames: frames travel (set travel.mode)");
+  if (p->frames && p->clip_seconds > 0)
+    return fail(A2I2A_ERR_PARAM, "travel.frames: travel goes over the clips or over frames, not both");
+  if (p->travel && !p->frames && !(p->clip_seconds > 0))
+    return fail(A2I2A_ERR_PARAM, "travel.mode: travel goes over clips (clips.seconds) or frames (travel.frames)");
   if (p->clip_seconds > 0 && p->overlap_seconds * 2 > p->clip_seconds)
     return fail(A2I2A_ERR_PARAM, "clips.overlap_seconds: %g s is more than half of clips.seconds (%g s)",
                 p->overlap_seconds, p->clip_seconds);

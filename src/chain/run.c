@@ -15,6 +15,7 @@
 #include "audio/audio.h"
 #include "audio/loudness.h"
 #include "chain/chain.h"
+#include "image/apng.h"
 #include "chain/params.h"
 #include "common/err.h"
 #include "common/job.h"
@@ -109,6 +110,9 @@ static a2i2a_status run_stages(a2i2a_model *model, const char *wav, const char *
 
 /* ---------------------------------------------------------------- long inputs: clips */
 
+/* How long preview.png shows each frame of a travel. */
+enum { FRAME_MS = 250 };
+
 /* Side by side, same height (the clips' images all have the same size). */
 static a2i2a_status concat_png(char paths[][PATH_LEN], int n, const char *out) {
   if (n < 1) return fail(A2I2A_ERR_INTERNAL, "%s: no clip images to put side by side", out);
@@ -137,20 +141,31 @@ static a2i2a_status concat_png(char paths[][PATH_LEN], int n, const char *out) {
  * clip (output samples per input sample), so a reading that changes the sample rate or the
  * duration is placed consistently. */
 static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char *tmp, const a2i2a_run_params *p,
-                              char names[][64], int nread, a2i2a_job *job) {
+                              char names[][64], int nread, double **alphas, int *nalphas, a2i2a_job *job) {
   audio_buf in = {0};
   a2i2a_status st = audio_read(input, &in);
   if (st) return st;
-  int64_t len = (int64_t)llround(p->clip_seconds * in.rate), ov = (int64_t)llround(p->overlap_seconds * in.rate);
+  /* travel over frames: every "clip" is the whole input */
+  int frames = p->clip_seconds > 0 ? 0 : p->frames, loop = p->travel && !strcmp(p->travel, "loop");
+  int64_t len = frames ? in.frames : (int64_t)llround(p->clip_seconds * in.rate);
+  int64_t ov = (int64_t)llround(p->overlap_seconds * in.rate);
+  if (frames && ov * 2 > len) {
+    audio_free(&in);
+    return fail(A2I2A_ERR_PARAM, "clips.overlap_seconds: %g s is more than half of the input, which each frame repeats",
+                p->overlap_seconds);
+  }
   int64_t hop = len - ov;
   /* clips.seconds has its minimum, but a sound at a few hertz still makes clips of no samples */
   if (len < 2 || hop < 1) {
     st = fail(A2I2A_ERR_PARAM, "%s: clips of %g s overlapping by %g s are %lld samples at %g Hz: too short",
-              input, p->clip_seconds, p->overlap_seconds, (long long)len, in.rate);
+              input, frames ? (double)len / in.rate : p->clip_seconds, p->overlap_seconds, (long long)len, in.rate);
     audio_free(&in);
     return st;
   }
-  int n = (int)chain_clip_count(in.frames, len, ov);
+  int n = frames ? frames : (int)chain_clip_count(in.frames, len, ov);
+  *nalphas = 0;
+  /* travel: every clip's alpha, for run.json */
+  if (p->travel && !(*alphas = calloc((size_t)n, sizeof **alphas))) st = fail(A2I2A_ERR_NOMEM, "out of memory");
   char(*spec)[PATH_LEN] = calloc((size_t)n, sizeof *spec), (*art)[PATH_LEN] = calloc((size_t)n, sizeof *art);
   char(*dir)[PATH_LEN] = calloc((size_t)n, sizeof *dir);
   audio_buf clip = {0};
@@ -166,7 +181,7 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
     job_step(job, k);
     for (int c = 0; c < in.channels; c++)
       for (int64_t i = 0; i < len; i++) {
-        int64_t j = (int64_t)k * hop + i;
+        int64_t j = frames ? i : (int64_t)k * hop + i;
         clip.x[(size_t)c * len + i] = j < in.frames ? in.x[(size_t)c * in.frames + j] : 0.0f;
       }
     snprintf(name, sizeof name, "clip%03d.wav", k), join(wav, tmp, name);
@@ -175,6 +190,10 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
     snprintf(name, sizeof name, "clip%03d", k), join(dir[k], tmp, name);
     st = audio_write(wav, &clip, 32, 0, 1); /* float: the clip's samples exactly */
     if (!st) st = make_output_dir(dir[k]);
+    if (p->travel) {
+      per_clip.i2i.alpha = chain_travel_alpha(k, n, loop);
+      if (*alphas) (*alphas)[(*nalphas)++] = per_clip.i2i.alpha;
+    }
     if (!st) {
       job_span sp = job_enter(job, 0.97 * k / n, 0.97 * (k + 1) / n);
       st = run_stages(model, wav, spec[k], art[k], dir[k], names, nread, &per_clip, job);
@@ -185,8 +204,24 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
   double t_stitch = now_seconds();
   if (!st) job_stage(job, "stitching", NULL, nread);
   char path[PATH_LEN], wname[80];
-  if (!st) join(path, tmp, "spectrogram.png"), st = concat_png(spec, n, path);
+  /* frames: one spectrogram (every frame paints the same) */
+  if (!st) join(path, tmp, "spectrogram.png"), st = concat_png(spec, frames ? 1 : n, path);
   if (!st) join(path, tmp, "art.png"), st = concat_png(art, n, path);
+  if (!st && frames) { /* an animated preview, and the frames themselves: frames/0001.png ... */
+    image_u8 *im = calloc((size_t)n, sizeof *im);
+    if (!im) st = fail(A2I2A_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < n && !st; k++) st = image_read(art[k], &im[k], NULL);
+    if (!st) join(path, tmp, "preview.png"), st = apng_write(path, im, n, FRAME_MS, 1);
+    for (int k = 0; im && k < n; k++) image_free(&im[k]);
+    free(im);
+    join(path, tmp, "frames");
+    if (!st) st = make_output_dir(path);
+    for (int k = 0; k < n && !st; k++) {
+      char name[64];
+      snprintf(name, sizeof name, "frames/%04d.png", k + 1), join(path, tmp, name);
+      if (rename(art[k], path)) st = fail(A2I2A_ERR_IO, "%s: cannot move a frame into place", path);
+    }
+  }
 
   /* stitch each reading */
   audio_buf *parts = calloc((size_t)n, sizeof *parts);
@@ -202,16 +237,26 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
     if (st) break;
     double ratio = (double)parts[0].frames / (double)len; /* output samples per input sample */
     int64_t hop_out = (int64_t)llround(hop * ratio), ov_out = (int64_t)llround(ov * ratio);
-    int64_t total = (int64_t)llround(in.frames * ratio);
+    int64_t total = frames ? (int64_t)(n - 1) * hop_out + parts[0].frames : (int64_t)llround(in.frames * ratio);
+    /* a loop: the first clip once more after the last, and the sound cut from the end of the
+     * first crossfade to the end of that last one, so that its end runs into its start */
+    int64_t skip = 0, span = total;
+    if (loop) total = (int64_t)n * hop_out, skip = ov_out, span = total + ov_out;
     audio_buf whole = {0};
-    st = audio_alloc(&whole, parts[0].channels, total, parts[0].rate);
-    const float **chan = calloc((size_t)n, sizeof *chan);
-    int64_t *lens = calloc((size_t)n, sizeof *lens);
+    float *stitched = malloc((size_t)span * sizeof *stitched);
+    st = stitched ? audio_alloc(&whole, parts[0].channels, total, parts[0].rate) : fail(A2I2A_ERR_NOMEM, "out of memory");
+    const float **chan = calloc((size_t)n + 1, sizeof *chan);
+    int64_t *lens = calloc((size_t)n + 1, sizeof *lens);
     if (!chan || !lens) st = fail(A2I2A_ERR_NOMEM, "out of memory");
     for (int c = 0; c < whole.channels && !st; c++) {
-      for (int k = 0; k < n; k++) chan[k] = parts[k].x + (size_t)c * parts[k].frames, lens[k] = parts[k].frames;
-      chain_stitch(chan, lens, n, hop_out, ov_out, total, whole.x + (size_t)c * total);
+      for (int k = 0; k <= n; k++) {
+        int q = k < n ? k : 0;
+        chan[k] = parts[q].x + (size_t)c * parts[q].frames, lens[k] = parts[q].frames;
+      }
+      chain_stitch(chan, lens, n + loop, hop_out, ov_out, span, stitched);
+      memcpy(whole.x + (size_t)c * total, stitched + skip, (size_t)total * sizeof *stitched);
     }
+    free(stitched);
     if (!st) st = reading_loudness(&whole, &p->i2a, names[r], job);
     if (!st) {
       join(path, tmp, wname);
@@ -235,7 +280,7 @@ static a2i2a_status run_clips(a2i2a_model *model, const char *input, const char 
 
 /* ---------------------------------------------------------------- the outputs */
 
-enum { MAXOUT = MAX_READINGS + 5 };
+enum { MAXOUT = MAX_READINGS + 6 + CHAIN_MAX_FRAMES };
 
 /* The files a run writes besides run.json, into out[]; their count. */
 static int output_names(const a2i2a_run_params *p, char names[][64], int nread, char out[][64]) {
@@ -244,6 +289,8 @@ static int output_names(const a2i2a_run_params *p, char names[][64], int nread, 
   snprintf(out[nout++], 64, "art.png");
   for (int r = 0; r < nread; r++) snprintf(out[nout++], 64, "%.59s.wav", names[r]);
   if (p->sheet) snprintf(out[nout++], 64, "sheet.png");
+  if (!(p->clip_seconds > 0) && p->frames) snprintf(out[nout++], 64, "preview.png");
+  for (int k = 0; k < (p->clip_seconds > 0 ? 0 : p->frames); k++) snprintf(out[nout++], 64, "frames/%04d.png", k + 1);
   return nout;
 }
 
@@ -253,6 +300,8 @@ static a2i2a_status check_outputs(const char *outdir, char out[][64], int nout, 
   a2i2a_status st = A2I2A_OK;
   for (int k = 0; k < nout && !st; k++) {
     join(path, outdir, out[k]);
+    struct stat sb;
+    if (!strncmp(out[k], "frames/", 7) && stat(path, &sb) != 0) continue; /* frames/ made at the end */
     st = outfile_check(path, force);
   }
   join(path, outdir, "run.json");
@@ -460,9 +509,11 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   char spec[PATH_LEN], art[PATH_LEN];
   join(spec, tmp, "spectrogram.png");
   join(art, tmp, "art.png");
-  if (p->clip_seconds > 0) {
+  double *alphas = NULL;
+  int nalphas = 0;
+  if (p->clip_seconds > 0 || p->frames) {
     job_span sp = job_enter(job, 0.0, 0.98);
-    st = run_clips(model, input, tmp, p, names, nread, job);
+    st = run_clips(model, input, tmp, p, names, nread, &alphas, &nalphas, job);
     job_leave(job, sp);
   } else {
     job_span sp = job_enter(job, 0.0, 0.98);
@@ -499,6 +550,7 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   rec.version = (char *)a2i2a_version();
   rec.threads = a2i2a_get_threads();
   rec.sheet_layout = sheet_layout;
+  rec.nalphas = nalphas, rec.alphas = alphas;
   /* the model's LoRAs by absolute path (for --replay from anywhere), scale and hash */
   char lora_abs[CHAIN_MAX_LORAS][4096];
   rec.nloras = model->loras.n;
@@ -527,6 +579,10 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
   if (!st) {
     outfile *of = calloc(nout + 1, sizeof *of);
     if (!of) st = fail(A2I2A_ERR_NOMEM, "out of memory");
+    if (p->frames && !(p->clip_seconds > 0)) {
+      join(path, outdir, "frames");
+      st = make_output_dir(path);
+    }
     for (int k = 0; k <= nout && !st; k++) {
       const char *name = k < nout ? out[k] : "run.json";
       join(of[k].path, outdir, name);
@@ -537,6 +593,7 @@ a2i2a_status chain_run(a2i2a_model *model, const char *model_name, const char *m
     free(of);
   }
   run_folder_remove(&td);
+  free(alphas);
   if (st && made_dir) rmdir(outdir);
   output_dir_unlock(outdir_lock);
   if (!st && rec_out) {

@@ -89,6 +89,14 @@ a2i2a_status chain_runjson_write(const char *path, const chain_record *r, int fo
   }
   if (r->p.i2i.taesd) add_str(cJSON_GetObjectItemCaseSensitive(root, "i2i"), "taesd_sha256", r->taesd_sha256);
   cJSON_AddNumberToObject(root, "sheet_layout", r->sheet_layout ? r->sheet_layout : 1);
+  if (r->nalphas > 0) {
+    cJSON *alphas = cJSON_AddArrayToObject(cJSON_GetObjectItemCaseSensitive(root, "travel"), "alphas");
+    for (int k = 0; k < r->nalphas; k++) {
+      char b[40];
+      snprintf(b, sizeof b, "%.17g", r->alphas[k]);
+      cJSON_AddItemToArray(alphas, cJSON_CreateRaw(b));
+    }
+  }
   cJSON *outs = cJSON_AddObjectToObject(root, "outputs");
   for (int k = 0; k < r->noutputs; k++) add_str(outs, r->output_name[k], r->output_sha256[k]);
   /* the readings as written: a record, not read back (the replay checks the bytes) */
@@ -257,7 +265,9 @@ a2i2a_status chain_runjson_parse(const char *text, size_t n, const char *path, c
       rd.st = fail(A2I2A_ERR_LIMIT, "%s: more than %d outputs", path, CHAIN_MAX_OUTPUTS);
       break;
     }
-    if (!cJSON_IsString(e) || strchr(e->string, '/') || e->string[0] == '.' || !*e->string) {
+    /* a file of the run's folder, or of its frames/ (a travel's frames) */
+    const char *file = strncmp(e->string, "frames/", 7) ? e->string : e->string + 7;
+    if (!cJSON_IsString(e) || strchr(file, '/') || file[0] == '.' || !*file) {
       rd.st = fail(A2I2A_ERR_FORMAT, "%s: 'outputs.%s' must be a file name with its SHA-256", path, e->string);
       break;
     }

@@ -202,3 +202,46 @@ a2i2a_status chain_index(const char *title, const chain_index_row *rows, int nro
   if (st) image_free(sheet);
   return st;
 }
+
+/* The grid: the title, then each z panel (its label above it) as a table whose first row holds
+ * the x labels and first column the y labels, a painting in each cell. */
+a2i2a_status chain_grid(const char *title, const char *const *xlabels, int nx, const char *const *ylabels, int ny,
+                        const char *const *zlabels, int nz, const char *const *arts, image_u8 *sheet) {
+  int cw = IMAGE_TEXT_ADVANCE * SCALE, label_chars = 4;
+  for (int j = 0; j < ny; j++) {
+    int n = (int)strlen(ylabels[j]);
+    if (n > label_chars) label_chars = n;
+  }
+  if (label_chars > 24) label_chars = 24; /* longer ones are cut with "..." */
+  int label_w = label_chars * cw + MARGIN, cell_w = THUMB_W + MARGIN, cell_h = THUMB_H + MARGIN;
+  int panel_h = (nz > 1 ? LINE_H : 0) + LINE_H + ny * cell_h;
+  int w = MARGIN + label_w + nx * cell_w, min_w = 2 * MARGIN + 40 * cw;
+  if (w < min_w) w = min_w;
+  int h = MARGIN + LINE_H + nz * (panel_h + MARGIN);
+  memset(sheet, 0, sizeof *sheet);
+  a2i2a_status st = image_alloc(sheet, w, h, 3);
+  if (st) return st;
+  image_fill_rect(sheet, 0, 0, w, h, BG);
+  text_cut(sheet, MARGIN, MARGIN, FG, title, (w - 2 * MARGIN) / cw);
+  int y = MARGIN + LINE_H;
+  for (int k = 0; k < nz && !st; k++, y += panel_h + MARGIN) {
+    int y0 = y;
+    if (nz > 1) text_cut(sheet, MARGIN, y0, FG, zlabels[k], (w - 2 * MARGIN) / cw), y0 += LINE_H;
+    for (int i = 0; i < nx; i++) text_cut(sheet, MARGIN + label_w + i * cell_w, y0, FG, xlabels[i], THUMB_W / cw);
+    y0 += LINE_H;
+    for (int j = 0; j < ny && !st; j++) {
+      int yc = y0 + j * cell_h;
+      text_cut(sheet, MARGIN, yc + (THUMB_H - LINE_H) / 2, FG, ylabels[j], label_chars);
+      for (int i = 0; i < nx && !st; i++) {
+        int xc = MARGIN + label_w + i * cell_w;
+        image_u8 art = {0};
+        image_fill_rect(sheet, xc, yc, THUMB_W, THUMB_H, BOX);
+        st = image_read(arts[((size_t)k * ny + j) * nx + i], &art, NULL);
+        if (!st) st = blit_fit(sheet, &art, xc, yc, THUMB_W, THUMB_H);
+        image_free(&art);
+      }
+    }
+  }
+  if (st) image_free(sheet);
+  return st;
+}

@@ -184,6 +184,8 @@ const char *cli_nearest(const char *word, const char *const *words, int n);
  * subcommand name. */
 extern const cli_command cli_a2i, cli_i2a, cli_i2i, cli_run, cli_batch, cli_verify, cli_tokenize, cli_presets, cli_models,
     cli_serve;
+extern const cli_command cli_grid;
+int cmd_grid(int argc, char **argv);
 int cmd_a2i(int argc, char **argv);
 int cmd_i2a(int argc, char **argv);
 int cmd_i2i(int argc, char **argv);
@@ -272,6 +274,9 @@ int cli_lora_option(const char *cmd, cli_loras *o, int dir, const char *value);
  * the prompt without its tags. list gets CLI_MAX_LORAS at most (*n). 0, or an exit status after
  * one line. */
 int cli_lora_list(const char *cmd, cli_loras *o, const char *model, const char **prompt, a2i2a_lora *list, int *n);
+/* A <lora:NAME:SCALE> tag in --to-prompt is refused (usage error, one line): a LoRA is merged into
+ * the model for the whole run, the same at both endpoints of a travel, so it cannot travel. */
+int cli_lora_no_travel(const char *cmd, const a2i2a_i2i_params *p);
 void cli_lora_free(cli_loras *o);
 
 #endif

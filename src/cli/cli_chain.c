@@ -16,8 +16,12 @@ void cli_model_default(const cli_option *o, char *buf, size_t size) {
   else snprintf(buf, size, "$A2I2A_MODEL, else the preset's: %s", p.model);
 }
 
-int cli_cross_option(const char *cmd, cli_cross *c, int id, const char *v) {
+int cli_cross_option(const char *cmd, cli_cross *c, a2i2a_run_params *p, int id, const char *v) {
   switch (id) {
+  case CLI_ID_TRAVEL:
+    if (!p->travel) p->travel = "path"; /* --loop wins in either order */
+    return 0;
+  case CLI_ID_LOOP: p->travel = "loop"; return 0;
   case CLI_ID_PROMPT:
   case CLI_ID_PROMPT_PRESET:
     if (c->nprompts == CLI_MAX_CROSS) return cli_usage_error(cmd, "at most %d prompts", CLI_MAX_CROSS);

@@ -6,7 +6,7 @@
 #include "cli/cli.h"
 
 /* The ids of the rows below that are no parameter (apart from the commands' own, from 1). */
-enum { CLI_ID_PROMPT = 100, CLI_ID_PROMPT_PRESET, CLI_ID_SEEDS, CLI_ID_VARIATIONS };
+enum { CLI_ID_PROMPT = 100, CLI_ID_PROMPT_PRESET, CLI_ID_SEEDS, CLI_ID_VARIATIONS, CLI_ID_TRAVEL, CLI_ID_LOOP };
 
 /* --model's default: $A2I2A_MODEL when set, else the preset's. */
 void cli_model_default(const cli_option *o, char *buf, size_t size);
@@ -42,6 +42,18 @@ void cli_model_default(const cli_option *o, char *buf, size_t size);
     {.name = "taesd", .arg = "M", .param = "i2i.taesd", .flags = CLI_PATH,                                         \
      .help = "paint with TAESD in place of the VAE: a diffusers folder, its .safetensors or ORG/NAME ('a2i2a "      \
              "models pull madebyollin/taesd' gets it); quick drafts (the draft preset uses it)"},                     \
+    {.name = "tile", .arg = "AXES", .param = "i2i.tile"},                                                          \
+    {.name = "alpha", .arg = "X", .param = "i2i.alpha"},                                                           \
+    {.name = "to-seed", .arg = "N", .param = "i2i.to_seed"},                                                       \
+    {.name = "to-prompt", .arg = "TEXT", .param = "i2i.to_prompt"},                                                \
+    {.name = "to-negative", .arg = "TEXT", .param = "i2i.to_negative_prompt"},                                     \
+    {.name = "to-strength", .arg = "X", .param = "i2i.to_strength"},                                               \
+    {.name = "to-guidance", .arg = "X", .param = "i2i.to_guidance"},                                               \
+    {.name = "travel", .id = CLI_ID_TRAVEL, .help = "travel from the painting's endpoint to the --to- one over "   \
+     "the clips (--clip) or --frames (docs/travel.md)"},                                                           \
+    {.name = "loop", .id = CLI_ID_LOOP, .help = "travel there and back, the last clip crossfading into the "       \
+     "first: every reading loops"},                                                                                \
+    {.name = "frames", .arg = "N", .param = "travel.frames"},                                                      \
     {.name = "seed", .arg = "N", .param = "i2i.seed", .help = "seed of the painting and the readings"},            \
     {.name = "seeds", .arg = "A,B,...", .id = CLI_ID_SEEDS, .help = "several seeds, one run each"},                \
     {.name = "variations", .arg = "N", .id = CLI_ID_VARIATIONS, .help = "N runs with seeds SEED, SEED+1, ..."},    \
@@ -65,9 +77,9 @@ typedef struct {
   long variations;
 } cli_cross;
 
-/* One of the rows' ids above with its value; 0, or an exit status after one line. Returns
- * CLI_CONTINUE for an id that is not one of them. */
-int cli_cross_option(const char *cmd, cli_cross *c, int id, const char *v);
+/* One of the rows' ids above with its value (--travel and --loop set p's travel mode); 0, or an
+ * exit status after one line. Returns CLI_CONTINUE for an id that is not one of them. */
+int cli_cross_option(const char *cmd, cli_cross *c, a2i2a_run_params *p, int id, const char *v);
 /* After parsing: the prompts (p's when none was given) and seeds (p's, SEED.. for --variations)
  * each sound is run with; 0, or EXIT_USAGE after one line for options that do not combine. */
 int cli_cross_finish(const char *cmd, const cli_command *table, const cli_args *a, const a2i2a_run_params *p,

@@ -90,6 +90,22 @@ int cli_lora_list(const char *cmd, cli_loras *o, const char *model, const char *
   return st ? cli_fail(st) : 0;
 }
 
+int cli_lora_no_travel(const char *cmd, const a2i2a_i2i_params *p) {
+  if (!p->to_prompt) return 0;
+  char *stripped, **names;
+  double *scales;
+  int ntags;
+  a2i2a_status st = sd_lora_prompt_tags(p->to_prompt, &stripped, &names, &scales, &ntags);
+  if (st) return cli_fail(st);
+  int rc = ntags ? cli_usage_error(cmd, "--to-prompt: <lora:%s:%g>: a LoRA cannot travel (it is merged into the "
+                                        "model for the whole run); give it with --lora or in --prompt",
+                                   names[0], scales[0])
+                 : 0;
+  for (int i = 0; i < ntags; i++) free(names[i]);
+  free(names), free(scales), free(stripped);
+  return rc;
+}
+
 void cli_lora_free(cli_loras *o) {
   for (int i = 0; i < o->nowned; i++) free(o->owned[i]);
   free(o->owned);

@@ -92,7 +92,7 @@ static int handle(void *ctx, int id, const char *v) {
     if (cli_int("batch", "--shard K", k, 0, c->shard_n - 1, &c->shard_k)) return EXIT_USAGE;
     break;
   }
-  default: return cli_cross_option("batch", &c->cross, id, v);
+  default: return cli_cross_option("batch", &c->cross, c->p, id, v);
   }
   return 0;
 }

@@ -40,6 +40,13 @@ static const cli_option options[] = {
      "and SD-Turbo files need epsilon)"},
     {.name = "width", .arg = "N", .param = "i2i.width"},
     {.name = "height", .arg = "N", .param = "i2i.height"},
+    {.name = "tile", .arg = "AXES", .param = "i2i.tile"},
+    {.name = "alpha", .arg = "X", .param = "i2i.alpha"},
+    {.name = "to-seed", .arg = "N", .param = "i2i.to_seed"},
+    {.name = "to-prompt", .arg = "TEXT", .param = "i2i.to_prompt"},
+    {.name = "to-negative", .arg = "TEXT", .param = "i2i.to_negative_prompt"},
+    {.name = "to-strength", .arg = "X", .param = "i2i.to_strength"},
+    {.name = "to-guidance", .arg = "X", .param = "i2i.to_guidance"},
     CLI_OPTS_LORA(O_LORA, O_LORA_DIR),
     {.name = "taesd", .arg = "M", .param = "i2i.taesd", .flags = CLI_PATH,
      .help = "decode (and encode) with TAESD instead of the VAE: a diffusers folder, its .safetensors or ORG/NAME "
@@ -134,6 +141,7 @@ static int run_i2i(int argc, char **argv, a2i2a_run_params *pp, cli_args *ap, i2
   if (!have_seed) p.i2i.seed = random_seed();
   int nloras;
   if ((rc = cli_lora_list("i2i", &ctx->loras, p.model, &p.i2i.prompt, loras, &nloras))) return rc;
+  if ((rc = cli_lora_no_travel("i2i", &p.i2i))) return rc;
 
   cli_stdio io;
   if ((rc = cli_stdio_open("i2i", &io, image, out, "art.png"))) return rc;

@@ -80,7 +80,7 @@ static int handle(void *ctx, int id, const char *v) {
   case O_PREVIEW_TAESD: c->preview_taesd = v; break;
   case O_LORA:
   case O_LORA_DIR: return cli_lora_option("run", c->loras, id == O_LORA_DIR, v);
-  default: return cli_cross_option("run", &c->cross, id, v);
+  default: return cli_cross_option("run", &c->cross, c->p, id, v);
   }
   return 0;
 }
@@ -231,6 +231,7 @@ static int run_cmd(int argc, char **argv, cli_loras *loras) {
     stdin_input = i;
   }
   if ((rc = cli_cross_finish(C, &cli_run, &a, &p, &c.cross))) return rc;
+  if ((rc = cli_lora_no_travel(C, &p.i2i))) return rc;
   const char **prompts = c.cross.prompts;
   uint64_t *seeds = c.cross.seeds;
   int nprompts = c.cross.nprompts, nseeds = c.cross.nseeds;

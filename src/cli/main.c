@@ -10,8 +10,8 @@ static const struct {
   int (*fn)(int, char **);
 } commands[] = {
     {&cli_a2i, cmd_a2i},         {&cli_i2i, cmd_i2i},       {&cli_i2a, cmd_i2a},
-    {&cli_run, cmd_run},         {&cli_batch, cmd_batch},   {&cli_presets, cmd_presets},
-    {&cli_models, cmd_models},
+    {&cli_run, cmd_run},         {&cli_batch, cmd_batch},   {&cli_grid, cmd_grid},
+    {&cli_presets, cmd_presets}, {&cli_models, cmd_models},
     {&cli_serve, cmd_serve},
     {&cli_tokenize, cmd_tokenize}, {&cli_verify, cmd_verify},
 };

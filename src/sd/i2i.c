@@ -164,8 +164,10 @@ static a2i2a_status check_params(const a2i2a_i2i_params *p, const a2i2a_model *m
   a2i2a_status st = params_check_i2i(p); /* the ranges of the parameters' table */
   if (st) return st;
   c->steps = p->steps;
-  c->strength = p->strength;
-  c->guidance = p->guidance;
+  /* travel: (1 - alpha)·a + alpha·b, exact at both ends */
+  c->strength = p->alpha > 0 && p->to_strength ? (1 - p->alpha) * p->strength + p->alpha * p->to_strength : p->strength;
+  c->guidance = p->alpha > 0 && p->to_guidance ? (1 - p->alpha) * p->guidance + p->alpha * p->to_guidance : p->guidance;
+  if ((st = sd_tile_axes(p->tile, &c->wrap))) return st;
   st = sched_config_for_sampler(m->m.scheduler_config, p->sampler ? p->sampler : "pndm", p->spacing, &c->sched);
   if (!st) st = sched_override_prediction(&c->sched, p->prediction);
   if (st) return st;
@@ -179,7 +181,7 @@ static a2i2a_status check_params(const a2i2a_i2i_params *p, const a2i2a_model *m
   if (sd_i2i_iterations(c) < 1)
     return fail(A2I2A_ERR_PARAM,
                 "steps x strength = %d x %g < 1: no denoising step would run (raise --steps or --strength)",
-                p->steps, p->strength);
+                p->steps, c->strength);
   return A2I2A_OK;
 }
 
@@ -221,6 +223,20 @@ a2i2a_status sd_i2i_check(const a2i2a_model *m, const a2i2a_i2i_params *p, int w
   return st ? st : working_size(w, h, p, W, H);
 }
 
+/* The lerp (1 - alpha)·from + alpha·(the embedding of text) into out (n floats), exact at both
+ * ends. */
+static a2i2a_status travel_embedding(a2i2a_model *m, const float *from, const char *text, const a2i2a_i2i_params *p,
+                                     const char *what, float *out, size_t n, a2i2a_job *job) {
+  const float *to;
+  char label[64];
+  snprintf(label, sizeof label, "the other %s", what);
+  a2i2a_status st = sd_prompt_embedding(m, text, p->clip_skip, label, job, &to);
+  if (st) return st;
+  double a = p->alpha;
+  for (size_t i = 0; i < n; i++) out[i] = a == 1 ? to[i] : (float)((1 - a) * from[i] + a * to[i]);
+  return A2I2A_OK;
+}
+
 static a2i2a_status i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const a2i2a_i2i_params *p, uint8_t **out,
                        int *out_w, int *out_h, a2i2a_job *job) {
   *out = NULL;
@@ -241,7 +257,7 @@ static a2i2a_status i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const 
     if ((st = image_resize_lanczos(&in, W, H, &rs))) return st;
     src = &rs;
   }
-  float *chw = NULL, *hwc = NULL;
+  float *chw = NULL, *hwc = NULL, *travel_emb = NULL;
   const float *cond = NULL, *uncond = NULL;
   int PH, PW;
   st = sd_image_preprocess(src, &chw, &PH, &PW);
@@ -257,10 +273,28 @@ static a2i2a_status i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const 
   if ((st = sd_prompt_embedding(m, p->prompt, p->clip_skip, "prompt", job, &cond))) goto out;
   if (c.guidance > 1.0 && (st = sd_prompt_embedding(m, p->negative_prompt, p->clip_skip, "negative prompt", job, &uncond)))
     goto out;
+  if (p->alpha > 0) { /* travel: the embeddings toward the other endpoint's */
+    size_t ne = (size_t)CLIP_CTX * sd_context_dim(m);
+    travel_emb = xmalloc(2 * ne * sizeof(float), "travelled embeddings");
+    if (!travel_emb) {
+      st = A2I2A_ERR_NOMEM;
+      goto out;
+    }
+    if ((st = travel_embedding(m, cond, p->to_prompt ? p->to_prompt : p->prompt, p, "prompt", travel_emb, ne, job)))
+      goto out;
+    cond = travel_emb;
+    if (uncond) {
+      const char *to = p->to_negative_prompt ? p->to_negative_prompt : p->negative_prompt;
+      if ((st = travel_embedding(m, uncond, to, p, "negative prompt", travel_emb + ne, ne, job))) goto out;
+      uncond = travel_emb + ne;
+    }
+  }
 
   torch_rng g;
   rng_seed(&g, p->seed);
-  sd_noise noise = {.rng = &g};
+  torch_rng g_to;
+  rng_seed(&g_to, p->to_seed);
+  sd_noise noise = {.rng = &g, .to_rng = p->alpha > 0 ? &g_to : NULL, .alpha = p->alpha};
   st = sd_img2img(m, chw, PH, PW, cond, uncond, &c, &noise, &io, hwc);
   if (st) goto out;
   image_u8 res;
@@ -269,7 +303,7 @@ static a2i2a_status i2i(a2i2a_model *m, const uint8_t *rgb, int w, int h, const 
   *out_w = PW;
   *out_h = PH;
 out:
-  free(chw), free(hwc);
+  free(chw), free(hwc), free(travel_emb);
   return st;
 }
 
@@ -347,6 +381,7 @@ static char *infotext(const a2i2a_i2i_params *p, const char *sampler, const char
     snprintf(num, sizeof num, "%d", p->clip_skip);
     put_value(b, n, &len, "Clip skip", num);
   }
+  if (p->tile) put_value(b, n, &len, "Tiling", p->tile); /* A1111 says True: it tiles both ways */
   if (*hashes) put_value(b, n, &len, "Lora hashes", hashes);
   put_value(b, n, &len, "Timestep spacing", spacing);
   put_value(b, n, &len, "Model SHA256", sha);
@@ -378,6 +413,18 @@ cJSON *sd_i2i_settings_json(struct a2i2a_model *m, const a2i2a_i2i_params *p, co
   cJSON_AddStringToObject(j, "prediction", p->prediction ? p->prediction : m->m.v_prediction ? "v" : "epsilon");
   cJSON_AddNumberToObject(j, "width", W);
   cJSON_AddNumberToObject(j, "height", H);
+  if (p->tile) cJSON_AddStringToObject(j, "tile", p->tile); /* absent: untiled paintings keep their bytes */
+  if (p->alpha > 0) { /* travel, likewise */
+    cJSON *t = cJSON_AddObjectToObject(j, "travel");
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)p->to_seed);
+    cJSON_AddNumberToObject(t, "alpha", p->alpha);
+    cJSON_AddRawToObject(t, "to_seed", seed);
+    cJSON_AddStringToObject(t, "to_prompt", p->to_prompt ? p->to_prompt : p->prompt ? p->prompt : "");
+    cJSON_AddStringToObject(t, "to_negative_prompt", p->to_negative_prompt ? p->to_negative_prompt
+                                                     : p->negative_prompt ? p->negative_prompt : "");
+    cJSON_AddNumberToObject(t, "to_strength", p->to_strength ? p->to_strength : p->strength);
+    cJSON_AddNumberToObject(t, "to_guidance", p->to_guidance ? p->to_guidance : p->guidance);
+  }
   cJSON_AddStringToObject(j, "rng", "torch");
   cJSON_AddStringToObject(j, "model", a2i2a_model_name(m));
   cJSON_AddStringToObject(j, "model_sha256", sha);

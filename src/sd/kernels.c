@@ -20,10 +20,13 @@
 /* ------------------------------------------------------------------ scratch */
 
 /* Per-thread growable buffers, one per slot; they only ever grow (no allocation once warm). */
-enum { SCR_WEIGHT, SCR_COL, SCR_ATT_S, SCR_ATT_ML, SCR_BIAS, SCR_GAMMA, SCR_BETA, SCR_WU, SCR_WV, SCR_WM, SCR_ROW, SCR_N };
+enum { SCR_WEIGHT, SCR_COL, SCR_ATT_S, SCR_ATT_ML, SCR_BIAS, SCR_GAMMA, SCR_BETA, SCR_WU, SCR_WV, SCR_WM, SCR_ROW, SCR_WRAP, SCR_N };
 static _Thread_local float *scr_buf[SCR_N];
 static _Thread_local size_t scr_cap[SCR_N];
 static _Thread_local int scr_refuse; /* kernels_refuse_scratch: growing fails on this thread */
+/* kernels_set_wrap: the axes this thread's convolutions wrap around (a job's setting, not the
+ * process's: each job runs on its own thread) */
+static _Thread_local int wrap_axes;
 
 /* The kernels return nothing: one that cannot get its scratch skips its work and records the
  * floats it asked for here, on the job's (calling) thread, for kernels_check. Inside a parallel
@@ -716,9 +719,48 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
   if (oom) note_failure(oom);
 }
 
+void kernels_set_wrap(int axes) { wrap_axes = axes & (KERNELS_WRAP_X | KERNELS_WRAP_Y); }
+
+int kernels_wrap(void) { return wrap_axes; }
+
 /* Floats of im2col columns for one GEMM when a batch's images go through it together (their
  * columns side by side, so the weights are read once for all of them). */
 #define COL_BUDGET_BATCH (12u << 20)
+
+static void conv2d_impl(float *y, const float *x, int nb, int C, int H, int W, const weight *w, const weight *b,
+                        int OC, int k, int s, int pt, int pl, int pb, int pr, int up, int accumulate);
+
+/* The convolution with the wrapped axes' padding made explicit: the (upsampled) images are
+ * copied once with wx·pl columns and wy·pt rows of the opposite edge on each side, then
+ * convolved with zero padding on the other axis only (no Winograd: its tiles assume pad 1). */
+static void conv2d_wrapped(float *y, const float *x, int nb, int C, int H, int W, const weight *w, const weight *b,
+                           int OC, int k, int s, int pt, int pl, int pb, int pr, int up, int accumulate, int wx,
+                           int wy) {
+  int VH = H * up, VW = W * up, px = wx ? pl : 0, py = wy ? pt : 0;
+  int PH = VH + 2 * py, PW = VW + 2 * px;
+  size_t n = (size_t)C * nb * PH * PW, hw = (size_t)H * W;
+  float *xp = scratch(SCR_WRAP, n);
+  if (!xp) {
+    note_failure(n);
+    return;
+  }
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if (n > PAR_N)
+  for (long ci = 0; ci < (long)C * nb; ci++) {
+    const float *src = x + (size_t)ci * hw;
+    float *dst = xp + (size_t)ci * PH * PW;
+    for (int r = 0; r < PH; r++) {
+      int vy = ((r - py) % VH + VH) % VH; /* rows outside [0, VH) only when wy */
+      const float *srow = src + (size_t)(vy / up) * W;
+      float *d = dst + (size_t)r * PW;
+      for (int c = 0; c < PW; c++) {
+        int vx = ((c - px) % VW + VW) % VW;
+        d[c] = srow[vx / up];
+      }
+    }
+  }
+  conv2d_impl(y, xp, nb, C, PH, PW, w, b, OC, k, s, wy ? 0 : pt, wx ? 0 : pl, wy ? 0 : pb, wx ? 0 : pr, 1,
+              accumulate);
+}
 
 /* The convolution of the virtual images xv = upsample(x, up) (up 1 or 2, nearest) of a batch of
  * nb images laid out [C][nb][H][W]; y is [OC][nb][OH][OW]. im2col, then one sgemm per tile: all
@@ -727,6 +769,14 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
 static void conv2d_impl(float *y, const float *x, int nb, int C, int H, int W, const weight *w, const weight *b,
                         int OC, int k, int s, int pt, int pl, int pb, int pr, int up, int accumulate) {
   int VH = H * up, VW = W * up; /* the (virtual) input the convolution sees */
+  /* circular padding, as torch's padding_mode="circular" (A1111's tiling, stable-diffusion.cpp's
+   * --circular): only the convolution's own symmetric padding wraps; asymmetric pads (the VAE
+   * encoder's downsampling) stay zero, as they are an explicit F.pad in diffusers */
+  int wx = (wrap_axes & KERNELS_WRAP_X) && pl == pr && pl > 0, wy = (wrap_axes & KERNELS_WRAP_Y) && pt == pb && pt > 0;
+  if (wx || wy) {
+    conv2d_wrapped(y, x, nb, C, H, W, w, b, OC, k, s, pt, pl, pb, pr, up, accumulate, wx, wy);
+    return;
+  }
   int OH = (VH + pt + pb - k) / s + 1, OW = (VW + pl + pr - k) / s + 1;
   size_t ohw = (size_t)OH * OW, hw = (size_t)H * W, ldy = ohw * nb;
   int K = C * k * k;

@@ -65,6 +65,15 @@ void conv2d_up2(float *y, const float *x, int C, int H, int W, const weight *w, 
 void conv2d_batch(float *y, const float *x, int nb, int C, int H, int W, const weight *w, const weight *b, int OC,
                   int k, int s, int pad, int up, int accumulate);
 
+/* Circular padding (torch's padding_mode="circular"; A1111's tiling, stable-diffusion.cpp's
+ * --circular): while set on the calling thread, every convolution above whose padding is
+ * symmetric on an axis named here (KERNELS_WRAP_X: left/right, KERNELS_WRAP_Y: top/bottom)
+ * pads that axis with the opposite edge instead of zeros; asymmetric padding stays zero. The
+ * wrapped convolutions copy their padded input once and take the im2col path. 0 (the default)
+ * leaves every kernel as it was. A job's setting: it lasts until changed on this thread. */
+enum { KERNELS_WRAP_X = 1, KERNELS_WRAP_Y = 2 };
+void kernels_set_wrap(int axes);
+int kernels_wrap(void);
 /* 1-D convolution (torch Conv1d, one group) of x [C][T] with w [OC][C][k], dilation d and zero
  * padding pad on both sides: y [OC][T + 2·pad − d·(k − 1)]; b may be absent; accumulate: y += conv + b. */
 void conv1d(float *y, const float *x, int C, int T, const weight *w, const weight *b, int OC, int k, int dilation,

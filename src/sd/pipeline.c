@@ -9,6 +9,8 @@
 
 #include "common/err.h"
 #include "common/job.h"
+#include "common/registry.h"
+#include "sd/kernels.h"
 #include "common/sha256.h"
 #include "sd/sd_image.h"
 
@@ -235,9 +237,43 @@ int sd_i2i_iterations(const sd_i2i_config *c) {
   return count - t_start;
 }
 
+static a2i2a_status img2img(struct a2i2a_model *mdl, const float *image, int H, int W, const float *cond,
+                            const float *uncond, const sd_i2i_config *c, sd_noise *noise, sd_i2i_io *io,
+                            float *out_hwc);
+
+/* The tiling lasts the call: the UNet's and the VAE's convolutions (previews included) wrap. */
 a2i2a_status sd_img2img(struct a2i2a_model *mdl, const float *image, int H, int W, const float *cond,
                         const float *uncond, const sd_i2i_config *c, sd_noise *noise, sd_i2i_io *io,
                         float *out_hwc) {
+  int before = kernels_wrap();
+  kernels_set_wrap(c->wrap);
+  a2i2a_status st = img2img(mdl, image, H, W, cond, uncond, c, noise, io, out_hwc);
+  kernels_set_wrap(before);
+  return st;
+}
+
+static const struct {
+  a2i2a_entry entry;
+  int axes;
+} tiles[] = {
+    {{"x", "the painting wraps around left to right (each reading loops seamlessly)", "{}"}, KERNELS_WRAP_X},
+    {{"y", "the painting wraps around top to bottom", "{}"}, KERNELS_WRAP_Y},
+    {{"xy", "the painting wraps around both ways", "{}"}, KERNELS_WRAP_X | KERNELS_WRAP_Y},
+};
+const registry_table sd_tile_registry = REGISTRY_TABLE(NULL, "tiling", tiles, NULL);
+
+a2i2a_status sd_tile_axes(const char *tile, int *axes) {
+  *axes = 0;
+  if (!tile) return A2I2A_OK;
+  int i = registry_index(&sd_tile_registry, tile);
+  if (i < 0) return registry_unknown(&sd_tile_registry, tile);
+  *axes = tiles[i].axes;
+  return A2I2A_OK;
+}
+
+static a2i2a_status img2img(struct a2i2a_model *mdl, const float *image, int H, int W, const float *cond,
+                            const float *uncond, const sd_i2i_config *c, sd_noise *noise, sd_i2i_io *io,
+                            float *out_hwc) {
   int factor, L, IC;
   if (c->taesd) taesd_dims(c->taesd, &factor, &L, &IC);
   else vae_dims(mdl->vae, &factor, &L, &IC);

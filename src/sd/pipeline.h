@@ -80,10 +80,15 @@ typedef struct {
   int steps;
   double strength, guidance;
   sched_config sched;
+  int wrap; /* KERNELS_WRAP_X | KERNELS_WRAP_Y: circular padding (a2i2a_i2i_params.tile) */
   taesd *taesd; /* NULL: the VAE; else TAESD replaces it on both sides: its encoder's output is the
                    initial latent (no sampling, no noise draw, scaling 1.0), its decoder makes the
                    picture of the final latents */
 } sd_i2i_config;
+
+/* The tilings a2i2a_i2i_params.tile names ("x", "y", "xy"), and the axes one wraps (NULL: 0). */
+extern const struct registry_table sd_tile_registry;
+a2i2a_status sd_tile_axes(const char *tile, int *axes);
 
 /* Optional observers: the job (cancel between UNet evaluations, progress and previews per
  * step) and buffers that receive intermediates. */

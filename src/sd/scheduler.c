@@ -22,6 +22,13 @@ a2i2a_status sd_noise_draw(sd_noise *ns, float *out, size_t n) {
                   ns->draws + 1, n, ns->replay_len - ns->pos);
     memcpy(out, ns->replay + ns->pos, n * sizeof *out);
     ns->pos += n;
+  } else if (ns && ns->rng && ns->to_rng && ns->alpha != 0) {
+    float *to = malloc(n * sizeof *to);
+    if (!to) return fail(A2I2A_ERR_NOMEM, "out of memory (%zu MB of noise)", (n * sizeof *to) >> 20);
+    rng_randn(ns->rng, out, n);
+    rng_randn(ns->to_rng, to, n);
+    sd_slerp(out, to, out, n, ns->alpha);
+    free(to);
   } else if (ns && ns->rng) {
     rng_randn(ns->rng, out, n);
   } else {
@@ -29,6 +36,21 @@ a2i2a_status sd_noise_draw(sd_noise *ns, float *out, size_t n) {
   }
   ns->draws++;
   return A2I2A_OK;
+}
+
+void sd_slerp(const float *a, const float *b, float *out, size_t n, double t) {
+  if (t == 0 || t == 1) { /* the endpoints themselves, bit for bit */
+    if (out != (t == 0 ? a : b)) memmove(out, t == 0 ? a : b, n * sizeof *out);
+    return;
+  }
+  double ab = 0, aa = 0, bb = 0;
+  for (size_t i = 0; i < n; i++) ab += (double)a[i] * b[i], aa += (double)a[i] * a[i], bb += (double)b[i] * b[i];
+  double dot = aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 1, wa = 1 - t, wb = t;
+  if (fabs(dot) <= 0.9995) {
+    double theta = acos(dot), s = sin(theta);
+    wa = sin((1 - t) * theta) / s, wb = sin(t * theta) / s;
+  }
+  for (size_t i = 0; i < n; i++) out[i] = (float)(wa * a[i] + wb * b[i]);
 }
 
 /* ------------------------------------------------------------------------ configuration */

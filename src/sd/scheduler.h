@@ -45,9 +45,19 @@ typedef struct {
   const float *replay;
   size_t replay_len, pos;
   int draws; /* number of tensors drawn so far */
+  /* Travel: with to_rng and alpha > 0, each draw is the slerp (sd_slerp) of rng's and to_rng's
+   * draws; alpha 1 is to_rng's draw itself, alpha 0 rng's (to_rng is then not drawn from). */
+  torch_rng *to_rng;
+  double alpha;
 } sd_noise;
 
 a2i2a_status sd_noise_draw(sd_noise *ns, float *out, size_t n);
+
+/* Spherical interpolation of two tensors, as Riffusion's slerp: with cos θ = a·b / (|a| |b|),
+ * out = sin((1−t)θ)/sin θ · a + sin(tθ)/sin θ · b, or the linear interpolation (1−t)·a + t·b
+ * where |cos θ| > 0.9995 (nearly parallel: slerp would divide by ~0). t 0 gives a and t 1 gives
+ * b exactly. out may alias a or b. */
+void sd_slerp(const float *a, const float *b, float *out, size_t n, double t);
 
 /* The registries of the samplers (A2I2A_LIST_SAMPLERS), the timestep spacings
  * (A2I2A_LIST_SPACINGS) and the predictions ("epsilon", "v"); common/registry.h. */
