@@ -42,6 +42,7 @@ void cli_model_default(const cli_option *o, char *buf, size_t size);
     {.name = "taesd", .arg = "M", .param = "i2i.taesd", .flags = CLI_PATH,                                         \
      .help = "paint with TAESD in place of the VAE: a diffusers folder, its .safetensors or ORG/NAME ('a2i2a "      \
              "models pull madebyollin/taesd' gets it); quick drafts (the draft preset uses it)"},                     \
+    {.name = "low-memory", .param = "i2i.low_memory"},                                                             \
     {.name = "seed", .arg = "N", .param = "i2i.seed", .help = "seed of the painting and the readings"},            \
     {.name = "seeds", .arg = "A,B,...", .id = CLI_ID_SEEDS, .help = "several seeds, one run each"},                \
     {.name = "variations", .arg = "N", .id = CLI_ID_VARIATIONS, .help = "N runs with seeds SEED, SEED+1, ..."},    \

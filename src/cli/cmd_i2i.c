@@ -44,6 +44,7 @@ static const cli_option options[] = {
     {.name = "taesd", .arg = "M", .param = "i2i.taesd", .flags = CLI_PATH,
      .help = "decode (and encode) with TAESD instead of the VAE: a diffusers folder, its .safetensors or ORG/NAME "
              "('a2i2a models pull madebyollin/taesd' gets it); quick drafts"},
+    {.name = "low-memory", .param = "i2i.low_memory"},
     CLI_OPT_PREVIEW(O_PREVIEW),
     CLI_OPT_LIST("samplers"),
     CLI_OPT_JSON,

@@ -165,6 +165,7 @@ static a2i2a_status check_params(const a2i2a_i2i_params *p, const a2i2a_model *m
   c->steps = p->steps;
   c->strength = p->strength;
   c->guidance = p->guidance;
+  c->low_memory = p->low_memory;
   st = sched_config_for_sampler(m->m.scheduler_config, p->sampler ? p->sampler : "pndm", p->spacing, &c->sched);
   if (!st) st = sched_override_prediction(&c->sched, p->prediction);
   if (st) return st;
@@ -420,6 +421,8 @@ static a2i2a_status i2i_file(a2i2a_model *m, const char *image_path, const char 
     cJSON_AddStringToObject(j, "taesd", taesd_label(p->taesd, label, sizeof label));
     cJSON_AddStringToObject(j, "taesd_sha256", taesd_sha);
   }
+  /* tiles change a large painting: say so (absent in the default mode, whose bytes stay) */
+  if (p->low_memory) cJSON_AddTrueToObject(j, "low_memory");
   char *js = cJSON_PrintUnformatted(j);
   cJSON_Delete(j);
   image_u8 outimg = {W, H, 3, px};

@@ -130,6 +130,20 @@ a2i2a_status sd_taesd_sha256(struct a2i2a_model *mdl, const char *path, char hex
   return st ? st : sha256_file(taesd_weights_path(t), hex);
 }
 
+/* ------------------------------------------------------------------------ memory modes */
+
+/* The UNet weights that stay mapped in the default mode: the first blocks of a pass up to this
+ * many bytes (all of SD 1.x/2.x's down path and more); the rest is read back from the page
+ * cache at each pass, so that a 512x512 run's peak stays under 1.8 GB (bench/RESULTS.md). */
+#define UNET_RESIDENT_BYTES ((size_t)1200 << 20)
+
+/* The VAE's decode, tiled in the low-memory mode. */
+static a2i2a_status decode_latents(struct a2i2a_model *mdl, int low_memory, const float *x, int h, int w,
+                                   float *out) {
+  return low_memory ? vae_decode_tiled(mdl->vae, x, h, w, out, VAE_TILE, VAE_TILE_OVERLAP)
+                    : vae_decode(mdl->vae, x, h, w, out);
+}
+
 /* ------------------------------------------------------------------------ previews */
 
 /* Model-space latent channel → RGB, applied as rgb = (Σ_c x0[c]·M[c] + 1) / 2: Automatic1111's
@@ -181,9 +195,9 @@ void sd_estimate_x0(const sched *s, double t, const float *xt, const float *out,
 
 /* After step k: every N steps (and after the last) a full VAE decode of x0; else a TAESD decode
  * of it when there is one; else its projection. */
-static a2i2a_status send_preview(struct a2i2a_model *mdl, taesd *pt, a2i2a_job *job, const sched *s, double t,
-                                 const float *xt, const float *out, int h, int w, int k, int iters, float *x0,
-                                 uint8_t *rgb, float *dec) {
+static a2i2a_status send_preview(struct a2i2a_model *mdl, int low_memory, taesd *pt, a2i2a_job *job,
+                                 const sched *s, double t, const float *xt, const float *out, int h, int w, int k,
+                                 int iters, float *x0, uint8_t *rgb, float *dec) {
   size_t nl = (size_t)4 * h * w;
   sd_estimate_x0(s, t, xt, out, x0, nl);
   int every = job->cb.preview_vae_every, factor = 8;
@@ -193,7 +207,7 @@ static a2i2a_status send_preview(struct a2i2a_model *mdl, taesd *pt, a2i2a_job *
     float sf = vae_scaling_factor(mdl->vae);
     for (size_t i = 0; i < nl; i++) x0[i] /= sf;
     vae_dims(mdl->vae, &factor, NULL, NULL);
-    st = vae_decode(mdl->vae, x0, h, w, dec);
+    st = decode_latents(mdl, low_memory, x0, h, w, dec);
     pv.decoded = 1;
   } else if (every > 0) {
     return A2I2A_OK;
@@ -295,11 +309,19 @@ a2i2a_status sd_img2img(struct a2i2a_model *mdl, const float *image, int H, int 
   if (c->taesd) {
     if ((st = taesd_encode(c->taesd, image, H, W, x))) goto out;
   } else {
-    if ((st = vae_encode(mdl->vae, image, H, W, mean, logvar))) goto out;
+    if ((st = c->low_memory ? vae_encode_tiled(mdl->vae, image, H, W, mean, logvar, VAE_TILE, VAE_TILE_OVERLAP)
+                            : vae_encode(mdl->vae, image, H, W, mean, logvar)))
+      goto out;
     if ((st = sd_noise_draw(noise, eps, nl))) goto out;
     vae_sample(x, mean, logvar, eps, nl);
     for (size_t i = 0; i < nl; i++) x[i] = sf * x[i];
   }
+  /* the encoder's pages and the kernels' scratch at the picture's full size go before the UNet
+   * comes in (the decoder's pages were not read yet) */
+  if (!c->taesd) sd_model_release(&mdl->m, SD_VAE);
+  a2i2a_release_scratch();
+  unet_set_resident_weights(mdl->unet, c->low_memory ? 0 : UNET_RESIDENT_BYTES);
+
   /* 4. noise at the first timestep (draw #2) */
   if ((st = sd_noise_draw(noise, eps, nl))) goto out;
   sched_add_noise(s, x, eps, ts[t_start], x, nl);
@@ -321,7 +343,8 @@ a2i2a_status sd_img2img(struct a2i2a_model *mdl, const float *image, int H, int 
       if ((st = unet_forward_batch(mdl->unet, 1, xin, h, w, tb, ctx2, nctx, eps))) goto out;
     }
     if (previews &&
-        (st = send_preview(mdl, pv_taesd, job, s, t, xin, eps, h, w, k + 1, iters, pv_x0, pv_rgb, decoded)))
+        (st = send_preview(mdl, c->low_memory, pv_taesd, job, s, t, xin, eps, h, w, k + 1, iters, pv_x0, pv_rgb,
+                              decoded)))
       goto out;
     if ((st = sched_step(s, eps, t, x, x, NULL, noise, nl))) goto out;
     job_step(job, k + 1);
@@ -331,11 +354,15 @@ a2i2a_status sd_img2img(struct a2i2a_model *mdl, const float *image, int H, int 
 
   /* 6. decode the unscaled latents, without the UNet's pages next to the decoder's activations */
   sd_model_release(&mdl->m, SD_UNET);
+  if (c->low_memory) { /* nor its buffers and scratch */
+    unet_release_buffers(mdl->unet);
+    a2i2a_release_scratch();
+  }
   if (c->taesd) {
     if ((st = taesd_decode(c->taesd, x, h, w, decoded))) goto out;
   } else {
     for (size_t i = 0; i < nl; i++) x[i] = x[i] / sf;
-    if ((st = vae_decode(mdl->vae, x, h, w, decoded))) goto out;
+    if ((st = decode_latents(mdl, c->low_memory, x, h, w, decoded))) goto out;
   }
   sd_image_to_unit(decoded, H, W, out_hwc);
 

@@ -83,6 +83,9 @@ typedef struct {
   taesd *taesd; /* NULL: the VAE; else TAESD replaces it on both sides: its encoder's output is the
                    initial latent (no sampling, no noise draw, scaling 1.0), its decoder makes the
                    picture of the final latents */
+  int low_memory; /* stream the UNet's weights block by block, free the UNet's buffers before the
+                     decode, tile the VAE (VAE_TILE): a smaller peak, a little slower, and (once
+                     the picture takes more than one tile) a slightly different painting */
 } sd_i2i_config;
 
 /* Optional observers: the job (cancel between UNet evaluations, progress and previews per
