@@ -150,7 +150,7 @@ static a2i2a_status working_size(int w, int h, const a2i2a_i2i_params *p, int *W
 static a2i2a_status preflight(const a2i2a_model *m, int w, int h, const a2i2a_i2i_params *p, int *W, int *H) {
   a2i2a_status st = working_size(w, h, p, W, H);
   if (st) return st;
-  double need = sd_i2i_memory_estimate(m, *H, *W), have = memory_available();
+  double need = sd_i2i_memory_estimate(m, *H, *W, p->low_memory), have = memory_available();
   if (have > 0 && need > have)
     return fail(A2I2A_ERR_NOMEM,
                 "a %dx%d picture needs about %.0f MB of memory and %.0f MB are available: make it smaller "

@@ -380,19 +380,28 @@ out_sched:
 
 static double file_bytes(const st_file *f) { return f ? (double)f->map_size : 0; }
 
-double sd_i2i_memory_estimate(const struct a2i2a_model *mdl, int H, int W) {
-  /* weights are mapped: they count once they are paged in */
+double sd_i2i_memory_estimate(const struct a2i2a_model *mdl, int H, int W, int low_memory) {
+  /* weights are mapped: they count once they are paged in; streamed, about a tenth of the UNet's
+   * (its largest blocks) is in at a time */
   double weights = 0;
   int nfiles = mdl->m.layout == SD_LAYOUT_LDM ? 1 : SD_NPARTS;
   for (int p = 0; p < nfiles; p++) weights += file_bytes(&mdl->m.file[p]);
+  if (low_memory) {
+    double unet_bytes = 0;
+    const st_file *f = &mdl->m.file[mdl->m.layout == SD_LAYOUT_LDM ? 0 : SD_UNET];
+    for (int i = 0; i < f->n; i++)
+      if (mdl->m.layout != SD_LAYOUT_LDM || !strncmp(f->tensors[i].name, "model.diffusion_model.", 22))
+        unet_bytes += (double)f->tensors[i].nbytes;
+    weights -= 0.9 * unet_bytes;
+  }
   /* the VAE at full resolution: about three activations of the widest full-resolution block
    * (twice conv_out's input width) plus the convolution's column scratch */
   const st_tensor *co = sd_tensor(&mdl->m, SD_VAE, mdl->m.layout == SD_LAYOUT_LDM
                                                        ? "first_stage_model.decoder.conv_out.weight"
                                                        : "decoder.conv_out.weight");
   double cf = co && co->ndim == 4 ? (double)co->shape[1] : 128;
-  double hw = (double)H * W;
-  double vae = 3.0 * 2.0 * cf * hw * 4.0 + 9.0 * 2.0 * cf * hw * 4.0 / 8.0;
+  double hw = (double)H * W, tile = 8.0 * VAE_TILE, vhw = low_memory ? fmin(H, tile) * fmin(W, tile) : hw;
+  double vae = 3.0 * 2.0 * cf * vhw * 4.0 + 9.0 * 2.0 * cf * vhw * 4.0 / 8.0;
   /* the UNet at 1/8: a few dozen activations of its first width for each of the two images of
    * a guided batch, and the encoder's input */
   double c0 = unet_get_config(mdl->unet)->block_out_channels[0];

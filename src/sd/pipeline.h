@@ -117,8 +117,8 @@ void sd_latent_preview(const float *x0, int h, int w, uint8_t *rgb);
 void sd_estimate_x0(const sched *s, double t, const float *xt, const float *out, float *x0, size_t n);
 
 /* An estimate of the memory (bytes) a run at H×W needs: weights, UNet and VAE activations
- * (checked against common/memory.h's memory_available). */
-double sd_i2i_memory_estimate(const struct a2i2a_model *mdl, int H, int W);
+ * (checked against common/memory.h's memory_available); low_memory: sd_i2i_config's. */
+double sd_i2i_memory_estimate(const struct a2i2a_model *mdl, int H, int W, int low_memory);
 a2i2a_status sd_i2i_check(const struct a2i2a_model *m, const a2i2a_i2i_params *p, int w, int h, int *W, int *H);
 
 /* The text chunk of a painting that holds its img2img settings as JSON (beside the picture's own
