@@ -11,6 +11,7 @@
 #include "a2i2a.h"
 #include "sd/model.h"
 #include "sd/vae.h"
+#include "support/measure.h"
 
 static double now(void) {
   struct timespec t;
@@ -18,15 +19,6 @@ static double now(void) {
   return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-static double psnr(const float *x, const float *ref, size_t n) {
-  double se = 0, lo = INFINITY, hi = -INFINITY;
-  for (size_t i = 0; i < n; i++) {
-    double d = (double)x[i] - ref[i];
-    se += d * d;
-    lo = fmin(lo, ref[i]), hi = fmax(hi, ref[i]);
-  }
-  return se == 0 ? INFINITY : 10 * log10((hi - lo) * (hi - lo) / (se / (double)n));
-}
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -65,9 +57,9 @@ int main(int argc, char **argv) {
   printf("%dx%d, %d tiles of at most %d latents overlapping by %d or more\n", W, H, tiles, VAE_TILE,
          VAE_TILE_OVERLAP);
   printf("encode: untiled %.2f s, tiled %.2f s, PSNR of the tiled latent mean %.1f dB\n", t1 - t0, t2 - t1,
-         psnr(tmean, mean, nl));
+         measure_psnr(tmean, mean, nl));
   printf("decode: untiled %.2f s, tiled %.2f s, PSNR of the tiled picture %.1f dB\n", t3 - t2, t4 - t3,
-         psnr(tdec, dec, npx));
+         measure_psnr(tdec, dec, npx));
   free(img), free(mean), free(lv), free(tmean), free(tlv), free(dec), free(tdec);
   vae_free(v);
   sd_model_close(&m);

@@ -84,7 +84,7 @@ int main(void) {
   p.i2i = (a2i2a_i2i_params){.prompt = "wet \"slate\", ünïcödé", .negative_prompt = "no \\ backslash",
                              .strength = 0.7, .guidance = 3, .steps = 3, .sampler = "euler-a", .spacing = "trailing",
                              .seed = 18446744073709551557ull, .clip_skip = 2, .prediction = "v", .width = 56,
-                             .height = 48, .taesd = taesd};
+                             .height = 48, .taesd = taesd, .low_memory = 1};
   static char vocoder[64];
   snprintf(vocoder, sizeof vocoder, "%s/vocos", dir);
   CHECK(mkdir(vocoder, 0755) == 0 && write_random_vocos(vocoder, 16, 32, 1, 1) == A2I2A_OK, "a vocoder: %s",
@@ -116,6 +116,7 @@ int main(void) {
    * file, replayed byte for byte */
   p.i2i.prediction = NULL;
   p.i2i.taesd = NULL;
+  p.i2i.low_memory = 0;
   p.i2a.seconds = p.i2a.sample_rate = p.i2a.fmin = p.i2a.fmax = 0;
   p.i2a.output_rate = p.i2a.loudness = p.i2a.true_peak = 0;
   p.i2a.vocoder = NULL;
@@ -148,7 +149,7 @@ int main(void) {
   fputs(older, f);
   fclose(f);
   cJSON_free(older);
-  CHECK(removed == 10 && !strstr(text, "\"seconds\":\t0.5"), "ten newer keys removed");
+  CHECK(removed == 11 && !strstr(text, "\"seconds\":\t0.5"), "eleven newer keys removed");
   snprintf(cmd, sizeof cmd, "%s/older-replayed", dir);
   CHECK(a2i2a_run_replay(json, NULL, NULL, cmd, 0, NULL) == A2I2A_OK, "an older run.json: %s", a2i2a_last_error());
 

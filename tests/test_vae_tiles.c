@@ -10,19 +10,9 @@
 #include "sd/model.h"
 #include "sd/safetensors.h"
 #include "sd/vae.h"
+#include "support/measure.h"
 
 #include <math.h>
-
-/* 10·log10(peak² / mean squared error), peak the reference's max − min. */
-static double psnr(const float *x, const float *ref, size_t n) {
-  double se = 0, lo = INFINITY, hi = -INFINITY;
-  for (size_t i = 0; i < n; i++) {
-    double d = (double)x[i] - ref[i];
-    se += d * d;
-    lo = fmin(lo, ref[i]), hi = fmax(hi, ref[i]);
-  }
-  return se == 0 ? INFINITY : 10 * log10((hi - lo) * (hi - lo) / (se / (double)n));
-}
 
 static void check_plans(void) {
   int bad_cover = 0, bad_sum = 0, bad_size = 0, seams = 0;
@@ -94,13 +84,13 @@ static void run_case(const char *stem, const char *model_path, double decode_bou
 
   /* 2x2 tiles of 6 latents (48 pixels) overlapping by 2 (16 pixels) on a 9x12 latent */
   CHECK(vae_decode_tiled(v, dec_in, h, w, tiled, 7, 2) == A2I2A_OK, "%s", a2i2a_last_error());
-  double pd = psnr(tiled, dec, npx), pg = psnr(tiled, dec_ref, npx);
+  double pd = measure_psnr(tiled, dec, npx), pg = measure_psnr(tiled, dec_ref, npx);
   printf("%s (%s): tiled decode PSNR %.1f dB against the untiled decode, %.1f dB against decoded_image\n", stem,
          model_path, pd, pg);
   CHECK(isfinite(pd) && pd >= decode_bound, "%s: tiled decode PSNR %.1f dB (bound %.0f)", stem, pd, decode_bound);
   CHECK(pg >= decode_bound, "%s: tiled decode PSNR %.1f dB against the fixture (bound %.0f)", stem, pg, decode_bound);
   CHECK(vae_encode_tiled(v, pre, H, W, tmean, tlogvar, 7, 2) == A2I2A_OK, "%s", a2i2a_last_error());
-  double pm = psnr(tmean, mean, n);
+  double pm = measure_psnr(tmean, mean, n);
   printf("%s (%s): tiled encode PSNR %.1f dB (latent mean) against the untiled encode\n", stem, model_path, pm);
   CHECK(isfinite(pm) && pm >= encode_bound, "%s: tiled encode PSNR %.1f dB (bound %.0f)", stem, pm, encode_bound);
 

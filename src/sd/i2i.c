@@ -369,6 +369,8 @@ cJSON *sd_i2i_settings_json(struct a2i2a_model *m, const a2i2a_i2i_params *p, co
       cJSON_AddItemToArray(a, l);
     }
   }
+  /* tiles change a large painting: say so (absent in the default mode, whose bytes stay) */
+  if (p->low_memory) cJSON_AddTrueToObject(j, "low_memory");
   return j;
 }
 
@@ -421,8 +423,6 @@ static a2i2a_status i2i_file(a2i2a_model *m, const char *image_path, const char 
     cJSON_AddStringToObject(j, "taesd", taesd_label(p->taesd, label, sizeof label));
     cJSON_AddStringToObject(j, "taesd_sha256", taesd_sha);
   }
-  /* tiles change a large painting: say so (absent in the default mode, whose bytes stay) */
-  if (p->low_memory) cJSON_AddTrueToObject(j, "low_memory");
   char *js = cJSON_PrintUnformatted(j);
   cJSON_Delete(j);
   image_u8 outimg = {W, H, 3, px};
