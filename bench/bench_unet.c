@@ -166,6 +166,7 @@ static double sgemm_ceiling(void) {
 int main(int argc, char **argv) {
   const char *model = NULL;
   int threads = 2, reps = 2, nsizes = 0, sizes[16][2], flops_only = 0, nb = 1;
+  long resident_mb = -1; /* --resident: -1 keeps every weight mapped */
   const char *env = getenv("A2I2A_UNET_PROFILE");
   int profile = env && *env && strcmp(env, "0");
   unet_profile prof = {.cpu = env && !strcmp(env, "cpu")};
@@ -180,14 +181,17 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--no-f4")) kernels_tune_winograd_f4(SIZE_MAX); /* Winograd with 2x2 tiles only */
     else if (!strcmp(argv[i], "--f4-min-pixels") && i + 1 < argc) kernels_tune_winograd_f4((size_t)atol(argv[++i]));
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--resident") && i + 1 < argc) resident_mb = atol(argv[++i]);
     else if (!strcmp(argv[i], "--batch") && i + 1 < argc && (nb = atoi(argv[++i])) >= 1 && nb <= UNET_MAX_BATCH) continue;
     else if (!strcmp(argv[i], "--size") && i + 1 < argc && nsizes < 16 &&
              sscanf(argv[++i], "%dx%d", &sizes[nsizes][0], &sizes[nsizes][1]) == 2)
       nsizes++;
     else {
-      fprintf(stderr, "usage: bench_unet [--model PATH] [--threads N] [--reps N] [--size HxW]... [--batch N] [--flops] [--no-winograd] [--winograd-min-pixels N] [--no-f4] [--f4-min-pixels N] [--profile]\n"
+      fprintf(stderr, "usage: bench_unet [--model PATH] [--threads N] [--reps N] [--size HxW]... [--batch N] [--flops] [--no-winograd] [--winograd-min-pixels N] [--no-f4] [--f4-min-pixels N] [--resident MB] [--profile]\n"
                       "  --batch N: N images per UNet call, as guidance's [uncond, cond] pair (N = 2); times are\n"
-                      "  reported per call and per image\n");
+                      "  reported per call and per image\n"
+                      "  --resident MB: keep only the first MB of the UNet's weights mapped, stream the rest\n"
+                      "  (unet_set_resident_weights; 0 = the low-memory mode)\n");
       return 2;
     }
   }
@@ -215,6 +219,7 @@ int main(int argc, char **argv) {
   }
   printf("model: %s (ready in %.1f s)\n", model ? model : m.name, now() - t0);
   if (profile) unet_set_profile(u, &prof);
+  if (resident_mb >= 0) unet_set_resident_weights(u, (size_t)resident_mb << 20);
   int nctx = 77, dctx = unet_context_dim(u);
   float *ctx = malloc(sizeof(float) * nctx * dctx * nb);
   for (int i = 0; i < nctx * dctx * nb; i++) ctx[i] = (float)((int)(xorshift() % 2001) - 1000) / 1000.0f;

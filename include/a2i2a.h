@@ -318,6 +318,10 @@ typedef struct {
                            madebyollin/taesd) that replaces the VAE for encoding and decoding, as
                            diffusers does with AutoencoderTiny (no latent sampling, scaling 1.0):
                            fast drafts; also the previews' decoder. NULL = the model's VAE */
+  int low_memory;       /* 1: a smaller memory peak, a little slower (docs/i2i.md): the UNet's weights
+                           are read block by block and dropped after use, and the VAE encodes and
+                           decodes in blended tiles of 320 pixels, which changes a picture larger
+                           than one tile slightly. 0: as diffusers, untiled */
 } a2i2a_i2i_params;
 
 /* The notebook's settings: its prompt and negative prompt, strength 0.9, guidance 2.5, 50 steps,

@@ -41,6 +41,21 @@ for c in img2img_sd1_pndm img2img_sd1_euler_ancestral img2img_sd2_ddim; do
   [ "$max" -le 1 ] && [ $((off * 100)) -le "$total" ] && ok || bad "$c differs from the reference output"
 done
 
+# 1b. --low-memory: the fixtures' 9x12 latents fit one VAE tile (40 latents), and streaming the
+#     UNet's weights changes no value: the same pixels as the default runs above, bit for bit
+#     (hence within the references' tolerance), and the PNG's JSON says low_memory
+for c in img2img_sd1_pndm img2img_sd2_ddim; do
+  fixture_case "sd/golden/$c.json" && [ -f "$T/$c.png" ] || continue
+  "$A2I2A" i2i "$FX/golden/${c}_init.png" -o "$T/$c-low.png" --model "$FX/$(setting $c model)" \
+    --prompt "$(setting $c prompt)" --negative "$(setting $c negative_prompt)" \
+    --steps "$(setting $c num_inference_steps)" --strength "$(setting $c strength)" \
+    --guidance "$(setting $c guidance_scale)" --seed "$(setting $c seed)" \
+    --sampler "$(sampler_of "$(setting $c scheduler_class)")" --low-memory --quiet 2>"$T/err" || { bad "$c --low-memory: $(cat "$T/err")"; continue; }
+  read -r w h max off total < <("$A2I2A_PNGDIFF" "$T/$c-low.png" "$T/$c.png")
+  [ "$max" -eq 0 ] && [ "$off" -eq 0 ] && ok || bad "$c: --low-memory differs from the default run ($max levels, $off values)"
+  grep -aq '"low_memory":true' "$T/$c-low.png" && ! grep -aq 'low_memory' "$T/$c.png" && ok || bad "$c: low_memory in the JSON"
+done
+
 # 2. the record: A1111 parameters and our JSON, with the UNet file's SHA-256
 c=img2img_sd1_pndm
 sha=$(sha256sum "$FX/tiny-sd1/unet/diffusion_pytorch_model.safetensors" | cut -c1-64)

@@ -86,7 +86,7 @@ int main(void) {
                              .seed = 18446744073709551557ull, .clip_skip = 2, .prediction = "v", .width = 56,
                              .height = 48, .tile = "x", .alpha = 0.25,
                              .to_seed = 3, .to_prompt = "elsewhere", .to_negative_prompt = "not there",
-                             .to_strength = 0.5, .to_guidance = 4, .taesd = taesd};
+                             .to_strength = 0.5, .to_guidance = 4, .taesd = taesd, .low_memory = 1};
   static char vocoder[64];
   snprintf(vocoder, sizeof vocoder, "%s/vocos", dir);
   CHECK(mkdir(vocoder, 0755) == 0 && write_random_vocos(vocoder, 16, 32, 1, 1) == A2I2A_OK, "a vocoder: %s",
@@ -133,6 +133,7 @@ int main(void) {
   p.i2i.to_seed = 0;
   p.i2i.to_prompt = p.i2i.to_negative_prompt = NULL;
   p.i2i.taesd = NULL;
+  p.i2i.low_memory = 0;
   p.i2a.seconds = p.i2a.sample_rate = p.i2a.fmin = p.i2a.fmax = 0;
   p.i2a.output_rate = p.i2a.loudness = p.i2a.true_peak = 0;
   p.i2a.vocoder = NULL;
@@ -165,7 +166,7 @@ int main(void) {
   fputs(older, f);
   fclose(f);
   cJSON_free(older);
-  CHECK(removed == 19 && !strstr(text, "\"seconds\":\t0.5"), "nineteen newer keys removed");
+  CHECK(removed == 20 && !strstr(text, "\"seconds\":\t0.5"), "twenty newer keys removed");
   snprintf(cmd, sizeof cmd, "%s/older-replayed", dir);
   CHECK(a2i2a_run_replay(json, NULL, NULL, cmd, 0, NULL) == A2I2A_OK, "an older run.json: %s", a2i2a_last_error());
 

@@ -87,7 +87,7 @@ static const struct {
     F(i2i.negative_prompt), F(i2i.strength), F(i2i.guidance), F(i2i.steps),     F(i2i.sampler),  F(i2i.spacing),
     F(i2i.seed),     F(i2i.clip_skip),   F(i2i.prediction), F(i2i.width),       F(i2i.height),   F(i2i.tile),
     F(i2i.alpha),    F(i2i.to_seed),     F(i2i.to_prompt),  F(i2i.to_negative_prompt), F(i2i.to_strength),
-    F(i2i.to_guidance), F(i2i.taesd),    F(readings),
+    F(i2i.to_guidance), F(i2i.taesd),    F(i2i.low_memory), F(readings),
     F(i2a.seed),     F(i2a.gl_iters),    F(i2a.bits),       F(i2a.seconds),     F(i2a.sample_rate), F(i2a.fmin),
     F(i2a.fmax),     F(i2a.vocoder),     F(i2a.output_rate), F(i2a.loudness),   F(i2a.true_peak), F(clip_seconds),
     F(overlap_seconds), F(sheet),        F(travel),          F(frames),

@@ -106,6 +106,10 @@ static const param_def params[] = {
            "TAESD in place of the VAE (folder, .safetensors or ORG/NAME): fast drafts, per-step previews"),
      .stage = "i2i", .type = PARAM_TEXT, .flags = PARAM_PRESET | PARAM_NULLABLE | PARAM_NEWER,
      .unset = "the model's VAE"},
+    {FIELD("i2i.low_memory", i2i.low_memory,
+           "a smaller memory peak, a little slower: UNet weights read block by block, the VAE in blended tiles "
+           "(which change a picture larger than 320 pixels slightly)"),
+     .stage = "i2i", .type = PARAM_FLAG, .flags = PARAM_NEWER},
 
     {FIELD("i2a.readings", readings, "comma-separated readings"), .stage = "i2a", .type = PARAM_CHOICE,
      .choices = &reading_registry, .flags = PARAM_PRESET | PARAM_LIST},

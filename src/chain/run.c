@@ -335,7 +335,7 @@ static a2i2a_status sound_fits(preflight *f, int64_t frames, fit *how) {
   if (!p->i2i.width && !p->i2i.height && (f->plan.width > I2I_MAX_SIDE || f->plan.height > I2I_MAX_SIDE))
     return *how = FIT_WIDE, A2I2A_OK;
   if ((st = sd_i2i_check(f->model, &p->i2i, f->plan.width, f->plan.height, &f->W, &f->H))) return st;
-  f->need = sd_i2i_memory_estimate(f->model, f->H, f->W);
+  f->need = sd_i2i_memory_estimate(f->model, f->H, f->W, p->i2i.low_memory);
   if (f->have > 0 && f->need > f->have) return *how = FIT_MEMORY, A2I2A_OK;
   /* the inverse reading rebuilds the seed style's STFT of the whole sound, the others' from the
    * painting's columns */

@@ -54,6 +54,7 @@ void cli_model_default(const cli_option *o, char *buf, size_t size);
     {.name = "loop", .id = CLI_ID_LOOP, .help = "travel there and back, the last clip crossfading into the "       \
      "first: every reading loops"},                                                                                \
     {.name = "frames", .arg = "N", .param = "travel.frames"},                                                      \
+    {.name = "low-memory", .param = "i2i.low_memory"},                                                             \
     {.name = "seed", .arg = "N", .param = "i2i.seed", .help = "seed of the painting and the readings"},            \
     {.name = "seeds", .arg = "A,B,...", .id = CLI_ID_SEEDS, .help = "several seeds, one run each"},                \
     {.name = "variations", .arg = "N", .id = CLI_ID_VARIATIONS, .help = "N runs with seeds SEED, SEED+1, ..."},    \

@@ -51,6 +51,7 @@ static const cli_option options[] = {
     {.name = "taesd", .arg = "M", .param = "i2i.taesd", .flags = CLI_PATH,
      .help = "decode (and encode) with TAESD instead of the VAE: a diffusers folder, its .safetensors or ORG/NAME "
              "('a2i2a models pull madebyollin/taesd' gets it); quick drafts"},
+    {.name = "low-memory", .param = "i2i.low_memory"},
     CLI_OPTS_PREVIEW(O_PREVIEW, O_PREVIEW_TAESD),
     CLI_OPT_LIST("samplers"),
     CLI_OPT_JSON,

@@ -151,7 +151,7 @@ static a2i2a_status working_size(int w, int h, const a2i2a_i2i_params *p, int *W
 static a2i2a_status preflight(const a2i2a_model *m, int w, int h, const a2i2a_i2i_params *p, int *W, int *H) {
   a2i2a_status st = working_size(w, h, p, W, H);
   if (st) return st;
-  double need = sd_i2i_memory_estimate(m, *H, *W), have = memory_available();
+  double need = sd_i2i_memory_estimate(m, *H, *W, p->low_memory), have = memory_available();
   if (have > 0 && need > have)
     return fail(A2I2A_ERR_NOMEM,
                 "a %dx%d picture needs about %.0f MB of memory and %.0f MB are available: make it smaller "
@@ -167,6 +167,7 @@ static a2i2a_status check_params(const a2i2a_i2i_params *p, const a2i2a_model *m
   /* travel: (1 - alpha)·a + alpha·b, exact at both ends */
   c->strength = p->alpha > 0 && p->to_strength ? (1 - p->alpha) * p->strength + p->alpha * p->to_strength : p->strength;
   c->guidance = p->alpha > 0 && p->to_guidance ? (1 - p->alpha) * p->guidance + p->alpha * p->to_guidance : p->guidance;
+  c->low_memory = p->low_memory;
   if ((st = sd_tile_axes(p->tile, &c->wrap))) return st;
   st = sched_config_for_sampler(m->m.scheduler_config, p->sampler ? p->sampler : "pndm", p->spacing, &c->sched);
   if (!st) st = sched_override_prediction(&c->sched, p->prediction);
@@ -438,6 +439,8 @@ cJSON *sd_i2i_settings_json(struct a2i2a_model *m, const a2i2a_i2i_params *p, co
       cJSON_AddItemToArray(a, l);
     }
   }
+  /* tiles change a large painting: say so (absent in the default mode, whose bytes stay) */
+  if (p->low_memory) cJSON_AddTrueToObject(j, "low_memory");
   return j;
 }
 

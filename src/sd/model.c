@@ -337,9 +337,17 @@ void sd_model_release(const sd_model *m, sd_part part) {
     lo = a;
     hi = b;
   }
+  sd_release_pages(f->map, f->map_size, lo, (size_t)(hi - lo));
+}
+
+void sd_release_pages(const void *map, size_t map_size, const void *p, size_t n) {
+  const uint8_t *lo = map, *a = p;
+  /* only the read-only mapping: a weight elsewhere (a LoRA's merge, a strided view's copy) is
+   * the process's own memory, which MADV_DONTNEED would zero */
+  if (!map || !p || !n || a < lo || a >= lo + map_size) return;
   uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-  uintptr_t start = (uintptr_t)lo & ~(page - 1), end = ((uintptr_t)hi + page - 1) & ~(page - 1);
-  uintptr_t map_end = ((uintptr_t)f->map + f->map_size + page - 1) & ~(page - 1);
+  uintptr_t start = (uintptr_t)a & ~(page - 1), end = ((uintptr_t)a + n + page - 1) & ~(page - 1);
+  uintptr_t map_end = ((uintptr_t)lo + map_size + page - 1) & ~(page - 1);
   if (end > map_end) end = map_end;
   if (end > start) madvise((void *)start, end - start, MADV_DONTNEED);
 }

@@ -65,6 +65,10 @@ void sd_model_describe(const sd_model *m, char *buf, size_t n);
  * once the prompts are encoded and for the UNet before the VAE decodes, so that the peak is the
  * largest phase rather than the sum of all three networks. */
 void sd_model_release(const sd_model *m, sd_part part);
+/* The same for the bytes [p, p + n) of one weight (the pages they touch, whole), when they lie
+ * in the read-only mapping [map, map + map_size); anything else is left alone. The low-memory
+ * mode drops each UNet block's weights after use with it. */
+void sd_release_pages(const void *map, size_t map_size, const void *p, size_t n);
 
 /* Reads a JSON object (a config file) into *out (cJSON_Delete it); A2I2A_ERR_MODEL/FORMAT/IO
  * naming the file otherwise. */

@@ -132,6 +132,20 @@ a2i2a_status sd_taesd_sha256(struct a2i2a_model *mdl, const char *path, char hex
   return st ? st : taesd_sha256(t, hex);
 }
 
+/* ------------------------------------------------------------------------ memory modes */
+
+/* The UNet weights that stay mapped in the default mode: the first blocks of a pass up to this
+ * many bytes (all of SD 1.x/2.x's down path and more); the rest is read back from the page
+ * cache at each pass, so that a 512x512 run's peak stays under 1.8 GB (bench/RESULTS.md). */
+#define UNET_RESIDENT_BYTES ((size_t)1200 << 20)
+
+/* The VAE's decode, tiled in the low-memory mode. */
+static a2i2a_status decode_latents(struct a2i2a_model *mdl, int low_memory, const float *x, int h, int w,
+                                   float *out) {
+  return low_memory ? vae_decode_tiled(mdl->vae, x, h, w, out, VAE_TILE, VAE_TILE_OVERLAP)
+                    : vae_decode(mdl->vae, x, h, w, out);
+}
+
 /* ------------------------------------------------------------------------ previews */
 
 /* Model-space latent channel → RGB, applied as rgb = (Σ_c x0[c]·M[c] + 1) / 2: Automatic1111's
@@ -183,9 +197,9 @@ void sd_estimate_x0(const sched *s, double t, const float *xt, const float *out,
 
 /* After step k: every N steps (and after the last) a full VAE decode of x0; else a TAESD decode
  * of it when there is one; else its projection. */
-static a2i2a_status send_preview(struct a2i2a_model *mdl, taesd *pt, a2i2a_job *job, const sched *s, double t,
-                                 const float *xt, const float *out, int h, int w, int k, int iters, float *x0,
-                                 uint8_t *rgb, float *dec) {
+static a2i2a_status send_preview(struct a2i2a_model *mdl, int low_memory, taesd *pt, a2i2a_job *job,
+                                 const sched *s, double t, const float *xt, const float *out, int h, int w, int k,
+                                 int iters, float *x0, uint8_t *rgb, float *dec) {
   size_t nl = (size_t)4 * h * w;
   sd_estimate_x0(s, t, xt, out, x0, nl);
   int every = job->cb.preview_vae_every, factor = 8;
@@ -195,7 +209,7 @@ static a2i2a_status send_preview(struct a2i2a_model *mdl, taesd *pt, a2i2a_job *
     float sf = vae_scaling_factor(mdl->vae);
     for (size_t i = 0; i < nl; i++) x0[i] /= sf;
     vae_dims(mdl->vae, &factor, NULL, NULL);
-    st = vae_decode(mdl->vae, x0, h, w, dec);
+    st = decode_latents(mdl, low_memory, x0, h, w, dec);
     pv.decoded = 1;
   } else if (every > 0) {
     return A2I2A_OK;
@@ -331,11 +345,19 @@ static a2i2a_status img2img(struct a2i2a_model *mdl, const float *image, int H, 
   if (c->taesd) {
     if ((st = taesd_encode(c->taesd, image, H, W, x))) goto out;
   } else {
-    if ((st = vae_encode(mdl->vae, image, H, W, mean, logvar))) goto out;
+    if ((st = c->low_memory ? vae_encode_tiled(mdl->vae, image, H, W, mean, logvar, VAE_TILE, VAE_TILE_OVERLAP)
+                            : vae_encode(mdl->vae, image, H, W, mean, logvar)))
+      goto out;
     if ((st = sd_noise_draw(noise, eps, nl))) goto out;
     vae_sample(x, mean, logvar, eps, nl);
     for (size_t i = 0; i < nl; i++) x[i] = sf * x[i];
   }
+  /* the encoder's pages and the kernels' scratch at the picture's full size go before the UNet
+   * comes in (the decoder's pages were not read yet) */
+  if (!c->taesd) sd_model_release(&mdl->m, SD_VAE);
+  a2i2a_release_scratch();
+  unet_set_resident_weights(mdl->unet, c->low_memory ? 0 : UNET_RESIDENT_BYTES);
+
   /* 4. noise at the first timestep (draw #2) */
   if ((st = sd_noise_draw(noise, eps, nl))) goto out;
   sched_add_noise(s, x, eps, ts[t_start], x, nl);
@@ -357,7 +379,8 @@ static a2i2a_status img2img(struct a2i2a_model *mdl, const float *image, int H, 
       if ((st = unet_forward_batch(mdl->unet, 1, xin, h, w, tb, ctx2, nctx, eps))) goto out;
     }
     if (previews &&
-        (st = send_preview(mdl, pv_taesd, job, s, t, xin, eps, h, w, k + 1, iters, pv_x0, pv_rgb, decoded)))
+        (st = send_preview(mdl, c->low_memory, pv_taesd, job, s, t, xin, eps, h, w, k + 1, iters, pv_x0, pv_rgb,
+                              decoded)))
       goto out;
     if ((st = sched_step(s, eps, t, x, x, NULL, noise, nl))) goto out;
     job_step(job, k + 1);
@@ -367,11 +390,15 @@ static a2i2a_status img2img(struct a2i2a_model *mdl, const float *image, int H, 
 
   /* 6. decode the unscaled latents, without the UNet's pages next to the decoder's activations */
   sd_model_release(&mdl->m, SD_UNET);
+  if (c->low_memory) { /* nor its buffers and scratch */
+    unet_release_buffers(mdl->unet);
+    a2i2a_release_scratch();
+  }
   if (c->taesd) {
     if ((st = taesd_decode(c->taesd, x, h, w, decoded))) goto out;
   } else {
     for (size_t i = 0; i < nl; i++) x[i] = x[i] / sf;
-    if ((st = vae_decode(mdl->vae, x, h, w, decoded))) goto out;
+    if ((st = decode_latents(mdl, c->low_memory, x, h, w, decoded))) goto out;
   }
   sd_image_to_unit(decoded, H, W, out_hwc);
 
@@ -389,19 +416,28 @@ out_sched:
 
 static double file_bytes(const st_file *f) { return f ? (double)f->map_size : 0; }
 
-double sd_i2i_memory_estimate(const struct a2i2a_model *mdl, int H, int W) {
-  /* weights are mapped: they count once they are paged in */
+double sd_i2i_memory_estimate(const struct a2i2a_model *mdl, int H, int W, int low_memory) {
+  /* weights are mapped: they count once they are paged in; streamed, about a tenth of the UNet's
+   * (its largest blocks) is in at a time */
   double weights = 0;
   int nfiles = mdl->m.layout == SD_LAYOUT_LDM ? 1 : SD_NPARTS;
   for (int p = 0; p < nfiles; p++) weights += file_bytes(&mdl->m.file[p]);
+  if (low_memory) {
+    double unet_bytes = 0;
+    const st_file *f = &mdl->m.file[mdl->m.layout == SD_LAYOUT_LDM ? 0 : SD_UNET];
+    for (int i = 0; i < f->n; i++)
+      if (mdl->m.layout != SD_LAYOUT_LDM || !strncmp(f->tensors[i].name, "model.diffusion_model.", 22))
+        unet_bytes += (double)f->tensors[i].nbytes;
+    weights -= 0.9 * unet_bytes;
+  }
   /* the VAE at full resolution: about three activations of the widest full-resolution block
    * (twice conv_out's input width) plus the convolution's column scratch */
   const st_tensor *co = sd_tensor(&mdl->m, SD_VAE, mdl->m.layout == SD_LAYOUT_LDM
                                                        ? "first_stage_model.decoder.conv_out.weight"
                                                        : "decoder.conv_out.weight");
   double cf = co && co->ndim == 4 ? (double)co->shape[1] : 128;
-  double hw = (double)H * W;
-  double vae = 3.0 * 2.0 * cf * hw * 4.0 + 9.0 * 2.0 * cf * hw * 4.0 / 8.0;
+  double hw = (double)H * W, tile = 8.0 * VAE_TILE, vhw = low_memory ? fmin(H, tile) * fmin(W, tile) : hw;
+  double vae = 3.0 * 2.0 * cf * vhw * 4.0 + 9.0 * 2.0 * cf * vhw * 4.0 / 8.0;
   /* the UNet at 1/8: a few dozen activations of its first width for each of the two images of
    * a guided batch, and the encoder's input */
   double c0 = unet_get_config(mdl->unet)->block_out_channels[0];

@@ -84,6 +84,9 @@ typedef struct {
   taesd *taesd; /* NULL: the VAE; else TAESD replaces it on both sides: its encoder's output is the
                    initial latent (no sampling, no noise draw, scaling 1.0), its decoder makes the
                    picture of the final latents */
+  int low_memory; /* stream the UNet's weights block by block, free the UNet's buffers before the
+                     decode, tile the VAE (VAE_TILE): a smaller peak, a little slower, and (once
+                     the picture takes more than one tile) a slightly different painting */
 } sd_i2i_config;
 
 /* The tilings a2i2a_i2i_params.tile names ("x", "y", "xy"), and the axes one wraps (NULL: 0). */
@@ -119,8 +122,8 @@ void sd_latent_preview(const float *x0, int h, int w, uint8_t *rgb);
 void sd_estimate_x0(const sched *s, double t, const float *xt, const float *out, float *x0, size_t n);
 
 /* An estimate of the memory (bytes) a run at H×W needs: weights, UNet and VAE activations
- * (checked against common/memory.h's memory_available). */
-double sd_i2i_memory_estimate(const struct a2i2a_model *mdl, int H, int W);
+ * (checked against common/memory.h's memory_available); low_memory: sd_i2i_config's. */
+double sd_i2i_memory_estimate(const struct a2i2a_model *mdl, int H, int W, int low_memory);
 a2i2a_status sd_i2i_check(const struct a2i2a_model *m, const a2i2a_i2i_params *p, int w, int h, int *W, int *H);
 /* Opens the TAESD the job names for its previews (a2i2a_callbacks.preview_taesd), if it wants
  * previews: a chain's check before the work that comes before its painting. */

@@ -39,6 +39,7 @@ typedef struct {
 typedef struct {
   int cin, cout;
   affine norm1, conv1, temb, norm2, conv2, shortcut; /* shortcut.w.data NULL: identity */
+  int stream; /* drop its weight pages after each use (unet_set_resident_weights) */
 } resnet;
 
 typedef struct {
@@ -49,6 +50,7 @@ typedef struct {
   int c, heads, depth;
   affine norm, proj_in, proj_out;
   tblock *blocks;
+  int stream; /* as resnet's */
 } xformer; /* diffusers' Transformer2DModel */
 
 typedef struct {
@@ -56,6 +58,7 @@ typedef struct {
   resnet res[UNET_MAX_LEVELS];
   xformer attn[UNET_MAX_LEVELS]; /* attn[j].blocks NULL: no attention */
   affine sampler;                /* downsampler / upsampler conv; w.data NULL: none */
+  int sampler_stream;            /* as resnet's */
 } ublock;
 
 typedef struct {
@@ -81,6 +84,8 @@ struct unet {
   float *tT, *tN, *tG;    /* transformer: residual stream, normed/temporary, GEGLU output */
   float *tQ, *tK, *tV, *tA, *tF; /* tF overlays tQ..: the FF runs after the attention */
   unet_profile *prof;     /* the caller's, or NULL */
+  const void *map;        /* the checkpoint's mapping the weights lie in (sd_release_pages) */
+  size_t map_size;
 };
 
 /* ------------------------------------------------------------------------ config */
@@ -393,6 +398,9 @@ static a2i2a_status load_named(unet **out, const sd_model *m, int ldm_names,
   if (st) goto bad;
   const unet_config *c = &u->cfg;
   loader L = {m, ldm_names, list, arg};
+  const st_file *wf = &m->file[m->layout == SD_LAYOUT_LDM ? 0 : SD_UNET];
+  u->map = wf->map;
+  u->map_size = wf->map_size;
   int n = c->n_levels, lpb = c->layers_per_block, td = c->time_embed_dim, c0 = c->block_out_channels[0];
   char p[256];
   /* time embedding, conv_in, output */
@@ -547,6 +555,91 @@ size_t unet_buffer_bytes(const unet *u) { return u->bytes; }
 const float *unet_time_freqs(const unet *u, int *n) {
   if (n) *n = u->cfg.block_out_channels[0] / 2;
   return u->freqs;
+}
+
+/* ------------------------------------------------------------------------ weight residency */
+
+static size_t weight_bytes(const weight *w) { return w->data ? w->numel * st_dtype_size(w->dtype) : 0; }
+
+static size_t affine_bytes(const affine *a) { return weight_bytes(&a->w) + weight_bytes(&a->b); }
+
+static size_t resnet_bytes(const resnet *r) {
+  return affine_bytes(&r->norm1) + affine_bytes(&r->conv1) + affine_bytes(&r->temb) + affine_bytes(&r->norm2) +
+         affine_bytes(&r->conv2) + affine_bytes(&r->shortcut);
+}
+
+/* A transformer's affines in one list: the norm and projections, then 13 per block. */
+static int xformer_affines(const xformer *x, const affine **list, int max) {
+  int n = 0;
+  const affine *top[] = {&x->norm, &x->proj_in, &x->proj_out};
+  for (int i = 0; i < 3 && n < max; i++) list[n++] = top[i];
+  for (int d = 0; d < x->depth; d++) {
+    const tblock *b = &x->blocks[d];
+    const affine *blk[] = {&b->norm1, &b->q1, &b->k1, &b->v1, &b->o1, &b->norm2, &b->q2,
+                           &b->k2,    &b->v2, &b->o2, &b->norm3, &b->ff1, &b->ff2};
+    for (int i = 0; i < 13 && n < max; i++) list[n++] = blk[i];
+  }
+  return n;
+}
+
+enum { XFORMER_MAX_AFFINES = 3 + 13 * SD_MAX_DEPTH };
+
+static size_t xformer_bytes(const xformer *x) {
+  const affine *list[XFORMER_MAX_AFFINES];
+  size_t bytes = 0;
+  for (int i = 0, n = xformer_affines(x, list, XFORMER_MAX_AFFINES); i < n; i++) bytes += affine_bytes(list[i]);
+  return bytes;
+}
+
+static void release_affine(const unet *u, const affine *a) {
+  sd_release_pages(u->map, u->map_size, a->w.data, weight_bytes(&a->w));
+  sd_release_pages(u->map, u->map_size, a->b.data, weight_bytes(&a->b));
+}
+
+static void release_resnet(const unet *u, const resnet *r) {
+  if (!r->stream) return;
+  const affine *list[] = {&r->norm1, &r->conv1, &r->temb, &r->norm2, &r->conv2, &r->shortcut};
+  for (size_t i = 0; i < sizeof list / sizeof *list; i++) release_affine(u, list[i]);
+}
+
+static void release_xformer(const unet *u, const xformer *x) {
+  if (!x->stream || !x->blocks) return;
+  const affine *list[XFORMER_MAX_AFFINES];
+  for (int i = 0, n = xformer_affines(x, list, XFORMER_MAX_AFFINES); i < n; i++) release_affine(u, list[i]);
+}
+
+/* Marks the blocks in the order a forward pass runs them: the first ones whose weights add up
+ * to at most resident_bytes stay mapped, every later one is streamed. */
+void unet_set_resident_weights(unet *u, size_t resident_bytes) {
+  size_t kept = 0;
+#define KEEP(bytes) ((kept += (bytes)) > resident_bytes)
+  const unet_config *c = &u->cfg;
+  for (int i = 0; i < c->n_levels; i++) {
+    ublock *b = &u->down[i];
+    for (int j = 0; j < b->n_res; j++) {
+      b->res[j].stream = KEEP(resnet_bytes(&b->res[j]));
+      if (b->attn[j].blocks) b->attn[j].stream = KEEP(xformer_bytes(&b->attn[j]));
+    }
+    b->sampler_stream = KEEP(affine_bytes(&b->sampler));
+  }
+  u->mid_res[0].stream = KEEP(resnet_bytes(&u->mid_res[0]));
+  u->mid_attn.stream = KEEP(xformer_bytes(&u->mid_attn));
+  u->mid_res[1].stream = KEEP(resnet_bytes(&u->mid_res[1]));
+  for (int lv = c->n_levels - 1; lv >= 0; lv--) {
+    ublock *b = &u->up[lv];
+    for (int j = 0; j < b->n_res; j++) {
+      b->res[j].stream = KEEP(resnet_bytes(&b->res[j]));
+      if (b->attn[j].blocks) b->attn[j].stream = KEEP(xformer_bytes(&b->attn[j]));
+    }
+    b->sampler_stream = KEEP(affine_bytes(&b->sampler));
+  }
+#undef KEEP
+}
+
+void unet_release_buffers(unet *u) {
+  free_buffers(u);
+  u->bh = u->bw = u->bctx = u->bnb = 0;
+  u->bytes = 0;
 }
 
 /* ------------------------------------------------------------------------ forward */
@@ -776,8 +869,10 @@ a2i2a_status unet_forward_batch(unet *u, int nb, const float *x, int h, int w, c
     for (int j = 0; j < lpb; j++) {
       const skip *in = &stack[nsk - 1];
       resnet_forward(u, &b->res[j], in->p, nb, H, W, sp);
+      release_resnet(u, &b->res[j]);
       ch = b->res[j].cout;
       if (b->attn[j].blocks) xformer_forward(u, &b->attn[j], sp, nb, H * W, ctx, n_ctx);
+      release_xformer(u, &b->attn[j]);
       if ((st = kernels_check())) return st;
       stack[nsk++] = (skip){sp, ch, H, W};
       sp += (size_t)ch * nb * H * W;
@@ -786,6 +881,7 @@ a2i2a_status unet_forward_batch(unet *u, int nb, const float *x, int h, int w, c
       int H2, W2;
       level_size(u, h, w, i + 1, &H2, &W2);
       P(CONV1, conv2d_batch(sp, stack[nsk - 1].p, nb, ch, H, W, &b->sampler.w, &b->sampler.b, ch, 3, 2, 1, 1, 0));
+      if (b->sampler_stream) release_affine(u, &b->sampler);
       H = H2;
       W = W2;
       stack[nsk++] = (skip){sp, ch, H, W};
@@ -796,8 +892,11 @@ a2i2a_status unet_forward_batch(unet *u, int nb, const float *x, int h, int w, c
   /* mid */
   float *cur = u->cat[0], *nxt = u->cat[1], *tmp;
   resnet_forward(u, &u->mid_res[0], stack[nsk - 1].p, nb, H, W, nxt);
+  release_resnet(u, &u->mid_res[0]);
   xformer_forward(u, &u->mid_attn, nxt, nb, H * W, ctx, n_ctx);
+  release_xformer(u, &u->mid_attn);
   resnet_forward(u, &u->mid_res[1], nxt, nb, H, W, cur);
+  release_resnet(u, &u->mid_res[1]);
   if ((st = kernels_check())) return st;
 
   /* up path: cur holds h at its front; the skip goes right behind it: cat([h, skip]) */
@@ -807,8 +906,10 @@ a2i2a_status unet_forward_batch(unet *u, int nb, const float *x, int h, int w, c
       const skip *s = &stack[--nsk];
       memcpy(cur + (size_t)ch * nb * H * W, s->p, sizeof(float) * (size_t)s->c * nb * H * W);
       resnet_forward(u, &b->res[j], cur, nb, H, W, nxt);
+      release_resnet(u, &b->res[j]);
       ch = b->res[j].cout;
       if (b->attn[j].blocks) xformer_forward(u, &b->attn[j], nxt, nb, H * W, ctx, n_ctx);
+      release_xformer(u, &b->attn[j]);
       if ((st = kernels_check())) return st;
       tmp = cur, cur = nxt, nxt = tmp;
     }
@@ -821,6 +922,7 @@ a2i2a_status unet_forward_batch(unet *u, int nb, const float *x, int h, int w, c
         P(OTHER, upsample_nearest(u->s1, cur, ch * nb, H, W, H2, W2));
         P(CONV1, conv2d_batch(nxt, u->s1, nb, ch, H2, W2, &b->sampler.w, &b->sampler.b, ch, 3, 1, 1, 1, 0));
       }
+      if (b->sampler_stream) release_affine(u, &b->sampler);
       H = H2;
       W = W2;
       tmp = cur, cur = nxt, nxt = tmp;

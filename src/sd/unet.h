@@ -69,6 +69,14 @@ double unet_flops(const unet *u, int h, int w, int n_ctx);
 /* Bytes of activation buffers held for the last (h, w, n_ctx) (reused while the size stays). */
 size_t unet_buffer_bytes(const unet *u);
 
+/* Keeps mapped only the weights of the blocks a forward pass runs first, up to resident_bytes
+ * (SIZE_MAX, the default: all of them); each later block's pages are dropped right after it ran,
+ * and read back from the page cache by the next pass. Results do not change. The low-memory
+ * mode streams every block (0). */
+void unet_set_resident_weights(unet *u, size_t resident_bytes);
+/* Frees the activation buffers (the next forward allocates them again). */
+void unet_release_buffers(unet *u);
+
 /* Where a forward pass spends its time, by kind of work (bench/bench_unet prints it). */
 enum {
   UNET_PROF_CONV3, UNET_PROF_CONV1, UNET_PROF_NORM, UNET_PROF_QKV, UNET_PROF_ATT_SELF, UNET_PROF_ATT_CROSS,

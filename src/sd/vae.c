@@ -493,3 +493,125 @@ a2i2a_status vae_decode(vae *v, const float *latent, int h, int w, float *image)
   pool_clear(v);
   return st;
 }
+
+/* ------------------------------------------------------------------ tiles */
+
+int vae_tile_plan(int n, int tile, int overlap, int *start, int *size) {
+  if (tile < 1) tile = 1;
+  if (overlap > tile / 3) overlap = tile / 3; /* a tile's two blends never meet */
+  if (overlap < 0) overlap = 0;
+  int k = 1, s = n;
+  if (n > tile) {
+    k = (n - overlap + (tile - overlap) - 1) / (tile - overlap);
+    s = (n + (k - 1) * overlap + k - 1) / k; /* <= tile */
+  }
+  if (size) *size = s;
+  /* evenly spread from 0 to n - s, rounded */
+  for (int i = 0; start && i < k; i++) start[i] = k == 1 ? 0 : (int)(((long)(n - s) * i * 2 + (k - 1)) / (2 * (k - 1)));
+  return k;
+}
+
+float vae_tile_weight(const int *start, int k, int size, int scale, int i, int x) {
+  float wgt = 1.0f;
+  int a = start[i] * scale, b = (start[i] + size) * scale;
+  if (i > 0) { /* rising across the overlap with the tile before */
+    int prev_end = (start[i - 1] + size) * scale;
+    if (x < prev_end) wgt *= ((float)(x - a) + 0.5f) / (float)(prev_end - a);
+  }
+  if (i < k - 1) { /* falling across the overlap with the tile after */
+    int next = start[i + 1] * scale;
+    if (x >= next) wgt *= ((float)(b - x) - 0.5f) / (float)(b - next);
+  }
+  return wgt;
+}
+
+/* The tiles of an h×w latent: per axis their starts and one size (vae_tile_plan). */
+typedef struct {
+  int ky, kx, th, tw;
+  int *sy, *sx;
+} tile_grid;
+
+static a2i2a_status grid_plan(tile_grid *g, int h, int w, int tile, int overlap) {
+  g->ky = vae_tile_plan(h, tile, overlap, NULL, NULL);
+  g->kx = vae_tile_plan(w, tile, overlap, NULL, NULL);
+  g->sy = malloc(sizeof(int) * (size_t)g->ky);
+  g->sx = malloc(sizeof(int) * (size_t)g->kx);
+  if (!g->sy || !g->sx) return free(g->sy), free(g->sx), fail(A2I2A_ERR_NOMEM, "out of memory (VAE tiles)");
+  vae_tile_plan(h, tile, overlap, g->sy, &g->th);
+  vae_tile_plan(w, tile, overlap, g->sx, &g->tw);
+  return A2I2A_OK;
+}
+
+/* dst [C][th][tw] = src [C][H][W] from (y0, x0). */
+static void crop(float *dst, const float *src, int C, int H, int W, int y0, int x0, int th, int tw) {
+  for (int c = 0; c < C; c++)
+    for (int y = 0; y < th; y++)
+      memcpy(dst + ((size_t)c * th + y) * tw, src + ((size_t)c * H + y0 + y) * W + x0, (size_t)tw * sizeof(float));
+}
+
+/* dst [C][H][W] += w(y)·w(x)·src [C][th][tw] at (y0, x0), with tile (iy, ix)'s blending weights
+ * (scale: dst's pixels per latent pixel). */
+static void blend_in(float *dst, const float *src, int C, int H, int W, const tile_grid *g, int iy, int ix,
+                     int scale) {
+  int th = g->th * scale, tw = g->tw * scale, y0 = g->sy[iy] * scale, x0 = g->sx[ix] * scale;
+  for (int y = 0; y < th; y++) {
+    float wy = vae_tile_weight(g->sy, g->ky, g->th, scale, iy, y0 + y);
+    for (int x = 0; x < tw; x++) {
+      float wgt = wy * vae_tile_weight(g->sx, g->kx, g->tw, scale, ix, x0 + x);
+      for (int c = 0; c < C; c++)
+        dst[((size_t)c * H + y0 + y) * W + x0 + x] += wgt * src[((size_t)c * th + y) * tw + x];
+    }
+  }
+}
+
+a2i2a_status vae_decode_tiled(vae *v, const float *latent, int h, int w, float *image, int tile, int overlap) {
+  if (h < 1 || w < 1) return fail(A2I2A_ERR_PARAM, "VAE decode: latent size %dx%d", w, h);
+  int f, L = v->latent, C = v->out_ch;
+  vae_dims(v, &f, NULL, NULL);
+  tile_grid g;
+  a2i2a_status st = grid_plan(&g, h, w, tile, overlap);
+  if (st) return st;
+  int H = h * f, W = w * f;
+  float *lt = malloc(sizeof(float) * (size_t)L * g.th * g.tw),
+        *it = malloc(sizeof(float) * (size_t)C * g.th * f * g.tw * f);
+  if (!lt || !it) st = fail(A2I2A_ERR_NOMEM, "out of memory (VAE tiles)");
+  else memset(image, 0, sizeof(float) * (size_t)C * H * W);
+  kernels_reset();
+  for (int iy = 0; !st && iy < g.ky; iy++)
+    for (int ix = 0; !st && ix < g.kx; ix++) {
+      crop(lt, latent, L, h, w, g.sy[iy], g.sx[ix], g.th, g.tw);
+      if (!(st = decode(v, lt, g.th, g.tw, it))) blend_in(image, it, C, H, W, &g, iy, ix, f);
+    }
+  pool_clear(v); /* the tiles, all one size, shared the pool's buffers */
+  free(lt), free(it), free(g.sy), free(g.sx);
+  return st;
+}
+
+a2i2a_status vae_encode_tiled(vae *v, const float *image, int H, int W, float *mean, float *logvar, int tile,
+                              int overlap) {
+  int f, L = v->latent, C = v->in_ch;
+  vae_dims(v, &f, NULL, NULL);
+  if (H < f || W < f || H % f || W % f)
+    return fail(A2I2A_ERR_PARAM, "VAE encode: image size %dx%d is not a positive multiple of %d", W, H, f);
+  int h = H / f, w = W / f;
+  tile_grid g;
+  a2i2a_status st = grid_plan(&g, h, w, tile, overlap);
+  if (st) return st;
+  size_t nt = (size_t)L * g.th * g.tw;
+  float *it = malloc(sizeof(float) * (size_t)C * g.th * f * g.tw * f), *mt = malloc(sizeof(float) * nt),
+        *vt = malloc(sizeof(float) * nt);
+  if (!it || !mt || !vt) st = fail(A2I2A_ERR_NOMEM, "out of memory (VAE tiles)");
+  else memset(mean, 0, sizeof(float) * (size_t)L * h * w), memset(logvar, 0, sizeof(float) * (size_t)L * h * w);
+  kernels_reset();
+  for (int iy = 0; !st && iy < g.ky; iy++)
+    for (int ix = 0; !st && ix < g.kx; ix++) {
+      crop(it, image, C, H, W, g.sy[iy] * f, g.sx[ix] * f, g.th * f, g.tw * f);
+      if (!(st = encode(v, it, g.th * f, g.tw * f, mt, vt))) {
+        blend_in(mean, mt, L, h, w, &g, iy, ix, 1);
+        blend_in(logvar, vt, L, h, w, &g, iy, ix, 1);
+      }
+    }
+  pool_clear(v);
+  free(it), free(mt), free(vt), free(g.sy), free(g.sx);
+  return st;
+}

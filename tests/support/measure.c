@@ -70,3 +70,13 @@ done:
   audio_free(&a), audio_free(&b);
   return st;
 }
+
+double measure_psnr(const float *x, const float *ref, size_t n) {
+  double se = 0, lo = INFINITY, hi = -INFINITY;
+  for (size_t i = 0; i < n; i++) {
+    double d = (double)x[i] - ref[i];
+    se += d * d;
+    lo = fmin(lo, ref[i]), hi = fmax(hi, ref[i]);
+  }
+  return se == 0 ? INFINITY : 10 * log10((hi - lo) * (hi - lo) / (se / (double)n));
+}

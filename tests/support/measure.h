@@ -14,4 +14,8 @@
 a2i2a_status measure_reconstruction(const audio_buf *orig, const audio_buf *recon, double *sc, double *lsd,
                                     double *gain_db);
 
+/* 10·log10(peak² / mean squared error) of x against ref (n values), the peak being ref's
+ * max − min; infinite when they are equal (the tiled VAE's tests and bench). */
+double measure_psnr(const float *x, const float *ref, size_t n);
+
 #endif
