@@ -60,25 +60,10 @@ ok "grid.json: the axes and each cell's settings ($(cat "$T/idx"))" '[ "$(cat "$
 # the labels: each value's label is drawn in the margins (5x7 font, light on dark): the label
 # strip above each column and left of each row holds light pixels, the painting cells' margins none
 python3 - "$T/g/grid.png" >"$T/lab" <<'PY'
-import struct, sys, zlib
-b = open(sys.argv[1], 'rb').read(); i, idat = 8, b''
-while i < len(b):
-    n, t = struct.unpack('>I', b[i:i+4])[0], b[i+4:i+8]
-    if t == b'IHDR': w, h = struct.unpack('>II', b[i+8:i+16])
-    if t == b'IDAT': idat += b[i+8:i+8+n]
-    i += 12 + n
-raw, stride, rows, prev = zlib.decompress(idat), w * 3, [], bytearray(w * 3)
-for y in range(h):
-    f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-    for x in range(stride):
-        a = line[x - 3] if x >= 3 else 0; up = prev[x]; c = prev[x - 3] if x >= 3 else 0
-        if f == 1: line[x] = (line[x] + a) & 255
-        elif f == 2: line[x] = (line[x] + up) & 255
-        elif f == 3: line[x] = (line[x] + (a + up) // 2) & 255
-        elif f == 4:
-            p = a + up - c; pa, pb, pc = abs(p - a), abs(p - up), abs(p - c)
-            line[x] = (line[x] + (a if pa <= pb and pa <= pc else up if pb <= pc else c)) & 255
-    rows.append(bytes(line)); prev = line
+import sys
+sys.path.insert(0, 'tests/support')
+from png_rows import png_rows
+rows = png_rows(sys.argv[1]); h, w = len(rows), len(rows[0]) // 3
 light = lambda x, y: min(rows[y][3 * x:3 * x + 3]) > 200
 # layout of chain_grid: margin 16, line 24, label column 6 chars (seed=3) * 12 + 16, cells 216 x 166
 M, L, LW, CW, CH = 16, 24, 6 * 12 + 16, 216, 166
