@@ -1,9 +1,7 @@
 # a2i through the CLI: the README's first command, each style, and every defined bad input:
 # exit code, a one-line message naming the file, and nothing left behind.
 set -u
-pass=0; fail=0
-ok() { pass=$((pass+1)); }
-bad() { echo "FAIL: $*"; fail=$((fail+1)); }
+. tests/support/ok.sh
 A2I2A=${A2I2A:-build/a2i2a}
 . tests/support/fixtures.sh
 AUD=$FIXTURES/seed/audio

@@ -3,8 +3,7 @@
 # to an uninterrupted one byte for byte; a corrupt sound that fails its item only; --merge; the
 # studio listing a batch folder.
 set -u
-pass=0; fail=0
-ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+. tests/support/ok.sh
 T=$(mktemp -d); SERVER=""
 trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache"

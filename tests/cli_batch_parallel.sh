@@ -2,8 +2,7 @@
 # (--list | parallel --item {}), and one per shard; every item done once, batch.json whole, and
 # the result byte for byte a batch run in one process.
 set -u
-pass=0; fail=0
-ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+. tests/support/ok.sh
 if ! parallel --version 2>/dev/null | grep -q "GNU parallel"; then
   [ "${A2I2A_FIXTURES_REQUIRED:-}" = 1 ] && { echo "GNU parallel is missing (scripts/install-deps.sh installs it)"; exit 1; }
   echo "skipped: GNU parallel is not installed (Debian package parallel, in scripts/install-deps.sh)"

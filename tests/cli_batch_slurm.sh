@@ -5,8 +5,7 @@
 # the result is byte for byte the uninterrupted batch. Needs root (skipped otherwise, but not in
 # CI: A2I2A_FIXTURES_REQUIRED=1).
 set -u
-pass=0; fail=0
-ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+. tests/support/ok.sh
 skip() {
   [ "${A2I2A_FIXTURES_REQUIRED:-}" = 1 ] && { echo "cannot run the Slurm test: $1"; exit 1; }
   echo "skipped: $1"

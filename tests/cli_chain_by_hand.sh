@@ -2,8 +2,7 @@
 # `run` writes for the same settings: the painting keeps the spectrogram's own chunks (what the
 # readings need) and adds its img2img settings and Automatic1111's "parameters" beside them.
 set -u
-pass=0; fail=0
-ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+. tests/support/ok.sh
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache"
 MODEL=examples/tiny-sd1

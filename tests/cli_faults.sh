@@ -4,8 +4,7 @@
 # left, and the files replaced with --force all old; a signal that comes once they are all in
 # place changes nothing (exit 0, all new). Never a mix, never a partial file under a final name.
 set -u
-pass=0; fail=0
-ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+. tests/support/ok.sh
 T=$(mktemp -d)
 SP=
 trap '[ -n "$SP" ] && kill $SP 2>/dev/null; rm -rf "$T"' EXIT

@@ -3,8 +3,7 @@
 # value; grid.json indexes the cells; bad axes are refused in one line before any work. Also
 # `run --tile x`: run.json records it and --replay reproduces it.
 set -u
-pass=0; fail=0
-ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+. tests/support/ok.sh
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache" # the model SHA-256 cache
 . tests/support/fixtures.sh

@@ -2,9 +2,7 @@
 # partial), formats, seeds, and awkward or broken images — each failure one line naming the
 # file, exit 1 (2 for usage), nothing left behind.
 set -u
-pass=0; fail=0
-ok() { pass=$((pass+1)); }
-bad() { echo "FAIL: $*"; fail=$((fail+1)); }
+. tests/support/ok.sh
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 . tests/support/fixtures.sh
 IMG=$FIXTURES/seed/images/i03_synthetic_400x296.png

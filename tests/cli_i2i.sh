@@ -9,9 +9,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache"
 unset A2I2A_MODEL
-pass=0 failn=0
-ok() { pass=$((pass + 1)); }
-bad() { failn=$((failn + 1)); echo "FAIL: $*"; }
+. tests/support/ok.sh
 
 # png_size FILE -> "W H" (from the IHDR chunk)
 png_size() { od -An -tu1 -j16 -N8 "$1" | awk '{print $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8}'; }
@@ -143,6 +141,6 @@ cp "$T/$c.png" "$T/keep.png"
   && ok || bad "--force"
 ls "$T" | grep -q '\.tmp\|^\.' && bad "temporary files left: $(ls -a "$T")" || ok
 
-echo "$pass passed, $failn failed"
+echo "$pass passed, $fail failed"
 fixtures_done
-[ $failn -eq 0 ]
+[ $fail -eq 0 ]

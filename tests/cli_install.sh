@@ -4,8 +4,7 @@
 # pkg-config (shared and static) and through find_package(a2i2a), runs the chain with its
 # progress bar on stderr, and a Ctrl-C cancels it with exit status 130, leaving nothing.
 set -u
-pass=0; fail=0
-ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+. tests/support/ok.sh
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache" # the model SHA-256 cache
 P="$T/prefix"

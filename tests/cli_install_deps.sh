@@ -3,9 +3,7 @@
 # apt-get's output only when it fails (its own error then); it waits for another install's lock,
 # saying so once.
 set -u
-pass=0; fail=0
-ok() { pass=$((pass+1)); }
-bad() { echo "FAIL: $*"; fail=$((fail+1)); }
+. tests/support/ok.sh
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 mkdir "$T/bin"
 cat >"$T/bin/apt-get" <<'FAKE'

@@ -2,8 +2,7 @@
 # intact), and the private folders a killed run left behind are removed by the next run into the
 # same place: only ours (the exact name pattern) and only those no live process holds.
 set -u
-pass=0; fail=0
-ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+. tests/support/ok.sh
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache"
 IN=examples/sampling.wav

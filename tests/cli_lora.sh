@@ -15,9 +15,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache"
 unset A2I2A_MODEL A2I2A_LORA_DIR
-pass=0 failn=0
-ok() { pass=$((pass + 1)); }
-bad() { failn=$((failn + 1)); echo "FAIL: $*"; }
+. tests/support/ok.sh
 
 # 1. verify: every LoRA case passes
 "$A2I2A" verify "$FX" >"$T/verify" 2>&1
@@ -157,5 +155,5 @@ rc=$?
 [ $rc -ne 0 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -q "<lora:nobody:0.5>: no nobody.safetensors in $T/bl" "$T/err" &&
   [ ! -e "$T/bm" ] && ok || bad "batch with a tag naming no file: exit $rc, $(cat "$T/err")"
 
-echo "$pass passed, $failn failed"
-[ "$failn" = 0 ]
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

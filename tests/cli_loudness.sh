@@ -3,8 +3,7 @@
 # records both settings and every reading's measured loudness and true peak either way; the
 # seed preset keeps the notebook's levels; older run.json files replay byte for byte.
 set -u
-pass=0; fail=0
-ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+. tests/support/ok.sh
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache"
 . tests/support/fixtures.sh

@@ -2,9 +2,7 @@
 # tiny SD 1 fixture: selection of files, HF cache layout, token, redirects, resume after a cut
 # connection and from a leftover .incomplete file, a corrupt transfer rejected, errors.
 set -u
-pass=0; failn=0
-ok() { pass=$((pass + 1)); }
-bad() { failn=$((failn + 1)); echo "FAIL: $*"; }
+. tests/support/ok.sh
 check() { if eval "$1"; then ok; else bad "$2"; fi; }
 
 SERVER=${A2I2A_HUBSERVER:-$(dirname "$A2I2A")/tests/hubserver}
@@ -201,6 +199,6 @@ fi
 HF_ENDPOINT="http://127.0.0.1:$PORT" HF_HOME="$T/hf6" "$A2I2A" models pull org/tiny >/dev/null 2>"$T/err"; rc=$?
 check '[ $rc -eq 1 ] && grep -q "cannot reach" "$T/err"' "server down: exit $rc: $(cat "$T/err")"
 
-echo "$pass passed, $failn failed"
+echo "$pass passed, $fail failed"
 fixtures_done
-[ $failn -eq 0 ]
+[ $fail -eq 0 ]

@@ -3,8 +3,7 @@
 # folder, not a sound file's name; "-" is stdin or stdout wherever it makes sense, and -o -
 # never makes a file named "-".
 set -u
-pass=0; fail=0
-ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+. tests/support/ok.sh
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache"
 . tests/support/fixtures.sh

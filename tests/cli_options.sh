@@ -1,8 +1,7 @@
 # The subcommands' option tables: typo suggestions, one line per usage error, help that shows the
 # defaults, the bash completion script written from the same tables, and --progress.
 set -u
-pass=0; fail=0
-ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+. tests/support/ok.sh
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 . tests/support/fixtures.sh
 IMG=$FIXTURES/seed/images/i03_synthetic_400x296.png

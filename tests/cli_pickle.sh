@@ -13,9 +13,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache"
 unset A2I2A_MODEL
-pass=0 failn=0
-ok() { pass=$((pass + 1)); }
-bad() { failn=$((failn + 1)); echo "FAIL: $*"; }
+. tests/support/ok.sh
 check() { if eval "$1"; then ok; else bad "$2"; fi; }
 MARK=/tmp/a2i2a-pickle-ran-code
 INIT="$FX/golden/img2img_sd1_pndm_init.png"
@@ -117,5 +115,5 @@ done
 out=$("$A2I2A" verify "$T/fx" --model-dir "$T/none" 2>&1); rc=$?
 check '[ $rc = 1 ] && echo "$out" | grep -q "none: --model-dir is not a folder"' "verify --model-dir missing: exit $rc: $out"
 
-echo "$pass passed, $failn failed"
-[ $failn -eq 0 ]
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

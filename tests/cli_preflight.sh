@@ -3,8 +3,7 @@
 # short for the chain and steps x strength < 1 are refused before the spectrogram, with one line,
 # one exit status, no temporary path named and nothing left behind.
 set -u
-pass=0; fail=0
-ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+. tests/support/ok.sh
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache"
 MODEL=examples/tiny-sd1

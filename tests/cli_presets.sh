@@ -1,7 +1,6 @@
 # `a2i2a presets`: lists every preset with the values the issue gives them; bad names are usage errors.
 set -u
-pass=0; fail=0
-ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+. tests/support/ok.sh
 out=$("$A2I2A" presets); rc=$?
 ok "exit 0" '[ $rc -eq 0 ]'
 for p in seed riffusion turbo; do ok "lists $p" 'printf "%s\n" "$out" | grep -q "^$p"'; done

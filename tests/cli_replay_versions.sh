@@ -1,8 +1,7 @@
 # A run.json made by another version: where the outputs differ, the replay names both versions
 # instead of reporting a bug; the same version with a wrong hash is still a hard failure.
 set -u
-pass=0; fail=0
-ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+. tests/support/ok.sh
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache"
 . tests/support/fixtures.sh

@@ -1,8 +1,7 @@
 # `a2i2a run` end to end on a fixture sound with the tiny fixture model: every output exists and
 # is valid, --replay reproduces identical bytes, and bad input fails cleanly.
 set -u
-pass=0; fail=0
-ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+. tests/support/ok.sh
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache" # the model SHA-256 cache
 . tests/support/fixtures.sh

@@ -14,9 +14,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache" HF_HOME="$T/hf"
 unset A2I2A_MODEL HF_HUB_CACHE
-pass=0 failn=0
-ok() { pass=$((pass + 1)); }
-bad() { failn=$((failn + 1)); echo "FAIL: $*"; }
+. tests/support/ok.sh
 check() { if eval "$1"; then ok; else bad "$2"; fi; }
 png_size() { od -An -tu1 -j16 -N8 "$1" | awk '{print $1*16777216+$2*65536+$3*256+$4 "x" $5*16777216+$6*65536+$7*256+$8}'; }
 setting() { grep -o "\"$1\": *\(\"[^\"]*\"\|[0-9.]*\)" "$EXT/golden/img2img_sd1_pndm_taesd.json" | head -1 | sed 's/^"[^"]*": *//; s/^"//; s/"$//'; }
@@ -178,5 +176,5 @@ check '[ ! -e "$T/pvx.png" ]' "a refused --preview-taesd left a preview"
 check '[ $rc -ne 0 ] && [ ! -e "$T/rx" ] && [ ! -e "$T/rxp.png" ] && one_line "$T/err" && grep -q "^a2i2a: $T/nothing: no such TAESD" "$T/err"' \
   "run with a missing --preview-taesd: exit $rc, $(cat "$T/err")"
 
-echo "$pass passed, $failn failed"
-[ $failn -eq 0 ]
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,10 +1,7 @@
 # `a2i2a tokenize`: ids of fixture prompts (tokenizer/prompts.json), both paddings, truncation
 # warning, usage errors, and one-line errors for broken tokenizer files and unknown models.
 set -u
-pass=0
-failn=0
-ok() { pass=$((pass + 1)); }
-bad() { failn=$((failn + 1)); echo "FAIL: $*"; }
+. tests/support/ok.sh
 check() { if eval "$2"; then ok; else bad "$1"; fi; }
 
 . tests/support/fixtures.sh
@@ -105,6 +102,6 @@ if fixture_case sd/tiny-sd1.safetensors; then
   check "corrupt bundled merges" '[ $rc -eq 1 ] && grep -q "bpe_simple_vocab_16e6.txt.gz" "$tmp/err"'
 fi
 
-echo "$pass passed, $failn failed"
+echo "$pass passed, $fail failed"
 fixtures_done
-[ $failn -eq 0 ]
+[ $fail -eq 0 ]

@@ -6,8 +6,7 @@
 # and first 50 ms. --alpha 0 and 1 give the endpoints' plain runs; travel works with a LoRA
 # and with TAESD, refuses a LoRA tag in --to-prompt, and batch travels as run does.
 set -u
-pass=0; fail=0
-ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+. tests/support/ok.sh
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache"
 . tests/support/fixtures.sh

@@ -7,8 +7,7 @@
 # a wrong vocoder given to run (found before the work). The vocoder is the fixtures' tiny Vocos, or
 # without them a random one (tests/support/random_vocos.py).
 set -u
-pass=0; fail=0
-ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+. tests/support/ok.sh
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 export XDG_CACHE_HOME="$T/cache"
 . tests/support/fixtures.sh
