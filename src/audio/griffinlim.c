@@ -39,13 +39,18 @@ static a2i2a_status check_params(const griffinlim_params *p, int frames) {
 
 static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Frames transformed together: their spectra are written to (read from) the [bins][frames]
+ * layout as runs of GL_BLOCK neighbours, a few cache lines per bin instead of one per value. */
+#define GL_BLOCK 8
+
 typedef struct {
   int n_fft, hop, bins, frames, nthreads;
+  int fstride;        /* complex values between two frames' spectra in freq[t] (64-byte steps) */
   int64_t n;          /* signal length hop·(frames − 1) */
   double *window;     /* n_fft */
   double *env;        /* Σ w² over the padded signal, n + n_fft */
   double **buf;       /* per thread: n_fft reals */
-  fftw_complex **freq;/* per thread: bins */
+  fftw_complex **freq;/* per thread: GL_BLOCK spectra of bins, fstride apart */
   double *frames_td;  /* frames × n_fft: inverse frames before overlap-add */
   double *yfull;      /* n + n_fft */
   fftw_plan fwd, inv;
@@ -67,6 +72,7 @@ static void dstft_free(dstft *s) {
 static a2i2a_status dstft_init(dstft *s, const griffinlim_params *p, int frames) {
   memset(s, 0, sizeof *s);
   s->n_fft = p->n_fft, s->hop = p->hop, s->bins = p->n_fft / 2 + 1, s->frames = frames;
+  s->fstride = (s->bins + 3) & ~3; /* every spectrum keeps the planned array's alignment */
   s->n = (int64_t)p->hop * (frames - 1);
   s->nthreads = omp_get_max_threads();
   stft_ctx *ctx;
@@ -82,7 +88,7 @@ static a2i2a_status dstft_init(dstft *s, const griffinlim_params *p, int frames)
   int ok = s->window && s->env && s->yfull && s->frames_td && s->buf && s->freq;
   for (int t = 0; ok && t < s->nthreads; t++) {
     s->buf[t] = fftw_malloc(sizeof(double) * s->n_fft);
-    s->freq[t] = fftw_malloc(sizeof(fftw_complex) * s->bins);
+    s->freq[t] = fftw_malloc(sizeof(fftw_complex) * (size_t)s->fstride * GL_BLOCK);
     ok = s->buf[t] && s->freq[t];
   }
   if (!ok) {
@@ -113,22 +119,27 @@ static a2i2a_status dstft_init(dstft *s, const griffinlim_params *p, int frames)
 static void dstft_forward(dstft *s, const double *x, double *X) {
   const int big = (int64_t)s->frames * s->n_fft >= GL_PARALLEL_MIN;
   const int64_t n = s->n;
-  const int half = s->n_fft / 2;
+  const int half = s->n_fft / 2, blocks = (s->frames + GL_BLOCK - 1) / GL_BLOCK;
 #pragma omp parallel for schedule(static) num_threads(s->nthreads) if (big)
-  for (int t = 0; t < s->frames; t++) {
-    int th = omp_get_thread_num();
+  for (int bl = 0; bl < blocks; bl++) {
+    int th = omp_get_thread_num(), t0 = bl * GL_BLOCK, nt = s->frames - t0 < GL_BLOCK ? s->frames - t0 : GL_BLOCK;
     double *b = s->buf[th];
     fftw_complex *F = s->freq[th];
-    for (int i = 0; i < s->n_fft; i++) {
-      int64_t q = (int64_t)t * s->hop + i - half;
-      if (q < 0) q = -q;
-      if (q >= n) q = 2 * (n - 1) - q;
-      b[i] = x[q] * s->window[i];
+    for (int j = 0; j < nt; j++) {
+      for (int i = 0; i < s->n_fft; i++) {
+        int64_t q = (int64_t)(t0 + j) * s->hop + i - half;
+        if (q < 0) q = -q;
+        if (q >= n) q = 2 * (n - 1) - q;
+        b[i] = x[q] * s->window[i];
+      }
+      fftw_execute_dft_r2c(s->fwd, b, F + (size_t)j * s->fstride);
     }
-    fftw_execute_dft_r2c(s->fwd, b, F);
     for (int k = 0; k < s->bins; k++) {
-      X[2 * ((size_t)k * s->frames + t)] = F[k][0];
-      X[2 * ((size_t)k * s->frames + t) + 1] = F[k][1];
+      double *row = X + 2 * ((size_t)k * s->frames + t0);
+      for (int j = 0; j < nt; j++) {
+        row[2 * j] = F[(size_t)j * s->fstride + k][0];
+        row[2 * j + 1] = F[(size_t)j * s->fstride + k][1];
+      }
     }
   }
 }
@@ -136,20 +147,26 @@ static void dstft_forward(dstft *s, const double *x, double *X) {
 /* torch.istft: y gets hop·(frames − 1) samples */
 static void dstft_inverse(dstft *s, const double *X, double *y) {
   const int big = (int64_t)s->frames * s->n_fft >= GL_PARALLEL_MIN;
-  const int nb = s->bins;
+  const int nb = s->bins, blocks = (s->frames + GL_BLOCK - 1) / GL_BLOCK;
 #pragma omp parallel for schedule(static) num_threads(s->nthreads) if (big)
-  for (int t = 0; t < s->frames; t++) {
-    int th = omp_get_thread_num();
+  for (int bl = 0; bl < blocks; bl++) {
+    int th = omp_get_thread_num(), t0 = bl * GL_BLOCK, nt = s->frames - t0 < GL_BLOCK ? s->frames - t0 : GL_BLOCK;
     fftw_complex *F = s->freq[th];
     for (int k = 0; k < nb; k++) {
-      F[k][0] = X[2 * ((size_t)k * s->frames + t)];
-      F[k][1] = X[2 * ((size_t)k * s->frames + t) + 1];
+      const double *row = X + 2 * ((size_t)k * s->frames + t0);
+      for (int j = 0; j < nt; j++) {
+        F[(size_t)j * s->fstride + k][0] = row[2 * j];
+        F[(size_t)j * s->fstride + k][1] = row[2 * j + 1];
+      }
     }
-    F[0][1] = 0; /* the imaginary parts of DC and Nyquist are ignored */
-    F[nb - 1][1] = 0;
-    double *out = s->frames_td + (size_t)t * s->n_fft;
-    fftw_execute_dft_c2r(s->inv, F, out);
-    for (int i = 0; i < s->n_fft; i++) out[i] *= s->window[i] / s->n_fft;
+    for (int j = 0; j < nt; j++) {
+      fftw_complex *Fj = F + (size_t)j * s->fstride;
+      Fj[0][1] = 0; /* the imaginary parts of DC and Nyquist are ignored */
+      Fj[nb - 1][1] = 0;
+      double *out = s->frames_td + (size_t)(t0 + j) * s->n_fft;
+      fftw_execute_dft_c2r(s->inv, Fj, out);
+      for (int i = 0; i < s->n_fft; i++) out[i] *= s->window[i] / s->n_fft;
+    }
   }
   const int64_t full = s->n + s->n_fft;
   memset(s->yfull, 0, sizeof(double) * full);
