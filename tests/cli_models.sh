@@ -89,6 +89,13 @@ check '[ $rc -eq 0 ] && echo "$out" | grep -q "^org/tiny	hf-cache	.*	$SNAP$"' "l
 out=$(A2I2A_MODEL=org/tiny "$A2I2A" models list --model-dir "$FIXTURES/sd" 2>&1)
 check 'echo "$out" | grep -q "^org/tiny	A2I2A_MODEL" && echo "$out" | grep -q "^tiny-sd1	diffusers"' "list --model-dir: $out"
 fixture_case sd/tiny-sd1.safetensors && check 'echo "$out" | grep -q "^tiny-sd1.safetensors	single-file"' "list --model-dir: $out"
+# a LoRA beside a checkpoint is listed as a LoRA, not as a single-file checkpoint
+if fixture_case sd-ext/lora/tiny-sd1-lora.safetensors; then
+  mkdir -p "$T/mixed" && ln -s "$FIXTURES/sd-ext/lora/tiny-sd1-lora.safetensors" "$FIXTURES/sd/tiny-sd1.safetensors" "$T/mixed/"
+  out=$("$A2I2A" models list --model-dir "$T/mixed" 2>&1)
+  check 'echo "$out" | grep -q "^tiny-sd1-lora.safetensors	lora	" && echo "$out" | grep -q "^tiny-sd1.safetensors	single-file	"' \
+    "list --model-dir with a LoRA: $out"
+fi
 # a second pull downloads nothing
 : > "$T/log"
 HF_TOKEN=s3cret "$A2I2A" models pull org/tiny >/dev/null 2>"$T/err"; rc=$?

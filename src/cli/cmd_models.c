@@ -11,6 +11,7 @@
 
 #include "hub/hub.h"
 #include "cli/cli.h"
+#include "sd/lora.h"
 #include "sd/model.h"
 #include "vocoder/vocoder.h"
 #include "sd/taesd.h"
@@ -62,7 +63,7 @@ const cli_command cli_models = {
              "vocoder reading (Vocos: config.yaml and its weights; HiFi-GAN: config.json and its\n"
              "generator files): then use it as --vocoder ORG/NAME.\n"
              "list shows the pipelines, TAESDs and vocoders in the cache, $A2I2A_MODEL and those in\n"
-             "--model-dir (kind: hf-cache, diffusers or single-file for a pipeline, taesd, vocoder).\n"
+             "--model-dir (kind: hf-cache, diffusers or single-file for a pipeline, taesd, vocoder, lora).\n"
              "convert writes the .safetensors equivalent of a PyTorch checkpoint (.bin, .ckpt, .pt,\n"
              ".pth; read without running anything), by default next to it (pytorch_model.bin becomes\n"
              "model.safetensors), so that later loads are memory-mapped.\n",
@@ -167,6 +168,17 @@ static const char *other_kind(const char *path, int folder) {
   return NULL;
 }
 
+/* A single .safetensors file: "lora" (--lora), "taesd", or else a "single-file" checkpoint. */
+static const char *file_kind(const char *path) {
+  st_file f;
+  if (!st_open(path, &f)) {
+    int lora = sd_lora_file_is_lora(&f);
+    st_close(&f);
+    if (lora) return "lora";
+  }
+  return other_kind(path, 0) ? "taesd" : "single-file";
+}
+
 static int list_cache(listing *l, const char *hub) {
   DIR *d = opendir(hub);
   int n = 0;
@@ -214,7 +226,7 @@ static int list_dir(listing *l, const char *dir) {
     int safetensors = len > 12 && !strcmp(e->d_name + len - 12, ".safetensors");
     const char *kind = NULL;
     if (is_dir(p)) kind = is_file(idx) ? "diffusers" : other_kind(p, 1);
-    else if (is_file(p) && safetensors && !pair_decoder(dir, e->d_name)) kind = other_kind(p, 0) ? "taesd" : "single-file";
+    else if (is_file(p) && safetensors && !pair_decoder(dir, e->d_name)) kind = file_kind(p);
     else if (is_file(p) && len > 5 && !strcmp(e->d_name + len - 5, ".ckpt")) kind = "single-file";
     if (!kind) continue;
     struct stat st;

@@ -200,6 +200,19 @@ static void layer_key(const char *base, int peft, char *key, size_t n) {
   else kohya_key(key, n, "", base);
 }
 
+/* Whether tensor name tn is a layer's down half (*peft: in the diffusers/PEFT naming). */
+static int is_down_tensor(const char *tn, int *peft) {
+  *peft = ends_with(tn, ".lora_A.weight");
+  return *peft || ends_with(tn, ".lora_down.weight");
+}
+
+int sd_lora_file_is_lora(const st_file *f) {
+  int peft;
+  for (int i = 0; i < f->n; i++)
+    if (is_down_tensor(f->tensors[i].name, &peft)) return 1;
+  return 0;
+}
+
 /* Matches every layer of file f (label names it) to the model's weights and checks its shapes;
  * adds the patches. No layer matching is an error, some: one warning. */
 static a2i2a_status match_file(const st_file *f, const char *label, double scale, const targets *ts, patches *ps,
@@ -208,8 +221,8 @@ static a2i2a_status match_file(const st_file *f, const char *label, double scale
   char first[3][512] = {{0}}, base[512], name[600], key[512], s1[64], s2[64];
   for (int i = 0; i < f->n; i++) {
     const char *tn = f->tensors[i].name;
-    int peft = ends_with(tn, ".lora_A.weight");
-    if (!peft && !ends_with(tn, ".lora_down.weight")) continue;
+    int peft;
+    if (!is_down_tensor(tn, &peft)) continue;
     layers++;
     snprintf(base, sizeof base, "%.*s", (int)(strlen(tn) - strlen(peft ? ".lora_A.weight" : ".lora_down.weight")), tn);
     const st_tensor *down = &f->tensors[i];

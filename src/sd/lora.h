@@ -41,6 +41,9 @@ struct a2i2a_model;
  * networks reload their views and the cached prompt embeddings are dropped. Every refusal comes
  * before any change. Some layers matching nothing: one warning on the job's log. */
 a2i2a_status sd_lora_apply(struct a2i2a_model *mdl, const a2i2a_lora *loras, int n, a2i2a_job *job);
+/* Whether f holds LoRA layers (a *.lora_down.weight or *.lora_A.weight tensor): what `models
+ * list` tells a LoRA from a checkpoint by. */
+int sd_lora_file_is_lora(const st_file *f);
 /* Frees the set's merged copies after pointing their tensors back at the checkpoint. */
 void sd_lora_set_free(sd_lora_set *s);
 
