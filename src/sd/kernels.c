@@ -1263,22 +1263,216 @@ static int attention_tile(float *out, int out_stride, const float *q, int q_stri
   return 1;
 }
 
+/* The register-blocked kernel: everything is vectorized across 16 queries at a time (one
+ * "query block", QB), so Q·Kᵀ, the online softmax and P·V need no horizontal sums and K and V
+ * are read in place (a key row's head_dim values are contiguous): per job only the queries are
+ * packed, transposed, Qp[block][d][16], and the output accumulates transposed in Op the same way.
+ * For each tile of ATT_BKT keys and each query block, S[key][16] = Q·Kᵀ (6 keys × 16 queries in
+ * 12 registers, head_dim in the inner loop), its softmax, then Op += Pᵀ·V (6 dims × 16 queries,
+ * keys in the inner loop): S (ATT_BKT × 16) and the block's Qp and Op stay in L1, the key tile
+ * in L2. The skinny sgemms of attention_tile (k or n = head_dim = 40) ran at ~13 GFLOP per
+ * CPU-second; this runs at ~4x that (bench/bench_attention.c, bench/RESULTS.md). */
+#define ATT_QB 16
+#define ATT_BKT 128
+#define ATT_BLOCKED_MAX_HD 160
+static _Thread_local int att_blocked_max_hd = ATT_BLOCKED_MAX_HD;
+
+void kernels_tune_attention(int blocked_max_head_dim) {
+  att_blocked_max_hd = blocked_max_head_dim ? blocked_max_head_dim : ATT_BLOCKED_MAX_HD;
+}
+
+/* 2^x for x ≤ 0 (-inf included): the scores are in log2 units (log2 e is folded into the
+ * queries' scale), so exp256's range reduction, overflow and underflow tests are not needed:
+ * x < -126 gives 0 (exponent field 0 times a value < 2). Taylor to degree 6 on |r| ≤ ½:
+ * relative error < 2e-7. */
+static inline __m256 exp2_nonpos256(__m256 x) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(-127.0f));
+  __m256 fx = _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), r = _mm256_sub_ps(x, fx);
+  __m256 p = _mm256_set1_ps(1.5403530393e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3333558146e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(9.6181291076e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.5504108665e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(2.4022650696e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(6.9314718056e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+/* S[b][0..16) = Σ_d k_b[d] · Qp[d][0..16) for nb (≤ 6) keys k_b (rows kv_stride apart); mx
+ * takes the maximum of each query's scores. */
+static inline __attribute__((always_inline)) void att_scores(float *S, __m256 mx[2], const float *Qp, const float *k,
+                                                             int kv_stride, int head_dim, int nb) {
+  __m256 acc[6][2];
+#pragma GCC unroll 6
+  for (int b = 0; b < nb; b++) acc[b][0] = acc[b][1] = _mm256_setzero_ps();
+  for (int d = 0; d < head_dim; d++) {
+    __m256 q0 = _mm256_load_ps(Qp + d * ATT_QB), q1 = _mm256_load_ps(Qp + d * ATT_QB + 8);
+#pragma GCC unroll 6
+    for (int b = 0; b < nb; b++) {
+      __m256 kb = _mm256_broadcast_ss(k + (size_t)b * kv_stride + d);
+      acc[b][0] = _mm256_fmadd_ps(kb, q0, acc[b][0]);
+      acc[b][1] = _mm256_fmadd_ps(kb, q1, acc[b][1]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int b = 0; b < nb; b++) {
+    _mm256_store_ps(S + b * ATT_QB, acc[b][0]);
+    _mm256_store_ps(S + b * ATT_QB + 8, acc[b][1]);
+    mx[0] = _mm256_max_ps(mx[0], acc[b][0]);
+    mx[1] = _mm256_max_ps(mx[1], acc[b][1]);
+  }
+}
+
+/* Op[b][0..16) = Op[b][0..16) · corr + Σ_j v_j[b] · P[j][0..16) for nb (≤ 6) dims of the nkt
+ * value rows v_j (kv_stride apart). */
+static inline __attribute__((always_inline)) void att_values(float *Op, const float *P, const float *v, int kv_stride,
+                                                             int nkt, __m256 corr0, __m256 corr1, int nb) {
+  __m256 acc[6][2];
+#pragma GCC unroll 6
+  for (int b = 0; b < nb; b++) {
+    acc[b][0] = _mm256_mul_ps(_mm256_load_ps(Op + b * ATT_QB), corr0);
+    acc[b][1] = _mm256_mul_ps(_mm256_load_ps(Op + b * ATT_QB + 8), corr1);
+  }
+  for (int j = 0; j < nkt; j++) {
+    __m256 p0 = _mm256_load_ps(P + j * ATT_QB), p1 = _mm256_load_ps(P + j * ATT_QB + 8);
+    const float *vj = v + (size_t)j * kv_stride;
+#pragma GCC unroll 6
+    for (int b = 0; b < nb; b++) {
+      __m256 vb = _mm256_broadcast_ss(vj + b);
+      acc[b][0] = _mm256_fmadd_ps(vb, p0, acc[b][0]);
+      acc[b][1] = _mm256_fmadd_ps(vb, p1, acc[b][1]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int b = 0; b < nb; b++) {
+    _mm256_store_ps(Op + b * ATT_QB, acc[b][0]);
+    _mm256_store_ps(Op + b * ATT_QB + 8, acc[b][1]);
+  }
+}
+
+/* The micro-kernels with a constant count, so that their accumulators stay in registers. */
+static void att_scores_n(float *S, __m256 mx[2], const float *Qp, const float *k, int kv_stride, int head_dim,
+                         int nb) {
+  switch (nb) {
+  case 6: att_scores(S, mx, Qp, k, kv_stride, head_dim, 6); break;
+  case 5: att_scores(S, mx, Qp, k, kv_stride, head_dim, 5); break;
+  case 4: att_scores(S, mx, Qp, k, kv_stride, head_dim, 4); break;
+  case 3: att_scores(S, mx, Qp, k, kv_stride, head_dim, 3); break;
+  case 2: att_scores(S, mx, Qp, k, kv_stride, head_dim, 2); break;
+  default: att_scores(S, mx, Qp, k, kv_stride, head_dim, 1); break;
+  }
+}
+
+static void att_values_n(float *Op, const float *P, const float *v, int kv_stride, int nkt, __m256 corr0,
+                         __m256 corr1, int nb) {
+  switch (nb) {
+  case 6: att_values(Op, P, v, kv_stride, nkt, corr0, corr1, 6); break;
+  case 5: att_values(Op, P, v, kv_stride, nkt, corr0, corr1, 5); break;
+  case 4: att_values(Op, P, v, kv_stride, nkt, corr0, corr1, 4); break;
+  case 3: att_values(Op, P, v, kv_stride, nkt, corr0, corr1, 3); break;
+  case 2: att_values(Op, P, v, kv_stride, nkt, corr0, corr1, 2); break;
+  default: att_values(Op, P, v, kv_stride, nkt, corr0, corr1, 1); break;
+  }
+}
+
+/* attention_tile's job (one head, queries [i0, i0+nqt), nqt ≤ ATT_QT) with the blocked kernel. */
+static int attention_tile_blocked(float *out, int out_stride, const float *q, int q_stride, const float *k,
+                                  const float *v, int kv_stride, int i0, int nqt, int nk, int head_dim, float scale,
+                                  int causal) {
+  int nblocks = (nqt + ATT_QB - 1) / ATT_QB, block_size = head_dim * ATT_QB;
+  float *S = scratch(SCR_ATT_S, (size_t)ATT_BKT * ATT_QB);
+  float *buf = scratch(SCR_ATT_ML, 2 * (size_t)ATT_QT + 2 * (size_t)ATT_QT * head_dim);
+  if (!S || !buf) return 0;
+  float *m = buf, *l = buf + ATT_QT, *Qp = buf + 2 * ATT_QT, *Op = Qp + (size_t)ATT_QT * head_dim;
+  scale *= 1.44269504088896341f; /* log2 e: scores in log2 units, for exp2_nonpos256 */
+  /* queries past nqt are zeros: finite scores, never written out */
+  for (int b = 0; b < nblocks; b++)
+    for (int d = 0; d < head_dim; d++)
+      for (int r = 0; r < ATT_QB; r++) {
+        int i = b * ATT_QB + r;
+        Qp[(size_t)b * block_size + d * ATT_QB + r] = i < nqt ? q[(size_t)i * q_stride + d] * scale : 0.0f;
+      }
+  for (int i = 0; i < nblocks * ATT_QB; i++) m[i] = -INFINITY, l[i] = 0;
+  memset(Op, 0, (size_t)nblocks * block_size * sizeof(float));
+  int kend = causal ? (i0 + nqt < nk ? i0 + nqt : nk) : nk;
+  for (int j0 = 0; j0 < kend; j0 += ATT_BKT) {
+    for (int b = 0; b < nblocks; b++) {
+      /* causal: the block's last query sees keys up to its own index; key 0 is in the first
+       * tile, so every row's max is finite from then on */
+      int qlast = i0 + b * ATT_QB + ATT_QB - 1, bend = causal && qlast + 1 < kend ? qlast + 1 : kend;
+      if (bend <= j0) continue;
+      int nkt = bend - j0 < ATT_BKT ? bend - j0 : ATT_BKT;
+      const float *Qb = Qp + (size_t)b * block_size;
+      float *Ob = Op + (size_t)b * block_size, *mb = m + b * ATT_QB, *lb = l + b * ATT_QB;
+      __m256 m0 = _mm256_load_ps(mb), m1 = _mm256_load_ps(mb + 8), mx[2] = {m0, m1};
+      for (int j = 0; j < nkt; j += 6)
+        att_scores_n(S + j * ATT_QB, mx, Qb, k + (size_t)(j0 + j) * kv_stride, kv_stride, head_dim,
+                     nkt - j < 6 ? nkt - j : 6);
+      if (causal && j0 + nkt - 1 > i0 + b * ATT_QB) { /* the diagonal: mask, and the max again */
+        __m256 qi0 = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7), qi1 = _mm256_setr_ps(8, 9, 10, 11, 12, 13, 14, 15);
+        qi0 = _mm256_add_ps(qi0, _mm256_set1_ps((float)(i0 + b * ATT_QB)));
+        qi1 = _mm256_add_ps(qi1, _mm256_set1_ps((float)(i0 + b * ATT_QB)));
+        __m256 ninf = _mm256_set1_ps(-INFINITY);
+        mx[0] = m0, mx[1] = m1;
+        for (int j = 0; j < nkt; j++) {
+          __m256 key = _mm256_set1_ps((float)(j0 + j));
+          float *s = S + j * ATT_QB;
+          __m256 s0 = _mm256_blendv_ps(_mm256_load_ps(s), ninf, _mm256_cmp_ps(key, qi0, _CMP_GT_OQ));
+          __m256 s1 = _mm256_blendv_ps(_mm256_load_ps(s + 8), ninf, _mm256_cmp_ps(key, qi1, _CMP_GT_OQ));
+          _mm256_store_ps(s, s0);
+          _mm256_store_ps(s + 8, s1);
+          mx[0] = _mm256_max_ps(mx[0], s0);
+          mx[1] = _mm256_max_ps(mx[1], s1);
+        }
+      }
+      __m256 mx0 = mx[0], mx1 = mx[1], sum0 = _mm256_setzero_ps(), sum1 = _mm256_setzero_ps();
+      for (int j = 0; j < nkt; j++) {
+        __m256 p0 = exp2_nonpos256(_mm256_sub_ps(_mm256_load_ps(S + j * ATT_QB), mx0));
+        __m256 p1 = exp2_nonpos256(_mm256_sub_ps(_mm256_load_ps(S + j * ATT_QB + 8), mx1));
+        _mm256_store_ps(S + j * ATT_QB, p0);
+        _mm256_store_ps(S + j * ATT_QB + 8, p1);
+        sum0 = _mm256_add_ps(sum0, p0);
+        sum1 = _mm256_add_ps(sum1, p1);
+      }
+      /* the first tile: 2^-inf = 0 scales the zeros of Op and l */
+      __m256 corr0 = exp2_nonpos256(_mm256_sub_ps(m0, mx0)), corr1 = exp2_nonpos256(_mm256_sub_ps(m1, mx1));
+      _mm256_store_ps(lb, _mm256_fmadd_ps(_mm256_load_ps(lb), corr0, sum0));
+      _mm256_store_ps(lb + 8, _mm256_fmadd_ps(_mm256_load_ps(lb + 8), corr1, sum1));
+      _mm256_store_ps(mb, mx0);
+      _mm256_store_ps(mb + 8, mx1);
+      for (int d = 0; d < head_dim; d += 6)
+        att_values_n(Ob + d * ATT_QB, S, v + (size_t)j0 * kv_stride + d, kv_stride, nkt, corr0, corr1,
+                     head_dim - d < 6 ? head_dim - d : 6);
+    }
+  }
+  for (int i = 0; i < nqt; i++) {
+    const float *o = Op + (size_t)(i / ATT_QB) * block_size + i % ATT_QB;
+    float inv = l[i] > 0 ? 1.0f / l[i] : 0.0f, *dst = out + (size_t)i * out_stride;
+    for (int d = 0; d < head_dim; d++) dst[d] = o[d * ATT_QB] * inv;
+  }
+  return 1;
+}
+
 void attention(float *out, const float *q, int q_stride, const float *k, const float *v, int kv_stride, int nq,
                int nk, int heads, int head_dim, float scale, int causal) {
   int qtiles = (nq + ATT_QT - 1) / ATT_QT, out_stride = heads * head_dim;
-  int jobs = heads * qtiles, oom = 0;
+  int jobs = heads * qtiles, oom = 0, blocked = head_dim <= att_blocked_max_hd;
 #pragma omp parallel for num_threads(a2i2a_get_threads()) schedule(dynamic) if (jobs > 1)
   for (int job = 0; job < jobs; job++) {
     int h = job / qtiles, i0 = job % qtiles * ATT_QT;
     int nqt = nq - i0 < ATT_QT ? nq - i0 : ATT_QT;
     size_t ho = (size_t)h * head_dim;
-    if (!attention_tile(out + (size_t)i0 * out_stride + ho, out_stride, q + (size_t)i0 * q_stride + ho, q_stride,
-                        k + ho, v + ho, kv_stride, i0, nqt, nk, head_dim, scale, causal)) {
+    if (!(blocked ? attention_tile_blocked : attention_tile)(out + (size_t)i0 * out_stride + ho, out_stride,
+                                                             q + (size_t)i0 * q_stride + ho, q_stride, k + ho, v + ho,
+                                                             kv_stride, i0, nqt, nk, head_dim, scale, causal)) {
 #pragma omp atomic write
       oom = 1;
     }
   }
-  if (oom) note_failure((size_t)ATT_QT * ATT_KT + 2 * ATT_QT);
+  if (oom)
+    note_failure(blocked ? (size_t)ATT_BKT * ATT_QB + 2 * (size_t)ATT_QT * (1 + head_dim)
+                         : (size_t)ATT_QT * ATT_KT + 2 * ATT_QT);
 }
 
 /* ------------------------------------------------------------------ layout */
