@@ -432,24 +432,27 @@ static void test_activations(void) {
   free(x), free(ref), free(y), free(g), free(z);
 }
 
-/* attention against a double-precision loop, through both kernels (blocked_max: the
- * kernels_tune_attention value; -1 = the sgemm one): |out − ref| < 1e-5 · max |v| (outputs are
+enum { ATT_SGEMM, ATT_AVX2, ATT_AVX512 };
+static const char *const att_names[] = {"sgemm", "blocked AVX2", "blocked AVX-512"};
+
+/* attention against a double-precision loop, through one kernel (the sgemm one, the blocked one
+ * with AVX2 only, or with AVX-512 where the CPU has it): |out − ref| < 1e-5 · max |v| (outputs are
  * convex combinations of value rows), and the same bits on 1 and 2 threads. q_amp sets the scores' spread
  * (q_amp² · √head_dim): large ones test the online softmax's rescaling across key tiles. */
 static void test_attention_with(int nq, int nk, int heads, int hd, int causal, int extra_stride, float q_amp,
-                                int blocked_max) {
+                                int kernel) {
   int qs = heads * hd + extra_stride, ks = heads * hd + 2 * extra_stride, os = heads * hd;
   float *q = rnd((size_t)nq * qs, q_amp), *k = rnd((size_t)nk * ks, q_amp), *v = rnd((size_t)nk * ks, 1);
   float *out = malloc((size_t)nq * os * 4), *out1 = malloc((size_t)nq * os * 4);
   double *ref = calloc((size_t)nq * os, 8), *s = malloc((size_t)nk * 8);
   float scale = 1.0f / sqrtf((float)hd);
-  kernels_tune_attention(blocked_max);
+  kernels_tune_attention(kernel == ATT_SGEMM ? -1 : 1 << 20, kernel == ATT_AVX512);
   attention(out, q, qs, k, v, ks, nq, nk, heads, hd, scale, causal);
   int threads = a2i2a_get_threads();
   a2i2a_set_threads(threads == 1 ? 2 : 1);
   attention(out1, q, qs, k, v, ks, nq, nk, heads, hd, scale, causal);
   a2i2a_set_threads(threads);
-  kernels_tune_attention(0);
+  kernels_tune_attention(0, 1);
   for (int h = 0; h < heads; h++)
     for (int i = 0; i < nq; i++) {
       int lim = causal ? (i + 1 < nk ? i + 1 : nk) : nk;
@@ -467,19 +470,19 @@ static void test_attention_with(int nq, int nk, int heads, int hd, int causal, i
     }
   double d = maxdiff(out, ref, (size_t)nq * os);
   CHECK(d < 1e-5, "attention (%s) nq %d nk %d heads %d hd %d causal %d stride +%d q_amp %g: max |diff| %g",
-        blocked_max < 0 ? "sgemm" : "blocked", nq, nk, heads, hd, causal, extra_stride, q_amp, d);
+        att_names[kernel], nq, nk, heads, hd, causal, extra_stride, q_amp, d);
   /* a single job of the sgemm kernel is one threaded sgemm, whose result OpenBLAS may split
    * differently by thread count */
-  if (blocked_max >= 0 || heads * ((nq + 127) / 128) > 1)
+  if (kernel != ATT_SGEMM || heads * ((nq + 127) / 128) > 1)
     CHECK(!memcmp(out, out1, (size_t)nq * os * 4), "attention (%s) nq %d nk %d heads %d hd %d: 1 and 2 threads differ",
-          blocked_max < 0 ? "sgemm" : "blocked", nq, nk, heads, hd);
+          att_names[kernel], nq, nk, heads, hd);
   free(q), free(k), free(v), free(out), free(out1), free(ref), free(s);
 }
 
-/* Both kernels; wide heads (the VAE's) go to sgemm by default, so the blocked one is forced too. */
+/* Every kernel; wide heads (the VAE's) go to sgemm by default, so the blocked one is forced too. */
 static void test_attention(int nq, int nk, int heads, int hd, int causal, int extra_stride, float q_amp) {
-  test_attention_with(nq, nk, heads, hd, causal, extra_stride, q_amp, -1);
-  test_attention_with(nq, nk, heads, hd, causal, extra_stride, q_amp, 1 << 20);
+  for (int kernel = ATT_SGEMM; kernel <= ATT_AVX512; kernel++)
+    test_attention_with(nq, nk, heads, hd, causal, extra_stride, q_amp, kernel);
 }
 
 static void test_layout(void) {
@@ -533,9 +536,9 @@ static void run_kernel(int which, float *y, const float *x, const weight *w16, c
   case K_WINOGRAD: conv2d(y, x, 16, 20, 20, w16, NULL, 64, 3, 1, 1, 1, 1, 1); break;
   case K_ATTENTION: attention(y, x, 16, x + 1600, x + 3200, 16, 100, 100, 2, 8, 0.35f, 0); break;
   case K_ATTENTION_SGEMM:
-    kernels_tune_attention(-1);
+    kernels_tune_attention(-1, 1);
     attention(y, x, 16, x + 1600, x + 3200, 16, 100, 100, 2, 8, 0.35f, 0);
-    kernels_tune_attention(0);
+    kernels_tune_attention(0, 1);
     break;
   case K_GROUP_NORM: group_norm(y, x, 8, 50, 4, &none, &none, 1e-5f); break;
   case K_LAYER_NORM: layer_norm(y, x, 50, 8, &none, &none, 1e-5f); break;
