@@ -439,8 +439,8 @@ static const char *const att_names[] = {"sgemm", "blocked AVX2", "blocked AVX-51
  * with AVX2 only, or with AVX-512 where the CPU has it): |out − ref| < 1e-5 · max |v| (outputs are
  * convex combinations of value rows), and the same bits on 1 and 2 threads. q_amp sets the scores' spread
  * (q_amp² · √head_dim): large ones test the online softmax's rescaling across key tiles. */
-static void test_attention_with(int nq, int nk, int heads, int hd, int causal, int extra_stride, float q_amp,
-                                int kernel) {
+static float *test_attention_with(int nq, int nk, int heads, int hd, int causal, int extra_stride, float q_amp,
+                                  int kernel) {
   int qs = heads * hd + extra_stride, ks = heads * hd + 2 * extra_stride, os = heads * hd;
   float *q = rnd((size_t)nq * qs, q_amp), *k = rnd((size_t)nk * ks, q_amp), *v = rnd((size_t)nk * ks, 1);
   float *out = malloc((size_t)nq * os * 4), *out1 = malloc((size_t)nq * os * 4);
@@ -476,13 +476,23 @@ static void test_attention_with(int nq, int nk, int heads, int hd, int causal, i
   if (kernel != ATT_SGEMM || heads * ((nq + 127) / 128) > 1)
     CHECK(!memcmp(out, out1, (size_t)nq * os * 4), "attention (%s) nq %d nk %d heads %d hd %d: 1 and 2 threads differ",
           att_names[kernel], nq, nk, heads, hd);
-  free(q), free(k), free(v), free(out), free(out1), free(ref), free(s);
+  free(q), free(k), free(v), free(out1), free(ref), free(s);
+  return out;
 }
 
-/* Every kernel; wide heads (the VAE's) go to sgemm by default, so the blocked one is forced too. */
+/* Every kernel on the same inputs; wide heads (the VAE's) go to sgemm by default, so the blocked
+ * one is forced too. Its AVX-512 code does each lane's arithmetic in the AVX2 code's order: the
+ * same bits, whichever CPU runs it. */
 static void test_attention(int nq, int nk, int heads, int hd, int causal, int extra_stride, float q_amp) {
-  for (int kernel = ATT_SGEMM; kernel <= ATT_AVX512; kernel++)
-    test_attention_with(nq, nk, heads, hd, causal, extra_stride, q_amp, kernel);
+  uint64_t inputs = rs;
+  float *out[3];
+  for (int kernel = ATT_SGEMM; kernel <= ATT_AVX512; kernel++) {
+    rs = inputs;
+    out[kernel] = test_attention_with(nq, nk, heads, hd, causal, extra_stride, q_amp, kernel);
+  }
+  CHECK(!memcmp(out[ATT_AVX2], out[ATT_AVX512], (size_t)nq * heads * hd * 4),
+        "attention nq %d nk %d heads %d hd %d causal %d: AVX2 and AVX-512 differ", nq, nk, heads, hd, causal);
+  for (int kernel = ATT_SGEMM; kernel <= ATT_AVX512; kernel++) free(out[kernel]);
 }
 
 static void test_layout(void) {
