@@ -2,6 +2,9 @@
  * (a batch of two, as the pipeline runs it) and one VAE decode, each run with every 3x3
  * convolution as im2col + sgemm (the reference), with Winograd F(2x2,3x3) only, and with
  * F(4x4,3x3) where the default thresholds take it; the outputs are compared with the reference.
+ * These three use the attention kernel built on sgemm; a fourth run, F(4x4,3x3) with the
+ * register-blocked attention kernel where it applies (the default), is compared with the third:
+ * the attention kernel's own error.
  *
  *   bench_winograd_error MODEL [latent HxW, default 37x50] [threads, default 2]
  *
@@ -24,12 +27,13 @@ static float uniform(void) { /* [-1, 1) */
   return (float)(rng % 2000001) / 1000000.0f - 1.0f;
 }
 
-enum { PATH_IM2COL, PATH_F2, PATH_F4, PATH_N };
-static const char *const path_names[PATH_N] = {"im2col", "F(2x2,3x3)", "F(4x4,3x3)"};
+enum { PATH_IM2COL, PATH_F2, PATH_F4, PATH_F4_BLOCKED_ATT, PATH_N };
+static const char *const path_names[PATH_N] = {"im2col", "F(2x2,3x3)", "F(4x4,3x3)", "blocked attention"};
 
 static void set_path(int p) {
   kernels_tune(p == PATH_IM2COL ? 1 << 30 : 0, 0);
   kernels_tune_winograd_f4(p == PATH_F2 ? SIZE_MAX : 0);
+  kernels_tune_attention(p == PATH_F4_BLOCKED_ATT ? 0 : -1, 1);
 }
 
 static void compare(const char *what, const char *path, const float *y, const float *ref, size_t n) {
@@ -40,7 +44,7 @@ static void compare(const char *what, const char *path, const float *y, const fl
     maxr = r > maxr ? r : maxr;
     sd += d * d, sr += r * r;
   }
-  printf("%-22s %-11s max |diff| %.3g  max |ref| %.3g  ratio %.3g  rms diff / rms ref %.3g\n", what, path, maxd,
+  printf("%-22s %-17s max |diff| %.3g  max |ref| %.3g  ratio %.3g  rms diff / rms ref %.3g\n", what, path, maxd,
          maxr, maxd / maxr, sqrt(sd / sr));
 }
 
@@ -76,9 +80,11 @@ int main(int argc, char **argv) {
   }
   char what[64];
   snprintf(what, sizeof what, "unet %dx%d x2", h, w);
-  for (int p = PATH_F2; p < PATH_N; p++) compare(what, path_names[p], ys[p], ys[PATH_IM2COL], nl * nb);
+  for (int p = PATH_F2; p < PATH_N; p++)
+    compare(what, path_names[p], ys[p], ys[p == PATH_F4_BLOCKED_ATT ? PATH_F4 : PATH_IM2COL], nl * nb);
   snprintf(what, sizeof what, "vae decode %dx%d", w * 8, h * 8);
-  for (int p = PATH_F2; p < PATH_N; p++) compare(what, path_names[p], imgs[p], imgs[PATH_IM2COL], ni);
+  for (int p = PATH_F2; p < PATH_N; p++)
+    compare(what, path_names[p], imgs[p], imgs[p == PATH_F4_BLOCKED_ATT ? PATH_F4 : PATH_IM2COL], ni);
   for (int p = 0; p < PATH_N; p++) free(ys[p]), free(imgs[p]);
   free(ctx), free(x);
   vae_free(v);

@@ -432,30 +432,67 @@ static void test_activations(void) {
   free(x), free(ref), free(y), free(g), free(z);
 }
 
-static void test_attention(int nq, int nk, int heads, int hd, int causal, int extra_stride) {
+enum { ATT_SGEMM, ATT_AVX2, ATT_AVX512 };
+static const char *const att_names[] = {"sgemm", "blocked AVX2", "blocked AVX-512"};
+
+/* attention against a double-precision loop, through one kernel (the sgemm one, the blocked one
+ * with AVX2 only, or with AVX-512 where the CPU has it): |out − ref| < 1e-5 · max |v| (outputs are
+ * convex combinations of value rows), and the same bits on 1 and 2 threads. q_amp sets the scores' spread
+ * (q_amp² · √head_dim): large ones test the online softmax's rescaling across key tiles. */
+static float *test_attention_with(int nq, int nk, int heads, int hd, int causal, int extra_stride, float q_amp,
+                                  int kernel) {
   int qs = heads * hd + extra_stride, ks = heads * hd + 2 * extra_stride, os = heads * hd;
-  float *q = rnd((size_t)nq * qs, 1.5f), *k = rnd((size_t)nk * ks, 1.5f), *v = rnd((size_t)nk * ks, 1);
-  float *out = malloc((size_t)nq * os * 4);
+  float *q = rnd((size_t)nq * qs, q_amp), *k = rnd((size_t)nk * ks, q_amp), *v = rnd((size_t)nk * ks, 1);
+  float *out = malloc((size_t)nq * os * 4), *out1 = malloc((size_t)nq * os * 4);
   double *ref = calloc((size_t)nq * os, 8), *s = malloc((size_t)nk * 8);
   float scale = 1.0f / sqrtf((float)hd);
+  kernels_tune_attention(kernel == ATT_SGEMM ? -1 : 1 << 20, kernel == ATT_AVX512);
   attention(out, q, qs, k, v, ks, nq, nk, heads, hd, scale, causal);
+  int threads = a2i2a_get_threads();
+  a2i2a_set_threads(threads == 1 ? 2 : 1);
+  attention(out1, q, qs, k, v, ks, nq, nk, heads, hd, scale, causal);
+  a2i2a_set_threads(threads);
+  kernels_tune_attention(0, 1);
   for (int h = 0; h < heads; h++)
     for (int i = 0; i < nq; i++) {
       int lim = causal ? (i + 1 < nk ? i + 1 : nk) : nk;
       double m = -INFINITY, sum = 0;
       for (int j = 0; j < lim; j++) {
         double d = 0;
-        for (int c = 0; c < hd; c++) d += (double)q[i * qs + h * hd + c] * k[j * ks + h * hd + c];
+        for (int c = 0; c < hd; c++) d += (double)q[(size_t)i * qs + h * hd + c] * k[(size_t)j * ks + h * hd + c];
         s[j] = d * scale;
         m = fmax(m, s[j]);
       }
       for (int j = 0; j < lim; j++) sum += s[j] = exp(s[j] - m);
       for (int j = 0; j < lim; j++)
-        for (int c = 0; c < hd; c++) ref[i * os + h * hd + c] += s[j] / sum * v[j * ks + h * hd + c];
+        for (int c = 0; c < hd; c++)
+          ref[(size_t)i * os + h * hd + c] += s[j] / sum * v[(size_t)j * ks + h * hd + c];
     }
   double d = maxdiff(out, ref, (size_t)nq * os);
-  CHECK(d < 1e-5, "attention nq %d nk %d heads %d hd %d causal %d: %g", nq, nk, heads, hd, causal, d);
-  free(q), free(k), free(v), free(out), free(ref), free(s);
+  CHECK(d < 1e-5, "attention (%s) nq %d nk %d heads %d hd %d causal %d stride +%d q_amp %g: max |diff| %g",
+        att_names[kernel], nq, nk, heads, hd, causal, extra_stride, q_amp, d);
+  /* a single job of the sgemm kernel is one threaded sgemm, whose result OpenBLAS may split
+   * differently by thread count */
+  if (kernel != ATT_SGEMM || heads * ((nq + 127) / 128) > 1)
+    CHECK(!memcmp(out, out1, (size_t)nq * os * 4), "attention (%s) nq %d nk %d heads %d hd %d: 1 and 2 threads differ",
+          att_names[kernel], nq, nk, heads, hd);
+  free(q), free(k), free(v), free(out1), free(ref), free(s);
+  return out;
+}
+
+/* Every kernel on the same inputs; wide heads (the VAE's) go to sgemm by default, so the blocked
+ * one is forced too. Its AVX-512 code does each lane's arithmetic in the AVX2 code's order: the
+ * same bits, whichever CPU runs it. */
+static void test_attention(int nq, int nk, int heads, int hd, int causal, int extra_stride, float q_amp) {
+  uint64_t inputs = rs;
+  float *out[3];
+  for (int kernel = ATT_SGEMM; kernel <= ATT_AVX512; kernel++) {
+    rs = inputs;
+    out[kernel] = test_attention_with(nq, nk, heads, hd, causal, extra_stride, q_amp, kernel);
+  }
+  CHECK(!memcmp(out[ATT_AVX2], out[ATT_AVX512], (size_t)nq * heads * hd * 4),
+        "attention nq %d nk %d heads %d hd %d causal %d: AVX2 and AVX-512 differ", nq, nk, heads, hd, causal);
+  for (int kernel = ATT_SGEMM; kernel <= ATT_AVX512; kernel++) free(out[kernel]);
 }
 
 static void test_layout(void) {
@@ -493,10 +530,12 @@ static void test_layout(void) {
  * reports A2I2A_ERR_NOMEM naming the scratch, and once allowed again the same call gives exactly
  * the result it gave before. Winograd is first warmed on another shape so that the buffers it
  * takes before its parallel regions exist and the refusal hits those grown inside them. */
-enum { K_LINEAR_SMALL, K_LINEAR_BLOCKS, K_IM2COL, K_WINOGRAD, K_ATTENTION, K_GROUP_NORM, K_LAYER_NORM, K_N };
+enum { K_LINEAR_SMALL, K_LINEAR_BLOCKS, K_IM2COL, K_WINOGRAD, K_ATTENTION, K_ATTENTION_SGEMM, K_GROUP_NORM,
+       K_LAYER_NORM, K_N };
 static const char *k_names[K_N] = {"linear (bias, one sgemm)", "linear (weight blocks in threads)", "im2col conv",
                                    "winograd conv (filter blocks in threads)", "attention (tiles in threads)",
-                                   "group_norm (no gamma)", "layer_norm (no gamma)"};
+                                   "attention through sgemm (tiles in threads)", "group_norm (no gamma)",
+                                   "layer_norm (no gamma)"};
 
 static void run_kernel(int which, float *y, const float *x, const weight *w16, const weight *b16) {
   weight none = {0};
@@ -506,6 +545,11 @@ static void run_kernel(int which, float *y, const float *x, const weight *w16, c
   case K_IM2COL: conv2d(y, x, 3, 9, 11, w16, NULL, 4, 3, 1, 1, 1, 1, 1); break;
   case K_WINOGRAD: conv2d(y, x, 16, 20, 20, w16, NULL, 64, 3, 1, 1, 1, 1, 1); break;
   case K_ATTENTION: attention(y, x, 16, x + 1600, x + 3200, 16, 100, 100, 2, 8, 0.35f, 0); break;
+  case K_ATTENTION_SGEMM:
+    kernels_tune_attention(-1, 1);
+    attention(y, x, 16, x + 1600, x + 3200, 16, 100, 100, 2, 8, 0.35f, 0);
+    kernels_tune_attention(0, 1);
+    break;
   case K_GROUP_NORM: group_norm(y, x, 8, 50, 4, &none, &none, 1e-5f); break;
   case K_LAYER_NORM: layer_norm(y, x, 50, 8, &none, &none, 1e-5f); break;
   }
@@ -648,11 +692,32 @@ int main(void) {
   test_group_norm_batch(3, 8, 17, 8, 0);
   test_norms();
   test_activations();
-  test_attention(5, 7, 2, 3, 0, 0);
-  test_attention(70, 600, 3, 5, 0, 3); /* two query tiles, two key tiles, strided rows */
-  test_attention(77, 77, 4, 8, 1, 0);  /* CLIP's causal self-attention */
-  test_attention(130, 77, 2, 16, 0, 1); /* cross-attention */
-  test_attention(600, 600, 1, 9, 1, 0); /* causal across key tiles */
+  test_attention(5, 7, 2, 3, 0, 0, 1.5f);
+  test_attention(70, 600, 3, 5, 0, 3, 1.5f); /* two key tiles of each kernel, strided rows */
+  test_attention(77, 77, 4, 8, 1, 0, 1.5f);  /* causal */
+  test_attention(130, 77, 2, 16, 0, 1, 1.5f); /* cross-attention */
+  test_attention(600, 600, 1, 9, 1, 0, 1.5f); /* causal across query and key tiles */
+  /* the families Stable Diffusion uses, fewer queries (and heads) than in the models but every
+   * key: SD 1.5's 40-, 80- and 160-wide heads over 1850, 475 and 130 tokens and 77 context
+   * tokens, SD 2.x's 64-wide ones, CLIP's causal 77 tokens, the VAE's one 512-wide head; row
+   * strides wider than heads · head_dim as the UNet's q/k/v views can be */
+  test_attention(150, 1850, 2, 40, 0, 0, 1.5f);
+  test_attention(141, 1850, 1, 40, 0, 7, 4.0f); /* scores spread over ~±20: the rescaling at work */
+  test_attention(130, 77, 3, 40, 0, 0, 1.5f);
+  test_attention(133, 475, 2, 80, 0, 5, 1.5f);
+  test_attention(130, 130, 2, 160, 0, 0, 1.5f);
+  test_attention(35, 77, 2, 160, 0, 2, 1.5f);
+  test_attention(150, 475, 2, 64, 0, 0, 1.5f);
+  test_attention(77, 77, 12, 64, 1, 0, 1.5f);
+  test_attention(77, 77, 2, 64, 1, 0, 4.0f);
+  test_attention(70, 300, 1, 512, 0, 0, 1.5f);
+  /* odd sizes: 1 query, 1 key, counts no multiple of 16 queries / 6 keys / any tile */
+  test_attention(1, 1, 1, 1, 0, 0, 1.5f);
+  test_attention(1, 1, 2, 40, 1, 0, 1.5f);
+  test_attention(1, 301, 3, 40, 0, 1, 1.5f);
+  test_attention(300, 1, 2, 40, 0, 0, 1.5f);
+  test_attention(17, 40, 1, 7, 1, 0, 1.5f); /* causal with more keys than queries */
+  test_attention(299, 299, 2, 40, 1, 3, 1.5f);
   test_layout();
   test_scratch_refused();
   return check_done();

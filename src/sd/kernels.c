@@ -7,6 +7,7 @@
 
 #include <cblas.h>
 #include <immintrin.h>
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <stdint.h>
@@ -1263,22 +1264,360 @@ static int attention_tile(float *out, int out_stride, const float *q, int q_stri
   return 1;
 }
 
+/* The register-blocked kernel: everything is vectorized across 16 queries at a time (one
+ * "query block", QB), so Q·Kᵀ, the online softmax and P·V need no horizontal sums and K and V
+ * are read in place (a key row's head_dim values are contiguous): per job only the queries are
+ * packed, transposed, Qp[block][d][16], and the output accumulates transposed in Op the same way.
+ * For each tile of ATT_BKT keys and each query block, S[key][16] = Q·Kᵀ (6 keys × 16 queries in
+ * 12 registers, head_dim in the inner loop), its softmax, then Op += Pᵀ·V (6 dims × 16 queries,
+ * keys in the inner loop): S (ATT_BKT × 16) and the block's Qp and Op stay in L1, the key tile
+ * in L2. Against attention_tile's sgemms (~65 GFLOP per CPU-second on SD 1.5's 40-wide heads)
+ * this runs ~1.2x as fast with AVX2 and ~2x with AVX-512 (bench/bench_attention.c,
+ * bench/RESULTS.md). */
+#define ATT_QB 16
+#define ATT_BKT 128
+/* With AVX2 only the widest heads (the VAE's 512) are faster through sgemm, whose k = 512 is no
+ * longer skinny; with AVX-512 the blocked kernel wins at every width (bench_attention). */
+#define ATT_BLOCKED_MAX_HD_AVX2 160
+static _Thread_local int att_blocked_max_hd, att_avx512 = 1; /* 0: the defaults above */
+
+void kernels_tune_attention(int blocked_max_head_dim, int avx512) {
+  att_blocked_max_hd = blocked_max_head_dim;
+  att_avx512 = avx512;
+}
+
+/* 2^x for x ≤ 0 (-inf included): the scores are in log2 units (log2 e is folded into the
+ * queries' scale), so exp256's range reduction, overflow and underflow tests are not needed:
+ * x < -126 gives 0 (exponent field 0 times a value < 2). Taylor to degree 6 on |r| ≤ ½:
+ * relative error < 2e-7. */
+static inline __m256 exp2_nonpos256(__m256 x) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(-127.0f));
+  __m256 fx = _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), r = _mm256_sub_ps(x, fx);
+  __m256 p = _mm256_set1_ps(1.5403530393e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3333558146e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(9.6181291076e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.5504108665e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(2.4022650696e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(6.9314718056e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+/* S[b][0..16) = Σ_d k_b[d] · Qp[d][0..16) for nb (≤ 6) keys k_b (rows kv_stride apart); mx
+ * takes the maximum of each query's scores. */
+static inline __attribute__((always_inline)) void att_scores(float *S, __m256 mx[2], const float *Qp, const float *k,
+                                                             int kv_stride, int head_dim, int nb) {
+  __m256 acc[6][2];
+#pragma GCC unroll 6
+  for (int b = 0; b < nb; b++) acc[b][0] = acc[b][1] = _mm256_setzero_ps();
+  for (int d = 0; d < head_dim; d++) {
+    __m256 q0 = _mm256_load_ps(Qp + d * ATT_QB), q1 = _mm256_load_ps(Qp + d * ATT_QB + 8);
+#pragma GCC unroll 6
+    for (int b = 0; b < nb; b++) {
+      __m256 kb = _mm256_broadcast_ss(k + (size_t)b * kv_stride + d);
+      acc[b][0] = _mm256_fmadd_ps(kb, q0, acc[b][0]);
+      acc[b][1] = _mm256_fmadd_ps(kb, q1, acc[b][1]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int b = 0; b < nb; b++) {
+    _mm256_store_ps(S + b * ATT_QB, acc[b][0]);
+    _mm256_store_ps(S + b * ATT_QB + 8, acc[b][1]);
+    mx[0] = _mm256_max_ps(mx[0], acc[b][0]);
+    mx[1] = _mm256_max_ps(mx[1], acc[b][1]);
+  }
+}
+
+/* Op[b][0..16) = Op[b][0..16) · corr + Σ_j v_j[b] · P[j][0..16) for nb (≤ 6) dims of the nkt
+ * value rows v_j (kv_stride apart). */
+static inline __attribute__((always_inline)) void att_values(float *Op, const float *P, const float *v, int kv_stride,
+                                                             int nkt, __m256 corr0, __m256 corr1, int nb) {
+  __m256 acc[6][2];
+#pragma GCC unroll 6
+  for (int b = 0; b < nb; b++) {
+    acc[b][0] = _mm256_mul_ps(_mm256_load_ps(Op + b * ATT_QB), corr0);
+    acc[b][1] = _mm256_mul_ps(_mm256_load_ps(Op + b * ATT_QB + 8), corr1);
+  }
+  for (int j = 0; j < nkt; j++) {
+    __m256 p0 = _mm256_load_ps(P + j * ATT_QB), p1 = _mm256_load_ps(P + j * ATT_QB + 8);
+    const float *vj = v + (size_t)j * kv_stride;
+#pragma GCC unroll 6
+    for (int b = 0; b < nb; b++) {
+      __m256 vb = _mm256_broadcast_ss(vj + b);
+      acc[b][0] = _mm256_fmadd_ps(vb, p0, acc[b][0]);
+      acc[b][1] = _mm256_fmadd_ps(vb, p1, acc[b][1]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int b = 0; b < nb; b++) {
+    _mm256_store_ps(Op + b * ATT_QB, acc[b][0]);
+    _mm256_store_ps(Op + b * ATT_QB + 8, acc[b][1]);
+  }
+}
+
+/* The micro-kernels with a constant count, so that their accumulators stay in registers. */
+static void att_scores_n(float *S, __m256 mx[2], const float *Qp, const float *k, int kv_stride, int head_dim,
+                         int nb) {
+  switch (nb) {
+  case 6: att_scores(S, mx, Qp, k, kv_stride, head_dim, 6); break;
+  case 5: att_scores(S, mx, Qp, k, kv_stride, head_dim, 5); break;
+  case 4: att_scores(S, mx, Qp, k, kv_stride, head_dim, 4); break;
+  case 3: att_scores(S, mx, Qp, k, kv_stride, head_dim, 3); break;
+  case 2: att_scores(S, mx, Qp, k, kv_stride, head_dim, 2); break;
+  default: att_scores(S, mx, Qp, k, kv_stride, head_dim, 1); break;
+  }
+}
+
+static void att_values_n(float *Op, const float *P, const float *v, int kv_stride, int nkt, __m256 corr0,
+                         __m256 corr1, int nb) {
+  switch (nb) {
+  case 6: att_values(Op, P, v, kv_stride, nkt, corr0, corr1, 6); break;
+  case 5: att_values(Op, P, v, kv_stride, nkt, corr0, corr1, 5); break;
+  case 4: att_values(Op, P, v, kv_stride, nkt, corr0, corr1, 4); break;
+  case 3: att_values(Op, P, v, kv_stride, nkt, corr0, corr1, 3); break;
+  case 2: att_values(Op, P, v, kv_stride, nkt, corr0, corr1, 2); break;
+  default: att_values(Op, P, v, kv_stride, nkt, corr0, corr1, 1); break;
+  }
+}
+
+/* The steps of one query block over nkt keys: S and its max (att_scores), the softmax's
+ * update, Op (att_values). */
+typedef void att_scores_fn(float *S, __m256 mx[2], const float *Qp, const float *k, int kv_stride, int head_dim,
+                           int nkt);
+typedef void att_softmax_fn(float *S, int nkt, const __m256 mx[2], float *m, float *l, __m256 corr[2]);
+typedef void att_values_fn(float *Op, const float *P, const float *v, int kv_stride, int head_dim, int nkt,
+                           __m256 corr0, __m256 corr1);
+
+/* S = 2^(S − mx) in place (mx: the running max m updated with this tile's scores); l = l · corr
+ * + Σ S, with corr = 2^(m − mx) the factor for what earlier tiles summed (on the first tile
+ * 2^-inf = 0 scales the zeros of Op and l); m = mx. */
+static void att_tile_softmax_avx2(float *S, int nkt, const __m256 mx[2], float *m, float *l, __m256 corr[2]) {
+  __m256 sum0 = _mm256_setzero_ps(), sum1 = _mm256_setzero_ps();
+  for (int j = 0; j < nkt; j++) {
+    __m256 p0 = exp2_nonpos256(_mm256_sub_ps(_mm256_load_ps(S + j * ATT_QB), mx[0]));
+    __m256 p1 = exp2_nonpos256(_mm256_sub_ps(_mm256_load_ps(S + j * ATT_QB + 8), mx[1]));
+    _mm256_store_ps(S + j * ATT_QB, p0);
+    _mm256_store_ps(S + j * ATT_QB + 8, p1);
+    sum0 = _mm256_add_ps(sum0, p0);
+    sum1 = _mm256_add_ps(sum1, p1);
+  }
+  corr[0] = exp2_nonpos256(_mm256_sub_ps(_mm256_load_ps(m), mx[0]));
+  corr[1] = exp2_nonpos256(_mm256_sub_ps(_mm256_load_ps(m + 8), mx[1]));
+  _mm256_store_ps(l, _mm256_fmadd_ps(_mm256_load_ps(l), corr[0], sum0));
+  _mm256_store_ps(l + 8, _mm256_fmadd_ps(_mm256_load_ps(l + 8), corr[1], sum1));
+  _mm256_store_ps(m, mx[0]);
+  _mm256_store_ps(m + 8, mx[1]);
+}
+
+static void att_tile_scores_avx2(float *S, __m256 mx[2], const float *Qp, const float *k, int kv_stride, int head_dim,
+                                 int nkt) {
+  for (int j = 0; j < nkt; j += 6)
+    att_scores_n(S + j * ATT_QB, mx, Qp, k + (size_t)j * kv_stride, kv_stride, head_dim, nkt - j < 6 ? nkt - j : 6);
+}
+
+static void att_tile_values_avx2(float *Op, const float *P, const float *v, int kv_stride, int head_dim, int nkt,
+                                 __m256 corr0, __m256 corr1) {
+  for (int d = 0; d < head_dim; d += 6)
+    att_values_n(Op + d * ATT_QB, P, v + d, kv_stride, nkt, corr0, corr1, head_dim - d < 6 ? head_dim - d : 6);
+}
+
+/* The same with AVX-512 where the CPU has it (chosen at run time; the build's floor is AVX2): a
+ * query block is one 16-float register, 12 keys or dims at a time. On a core with full-width
+ * 512-bit FMA units (AMD Zen 5, recent Xeons) that is twice the multiply-adds per cycle. */
+#define AVX512 __attribute__((target("avx512f")))
+
+static inline AVX512 __attribute__((always_inline)) void att_scores512(float *S, __m512 *mx, const float *Qp,
+                                                                       const float *k, int kv_stride, int head_dim,
+                                                                       int nb) {
+  __m512 acc[12];
+#pragma GCC unroll 12
+  for (int b = 0; b < nb; b++) acc[b] = _mm512_setzero_ps();
+  for (int d = 0; d < head_dim; d++) {
+    __m512 qd = _mm512_load_ps(Qp + d * ATT_QB);
+#pragma GCC unroll 12
+    for (int b = 0; b < nb; b++) acc[b] = _mm512_fmadd_ps(_mm512_set1_ps(k[(size_t)b * kv_stride + d]), qd, acc[b]);
+  }
+#pragma GCC unroll 12
+  for (int b = 0; b < nb; b++) {
+    _mm512_store_ps(S + b * ATT_QB, acc[b]);
+    *mx = _mm512_max_ps(*mx, acc[b]);
+  }
+}
+
+static inline AVX512 __attribute__((always_inline)) void att_values512(float *Op, const float *P, const float *v,
+                                                                       int kv_stride, int nkt, __m512 corr, int nb) {
+  __m512 acc[12];
+#pragma GCC unroll 12
+  for (int b = 0; b < nb; b++) acc[b] = _mm512_mul_ps(_mm512_load_ps(Op + b * ATT_QB), corr);
+  for (int j = 0; j < nkt; j++) {
+    __m512 pj = _mm512_load_ps(P + j * ATT_QB);
+    const float *vj = v + (size_t)j * kv_stride;
+#pragma GCC unroll 12
+    for (int b = 0; b < nb; b++) acc[b] = _mm512_fmadd_ps(_mm512_set1_ps(vj[b]), pj, acc[b]);
+  }
+#pragma GCC unroll 12
+  for (int b = 0; b < nb; b++) _mm512_store_ps(Op + b * ATT_QB, acc[b]);
+}
+
+static inline AVX512 __m512 join512(__m256 lo, __m256 hi) {
+  return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
+}
+
+static inline AVX512 void split512(__m256 half[2], __m512 x) {
+  half[0] = _mm512_castps512_ps256(x);
+  half[1] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1));
+}
+
+/* exp2_nonpos256's arithmetic, 16 lanes: the same values */
+static inline AVX512 __m512 exp2_nonpos512(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-127.0f));
+  __m512 fx = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), r = _mm512_sub_ps(x, fx);
+  __m512 p = _mm512_set1_ps(1.5403530393e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3333558146e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(9.6181291076e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.5504108665e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(2.4022650696e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(6.9314718056e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(fx), _mm512_set1_epi32(127)), 23);
+  return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+static AVX512 void att_tile_softmax_avx512(float *S, int nkt, const __m256 mx[2], float *m, float *l,
+                                           __m256 corr[2]) {
+  __m512 mxz = join512(mx[0], mx[1]), sum = _mm512_setzero_ps();
+  for (int j = 0; j < nkt; j++) {
+    __m512 p = exp2_nonpos512(_mm512_sub_ps(_mm512_load_ps(S + j * ATT_QB), mxz));
+    _mm512_store_ps(S + j * ATT_QB, p);
+    sum = _mm512_add_ps(sum, p);
+  }
+  __m512 c = exp2_nonpos512(_mm512_sub_ps(_mm512_load_ps(m), mxz));
+  _mm512_store_ps(l, _mm512_fmadd_ps(_mm512_load_ps(l), c, sum));
+  _mm512_store_ps(m, mxz);
+  split512(corr, c);
+}
+
+/* 12 at a time, the rest as 8 + 4 + 2 + 1: five register-resident variants instead of twelve */
+static AVX512 void att_tile_scores_avx512(float *S, __m256 mx[2], const float *Qp, const float *k, int kv_stride,
+                                          int head_dim, int nkt) {
+  __m512 m = join512(mx[0], mx[1]);
+  for (int j = 0; j < nkt;) {
+    float *Sj = S + j * ATT_QB;
+    const float *kj = k + (size_t)j * kv_stride;
+    int left = nkt - j;
+    if (left >= 12) att_scores512(Sj, &m, Qp, kj, kv_stride, head_dim, 12), j += 12;
+    else if (left >= 8) att_scores512(Sj, &m, Qp, kj, kv_stride, head_dim, 8), j += 8;
+    else if (left >= 4) att_scores512(Sj, &m, Qp, kj, kv_stride, head_dim, 4), j += 4;
+    else if (left >= 2) att_scores512(Sj, &m, Qp, kj, kv_stride, head_dim, 2), j += 2;
+    else att_scores512(Sj, &m, Qp, kj, kv_stride, head_dim, 1), j += 1;
+  }
+  split512(mx, m);
+}
+
+static AVX512 void att_tile_values_avx512(float *Op, const float *P, const float *v, int kv_stride, int head_dim,
+                                          int nkt, __m256 corr0, __m256 corr1) {
+  __m512 corr = join512(corr0, corr1);
+  for (int d = 0; d < head_dim;) {
+    float *Od = Op + d * ATT_QB;
+    const float *vd = v + d;
+    int left = head_dim - d;
+    if (left >= 12) att_values512(Od, P, vd, kv_stride, nkt, corr, 12), d += 12;
+    else if (left >= 8) att_values512(Od, P, vd, kv_stride, nkt, corr, 8), d += 8;
+    else if (left >= 4) att_values512(Od, P, vd, kv_stride, nkt, corr, 4), d += 4;
+    else if (left >= 2) att_values512(Od, P, vd, kv_stride, nkt, corr, 2), d += 2;
+    else att_values512(Od, P, vd, kv_stride, nkt, corr, 1), d += 1;
+  }
+}
+
+/* attention_tile's job (one head, queries [i0, i0+nqt), nqt ≤ ATT_QT) with the blocked kernel. */
+static int attention_tile_blocked(float *out, int out_stride, const float *q, int q_stride, const float *k,
+                                  const float *v, int kv_stride, int i0, int nqt, int nk, int head_dim, float scale,
+                                  int causal, int avx512) {
+  att_scores_fn *tile_scores = avx512 ? att_tile_scores_avx512 : att_tile_scores_avx2;
+  att_values_fn *tile_values = avx512 ? att_tile_values_avx512 : att_tile_values_avx2;
+  att_softmax_fn *tile_softmax = avx512 ? att_tile_softmax_avx512 : att_tile_softmax_avx2;
+  int nblocks = (nqt + ATT_QB - 1) / ATT_QB, block_size = head_dim * ATT_QB;
+  float *S = scratch(SCR_ATT_S, (size_t)ATT_BKT * ATT_QB);
+  float *buf = scratch(SCR_ATT_ML, 2 * (size_t)ATT_QT + 2 * (size_t)ATT_QT * head_dim);
+  if (!S || !buf) return 0;
+  float *m = buf, *l = buf + ATT_QT, *Qp = buf + 2 * ATT_QT, *Op = Qp + (size_t)ATT_QT * head_dim;
+  scale *= 1.44269504088896341f; /* log2 e: scores in log2 units, for exp2_nonpos256 */
+  /* queries past nqt are zeros: finite scores, never written out */
+  for (int b = 0; b < nblocks; b++)
+    for (int d = 0; d < head_dim; d++)
+      for (int r = 0; r < ATT_QB; r++) {
+        int i = b * ATT_QB + r;
+        Qp[(size_t)b * block_size + d * ATT_QB + r] = i < nqt ? q[(size_t)i * q_stride + d] * scale : 0.0f;
+      }
+  for (int i = 0; i < nblocks * ATT_QB; i++) m[i] = -INFINITY, l[i] = 0;
+  memset(Op, 0, (size_t)nblocks * block_size * sizeof(float));
+  int kend = causal ? (i0 + nqt < nk ? i0 + nqt : nk) : nk;
+  for (int j0 = 0; j0 < kend; j0 += ATT_BKT) {
+    for (int b = 0; b < nblocks; b++) {
+      /* causal: the block's last query sees keys up to its own index; key 0 is in the first
+       * tile, so every row's max is finite from then on */
+      int qlast = i0 + b * ATT_QB + ATT_QB - 1, bend = causal && qlast + 1 < kend ? qlast + 1 : kend;
+      if (bend <= j0) continue;
+      int nkt = bend - j0 < ATT_BKT ? bend - j0 : ATT_BKT;
+      const float *Qb = Qp + (size_t)b * block_size;
+      float *Ob = Op + (size_t)b * block_size, *mb = m + b * ATT_QB, *lb = l + b * ATT_QB;
+      __m256 m0 = _mm256_load_ps(mb), m1 = _mm256_load_ps(mb + 8), mx[2] = {m0, m1};
+      tile_scores(S, mx, Qb, k + (size_t)j0 * kv_stride, kv_stride, head_dim, nkt);
+      if (causal && j0 + nkt - 1 > i0 + b * ATT_QB) { /* the diagonal: mask, and the max again */
+        __m256 qi0 = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7), qi1 = _mm256_setr_ps(8, 9, 10, 11, 12, 13, 14, 15);
+        qi0 = _mm256_add_ps(qi0, _mm256_set1_ps((float)(i0 + b * ATT_QB)));
+        qi1 = _mm256_add_ps(qi1, _mm256_set1_ps((float)(i0 + b * ATT_QB)));
+        __m256 ninf = _mm256_set1_ps(-INFINITY);
+        mx[0] = m0, mx[1] = m1;
+        for (int j = 0; j < nkt; j++) {
+          __m256 key = _mm256_set1_ps((float)(j0 + j));
+          float *s = S + j * ATT_QB;
+          __m256 s0 = _mm256_blendv_ps(_mm256_load_ps(s), ninf, _mm256_cmp_ps(key, qi0, _CMP_GT_OQ));
+          __m256 s1 = _mm256_blendv_ps(_mm256_load_ps(s + 8), ninf, _mm256_cmp_ps(key, qi1, _CMP_GT_OQ));
+          _mm256_store_ps(s, s0);
+          _mm256_store_ps(s + 8, s1);
+          mx[0] = _mm256_max_ps(mx[0], s0);
+          mx[1] = _mm256_max_ps(mx[1], s1);
+        }
+      }
+      __m256 corr[2];
+      tile_softmax(S, nkt, mx, mb, lb, corr);
+      tile_values(Ob, S, v + (size_t)j0 * kv_stride, kv_stride, head_dim, nkt, corr[0], corr[1]);
+    }
+  }
+  for (int i = 0; i < nqt; i++) {
+    const float *o = Op + (size_t)(i / ATT_QB) * block_size + i % ATT_QB;
+    float inv = l[i] > 0 ? 1.0f / l[i] : 0.0f, *dst = out + (size_t)i * out_stride;
+    for (int d = 0; d < head_dim; d++) dst[d] = o[d * ATT_QB] * inv;
+  }
+  return 1;
+}
+
 void attention(float *out, const float *q, int q_stride, const float *k, const float *v, int kv_stride, int nq,
                int nk, int heads, int head_dim, float scale, int causal) {
   int qtiles = (nq + ATT_QT - 1) / ATT_QT, out_stride = heads * head_dim;
-  int jobs = heads * qtiles, oom = 0;
+  int avx512 = att_avx512 && __builtin_cpu_supports("avx512f");
+  int blocked_max_hd = att_blocked_max_hd ? att_blocked_max_hd : avx512 ? INT_MAX : ATT_BLOCKED_MAX_HD_AVX2;
+  int jobs = heads * qtiles, oom = 0, blocked = head_dim <= blocked_max_hd;
 #pragma omp parallel for num_threads(a2i2a_get_threads()) schedule(dynamic) if (jobs > 1)
   for (int job = 0; job < jobs; job++) {
     int h = job / qtiles, i0 = job % qtiles * ATT_QT;
     int nqt = nq - i0 < ATT_QT ? nq - i0 : ATT_QT;
     size_t ho = (size_t)h * head_dim;
-    if (!attention_tile(out + (size_t)i0 * out_stride + ho, out_stride, q + (size_t)i0 * q_stride + ho, q_stride,
-                        k + ho, v + ho, kv_stride, i0, nqt, nk, head_dim, scale, causal)) {
+    float *o = out + (size_t)i0 * out_stride + ho;
+    const float *qi = q + (size_t)i0 * q_stride + ho;
+    if (!(blocked ? attention_tile_blocked(o, out_stride, qi, q_stride, k + ho, v + ho, kv_stride, i0, nqt, nk, head_dim,
+                                           scale, causal, avx512)
+                  : attention_tile(o, out_stride, qi, q_stride, k + ho, v + ho, kv_stride, i0, nqt, nk, head_dim, scale,
+                                   causal))) {
 #pragma omp atomic write
       oom = 1;
     }
   }
-  if (oom) note_failure((size_t)ATT_QT * ATT_KT + 2 * ATT_QT);
+  if (oom)
+    note_failure(blocked ? (size_t)ATT_BKT * ATT_QB + 2 * (size_t)ATT_QT * (1 + head_dim)
+                         : (size_t)ATT_QT * ATT_KT + 2 * ATT_QT);
 }
 
 /* ------------------------------------------------------------------ layout */

@@ -129,6 +129,11 @@ void softmax_rows(float *x, int rows, int cols);
  * never a full nq×nk score matrix at large sizes. */
 void attention(float *out, const float *q, int q_stride, const float *k, const float *v, int kv_stride, int nq,
                int nk, int heads, int head_dim, float scale, int causal);
+/* Largest head_dim that takes the register-blocked attention kernel rather than the one built
+ * on sgemm (0 = the default: every width with AVX-512, 160 with AVX2 only; negative = never),
+ * and whether that kernel may use AVX-512 where the CPU has it (1, the default) or AVX2 only
+ * (0). For the calling thread only, like kernels_tune_winograd_f4; for tests and benchmarks. */
+void kernels_tune_attention(int blocked_max_head_dim, int avx512);
 
 /* Nearest-neighbour resize of [C][H][W] to [C][OH][OW] with torch's rule src = floor(dst·in/out). */
 void upsample_nearest(float *y, const float *x, int C, int H, int W, int OH, int OW);
