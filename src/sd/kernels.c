@@ -681,7 +681,11 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
       for (int gy = ty0; gy <= ty1; gy++) { /* gy: tile row ty of image bi */
         int bi = gy / TH, ty = gy % TH, oy = m * ty;
         const float *xc = x + (size_t)c * xcs + bi * hw;
-        for (int i = 0; i < a; i++) {
+        /* the last 2 rows of the tile row before (same image) are this one's first 2: moved,
+         * not read and normalised again */
+        int kept = gy > ty0 && ty > 0 ? a - m : 0;
+        if (kept) memcpy(rb, rb + (size_t)m * rl, (size_t)kept * rl * sizeof(float));
+        for (int i = kept; i < a; i++) {
           float *r = rb + i * rl;
           int iy = oy - 1 + i;
           if (iy < 0 || iy >= VH) {
