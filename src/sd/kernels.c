@@ -630,6 +630,21 @@ static int wino_block_filters(float *U, const weight *w, int o0, int o1, int C, 
   return 1;
 }
 
+/* The block of transformed filters a thread's U scratch holds: with one block per thread (as
+ * many blocks as threads) the chunks of tiles after a call's first find their filters there
+ * instead of converting and transforming them again (the VAE's 512-channel layers at 148x200 take
+ * 5 chunks, its 256-channel upsampling convolution 9; the transform was 5 % of a decode). The
+ * call is named by the calling thread (the address of its counter) and the counter, so that a
+ * block is never taken from another call, whose weights may have changed since. */
+typedef struct {
+  const float *U;
+  const void *caller;
+  size_t call;
+  int o0, o1;
+} wu_block;
+static _Thread_local wu_block wu_held;
+static _Thread_local size_t wino_calls;
+
 /* A batch of nb images, x [C][nb][H][W] -> y [OC][nb][OH][OW], with output tiles of m x m
  * (m = 2: F(2x2,3x3), 4: F(4x4,3x3)): the tiles of all the images are the columns of the same
  * GEMMs (tile rows numbered image after image), so the filters are converted and transformed
@@ -660,6 +675,8 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
    * block's GEMMs pack the whole V again: blocks of 128 packed it 4 times per chunk in the VAE's
    * 512-channel layers (sgemm_itcopy, ~8 % of a decode); 256 took 5 % off a decode's CPU time. */
   int nt = omp_in_parallel() ? 1 : a2i2a_get_threads();
+  const void *caller = &wino_calls;
+  size_t call = ++wino_calls;
   int nblk = nt * ((OC + nt * 256 - 1) / (nt * 256));
   if (nblk > OC) nblk = OC;
   size_t oom = 0;
@@ -726,11 +743,14 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
       int o0 = (int)((long)OC * bi / nblk), o1 = (int)((long)OC * (bi + 1) / nblk), ob = o1 - o0;
       if (ob <= 0) continue;
       float *U = scratch(SCR_WU, (size_t)P * ob * C), *M = scratch(SCR_WM, (size_t)P * ob * tn);
-      if (!U || !M || !wino_block_filters(U, w, o0, o1, C, m)) {
+      int held = t0 > 0 && wu_held.U == U && wu_held.call == call && wu_held.caller == caller && wu_held.o0 == o0 &&
+                 wu_held.o1 == o1;
+      if (!U || !M || (!held && !wino_block_filters(U, w, o0, o1, C, m))) {
 #pragma omp atomic write
         oom = (size_t)P * ob * (C > tn ? C : tn);
         continue;
       }
+      if (!held) wu_held = (wu_block){U, caller, call, o0, o1};
       /* M[k] = U[k] · V[k], one GEMM per point of the transform domain */
       for (int k = 0; k < P; k++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ob, tn, C, 1.0f, U + (size_t)k * ob * C, C,

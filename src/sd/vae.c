@@ -6,8 +6,9 @@
  * nearest ×2 + conv except in the last block) → GroupNorm → SiLU → conv_out.
  *
  * Weights stay in the checkpoint's mapping (F16/BF16 converted per layer by the kernels).
- * Activations are allocated per block at their exact size and freed as soon as the next block
- * has consumed them, so peak memory is about three full-resolution activations. */
+ * Activations live in three buffers reserved at the start of a pass (sized from the largest
+ * level's: about three full-resolution activations) and recycled block after block; they are
+ * freed when the pass ends. */
 #include "sd/vae.h"
 #include "sd/kernels.h"
 #include "common/err.h"
