@@ -1,7 +1,8 @@
 /* VAE encode and decode speed and memory on a full-size checkpoint (make_sd_checkpoint):
- *   bench_vae MODEL [threads=2] [sizes: WxH,... default 512x512,400x296] [runs=1] [direct|f2]
- * "direct" turns Winograd off (im2col + sgemm for every convolution), "f2" keeps it to 2x2
- * output tiles (F(2x2,3x3), as before F(4x4,3x3)), for comparison.
+ *   bench_vae MODEL [threads=2] [sizes: WxH,... default 512x512,400x296] [runs=1] [options]
+ * options, comma-separated: "direct" turns Winograd off (im2col + sgemm for every convolution),
+ * "f2" keeps it to 2x2 output tiles (F(2x2,3x3), as before F(4x4,3x3)), for comparison;
+ * "decode" or "encode" measures only that.
  * Each measurement runs in its own child process so that its peak RSS is its own (the
  * mapped weights it touches included). GFLOP/s counts the direct-convolution work of the SD
  * VAE (issue #4: decode 2515 / 1127 GFLOP at 512x512 / 400x296, encode 1117 / 496), scaled
@@ -68,17 +69,19 @@ static int measure(const char *model, int decode, int W, int H, int runs) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: %s MODEL [threads=2] [WxH,...] [runs=1] [direct|f2]\n", argv[0]);
+    fprintf(stderr, "usage: %s MODEL [threads=2] [WxH,...] [runs=1] [direct|f2][,decode|,encode]\n", argv[0]);
     return 2;
   }
   int threads = argc > 2 ? atoi(argv[2]) : 2, runs = argc > 4 ? atoi(argv[4]) : 1;
-  if (argc > 5 && !strcmp(argv[5], "direct")) {
+  const char *opts = argc > 5 ? argv[5] : "";
+  if (strstr(opts, "direct")) {
     kernels_tune(1 << 30, 0);
     direct = 1;
-  } else if (argc > 5 && !strcmp(argv[5], "f2")) {
+  } else if (strstr(opts, "f2")) {
     kernels_tune_winograd_f4(SIZE_MAX); /* Winograd with 2x2 output tiles only */
     direct = 2;
   }
+  int first = strstr(opts, "decode") ? 1 : 0, last = strstr(opts, "encode") ? 0 : 1;
   char sizes[256];
   snprintf(sizes, sizeof sizes, "%s", argc > 3 ? argv[3] : "512x512,400x296");
   int fails = 0;
@@ -88,7 +91,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "bad size %s\n", tok);
       return 2;
     }
-    for (int decode = 0; decode <= 1; decode++) {
+    for (int decode = first; decode <= last; decode++) {
       pid_t p = fork();
       if (p == 0) {
         a2i2a_set_threads(threads);

@@ -524,6 +524,33 @@ static void test_layout(void) {
   CHECK(!bad && !memcmp(z, x, (size_t)TC * HW * 4), "transposes");
   free(x), free(y), free(z);
 }
+/* conv3x3_norm_silu: the GroupNorm + SiLU taken as the Winograd convolution reads its rows gives
+ * exactly group_norm_silu into a buffer, then conv2d (or conv2d_add), x left unchanged; where the
+ * convolution is not Winograd (too few pixels, circular padding) it declines. */
+static void test_conv_norm_silu(int C, int H, int W, int OC, int G, int accumulate) {
+  size_t n = (size_t)C * H * W, ny = (size_t)OC * H * W;
+  float *x = rnd(n, 2), *keep = malloc(n * 4), *t = malloc(n * 4), *g = rnd(C, 1), *b = rnd(C, 1);
+  float *wf = rnd((size_t)OC * C * 9, 0.1f), *bf = rnd(OC, 1), *want = rnd(ny, 1), *got = malloc(ny * 4);
+  for (size_t i = 0; i < n; i++) x[i] += 0.5f; /* a mean away from 0 */
+  memcpy(keep, x, n * 4), memcpy(got, want, ny * 4);
+  wbuf wg = mkweight(g, C, ST_F16), wb = mkweight(b, C, ST_F32), w = mkweight(wf, (size_t)OC * C * 9, ST_F16),
+       wbias = mkweight(bf, OC, ST_F16);
+  CHECK(conv3x3_takes_norm(C, H, W, OC), "conv3x3_takes_norm C%d %dx%d OC%d", C, H, W, OC);
+  group_norm_silu(t, x, C, H * W, G, &wg.w, &wb.w, 1e-6f);
+  if (accumulate) conv2d_add(want, t, C, H, W, &w.w, &wbias.w, OC, 3, 1, 1, 1, 1, 1);
+  else conv2d(want, t, C, H, W, &w.w, &wbias.w, OC, 3, 1, 1, 1, 1, 1);
+  conv3x3_norm_silu(got, x, C, H, W, G, &wg.w, &wb.w, 1e-6f, &w.w, &wbias.w, OC, accumulate);
+  double d = 0;
+  for (size_t i = 0; i < ny; i++) d = fmax(d, fabs((double)got[i] - want[i]));
+  CHECK(kernels_check() == A2I2A_OK && !memcmp(got, want, ny * 4) && !memcmp(x, keep, n * 4),
+        "conv3x3_norm_silu C%d %dx%d OC%d groups %d acc %d: %g from the separate passes", C, H, W, OC, G, accumulate, d);
+  kernels_set_wrap(KERNELS_WRAP_X);
+  CHECK(!conv3x3_takes_norm(C, H, W, OC), "conv3x3_takes_norm declines circular padding");
+  kernels_set_wrap(0);
+  CHECK(!conv3x3_takes_norm(C, 3, 3, OC), "conv3x3_takes_norm declines a 3x3 map");
+  free(x), free(keep), free(t), free(g), free(b), free(wf), free(bf), free(want), free(got);
+  free(wg.mem), free(wb.mem), free(w.mem), free(wbias.mem);
+}
 
 /* Out of memory: with the calling thread's scratch refused, each kernel that needs scratch
  * (outside and inside its parallel regions) skips its work without aborting, kernels_check
@@ -656,6 +683,15 @@ int main(void) {
   test_conv(16, 20, 37, 24, 3, 1, 1, 1, 1, 1, ST_F16, 1);
   kernels_tune_winograd_f4(SIZE_MAX);
   test_conv(16, 20, 37, 24, 3, 1, 1, 1, 1, 1, ST_F16, 1);
+  /* GroupNorm + SiLU fused into the rows: F(2x2) then F(4x4), widths with partial vectors,
+   * several chunks of tiles, accumulation */
+  test_conv_norm_silu(32, 20, 37, 24, 8, 0);
+  test_conv_norm_silu(16, 21, 29, 16, 4, 1);
+  kernels_tune_winograd_f4(1);
+  test_conv_norm_silu(32, 20, 37, 24, 8, 0);
+  test_conv_norm_silu(16, 21, 29, 16, 4, 1);
+  kernels_tune(16, 0);
+  test_conv_norm_silu(64, 23, 45, 32, 32, 1);
   kernels_tune_winograd_f4(0);
   kernels_tune(0, 0);
   kernels_tune_winograd_min_pixels(0);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Below this many values an element-wise loop runs on one thread: a parallel region costs more
  * than it saves, and far more on a loaded machine where the other thread waits for a core. */
@@ -21,7 +22,7 @@
 /* ------------------------------------------------------------------ scratch */
 
 /* Per-thread growable buffers, one per slot; they only ever grow (no allocation once warm). */
-enum { SCR_WEIGHT, SCR_COL, SCR_ATT_S, SCR_ATT_ML, SCR_BIAS, SCR_GAMMA, SCR_BETA, SCR_WU, SCR_WV, SCR_WM, SCR_ROW, SCR_WRAP, SCR_N };
+enum { SCR_WEIGHT, SCR_COL, SCR_ATT_S, SCR_ATT_ML, SCR_BIAS, SCR_GAMMA, SCR_BETA, SCR_WU, SCR_WV, SCR_WM, SCR_ROW, SCR_WRAP, SCR_AFFINE, SCR_N };
 static _Thread_local float *scr_buf[SCR_N];
 static _Thread_local size_t scr_cap[SCR_N];
 static _Thread_local int scr_refuse; /* kernels_refuse_scratch: growing fails on this thread */
@@ -39,6 +40,11 @@ static void note_failure(size_t floats) {
   if (!scr_failed) scr_failed = floats;
 }
 
+/* Buffers of at least this many floats (4 MB) are 2 MB aligned and ask for transparent huge
+ * pages: the Winograd scratch of a VAE layer is tens of MB, and its first touch a fault per
+ * 4 kB page (~3 % of a decode in perf on this VM) where a huge page takes one per 2 MB. */
+#define SCR_HUGE ((size_t)1 << 20)
+
 /* n floats of the slot's buffer, or NULL when it cannot grow (nothing is recorded: the caller
  * does, as above). */
 static float *scratch(int slot, size_t n) {
@@ -46,9 +52,11 @@ static float *scratch(int slot, size_t n) {
     free(scr_buf[slot]);
     scr_buf[slot] = NULL;
     scr_cap[slot] = 0;
-    size_t cap = (n + 15) & ~(size_t)15;
-    float *p = scr_refuse || cap > SIZE_MAX / sizeof(float) ? NULL : aligned_alloc(64, cap * sizeof(float));
+    size_t cap = (n + 15) & ~(size_t)15, align = 64;
+    if (cap >= SCR_HUGE) align = 2u << 20, cap = (cap + SCR_HUGE / 2 - 1) / (SCR_HUGE / 2) * (SCR_HUGE / 2);
+    float *p = scr_refuse || cap > SIZE_MAX / sizeof(float) ? NULL : aligned_alloc(align, cap * sizeof(float));
     if (!p) return NULL;
+    if (align > 64) madvise(p, cap * sizeof(float), MADV_HUGEPAGE);
     scr_buf[slot] = p;
     scr_cap[slot] = cap;
   }
@@ -604,6 +612,8 @@ static void wino4_output(float *y, const float *M, int ob, int tn, int o0, int o
   }
 }
 
+static void silu_affine_row(float *y, const float *x, int n, float a, float b);
+
 /* The transformed filters U [(m+2)²][o1 - o0][C] of output channels [o0, o1) (converted to
  * float32 first unless they are aligned F32); 0 when the conversion scratch cannot grow. */
 static int wino_block_filters(float *U, const weight *w, int o0, int o1, int C, int m) {
@@ -621,12 +631,29 @@ static int wino_block_filters(float *U, const weight *w, int o0, int o1, int C, 
   return 1;
 }
 
+/* The block of transformed filters a thread's U scratch holds: with one block per thread (as
+ * many blocks as threads) the chunks of tiles after a call's first find their filters there
+ * instead of converting and transforming them again (the VAE's 512-channel layers at 148x200 take
+ * 5 chunks, its 256-channel upsampling convolution 9; the transform was 5 % of a decode). The
+ * call is named by the calling thread (the address of its counter) and the counter, so that a
+ * block is never taken from another call, whose weights may have changed since. */
+typedef struct {
+  const float *U;
+  const void *caller;
+  size_t call;
+  int o0, o1;
+} wu_block;
+static _Thread_local wu_block wu_held;
+static _Thread_local size_t wino_calls;
+
 /* A batch of nb images, x [C][nb][H][W] -> y [OC][nb][OH][OW], with output tiles of m x m
  * (m = 2: F(2x2,3x3), 4: F(4x4,3x3)): the tiles of all the images are the columns of the same
  * GEMMs (tile rows numbered image after image), so the filters are converted and transformed
- * once for the batch. */
+ * once for the batch. norm (NULL or [2][C], up = 1 and nb = 1 only): the input is
+ * silu(norm[c]·x + norm[C + c]), applied as the rows are read (a GroupNorm + SiLU without its
+ * own pass over the activation). */
 static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int W, const weight *w,
-                             const float *bias, int OC, int up, int accumulate, int m) {
+                             const float *bias, int OC, int up, int accumulate, int m, const float *norm) {
   const int a = m + 2, P = a * a; /* input patch side, points of the transform domain */
   int VH = H * up, VW = W * up, OH = VH, OW = VW; /* stride 1, pad 1 */
   int TH = (OH + m - 1) / m, TW = (OW + m - 1) / m, T = nb * TH * TW;
@@ -634,16 +661,24 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
   int Tn = (int)(wino_budget / ((size_t)P * C));
   if (Tn < 16) Tn = 16;
   if (Tn > T) Tn = T;
+  /* chunks of even size: 463 tiles in chunks of 455 made a second chunk of 8, which paid for
+   * a whole filter transform */
+  int nchunk = (T + Tn - 1) / Tn;
+  Tn = (T + nchunk - 1) / nchunk;
   float *V = scratch(SCR_WV, (size_t)P * C * Tn);
   if (!V) {
     note_failure((size_t)P * C * Tn);
     return;
   }
-  /* Output channels in blocks of at most 128, a multiple of the thread count: each thread
+  /* Output channels in blocks of at most 256, a multiple of the thread count: each thread
    * converts and transforms its block's filters (the weights are never expanded as a whole),
-   * multiplies, and transforms its block's outputs back, without waiting on the others. */
+   * multiplies, and transforms its block's outputs back, without waiting on the others. Each
+   * block's GEMMs pack the whole V again: blocks of 128 packed it 4 times per chunk in the VAE's
+   * 512-channel layers (sgemm_itcopy, ~8 % of a decode); 256 took 5 % off a decode's CPU time. */
   int nt = omp_in_parallel() ? 1 : a2i2a_get_threads();
-  int nblk = nt * ((OC + nt * 128 - 1) / (nt * 128));
+  const void *caller = &wino_calls;
+  size_t call = ++wino_calls;
+  int nblk = nt * ((OC + nt * 256 - 1) / (nt * 256));
   if (nblk > OC) nblk = OC;
   size_t oom = 0;
   for (int t0 = 0; t0 < T && !oom; t0 += Tn) {
@@ -664,7 +699,11 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
       for (int gy = ty0; gy <= ty1; gy++) { /* gy: tile row ty of image bi */
         int bi = gy / TH, ty = gy % TH, oy = m * ty;
         const float *xc = x + (size_t)c * xcs + bi * hw;
-        for (int i = 0; i < a; i++) {
+        /* the last 2 rows of the tile row before (same image) are this one's first 2: moved,
+         * not read and normalised again */
+        int kept = gy > ty0 && ty > 0 ? a - m : 0;
+        if (kept) memcpy(rb, rb + (size_t)m * rl, (size_t)kept * rl * sizeof(float));
+        for (int i = kept; i < a; i++) {
           float *r = rb + i * rl;
           int iy = oy - 1 + i;
           if (iy < 0 || iy >= VH) {
@@ -676,7 +715,8 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
           r[0] = 0.0f;
           memset(r + 1 + VW, 0, (size_t)(rl - 1 - VW) * sizeof(float));
           const float *row = xc + (size_t)(iy / up) * W;
-          if (up == 1) memcpy(r + 1, row, (size_t)W * sizeof(float));
+          if (norm) silu_affine_row(r + 1, row, W, norm[c], norm[C + c]);
+          else if (up == 1) memcpy(r + 1, row, (size_t)W * sizeof(float));
           else
             for (int ix = 0; ix < VW; ix++) r[1 + ix] = row[ix / up];
         }
@@ -704,11 +744,14 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
       int o0 = (int)((long)OC * bi / nblk), o1 = (int)((long)OC * (bi + 1) / nblk), ob = o1 - o0;
       if (ob <= 0) continue;
       float *U = scratch(SCR_WU, (size_t)P * ob * C), *M = scratch(SCR_WM, (size_t)P * ob * tn);
-      if (!U || !M || !wino_block_filters(U, w, o0, o1, C, m)) {
+      int held = t0 > 0 && wu_held.U == U && wu_held.call == call && wu_held.caller == caller && wu_held.o0 == o0 &&
+                 wu_held.o1 == o1;
+      if (!U || !M || (!held && !wino_block_filters(U, w, o0, o1, C, m))) {
 #pragma omp atomic write
         oom = (size_t)P * ob * (C > tn ? C : tn);
         continue;
       }
+      if (!held) wu_held = (wu_block){U, caller, call, o0, o1};
       /* M[k] = U[k] · V[k], one GEMM per point of the transform domain */
       for (int k = 0; k < P; k++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ob, tn, C, 1.0f, U + (size_t)k * ob * C, C,
@@ -763,6 +806,10 @@ static void conv2d_wrapped(float *y, const float *x, int nb, int C, int H, int W
               accumulate);
 }
 
+static int takes_winograd(int C, int OC, size_t ohw) {
+  return C >= wino_min_c && OC >= wino_min_c && ohw >= wino_min_pixels;
+}
+
 /* The convolution of the virtual images xv = upsample(x, up) (up 1 or 2, nearest) of a batch of
  * nb images laid out [C][nb][H][W]; y is [OC][nb][OH][OW]. im2col, then one sgemm per tile: all
  * the images at once where their columns fit COL_BUDGET_BATCH, else one image at a time in
@@ -781,11 +828,10 @@ static void conv2d_impl(float *y, const float *x, int nb, int C, int H, int W, c
   int OH = (VH + pt + pb - k) / s + 1, OW = (VW + pl + pr - k) / s + 1;
   size_t ohw = (size_t)OH * OW, hw = (size_t)H * W, ldy = ohw * nb;
   int K = C * k * k;
-  if (k == 3 && s == 1 && pt == 1 && pl == 1 && pb == 1 && pr == 1 && C >= wino_min_c && OC >= wino_min_c &&
-      ohw >= wino_min_pixels) {
+  if (k == 3 && s == 1 && pt == 1 && pl == 1 && pb == 1 && pr == 1 && takes_winograd(C, OC, ohw)) {
     const float *bias = present(b) ? weight_f32(b, SCR_BIAS) : NULL;
     if (present(b) && !bias) return;
-    conv3x3_winograd(y, x, nb, C, H, W, w, bias, OC, up, accumulate, ohw >= wino4_min_pixels ? 4 : 2);
+    conv3x3_winograd(y, x, nb, C, H, W, w, bias, OC, up, accumulate, ohw >= wino4_min_pixels ? 4 : 2, NULL);
     return;
   }
   float beta = accumulate ? 1.0f : 0.0f;
@@ -877,6 +923,31 @@ void conv2d_up2(float *y, const float *x, int C, int H, int W, const weight *w, 
 void conv2d_batch(float *y, const float *x, int nb, int C, int H, int W, const weight *w, const weight *b, int OC,
                   int k, int s, int pad, int up, int accumulate) {
   conv2d_impl(y, x, nb, C, H, W, w, b, OC, k, s, pad, pad, pad, pad, up, accumulate);
+}
+
+static void group_affine(float *ab, const float *x, int C, int HW, int groups, const float *g, const float *bt,
+                         float eps);
+
+int conv3x3_takes_norm(int C, int H, int W, int OC) {
+  return !wrap_axes && takes_winograd(C, OC, (size_t)H * W);
+}
+
+void conv3x3_norm_silu(float *y, const float *x, int C, int H, int W, int groups, const weight *gamma,
+                       const weight *beta, float eps, const weight *w, const weight *b, int OC, int accumulate) {
+  if (!conv3x3_takes_norm(C, H, W, OC)) {
+    note_failure(1); /* the caller asks conv3x3_takes_norm first */
+    return;
+  }
+  const float *g = vector_f32(gamma, SCR_GAMMA, C, 1), *bt = vector_f32(beta, SCR_BETA, C, 0);
+  const float *bias = present(b) ? weight_f32(b, SCR_BIAS) : NULL;
+  float *ab = scratch(SCR_AFFINE, 2 * (size_t)C);
+  if (!g || !bt || (present(b) && !bias)) return;
+  if (!ab) {
+    note_failure(2 * (size_t)C);
+    return;
+  }
+  group_affine(ab, x, C, H * W, groups, g, bt, eps);
+  conv3x3_winograd(y, x, 1, C, H, W, w, bias, OC, 1, accumulate, (size_t)H * W >= wino4_min_pixels ? 4 : 2, ab);
 }
 
 /* ------------------------------------------------------------------ 1-D convolutions (the vocoders) */
@@ -1024,45 +1095,109 @@ static inline __m256 exp256(__m256 x) {
 
 /* ------------------------------------------------------------------ norms */
 
+/* silu(a·x + b) of one vector (the GroupNorm + SiLU of a channel) */
+static inline __m256 silu_affine(__m256 x, __m256 a, __m256 b) {
+  __m256 v = _mm256_fmadd_ps(x, a, b);
+  __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), v));
+  return _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
+/* y[i] = silu(a·x[i] + b), i < n (y may alias x); the last partial vector masked, so that every
+ * value goes through the same arithmetic wherever it sits (a GroupNorm fused into a
+ * convolution's rows gives the same values as the whole-channel pass) */
+static void silu_affine_row(float *y, const float *x, int n, float a, float b) {
+  const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, silu_affine(_mm256_loadu_ps(x + i), va, vb));
+  if (i < n) {
+    const __m256i lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - i), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    _mm256_maskstore_ps(y + i, lanes, silu_affine(_mm256_maskload_ps(x + i, lanes), va, vb));
+  }
+}
+
+/* The sum of x[0..n) in double, in 4 independent accumulators: a single running double sum
+ * waits on each add's latency, and these sums were most of a GroupNorm's time (the VAE's norms
+ * go over 15 M values at 400x296). */
+static double sum_f64(const float *x, int n) {
+  __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256 u = _mm256_loadu_ps(x + i), v = _mm256_loadu_ps(x + i + 8);
+    a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(u)));
+    a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(u, 1)));
+    a2 = _mm256_add_pd(a2, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+    a3 = _mm256_add_pd(a3, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+  }
+  double t[4], s = 0;
+  _mm256_storeu_pd(t, _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3)));
+  for (; i < n; i++) s += x[i];
+  return s + ((t[0] + t[1]) + (t[2] + t[3]));
+}
+
+/* The sum of (x[i] - mean)² over x[0..n) in double, the same way. */
+static double sq_dev_f64(const float *x, int n, double mean) {
+  const __m256d m = _mm256_set1_pd(mean);
+  __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256 u = _mm256_loadu_ps(x + i), v = _mm256_loadu_ps(x + i + 8);
+    __m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(u)), m);
+    __m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(u, 1)), m);
+    __m256d d2 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), m);
+    __m256d d3 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), m);
+    a0 = _mm256_fmadd_pd(d0, d0, a0), a1 = _mm256_fmadd_pd(d1, d1, a1);
+    a2 = _mm256_fmadd_pd(d2, d2, a2), a3 = _mm256_fmadd_pd(d3, d3, a3);
+  }
+  double t[4], s = 0;
+  _mm256_storeu_pd(t, _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3)));
+  for (; i < n; i++) s += (x[i] - mean) * (x[i] - mean);
+  return s + ((t[0] + t[1]) + (t[2] + t[3]));
+}
+
+/* st = {rstd, mean} of the channels [c0, c1) of x (cs floats apart, n values each), as float. */
+static void group_stats(float *st, const float *x, size_t cs, int c0, int c1, int n, float eps) {
+  double sum = 0, sq = 0, count = (double)(c1 - c0) * n;
+  for (int c = c0; c < c1; c++) sum += sum_f64(x + c * cs, n);
+  double mean = sum / count;
+  for (int c = c0; c < c1; c++) sq += sq_dev_f64(x + c * cs, n, mean);
+  st[0] = (float)(1.0 / sqrt(sq / count + eps)), st[1] = (float)mean;
+}
+
 void group_norm_batch(float *y, const float *x, int C, int nb, int HW, int groups, const weight *gamma,
                       const weight *beta, float eps, int with_silu) {
   const float *g = vector_f32(gamma, SCR_GAMMA, C, 1), *bt = vector_f32(beta, SCR_BETA, C, 0);
   if (!g || !bt) return;
   int cpg = C / groups, jobs = groups * nb;
-  size_t n = (size_t)cpg * HW, cs = (size_t)nb * HW; /* values per group; channel stride */
+  size_t cs = (size_t)nb * HW; /* channel stride */
 #pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)C * HW * nb > PAR_N)
   for (int job = 0; job < jobs; job++) {
     int gi = job / nb, bi = job % nb;
     const float *xb = x + (size_t)bi * HW;
-    double sum = 0, sq = 0;
-    for (int c = gi * cpg; c < (gi + 1) * cpg; c++)
-      for (int i = 0; i < HW; i++) sum += xb[c * cs + i];
-    double mean = sum / (double)n;
-    for (int c = gi * cpg; c < (gi + 1) * cpg; c++)
-      for (int i = 0; i < HW; i++) {
-        double d = xb[c * cs + i] - mean;
-        sq += d * d;
-      }
-    float rstd = (float)(1.0 / sqrt(sq / (double)n + eps)), m = (float)mean;
+    float ab[2];
+    group_stats(ab, xb, cs, gi * cpg, (gi + 1) * cpg, HW, eps);
+    float rstd = ab[0], m = ab[1];
     for (int c = gi * cpg; c < (gi + 1) * cpg; c++) {
       float a = rstd * g[c], bb = bt[c] - m * a;
       const float *xc = xb + c * cs;
       float *yc = y + c * cs + (size_t)bi * HW;
-      if (!with_silu) {
+      if (with_silu) silu_affine_row(yc, xc, HW, a, bb);
+      else
         for (int i = 0; i < HW; i++) yc[i] = xc[i] * a + bb;
-        continue;
-      }
-      int i = 0;
-      const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(bb), one = _mm256_set1_ps(1.0f);
-      for (; i + 8 <= HW; i += 8) {
-        __m256 v = _mm256_fmadd_ps(_mm256_loadu_ps(xc + i), va, vb);
-        __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), v));
-        _mm256_storeu_ps(yc + i, _mm256_div_ps(v, _mm256_add_ps(one, e)));
-      }
-      for (; i < HW; i++) {
-        float v = xc[i] * a + bb;
-        yc[i] = v / (1.0f + expf(-v));
-      }
+    }
+  }
+}
+
+/* ab [2][C]: per channel the a, b of one image's GroupNorm as a·x + b (x [C][HW]). */
+static void group_affine(float *ab, const float *x, int C, int HW, int groups, const float *g, const float *bt,
+                         float eps) {
+  int cpg = C / groups;
+#pragma omp parallel for num_threads(a2i2a_get_threads()) if ((size_t)C * HW > PAR_N)
+  for (int gi = 0; gi < groups; gi++) {
+    float st[2];
+    group_stats(st, x, (size_t)HW, gi * cpg, (gi + 1) * cpg, HW, eps);
+    for (int c = gi * cpg; c < (gi + 1) * cpg; c++) {
+      float a = st[0] * g[c];
+      ab[c] = a, ab[C + c] = bt[c] - st[1] * a;
     }
   }
 }

@@ -65,6 +65,14 @@ void conv2d_up2(float *y, const float *x, int C, int H, int W, const weight *w, 
 void conv2d_batch(float *y, const float *x, int nb, int C, int H, int W, const weight *w, const weight *b, int OC,
                   int k, int s, int pad, int up, int accumulate);
 
+/* y = conv2d(silu(group_norm(x))) + b, 3x3 with stride 1 and padding 1 (y += … when
+ * accumulate): the GroupNorm + SiLU are applied as the convolution reads its rows, with no pass
+ * of their own and x left as it is. Only where conv3x3_takes_norm(C, H, W, OC) (the Winograd
+ * path); elsewhere it records a failure for kernels_check and does nothing. */
+int conv3x3_takes_norm(int C, int H, int W, int OC);
+void conv3x3_norm_silu(float *y, const float *x, int C, int H, int W, int groups, const weight *gamma,
+                       const weight *beta, float eps, const weight *w, const weight *b, int OC, int accumulate);
+
 /* Circular padding (torch's padding_mode="circular"; A1111's tiling, stable-diffusion.cpp's
  * --circular): while set on the calling thread, every convolution above whose padding is
  * symmetric on an axis named here (KERNELS_WRAP_X: left/right, KERNELS_WRAP_Y: top/bottom)

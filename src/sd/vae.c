@@ -6,8 +6,9 @@
  * nearest ×2 + conv except in the last block) → GroupNorm → SiLU → conv_out.
  *
  * Weights stay in the checkpoint's mapping (F16/BF16 converted per layer by the kernels).
- * Activations are allocated per block at their exact size and freed as soon as the next block
- * has consumed them, so peak memory is about three full-resolution activations. */
+ * Activations live in three buffers reserved at the start of a pass (sized from the largest
+ * level's: about three full-resolution activations) and recycled block after block; they are
+ * freed when the pass ends. */
 #include "sd/vae.h"
 #include "sd/kernels.h"
 #include "common/err.h"
@@ -346,23 +347,37 @@ static void pool_clear(vae *v) {
   }
 }
 
+/* Puts buffers of the given sizes (floats, largest first) into the pool before a pass, so that
+ * every activation of the pass lands in memory the pass touched before: grown block by block,
+ * the pool freed its smaller buffers at each step up in size and faulted fresh ones in again,
+ * about twice the peak in page faults (~10 % of a decode on this VM). Best fit then places each
+ * activation; what does not fit still gets its own buffer. 0 when out of memory. */
+static int reserve(vae *v, const size_t *sizes, int k) {
+  float *p[VAE_POOL] = {0};
+  int ok = 1;
+  for (int i = 0; i < k && ok; i++) ok = (p[i] = act(v, sizes[i])) != NULL;
+  for (int i = 0; i < k; i++) rel(v, p[i]);
+  return ok;
+}
+
 static void conv3(float *y, const float *x, int C, int H, int W, const conv_w *c, int OC) {
   conv2d(y, x, C, H, W, &c->w, &c->b, OC, 3, 1, 1, 1, 1, 1);
 }
 
-/* ResnetBlock2D without time embedding. Takes ownership of x; returns the output or NULL. */
+/* ResnetBlock2D without time embedding. Takes ownership of x; returns the output or NULL.
+ * Where the convolutions take the GroupNorm + SiLU as they read (conv3x3_takes_norm: the
+ * Winograd path) the normalised input is never written out. */
 static float *resnet(vae *v, const resnet_w *r, float *x, int H, int W) {
   size_t hw = (size_t)H * W;
-  float *out, *t;
+  int fused1 = conv3x3_takes_norm(r->in, H, W, r->out), fused2 = conv3x3_takes_norm(r->out, H, W, r->out);
+  float *out, *t = NULL; /* t: conv1's normalised input where it is written out */
   if (r->shortcut.w.data) { /* out = shortcut(x); x itself becomes the normalised input */
     if (!(out = act(v, r->out * hw))) goto oom;
     conv2d(out, x, r->in, H, W, &r->shortcut.w, &r->shortcut.b, r->out, 1, 1, 0, 0, 0, 0);
     t = x;
-    group_norm_silu(t, x, r->in, (int)hw, v->groups, &r->norm1.g, &r->norm1.b, VAE_EPS);
-  } else { /* out = x (the residual); normalise into a copy */
+  } else { /* out = x (the residual); normalise into a copy unless fused */
     out = x;
-    if (!(t = act(v, r->in * hw))) goto oom;
-    group_norm_silu(t, x, r->in, (int)hw, v->groups, &r->norm1.g, &r->norm1.b, VAE_EPS);
+    if (!fused1 && !(t = act(v, r->in * hw))) goto oom;
   }
   float *h = act(v, r->out * hw);
   if (!h) {
@@ -370,10 +385,21 @@ static float *resnet(vae *v, const resnet_w *r, float *x, int H, int W) {
     if (out != x) rel(v, out);
     return NULL;
   }
-  conv3(h, t, r->in, H, W, &r->conv1, r->out);
+  if (fused1) {
+    conv3x3_norm_silu(h, x, r->in, H, W, v->groups, &r->norm1.g, &r->norm1.b, VAE_EPS, &r->conv1.w, &r->conv1.b,
+                      r->out, 0);
+  } else {
+    group_norm_silu(t, x, r->in, (int)hw, v->groups, &r->norm1.g, &r->norm1.b, VAE_EPS);
+    conv3(h, t, r->in, H, W, &r->conv1, r->out);
+  }
   rel(v, t);
-  group_norm_silu(h, h, r->out, (int)hw, v->groups, &r->norm2.g, &r->norm2.b, VAE_EPS);
-  conv2d_add(out, h, r->out, H, W, &r->conv2.w, &r->conv2.b, r->out, 3, 1, 1, 1, 1, 1);
+  if (fused2) {
+    conv3x3_norm_silu(out, h, r->out, H, W, v->groups, &r->norm2.g, &r->norm2.b, VAE_EPS, &r->conv2.w,
+                      &r->conv2.b, r->out, 1);
+  } else {
+    group_norm_silu(h, h, r->out, (int)hw, v->groups, &r->norm2.g, &r->norm2.b, VAE_EPS);
+    conv2d_add(out, h, r->out, H, W, &r->conv2.w, &r->conv2.b, r->out, 3, 1, 1, 1, 1, 1);
+  }
   rel(v, h);
   return out;
 oom:
@@ -414,6 +440,15 @@ static a2i2a_status encode(vae *v, const float *image, int H, int W, float *mean
   int f = 1 << (v->nblocks - 1);
   if (H < f || W < f || H % f || W % f)
     return fail(A2I2A_ERR_PARAM, "VAE encode: image size %dx%d is not a positive multiple of %d", W, H, f);
+  /* at most three activations live at once outside the small mid block: the largest level's
+   * three, with the first level the largest (the conv_in output is ch[0]·H·W) */
+  size_t slot = (size_t)v->ch[0] * H * W;
+  for (int i = 1; i < v->nblocks; i++) {
+    size_t s = (size_t)(v->ch[i] > v->ch[i - 1] ? v->ch[i] : v->ch[i - 1]) * (H >> i) * (W >> i);
+    if (s > slot) slot = s;
+  }
+  size_t slots[3] = {slot, slot, slot};
+  if (!reserve(v, slots, 3)) return A2I2A_ERR_NOMEM;
   float *x = act(v, (size_t)v->ch[0] * H * W);
   if (!x) return A2I2A_ERR_NOMEM;
   conv3(x, image, v->in_ch, H, W, &v->enc_in, v->ch[0]);
@@ -452,6 +487,16 @@ static a2i2a_status encode(vae *v, const float *image, int H, int W, float *mean
 static a2i2a_status decode(vae *v, const float *latent, int h, int w, float *image) {
   if (h < 1 || w < 1) return fail(A2I2A_ERR_PARAM, "VAE decode: latent size %dx%d", w, h);
   int n = v->nblocks, top = v->ch[n - 1], L = v->latent, H = h, W = w;
+  /* at most three activations live at once outside the small mid block: a level's input (the
+   * upsampled output of the level below, the largest) and two of the level's own size */
+  size_t level = 0, upsampled = 0;
+  for (int i = 0; i < n; i++) {
+    size_t hw = (size_t)h * w << 2 * i, s = (size_t)v->ch[n - 1 - i] * hw;
+    if (s > level) level = s;
+    if (i < n - 1 && 4 * s > upsampled) upsampled = 4 * s;
+  }
+  size_t slots[3] = {upsampled > level ? upsampled : level, level, level};
+  if (!reserve(v, slots, 3)) return A2I2A_ERR_NOMEM;
   float *z = act(v, (size_t)L * h * w), *x = act(v, (size_t)top * h * w);
   if (!z || !x) return rel(v, z), rel(v, x), A2I2A_ERR_NOMEM;
   conv2d(z, latent, L, h, w, &v->post_quant.w, &v->post_quant.b, L, 1, 1, 0, 0, 0, 0);
