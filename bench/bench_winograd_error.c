@@ -1,12 +1,14 @@
 /* The float32 error of the Winograd convolutions on a full-size checkpoint: one guided UNet pass
  * (a batch of two, as the pipeline runs it) and one VAE decode, each run with every 3x3
  * convolution as im2col + sgemm (the reference), with Winograd F(2x2,3x3) only, and with
- * F(4x4,3x3) where the default thresholds take it; the outputs are compared with the reference.
+ * F(4x4,3x3) where the default thresholds take it, and with the default (the small maps too, their
+ * filters transformed in cache); the outputs are compared with the reference.
  *
  *   bench_winograd_error MODEL [latent HxW, default 37x50] [threads, default 2]
  *
  * Prints per network and path: max |difference|, max |reference| and their ratio, and the RMS
  * difference over the RMS of the reference. Inputs are deterministic pseudo-random values. */
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,12 +26,15 @@ static float uniform(void) { /* [-1, 1) */
   return (float)(rng % 2000001) / 1000000.0f - 1.0f;
 }
 
-enum { PATH_IM2COL, PATH_F2, PATH_F4, PATH_N };
-static const char *const path_names[PATH_N] = {"im2col", "F(2x2,3x3)", "F(4x4,3x3)"};
+/* PATH_F2 and PATH_F4 keep the maps below the Winograd minimum on im2col; PATH_SMALL (the
+ * default) adds Winograd with the filters transformed in cache on them */
+enum { PATH_IM2COL, PATH_F2, PATH_F4, PATH_SMALL, PATH_N };
+static const char *const path_names[PATH_N] = {"im2col", "F(2x2,3x3)", "F(4x4,3x3)", "+small maps"};
 
 static void set_path(int p) {
   kernels_tune(p == PATH_IM2COL ? 1 << 30 : 0, 0);
   kernels_tune_winograd_f4(p == PATH_F2 ? SIZE_MAX : 0);
+  kernels_tune_winograd_fused(p == PATH_SMALL ? 0 : INT_MAX, 0);
 }
 
 static void compare(const char *what, const char *path, const float *y, const float *ref, size_t n) {
