@@ -130,7 +130,10 @@ static void convert_range(const weight *w, float *dst, size_t begin, size_t end)
     memcpy(dst, p, end * 4);
     return;
   }
-  for (; i + 8 <= end; i += 8) _mm256_storeu_ps(dst + i, load8_f32(p + es * i, w->dtype));
+  if (w->dtype == ST_F16) /* one loop per type: the type test out of the loop */
+    for (; i + 8 <= end; i += 8) _mm256_storeu_ps(dst + i, load8_f32(p + 2 * i, ST_F16));
+  else
+    for (; i + 8 <= end; i += 8) _mm256_storeu_ps(dst + i, load8_f32(p + 2 * i, ST_BF16));
   for (; i < end; i++) dst[i] = load1_f32(p + es * i, w->dtype);
 }
 
@@ -653,6 +656,12 @@ static int wino_block_filters(float *U, const weight *w, int o0, int o1, int C, 
  * (bench_conv3x3, bench/RESULTS.md). */
 #define WINO_FUSED_MIN_C 256
 #define WINO_FUSED_F4_MIN_PIXELS 100
+/* Maps of Winograd's size take this path too from this many input channels when they have at
+ * most WINO_FUSED_MAX_TILES 4x4 tiles: the UNet's 640-channel levels at 400x296 and 512x512 (70
+ * and 128 tiles a guided pair; 7-17 % less CPU than the whole-call filter transform), not its
+ * 320-channel level (260 tiles: 18 % more) nor the VAE (512 channels at most). */
+#define WINO_FUSED_WIDE_C 640
+#define WINO_FUSED_MAX_TILES 256
 static _Thread_local int wino_fused_min_c = WINO_FUSED_MIN_C, wino_fused_tile;
 
 void kernels_tune_winograd_fused(int min_channels, int tile) {
@@ -737,13 +746,14 @@ static void wino_fused_block(float *y, const float *V, const weight *w, const fl
     /* Wc[ob / 8][cc·9][8]: the filters of 8 output channels side by side, converted and
      * transposed 8x8 values at a time */
     int n9 = cc * 9, n8 = n9 & ~7;
-    size_t es = st_dtype_size(w->dtype), rs = es * C * 9;
+    st_dtype dt = w->dtype;
+    size_t es = st_dtype_size(dt), rs = es * C * 9;
     for (int g = 0; g < ob; g += 8) {
       float *wg = Wc + (size_t)g * n9;
       const uint8_t *row = (const uint8_t *)w->data + es * ((size_t)(o0 + g) * C + c0) * 9;
       for (int i = 0; i < n8; i += 8) {
         __m256 r[8], t[8];
-        for (int l = 0; l < 8; l++) r[l] = load8_f32(row + l * rs + es * i, w->dtype);
+        for (int l = 0; l < 8; l++) r[l] = load8_f32(row + l * rs + es * i, dt);
         transpose4_lanes(r[0], r[1], r[2], r[3], t);
         transpose4_lanes(r[4], r[5], r[6], r[7], t + 4);
         for (int l = 0; l < 4; l++) {
@@ -752,7 +762,7 @@ static void wino_fused_block(float *y, const float *V, const weight *w, const fl
         }
       }
       for (int i = n8; i < n9; i++)
-        for (int l = 0; l < 8; l++) wg[(size_t)i * 8 + l] = load1_f32(row + l * rs + es * i, w->dtype);
+        for (int l = 0; l < 8; l++) wg[(size_t)i * 8 + l] = load1_f32(row + l * rs + es * i, dt);
     }
     /* U[P][cc][ob], the points a cache line more than cc·ob floats apart (a multiple of 4 KB
      * would put the 36 stores of a filter group in one L1 set) */
@@ -984,10 +994,15 @@ static void conv2d_impl(float *y, const float *x, int nb, int C, int H, int W, c
   int OH = (VH + pt + pb - k) / s + 1, OW = (VW + pl + pr - k) / s + 1;
   size_t ohw = (size_t)OH * OW, hw = (size_t)H * W, ldy = ohw * nb;
   int K = C * k * k;
-  /* small maps: Winograd only with the filters transformed in cache, on enough channels */
-  int fused = ohw < wino_min_pixels;
+  /* Winograd with the filters transformed in cache (wino_fused_block): the maps below the Winograd
+   * minimum, on enough channels, and the wide layers' maps of few tiles, where a call's whole
+   * transformed filters would serve too few tiles */
+  int small = ohw < wino_min_pixels;
+  size_t tiles = (size_t)nb * ((OH + 3) / 4) * ((OW + 3) / 4);
+  int fused = C >= wino_fused_min_c && OC % 16 == 0 &&
+              (small || (C >= WINO_FUSED_WIDE_C && tiles <= WINO_FUSED_MAX_TILES));
   if (k == 3 && s == 1 && pt == 1 && pl == 1 && pb == 1 && pr == 1 && C >= wino_min_c && OC >= wino_min_c &&
-      (!fused || (C >= wino_fused_min_c && OC % 16 == 0))) {
+      (!small || fused)) {
     const float *bias = present(b) ? weight_f32(b, SCR_BIAS) : NULL;
     if (present(b) && !bias) return;
     conv3x3_winograd(y, x, nb, C, H, W, w, bias, OC, up, accumulate,
