@@ -632,7 +632,6 @@ int main(void) {
     kernels_tune(0, 0);
     kernels_tune_winograd_fused(16, tile);
     test_conv(40, 9, 11, 72, 3, 1, 1, 1, 1, 1, ST_F16, 1); /* not a multiple of 16: im2col */
-    test_conv_batch(2, 640, 20, 21, 16, 3, 1, 1, 1, 1, ST_F16); /* a Winograd-sized map of few tiles */
   }
   kernels_tune_winograd_fused(0, 0);
   /* circular padding: each axis, both, strided (the UNet's downsample), upsampled (the

@@ -650,18 +650,13 @@ static int wino_block_filters(float *U, const weight *w, int o0, int o1, int C, 
 
 /* Thread-local like wino4_min_pixels: the smallest input channel count that takes this path on
  * maps below wino_min_pixels, and the output tile side used there (0: 4x4 tiles from
- * WINO_FUSED_F4_MIN_PIXELS output pixels, 2x2 below). On the SD 1.5 UNet's 1280-channel layers at
- * 400x296 (a guided pair) F(4x4) took 42 % less CPU than im2col on the 130-pixel maps, F(2x2)
- * 18 % on the 35-pixel ones, where F(4x4)'s 2x2 tiles of 5x7 waste most of their points
- * (bench_conv3x3, bench/RESULTS.md). */
+ * WINO_FUSED_F4_MIN_PIXELS output pixels, 2x2 below). On the SD 1.5 UNet's 1280-channel layers (a
+ * guided pair) it took 40-57 % less CPU than im2col on the 130- and 256-pixel maps (F(4x4)), 0-18 %
+ * on the 35-pixel ones (F(2x2): F(4x4)'s 2x2 tiles of 5x7 waste most of their points). On the
+ * 640-channel maps of 475 and 1024 pixels it was no faster than the whole-call transform above
+ * with the weights read from memory (bench_conv3x3, bench/RESULTS.md). */
 #define WINO_FUSED_MIN_C 256
 #define WINO_FUSED_F4_MIN_PIXELS 100
-/* Maps of Winograd's size take this path too from this many input channels when they have at
- * most WINO_FUSED_MAX_TILES 4x4 tiles: the UNet's 640-channel levels at 400x296 and 512x512 (70
- * and 128 tiles a guided pair; 7-17 % less CPU than the whole-call filter transform), not its
- * 320-channel level (260 tiles: 18 % more) nor the VAE (512 channels at most). */
-#define WINO_FUSED_WIDE_C 640
-#define WINO_FUSED_MAX_TILES 256
 static _Thread_local int wino_fused_min_c = WINO_FUSED_MIN_C, wino_fused_tile;
 
 void kernels_tune_winograd_fused(int min_channels, int tile) {
@@ -994,13 +989,10 @@ static void conv2d_impl(float *y, const float *x, int nb, int C, int H, int W, c
   int OH = (VH + pt + pb - k) / s + 1, OW = (VW + pl + pr - k) / s + 1;
   size_t ohw = (size_t)OH * OW, hw = (size_t)H * W, ldy = ohw * nb;
   int K = C * k * k;
-  /* Winograd with the filters transformed in cache (wino_fused_block): the maps below the Winograd
-   * minimum, on enough channels, and the wide layers' maps of few tiles, where a call's whole
-   * transformed filters would serve too few tiles */
+  /* the maps below the Winograd minimum: Winograd with the filters transformed in cache
+   * (wino_fused_block) on enough channels, else im2col */
   int small = ohw < wino_min_pixels;
-  size_t tiles = (size_t)nb * ((OH + 3) / 4) * ((OW + 3) / 4);
-  int fused = C >= wino_fused_min_c && OC % 16 == 0 &&
-              (small || (C >= WINO_FUSED_WIDE_C && tiles <= WINO_FUSED_MAX_TILES));
+  int fused = small && C >= wino_fused_min_c && OC % 16 == 0;
   if (k == 3 && s == 1 && pt == 1 && pl == 1 && pb == 1 && pr == 1 && C >= wino_min_c && OC >= wino_min_c &&
       (!small || fused)) {
     const float *bias = present(b) ? weight_f32(b, SCR_BIAS) : NULL;
