@@ -1,5 +1,6 @@
 /* One 3x3 convolution (stride 1, pad 1) of the UNet's / VAE's shapes through each path: im2col +
- * sgemm, Winograd F(2x2,3x3), Winograd F(4x4,3x3). Random F16 weights, a batch of nb images.
+ * sgemm, Winograd F(2x2,3x3), Winograd F(4x4,3x3), and both with the filters transformed block by block
+ * in cache (the small maps' path). Random F16 weights, a batch of nb images.
  * Prints the best wall and CPU time (all threads) of R runs per path, to choose the thresholds.
  *
  *   bench_conv3x3 [--threads N] [--runs R] C OC HxW NB ...   (several shapes: groups of four) */
@@ -11,6 +12,8 @@
 
 #include "a2i2a.h"
 #include "sd/kernels.h"
+
+#define COPIES 8
 
 static double clock_s(clockid_t id) {
   struct timespec t;
@@ -29,32 +32,39 @@ int main(int argc, char **argv) {
     return 2;
   }
   a2i2a_set_threads(threads);
-  kernels_tune_winograd_min_pixels(1);
   for (; i < argc; i += 4) {
     int C = atoi(argv[i]), OC = atoi(argv[i + 1]), H, W, nb = atoi(argv[i + 3]);
     if (sscanf(argv[i + 2], "%dx%d", &H, &W) != 2 || C < 1 || OC < 1 || nb < 1) return 2;
     size_t nw = (size_t)OC * C * 9, nx = (size_t)C * nb * H * W, ny = (size_t)OC * nb * H * W;
-    uint16_t *w16 = malloc(nw * 2);
+    /* COPIES copies of the weights, used in turn: together larger than the L3 cache, so that each
+     * run reads its weights from memory as a network's layer does */
+    uint16_t *w16 = malloc(nw * 2 * COPIES);
     float *x = malloc(nx * 4), *y = malloc(ny * 4);
     uint32_t s = 1;
     for (size_t k = 0; k < nw; k++)
       s = s * 1664525u + 1013904223u, w16[k] = f32_to_f16(((s >> 9) / 8388608.0f - 0.5f) * 0.05f);
     for (size_t k = 0; k < nx; k++) s = s * 1664525u + 1013904223u, x[k] = (s >> 9) / 8388608.0f - 0.5f;
+    for (int k = 1; k < COPIES; k++) memcpy(w16 + nw * k, w16, nw * 2);
     weight wt = {.dtype = ST_F16, .data = w16, .numel = nw, .ndim = 4, .shape = {OC, C, 3, 3}};
     double gflop = 2.0 * nw * nb * H * W / 1e9;
-    for (int path = 0; path < 3; path++) {
+    static const char *names[] = {"im2col", "F(2x2)", "F(4x4)", "fused F2", "fused F4"};
+    for (int path = 0; path < 5; path++) {
       kernels_tune(path == 0 ? 1 << 30 : 0, 0);
       kernels_tune_winograd_f4(path == 2 ? 1 : SIZE_MAX);
+      /* paths 3, 4: every map "small", the filters transformed block by block in cache */
+      kernels_tune_winograd_min_pixels(path >= 3 ? SIZE_MAX : 1);
+      kernels_tune_winograd_fused(1, path == 3 ? 2 : 4);
       double best = 1e9, cbest = 1e9;
       for (int r = 0; r <= runs; r++) { /* run 0 warms the scratch */
         double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+        wt.data = w16 + nw * (r % COPIES);
         conv2d_batch(y, x, nb, C, H, W, &wt, NULL, OC, 3, 1, 1, 1, 0);
         double t = clock_s(CLOCK_MONOTONIC) - t0, c = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
         if (r && t < best) best = t;
         if (r && c < cbest) cbest = c;
       }
       printf("C %4d OC %4d %3dx%-3d x%d  %-10s wall %7.2f ms  CPU %7.2f ms  (%.0f GFLOP/CPU-s direct count)\n", C, OC,
-             H, W, nb, path == 0 ? "im2col" : path == 1 ? "F(2x2)" : "F(4x4)", best * 1e3, cbest * 1e3, gflop / cbest);
+             H, W, nb, names[path], best * 1e3, cbest * 1e3, gflop / cbest);
       fflush(stdout);
     }
     free(w16), free(x), free(y);

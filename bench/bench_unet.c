@@ -8,10 +8,12 @@
  * costs the same resident memory as the mapped F16 checkpoint would. --size is the latent size
  * (default 64x64 and 37x50, i.e. 512x512 and 400x296 pictures); --no-winograd makes every 3x3
  * convolution an im2col GEMM; --no-f4 keeps Winograd to 2x2 output tiles (F(2x2,3x3), as before
- * F(4x4,3x3)), --f4-min-pixels N takes 4x4 tiles from N output pixels. --profile (or
+ * F(4x4,3x3)), --f4-min-pixels N takes 4x4 tiles from N output pixels; --no-fused keeps the maps
+ * below the Winograd minimum on im2col, --fused-tile 2|4 sets their Winograd tile. --profile (or
  * A2I2A_UNET_PROFILE=1; =cpu for process CPU time)
  * prints a per-kind time profile on stderr after every evaluation. */
 #include <cblas.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +182,8 @@ int main(int argc, char **argv) {
       kernels_tune_winograd_min_pixels((size_t)atol(argv[++i]));
     else if (!strcmp(argv[i], "--no-f4")) kernels_tune_winograd_f4(SIZE_MAX); /* Winograd with 2x2 tiles only */
     else if (!strcmp(argv[i], "--f4-min-pixels") && i + 1 < argc) kernels_tune_winograd_f4((size_t)atol(argv[++i]));
+    else if (!strcmp(argv[i], "--no-fused")) kernels_tune_winograd_fused(INT_MAX, 0); /* small maps: im2col */
+    else if (!strcmp(argv[i], "--fused-tile") && i + 1 < argc) kernels_tune_winograd_fused(0, atoi(argv[++i]));
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--resident") && i + 1 < argc) resident_mb = atol(argv[++i]);
     else if (!strcmp(argv[i], "--batch") && i + 1 < argc && (nb = atoi(argv[++i])) >= 1 && nb <= UNET_MAX_BATCH) continue;
@@ -187,7 +191,7 @@ int main(int argc, char **argv) {
              sscanf(argv[++i], "%dx%d", &sizes[nsizes][0], &sizes[nsizes][1]) == 2)
       nsizes++;
     else {
-      fprintf(stderr, "usage: bench_unet [--model PATH] [--threads N] [--reps N] [--size HxW]... [--batch N] [--flops] [--no-winograd] [--winograd-min-pixels N] [--no-f4] [--f4-min-pixels N] [--resident MB] [--profile]\n"
+      fprintf(stderr, "usage: bench_unet [--model PATH] [--threads N] [--reps N] [--size HxW]... [--batch N] [--flops] [--no-winograd] [--winograd-min-pixels N] [--no-f4] [--f4-min-pixels N] [--no-fused] [--fused-tile 2|4] [--resident MB] [--profile]\n"
                       "  --batch N: N images per UNet call, as guidance's [uncond, cond] pair (N = 2); times are\n"
                       "  reported per call and per image\n"
                       "  --resident MB: keep only the first MB of the UNet's weights mapped, stream the rest\n"

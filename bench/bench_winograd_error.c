@@ -1,15 +1,17 @@
 /* The float32 error of the Winograd convolutions on a full-size checkpoint: one guided UNet pass
  * (a batch of two, as the pipeline runs it) and one VAE decode, each run with every 3x3
  * convolution as im2col + sgemm (the reference), with Winograd F(2x2,3x3) only, and with
- * F(4x4,3x3) where the default thresholds take it; the outputs are compared with the reference.
- * These three use the attention kernel built on sgemm; a fourth run, F(4x4,3x3) with the
- * register-blocked attention kernel where it applies (the default), is compared with the third:
- * the attention kernel's own error.
+ * F(4x4,3x3) where the default thresholds take it, and with the small maps too (their filters
+ * transformed in cache); the outputs are compared with the reference. These four use the
+ * attention kernel built on sgemm; a fifth run, the default (the fourth with the register-blocked
+ * attention kernel where it applies), is compared with the fourth: the attention kernel's own
+ * error.
  *
  *   bench_winograd_error MODEL [latent HxW, default 37x50] [threads, default 2]
  *
  * Prints per network and path: max |difference|, max |reference| and their ratio, and the RMS
  * difference over the RMS of the reference. Inputs are deterministic pseudo-random values. */
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,13 +29,17 @@ static float uniform(void) { /* [-1, 1) */
   return (float)(rng % 2000001) / 1000000.0f - 1.0f;
 }
 
-enum { PATH_IM2COL, PATH_F2, PATH_F4, PATH_F4_BLOCKED_ATT, PATH_N };
-static const char *const path_names[PATH_N] = {"im2col", "F(2x2,3x3)", "F(4x4,3x3)", "blocked attention"};
+/* PATH_F2 and PATH_F4 keep the maps below the Winograd minimum on im2col; PATH_SMALL adds
+ * Winograd with the filters transformed in cache on them; PATH_DEFAULT adds the blocked attention */
+enum { PATH_IM2COL, PATH_F2, PATH_F4, PATH_SMALL, PATH_DEFAULT, PATH_N };
+static const char *const path_names[PATH_N] = {"im2col", "F(2x2,3x3)", "F(4x4,3x3)", "+small maps",
+                                               "blocked attention"};
 
 static void set_path(int p) {
   kernels_tune(p == PATH_IM2COL ? 1 << 30 : 0, 0);
   kernels_tune_winograd_f4(p == PATH_F2 ? SIZE_MAX : 0);
-  kernels_tune_attention(p == PATH_F4_BLOCKED_ATT ? 0 : -1, 1);
+  kernels_tune_winograd_fused(p >= PATH_SMALL ? 0 : INT_MAX, 0);
+  kernels_tune_attention(p == PATH_DEFAULT ? 0 : -1, 1);
 }
 
 static void compare(const char *what, const char *path, const float *y, const float *ref, size_t n) {
@@ -81,10 +87,10 @@ int main(int argc, char **argv) {
   char what[64];
   snprintf(what, sizeof what, "unet %dx%d x2", h, w);
   for (int p = PATH_F2; p < PATH_N; p++)
-    compare(what, path_names[p], ys[p], ys[p == PATH_F4_BLOCKED_ATT ? PATH_F4 : PATH_IM2COL], nl * nb);
+    compare(what, path_names[p], ys[p], ys[p == PATH_DEFAULT ? PATH_SMALL : PATH_IM2COL], nl * nb);
   snprintf(what, sizeof what, "vae decode %dx%d", w * 8, h * 8);
   for (int p = PATH_F2; p < PATH_N; p++)
-    compare(what, path_names[p], imgs[p], imgs[p == PATH_F4_BLOCKED_ATT ? PATH_F4 : PATH_IM2COL], ni);
+    compare(what, path_names[p], imgs[p], imgs[p == PATH_DEFAULT ? PATH_SMALL : PATH_IM2COL], ni);
   for (int p = 0; p < PATH_N; p++) free(ys[p]), free(imgs[p]);
   free(ctx), free(x);
   vae_free(v);

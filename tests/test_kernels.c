@@ -695,6 +695,25 @@ int main(void) {
   kernels_tune_winograd_f4(0);
   kernels_tune(0, 0);
   kernels_tune_winograd_min_pixels(0);
+  /* the small maps' Winograd (filters transformed block by block): both tiles; a last block of
+   * 16 output channels and a last piece of 8 input channels (80, 40); 1 to 6 tiles a group and
+   * partial tiles; a batch; upsampling; accumulation; F16, BF16, F32; chunks of tiles */
+  for (int tile = 2; tile <= 4; tile += 2) {
+    kernels_tune_winograd_fused(16, tile);
+    test_conv(40, 9, 11, 80, 3, 1, 1, 1, 1, 1, ST_F16, 1);
+    test_conv(16, 5, 7, 16, 3, 1, 1, 1, 1, 1, ST_F32, 0);
+    test_conv(33, 1, 2, 32, 3, 1, 1, 1, 1, 1, ST_BF16, 1);
+    test_conv_mode(64, 10, 13, 64, 3, 1, 1, 1, 1, 1, ST_F16, 1, 1);
+    test_conv_mode(24, 3, 5, 48, 3, 1, 1, 1, 1, 1, ST_F32, 1, 2);
+    test_conv_batch(2, 40, 5, 7, 80, 3, 1, 1, 1, 1, ST_F16);
+    test_conv_batch(3, 16, 7, 9, 32, 3, 1, 1, 2, 0, ST_F32);
+    kernels_tune(16, (size_t)(tile + 2) * (tile + 2) * 40 * 20);
+    test_conv_batch(2, 40, 10, 13, 64, 3, 1, 1, 1, 1, ST_F16);
+    kernels_tune(0, 0);
+    kernels_tune_winograd_fused(16, tile);
+    test_conv(40, 9, 11, 72, 3, 1, 1, 1, 1, 1, ST_F16, 1); /* not a multiple of 16: im2col */
+  }
+  kernels_tune_winograd_fused(0, 0);
   /* circular padding: each axis, both, strided (the UNet's downsample), upsampled (the
    * decoders' upsample), the VAE's asymmetric downsample (stays zero), 1x1, accumulate, a pad
    * wider than 1 (5x5), shapes that would take Winograd unwrapped */

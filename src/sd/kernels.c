@@ -110,32 +110,40 @@ a2i2a_status weight_from_tensor(weight *w, const st_tensor *t, size_t numel) {
   return A2I2A_OK;
 }
 
+/* 8 values (F16, BF16 or F32, as t says) from p as float32. */
+static inline __m256 load8_f32(const uint8_t *p, st_dtype t) {
+  if (t == ST_F16) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+  if (t == ST_BF16)
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+  return _mm256_loadu_ps((const float *)p);
+}
+
+/* One value from p as float32. */
+static inline float load1_f32(const uint8_t *p, st_dtype t) {
+  uint16_t h;
+  if (t == ST_F32) {
+    float f;
+    memcpy(&f, p, 4);
+    return f;
+  }
+  memcpy(&h, p, 2);
+  return t == ST_F16 ? f16_to_f32(h) : bf16_to_f32(h);
+}
+
 /* Values [begin, end) of w into dst[0 .. end-begin). */
 static void convert_range(const weight *w, float *dst, size_t begin, size_t end) {
-  const uint8_t *p = (const uint8_t *)w->data + st_dtype_size(w->dtype) * begin;
+  size_t es = st_dtype_size(w->dtype), i = 0;
+  const uint8_t *p = (const uint8_t *)w->data + es * begin;
   end -= begin;
-  size_t i = 0;
   if (w->dtype == ST_F32) {
     memcpy(dst, p, end * 4);
-  } else if (w->dtype == ST_F16) {
-    for (; i + 8 <= end; i += 8)
-      _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 2 * i))));
-    for (; i < end; i++) {
-      uint16_t h;
-      memcpy(&h, p + 2 * i, 2);
-      dst[i] = f16_to_f32(h);
-    }
-  } else {
-    for (; i + 8 <= end; i += 8) {
-      __m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p + 2 * i)));
-      _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(h, 16)));
-    }
-    for (; i < end; i++) {
-      uint16_t h;
-      memcpy(&h, p + 2 * i, 2);
-      dst[i] = bf16_to_f32(h);
-    }
+    return;
   }
+  if (w->dtype == ST_F16) /* one loop per type: the type test out of the loop */
+    for (; i + 8 <= end; i += 8) _mm256_storeu_ps(dst + i, load8_f32(p + 2 * i, ST_F16));
+  else
+    for (; i + 8 <= end; i += 8) _mm256_storeu_ps(dst + i, load8_f32(p + 2 * i, ST_BF16));
+  for (; i < end; i++) dst[i] = load1_f32(p + es * i, w->dtype);
 }
 
 void weight_to_f32(const weight *w, float *dst) {
@@ -295,30 +303,35 @@ void kernels_tune(int winograd_min_channels, size_t winograd_budget) {
   wino_budget = winograd_budget ? winograd_budget : 8u << 20;
 }
 
+/* G g Gᵀ of 8 filters side by side (gv: their 9 taps, row by row), F(2x2,3x3): u[16] */
+static inline void wino2_filter8(const __m256 *gv, __m256 *u) {
+  const __m256 half = _mm256_set1_ps(0.5f);
+  __m256 t[4][3];
+  for (int j = 0; j < 3; j++) {
+    t[0][j] = gv[j];
+    t[1][j] = _mm256_mul_ps(half, _mm256_add_ps(_mm256_add_ps(gv[j], gv[3 + j]), gv[6 + j]));
+    t[2][j] = _mm256_mul_ps(half, _mm256_add_ps(_mm256_sub_ps(gv[j], gv[3 + j]), gv[6 + j]));
+    t[3][j] = gv[6 + j];
+  }
+  for (int i = 0; i < 4; i++) {
+    u[i * 4 + 0] = t[i][0];
+    u[i * 4 + 1] = _mm256_mul_ps(half, _mm256_add_ps(_mm256_add_ps(t[i][0], t[i][1]), t[i][2]));
+    u[i * 4 + 2] = _mm256_mul_ps(half, _mm256_add_ps(_mm256_sub_ps(t[i][0], t[i][1]), t[i][2]));
+    u[i * 4 + 3] = t[i][2];
+  }
+}
+
 /* U[16][OC][C] = G g Gᵀ for every filter g [3][3]; 8 filters at a time (gathered: they are 9
  * floats apart), then the rest one by one. */
 static void wino_weights(float *U, const float *w, int OC, int C) {
   size_t oc_c = (size_t)OC * C, f = 0;
   const __m256i idx = _mm256_setr_epi32(0, 9, 18, 27, 36, 45, 54, 63);
-  const __m256 half = _mm256_set1_ps(0.5f);
   for (; f + 8 <= oc_c; f += 8) {
     const float *g = w + f * 9;
-    __m256 gv[9], t[4][3];
+    __m256 gv[9], u[16];
     for (int j = 0; j < 9; j++) gv[j] = _mm256_i32gather_ps(g + j, idx, 4);
-    for (int j = 0; j < 3; j++) {
-      t[0][j] = gv[j];
-      t[1][j] = _mm256_mul_ps(half, _mm256_add_ps(_mm256_add_ps(gv[j], gv[3 + j]), gv[6 + j]));
-      t[2][j] = _mm256_mul_ps(half, _mm256_add_ps(_mm256_sub_ps(gv[j], gv[3 + j]), gv[6 + j]));
-      t[3][j] = gv[6 + j];
-    }
-    for (int i = 0; i < 4; i++) {
-      __m256 u1 = _mm256_mul_ps(half, _mm256_add_ps(_mm256_add_ps(t[i][0], t[i][1]), t[i][2]));
-      __m256 u2 = _mm256_mul_ps(half, _mm256_add_ps(_mm256_sub_ps(t[i][0], t[i][1]), t[i][2]));
-      _mm256_storeu_ps(U + (size_t)(i * 4 + 0) * oc_c + f, t[i][0]);
-      _mm256_storeu_ps(U + (size_t)(i * 4 + 1) * oc_c + f, u1);
-      _mm256_storeu_ps(U + (size_t)(i * 4 + 2) * oc_c + f, u2);
-      _mm256_storeu_ps(U + (size_t)(i * 4 + 3) * oc_c + f, t[i][2]);
-    }
+    wino2_filter8(gv, u);
+    for (int q = 0; q < 16; q++) _mm256_storeu_ps(U + (size_t)q * oc_c + f, u[q]);
   }
   for (; f < oc_c; f++) {
     const float *g = w + f * 9;
@@ -378,18 +391,22 @@ static inline void wino4_g1(float g0, float g1, float g2, float *r) {
   r[5] = g2;
 }
 
+/* G g Gᵀ of 8 filters side by side (gv: their 9 taps), F(4x4,3x3): u[36] */
+static inline void wino4_filter8(const __m256 *gv, __m256 *u) {
+  __m256 t[3][6];
+  for (int j = 0; j < 3; j++) wino4_g(gv[j], gv[3 + j], gv[6 + j], t[j]); /* G g, column j */
+  for (int i = 0; i < 6; i++) wino4_g(t[0][i], t[1][i], t[2][i], u + i * 6); /* (G g) Gᵀ, row i */
+}
+
 static void wino4_weights(float *U, const float *w, int OC, int C) {
   size_t oc_c = (size_t)OC * C, f = 0;
   const __m256i idx = _mm256_setr_epi32(0, 9, 18, 27, 36, 45, 54, 63);
   for (; f + 8 <= oc_c; f += 8) {
     const float *g = w + f * 9;
-    __m256 gv[9], t[3][6], u[6];
+    __m256 gv[9], u[36];
     for (int j = 0; j < 9; j++) gv[j] = _mm256_i32gather_ps(g + j, idx, 4);
-    for (int j = 0; j < 3; j++) wino4_g(gv[j], gv[3 + j], gv[6 + j], t[j]); /* G g, column j */
-    for (int i = 0; i < 6; i++) {                                           /* (G g) Gᵀ, row i */
-      wino4_g(t[0][i], t[1][i], t[2][i], u);
-      for (int j = 0; j < 6; j++) _mm256_storeu_ps(U + (size_t)(i * 6 + j) * oc_c + f, u[j]);
-    }
+    wino4_filter8(gv, u);
+    for (int q = 0; q < 36; q++) _mm256_storeu_ps(U + (size_t)q * oc_c + f, u[q]);
   }
   for (; f < oc_c; f++) {
     const float *g = w + f * 9;
@@ -645,15 +662,191 @@ typedef struct {
 } wu_block;
 static _Thread_local wu_block wu_held;
 static _Thread_local size_t wino_calls;
+/* ------------------------------------------------------------------ Winograd on small maps
+ *
+ * Below wino_min_pixels a call's transformed filters (P·OC·C values: 236 MB for a 1280-channel
+ * F(4x4) layer) would be written out and read back for only 8-70 tiles. Here each block of
+ * FUSED_OB output channels converts and transforms its filters FUSED_CC input channels at a time
+ * into a piece that stays in L2 (36·32·64 floats: 295 KB), multiplies it at once into the block's
+ * M with a register-tiled kernel (16 channels x up to 6 tiles), and transforms its outputs back:
+ * the transformed filters never reach memory and each piece is read once by the product. */
+#define FUSED_OB 64 /* output channels per block (a multiple of 16) */
+#define FUSED_CC 32 /* input channels per transformed piece */
+
+/* Thread-local like wino4_min_pixels: the smallest input channel count that takes this path on
+ * maps below wino_min_pixels, and the output tile side used there (0: 4x4 tiles from
+ * WINO_FUSED_F4_MIN_PIXELS output pixels, 2x2 below). On the SD 1.5 UNet's 1280-channel layers (a
+ * guided pair) it took 40-57 % less CPU than im2col on the 130- and 256-pixel maps (F(4x4)), 0-18 %
+ * on the 35-pixel ones (F(2x2): F(4x4)'s 2x2 tiles of 5x7 waste most of their points). On the
+ * 640-channel maps of 475 and 1024 pixels it was no faster than the whole-call transform above
+ * with the weights read from memory (bench_conv3x3, bench/RESULTS.md). */
+#define WINO_FUSED_MIN_C 256
+#define WINO_FUSED_F4_MIN_PIXELS 100
+static _Thread_local int wino_fused_min_c = WINO_FUSED_MIN_C, wino_fused_tile;
+
+void kernels_tune_winograd_fused(int min_channels, int tile) {
+  wino_fused_min_c = min_channels ? min_channels : WINO_FUSED_MIN_C;
+  wino_fused_tile = tile == 2 || tile == 4 ? tile : 0;
+}
+
+/* mo[t][0..15] (+)= Σ_c u[c][0..15] · v[c][t] for nr ≤ 6 tiles (u 32-byte aligned): 12
+ * accumulators stay in registers over the cc input channels. */
+static inline __attribute__((always_inline)) void fused_kernel(float *mo, int ms, const float *u, int us,
+                                                               const float *v, int vs, int cc, int nr, int add) {
+  __m256 acc[6][2];
+#pragma GCC unroll 6
+  for (int t = 0; t < 6; t++) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+  for (int c = 0; c < cc; c++) {
+    __m256 u0 = _mm256_load_ps(u + (size_t)c * us), u1 = _mm256_load_ps(u + (size_t)c * us + 8);
+    const float *vc = v + (size_t)c * vs;
+#pragma GCC unroll 6
+    for (int t = 0; t < nr; t++) {
+      __m256 b = _mm256_broadcast_ss(vc + t);
+      acc[t][0] = _mm256_fmadd_ps(u0, b, acc[t][0]);
+      acc[t][1] = _mm256_fmadd_ps(u1, b, acc[t][1]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int t = 0; t < nr; t++) {
+    float *m = mo + (size_t)t * ms;
+    if (add) {
+      acc[t][0] = _mm256_add_ps(acc[t][0], _mm256_loadu_ps(m));
+      acc[t][1] = _mm256_add_ps(acc[t][1], _mm256_loadu_ps(m + 8));
+    }
+    _mm256_storeu_ps(m, acc[t][0]);
+    _mm256_storeu_ps(m + 8, acc[t][1]);
+  }
+}
+
+static void fused_kernel_n(float *mo, int ms, const float *u, int us, const float *v, int vs, int cc, int nr,
+                           int add) {
+  switch (nr) { /* the tile count as a constant: the accumulators unrolled into registers */
+  case 1: fused_kernel(mo, ms, u, us, v, vs, cc, 1, add); break;
+  case 2: fused_kernel(mo, ms, u, us, v, vs, cc, 2, add); break;
+  case 3: fused_kernel(mo, ms, u, us, v, vs, cc, 3, add); break;
+  case 4: fused_kernel(mo, ms, u, us, v, vs, cc, 4, add); break;
+  case 5: fused_kernel(mo, ms, u, us, v, vs, cc, 5, add); break;
+  default: fused_kernel(mo, ms, u, us, v, vs, cc, 6, add); break;
+  }
+}
+
+/* U[q][c][ob] (q uq floats apart) = G g Gᵀ of the filters Wc[ob / 8][cc][9][8] */
+static void fused_filters2(float *U, size_t uq, const float *Wc, int ob, int cc) {
+  for (int g = 0; g < ob; g += 8)
+    for (int c = 0; c < cc; c++) {
+      const float *gp = Wc + (size_t)g * cc * 9 + c * 72;
+      __m256 gv[9], u[16];
+      for (int j = 0; j < 9; j++) gv[j] = _mm256_load_ps(gp + j * 8);
+      wino2_filter8(gv, u);
+      for (int q = 0; q < 16; q++) _mm256_store_ps(U + q * uq + (size_t)c * ob + g, u[q]);
+    }
+}
+
+static void fused_filters4(float *U, size_t uq, const float *Wc, int ob, int cc) {
+  for (int g = 0; g < ob; g += 8)
+    for (int c = 0; c < cc; c++) {
+      const float *gp = Wc + (size_t)g * cc * 9 + c * 72;
+      __m256 gv[9], u[36];
+      for (int j = 0; j < 9; j++) gv[j] = _mm256_load_ps(gp + j * 8);
+      wino4_filter8(gv, u);
+      for (int q = 0; q < 36; q++) _mm256_store_ps(U + q * uq + (size_t)c * ob + g, u[q]);
+    }
+}
+
+/* One block of output channels [o0, o0 + ob) of a chunk of tn tiles (from t0), the input tiles
+ * V [P][C][tn] transformed: y (+)= Aᵀ[(G g Gᵀ) ⊙ V]A + bias. Wc, U, M: the block's scratch. */
+static void wino_fused_block(float *y, const float *V, const weight *w, const float *bias, int C, int o0, int ob,
+                             int tn, int t0, int TH, int TW, int OH, int OW, size_t ohw, size_t ycs, int accumulate,
+                             int m, float *Wc, float *U, float *M) {
+  const int P = (m + 2) * (m + 2);
+  /* tiles in groups of at most 6, as even as possible (8 tiles: 4 + 4, not 6 + 2) */
+  int ngroups = (tn + 5) / 6;
+  for (int c0 = 0; c0 < C; c0 += FUSED_CC) {
+    int cc = C - c0 < FUSED_CC ? C - c0 : FUSED_CC;
+    /* Wc[ob / 8][cc·9][8]: the filters of 8 output channels side by side, converted and
+     * transposed 8x8 values at a time */
+    int n9 = cc * 9, n8 = n9 & ~7;
+    st_dtype dt = w->dtype;
+    size_t es = st_dtype_size(dt), rs = es * C * 9;
+    for (int g = 0; g < ob; g += 8) {
+      float *wg = Wc + (size_t)g * n9;
+      const uint8_t *row = (const uint8_t *)w->data + es * ((size_t)(o0 + g) * C + c0) * 9;
+      for (int i = 0; i < n8; i += 8) {
+        __m256 r[8], t[8];
+        for (int l = 0; l < 8; l++) r[l] = load8_f32(row + l * rs + es * i, dt);
+        transpose4_lanes(r[0], r[1], r[2], r[3], t);
+        transpose4_lanes(r[4], r[5], r[6], r[7], t + 4);
+        for (int l = 0; l < 4; l++) {
+          _mm256_store_ps(wg + (size_t)(i + l) * 8, _mm256_permute2f128_ps(t[l], t[4 + l], 0x20));
+          _mm256_store_ps(wg + (size_t)(i + 4 + l) * 8, _mm256_permute2f128_ps(t[l], t[4 + l], 0x31));
+        }
+      }
+      for (int i = n8; i < n9; i++)
+        for (int l = 0; l < 8; l++) wg[(size_t)i * 8 + l] = load1_f32(row + l * rs + es * i, dt);
+    }
+    /* U[P][cc][ob], the points a cache line more than cc·ob floats apart (a multiple of 4 KB
+     * would put the 36 stores of a filter group in one L1 set) */
+    size_t uq = (size_t)cc * ob + 16;
+    if (m == 2) fused_filters2(U, uq, Wc, ob, cc);
+    else fused_filters4(U, uq, Wc, ob, cc);
+    /* M[P][tn][ob] (+)= U[q]ᵀ-shaped product with V[q]'s rows c0 .. c0 + cc - 1 */
+    for (int q = 0; q < P; q++)
+      for (int s = 0; s < ob; s += 16)
+        for (int gi = 0, t = 0; gi < ngroups; gi++) {
+          int nr = tn * (gi + 1) / ngroups - t;
+          fused_kernel_n(M + ((size_t)q * tn + t) * ob + s, ob, U + q * uq + s, ob,
+                         V + ((size_t)q * C + c0) * tn + t, tn, cc, nr, c0 > 0);
+          t += nr;
+        }
+  }
+  /* Y = Aᵀ m A, 8 output channels a vector, each tile's m×m values stored channel by channel */
+  for (int g = 0; g < ob; g += 8) {
+    const __m256 vb = bias ? _mm256_loadu_ps(bias + o0 + g) : _mm256_setzero_ps();
+    for (int ti = 0; ti < tn; ti++) {
+      int gy = (t0 + ti) / TW, tx = (t0 + ti) % TW, bi = gy / TH, oy = m * (gy % TH), ox = m * tx;
+      int nrow = OH - oy < m ? OH - oy : m, ncol = OW - ox < m ? OW - ox : m;
+      __m256 mv[36], out[16];
+      for (int q = 0; q < P; q++) mv[q] = _mm256_loadu_ps(M + ((size_t)q * tn + ti) * ob + g);
+      if (m == 4) {
+        __m256 r[4][6], col[6], c4[4];
+        for (int j = 0; j < 6; j++) {
+          for (int i = 0; i < 6; i++) col[i] = mv[i * 6 + j];
+          wino4_at(col, c4);
+          for (int i = 0; i < 4; i++) r[i][j] = c4[i];
+        }
+        for (int i = 0; i < 4; i++) wino4_at(r[i], out + i * 4);
+      } else {
+        __m256 r[2][4];
+        for (int j = 0; j < 4; j++) {
+          r[0][j] = _mm256_add_ps(_mm256_add_ps(mv[j], mv[4 + j]), mv[8 + j]);
+          r[1][j] = _mm256_sub_ps(_mm256_sub_ps(mv[4 + j], mv[8 + j]), mv[12 + j]);
+        }
+        for (int i = 0; i < 2; i++) {
+          out[i * 2 + 0] = _mm256_add_ps(_mm256_add_ps(r[i][0], r[i][1]), r[i][2]);
+          out[i * 2 + 1] = _mm256_sub_ps(_mm256_sub_ps(r[i][1], r[i][2]), r[i][3]);
+        }
+      }
+      float *yt = y + (size_t)(o0 + g) * ycs + bi * ohw + (size_t)oy * OW + ox;
+      for (int i = 0; i < nrow; i++)
+        for (int j = 0; j < ncol; j++) {
+          float v8[8], *yp = yt + (size_t)i * OW + j;
+          _mm256_storeu_ps(v8, _mm256_add_ps(out[i * m + j], vb));
+          for (int l = 0; l < 8; l++) yp[l * ycs] = accumulate ? yp[l * ycs] + v8[l] : v8[l];
+        }
+    }
+  }
+}
 
 /* A batch of nb images, x [C][nb][H][W] -> y [OC][nb][OH][OW], with output tiles of m x m
  * (m = 2: F(2x2,3x3), 4: F(4x4,3x3)): the tiles of all the images are the columns of the same
  * GEMMs (tile rows numbered image after image), so the filters are converted and transformed
- * once for the batch. norm (NULL or [2][C], up = 1 and nb = 1 only): the input is
- * silu(norm[c]·x + norm[C + c]), applied as the rows are read (a GroupNorm + SiLU without its
- * own pass over the activation). */
+ * once for the batch. fused: the filters transformed block by block in cache (wino_fused_block,
+ * OC a multiple of 16) instead of a block's whole transformed filters per chunk of tiles. norm
+ * (NULL or [2][C], up = 1 and nb = 1 only): the input is silu(norm[c]·x + norm[C + c]), applied
+ * as the rows are read (a GroupNorm + SiLU without its own pass over the activation). */
 static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int W, const weight *w,
-                             const float *bias, int OC, int up, int accumulate, int m, const float *norm) {
+                             const float *bias, int OC, int up, int accumulate, int m, int fused,
+                             const float *norm) {
   const int a = m + 2, P = a * a; /* input patch side, points of the transform domain */
   int VH = H * up, VW = W * up, OH = VH, OW = VW; /* stride 1, pad 1 */
   int TH = (OH + m - 1) / m, TW = (OW + m - 1) / m, T = nb * TH * TW;
@@ -739,6 +932,22 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
       }
     }
     if (oom) break;
+    if (fused) {
+      int nfb = (OC + FUSED_OB - 1) / FUSED_OB;
+#pragma omp parallel for num_threads(nt) schedule(dynamic)
+      for (int bi = 0; bi < nfb; bi++) {
+        int o0 = bi * FUSED_OB, ob = OC - o0 < FUSED_OB ? OC - o0 : FUSED_OB, cc = C < FUSED_CC ? C : FUSED_CC;
+        float *Wc = scratch(SCR_WEIGHT, (size_t)ob * cc * 9), *U = scratch(SCR_WU, (size_t)P * (cc * ob + 16)),
+              *M = scratch(SCR_WM, (size_t)P * tn * ob);
+        if (!Wc || !U || !M) {
+#pragma omp atomic write
+          oom = (size_t)P * ob * (cc > tn ? cc : tn);
+          continue;
+        }
+        wino_fused_block(y, V, w, bias, C, o0, ob, tn, t0, TH, TW, OH, OW, ohw, ycs, accumulate, m, Wc, U, M);
+      }
+      continue;
+    }
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int bi = 0; bi < nblk; bi++) {
       int o0 = (int)((long)OC * bi / nblk), o1 = (int)((long)OC * (bi + 1) / nblk), ob = o1 - o0;
@@ -828,10 +1037,20 @@ static void conv2d_impl(float *y, const float *x, int nb, int C, int H, int W, c
   int OH = (VH + pt + pb - k) / s + 1, OW = (VW + pl + pr - k) / s + 1;
   size_t ohw = (size_t)OH * OW, hw = (size_t)H * W, ldy = ohw * nb;
   int K = C * k * k;
-  if (k == 3 && s == 1 && pt == 1 && pl == 1 && pb == 1 && pr == 1 && takes_winograd(C, OC, ohw)) {
+  /* the maps below the Winograd minimum: Winograd with the filters transformed in cache
+   * (wino_fused_block) on enough channels, else im2col */
+  int small = ohw < wino_min_pixels;
+  int fused = small && C >= wino_fused_min_c && OC % 16 == 0;
+  if (k == 3 && s == 1 && pt == 1 && pl == 1 && pb == 1 && pr == 1 && C >= wino_min_c && OC >= wino_min_c &&
+      (!small || fused)) {
     const float *bias = present(b) ? weight_f32(b, SCR_BIAS) : NULL;
     if (present(b) && !bias) return;
-    conv3x3_winograd(y, x, nb, C, H, W, w, bias, OC, up, accumulate, ohw >= wino4_min_pixels ? 4 : 2, NULL);
+    conv3x3_winograd(y, x, nb, C, H, W, w, bias, OC, up, accumulate,
+                     !fused                    ? (ohw >= wino4_min_pixels ? 4 : 2)
+                     : wino_fused_tile             ? wino_fused_tile
+                     : ohw >= WINO_FUSED_F4_MIN_PIXELS ? 4
+                                                       : 2,
+                     fused, NULL);
     return;
   }
   float beta = accumulate ? 1.0f : 0.0f;
@@ -947,7 +1166,7 @@ void conv3x3_norm_silu(float *y, const float *x, int C, int H, int W, int groups
     return;
   }
   group_affine(ab, x, C, H * W, groups, g, bt, eps);
-  conv3x3_winograd(y, x, 1, C, H, W, w, bias, OC, 1, accumulate, (size_t)H * W >= wino4_min_pixels ? 4 : 2, ab);
+  conv3x3_winograd(y, x, 1, C, H, W, w, bias, OC, 1, accumulate, (size_t)H * W >= wino4_min_pixels ? 4 : 2, 0, ab);
 }
 
 /* ------------------------------------------------------------------ 1-D convolutions (the vocoders) */

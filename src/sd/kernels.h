@@ -106,6 +106,12 @@ void kernels_tune_winograd_min_pixels(size_t pixels);
  * F(4x4,3x3), instead of 2x2 (0 = the default; SIZE_MAX = never). Unlike the two above it holds
  * for the calling thread only (the convolutions it runs), so one job cannot change another's. */
 void kernels_tune_winograd_f4(size_t min_pixels);
+/* 3x3 convolutions on maps below that Winograd minimum with at least min_channels input channels
+ * and a multiple of 16 output channels take Winograd F(tile x tile, 3x3) (tile 2 or 4) with the
+ * filters converted and transformed in small blocks, each multiplied at once while in cache;
+ * the others im2col. 0 = the defaults (256 channels; tile 4 on maps of >= 100 output pixels, 2
+ * below); min_channels INT_MAX = never. Thread-local like kernels_tune_winograd_f4. */
+void kernels_tune_winograd_fused(int min_channels, int tile);
 
 /* GroupNorm over [C][HW] (y may alias x); gamma/beta per channel. */
 void group_norm(float *y, const float *x, int C, int HW, int groups, const weight *gamma, const weight *beta,
