@@ -4,6 +4,7 @@
  * called from outside it uses the a2i2a_get_threads() pool, so the two never oversubscribe. */
 #include "sd/kernels.h"
 #include "common/err.h"
+#include "common/memory.h"
 
 #include <cblas.h>
 #include <immintrin.h>
@@ -42,11 +43,12 @@ static void note_failure(size_t floats) {
  * does, as above). */
 static float *scratch(int slot, size_t n) {
   if (n > scr_cap[slot]) {
-    free(scr_buf[slot]);
+    pages_free(scr_buf[slot], scr_cap[slot] * sizeof(float));
     scr_buf[slot] = NULL;
     scr_cap[slot] = 0;
     size_t cap = (n + 15) & ~(size_t)15;
-    float *p = scr_refuse || cap > SIZE_MAX / sizeof(float) ? NULL : aligned_alloc(64, cap * sizeof(float));
+    /* pages: a2i2a_release_scratch after every picture's encode leaves the heap as it was */
+    float *p = scr_refuse || cap > SIZE_MAX / sizeof(float) ? NULL : pages_alloc(cap * sizeof(float));
     if (!p) return NULL;
     scr_buf[slot] = p;
     scr_cap[slot] = cap;
@@ -65,7 +67,7 @@ a2i2a_status kernels_check(void) {
 
 
 static void release_own_scratch(void) {
-  for (int k = 0; k < SCR_N; k++) free(scr_buf[k]), scr_buf[k] = NULL, scr_cap[k] = 0;
+  for (int k = 0; k < SCR_N; k++) pages_free(scr_buf[k], scr_cap[k] * sizeof(float)), scr_buf[k] = NULL, scr_cap[k] = 0;
 }
 
 void a2i2a_release_scratch(void) {
