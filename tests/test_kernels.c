@@ -5,6 +5,7 @@
 #include "sd/kernels.h"
 #include "common/err.h"
 
+#include <malloc.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -609,7 +610,28 @@ static void test_scratch_refused(void) {
   free(x), free(wf), free(bf), free(want), free(got), free(warm), free(w.mem), free(b.mem);
 }
 
+/* The scratch lives in pages of its own: released, it leaves glibc's mmap threshold where it
+ * was, so a 16 MB malloc is still mmapped (a 20 MB aligned_alloc freed would have raised the
+ * threshold to 20 MB, and the heap of a long-lived caller, the studio, would take the next
+ * blocks below it and fragment). Runs first: nothing freed before it may move the threshold. */
+static void test_scratch_release_leaves_heap(void) {
+  const int dim = 5 << 20; /* the gamma of a layer norm: 20 MB of float32 scratch */
+  float *x = malloc((size_t)dim * 4), *y = malloc((size_t)dim * 4), *g = rnd((size_t)dim, 1);
+  wbuf gamma = mkweight(g, (size_t)dim, ST_F16);
+  for (int i = 0; i < dim; i++) x[i] = frand();
+  layer_norm(y, x, 1, dim, &gamma.w, NULL, 1e-5f);
+  CHECK(kernels_check() == A2I2A_OK, "layer norm of %d values: %s", dim, a2i2a_last_error());
+  a2i2a_release_scratch();
+  struct mallinfo2 before = mallinfo2();
+  void *volatile p = malloc((size_t)16 << 20); /* volatile: the compiler may not drop it */
+  struct mallinfo2 after = mallinfo2();
+  CHECK(p && after.hblks == before.hblks + 1,
+        "a 16 MB malloc after the scratch's release is mmapped: %zu -> %zu mmapped blocks", before.hblks, after.hblks);
+  free(p), free(x), free(y), free(g), free(gamma.mem);
+}
+
 int main(void) {
+  test_scratch_release_leaves_heap();
   test_weights();
   test_linear(7, 13, 19, ST_F32, 1);
   test_linear(1, 33, 5, ST_F16, 0);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 double memory_available(void) {
   const char *e = getenv("A2I2A_MEMORY_MB");
@@ -34,4 +35,14 @@ double memory_available(void) {
     fclose(f);
   }
   return avail;
+}
+
+void *pages_alloc(size_t bytes) {
+  if (!bytes) return NULL;
+  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+void pages_free(void *p, size_t bytes) {
+  if (p) munmap(p, bytes);
 }

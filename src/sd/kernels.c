@@ -4,6 +4,7 @@
  * called from outside it uses the a2i2a_get_threads() pool, so the two never oversubscribe. */
 #include "sd/kernels.h"
 #include "common/err.h"
+#include "common/memory.h"
 
 #include <cblas.h>
 #include <immintrin.h>
@@ -40,23 +41,26 @@ static void note_failure(size_t floats) {
   if (!scr_failed) scr_failed = floats;
 }
 
-/* Buffers of at least this many floats (4 MB) are 2 MB aligned and ask for transparent huge
- * pages: the Winograd scratch of a VAE layer is tens of MB, and its first touch a fault per
- * 4 kB page (~3 % of a decode in perf on this VM) where a huge page takes one per 2 MB. */
+/* Buffers of at least this many floats (4 MB) ask for transparent huge pages (mmap'd, so their
+ * 2 MB-aligned interior takes them): the Winograd scratch of a VAE layer is tens of MB, and its
+ * first touch a fault per 4 kB page (~3 % of a decode in perf on this VM) where a huge page
+ * takes one per 2 MB. */
 #define SCR_HUGE ((size_t)1 << 20)
 
 /* n floats of the slot's buffer, or NULL when it cannot grow (nothing is recorded: the caller
  * does, as above). */
 static float *scratch(int slot, size_t n) {
   if (n > scr_cap[slot]) {
-    free(scr_buf[slot]);
+    pages_free(scr_buf[slot], scr_cap[slot] * sizeof(float));
     scr_buf[slot] = NULL;
     scr_cap[slot] = 0;
-    size_t cap = (n + 15) & ~(size_t)15, align = 64;
-    if (cap >= SCR_HUGE) align = 2u << 20, cap = (cap + SCR_HUGE / 2 - 1) / (SCR_HUGE / 2) * (SCR_HUGE / 2);
-    float *p = scr_refuse || cap > SIZE_MAX / sizeof(float) ? NULL : aligned_alloc(align, cap * sizeof(float));
+    size_t cap = (n + 15) & ~(size_t)15;
+    int huge = cap >= SCR_HUGE;
+    if (huge) cap = (cap + SCR_HUGE / 2 - 1) / (SCR_HUGE / 2) * (SCR_HUGE / 2);
+    /* pages: a2i2a_release_scratch after every picture's encode leaves the heap as it was */
+    float *p = scr_refuse || cap > SIZE_MAX / sizeof(float) ? NULL : pages_alloc(cap * sizeof(float));
     if (!p) return NULL;
-    if (align > 64) madvise(p, cap * sizeof(float), MADV_HUGEPAGE);
+    if (huge) madvise(p, cap * sizeof(float), MADV_HUGEPAGE);
     scr_buf[slot] = p;
     scr_cap[slot] = cap;
   }
@@ -74,7 +78,7 @@ a2i2a_status kernels_check(void) {
 
 
 static void release_own_scratch(void) {
-  for (int k = 0; k < SCR_N; k++) free(scr_buf[k]), scr_buf[k] = NULL, scr_cap[k] = 0;
+  for (int k = 0; k < SCR_N; k++) pages_free(scr_buf[k], scr_cap[k] * sizeof(float)), scr_buf[k] = NULL, scr_cap[k] = 0;
 }
 
 void a2i2a_release_scratch(void) {
