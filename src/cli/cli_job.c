@@ -42,6 +42,10 @@ static void on_sigint(int sig) {
   signal(SIGTERM, SIG_DFL);
 }
 
+/* Between jobs and after the last: the outputs are in place, so a signal changes nothing now;
+ * it is kept, and cancels the next job as soon as that starts (batch, grid). */
+static void on_late_signal(int sig) { caught_signal = sig; }
+
 static void fmt_time(char *b, size_t n, double s) {
   if (s < 0) snprintf(b, n, "?");
   else if (s < 60) snprintf(b, n, "%.0f s", s);
@@ -162,14 +166,15 @@ a2i2a_job *cli_job_new(int mode) {
   current = job;
   signal(SIGINT, on_sigint);
   signal(SIGTERM, on_sigint);
+  if (caught_signal) on_sigint(caught_signal); /* one came between two jobs */
   return job;
 }
 
 void cli_job_done(a2i2a_job *job) {
   clear_live();
   if (verbose && job) print_timings(job);
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
+  signal(SIGINT, on_late_signal);
+  signal(SIGTERM, on_late_signal);
   current = NULL;
   a2i2a_job_free(job);
 }
