@@ -325,15 +325,20 @@ static inline void wino2_filter8(const __m256 *gv, __m256 *u) {
   }
 }
 
+/* The 9 taps of the 8 filters at g, g + 9, ..., g + 63 (a [OC][C][3][3] weight), one vector a tap. */
+static inline void gather8_filters(const float *g, __m256 *gv) {
+  const __m256i idx = _mm256_setr_epi32(0, 9, 18, 27, 36, 45, 54, 63);
+  for (int j = 0; j < 9; j++) gv[j] = _mm256_i32gather_ps(g + j, idx, 4);
+}
+
 /* U[16][OC][C] = G g Gᵀ for every filter g [3][3]; 8 filters at a time (gathered: they are 9
  * floats apart), then the rest one by one. */
 static void wino_weights(float *U, const float *w, int OC, int C) {
   size_t oc_c = (size_t)OC * C, f = 0;
-  const __m256i idx = _mm256_setr_epi32(0, 9, 18, 27, 36, 45, 54, 63);
   for (; f + 8 <= oc_c; f += 8) {
     const float *g = w + f * 9;
     __m256 gv[9], u[16];
-    for (int j = 0; j < 9; j++) gv[j] = _mm256_i32gather_ps(g + j, idx, 4);
+    gather8_filters(g, gv);
     wino2_filter8(gv, u);
     for (int q = 0; q < 16; q++) _mm256_storeu_ps(U + (size_t)q * oc_c + f, u[q]);
   }
@@ -404,11 +409,10 @@ static inline void wino4_filter8(const __m256 *gv, __m256 *u) {
 
 static void wino4_weights(float *U, const float *w, int OC, int C) {
   size_t oc_c = (size_t)OC * C, f = 0;
-  const __m256i idx = _mm256_setr_epi32(0, 9, 18, 27, 36, 45, 54, 63);
   for (; f + 8 <= oc_c; f += 8) {
     const float *g = w + f * 9;
     __m256 gv[9], u[36];
-    for (int j = 0; j < 9; j++) gv[j] = _mm256_i32gather_ps(g + j, idx, 4);
+    gather8_filters(g, gv);
     wino4_filter8(gv, u);
     for (int q = 0; q < 36; q++) _mm256_storeu_ps(U + (size_t)q * oc_c + f, u[q]);
   }
