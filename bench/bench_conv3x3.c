@@ -1,6 +1,6 @@
 /* One 3x3 convolution (stride 1, pad 1) of the UNet's / VAE's shapes through each path: im2col +
  * sgemm, Winograd F(2x2,3x3), Winograd F(4x4,3x3), and both with the filters transformed block by block
- * in cache (the small maps' path). Random F16 weights, a batch of nb images.
+ * in cache (the small maps' path), AVX-512 where the CPU has it and AVX2 only. Random F16 weights, a batch of nb images.
  * Prints the best wall and CPU time (all threads) of R runs per path, to choose the thresholds.
  *
  *   bench_conv3x3 [--threads N] [--runs R] C OC HxW NB ...   (several shapes: groups of four) */
@@ -47,13 +47,15 @@ int main(int argc, char **argv) {
     for (int k = 1; k < COPIES; k++) memcpy(w16 + nw * k, w16, nw * 2);
     weight wt = {.dtype = ST_F16, .data = w16, .numel = nw, .ndim = 4, .shape = {OC, C, 3, 3}};
     double gflop = 2.0 * nw * nb * H * W / 1e9;
-    static const char *names[] = {"im2col", "F(2x2)", "F(4x4)", "fused F2", "fused F4"};
-    for (int path = 0; path < 5; path++) {
+    static const char *names[] = {"im2col", "F(2x2)", "F(4x4)", "fused F2", "fused F4", "fusedF2avx2", "fusedF4avx2"};
+    for (int path = 0; path < 7; path++) {
+      /* paths 5, 6: 3, 4 with the product kernel in AVX2 only (3, 4: AVX-512 where the CPU has it) */
+      kernels_tune_winograd_avx512(path == 3 || path == 4, 0);
       kernels_tune(path == 0 ? 1 << 30 : 0, 0);
       kernels_tune_winograd_f4(path == 2 ? 1 : SIZE_MAX);
       /* paths 3, 4: every map "small", the filters transformed block by block in cache */
       kernels_tune_winograd_min_pixels(path >= 3 ? SIZE_MAX : 1);
-      kernels_tune_winograd_fused(1, path == 3 ? 2 : 4);
+      kernels_tune_winograd_fused(1, path == 3 || path == 5 ? 2 : 4);
       double best = 1e9, cbest = 1e9;
       for (int r = 0; r <= runs; r++) { /* run 0 warms the scratch */
         double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);

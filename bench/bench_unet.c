@@ -183,6 +183,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--no-f4")) kernels_tune_winograd_f4(SIZE_MAX); /* Winograd with 2x2 tiles only */
     else if (!strcmp(argv[i], "--f4-min-pixels") && i + 1 < argc) kernels_tune_winograd_f4((size_t)atol(argv[++i]));
     else if (!strcmp(argv[i], "--no-fused")) kernels_tune_winograd_fused(INT_MAX, 0); /* small maps: im2col */
+    else if (!strcmp(argv[i], "--fused-min-c") && i + 1 < argc) kernels_tune_winograd_fused(atoi(argv[++i]), 0);
+    else if (!strcmp(argv[i], "--fused-avx512") && i + 1 < argc) kernels_tune_winograd_avx512(1, atoi(argv[++i]));
+    else if (!strcmp(argv[i], "--no-avx512")) kernels_tune_winograd_avx512(0, 0);
     else if (!strcmp(argv[i], "--fused-tile") && i + 1 < argc) kernels_tune_winograd_fused(0, atoi(argv[++i]));
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--resident") && i + 1 < argc) resident_mb = atol(argv[++i]);

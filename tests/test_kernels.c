@@ -553,6 +553,26 @@ static void test_conv_norm_silu(int C, int H, int W, int OC, int G, int accumula
   free(wg.mem), free(wb.mem), free(w.mem), free(wbias.mem);
 }
 
+/* The in-cache Winograd's AVX-512 product (32 channels x up to 12 tiles) gives the bits of its
+ * AVX2 product (16 x 6): each output is the same chain of multiply-adds. Maps below the Winograd
+ * minimum, so that both settings take the in-cache path. Without AVX-512 both are AVX2. */
+static void test_fused_avx512_bits(int nb, int C, int H, int W, int OC, int tile) {
+  size_t nx = (size_t)C * nb * H * W, ny = (size_t)OC * nb * H * W, nw = (size_t)OC * C * 9;
+  float *x = rnd(nx, 1), *wf = rnd(nw, 0.1f), *bf = rnd(OC, 1), *y512 = malloc(ny * 4), *y256 = malloc(ny * 4);
+  wbuf w = mkweight(wf, nw, ST_F16), b = mkweight(bf, OC, ST_F32);
+  kernels_tune_winograd_fused(16, tile);
+  kernels_tune_winograd_avx512(1, 0);
+  conv2d_batch(y512, x, nb, C, H, W, &w.w, &b.w, OC, 3, 1, 1, 1, 0);
+  kernels_tune_winograd_avx512(0, 0);
+  conv2d_batch(y256, x, nb, C, H, W, &w.w, &b.w, OC, 3, 1, 1, 1, 0);
+  kernels_tune_winograd_avx512(1, 0);
+  kernels_tune_winograd_fused(0, 0);
+  CHECK(kernels_check() == A2I2A_OK && !memcmp(y512, y256, ny * 4),
+        "in-cache Winograd F(%dx%d) x%d C%d %dx%d OC%d: the AVX-512 product has the AVX2 product's bits (AVX-512 %s)",
+        tile, tile, nb, C, H, W, OC, __builtin_cpu_supports("avx512f") ? "present" : "absent");
+  free(x), free(wf), free(bf), free(y512), free(y256), free(w.mem), free(b.mem);
+}
+
 /* Out of memory: with the calling thread's scratch refused, each kernel that needs scratch
  * (outside and inside its parallel regions) skips its work without aborting, kernels_check
  * reports A2I2A_ERR_NOMEM naming the scratch, and once allowed again the same call gives exactly
@@ -743,6 +763,22 @@ int main(void) {
     kernels_tune_winograd_fused(16, tile);
     test_conv(40, 9, 11, 72, 3, 1, 1, 1, 1, 1, ST_F16, 1); /* not a multiple of 16: im2col */
   }
+  kernels_tune_winograd_fused(0, 0);
+  /* the AVX-512 product against the AVX2 one: groups of 12 tiles and a partial one, a block of
+   * 64 channels (two 32-channel passes) and a last one of 16 (AVX2 in both), pieces of 32 input
+   * channels and a last one of 8 */
+  test_fused_avx512_bits(2, 40, 9, 11, 80, 2);
+  test_fused_avx512_bits(1, 72, 10, 13, 48, 4);
+  test_fused_avx512_bits(3, 16, 5, 7, 32, 4);
+  /* With AVX-512 the maps above the Winograd minimum (here 609 and 1035 pixels, up to 128x128)
+   * take the in-cache path too, GroupNorm + SiLU read by its input transform included (without
+   * AVX-512, the whole-call transform: checked the same way) */
+  kernels_tune_winograd_fused(16, 0);
+  test_conv(32, 21, 29, 48, 3, 1, 1, 1, 1, 1, ST_F16, 1);
+  test_conv_mode(24, 23, 45, 32, 3, 1, 1, 1, 1, 1, ST_F32, 1, 1);
+  test_conv_batch(2, 32, 21, 29, 64, 3, 1, 1, 1, 1, ST_BF16);
+  test_conv_norm_silu(32, 23, 45, 32, 8, 1);
+  test_conv_norm_silu(64, 21, 29, 48, 32, 0);
   kernels_tune_winograd_fused(0, 0);
   /* circular padding: each axis, both, strided (the UNet's downsample), upsampled (the
    * decoders' upsample), the VAE's asymmetric downsample (stays zero), 1x1, accumulate, a pad

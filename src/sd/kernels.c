@@ -678,6 +678,11 @@ static _Thread_local size_t wino_calls;
  * into a piece that stays in L2 (36·32·64 floats: 295 KB), multiplies it at once into the block's
  * M with a register-tiled kernel (16 channels x up to 6 tiles), and transforms its outputs back:
  * the transformed filters never reach memory and each piece is read once by the product. */
+/* Kernels compiled for AVX-512 beside the build's AVX2 floor, chosen at run time where the CPU
+ * has it: on a core with full-width 512-bit FMA units (AMD Zen 5, recent Xeons) that is twice the
+ * multiply-adds per cycle. */
+#define AVX512 __attribute__((target("avx512f")))
+
 #define FUSED_OB 64 /* output channels per block (a multiple of 16) */
 #define FUSED_CC 32 /* input channels per transformed piece */
 
@@ -691,6 +696,27 @@ static _Thread_local size_t wino_calls;
 #define WINO_FUSED_MIN_C 256
 #define WINO_FUSED_F4_MIN_PIXELS 100
 static _Thread_local int wino_fused_min_c = WINO_FUSED_MIN_C, wino_fused_tile;
+/* AVX-512 product kernel where the CPU has it (0: AVX2 only), and its tiles per group (<= 12) */
+static _Thread_local int wino_avx512 = 1, wino_avx512_tiles = 12;
+
+void kernels_tune_winograd_avx512(int on, int tiles) {
+  wino_avx512 = on;
+  wino_avx512_tiles = tiles >= 1 && tiles <= 12 ? tiles : 12;
+}
+
+/* With the AVX-512 product kernel the in-cache path also beats the whole-call transform and
+ * OpenBLAS's GEMMs (its AVX2 kernels on this workplace's machines) on the larger maps of >= 256
+ * channels: per convolution of the SD 1.5 UNet's 475- and 1850-pixel levels (a guided pair)
+ * 7-67 % less CPU, at 512x512 17-37 %, the VAE's 512 channels at 64x64 11 %; even at 128x128 and
+ * 256x256, and 25 % slower on 128 channels at 512x512, where the input and output transforms
+ * dominate (bench_conv3x3, bench/RESULTS.md). */
+#define WINO_FUSED512_MAX_PIXELS 16384
+
+static int wino_takes_fused(int C, int OC, size_t ohw) {
+  if (C < wino_fused_min_c || OC % 16) return 0;
+  if (ohw < wino_min_pixels) return 1;
+  return wino_avx512 && ohw <= WINO_FUSED512_MAX_PIXELS && __builtin_cpu_supports("avx512f");
+}
 
 void kernels_tune_winograd_fused(int min_channels, int tile) {
   wino_fused_min_c = min_channels ? min_channels : WINO_FUSED_MIN_C;
@@ -723,6 +749,54 @@ static inline __attribute__((always_inline)) void fused_kernel(float *mo, int ms
     }
     _mm256_storeu_ps(m, acc[t][0]);
     _mm256_storeu_ps(m + 8, acc[t][1]);
+  }
+}
+
+/* The same for 32 channels (two 16-float registers) x up to 12 tiles: 24 accumulators. Each
+ * output value is the same chain of multiply-adds over c as in fused_kernel: the same bits. */
+static inline AVX512 __attribute__((always_inline)) void fused_kernel512(float *mo, int ms, const float *u, int us,
+                                                                         const float *v, int vs, int cc, int nr,
+                                                                         int add) {
+  __m512 acc[12][2];
+#pragma GCC unroll 12
+  for (int t = 0; t < 12; t++) acc[t][0] = acc[t][1] = _mm512_setzero_ps();
+  for (int c = 0; c < cc; c++) {
+    __m512 u0 = _mm512_loadu_ps(u + (size_t)c * us), u1 = _mm512_loadu_ps(u + (size_t)c * us + 16);
+    const float *vc = v + (size_t)c * vs;
+#pragma GCC unroll 12
+    for (int t = 0; t < nr; t++) {
+      __m512 b = _mm512_set1_ps(vc[t]);
+      acc[t][0] = _mm512_fmadd_ps(u0, b, acc[t][0]);
+      acc[t][1] = _mm512_fmadd_ps(u1, b, acc[t][1]);
+    }
+  }
+#pragma GCC unroll 12
+  for (int t = 0; t < nr; t++) {
+    float *m = mo + (size_t)t * ms;
+    if (add) {
+      acc[t][0] = _mm512_add_ps(acc[t][0], _mm512_loadu_ps(m));
+      acc[t][1] = _mm512_add_ps(acc[t][1], _mm512_loadu_ps(m + 16));
+    }
+    _mm512_storeu_ps(m, acc[t][0]);
+    _mm512_storeu_ps(m + 16, acc[t][1]);
+  }
+}
+
+static AVX512 void fused_kernel512_n(float *mo, int ms, const float *u, int us, const float *v, int vs, int cc,
+                                     int nr, int add) {
+  switch (nr) {
+  case 1: fused_kernel512(mo, ms, u, us, v, vs, cc, 1, add); break;
+  case 2: fused_kernel512(mo, ms, u, us, v, vs, cc, 2, add); break;
+  case 3: fused_kernel512(mo, ms, u, us, v, vs, cc, 3, add); break;
+  case 4: fused_kernel512(mo, ms, u, us, v, vs, cc, 4, add); break;
+  case 5: fused_kernel512(mo, ms, u, us, v, vs, cc, 5, add); break;
+  case 6: fused_kernel512(mo, ms, u, us, v, vs, cc, 6, add); break;
+  case 7: fused_kernel512(mo, ms, u, us, v, vs, cc, 7, add); break;
+  case 8: fused_kernel512(mo, ms, u, us, v, vs, cc, 8, add); break;
+  case 9: fused_kernel512(mo, ms, u, us, v, vs, cc, 9, add); break;
+  case 10: fused_kernel512(mo, ms, u, us, v, vs, cc, 10, add); break;
+  case 11: fused_kernel512(mo, ms, u, us, v, vs, cc, 11, add); break;
+  default: fused_kernel512(mo, ms, u, us, v, vs, cc, 12, add); break;
   }
 }
 
@@ -762,13 +836,14 @@ static void fused_filters4(float *U, size_t uq, const float *Wc, int ob, int cc)
 }
 
 /* One block of output channels [o0, o0 + ob) of a chunk of tn tiles (from t0), the input tiles
- * V [P][C][tn] transformed: y (+)= Aᵀ[(G g Gᵀ) ⊙ V]A + bias. Wc, U, M: the block's scratch. */
+ * V [P][C][tn] transformed: y (+)= Aᵀ[(G g Gᵀ) ⊙ V]A + bias. avx512: 0, or the AVX-512 kernel's
+ * tiles per group. Wc, U, M: the block's scratch. */
 static void wino_fused_block(float *y, const float *V, const weight *w, const float *bias, int C, int o0, int ob,
                              int tn, int t0, int TH, int TW, int OH, int OW, size_t ohw, size_t ycs, int accumulate,
-                             int m, float *Wc, float *U, float *M) {
+                             int m, int avx512, float *Wc, float *U, float *M) {
   const int P = (m + 2) * (m + 2);
   /* tiles in groups of at most 6, as even as possible (8 tiles: 4 + 4, not 6 + 2) */
-  int ngroups = (tn + 5) / 6;
+  int ngroups = (tn + 5) / 6, ngroups512 = avx512 ? (tn + avx512 - 1) / avx512 : 0;
   for (int c0 = 0; c0 < C; c0 += FUSED_CC) {
     int cc = C - c0 < FUSED_CC ? C - c0 : FUSED_CC;
     /* Wc[ob / 8][cc·9][8]: the filters of 8 output channels side by side, converted and
@@ -798,14 +873,24 @@ static void wino_fused_block(float *y, const float *V, const weight *w, const fl
     if (m == 2) fused_filters2(U, uq, Wc, ob, cc);
     else fused_filters4(U, uq, Wc, ob, cc);
     /* M[P][tn][ob] (+)= U[q]ᵀ-shaped product with V[q]'s rows c0 .. c0 + cc - 1 */
-    for (int q = 0; q < P; q++)
-      for (int s = 0; s < ob; s += 16)
+    for (int q = 0; q < P; q++) {
+      int s = 0;
+      if (avx512)
+        for (; s + 32 <= ob; s += 32)
+          for (int gi = 0, t = 0; gi < ngroups512; gi++) {
+            int nr = tn * (gi + 1) / ngroups512 - t;
+            fused_kernel512_n(M + ((size_t)q * tn + t) * ob + s, ob, U + q * uq + s, ob,
+                              V + ((size_t)q * C + c0) * tn + t, tn, cc, nr, c0 > 0);
+            t += nr;
+          }
+      for (; s < ob; s += 16)
         for (int gi = 0, t = 0; gi < ngroups; gi++) {
           int nr = tn * (gi + 1) / ngroups - t;
           fused_kernel_n(M + ((size_t)q * tn + t) * ob + s, ob, U + q * uq + s, ob,
                          V + ((size_t)q * C + c0) * tn + t, tn, cc, nr, c0 > 0);
           t += nr;
         }
+    }
   }
   /* Y = Aᵀ m A, 8 output channels a vector, each tile's m×m values stored channel by channel */
   for (int g = 0; g < ob; g += 8) {
@@ -877,6 +962,7 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
    * block's GEMMs pack the whole V again: blocks of 128 packed it 4 times per chunk in the VAE's
    * 512-channel layers (sgemm_itcopy, ~8 % of a decode); 256 took 5 % off a decode's CPU time. */
   int nt = omp_in_parallel() ? 1 : a2i2a_get_threads();
+  int avx512 = wino_avx512 && __builtin_cpu_supports("avx512f") ? wino_avx512_tiles : 0;
   const void *caller = &wino_calls;
   size_t call = ++wino_calls;
   int nblk = nt * ((OC + nt * 256 - 1) / (nt * 256));
@@ -952,7 +1038,8 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
           oom = (size_t)P * ob * (cc > tn ? cc : tn);
           continue;
         }
-        wino_fused_block(y, V, w, bias, C, o0, ob, tn, t0, TH, TW, OH, OW, ohw, ycs, accumulate, m, Wc, U, M);
+        wino_fused_block(y, V, w, bias, C, o0, ob, tn, t0, TH, TW, OH, OW, ohw, ycs, accumulate, m, avx512, Wc, U,
+                         M);
       }
       continue;
     }
@@ -1048,7 +1135,7 @@ static void conv2d_impl(float *y, const float *x, int nb, int C, int H, int W, c
   /* the maps below the Winograd minimum: Winograd with the filters transformed in cache
    * (wino_fused_block) on enough channels, else im2col */
   int small = ohw < wino_min_pixels;
-  int fused = small && C >= wino_fused_min_c && OC % 16 == 0;
+  int fused = wino_takes_fused(C, OC, ohw);
   if (k == 3 && s == 1 && pt == 1 && pl == 1 && pb == 1 && pr == 1 && C >= wino_min_c && OC >= wino_min_c &&
       (!small || fused)) {
     const float *bias = present(b) ? weight_f32(b, SCR_BIAS) : NULL;
@@ -1174,7 +1261,10 @@ void conv3x3_norm_silu(float *y, const float *x, int C, int H, int W, int groups
     return;
   }
   group_affine(ab, x, C, H * W, groups, g, bt, eps);
-  conv3x3_winograd(y, x, 1, C, H, W, w, bias, OC, 1, accumulate, (size_t)H * W >= wino4_min_pixels ? 4 : 2, 0, ab);
+  size_t hw = (size_t)H * W;
+  int fused = wino_takes_fused(C, OC, hw);
+  conv3x3_winograd(y, x, 1, C, H, W, w, bias, OC, 1, accumulate,
+                   fused ? (wino_fused_tile ? wino_fused_tile : 4) : hw >= wino4_min_pixels ? 4 : 2, fused, ab);
 }
 
 /* ------------------------------------------------------------------ 1-D convolutions (the vocoders) */
@@ -1787,7 +1877,6 @@ static void att_tile_values_avx2(float *Op, const float *P, const float *v, int 
 /* The same with AVX-512 where the CPU has it (chosen at run time; the build's floor is AVX2): a
  * query block is one 16-float register, 12 keys or dims at a time. On a core with full-width
  * 512-bit FMA units (AMD Zen 5, recent Xeons) that is twice the multiply-adds per cycle. */
-#define AVX512 __attribute__((target("avx512f")))
 
 static inline AVX512 __attribute__((always_inline)) void att_scores512(float *S, __m512 *mx, const float *Qp,
                                                                        const float *k, int kv_stride, int head_dim,

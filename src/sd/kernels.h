@@ -112,6 +112,11 @@ void kernels_tune_winograd_f4(size_t min_pixels);
  * the others im2col. 0 = the defaults (256 channels; tile 4 on maps of >= 100 output pixels, 2
  * below); min_channels INT_MAX = never. Thread-local like kernels_tune_winograd_f4. */
 void kernels_tune_winograd_fused(int min_channels, int tile);
+/* The in-cache Winograd's product with AVX-512 where the CPU has it (on = 1, the default: then the
+ * maps up to 128x128 of >= 256 channels take that path too) or AVX2 only and the small maps only
+ * (0); the AVX-512 kernel's tiles per group (1-12, 0: 12). The product has the same bits either
+ * way. Thread-local; for tests and benchmarks. */
+void kernels_tune_winograd_avx512(int on, int tiles);
 
 /* GroupNorm over [C][HW] (y may alias x); gamma/beta per channel. */
 void group_norm(float *y, const float *x, int C, int HW, int groups, const weight *gamma, const weight *beta,
