@@ -779,6 +779,7 @@ int main(void) {
   test_conv_batch(2, 32, 21, 29, 64, 3, 1, 1, 1, 1, ST_BF16);
   test_conv_norm_silu(32, 23, 45, 32, 8, 1);
   test_conv_norm_silu(64, 21, 29, 48, 32, 0);
+  test_conv(16, 126, 130, 32, 3, 1, 1, 1, 1, 1, ST_F16, 1); /* 1056 tiles: chunks of at most 160 */
   kernels_tune_winograd_fused(0, 0);
   /* circular padding: each axis, both, strided (the UNet's downsample), upsampled (the
    * decoders' upsample), the VAE's asymmetric downsample (stays zero), 1x1, accumulate, a pad

@@ -707,10 +707,13 @@ void kernels_tune_winograd_avx512(int on, int tiles) {
 /* With the AVX-512 product kernel the in-cache path also beats the whole-call transform and
  * OpenBLAS's GEMMs (its AVX2 kernels on this workplace's machines) on the larger maps of >= 256
  * channels: per convolution of the SD 1.5 UNet's 475- and 1850-pixel levels (a guided pair)
- * 7-67 % less CPU, at 512x512 17-37 %, the VAE's 512 channels at 64x64 11 %; even at 128x128 and
- * 256x256, and 25 % slower on 128 channels at 512x512, where the input and output transforms
- * dominate (bench_conv3x3, bench/RESULTS.md). */
+ * 7-67 % less CPU, at 512x512 17-37 %; the VAE's 512 channels at 64x64 11 %, at 128x128 20 % with
+ * the tiles in chunks of WINO_FUSED_CHUNK (bench_conv3x3, bench/RESULTS.md). Above 128x128 (the
+ * VAE's 256x256 and 512x512 maps) a whole decode was no faster within this machine's noise:
+ * left to the whole-call path. */
 #define WINO_FUSED512_MAX_PIXELS 16384
+#define WINO_FUSED_CHUNK 160
+#define WINO_FUSED_CHUNK_FROM 1024
 
 static int wino_takes_fused(int C, int OC, size_t ohw) {
   if (C < wino_fused_min_c || OC % 16) return 0;
@@ -946,6 +949,11 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
   size_t hw = (size_t)H * W, ohw = (size_t)OH * OW, xcs = hw * nb, ycs = ohw * nb;
   int Tn = (int)(wino_budget / ((size_t)P * C));
   if (Tn < 16) Tn = 16;
+  /* the in-cache path on many tiles (the VAE's 128x128 maps): chunks of at most
+   * WINO_FUSED_CHUNK tiles. The filters are transformed again per chunk, but each chunk's V and
+   * M stay nearer the cache: on the VAE's 512 channels at 128x128 20 % less CPU than chunks of
+   * 455 tiles; on the UNet's 260-512 tiles one chunk stays faster */
+  if (fused && T >= WINO_FUSED_CHUNK_FROM && Tn > WINO_FUSED_CHUNK) Tn = WINO_FUSED_CHUNK;
   if (Tn > T) Tn = T;
   /* chunks of even size: 463 tiles in chunks of 455 made a second chunk of 8, which paid for
    * a whole filter transform */
