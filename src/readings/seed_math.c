@@ -102,6 +102,17 @@ void pv_stretch3(const float *m, int64_t n, float *out, float *time_steps, float
   if (!time_steps) free(ts);
 }
 
+/* One column's phasor at sample b0 (p[0], p[1]), its rotation per sample there (p[2], p[3]) and
+ * the rotation of that rotation (p[4], p[5]): cos and sin of φ(b0), Δφ(b0) and Δ²φ. */
+static void chirp_block_start(double p[6], double f, double beta, double step, int64_t b0) {
+  const double t0 = (double)b0 * step;
+  const double ph0 = 2 * M_PI * (f * t0 + 0.5 * beta * t0 * t0);
+  /* Δφ(n) = φ(n+1) − φ(n) = 2π(f·h + β·h²·(n + ½)), h = step */
+  const double d0 = 2 * M_PI * (f * step + beta * step * step * ((double)b0 + 0.5));
+  const double dd = 2 * M_PI * beta * step * step;
+  p[0] = cos(ph0), p[1] = sin(ph0), p[2] = cos(d0), p[3] = sin(d0), p[4] = cos(dd), p[5] = sin(dd);
+}
+
 void chirp_sum(const double *col_r, const double *col_g, int ncols, int64_t n, double seconds, float *out) {
   /* scipy.signal.chirp (linear): cos(2π(f·t + ½β·t²)), β = (1.5f − f)/seconds, on numpy's
    * linspace(0, seconds, n) (step seconds/(n − 1), last sample exactly `seconds`). The phase
@@ -131,13 +142,10 @@ void chirp_sum(const double *col_r, const double *col_g, int ncols, int64_t n, d
     for (; x + 4 <= ncols; x += 4) {
       double z[6][4], a4[4];
       for (int l = 0; l < 4; l++) {
-        const int c = x + l;
-        const double t0 = (double)b0 * step;
-        const double ph0 = 2 * M_PI * (f[c] * t0 + 0.5 * beta[c] * t0 * t0);
-        const double d0 = 2 * M_PI * (f[c] * step + beta[c] * step * step * ((double)b0 + 0.5));
-        const double dd = 2 * M_PI * beta[c] * step * step;
-        z[0][l] = cos(ph0), z[1][l] = sin(ph0), z[2][l] = cos(d0), z[3][l] = sin(d0);
-        z[4][l] = cos(dd), z[5][l] = sin(dd), a4[l] = amp[c];
+        double p[6];
+        chirp_block_start(p, f[x + l], beta[x + l], step, b0);
+        for (int k = 0; k < 6; k++) z[k][l] = p[k];
+        a4[l] = amp[x + l];
       }
       __m256d zr = _mm256_loadu_pd(z[0]), zi = _mm256_loadu_pd(z[1]), rr = _mm256_loadu_pd(z[2]),
               ri = _mm256_loadu_pd(z[3]), qr = _mm256_loadu_pd(z[4]), qi = _mm256_loadu_pd(z[5]);
@@ -158,12 +166,9 @@ void chirp_sum(const double *col_r, const double *col_g, int ncols, int64_t n, d
       }
     }
     for (; x < ncols; x++) {
-      const double t0 = (double)b0 * step;
-      const double ph0 = 2 * M_PI * (f[x] * t0 + 0.5 * beta[x] * t0 * t0);
-      /* Δφ(n) = φ(n+1) − φ(n) = 2π(f·h + β·h²·(n + ½)), h = step */
-      const double d0 = 2 * M_PI * (f[x] * step + beta[x] * step * step * ((double)b0 + 0.5));
-      const double dd = 2 * M_PI * beta[x] * step * step;
-      double zr = cos(ph0), zi = sin(ph0), rr = cos(d0), ri = sin(d0), qr = cos(dd), qi = sin(dd);
+      double p[6];
+      chirp_block_start(p, f[x], beta[x], step, b0);
+      double zr = p[0], zi = p[1], rr = p[2], ri = p[3], qr = p[4], qi = p[5];
       const double a = amp[x];
       for (int64_t i = 0; i < b1 - b0; i++) {
         acc[i] += a * zr / ncols;

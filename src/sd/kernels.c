@@ -876,24 +876,18 @@ static void wino_fused_block(float *y, const float *V, const weight *w, const fl
     if (m == 2) fused_filters2(U, uq, Wc, ob, cc);
     else fused_filters4(U, uq, Wc, ob, cc);
     /* M[P][tn][ob] (+)= U[q]ᵀ-shaped product with V[q]'s rows c0 .. c0 + cc - 1 */
-    for (int q = 0; q < P; q++) {
-      int s = 0;
-      if (avx512)
-        for (; s + 32 <= ob; s += 32)
-          for (int gi = 0, t = 0; gi < ngroups512; gi++) {
-            int nr = tn * (gi + 1) / ngroups512 - t;
-            fused_kernel512_n(M + ((size_t)q * tn + t) * ob + s, ob, U + q * uq + s, ob,
-                              V + ((size_t)q * C + c0) * tn + t, tn, cc, nr, c0 > 0);
-            t += nr;
-          }
-      for (; s < ob; s += 16)
-        for (int gi = 0, t = 0; gi < ngroups; gi++) {
-          int nr = tn * (gi + 1) / ngroups - t;
-          fused_kernel_n(M + ((size_t)q * tn + t) * ob + s, ob, U + q * uq + s, ob,
-                         V + ((size_t)q * C + c0) * tn + t, tn, cc, nr, c0 > 0);
+    for (int q = 0; q < P; q++)
+      for (int s = 0; s < ob;) {
+        /* 32 channels at a time with AVX-512, the rest (or everything) 16 at a time in AVX2 */
+        int wide = avx512 && s + 32 <= ob, ng = wide ? ngroups512 : ngroups;
+        for (int gi = 0, t = 0; gi < ng; gi++) {
+          int nr = tn * (gi + 1) / ng - t;
+          (wide ? fused_kernel512_n : fused_kernel_n)(M + ((size_t)q * tn + t) * ob + s, ob, U + q * uq + s, ob,
+                                                      V + ((size_t)q * C + c0) * tn + t, tn, cc, nr, c0 > 0);
           t += nr;
         }
-    }
+        s += wide ? 32 : 16;
+      }
   }
   /* Y = Aᵀ m A, 8 output channels a vector, each tile's m×m values stored channel by channel */
   for (int g = 0; g < ob; g += 8) {
