@@ -112,6 +112,7 @@ ok "resumed: no private folder left" '[ -z "$(find "$T/killed" -name ".a2i2a-run
 ok "resumed: byte for byte the uninterrupted batch" '[ "$(tree_digest "$T/killed")" = "$before" ] && diff -r -x .a2i2a-batch "$T/whole" "$T/killed" >/dev/null'
 
 # --- SIGTERM: exit 143 (128 + 15), the running item leaves nothing, the next run finishes
+: >"$T/err" # not an earlier run's "2/6" before the background shell truncates it
 "$A2I2A" batch "$T/lib" -o "$T/term" $QUICK --seeds 1,2 --progress plain 2>"$T/err" &
 pid=$!
 for i in $(seq 600); do grep -q "2/6" "$T/err" && break; sleep 0.05; done

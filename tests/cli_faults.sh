@@ -21,6 +21,7 @@ digest() { (cd "$1" && find . -type f | sort | xargs sha256sum) | sha256sum | cu
 signal_on() {
   local sig=$1 pattern=$2 i plain=(--progress plain); shift 2
   [ "$2" = models ] && plain=(--plain)
+  : >"$T/err" # the loop must not see an earlier run's PATTERN before the background shell truncates it
   "$@" "${plain[@]}" 2>"$T/err" &
   local pid=$!
   for i in $(seq 1200); do grep -q "$pattern" "$T/err" && break; sleep 0.05; done

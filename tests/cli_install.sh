@@ -110,6 +110,9 @@ if [ "$major" = 0 ] && [ "$minor" -gt 0 ]; then
 fi
 
 # Ctrl-C during the painting: exit status 130, nothing left behind
+# (err emptied first: the loop below must not see an earlier run's "painting" before the
+# background shell has truncated it)
+: >"$T/err"
 LD_LIBRARY_PATH="$P/lib" "$T/embed" "$T/cancel" >"$T/out" 2>"$T/err" &
 pid=$!
 for _ in $(seq 1200); do grep -q painting "$T/err" 2>/dev/null && break; kill -0 $pid 2>/dev/null || break; sleep 0.1; done

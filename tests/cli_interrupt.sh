@@ -14,6 +14,7 @@ private() { ls -A "$1" 2>/dev/null | grep '^\.a2i2a-run\.' | tr '\n' ' '; }
 # interrupt SIGNAL OUTDIR [OPTIONS]: starts a slow run, sends SIGNAL once it paints; $rc
 interrupt() {
   local sig=$1 out=$2; shift 2
+  : >"$T/err" # the loop must not see an earlier run's "painting" before the background shell truncates it
   "$A2I2A" run "$IN" -o "$out" $SLOW --progress plain "$@" 2>"$T/err" &
   local pid=$! i
   for i in $(seq 600); do grep -q "painting" "$T/err" && break; sleep 0.1; done
