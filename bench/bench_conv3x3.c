@@ -1,9 +1,11 @@
 /* One 3x3 convolution (stride 1, pad 1) of the UNet's / VAE's shapes through each path: im2col +
  * sgemm, Winograd F(2x2,3x3), Winograd F(4x4,3x3), and both with the filters transformed block by block
- * in cache (the small maps' path), AVX-512 where the CPU has it and AVX2 only. Random F16 weights, a batch of nb images.
+ * in cache (the small maps' path), AVX-512 where the CPU has it and AVX2 only, and the large maps'
+ * path (AVX-512 only: "rows F4"). Random F16 weights, a batch of nb images.
  * Prints the best wall and CPU time (all threads) of R runs per path, to choose the thresholds.
  *
- *   bench_conv3x3 [--threads N] [--runs R] C OC HxW NB ...   (several shapes: groups of four) */
+ *   bench_conv3x3 [--threads N] [--runs R] [--path P] C OC HxW NB ...   (several shapes: groups of four)
+ * --path P: only path P (0-7, in the order printed), e.g. to profile one of them. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,13 +24,14 @@ static double clock_s(clockid_t id) {
 }
 
 int main(int argc, char **argv) {
-  int threads = 2, runs = 5, i = 1;
+  int threads = 2, runs = 5, only = -1, i = 1;
   for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
     if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--runs")) runs = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--path")) only = atoi(argv[i + 1]);
   }
   if ((argc - i) % 4 || argc == i) {
-    fprintf(stderr, "usage: bench_conv3x3 [--threads N] [--runs R] C OC HxW NB ...\n");
+    fprintf(stderr, "usage: bench_conv3x3 [--threads N] [--runs R] [--path 0-7] C OC HxW NB ...\n");
     return 2;
   }
   a2i2a_set_threads(threads);
@@ -47,14 +50,18 @@ int main(int argc, char **argv) {
     for (int k = 1; k < COPIES; k++) memcpy(w16 + nw * k, w16, nw * 2);
     weight wt = {.dtype = ST_F16, .data = w16, .numel = nw, .ndim = 4, .shape = {OC, C, 3, 3}};
     double gflop = 2.0 * nw * nb * H * W / 1e9;
-    static const char *names[] = {"im2col", "F(2x2)", "F(4x4)", "fused F2", "fused F4", "fusedF2avx2", "fusedF4avx2"};
-    for (int path = 0; path < 7; path++) {
+    static const char *names[] = {"im2col",   "F(2x2)",      "F(4x4)",      "fused F2",
+                                  "fused F4", "fusedF2avx2", "fusedF4avx2", "rows F4"};
+    for (int path = 0; path < 8; path++) {
+      if (only >= 0 && path != only) continue;
       /* paths 5, 6: 3, 4 with the product kernel in AVX2 only (3, 4: AVX-512 where the CPU has it) */
-      kernels_tune_winograd_avx512(path == 3 || path == 4, 0);
+      kernels_tune_winograd_avx512(path == 3 || path == 4 || path == 7, 0);
+      /* path 7: the large maps' path (AVX-512) on any size; the others without it */
+      kernels_tune_winograd_rows(path == 7 ? 2 : 0);
       kernels_tune(path == 0 ? 1 << 30 : 0, 0);
-      kernels_tune_winograd_f4(path == 2 ? 1 : SIZE_MAX);
+      kernels_tune_winograd_f4(path == 2 || path == 7 ? 1 : SIZE_MAX);
       /* paths 3, 4: every map "small", the filters transformed block by block in cache */
-      kernels_tune_winograd_min_pixels(path >= 3 ? SIZE_MAX : 1);
+      kernels_tune_winograd_min_pixels(path >= 3 && path <= 6 ? SIZE_MAX : 1);
       kernels_tune_winograd_fused(1, path == 3 || path == 5 ? 2 : 4);
       double best = 1e9, cbest = 1e9;
       for (int r = 0; r <= runs; r++) { /* run 0 warms the scratch */

@@ -29,16 +29,19 @@ static float uniform(void) { /* [-1, 1) */
   return (float)(rng % 2000001) / 1000000.0f - 1.0f;
 }
 
-/* PATH_F2 and PATH_F4 keep the maps below the Winograd minimum on im2col; PATH_SMALL adds
- * Winograd with the filters transformed in cache on them; PATH_DEFAULT adds the blocked attention */
+/* PATH_F2 and PATH_F4 keep the maps below the Winograd minimum on im2col and the large maps on the
+ * whole-call transform; PATH_SMALL adds Winograd with the filters transformed in cache on the
+ * small maps and the large maps' path (AVX-512) on the maps above 128x128; PATH_DEFAULT adds the
+ * blocked attention */
 enum { PATH_IM2COL, PATH_F2, PATH_F4, PATH_SMALL, PATH_DEFAULT, PATH_N };
-static const char *const path_names[PATH_N] = {"im2col", "F(2x2,3x3)", "F(4x4,3x3)", "+small maps",
+static const char *const path_names[PATH_N] = {"im2col", "F(2x2,3x3)", "F(4x4,3x3)", "+small, large maps",
                                                "blocked attention"};
 
 static void set_path(int p) {
   kernels_tune(p == PATH_IM2COL ? 1 << 30 : 0, 0);
   kernels_tune_winograd_f4(p == PATH_F2 ? SIZE_MAX : 0);
   kernels_tune_winograd_fused(p >= PATH_SMALL ? 0 : INT_MAX, 0);
+  kernels_tune_winograd_rows(p >= PATH_SMALL ? 1 : 0);
   kernels_tune_attention(p == PATH_DEFAULT ? 0 : -1, 1);
 }
 

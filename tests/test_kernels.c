@@ -781,6 +781,26 @@ int main(void) {
   test_conv_norm_silu(64, 21, 29, 48, 32, 0);
   test_conv(16, 126, 130, 32, 3, 1, 1, 1, 1, 1, ST_F16, 1); /* 1056 tiles: chunks of at most 160 */
   kernels_tune_winograd_fused(0, 0);
+  /* The large maps' path (AVX-512), here on small maps: partial tiles in both directions, tile
+   * rows in two pieces (widths of 50-56 tiles) with a partial group of 8 and of 12 tiles, F16,
+   * F32, BF16, accumulation, upsampling, a batch, 32 to 256 channels in and out (the sums over
+   * all input channels in registers), GroupNorm + SiLU read by its input transform (the bits of
+   * the separate passes), and shapes it declines (output channels not a multiple of 32, more
+   * than 256 input channels). Without AVX-512 these take the other paths: checked the same way. */
+  kernels_tune_winograd_rows(2);
+  test_conv(16, 9, 11, 32, 3, 1, 1, 1, 1, 1, ST_F16, 1);
+  test_conv(40, 13, 222, 64, 3, 1, 1, 1, 1, 1, ST_F32, 0);
+  test_conv_mode(24, 10, 197, 32, 3, 1, 1, 1, 1, 1, ST_BF16, 1, 1);
+  test_conv_mode(16, 6, 50, 96, 3, 1, 1, 1, 1, 1, ST_F32, 1, 2);
+  test_conv_batch(2, 32, 11, 21, 64, 3, 1, 1, 1, 1, ST_F16);
+  test_conv_batch(2, 16, 5, 110, 32, 3, 1, 1, 2, 0, ST_F32);
+  test_conv(256, 9, 60, 64, 3, 1, 1, 1, 1, 1, ST_F16, 1);
+  test_conv(64, 6, 50, 256, 3, 1, 1, 1, 1, 1, ST_F16, 1);
+  test_conv_norm_silu(32, 23, 200, 32, 8, 1);
+  test_conv_norm_silu(64, 21, 29, 64, 32, 0);
+  test_conv(16, 9, 11, 48, 3, 1, 1, 1, 1, 1, ST_F16, 1);
+  test_conv(264, 7, 9, 32, 3, 1, 1, 1, 1, 1, ST_F16, 1);
+  kernels_tune_winograd_rows(1);
   /* circular padding: each axis, both, strided (the UNet's downsample), upsampled (the
    * decoders' upsample), the VAE's asymmetric downsample (stays zero), 1x1, accumulate, a pad
    * wider than 1 (5x5), shapes that would take Winograd unwrapped */

@@ -711,7 +711,9 @@ void kernels_tune_winograd_avx512(int on, int tiles) {
  * the tiles in chunks of WINO_FUSED_CHUNK (bench_conv3x3, bench/RESULTS.md). Above 128x128 (the
  * VAE's 256x256 and 512x512 maps) a whole decode was no faster within this machine's noise:
  * left to the whole-call path. */
+#ifndef WINO_FUSED512_MAX_PIXELS
 #define WINO_FUSED512_MAX_PIXELS 16384
+#endif
 #define WINO_FUSED_CHUNK 160
 #define WINO_FUSED_CHUNK_FROM 1024
 
@@ -838,6 +840,72 @@ static void fused_filters4(float *U, size_t uq, const float *Wc, int ob, int cc)
     }
 }
 
+/* Y = Aᵀ m A (+ bias) of output channels [o0, o0 + ob) from M [tn][P][ms] (a tile's P points of
+ * ms channels side by side; the block's channels from its start) for tiles t0 .. t0 + tn - 1;
+ * accumulate: y += Y. */
+static void wino_fused_output(float *y, const float *M, int ms, int o0, int ob, const float *bias, int tn, int t0,
+                              int TH, int TW, int OH, int OW, size_t ohw, size_t ycs, int accumulate, int m) {
+  const int P = (m + 2) * (m + 2);
+  /* Y = Aᵀ m A, tile by tile, 8 output channels a vector; a whole 4x4 tile's rows are turned
+   * into one 4-pixel vector per channel (4 stores a row instead of 32) */
+  for (int ti = 0; ti < tn; ti++) {
+    int gy = (t0 + ti) / TW, tx = (t0 + ti) % TW, bi = gy / TH, oy = m * (gy % TH), ox = m * tx;
+    int nrow = OH - oy < m ? OH - oy : m, ncol = OW - ox < m ? OW - ox : m;
+    const float *mt = M + (size_t)ti * P * ms;
+    for (int g = 0; g < ob; g += 8) {
+      const __m256 vb = bias ? _mm256_loadu_ps(bias + o0 + g) : _mm256_setzero_ps();
+      __m256 mv[36], out[16];
+      for (int q = 0; q < P; q++) mv[q] = _mm256_loadu_ps(mt + (size_t)q * ms + g);
+      if (m == 4) {
+        __m256 r[4][6], col[6], c4[4];
+        for (int j = 0; j < 6; j++) {
+          for (int i = 0; i < 6; i++) col[i] = mv[i * 6 + j];
+          wino4_at(col, c4);
+          for (int i = 0; i < 4; i++) r[i][j] = c4[i];
+        }
+        for (int i = 0; i < 4; i++) wino4_at(r[i], out + i * 4);
+      } else {
+        __m256 r[2][4];
+        for (int j = 0; j < 4; j++) {
+          r[0][j] = _mm256_add_ps(_mm256_add_ps(mv[j], mv[4 + j]), mv[8 + j]);
+          r[1][j] = _mm256_sub_ps(_mm256_sub_ps(mv[4 + j], mv[8 + j]), mv[12 + j]);
+        }
+        for (int i = 0; i < 2; i++) {
+          out[i * 2 + 0] = _mm256_add_ps(_mm256_add_ps(r[i][0], r[i][1]), r[i][2]);
+          out[i * 2 + 1] = _mm256_sub_ps(_mm256_sub_ps(r[i][1], r[i][2]), r[i][3]);
+        }
+      }
+      float *yt = y + (size_t)(o0 + g) * ycs + bi * ohw + (size_t)oy * OW + ox;
+      if (m == 4 && ncol == 4) {
+        for (int i = 0; i < nrow; i++) {
+          /* the row's 4 pixels x 8 channels -> per channel l a vector of its 4 pixels (lane l & 3
+           * of u[l & 3], in its low half for l < 4) */
+          __m256 o0v = _mm256_add_ps(out[i * 4], vb), o1v = _mm256_add_ps(out[i * 4 + 1], vb),
+                 o2v = _mm256_add_ps(out[i * 4 + 2], vb), o3v = _mm256_add_ps(out[i * 4 + 3], vb);
+          __m256 lo01 = _mm256_unpacklo_ps(o0v, o1v), hi01 = _mm256_unpackhi_ps(o0v, o1v);
+          __m256 lo23 = _mm256_unpacklo_ps(o2v, o3v), hi23 = _mm256_unpackhi_ps(o2v, o3v);
+          __m256 u[4] = {_mm256_shuffle_ps(lo01, lo23, 0x44), _mm256_shuffle_ps(lo01, lo23, 0xEE),
+                         _mm256_shuffle_ps(hi01, hi23, 0x44), _mm256_shuffle_ps(hi01, hi23, 0xEE)};
+          float *yr = yt + (size_t)i * OW;
+          for (int l = 0; l < 8; l++) {
+            __m128 v = l < 4 ? _mm256_castps256_ps128(u[l]) : _mm256_extractf128_ps(u[l - 4], 1);
+            float *yp = yr + (size_t)l * ycs;
+            if (accumulate) v = _mm_add_ps(_mm_loadu_ps(yp), v);
+            _mm_storeu_ps(yp, v);
+          }
+        }
+        continue;
+      }
+      for (int i = 0; i < nrow; i++)
+        for (int j = 0; j < ncol; j++) {
+          float v8[8], *yp = yt + (size_t)i * OW + j;
+          _mm256_storeu_ps(v8, _mm256_add_ps(out[i * m + j], vb));
+          for (int l = 0; l < 8; l++) yp[l * ycs] = accumulate ? yp[l * ycs] + v8[l] : v8[l];
+        }
+    }
+  }
+}
+
 /* One block of output channels [o0, o0 + ob) of a chunk of tn tiles (from t0), the input tiles
  * V [P][C][tn] transformed: y (+)= Aᵀ[(G g Gᵀ) ⊙ V]A + bias. avx512: 0, or the AVX-512 kernel's
  * tiles per group. Wc, U, M: the block's scratch. */
@@ -875,56 +943,141 @@ static void wino_fused_block(float *y, const float *V, const weight *w, const fl
     size_t uq = (size_t)cc * ob + 16;
     if (m == 2) fused_filters2(U, uq, Wc, ob, cc);
     else fused_filters4(U, uq, Wc, ob, cc);
-    /* M[P][tn][ob] (+)= U[q]ᵀ-shaped product with V[q]'s rows c0 .. c0 + cc - 1 */
+    /* M[tn][P][ob] (+)= U[q]ᵀ-shaped product with V[q]'s rows c0 .. c0 + cc - 1: a tile's P·ob
+     * values side by side, so that the output transform below reads them in one stream */
     for (int q = 0; q < P; q++)
       for (int s = 0; s < ob;) {
         /* 32 channels at a time with AVX-512, the rest (or everything) 16 at a time in AVX2 */
         int wide = avx512 && s + 32 <= ob, ng = wide ? ngroups512 : ngroups;
         for (int gi = 0, t = 0; gi < ng; gi++) {
           int nr = tn * (gi + 1) / ng - t;
-          (wide ? fused_kernel512_n : fused_kernel_n)(M + ((size_t)q * tn + t) * ob + s, ob, U + q * uq + s, ob,
+          (wide ? fused_kernel512_n : fused_kernel_n)(M + ((size_t)t * P + q) * ob + s, P * ob, U + q * uq + s, ob,
                                                       V + ((size_t)q * C + c0) * tn + t, tn, cc, nr, c0 > 0);
           t += nr;
         }
         s += wide ? 32 : 16;
       }
   }
-  /* Y = Aᵀ m A, 8 output channels a vector, each tile's m×m values stored channel by channel */
-  for (int g = 0; g < ob; g += 8) {
-    const __m256 vb = bias ? _mm256_loadu_ps(bias + o0 + g) : _mm256_setzero_ps();
-    for (int ti = 0; ti < tn; ti++) {
-      int gy = (t0 + ti) / TW, tx = (t0 + ti) % TW, bi = gy / TH, oy = m * (gy % TH), ox = m * tx;
-      int nrow = OH - oy < m ? OH - oy : m, ncol = OW - ox < m ? OW - ox : m;
-      __m256 mv[36], out[16];
-      for (int q = 0; q < P; q++) mv[q] = _mm256_loadu_ps(M + ((size_t)q * tn + ti) * ob + g);
-      if (m == 4) {
-        __m256 r[4][6], col[6], c4[4];
-        for (int j = 0; j < 6; j++) {
-          for (int i = 0; i < 6; i++) col[i] = mv[i * 6 + j];
-          wino4_at(col, c4);
-          for (int i = 0; i < 4; i++) r[i][j] = c4[i];
+  wino_fused_output(y, M, ob, o0, ob, bias, tn, t0, TH, TW, OH, OW, ohw, ycs, accumulate, m);
+}
+
+/* ------------------------------------------------------------------ Winograd on large maps
+ *
+ * The VAE's 256x256 and 512x512 levels (128 and 256 channels, 4096-16384 tiles an image), with
+ * the AVX-512 product: the filters are transformed once per call into U [36][C][OC] (2.4-9.4 MB,
+ * read from L3), then each thread takes pieces of at most ROWS_TB tiles of one tile row, as many
+ * as it gets, and for each piece transforms the input of every channel into its own V [36][C][tb],
+ * multiplies it with U 32 output channels x 12 tiles at a time, summing over all C in registers,
+ * into its own M [tb][36][OC], and transforms the outputs back. V and M stay near the core and
+ * the threads never wait on each other, where the whole-call transform writes and reads V and M
+ * through memory between GEMMs and the in-cache path re-transforms the filters every chunk. */
+#define ROWS_TB 48
+#define ROWS_MAX_C 256 /* at 512 channels (37.7 MB of filters) no faster than the other paths */
+/* input channels summed in registers before they are added to M: one chain over all 256 channels
+ * tripled the error against a double-precision reference (4.5e-4 against 1.2-1.6e-4 for the
+ * other paths, test_kernels); pieces of 64 keep it with theirs for ~5 % more time */
+#define ROWS_CC 64
+
+/* 0: off, 1: on the maps above WINO_FUSED512_MAX_PIXELS (the default), 2: on every map it can take
+ * (bench_conv3x3) */
+static _Thread_local int wino_rows_mode = 1;
+
+void kernels_tune_winograd_rows(int mode) { wino_rows_mode = mode >= 0 && mode <= 2 ? mode : 1; }
+
+static int wino_takes_rows(int C, int OC, size_t ohw) {
+  if (!wino_rows_mode || !wino_avx512 || C > ROWS_MAX_C || OC > ROWS_MAX_C || OC % 32) return 0;
+  if (wino_rows_mode == 1 && ohw <= WINO_FUSED512_MAX_PIXELS) return 0;
+  return __builtin_cpu_supports("avx512f");
+}
+
+/* U[q][c][o] = G g Gᵀ of filter (o, c), 8 output channels a vector (wino4_filter8) */
+static void rows_filters(float *U, const weight *w, int C, int OC, int nt) {
+  st_dtype dt = w->dtype;
+  size_t es = st_dtype_size(dt);
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int g = 0; g < OC; g += 8)
+    for (int c = 0; c < C; c++) {
+      float taps[9][8];
+      for (int l = 0; l < 8; l++) {
+        const uint8_t *p = (const uint8_t *)w->data + es * (((size_t)(g + l) * C + c) * 9);
+        for (int j = 0; j < 9; j++) taps[j][l] = load1_f32(p + es * j, dt);
+      }
+      __m256 gv[9], u[36];
+      for (int j = 0; j < 9; j++) gv[j] = _mm256_loadu_ps(taps[j]);
+      wino4_filter8(gv, u);
+      for (int q = 0; q < 36; q++) _mm256_storeu_ps(U + ((size_t)q * C + c) * OC + g, u[q]);
+    }
+}
+
+/* conv3x3_winograd's arguments with m = 4; U from rows_filters */
+static AVX512 void wino_rows(float *y, const float *x, int nb, int C, int H, int W, const float *U,
+                             const float *bias, int OC, int up, int accumulate, const float *norm, int nt) {
+  const int P = 36;
+  int VH = H * up, VW = W * up, OH = VH, OW = VW;
+  int TH = (OH + 3) / 4, TW = (OW + 3) / 4;
+  size_t hw = (size_t)H * W, ohw = (size_t)OH * OW, xcs = hw * nb, ycs = ohw * nb;
+  /* each tile row in nseg pieces of at most tbs tiles; V's rows padded to whole groups of 8 */
+  int nseg = (TW + ROWS_TB - 1) / ROWS_TB, tbs = (TW + nseg - 1) / nseg, tbp = (tbs + 7) & ~7;
+  int rl = 4 * tbp + 8; /* a piece's input columns, and the reads past its last group */
+  int npieces = nb * TH * nseg;
+  size_t oom = 0;
+#pragma omp parallel num_threads(nt)
+  {
+    float *V = scratch(SCR_WV, (size_t)P * C * tbp), *M = scratch(SCR_WM, (size_t)tbs * P * OC),
+          *rb = scratch(SCR_ROW, (size_t)6 * rl);
+    if (!V || !M || !rb) {
+#pragma omp atomic write
+      oom = (size_t)P * OC * (C > tbs ? C : tbs);
+    }
+#pragma omp for schedule(dynamic)
+    for (int pi = 0; pi < npieces; pi++) {
+      if (!V || !M || !rb) continue;
+      int gy = pi / nseg, seg = pi % nseg, bi = gy / TH, oy = 4 * (gy % TH);
+      int tx0 = seg * tbs, tn = TW - tx0 < tbs ? TW - tx0 : tbs;
+      int ix0 = 4 * tx0 - 1, ncols = 4 * tn + 2; /* rb column j is input column ix0 + j */
+      /* V[q][c][t] = Bᵀ d B */
+      for (int c = 0; c < C; c++) {
+        const float *xc = x + (size_t)c * xcs + bi * hw;
+        for (int i = 0; i < 6; i++) {
+          float *r = rb + i * rl;
+          int iy = oy - 1 + i;
+          if (iy < 0 || iy >= VH) {
+            memset(r, 0, (size_t)rl * sizeof(float));
+            continue;
+          }
+          const float *row = xc + (size_t)(iy / up) * W;
+          int j0 = ix0 < 0 ? -ix0 : 0, j1 = ix0 + ncols > VW ? VW - ix0 : ncols; /* columns inside */
+          memset(r, 0, (size_t)j0 * sizeof(float));
+          if (norm) silu_affine_row(r + j0, row + ix0 + j0, j1 - j0, norm[c], norm[C + c]);
+          else if (up == 1) memcpy(r + j0, row + ix0 + j0, (size_t)(j1 - j0) * sizeof(float));
+          else
+            for (int j = j0; j < j1; j++) r[j] = row[(ix0 + j) / up];
+          memset(r + j1, 0, (size_t)(rl - j1) * sizeof(float));
         }
-        for (int i = 0; i < 4; i++) wino4_at(r[i], out + i * 4);
-      } else {
-        __m256 r[2][4];
-        for (int j = 0; j < 4; j++) {
-          r[0][j] = _mm256_add_ps(_mm256_add_ps(mv[j], mv[4 + j]), mv[8 + j]);
-          r[1][j] = _mm256_sub_ps(_mm256_sub_ps(mv[4 + j], mv[8 + j]), mv[12 + j]);
-        }
-        for (int i = 0; i < 2; i++) {
-          out[i * 2 + 0] = _mm256_add_ps(_mm256_add_ps(r[i][0], r[i][1]), r[i][2]);
-          out[i * 2 + 1] = _mm256_sub_ps(_mm256_sub_ps(r[i][1], r[i][2]), r[i][3]);
+        for (int t = 0; t < tn; t += 8) {
+          __m256 v[36];
+          wino4_input(rb, rl, t, v);
+          for (int q = 0; q < P; q++) _mm256_storeu_ps(V + ((size_t)q * C + c) * tbp + t, v[q]);
         }
       }
-      float *yt = y + (size_t)(o0 + g) * ycs + bi * ohw + (size_t)oy * OW + ox;
-      for (int i = 0; i < nrow; i++)
-        for (int j = 0; j < ncol; j++) {
-          float v8[8], *yp = yt + (size_t)i * OW + j;
-          _mm256_storeu_ps(v8, _mm256_add_ps(out[i * m + j], vb));
-          for (int l = 0; l < 8; l++) yp[l * ycs] = accumulate ? yp[l * ycs] + v8[l] : v8[l];
-        }
+      /* M[t][q][o] = Σ_c U[q][c][o] · V[q][c][t], tiles in groups of at most 12, as even as
+       * possible; the sum in pieces of ROWS_CC input channels added together */
+      int ng = (tn + 11) / 12;
+      for (int c0 = 0; c0 < C; c0 += ROWS_CC) {
+        int cc = C - c0 < ROWS_CC ? C - c0 : ROWS_CC;
+        for (int q = 0; q < P; q++)
+          for (int o = 0; o < OC; o += 32)
+            for (int gi = 0, t = 0; gi < ng; gi++) {
+              int nr = tn * (gi + 1) / ng - t;
+              fused_kernel512_n(M + ((size_t)t * P + q) * OC + o, P * OC, U + ((size_t)q * C + c0) * OC + o, OC,
+                                V + ((size_t)q * C + c0) * tbp + t, tbp, cc, nr, c0 > 0);
+              t += nr;
+            }
+      }
+      wino_fused_output(y, M, OC, 0, OC, bias, tn, gy * TW + tx0, TH, TW, OH, OW, ohw, ycs, accumulate, 4);
     }
   }
+  if (oom) note_failure(oom);
 }
 
 /* A batch of nb images, x [C][nb][H][W] -> y [OC][nb][OH][OW], with output tiles of m x m
@@ -939,6 +1092,18 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
                              const float *norm) {
   const int a = m + 2, P = a * a; /* input patch side, points of the transform domain */
   int VH = H * up, VW = W * up, OH = VH, OW = VW; /* stride 1, pad 1 */
+  if (m == 4 && wino_takes_rows(C, OC, (size_t)OH * OW)) {
+    size_t nu = (size_t)P * C * OC;
+    float *U = scratch(SCR_WU, nu);
+    if (!U) {
+      note_failure(nu);
+      return;
+    }
+    int nt = omp_in_parallel() ? 1 : a2i2a_get_threads();
+    rows_filters(U, w, C, OC, nt);
+    wino_rows(y, x, nb, C, H, W, U, bias, OC, up, accumulate, norm, nt);
+    return;
+  }
   int TH = (OH + m - 1) / m, TW = (OW + m - 1) / m, T = nb * TH * TW;
   size_t hw = (size_t)H * W, ohw = (size_t)OH * OW, xcs = hw * nb, ycs = ohw * nb;
   int Tn = (int)(wino_budget / ((size_t)P * C));

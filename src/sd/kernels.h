@@ -117,6 +117,10 @@ void kernels_tune_winograd_fused(int min_channels, int tile);
  * (0); the AVX-512 kernel's tiles per group (1-12, 0: 12). The product has the same bits either
  * way. Thread-local; for tests and benchmarks. */
 void kernels_tune_winograd_avx512(int on, int tiles);
+/* The large maps' path (AVX-512; kernels.c, "Winograd on large maps"): 0 off, 1 on the maps above
+ * 128x128 pixels (the default), 2 on every map of at most 256 channels in and out, OC a multiple
+ * of 32 (tests, bench_conv3x3). Thread-local, like the other tunings. */
+void kernels_tune_winograd_rows(int mode);
 
 /* GroupNorm over [C][HW] (y may alias x); gamma/beta per channel. */
 void group_norm(float *y, const float *x, int C, int HW, int groups, const weight *gamma, const weight *beta,
