@@ -578,10 +578,12 @@ static void test_fused_avx512_bits(int nb, int C, int H, int W, int OC, int tile
  * reports A2I2A_ERR_NOMEM naming the scratch, and once allowed again the same call gives exactly
  * the result it gave before. Winograd is first warmed on another shape so that the buffers it
  * takes before its parallel regions exist and the refusal hits those grown inside them. */
-enum { K_LINEAR_SMALL, K_LINEAR_BLOCKS, K_IM2COL, K_WINOGRAD, K_ATTENTION, K_ATTENTION_SGEMM, K_GROUP_NORM,
-       K_LAYER_NORM, K_N };
+enum { K_LINEAR_SMALL, K_LINEAR_BLOCKS, K_IM2COL, K_WINOGRAD, K_WINOGRAD_ROWS, K_ATTENTION, K_ATTENTION_SGEMM,
+       K_GROUP_NORM, K_LAYER_NORM, K_N };
 static const char *k_names[K_N] = {"linear (bias, one sgemm)", "linear (weight blocks in threads)", "im2col conv",
-                                   "winograd conv (filter blocks in threads)", "attention (tiles in threads)",
+                                   "winograd conv (filter blocks in threads)",
+                                   "winograd conv, large maps' path (pieces of tile rows in threads)",
+                                   "attention (tiles in threads)",
                                    "attention through sgemm (tiles in threads)", "group_norm (no gamma)",
                                    "layer_norm (no gamma)"};
 
@@ -592,6 +594,11 @@ static void run_kernel(int which, float *y, const float *x, const weight *w16, c
   case K_LINEAR_BLOCKS: linear(y, x, 64, 256, 512, w16, NULL); break;
   case K_IM2COL: conv2d(y, x, 3, 9, 11, w16, NULL, 4, 3, 1, 1, 1, 1, 1); break;
   case K_WINOGRAD: conv2d(y, x, 16, 20, 20, w16, NULL, 64, 3, 1, 1, 1, 1, 1); break;
+  case K_WINOGRAD_ROWS: /* the other paths where the CPU has no AVX-512 */
+    kernels_tune_winograd_rows(2);
+    conv2d(y, x, 16, 20, 40, w16, NULL, 32, 3, 1, 1, 1, 1, 1);
+    kernels_tune_winograd_rows(1);
+    break;
   case K_ATTENTION: attention(y, x, 16, x + 1600, x + 3200, 16, 100, 100, 2, 8, 0.35f, 0); break;
   case K_ATTENTION_SGEMM:
     kernels_tune_attention(-1, 1);
@@ -614,6 +621,11 @@ static void test_scratch_refused(void) {
     CHECK(kernels_check() == A2I2A_OK, "%s: failed with scratch allowed: %s", k_names[k], a2i2a_last_error());
     a2i2a_release_scratch();
     if (k == K_WINOGRAD) conv2d(warm, x, 16, 20, 40, &w.w, NULL, 16, 3, 1, 1, 1, 1, 1);
+    if (k == K_WINOGRAD_ROWS) { /* the filters' buffer as large, the threads' ones smaller (8 tiles a piece) */
+      kernels_tune_winograd_rows(2);
+      conv2d(warm, x, 16, 20, 8, &w.w, NULL, 32, 3, 1, 1, 1, 1, 1);
+      kernels_tune_winograd_rows(1);
+    }
     CHECK(kernels_check() == A2I2A_OK, "%s: warming failed", k_names[k]);
     kernels_refuse_scratch(1);
     memset(got, 0, ny * 4);
