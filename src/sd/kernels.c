@@ -961,6 +961,21 @@ static void wino_fused_block(float *y, const float *V, const weight *w, const fl
   wino_fused_output(y, M, ob, o0, ob, bias, tn, t0, TH, TW, OH, OW, ohw, ycs, accumulate, m);
 }
 
+/* Row r[0, rl) of a Winograd input buffer: column j is column ix0 + j of the input row `row`
+ * upsampled by up (VW columns wide), zero outside it; affine: silu(a·x + b) as it is read (the
+ * GroupNorm + SiLU, up = 1). Only the padding is zeroed: the row itself is overwritten (a
+ * whole-row memset cost about a tenth of a 64-channel convolution). */
+static void wino_fill_row(float *r, int rl, const float *row, int ix0, int VW, int up, int affine, float a,
+                          float b) {
+  int j0 = ix0 < 0 ? -ix0 : 0, j1 = ix0 + rl > VW ? VW - ix0 : rl; /* the columns inside the row */
+  memset(r, 0, (size_t)j0 * sizeof(float));
+  if (affine) silu_affine_row(r + j0, row + ix0 + j0, j1 - j0, a, b);
+  else if (up == 1) memcpy(r + j0, row + ix0 + j0, (size_t)(j1 - j0) * sizeof(float));
+  else
+    for (int j = j0; j < j1; j++) r[j] = row[(ix0 + j) / up];
+  memset(r + j1, 0, (size_t)(rl - j1) * sizeof(float));
+}
+
 /* ------------------------------------------------------------------ Winograd on large maps
  *
  * The VAE's 256x256 and 512x512 levels (128 and 256 channels, 4096-16384 tiles an image), with
@@ -1034,7 +1049,7 @@ static AVX512 void wino_rows(float *y, const float *x, int nb, int C, int H, int
       if (!V || !M || !rb) continue;
       int gy = pi / nseg, seg = pi % nseg, bi = gy / TH, oy = 4 * (gy % TH);
       int tx0 = seg * tbs, tn = TW - tx0 < tbs ? TW - tx0 : tbs;
-      int ix0 = 4 * tx0 - 1, ncols = 4 * tn + 2; /* rb column j is input column ix0 + j */
+      int ix0 = 4 * tx0 - 1; /* rb column j is input column ix0 + j */
       /* V[q][c][t] = Bᵀ d B */
       for (int c = 0; c < C; c++) {
         const float *xc = x + (size_t)c * xcs + bi * hw;
@@ -1045,14 +1060,8 @@ static AVX512 void wino_rows(float *y, const float *x, int nb, int C, int H, int
             memset(r, 0, (size_t)rl * sizeof(float));
             continue;
           }
-          const float *row = xc + (size_t)(iy / up) * W;
-          int j0 = ix0 < 0 ? -ix0 : 0, j1 = ix0 + ncols > VW ? VW - ix0 : ncols; /* columns inside */
-          memset(r, 0, (size_t)j0 * sizeof(float));
-          if (norm) silu_affine_row(r + j0, row + ix0 + j0, j1 - j0, norm[c], norm[C + c]);
-          else if (up == 1) memcpy(r + j0, row + ix0 + j0, (size_t)(j1 - j0) * sizeof(float));
-          else
-            for (int j = j0; j < j1; j++) r[j] = row[(ix0 + j) / up];
-          memset(r + j1, 0, (size_t)(rl - j1) * sizeof(float));
+          wino_fill_row(r, rl, xc + (size_t)(iy / up) * W, ix0, VW, up, norm != NULL, norm ? norm[c] : 0,
+                        norm ? norm[C + c] : 0);
         }
         for (int t = 0; t < tn; t += 8) {
           __m256 v[36];
@@ -1164,15 +1173,8 @@ static void conv3x3_winograd(float *y, const float *x, int nb, int C, int H, int
             memset(r, 0, (size_t)rl * sizeof(float));
             continue;
           }
-          /* only the padding is zeroed: the row itself is overwritten (a whole-row memset cost
-           * about a tenth of a 64-channel convolution) */
-          r[0] = 0.0f;
-          memset(r + 1 + VW, 0, (size_t)(rl - 1 - VW) * sizeof(float));
-          const float *row = xc + (size_t)(iy / up) * W;
-          if (norm) silu_affine_row(r + 1, row, W, norm[c], norm[C + c]);
-          else if (up == 1) memcpy(r + 1, row, (size_t)W * sizeof(float));
-          else
-            for (int ix = 0; ix < VW; ix++) r[1 + ix] = row[ix / up];
+          wino_fill_row(r, rl, xc + (size_t)(iy / up) * W, -1, VW, up, norm != NULL, norm ? norm[c] : 0,
+                        norm ? norm[C + c] : 0);
         }
         int txa = gy == ty0 ? t0 % TW : 0, txb = gy == ty1 ? (t0 + tn - 1) % TW + 1 : TW;
         int ti0 = gy * TW - t0;
